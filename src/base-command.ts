@@ -1,0 +1,89 @@
+import { Command, Flags, Interfaces } from '@oclif/core'
+import { ExitCode, KvtopError, type ExitCodeValue } from './errors.js'
+import { redact, redactDeep } from './redact.js'
+import { toKvtopError } from './error-mapping.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * Shared behaviour of every kvtop command: `--json`, exit codes, error mapping and redaction.
+ *
+ * oclif's own error path drops custom exit codes under `--json` and prints raw stacks, so errors are
+ * handled here entirely: mapped to a KvtopError, redacted, printed once (JSON on stdout with
+ * `--json`, text on stderr otherwise), and the exit code put on `process.exitCode`.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    'no-color': Flags.boolean({ description: 'Disable colors (also NO_COLOR=1)', helpGroup: 'GLOBAL' }),
+  }
+
+  /** Set by a command whose answer is "no" (verify found differences, plan found blockers). */
+  protected resultExitCode: ExitCodeValue = ExitCode.ok
+
+  protected get colorEnabled(): boolean {
+    return !process.env.NO_COLOR && !this.argv.includes('--no-color') && Boolean(process.stdout.isTTY)
+  }
+
+  protected get interactive(): boolean {
+    return Boolean(process.stdout.isTTY) && !this.jsonEnabled()
+  }
+
+  override log(message = '', ...args: unknown[]): void {
+    if (this.jsonEnabled()) return
+    process.stdout.write(redact([message, ...args.map(String)].join(' ')) + '\n')
+  }
+
+  /** Diagnostics and progress: always stderr, so stdout stays parseable. */
+  protected diag(message: string): void {
+    process.stderr.write(redact(message) + '\n')
+  }
+
+  override logToStderr(message = ''): void {
+    this.diag(message)
+  }
+
+  override warn(input: string | Error): string | Error {
+    this.diag(`Warning: ${typeof input === 'string' ? input : input.message}`)
+    return input
+  }
+
+  override logJson(json: unknown): void {
+    process.stdout.write(JSON.stringify(redactDeep(json), null, 2) + '\n')
+  }
+
+  /** One line of an NDJSON stream (`--watch`, `--follow`, progress events). */
+  protected emitJsonLine(event: unknown): void {
+    process.stdout.write(JSON.stringify(redactDeep(event)) + '\n')
+  }
+
+  protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    const mapped = toKvtopError(err)
+    process.exitCode = mapped.exitCode
+    if (process.env.KVTOP_DEBUG && err.stack) this.diag(err.stack)
+    if (this.jsonEnabled()) {
+      this.logJson({
+        error: {
+          code: mapped.code,
+          message: mapped.message,
+          hint: mapped.hint,
+          exitCode: mapped.exitCode,
+          ...(mapped.resumable === undefined ? {} : { resumable: mapped.resumable }),
+        },
+      })
+    }
+    // Text errors go to stderr in both modes: a script reading JSON still sees why it failed.
+    this.diag(`Error: ${mapped.message}`)
+    if (mapped.hint) this.diag(mapped.hint)
+    if (mapped.resumable !== undefined)
+      this.diag(mapped.resumable ? 'The operation can be resumed by running the same command again.' : 'The operation cannot be resumed; start it again.')
+  }
+
+  protected override async finally(err: Error | undefined): Promise<void> {
+    if (!err && process.exitCode === undefined) process.exitCode = this.resultExitCode
+    await super.finally(err)
+  }
+}
+
+export { KvtopError }

@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs'
+import { Redis, type RedisOptions } from 'ioredis'
+import { UsageError } from '../errors.js'
+import { registerSecret } from '../redact.js'
+import { mapConnectError } from './connect-errors.js'
+import type { Endpoint } from './endpoint.js'
+import { translateAddress, type NatMap } from './nat-map.js'
+
+/** Everything needed to open a connection to any node of one deployment. */
+export interface ConnectionSpec {
+  endpoint: Endpoint
+  tlsCaFile?: string
+  insecure: boolean
+  timeoutMs: number
+  natMap: NatMap
+  /** Connection name shown by CLIENT LIST, so kvtop's own traffic can be recognised. */
+  clientName?: string
+}
+
+export interface NodeAddress {
+  host: string
+  port: number
+}
+
+export interface OpenOptions {
+  db?: number
+  /** Per-command timeout; undefined for long or blocking commands. */
+  commandTimeoutMs?: number
+  /** Reconnect on failure (pollers); one-shot commands fail fast instead. */
+  reconnect?: boolean
+  name?: string
+}
+
+function tlsOptions(spec: ConnectionSpec, host: string): RedisOptions['tls'] {
+  if (!spec.endpoint.tls) return undefined
+  let ca: Buffer | undefined
+  if (spec.tlsCaFile) {
+    try {
+      ca = readFileSync(spec.tlsCaFile)
+    } catch (err) {
+      throw new UsageError(`cannot read --tls-ca file ${spec.tlsCaFile}: ${(err as Error).message}`)
+    }
+  }
+  return { ...(ca ? { ca } : {}), rejectUnauthorized: !spec.insecure, servername: /^[\d.:]+$/.test(host) ? undefined : host }
+}
+
+export function redisOptions(spec: ConnectionSpec, node: NodeAddress | undefined, opts: OpenOptions = {}): RedisOptions {
+  const target = translateAddress(spec.natMap, node ?? spec.endpoint)
+  registerSecret(spec.endpoint.password)
+  return {
+    host: target.host,
+    port: target.port,
+    username: spec.endpoint.username,
+    password: spec.endpoint.password,
+    db: opts.db ?? 0,
+    tls: tlsOptions(spec, target.host),
+    protocol: 2,
+    lazyConnect: true,
+    connectTimeout: spec.timeoutMs,
+    commandTimeout: opts.commandTimeoutMs,
+    connectionName: opts.name ?? spec.clientName ?? 'kvtop',
+    disableClientInfo: true,
+    enableOfflineQueue: Boolean(opts.reconnect),
+    maxRetriesPerRequest: opts.reconnect ? 1 : 0,
+    retryStrategy: opts.reconnect ? (times) => Math.min(200 * 2 ** Math.min(times, 6), 5000) : () => null,
+    // Replies stay Buffers where callers use *Buffer commands; names are plain strings.
+  }
+}
+
+/**
+ * Open one connection to one node, ready to use, or throw a ConnectError (exit 3) that names the
+ * node. The whole handshake (TCP, TLS, AUTH, ready check) is bounded by the spec's timeout.
+ */
+export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: OpenOptions = {}): Promise<Redis> {
+  const options = redisOptions(spec, node, opts)
+  const client = new Redis(options)
+  // Errors surface through connect(); without a listener ioredis would also print them.
+  client.on('error', () => {})
+  const ctx = {
+    host: options.host!,
+    port: options.port!,
+    tls: spec.endpoint.tls,
+    username: spec.endpoint.username,
+    timeoutMs: spec.timeoutMs,
+  }
+  let timer: NodeJS.Timeout | undefined
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), spec.timeoutMs)
+      }),
+    ])
+    if (opts.db) {
+      await client.select(opts.db)
+    }
+    return client
+  } catch (err) {
+    client.disconnect()
+    throw mapConnectError(err, ctx)
+  } finally {
+    if (timer) clearTimeout(timer)
+  }
+}
+
+export async function closeQuietly(client: Redis | undefined): Promise<void> {
+  if (!client) return
+  try {
+    await Promise.race([client.quit(), new Promise((r) => setTimeout(r, 500))])
+  } catch {
+    // already closed
+  }
+  client.disconnect()
+}

@@ -1,0 +1,172 @@
+import net from 'node:net'
+import tls from 'node:tls'
+import { readFileSync } from 'node:fs'
+import { encodeCommand, type CommandArg } from './encode.js'
+import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
+
+export interface RawConnectOptions {
+  host: string
+  port: number
+  tls?: { ca?: string; insecure?: boolean; servername?: string }
+  username?: string
+  password?: string
+  timeoutMs: number
+}
+
+interface Waiter {
+  resolve: (reply: Reply) => void
+  reject: (err: Error) => void
+}
+
+/**
+ * A lean pipelined RESP connection: commands are written straight onto the socket and replies are
+ * sliced out of the read buffer, in order. Used where ioredis's per-command objects cost too much
+ * (bulk copy, replay) or where ioredis refuses a connection state (the pub/sub-context probe).
+ * Error replies resolve as RespError values; only transport failures reject.
+ */
+export class RawRespConnection {
+  private readonly parser = new RespReplyParser()
+  private readonly waiters: Waiter[] = []
+  private head = 0
+  private closedError: Error | undefined
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('error', (err) => this.fail(err))
+    socket.on('close', () => this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' })))
+  }
+
+  static async connect(options: RawConnectOptions): Promise<RawRespConnection> {
+    const socket = await openSocket(options)
+    const conn = new RawRespConnection(socket)
+    if (options.password !== undefined) {
+      const args: CommandArg[] = options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password]
+      const reply = await conn.call(args)
+      if (reply instanceof RespError) {
+        conn.close()
+        throw reply
+      }
+    }
+    return conn
+  }
+
+  get pendingReplies(): number {
+    return this.waiters.length - this.head
+  }
+
+  /** Send one command; resolves with its reply (an error reply resolves as a RespError). */
+  call(args: readonly CommandArg[]): Promise<Reply> {
+    return this.callEncoded(encodeCommand(args))
+  }
+
+  /** Send many commands in one write; resolves with their replies in order. */
+  pipeline(commands: readonly (readonly CommandArg[])[]): Promise<Reply[]> {
+    if (commands.length === 0) return Promise.resolve([])
+    const buf = Buffer.concat(commands.map(encodeCommand))
+    return this.sendEncoded(buf, commands.length)
+  }
+
+  /** Send pre-encoded RESP holding `count` commands. */
+  sendEncoded(buf: Buffer, count: number): Promise<Reply[]> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const replies: Reply[] = new Array(count)
+    const promises: Promise<void>[] = []
+    for (let i = 0; i < count; i++) {
+      promises.push(
+        new Promise<void>((resolve, reject) => {
+          this.waiters.push({
+            resolve: (r) => {
+              replies[i] = r
+              resolve()
+            },
+            reject,
+          })
+        }),
+      )
+    }
+    this.socket.write(buf)
+    return Promise.all(promises).then(() => replies)
+  }
+
+  private callEncoded(buf: Buffer): Promise<Reply> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+      this.socket.write(buf)
+    })
+  }
+
+  /** Resolves when the socket can take more writes (backpressure for bulk senders). */
+  drained(): Promise<void> {
+    if (!this.socket.writableNeedDrain) return Promise.resolve()
+    return new Promise((resolve) => this.socket.once('drain', () => resolve()))
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+
+  private onData(chunk: Buffer): void {
+    this.parser.push(chunk)
+    for (;;) {
+      let reply: Reply | typeof INCOMPLETE
+      try {
+        reply = this.parser.next()
+      } catch (err) {
+        this.fail(err as Error)
+        this.socket.destroy()
+        return
+      }
+      if (reply === INCOMPLETE) break
+      const waiter = this.waiters[this.head++]
+      if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+        this.waiters.splice(0, this.head)
+        this.head = 0
+      }
+      waiter?.resolve(reply)
+    }
+  }
+
+  private fail(err: Error): void {
+    if (this.closedError) return
+    this.closedError = err
+    for (let i = this.head; i < this.waiters.length; i++) this.waiters[i].reject(err)
+    this.waiters.length = 0
+    this.head = 0
+  }
+}
+
+function openSocket(options: RawConnectOptions): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    let socket: net.Socket
+    const timer = setTimeout(() => {
+      socket?.destroy()
+      reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }))
+    }, options.timeoutMs)
+    const done = (err?: Error) => {
+      clearTimeout(timer)
+      if (err) {
+        socket.destroy()
+        reject(err)
+      } else {
+        socket.setNoDelay(true)
+        socket.removeAllListeners('error')
+        resolve(socket)
+      }
+    }
+    if (options.tls) {
+      socket = tls.connect({
+        host: options.host,
+        port: options.port,
+        ca: options.tls.ca ? readFileSync(options.tls.ca) : undefined,
+        rejectUnauthorized: !options.tls.insecure,
+        servername: options.tls.servername,
+      })
+      socket.once('secureConnect', () => done())
+    } else {
+      socket = net.connect({ host: options.host, port: options.port })
+      socket.once('connect', () => done())
+    }
+    socket.once('error', (err) => done(err))
+  })
+}

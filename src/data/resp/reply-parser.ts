@@ -1,0 +1,137 @@
+/**
+ * Incremental RESP2 reply parser (with the RESP3 scalar and aggregate types tolerated), binary-safe:
+ * bulk strings come out as Buffers. Feed it socket chunks with `push`, take replies with `next`.
+ */
+export class RespError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'RespError'
+  }
+  /** First word of the error: ERR, NOPERM, MOVED, ASK, BUSYKEY ... */
+  get prefix(): string {
+    const space = this.message.indexOf(' ')
+    return space < 0 ? this.message : this.message.slice(0, space)
+  }
+}
+
+export type Reply = string | number | bigint | Buffer | null | RespError | Reply[]
+
+export const INCOMPLETE: unique symbol = Symbol('incomplete')
+
+const CR = 13
+
+export class RespReplyParser {
+  private buf: Buffer = Buffer.alloc(0)
+  private pos = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** Bytes the next reply needs at least (known from a bulk header) before parsing is worth it. */
+  private need = 0
+  private replyStart = 0
+
+  push(chunk: Buffer): void {
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+  }
+
+  /** Bytes held but not yet consumed. */
+  get buffered(): number {
+    return this.buf.length - this.pos + this.pendingBytes
+  }
+
+  next(): Reply | typeof INCOMPLETE {
+    if (this.pendingBytes > 0) {
+      if (this.buf.length - this.pos + this.pendingBytes < this.need) return INCOMPLETE
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
+      this.pos = 0
+      this.pending = []
+      this.pendingBytes = 0
+    }
+    if (this.pos >= this.buf.length) return INCOMPLETE
+    const start = (this.replyStart = this.pos)
+    const reply = this.parse()
+    if (reply === INCOMPLETE) {
+      this.pos = start
+      return INCOMPLETE
+    }
+    this.need = 0
+    return reply
+  }
+
+  private line(): string | typeof INCOMPLETE {
+    const end = this.buf.indexOf(CR, this.pos)
+    if (end < 0 || end + 1 >= this.buf.length) {
+      this.need = this.buf.length - this.replyStart + 1
+      return INCOMPLETE
+    }
+    const text = this.buf.toString('latin1', this.pos, end)
+    this.pos = end + 2
+    return text
+  }
+
+  private parse(): Reply | typeof INCOMPLETE {
+    if (this.pos >= this.buf.length) return INCOMPLETE
+    const type = this.buf[this.pos++]
+    const line = this.line()
+    if (line === INCOMPLETE) return INCOMPLETE
+    switch (type) {
+      case 0x2b: // + simple string
+        return Buffer.from(line, 'latin1').toString('utf8')
+      case 0x2d: // - error
+        return new RespError(Buffer.from(line, 'latin1').toString('utf8'))
+      case 0x3a: {
+        // : integer
+        const n = Number(line)
+        return Number.isSafeInteger(n) ? n : BigInt(line)
+      }
+      case 0x24: // $ bulk string
+      case 0x3d: {
+        // = verbatim string (RESP3)
+        const len = Number(line)
+        if (len < 0) return null
+        if (this.pos + len + 2 > this.buf.length) {
+          this.need = this.pos - this.replyStart + len + 2
+          return INCOMPLETE
+        }
+        const value = Buffer.from(this.buf.subarray(this.pos, this.pos + len))
+        this.pos += len + 2
+        return value
+      }
+      case 0x2a: // * array
+      case 0x7e: // ~ set
+      case 0x3e: {
+        // > push
+        const count = Number(line)
+        if (count < 0) return null
+        const items: Reply[] = new Array(count)
+        for (let i = 0; i < count; i++) {
+          const item = this.parse()
+          if (item === INCOMPLETE) return INCOMPLETE
+          items[i] = item
+        }
+        return items
+      }
+      case 0x25: {
+        // % map: flattened to [k, v, k, v]
+        const count = Number(line) * 2
+        const items: Reply[] = new Array(count)
+        for (let i = 0; i < count; i++) {
+          const item = this.parse()
+          if (item === INCOMPLETE) return INCOMPLETE
+          items[i] = item
+        }
+        return items
+      }
+      case 0x5f: // _ null
+        return null
+      case 0x23: // # boolean
+        return line === 't' ? 1 : 0
+      case 0x2c: // , double
+        return Number(line)
+      case 0x28: // ( big number
+        return BigInt(line)
+      default:
+        throw new RespError(`protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${this.pos - line.length - 3}`)
+    }
+  }
+}
