@@ -69,6 +69,29 @@ export const PROBED_COMMANDS: Record<string, string[]> = {
   commandlog: ['COMMANDLOG', 'GET', '1', 'slow'],
 }
 
+/** Commands that exist only from some engine version on: absent below it, not refused. */
+const INTRODUCED: Record<string, { redis?: string; valkey?: string }> = {
+  commandlog: { valkey: '8.1.0' },
+  'cluster slot-stats': { valkey: '8.0.0', redis: '8.2.0' },
+}
+
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const a = version.split('.').map(Number)
+  const b = minimum.split('.').map(Number)
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0)
+  }
+  return true
+}
+
+/** True when `command` does not exist in this engine version at all. */
+export function absentInVersion(command: string, engine: Engine, version: string): boolean {
+  const gate = INTRODUCED[command]
+  if (!gate) return false
+  const min = gate[engine]
+  return !min || !versionAtLeast(version, min)
+}
+
 export function classifyProbeReply(command: string, reply: Reply): Refusal | 'allowed' | 'unsupported' {
   if (!(reply instanceof RespError)) return 'allowed'
   const message = reply.message
@@ -141,13 +164,15 @@ export async function probeCapabilities(spec: ConnectionSpec, client: Redis, nod
   const refusals: Refusal[] = []
   const unsupported: string[] = []
   const unknown: string[] = []
+  const { engine, version } = detectEngine(info)
   for (const [name, verdict] of verdicts) {
-    if (verdict === 'unsupported') unsupported.push(name)
+    if (verdict === 'unsupported' || (typeof verdict === 'object' && verdict.reason === 'disabled' && absentInVersion(name, engine, version))) unsupported.push(name)
     else if (verdict === 'unknown') unknown.push(name)
     else if (verdict !== 'allowed') refusals.push(verdict)
   }
   return {
-    ...detectEngine(info),
+    engine,
+    version,
     provider: detectProvider(info, spec.endpoint.host),
     clusterEnabled: clusterInfo.cluster_enabled === '1',
     refused: refusals.map((r) => r.command),

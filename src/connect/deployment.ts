@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis'
+import { sandboxProfile } from '../sandbox/sandbox.js'
+import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from './client.js'
+import { probeCapabilities, type Capabilities } from './capabilities.js'
+import { getProfile } from './config.js'
+import { resolveConnectionSpec, type ConnectionInput, type ProfileSources } from './options.js'
+import { discoverTopology, type Topology, type TopologyNode } from './topology.js'
+
+export const defaultProfileSources: ProfileSources = {
+  profile: (name) => getProfile(name),
+  sandbox: (name) => sandboxProfile(name),
+}
+
+/**
+ * A connected deployment: its spec, topology and (optionally) capabilities, with one connection
+ * per node opened on demand. Close it when done.
+ */
+export class Deployment {
+  private readonly clients = new Map<string, Redis>()
+
+  private constructor(
+    readonly spec: ConnectionSpec,
+    readonly seed: Redis,
+    readonly topology: Topology,
+    readonly capabilities: Capabilities | undefined,
+  ) {}
+
+  static async connect(input: ConnectionInput, options: { probe?: boolean } = {}): Promise<Deployment> {
+    const spec = resolveConnectionSpec(input, process.env, defaultProfileSources)
+    return Deployment.connectSpec(spec, options)
+  }
+
+  static async connectSpec(spec: ConnectionSpec, options: { probe?: boolean } = {}): Promise<Deployment> {
+    const seed = await openNode(spec)
+    try {
+      const topology = await discoverTopology(spec, seed)
+      const capabilities = options.probe ? await probeCapabilities(spec, seed) : undefined
+      return new Deployment(spec, seed, topology, capabilities)
+    } catch (err) {
+      await closeQuietly(seed)
+      throw err
+    }
+  }
+
+  get primaries(): TopologyNode[] {
+    return this.topology.nodes.filter((n) => n.role === 'primary')
+  }
+
+  /** A connection to one node (cached), or a new dedicated one with `dedicated`. */
+  async client(node: TopologyNode, options: OpenOptions & { dedicated?: boolean } = {}): Promise<Redis> {
+    if (options.dedicated) return openNode(this.spec, node, options)
+    const cached = this.clients.get(node.address)
+    if (cached && cached.status === 'ready') return cached
+    const client = await openNode(this.spec, node, options)
+    this.clients.set(node.address, client)
+    return client
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => closeQuietly(c)))
+    this.clients.clear()
+    await closeQuietly(this.seed)
+  }
+}

@@ -1,0 +1,27 @@
+import { renderTable } from '../ui/table.js'
+import type { DiscoveryReport } from './discover-service.js'
+
+function ranges(slots: [number, number][]): string {
+  if (!slots.length) return '-'
+  return slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')
+}
+
+export function formatDiscovery(report: DiscoveryReport): string {
+  const { topology: t, capabilities: c } = report
+  const lines = [
+    `Endpoint:  ${report.endpoint}`,
+    `Engine:    ${c.engine} ${c.version}`,
+    `Provider:  ${c.provider}`,
+    `Mode:      ${t.mode}${t.mode === 'cluster' ? ` (${t.shards.length} shards, ${t.slotsCovered}/16384 slots covered, state ${t.clusterState ?? 'unknown'})` : ''}`,
+    '',
+    renderTable(
+      ['NODE', 'ROLE', 'SHARD', 'SLOTS', 'HEALTH', 'ID'],
+      t.nodes.map((n) => [n.address, n.role, String(n.shard), ranges(n.slots), n.up ? n.health : `DOWN (${n.health})`, n.id.slice(0, 12)]),
+    ),
+    '',
+    `Refused:   ${c.refused.length ? c.refused.join(', ') : 'none'}`,
+  ]
+  if (c.unsupported.length) lines.push(`Not in this version: ${c.unsupported.join(', ')}`)
+  if (c.unknown.length) lines.push(`Could not probe: ${c.unknown.join(', ')}`)
+  return lines.join('\n')
+}
