@@ -8,6 +8,7 @@ export default defineConfig({
     // Integration tests start real redis-server processes: two cores, so keep files mostly serial.
     fileParallelism: true,
     maxWorkers: 2,
+    globalSetup: ['./test/helpers/global-setup.ts'],
     reporters: ['default', './test/helpers/closing-line-reporter.ts'],
   },
 })

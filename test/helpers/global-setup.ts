@@ -1,0 +1,25 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sandboxDown } from '../../src/sandbox/sandbox.js'
+
+/**
+ * One temporary root for every sandbox the tests start; on teardown every sandbox still under it is
+ * stopped (even when a test failed before its own cleanup) and the root removed.
+ */
+export default function setup(): () => Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'kvtop-test-'))
+  process.env.KVTOP_TEST_ROOT = root
+  process.env.KVTOP_SANDBOX_DIR = join(root, 'sandboxes')
+  return async () => {
+    const env = { ...process.env, KVTOP_SANDBOX_DIR: join(root, 'sandboxes') }
+    let names: string[] = []
+    try {
+      names = readdirSync(env.KVTOP_SANDBOX_DIR)
+    } catch {
+      // none started
+    }
+    await Promise.all(names.map((n) => sandboxDown(n, env).catch(() => {})))
+    rmSync(root, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { closeQuietly, openNode, type ConnectionSpec } from '../../src/connect/client.js'
+import { parseEndpointUrl } from '../../src/connect/endpoint.js'
+import { sandboxDown, sandboxUp, adminSpec, type SandboxSummary, type SandboxUpOptions } from '../../src/sandbox/sandbox.js'
+import { readState, type SandboxState } from '../../src/sandbox/state.js'
+
+export interface TestSandbox {
+  name: string
+  summary: SandboxSummary
+  state: SandboxState
+  /** URL with the client's password in it (for commands under test). */
+  url: string
+  /** Connection spec of the client's user. */
+  spec: ConnectionSpec
+  /** A connection as the sandbox's admin user (full rights) to the node on `port`. */
+  admin(port?: number): Promise<Redis>
+  /** A connection as the client's user. */
+  client(port?: number): Promise<Redis>
+  down(): Promise<void>
+}
+
+export function sandboxEnv(): NodeJS.ProcessEnv {
+  if (!process.env.KVTOP_SANDBOX_DIR) throw new Error('test/helpers/global-setup.ts did not run')
+  return process.env
+}
+
+/** Start a sandbox with a unique name under the test root. Call down() in afterAll. */
+export async function startSandbox(options: Partial<SandboxUpOptions> = {}): Promise<TestSandbox> {
+  const name = options.name ?? `t-${randomBytes(4).toString('hex')}`
+  const env = sandboxEnv()
+  const summary = await sandboxUp({ shards: 0, replicas: 0, flavor: 'redis', ...options, name, env })
+  const state = readState(name, env)!
+  const endpoint = parseEndpointUrl(summary.url)
+  if (state.clientPassword) endpoint.password = state.clientPassword
+  const url = state.clientPassword
+    ? summary.url.replace('redis://', `redis://${state.clientUser === 'default' ? '' : state.clientUser}:${encodeURIComponent(state.clientPassword)}@`).replace(/@([^@]*)@/, '@')
+    : summary.url
+  const spec: ConnectionSpec = { endpoint, insecure: false, timeoutMs: 5000, natMap: new Map() }
+  const opened: Redis[] = []
+  const track = (r: Redis) => (opened.push(r), r)
+  return {
+    name,
+    summary,
+    state,
+    url,
+    spec,
+    admin: async (port = summary.nodes[0].port) => track(await openNode(adminSpec(state), { host: '127.0.0.1', port })),
+    client: async (port = summary.nodes[0].port) => track(await openNode(spec, { host: '127.0.0.1', port })),
+    down: async () => {
+      await Promise.all(opened.map((r) => closeQuietly(r)))
+      await sandboxDown(name, env).catch(() => {})
+    },
+  }
+}
