@@ -1,4 +1,4 @@
-import { flush, run } from '@oclif/core'
+import { flush, run, settings } from '@oclif/core'
 import { toKvtopError } from './error-mapping.js'
 import { ExitCode } from './errors.js'
 
@@ -7,6 +7,8 @@ import { ExitCode } from './errors.js'
  * what reaches here is oclif's own (unknown command, bad topic) and is mapped the same way.
  */
 export async function main(argv: string[]): Promise<void> {
+  // The binary always runs the compiled commands, whatever NODE_ENV says (tests set it to 'test').
+  settings.enableAutoTranspile = false
   try {
     await run(argv, import.meta.url)
   } catch (err) {

@@ -20,6 +20,7 @@ const MASK = '***'
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*)(?::([^/\s@]*))?@/gi
 const KEY_VALUE = /\b(password|passwd|pass|auth|token|secret|authtoken|masterauth|requirepass)(["']?\s*[:=]\s*["']?)([^\s"',}&]+)/gi
 const AWS_SIG = /\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=([^&\s"']+)/gi
+const QUOTED_AUTH = /("AUTH")(\s+)("(?:[^"\\]|\\.)*")(\s+"(?:[^"\\]|\\.)*")?/gi
 const AUTH_COMMAND = /\b(AUTH|HELLO\s+\d+\s+AUTH)(\s+)("[^"]*"|\S+)(\s+("[^"]*"|\S+))?/gi
 
 function escapeRegExp(text: string): string {
@@ -40,6 +41,9 @@ export function redact(text: string): string {
   })
   out = out.replace(KEY_VALUE, (_m, key: string, sep: string) => `${key}${sep}${MASK}`)
   out = out.replace(AWS_SIG, (_m, key: string) => `${key}=${MASK}`)
+  out = out.replace(QUOTED_AUTH, (_m, cmd: string, sp: string, first: string, rest: string | undefined) =>
+    rest ? `${cmd}${sp}${first} "${MASK}"` : `${cmd}${sp}"${MASK}"`,
+  )
   out = out.replace(AUTH_COMMAND, (_m, cmd: string, sp: string, first: string, rest: string | undefined) =>
     rest ? `${cmd}${sp}${first} ${MASK}` : `${cmd}${sp}${MASK}`,
   )

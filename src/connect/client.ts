@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
+import net from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
-import { UsageError } from '../errors.js'
+import { ConnectError, UsageError } from '../errors.js'
 import { registerSecret } from '../redact.js'
 import { mapConnectError } from './connect-errors.js'
-import type { Endpoint } from './endpoint.js'
+import { formatAddress, type Endpoint } from './endpoint.js'
 import { translateAddress, type NatMap } from './nat-map.js'
 
 /** Everything needed to open a connection to any node of one deployment. */
@@ -74,8 +75,12 @@ export function redisOptions(spec: ConnectionSpec, node: NodeAddress | undefined
 export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: OpenOptions = {}): Promise<Redis> {
   const options = redisOptions(spec, node, opts)
   const client = new Redis(options)
-  // Errors surface through connect(); without a listener ioredis would also print them.
-  client.on('error', () => {})
+  // ioredis reports the root cause (ECONNREFUSED, TLS alert, WRONGPASS) as an 'error' event and
+  // then rejects connect() with a generic "Connection is closed": keep the first real cause.
+  let cause: unknown
+  client.on('error', (err) => {
+    cause ??= err
+  })
   const ctx = {
     host: options.host!,
     port: options.port!,
@@ -97,10 +102,32 @@ export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: O
     return client
   } catch (err) {
     client.disconnect()
-    throw mapConnectError(err, ctx)
+    const generic = /Connection is closed|timed out/i.test((err as Error)?.message ?? '')
+    const root = generic && cause ? cause : err
+    if (spec.endpoint.tls && (root as NodeJS.ErrnoException)?.code === 'ETIMEDOUT' && (await tcpReachable(ctx.host, ctx.port, 1000))) {
+      // TCP connects but the handshake never completes: a plain port answering a TLS client.
+      throw new ConnectError(`TLS negotiation with ${formatAddress(ctx.host, ctx.port)} did not complete within ${spec.timeoutMs / 1000}s`, {
+        code: 'tls',
+        hint: 'The port accepts connections but does not speak TLS: use redis:// for a plain port.',
+      })
+    }
+    throw mapConnectError(root, ctx)
   } finally {
     if (timer) clearTimeout(timer)
   }
+}
+
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port })
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
 }
 
 export async function closeQuietly(client: Redis | undefined): Promise<void> {

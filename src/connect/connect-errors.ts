@@ -37,7 +37,7 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
   if (/NOAUTH|Authentication required/i.test(message)) {
     return new ConnectError(`authentication required at ${address}`, {
       code: 'auth-required',
-      hint: 'Give a password in the URL (redis://user:password@host), KVTOP_PASSWORD or REDISCLI_AUTH.',
+      hint: "Put the password in the URL's user info (user:password before the host), or set KVTOP_PASSWORD or REDISCLI_AUTH.",
     })
   }
   if (/NOPERM/i.test(message)) {

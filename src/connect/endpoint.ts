@@ -34,6 +34,12 @@ export function parseEndpointUrl(input: string): Endpoint {
   const shown = redact(text)
   if (!text) throw new UsageError('empty endpoint URL', { hint: 'Give a URL such as redis://host:6379.' })
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `redis://${text}`
+  // The port is checked before URL parsing so that the error can name it.
+  const portMatch = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#[]*)(?::([^/?#]*))?/i.exec(withScheme)
+  const rawPort = portMatch?.[1]
+  if (rawPort !== undefined && rawPort !== '' && (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535)) {
+    throw new UsageError(`invalid port '${rawPort}' in '${shown}': expected a number from 1 to 65535`)
+  }
   let url: URL
   try {
     url = new URL(withScheme)
@@ -48,19 +54,9 @@ export function parseEndpointUrl(input: string): Endpoint {
       hint: 'Use redis:// for plain TCP or rediss:// for TLS.',
     })
   }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1')
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase()
   if (!host) throw new UsageError(`no host in endpoint URL '${shown}'`)
-  const portMatch = /^[a-z]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(withScheme)
-  const rawPort = portMatch?.[1]
-  let port = DEFAULT_PORT
-  if (rawPort !== undefined && rawPort !== '') {
-    if (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535) {
-      throw new UsageError(`invalid port '${rawPort}' in '${shown}': expected a number from 1 to 65535`)
-    }
-    port = Number(rawPort)
-  } else if (url.port) {
-    port = Number(url.port)
-  }
+  const port = rawPort ? Number(rawPort) : DEFAULT_PORT
   const path = url.pathname.replace(/^\/+/, '').replace(/\/+$/, '')
   let db = 0
   if (path) {
