@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// npm run demo: a 3-shard sandbox with a replica each, a mixed workload, and the live view.
+// On a TTY it opens `kvtop top` (q quits); piped, it prints `kvtop status --watch` for a while.
+// The sandbox is stopped at the end unless --keep is given.
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const bin = fileURLToPath(new URL('../bin/kvtop.js', import.meta.url))
+const keep = process.argv.includes('--keep')
+const name = 'demo'
+const kvtop = (args, opts = {}) => spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit', ...opts })
+
+const status = spawnSync(process.execPath, [bin, 'sandbox', 'status', '--json'], { encoding: 'utf8' })
+const running = status.status === 0 && JSON.parse(status.stdout).sandboxes.some((s) => s.name === name && s.nodes.some((n) => n.up))
+if (!running) {
+  const up = kvtop(['sandbox', 'up', '--name', name, '--shards', '3', '--replicas', '1'])
+  if (up.status !== 0) process.exit(up.status ?? 1)
+}
+
+const load = spawn(process.execPath, [bin, 'sandbox', 'load', '--profile', `sandbox:${name}`, '--rate', '2000', '--keys', '20000'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+
+const { COMMANDS } = await import('../dist/commands/index.js')
+const has = (id) => id in COMMANDS
+let code = 0
+if (process.stdout.isTTY && has('top')) {
+  code = kvtop(['top', '--profile', `sandbox:${name}`]).status ?? 0
+} else if (has('status')) {
+  const seconds = Number(process.env.KVTOP_DEMO_SECONDS ?? 10)
+  code = kvtop(['status', '--profile', `sandbox:${name}`, '--watch', '--interval', '2'], { timeout: seconds * 1000, killSignal: 'SIGINT' }).status ?? 0
+} else {
+  await new Promise((r) => setTimeout(r, 3000))
+  code = kvtop(['discover', '--profile', `sandbox:${name}`]).status ?? 0
+}
+
+load.kill('SIGINT')
+await new Promise((r) => load.once('exit', r))
+if (!keep) {
+  kvtop(['sandbox', 'down', '--name', name])
+} else {
+  console.log(`Sandbox '${name}' is still running: kvtop sandbox down --name ${name}`)
+}
+process.exit(code)
