@@ -40,15 +40,25 @@ async function main(argv: string[]): Promise<void> {
   const scaleIndex = argv.indexOf('--scale')
   const options: BenchOptions = { scale: scaleIndex >= 0 ? Number(argv[scaleIndex + 1]) : 1 }
   if (!name || !available().includes(name)) {
-    process.stderr.write(`usage: npm run bench -- NAME [--scale S]\navailable: ${available().join(', ') || '(none yet)'}\n`)
+    process.stderr.write(
+      `usage: npm run bench -- NAME [--scale S]\navailable: ${available().join(', ') || '(none yet)'}\n`,
+    )
     process.exit(2)
   }
   const mod = (await import(join(here, `${name}.js`))) as { run: (o: BenchOptions) => Promise<BenchReport> }
   const report = await mod.run(options)
-  process.stdout.write(toMarkdown(report) + '\n\n' + JSON.stringify({ ...report, scale: options.scale, at: Date.now() }, null, 2) + '\n')
+  process.stdout.write(
+    toMarkdown(report) +
+      '\n\n' +
+      JSON.stringify({ ...report, scale: options.scale, at: Date.now() }, null, 2) +
+      '\n',
+  )
   const out = join(here, '..', '..', 'bench', 'results')
   mkdirSync(out, { recursive: true })
-  writeFileSync(join(out, `${name}-${Date.now()}.json`), JSON.stringify({ ...report, scale: options.scale }, null, 2))
+  writeFileSync(
+    join(out, `${name}-${Date.now()}.json`),
+    JSON.stringify({ ...report, scale: options.scale }, null, 2),
+  )
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

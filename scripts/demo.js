@@ -11,15 +11,21 @@ const name = 'demo'
 const kvtop = (args, opts = {}) => spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit', ...opts })
 
 const status = spawnSync(process.execPath, [bin, 'sandbox', 'status', '--json'], { encoding: 'utf8' })
-const running = status.status === 0 && JSON.parse(status.stdout).sandboxes.some((s) => s.name === name && s.nodes.some((n) => n.up))
+const running =
+  status.status === 0 &&
+  JSON.parse(status.stdout).sandboxes.some((s) => s.name === name && s.nodes.some((n) => n.up))
 if (!running) {
   const up = kvtop(['sandbox', 'up', '--name', name, '--shards', '3', '--replicas', '1'])
   if (up.status !== 0) process.exit(up.status ?? 1)
 }
 
-const load = spawn(process.execPath, [bin, 'sandbox', 'load', '--profile', `sandbox:${name}`, '--rate', '2000', '--keys', '20000'], {
-  stdio: ['ignore', 'ignore', 'inherit'],
-})
+const load = spawn(
+  process.execPath,
+  [bin, 'sandbox', 'load', '--profile', `sandbox:${name}`, '--rate', '2000', '--keys', '20000'],
+  {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  },
+)
 
 const { COMMANDS } = await import('../dist/commands/index.js')
 const has = (id) => id in COMMANDS
@@ -28,7 +34,11 @@ if (process.stdout.isTTY && has('top')) {
   code = kvtop(['top', '--profile', `sandbox:${name}`]).status ?? 0
 } else if (has('status')) {
   const seconds = Number(process.env.KVTOP_DEMO_SECONDS ?? 10)
-  code = kvtop(['status', '--profile', `sandbox:${name}`, '--watch', '--interval', '2'], { timeout: seconds * 1000, killSignal: 'SIGINT' }).status ?? 0
+  code =
+    kvtop(['status', '--profile', `sandbox:${name}`, '--watch', '--interval', '2'], {
+      timeout: seconds * 1000,
+      killSignal: 'SIGINT',
+    }).status ?? 0
 } else {
   await new Promise((r) => setTimeout(r, 3000))
   code = kvtop(['discover', '--profile', `sandbox:${name}`]).status ?? 0

@@ -3,7 +3,9 @@ import { ExitCode, KvtopError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 /**
  * Shared behaviour of every kvtop command: `--json`, exit codes, error mapping and redaction.
@@ -77,7 +79,11 @@ export abstract class BaseCommand extends Command {
     this.diag(`Error: ${mapped.message}`)
     if (mapped.hint) this.diag(mapped.hint)
     if (mapped.resumable !== undefined)
-      this.diag(mapped.resumable ? 'The operation can be resumed by running the same command again.' : 'The operation cannot be resumed; start it again.')
+      this.diag(
+        mapped.resumable
+          ? 'The operation can be resumed by running the same command again.'
+          : 'The operation cannot be resumed; start it again.',
+      )
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {

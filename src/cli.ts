@@ -19,7 +19,9 @@ export async function main(argv: string[]): Promise<void> {
       const mapped = toKvtopError(err)
       const notFound = /command .* not found/i.test(mapped.message)
       process.exitCode = notFound ? ExitCode.usage : mapped.exitCode
-      process.stderr.write(`Error: ${mapped.message}\n${notFound ? 'Run kvtop --help for the list of commands.\n' : mapped.hint ? mapped.hint + '\n' : ''}`)
+      process.stderr.write(
+        `Error: ${mapped.message}\n${notFound ? 'Run kvtop --help for the list of commands.\n' : mapped.hint ? mapped.hint + '\n' : ''}`,
+      )
     }
   }
   await flush()

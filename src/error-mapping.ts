@@ -13,9 +13,14 @@ export function toKvtopError(err: unknown): KvtopError {
   const e = err as OclifLikeError
   const message = redact(errorMessage(err))
   // oclif's flag and argument validation errors: exit 2 (usage).
-  if (e && (e.oclif || /^(Unexpected argument|Missing required|Expected|Nonexistent flag|Parsing)/.test(message))) {
+  if (
+    e &&
+    (e.oclif || /^(Unexpected argument|Missing required|Expected|Nonexistent flag|Parsing)/.test(message))
+  ) {
     if (e.oclif?.exit === 0) return new KvtopError(ExitCode.ok, message)
-    return new UsageError(message.split('\nSee more help')[0], { hint: 'Run the command with --help for usage.' })
+    return new UsageError(message.split('\nSee more help')[0], {
+      hint: 'Run the command with --help for usage.',
+    })
   }
   return new KvtopError(ExitCode.failed, `internal error: ${message}`, {
     code: 'internal',

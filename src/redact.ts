@@ -18,7 +18,8 @@ const MASK = '***'
 
 // scheme://user:password@  or  scheme://password@ (redis URLs allow a bare password)
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@]*)(?::([^/\s@]*))?@/gi
-const KEY_VALUE = /\b(password|passwd|pass|auth|token|secret|authtoken|masterauth|requirepass)(["']?\s*[:=]\s*["']?)([^\s"',}&]+)/gi
+const KEY_VALUE =
+  /\b(password|passwd|pass|auth|token|secret|authtoken|masterauth|requirepass)(["']?\s*[:=]\s*["']?)([^\s"',}&]+)/gi
 const AWS_SIG = /\b(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=([^&\s"']+)/gi
 const QUOTED_AUTH = /("AUTH")(\s+)("(?:[^"\\]|\\.)*")(\s+"(?:[^"\\]|\\.)*")?/gi
 const AUTH_COMMAND = /\b(AUTH|HELLO\s+\d+\s+AUTH)(\s+)("[^"]*"|\S+)(\s+("[^"]*"|\S+))?/gi

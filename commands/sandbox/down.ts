@@ -4,7 +4,11 @@ import { sandboxDown, sandboxStatus, type SandboxDownResult } from '../../src/sa
 
 export default class SandboxDown extends BaseCommand {
   static override summary = 'Stop a sandbox: exactly the processes it started, then remove its files'
-  static override examples = ['<%= config.bin %> sandbox down', '<%= config.bin %> sandbox down --name mdb', '<%= config.bin %> sandbox down --all']
+  static override examples = [
+    '<%= config.bin %> sandbox down',
+    '<%= config.bin %> sandbox down --name mdb',
+    '<%= config.bin %> sandbox down --all',
+  ]
   static override flags = {
     name: Flags.string({ description: 'Sandbox name', default: 'default' }),
     all: Flags.boolean({ description: 'Stop every sandbox' }),

@@ -5,7 +5,8 @@ import { connectionInput } from '../../src/connect/flags-input.js'
 import { runLoad, type LoadReport } from '../../src/sandbox/load.js'
 
 export default class SandboxLoad extends BaseCommand {
-  static override summary = 'Drive a mixed workload: strings, counters, hashes, lists, sets, sorted sets, streams, TTLs, binary keys'
+  static override summary =
+    'Drive a mixed workload: strings, counters, hashes, lists, sets, sorted sets, streams, TTLs, binary keys'
   static override examples = [
     '<%= config.bin %> sandbox load --rate 2000 --duration 30',
     '<%= config.bin %> sandbox load redis://127.0.0.1:7000 --keys 100000 --duration 0',
@@ -14,7 +15,9 @@ export default class SandboxLoad extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     rate: Flags.integer({ description: 'Operations per second (0: as fast as possible)', default: 1000 }),
-    duration: Flags.string({ description: 'Seconds to run after seeding (0: seed only; default: until Ctrl-C)' }),
+    duration: Flags.string({
+      description: 'Seconds to run after seeding (0: seed only; default: until Ctrl-C)',
+    }),
     keys: Flags.integer({ description: 'Key space size; this many keys are seeded first', default: 10000 }),
     seed: Flags.integer({ description: 'Random seed, for a reproducible workload', default: 1 }),
   }
@@ -35,11 +38,15 @@ export default class SandboxLoad extends BaseCommand {
         signal: controller.signal,
         onProgress: (p) => {
           if (process.stderr.isTTY && !this.jsonEnabled())
-            process.stderr.write(`\r${p.phase}: ${p.ops} ops, ${Math.round(p.opsPerSecond)} ops/s, ${p.errors} errors   `)
+            process.stderr.write(
+              `\r${p.phase}: ${p.ops} ops, ${Math.round(p.opsPerSecond)} ops/s, ${p.errors} errors   `,
+            )
         },
       })
       if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\n')
-      this.log(`${report.ops} operations (${report.seeded} keys seeded) in ${report.seconds.toFixed(1)}s: ${Math.round(report.opsPerSecond)} ops/s, ${report.errors} errors`)
+      this.log(
+        `${report.ops} operations (${report.seeded} keys seeded) in ${report.seconds.toFixed(1)}s: ${Math.round(report.opsPerSecond)} ops/s, ${report.errors} errors`,
+      )
       return report
     } finally {
       process.off('SIGINT', stop)

@@ -17,11 +17,15 @@ export default class SandboxUp extends BaseCommand {
   static override flags = {
     shards: Flags.integer({ description: 'Cluster shards; 0 for a non-cluster server', default: 3 }),
     replicas: Flags.integer({ description: 'Replicas per shard (or of the standalone primary)', default: 1 }),
-    port: Flags.integer({ description: 'First port (consecutive ports follow); default: free ports found at run time' }),
+    port: Flags.integer({
+      description: 'First port (consecutive ports follow); default: free ports found at run time',
+    }),
     flavor: Flags.string({ description: 'Which service to rehearse', options: FLAVORS, default: 'redis' }),
     name: Flags.string({ description: 'Sandbox name (several can run at once)', default: 'default' }),
     user: Flags.string({ description: "Client ACL user (memorydb flavor default: 'kvtop')" }),
-    password: Flags.string({ description: 'Client password (memorydb flavor: generated when absent); also KVTOP_SANDBOX_PASSWORD' }),
+    password: Flags.string({
+      description: 'Client password (memorydb flavor: generated when absent); also KVTOP_SANDBOX_PASSWORD',
+    }),
   }
 
   async run(): Promise<SandboxSummary> {

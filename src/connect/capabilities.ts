@@ -98,7 +98,10 @@ export function classifyProbeReply(command: string, reply: Reply): Refusal | 'al
   if (/^NOPERM/.test(message)) return { command, reason: 'acl', message }
   if (/unknown subcommand|Unknown subcommand/i.test(message)) return 'unsupported'
   if (/^ERR unknown command/i.test(message)) return { command, reason: 'disabled', message }
-  if (/command not allowed|not allowed\. If the enable/i.test(message) && !/only \(P\|S\)SUBSCRIBE/.test(message))
+  if (
+    /command not allowed|not allowed\. If the enable/i.test(message) &&
+    !/only \(P\|S\)SUBSCRIBE/.test(message)
+  )
     return { command, reason: 'protected', message }
   return 'allowed'
 }
@@ -118,11 +121,21 @@ export function detectProvider(info: Record<string, string>, host: string): Prov
 }
 
 /** Probe one node: engine, provider and the commands it refuses. Nothing probed is executed. */
-export async function probeCapabilities(spec: ConnectionSpec, client: Redis, node?: NodeAddress): Promise<Capabilities> {
+export async function probeCapabilities(
+  spec: ConnectionSpec,
+  client: Redis,
+  node?: NodeAddress,
+): Promise<Capabilities> {
   const info = parseInfo(await client.info('server'))
   const clusterInfo = parseInfo(await client.info('cluster').catch(() => ''))
   const options = redisOptions(spec, node)
-  const ctx = { host: options.host!, port: options.port!, tls: spec.endpoint.tls, username: spec.endpoint.username, timeoutMs: spec.timeoutMs }
+  const ctx = {
+    host: options.host!,
+    port: options.port!,
+    tls: spec.endpoint.tls,
+    username: spec.endpoint.username,
+    timeoutMs: spec.timeoutMs,
+  }
   let conn: RawRespConnection
   try {
     conn = await RawRespConnection.connect({
@@ -166,7 +179,11 @@ export async function probeCapabilities(spec: ConnectionSpec, client: Redis, nod
   const unknown: string[] = []
   const { engine, version } = detectEngine(info)
   for (const [name, verdict] of verdicts) {
-    if (verdict === 'unsupported' || (typeof verdict === 'object' && verdict.reason === 'disabled' && absentInVersion(name, engine, version))) unsupported.push(name)
+    if (
+      verdict === 'unsupported' ||
+      (typeof verdict === 'object' && verdict.reason === 'disabled' && absentInVersion(name, engine, version))
+    )
+      unsupported.push(name)
     else if (verdict === 'unknown') unknown.push(name)
     else if (verdict !== 'allowed') refusals.push(verdict)
   }
@@ -181,4 +198,3 @@ export async function probeCapabilities(spec: ConnectionSpec, client: Redis, nod
     unknown,
   }
 }
-

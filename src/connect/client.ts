@@ -42,10 +42,18 @@ function tlsOptions(spec: ConnectionSpec, host: string): RedisOptions['tls'] {
       throw new UsageError(`cannot read --tls-ca file ${spec.tlsCaFile}: ${(err as Error).message}`)
     }
   }
-  return { ...(ca ? { ca } : {}), rejectUnauthorized: !spec.insecure, servername: /^[\d.:]+$/.test(host) ? undefined : host }
+  return {
+    ...(ca ? { ca } : {}),
+    rejectUnauthorized: !spec.insecure,
+    servername: /^[\d.:]+$/.test(host) ? undefined : host,
+  }
 }
 
-export function redisOptions(spec: ConnectionSpec, node: NodeAddress | undefined, opts: OpenOptions = {}): RedisOptions {
+export function redisOptions(
+  spec: ConnectionSpec,
+  node: NodeAddress | undefined,
+  opts: OpenOptions = {},
+): RedisOptions {
   const target = translateAddress(spec.natMap, node ?? spec.endpoint)
   registerSecret(spec.endpoint.password)
   return {
@@ -72,7 +80,11 @@ export function redisOptions(spec: ConnectionSpec, node: NodeAddress | undefined
  * Open one connection to one node, ready to use, or throw a ConnectError (exit 3) that names the
  * node. The whole handshake (TCP, TLS, AUTH, ready check) is bounded by the spec's timeout.
  */
-export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: OpenOptions = {}): Promise<Redis> {
+export async function openNode(
+  spec: ConnectionSpec,
+  node?: NodeAddress,
+  opts: OpenOptions = {},
+): Promise<Redis> {
   const options = redisOptions(spec, node, opts)
   const client = new Redis(options)
   // ioredis reports the root cause (ECONNREFUSED, TLS alert, WRONGPASS) as an 'error' event and
@@ -93,7 +105,10 @@ export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: O
     await Promise.race([
       client.connect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), spec.timeoutMs)
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
+          spec.timeoutMs,
+        )
       }),
     ])
     if (opts.db) {
@@ -104,12 +119,19 @@ export async function openNode(spec: ConnectionSpec, node?: NodeAddress, opts: O
     client.disconnect()
     const generic = /Connection is closed|timed out/i.test((err as Error)?.message ?? '')
     const root = generic && cause ? cause : err
-    if (spec.endpoint.tls && (root as NodeJS.ErrnoException)?.code === 'ETIMEDOUT' && (await tcpReachable(ctx.host, ctx.port, 1000))) {
+    if (
+      spec.endpoint.tls &&
+      (root as NodeJS.ErrnoException)?.code === 'ETIMEDOUT' &&
+      (await tcpReachable(ctx.host, ctx.port, 1000))
+    ) {
       // TCP connects but the handshake never completes: a plain port answering a TLS client.
-      throw new ConnectError(`TLS negotiation with ${formatAddress(ctx.host, ctx.port)} did not complete within ${spec.timeoutMs / 1000}s`, {
-        code: 'tls',
-        hint: 'The port accepts connections but does not speak TLS: use redis:// for a plain port.',
-      })
+      throw new ConnectError(
+        `TLS negotiation with ${formatAddress(ctx.host, ctx.port)} did not complete within ${spec.timeoutMs / 1000}s`,
+        {
+          code: 'tls',
+          hint: 'The port accepts connections but does not speak TLS: use redis:// for a plain port.',
+        },
+      )
     }
     throw mapConnectError(root, ctx)
   } finally {

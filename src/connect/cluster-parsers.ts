@@ -112,7 +112,8 @@ export function parseClusterShards(reply: unknown): ClusterShardRecord[] {
         migrating: [],
         health: health === 'online' || health === 'failed' || health === 'loading' ? health : 'unknown',
         flags: [],
-        replicationOffset: node['replication-offset'] === undefined ? undefined : Number(node['replication-offset']),
+        replicationOffset:
+          node['replication-offset'] === undefined ? undefined : Number(node['replication-offset']),
         myself: false,
         linkConnected: health !== 'failed',
       }

@@ -21,7 +21,8 @@ export interface KvtopConfig {
 }
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
-  const base = env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
+  const base =
+    env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
   return join(base, 'kvtop')
 }
 
@@ -48,7 +49,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KvtopConfig {
     })
   }
   const profiles = (parsed as { profiles?: unknown })?.profiles
-  if (profiles !== undefined && (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles))) {
+  if (
+    profiles !== undefined &&
+    (typeof profiles !== 'object' || profiles === null || Array.isArray(profiles))
+  ) {
     throw new UsageError(`config file ${path}: "profiles" must be an object of named profiles`)
   }
   return { profiles: (profiles ?? {}) as Record<string, Profile> }

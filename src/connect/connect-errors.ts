@@ -29,10 +29,13 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
   const message = errorMessage(err)
   const code = e?.code ?? ''
   if (/WRONGPASS|invalid password|invalid username-password/i.test(message)) {
-    return new ConnectError(`authentication failed at ${address}${ctx.username ? ` for user '${ctx.username}'` : ''}`, {
-      code: 'auth-failed',
-      hint: 'Check the user and password (URL, KVTOP_PASSWORD or REDISCLI_AUTH, or the profile).',
-    })
+    return new ConnectError(
+      `authentication failed at ${address}${ctx.username ? ` for user '${ctx.username}'` : ''}`,
+      {
+        code: 'auth-failed',
+        hint: 'Check the user and password (URL, KVTOP_PASSWORD or REDISCLI_AUTH, or the profile).',
+      },
+    )
   }
   if (/NOAUTH|Authentication required/i.test(message)) {
     return new ConnectError(`authentication required at ${address}`, {
@@ -41,10 +44,13 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
     })
   }
   if (/NOPERM/i.test(message)) {
-    return new ConnectError(`the user at ${address} may not run a command kvtop needs to connect: ${message}`, {
-      code: 'no-permission',
-      hint: 'Grant the ACL user +info +ping +client (and +cluster for cluster mode).',
-    })
+    return new ConnectError(
+      `the user at ${address} may not run a command kvtop needs to connect: ${message}`,
+      {
+        code: 'no-permission',
+        hint: 'Grant the ACL user +info +ping +client (and +cluster for cluster mode).',
+      },
+    )
   }
   if (TLS_CODES.has(code) || /TLS|SSL|certificate|secure/i.test(message)) {
     const certProblem = /cert|self.signed|issuer|altname/i.test(message + code)
@@ -62,7 +68,10 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
     })
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ConnectError(`cannot resolve host '${ctx.host}'`, { code: 'dns', hint: 'Check the host name.' })
+    return new ConnectError(`cannot resolve host '${ctx.host}'`, {
+      code: 'dns',
+      hint: 'Check the host name.',
+    })
   }
   if (code === 'ETIMEDOUT' || /timed? ?out/i.test(message)) {
     return new ConnectError(`no answer from ${address} within ${ctx.timeoutMs / 1000}s`, {

@@ -8,7 +8,10 @@ import { translateAddress } from './nat-map.js'
  * handled by ioredis), a plain connection to the primary otherwise. For control and light traffic;
  * bulk data paths use the raw pipeline instead.
  */
-export async function openDataClient(deployment: Deployment, options: { autoPipelining?: boolean } = {}): Promise<Redis | Cluster> {
+export async function openDataClient(
+  deployment: Deployment,
+  options: { autoPipelining?: boolean } = {},
+): Promise<Redis | Cluster> {
   const spec = deployment.spec
   if (deployment.topology.mode === 'cluster') {
     const natMap: Record<string, { host: string; port: number }> = {}
@@ -42,7 +45,10 @@ export async function openDataClient(deployment: Deployment, options: { autoPipe
     return cluster
   }
   const primary = deployment.primaries[0]
-  const client = new Redis({ ...redisOptions(spec, primary, { reconnect: true }), enableAutoPipelining: options.autoPipelining ?? false })
+  const client = new Redis({
+    ...redisOptions(spec, primary, { reconnect: true }),
+    enableAutoPipelining: options.autoPipelining ?? false,
+  })
   client.on('error', () => {})
   await client.connect()
   return client

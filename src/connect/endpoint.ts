@@ -35,9 +35,15 @@ export function parseEndpointUrl(input: string): Endpoint {
   if (!text) throw new UsageError('empty endpoint URL', { hint: 'Give a URL such as redis://host:6379.' })
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `redis://${text}`
   // The port is checked before URL parsing so that the error can name it.
-  const portMatch = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#[]*)(?::([^/?#]*))?/i.exec(withScheme)
+  const portMatch = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#[]*)(?::([^/?#]*))?/i.exec(
+    withScheme,
+  )
   const rawPort = portMatch?.[1]
-  if (rawPort !== undefined && rawPort !== '' && (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535)) {
+  if (
+    rawPort !== undefined &&
+    rawPort !== '' &&
+    (!/^\d+$/.test(rawPort) || Number(rawPort) < 1 || Number(rawPort) > 65535)
+  ) {
     throw new UsageError(`invalid port '${rawPort}' in '${shown}': expected a number from 1 to 65535`)
   }
   let url: URL
@@ -60,11 +66,14 @@ export function parseEndpointUrl(input: string): Endpoint {
   const path = url.pathname.replace(/^\/+/, '').replace(/\/+$/, '')
   let db = 0
   if (path) {
-    if (!/^\d+$/.test(path)) throw new UsageError(`invalid database '${path}' in '${shown}': expected a number such as /0`)
+    if (!/^\d+$/.test(path))
+      throw new UsageError(`invalid database '${path}' in '${shown}': expected a number such as /0`)
     db = Number(path)
   }
   if (url.search && url.search !== '?') {
-    throw new UsageError(`unexpected query string in '${shown}'`, { hint: 'Pass options as flags (--tls-ca, --timeout ...).' })
+    throw new UsageError(`unexpected query string in '${shown}'`, {
+      hint: 'Pass options as flags (--tls-ca, --timeout ...).',
+    })
   }
   const username = url.username ? decodeURIComponent(url.username) : undefined
   const password = url.password ? decodeURIComponent(url.password) : undefined

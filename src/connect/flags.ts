@@ -3,7 +3,10 @@ import { Args, Flags } from '@oclif/core'
 /** The flags every command that talks to a server shares (DESIGN.md, command contract). */
 export const connectionFlags = {
   user: Flags.string({ description: 'ACL user name (overrides the URL)', helpGroup: 'CONNECTION' }),
-  'tls-ca': Flags.string({ description: 'CA certificate file (PEM) for rediss:// endpoints', helpGroup: 'CONNECTION' }),
+  'tls-ca': Flags.string({
+    description: 'CA certificate file (PEM) for rediss:// endpoints',
+    helpGroup: 'CONNECTION',
+  }),
   insecure: Flags.boolean({
     description: 'Skip TLS certificate verification (explicit only; not for production)',
     helpGroup: 'CONNECTION',
@@ -24,7 +27,8 @@ export const connectionFlags = {
 }
 
 export const urlArg = Args.string({
-  description: 'Endpoint URL: redis://[user[:password]@]host[:port][/db] or rediss://... (any node of a cluster)',
+  description:
+    'Endpoint URL: redis://[user[:password]@]host[:port][/db] or rediss://... (any node of a cluster)',
   required: false,
 })
 

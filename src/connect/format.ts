@@ -16,7 +16,14 @@ export function formatDiscovery(report: DiscoveryReport): string {
     '',
     renderTable(
       ['NODE', 'ROLE', 'SHARD', 'SLOTS', 'HEALTH', 'ID'],
-      t.nodes.map((n) => [n.address, n.role, String(n.shard), ranges(n.slots), n.up ? n.health : `DOWN (${n.health})`, /^[0-9a-f]{40}$/.test(n.id) ? n.id.slice(0, 12) : n.id]),
+      t.nodes.map((n) => [
+        n.address,
+        n.role,
+        String(n.shard),
+        ranges(n.slots),
+        n.up ? n.health : `DOWN (${n.health})`,
+        /^[0-9a-f]{40}$/.test(n.id) ? n.id.slice(0, 12) : n.id,
+      ]),
     ),
     '',
     `Refused:   ${c.refused.length ? c.refused.join(', ') : 'none'}`,

@@ -5,13 +5,18 @@ import { formatAddress, parseHostPort } from './endpoint.js'
 export type NatMap = Map<string, { host: string; port: number }>
 
 /** Parse `--nat-map announced-host:port=reachable-host:port` entries (repeatable). */
-export function parseNatMap(entries: readonly string[] = [], fromProfile: Record<string, string> = {}): NatMap {
+export function parseNatMap(
+  entries: readonly string[] = [],
+  fromProfile: Record<string, string> = {},
+): NatMap {
   const map: NatMap = new Map()
   const all = [...Object.entries(fromProfile).map(([k, v]) => `${k}=${v}`), ...entries]
   for (const entry of all) {
     const [from, to, extra] = entry.split('=')
     if (!from || !to || extra !== undefined) {
-      throw new UsageError(`invalid --nat-map entry '${entry}': expected announced-host:port=reachable-host:port`)
+      throw new UsageError(
+        `invalid --nat-map entry '${entry}': expected announced-host:port=reachable-host:port`,
+      )
     }
     const a = parseHostPort(from)
     map.set(formatAddress(a.host, a.port), parseHostPort(to))
@@ -19,6 +24,9 @@ export function parseNatMap(entries: readonly string[] = [], fromProfile: Record
   return map
 }
 
-export function translateAddress(map: NatMap, address: { host: string; port: number }): { host: string; port: number } {
+export function translateAddress(
+  map: NatMap,
+  address: { host: string; port: number },
+): { host: string; port: number } {
   return map.get(formatAddress(address.host, address.port)) ?? { host: address.host, port: address.port }
 }

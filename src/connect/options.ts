@@ -45,7 +45,10 @@ export function resolveConnectionSpec(
     const sandboxName = /^sandbox:(.+)$/.exec(profileName)?.[1]
     if (sandboxName) {
       const p = sources.sandbox(sandboxName)
-      if (!p) throw new UsageError(`no running sandbox named '${sandboxName}'`, { hint: 'List them with: kvtop sandbox status' })
+      if (!p)
+        throw new UsageError(`no running sandbox named '${sandboxName}'`, {
+          hint: 'List them with: kvtop sandbox status',
+        })
       profile = p
     } else {
       profile = sources.profile(profileName)
@@ -64,14 +67,20 @@ export function resolveConnectionSpec(
   const password = endpoint.password ?? env.KVTOP_PASSWORD ?? env.REDISCLI_AUTH ?? profile.password
   const username = input.user ?? endpoint.username ?? env.KVTOP_USER ?? profile.user
   registerSecret(password)
-  const timeoutSeconds = input.timeout ?? (env.KVTOP_TIMEOUT ? Number(env.KVTOP_TIMEOUT) : undefined) ?? profile.timeout ?? DEFAULT_TIMEOUT_SECONDS
+  const timeoutSeconds =
+    input.timeout ??
+    (env.KVTOP_TIMEOUT ? Number(env.KVTOP_TIMEOUT) : undefined) ??
+    profile.timeout ??
+    DEFAULT_TIMEOUT_SECONDS
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new UsageError(`invalid timeout '${timeoutSeconds}': expected a positive number of seconds`)
   }
   const tlsCa = input.tlsCa ?? env.KVTOP_TLS_CA ?? profile.tlsCa
   const insecure = input.insecure ?? profile.insecure ?? false
   if ((tlsCa || input.insecure) && !endpoint.tls) {
-    throw new UsageError('--tls-ca and --insecure apply to TLS connections only', { hint: 'Use a rediss:// URL for TLS.' })
+    throw new UsageError('--tls-ca and --insecure apply to TLS connections only', {
+      hint: 'Use a rediss:// URL for TLS.',
+    })
   }
   return {
     endpoint: {

@@ -78,7 +78,11 @@ async function discoverCluster(seed: Redis, seedHost: string, seedPort: number):
   return buildClusterTopology(records, clusterInfo.cluster_state, seedPort)
 }
 
-export function buildClusterTopology(records: ClusterNodeRecord[], clusterState: string | undefined, _seedPort?: number): Topology {
+export function buildClusterTopology(
+  records: ClusterNodeRecord[],
+  clusterState: string | undefined,
+  _seedPort?: number,
+): Topology {
   const primaries = records.filter((r) => r.role === 'primary' && !r.flags.includes('noaddr'))
   // Shards ordered by first slot; slot-less primaries last, by address.
   primaries.sort((a, b) => {
@@ -109,7 +113,11 @@ export function buildClusterTopology(records: ClusterNodeRecord[], clusterState:
         ...(r.migrating.length ? { migrating: r.migrating } : {}),
       }
     })
-  nodes.sort((a, b) => a.shard - b.shard || (a.role === b.role ? a.address.localeCompare(b.address) : a.role === 'primary' ? -1 : 1))
+  nodes.sort(
+    (a, b) =>
+      a.shard - b.shard ||
+      (a.role === b.role ? a.address.localeCompare(b.address) : a.role === 'primary' ? -1 : 1),
+  )
   const shards: TopologyShard[] = primaries.map((p, i) => ({
     index: i,
     primaryId: p.id,
@@ -125,7 +133,11 @@ export function buildClusterTopology(records: ClusterNodeRecord[], clusterState:
   }
 }
 
-async function discoverReplicated(spec: ConnectionSpec, seed: Redis, seedInfo: Record<string, string>): Promise<Topology> {
+async function discoverReplicated(
+  spec: ConnectionSpec,
+  seed: Redis,
+  seedInfo: Record<string, string>,
+): Promise<Topology> {
   let primaryInfo = seedInfo
   let primaryHost = spec.endpoint.host
   let primaryPort = spec.endpoint.port
@@ -168,10 +180,18 @@ async function discoverReplicated(spec: ConnectionSpec, seed: Redis, seedInfo: R
       primaryId: primaryAddress,
       slots: [],
       up: replica.state === 'online',
-      health: replica.state === 'online' ? 'online' : replica.state === 'wait_bgsave' || replica.state === 'send_bulk' ? 'loading' : 'unknown',
+      health:
+        replica.state === 'online'
+          ? 'online'
+          : replica.state === 'wait_bgsave' || replica.state === 'send_bulk'
+            ? 'loading'
+            : 'unknown',
     })
   }
-  if (seedInfo.role === 'slave' && !nodes.some((n) => n.address === formatAddress(spec.endpoint.host, spec.endpoint.port))) {
+  if (
+    seedInfo.role === 'slave' &&
+    !nodes.some((n) => n.address === formatAddress(spec.endpoint.host, spec.endpoint.port))
+  ) {
     const address = formatAddress(spec.endpoint.host, spec.endpoint.port)
     nodes.push({
       id: address,

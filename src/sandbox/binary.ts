@@ -25,7 +25,8 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 
 export function installHint(): string {
   if (process.platform === 'darwin') return 'Install it with: brew install redis'
-  if (existsSync('/etc/debian_version')) return 'Install it with: sudo apt-get install -y redis-server (or run: npm run setup:redis)'
+  if (existsSync('/etc/debian_version'))
+    return 'Install it with: sudo apt-get install -y redis-server (or run: npm run setup:redis)'
   if (existsSync('/etc/redhat-release')) return 'Install it with: sudo dnf install -y redis'
   if (existsSync('/etc/alpine-release')) return 'Install it with: apk add redis'
   return 'Install redis-server or valkey-server, or point KVTOP_REDIS_SERVER at the binary.'
@@ -36,7 +37,10 @@ export function findServerBinary(env: NodeJS.ProcessEnv = process.env): ServerBi
   const explicit = env.KVTOP_REDIS_SERVER
   const path = explicit || onPath('redis-server', env) || onPath('valkey-server', env)
   if (!path) {
-    throw new UsageError('no redis-server or valkey-server binary found', { code: 'no-server-binary', hint: installHint() })
+    throw new UsageError('no redis-server or valkey-server binary found', {
+      code: 'no-server-binary',
+      hint: installHint(),
+    })
   }
   const out = spawnSync(path, ['--version'], { encoding: 'utf8' })
   if (out.error || out.status !== 0) {

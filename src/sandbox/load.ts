@@ -51,7 +51,14 @@ type KeyKind = (typeof TYPES)[number]
 /** Key n of the workload. Binary keys carry invalid UTF-8, CR LF and NUL on purpose. */
 export function workloadKey(n: number): { key: Buffer; kind: KeyKind } {
   const kind = TYPES[n % TYPES.length]
-  if (kind === 'binary') return { key: Buffer.concat([Buffer.from(`kvtop:bin:${n}:`), Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x00, n & 0xff])]), kind }
+  if (kind === 'binary')
+    return {
+      key: Buffer.concat([
+        Buffer.from(`kvtop:bin:${n}:`),
+        Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x00, n & 0xff]),
+      ]),
+      kind,
+    }
   return { key: Buffer.from(`kvtop:${kind}:${n}`), kind }
 }
 
@@ -68,7 +75,9 @@ function writeOp(client: Client, rand: () => number, n: number): Promise<unknown
   const r = rand()
   switch (kind) {
     case 'string':
-      return r < 0.2 ? client.set(key, `value-${n}-${Math.floor(rand() * 1e6)}`, 'EX', 60 + Math.floor(rand() * 600)) : client.set(key, `value-${n}-${Math.floor(rand() * 1e6)}`)
+      return r < 0.2
+        ? client.set(key, `value-${n}-${Math.floor(rand() * 1e6)}`, 'EX', 60 + Math.floor(rand() * 600))
+        : client.set(key, `value-${n}-${Math.floor(rand() * 1e6)}`)
     case 'counter':
       return client.incrby(key, 1 + Math.floor(rand() * 10))
     case 'hash':
@@ -80,7 +89,17 @@ function writeOp(client: Client, rand: () => number, n: number): Promise<unknown
     case 'zset':
       return client.zadd(key, String(Math.floor(rand() * 1000)), `m${Math.floor(rand() * 100)}`)
     case 'stream':
-      return client.xadd(key, 'MAXLEN', '~', '100', '*', 'n', String(n), 'v', String(Math.floor(rand() * 1e6)))
+      return client.xadd(
+        key,
+        'MAXLEN',
+        '~',
+        '100',
+        '*',
+        'n',
+        String(n),
+        'v',
+        String(Math.floor(rand() * 1e6)),
+      )
     case 'binary':
       return client.set(key, randomBytesFrom(rand, 8 + Math.floor(rand() * 64)))
   }
@@ -126,12 +145,18 @@ export async function runLoad(input: ConnectionInput, options: LoadOptions): Pro
       },
     )
   const progress = (phase: LoadProgress['phase'], since: number) =>
-    options.onProgress?.({ phase, ops, errors, opsPerSecond: ops / Math.max(0.001, (Date.now() - since) / 1000) })
+    options.onProgress?.({
+      phase,
+      ops,
+      errors,
+      opsPerSecond: ops / Math.max(0.001, (Date.now() - since) / 1000),
+    })
   try {
     const batch = 500
     for (let i = 0; i < options.keys && !options.signal?.aborted; i += batch) {
       const inFlight: Promise<void>[] = []
-      for (let n = i; n < Math.min(options.keys, i + batch); n++) inFlight.push(count(writeOp(client, rand, n)))
+      for (let n = i; n < Math.min(options.keys, i + batch); n++)
+        inFlight.push(count(writeOp(client, rand, n)))
       await Promise.all(inFlight)
       progress('seeding', started)
     }
@@ -165,7 +190,14 @@ export async function runLoad(input: ConnectionInput, options: LoadOptions): Pro
       }
     }
     const seconds = (Date.now() - runStart) / 1000
-    return { seeded, ops, errors, errorKinds: Object.fromEntries(errorKinds), seconds: (Date.now() - started) / 1000, opsPerSecond: seconds > 0 ? ops / seconds : 0 }
+    return {
+      seeded,
+      ops,
+      errors,
+      errorKinds: Object.fromEntries(errorKinds),
+      seconds: (Date.now() - started) / 1000,
+      opsPerSecond: seconds > 0 ? ops / seconds : 0,
+    }
   } finally {
     client.disconnect()
     await deployment.close()

@@ -12,7 +12,14 @@ import { findServerBinary } from './binary.js'
 import { ADMIN_USER, aclConfigLines, type Flavor } from './flavors.js'
 import { sandboxDir } from './paths.js'
 import { findFreePortBlock, firstTakenPort } from './ports.js'
-import { listStates, readState, sandboxUrl, writeState, type SandboxNodeState, type SandboxState } from './state.js'
+import {
+  listStates,
+  readState,
+  sandboxUrl,
+  writeState,
+  type SandboxNodeState,
+  type SandboxState,
+} from './state.js'
 import { isProcessAlive, stopProcess } from './process.js'
 
 export interface SandboxUpOptions {
@@ -78,7 +85,14 @@ function readPid(node: SandboxNodeState): number | undefined {
 export function adminSpec(state: SandboxState, timeoutMs = 3000): ConnectionSpec {
   registerSecret(state.adminPassword)
   return {
-    endpoint: { host: '127.0.0.1', port: state.nodes[0].port, tls: false, username: ADMIN_USER, password: state.adminPassword, db: 0 },
+    endpoint: {
+      host: '127.0.0.1',
+      port: state.nodes[0].port,
+      tls: false,
+      username: ADMIN_USER,
+      password: state.adminPassword,
+      db: 0,
+    },
     insecure: false,
     timeoutMs,
     natMap: new Map(),
@@ -87,9 +101,12 @@ export function adminSpec(state: SandboxState, timeoutMs = 3000): ConnectionSpec
 }
 
 export function validateUpOptions(o: SandboxUpOptions): void {
-  if (!NAME.test(o.name)) throw new UsageError(`invalid sandbox name '${o.name}': use letters, digits, '.', '_' and '-'`)
-  if (!Number.isInteger(o.shards) || o.shards < 0 || o.shards > 100) throw new UsageError('--shards must be a whole number from 0 to 100')
-  if (!Number.isInteger(o.replicas) || o.replicas < 0 || o.replicas > 5) throw new UsageError('--replicas must be a whole number from 0 to 5')
+  if (!NAME.test(o.name))
+    throw new UsageError(`invalid sandbox name '${o.name}': use letters, digits, '.', '_' and '-'`)
+  if (!Number.isInteger(o.shards) || o.shards < 0 || o.shards > 100)
+    throw new UsageError('--shards must be a whole number from 0 to 100')
+  if (!Number.isInteger(o.replicas) || o.replicas < 0 || o.replicas > 5)
+    throw new UsageError('--replicas must be a whole number from 0 to 5')
   if (o.flavor === 'memorydb' && o.shards === 0) {
     throw new UsageError('the memorydb flavor is always cluster mode: use --shards 1 or more')
   }
@@ -130,7 +147,8 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
     base = await findFreePortBlock(nodeCount, cluster)
   }
   const clientUser = o.user ?? (o.flavor === 'memorydb' ? 'kvtop' : 'default')
-  const clientPassword = o.password ?? (o.flavor === 'memorydb' ? randomBytes(12).toString('base64url') : undefined)
+  const clientPassword =
+    o.password ?? (o.flavor === 'memorydb' ? randomBytes(12).toString('base64url') : undefined)
   const state: SandboxState = {
     name: o.name,
     flavor: o.flavor,
@@ -154,7 +172,14 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
     const shard = cluster ? Math.floor(i / (1 + o.replicas)) : 0
     const role = (cluster ? i % (1 + o.replicas) === 0 : i === 0) ? 'primary' : 'replica'
     const nodeDir = join(dir, `node-${port}`)
-    state.nodes.push({ port, role, shard, dir: nodeDir, pidFile: join(nodeDir, 'redis.pid'), logFile: join(nodeDir, 'redis.log') })
+    state.nodes.push({
+      port,
+      role,
+      shard,
+      dir: nodeDir,
+      pidFile: join(nodeDir, 'redis.pid'),
+      logFile: join(nodeDir, 'redis.log'),
+    })
   }
   writeState(state, env)
   try {
@@ -212,8 +237,12 @@ function startNode(state: SandboxState, node: SandboxNodeState, cluster: boolean
   writeFileSync(conf, nodeConfig(state, node, cluster), { mode: 0o600 })
   const result = spawnSync(state.serverPath, [conf], { encoding: 'utf8', timeout: 10_000 })
   if (result.status !== 0) {
-    const log = existsSync(node.logFile) ? readFileSync(node.logFile, 'utf8').split('\n').slice(-5).join('\n') : ''
-    throw new OperationError(`${state.serverPath} did not start on port ${node.port}: ${(result.stderr || result.stdout || log).trim()}`)
+    const log = existsSync(node.logFile)
+      ? readFileSync(node.logFile, 'utf8').split('\n').slice(-5).join('\n')
+      : ''
+    throw new OperationError(
+      `${state.serverPath} did not start on port ${node.port}: ${(result.stderr || result.stdout || log).trim()}`,
+    )
   }
 }
 
@@ -237,11 +266,15 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
     }
     await new Promise((r) => setTimeout(r, 100))
   }
-  throw new OperationError(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`)
+  throw new OperationError(
+    `timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  )
 }
 
 async function waitForPing(state: SandboxState, node: SandboxNodeState): Promise<void> {
-  await until(`the server on port ${node.port}`, 15_000, () => withAdmin(state, node.port, async (r) => (await r.ping()) === 'PONG'))
+  await until(`the server on port ${node.port}`, 15_000, () =>
+    withAdmin(state, node.port, async (r) => (await r.ping()) === 'PONG'),
+  )
 }
 
 async function assembleCluster(state: SandboxState): Promise<void> {
@@ -255,7 +288,9 @@ async function assembleCluster(state: SandboxState): Promise<void> {
     const from = next
     const to = next + count - 1
     next = to + 1
-    await withAdmin(state, primaries[i].port, (r) => r.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)))
+    await withAdmin(state, primaries[i].port, (r) =>
+      r.call('CLUSTER', 'ADDSLOTSRANGE', String(from), String(to)),
+    )
   }
   for (const node of state.nodes) {
     ids.set(node.port, String(await withAdmin(state, node.port, (r) => r.call('CLUSTER', 'MYID'))))
@@ -267,7 +302,9 @@ async function assembleCluster(state: SandboxState): Promise<void> {
   // Every node must know every other before replicas can name their primary.
   await until('the cluster nodes to meet', 20_000, async () => {
     for (const node of state.nodes) {
-      const known = parseClusterNodes(String(await withAdmin(state, node.port, (r) => r.call('CLUSTER', 'NODES'))))
+      const known = parseClusterNodes(
+        String(await withAdmin(state, node.port, (r) => r.call('CLUSTER', 'NODES'))),
+      )
       if (known.length < state.nodes.length || known.some((k) => k.flags.includes('handshake'))) return false
     }
     return true
@@ -288,7 +325,12 @@ async function waitHealthy(state: SandboxState): Promise<void> {
       const info = parseInfo(await withAdmin(state, node.port, (r) => r.info()))
       if (cluster && (info.cluster_state !== 'ok' || info.cluster_slots_ok !== String(SLOTS))) {
         const ci = parseInfo(String(await withAdmin(state, node.port, (r) => r.call('CLUSTER', 'INFO'))))
-        if (ci.cluster_state !== 'ok' || ci.cluster_slots_ok !== String(SLOTS) || Number(ci.cluster_known_nodes) !== state.nodes.length) return false
+        if (
+          ci.cluster_state !== 'ok' ||
+          ci.cluster_slots_ok !== String(SLOTS) ||
+          Number(ci.cluster_known_nodes) !== state.nodes.length
+        )
+          return false
       }
       if (node.role === 'replica' && info.master_link_status !== 'up') return false
       if (info.loading === '1') return false
@@ -303,10 +345,16 @@ export interface SandboxDownResult {
 }
 
 /** Stop exactly the processes this sandbox started (pid files, checked) and remove its files. */
-export async function sandboxDown(name: string, env: NodeJS.ProcessEnv = process.env): Promise<SandboxDownResult> {
+export async function sandboxDown(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SandboxDownResult> {
   const state = readState(name, env)
   if (!state) {
-    throw new UsageError(`no sandbox named '${name}'`, { code: 'no-sandbox', hint: 'List them with: kvtop sandbox status' })
+    throw new UsageError(`no sandbox named '${name}'`, {
+      code: 'no-sandbox',
+      hint: 'List them with: kvtop sandbox status',
+    })
   }
   const stopped: number[] = []
   await Promise.all(
@@ -327,7 +375,10 @@ export async function sandboxStatus(env: NodeJS.ProcessEnv = process.env): Promi
 }
 
 /** A running sandbox as a connection profile (url and password), for `--profile sandbox:NAME`. */
-export function sandboxProfile(name: string, env: NodeJS.ProcessEnv = process.env): { url: string; password?: string } | undefined {
+export function sandboxProfile(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; password?: string } | undefined {
   const state = readState(name, env)
   if (!state) return undefined
   if (!state.nodes.some((n) => isProcessAlive(readPid(n), n.port))) return undefined

@@ -11,7 +11,10 @@ export interface CliResult {
 }
 
 /** Run the built CLI (npm test builds first) as a user would, with no TTY. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const started = Date.now()
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {

@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../src/connect/client.js'
 import { parseEndpointUrl } from '../../src/connect/endpoint.js'
-import { sandboxDown, sandboxUp, adminSpec, type SandboxSummary, type SandboxUpOptions } from '../../src/sandbox/sandbox.js'
+import {
+  sandboxDown,
+  sandboxUp,
+  adminSpec,
+  type SandboxSummary,
+  type SandboxUpOptions,
+} from '../../src/sandbox/sandbox.js'
 import { readState, type SandboxState } from '../../src/sandbox/state.js'
 
 export interface TestSandbox {
@@ -34,7 +40,12 @@ export async function startSandbox(options: Partial<SandboxUpOptions> = {}): Pro
   const endpoint = parseEndpointUrl(summary.url)
   if (state.clientPassword) endpoint.password = state.clientPassword
   const url = state.clientPassword
-    ? summary.url.replace('redis://', `redis://${state.clientUser === 'default' ? '' : state.clientUser}:${encodeURIComponent(state.clientPassword)}@`).replace(/@([^@]*)@/, '@')
+    ? summary.url
+        .replace(
+          'redis://',
+          `redis://${state.clientUser === 'default' ? '' : state.clientUser}:${encodeURIComponent(state.clientPassword)}@`,
+        )
+        .replace(/@([^@]*)@/, '@')
     : summary.url
   const spec: ConnectionSpec = { endpoint, insecure: false, timeoutMs: 5000, natMap: new Map() }
   const opened: Redis[] = []
@@ -45,7 +56,8 @@ export async function startSandbox(options: Partial<SandboxUpOptions> = {}): Pro
     state,
     url,
     spec,
-    admin: async (port = summary.nodes[0].port) => track(await openNode(adminSpec(state), { host: '127.0.0.1', port })),
+    admin: async (port = summary.nodes[0].port) =>
+      track(await openNode(adminSpec(state), { host: '127.0.0.1', port })),
     client: async (port = summary.nodes[0].port) => track(await openNode(spec, { host: '127.0.0.1', port })),
     down: async () => {
       await Promise.all(opened.map((r) => closeQuietly(r)))

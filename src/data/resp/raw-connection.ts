@@ -33,14 +33,18 @@ export class RawRespConnection {
   private constructor(private readonly socket: net.Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk))
     socket.on('error', (err) => this.fail(err))
-    socket.on('close', () => this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' })))
+    socket.on('close', () =>
+      this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' })),
+    )
   }
 
   static async connect(options: RawConnectOptions): Promise<RawRespConnection> {
     const socket = await openSocket(options)
     const conn = new RawRespConnection(socket)
     if (options.password !== undefined) {
-      const args: CommandArg[] = options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password]
+      const args: CommandArg[] = options.username
+        ? ['AUTH', options.username, options.password]
+        : ['AUTH', options.password]
       const reply = await conn.call(args)
       if (reply instanceof RespError) {
         conn.close()

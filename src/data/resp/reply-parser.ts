@@ -131,7 +131,9 @@ export class RespReplyParser {
       case 0x28: // ( big number
         return BigInt(line)
       default:
-        throw new RespError(`protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${this.pos - line.length - 3}`)
+        throw new RespError(
+          `protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${this.pos - line.length - 3}`,
+        )
     }
   }
 }

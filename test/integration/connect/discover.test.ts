@@ -5,15 +5,33 @@ import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 interface DiscoverJson {
   topology: {
     mode: string
-    nodes: { id: string; host: string; port: number; role: string; shard: number; slots: [number, number][]; up: boolean }[]
+    nodes: {
+      id: string
+      host: string
+      port: number
+      role: string
+      shard: number
+      slots: [number, number][]
+      up: boolean
+    }[]
     shards: unknown[]
     slotsCovered?: number
     clusterState?: string
   }
-  capabilities: { engine: string; version: string; provider: string; refused: string[]; clusterEnabled: boolean }
+  capabilities: {
+    engine: string
+    version: string
+    provider: string
+    refused: string[]
+    clusterEnabled: boolean
+  }
 }
 
-async function discoverJson(url: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<DiscoverJson> {
+async function discoverJson(
+  url: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<DiscoverJson> {
   const r = await runCli(['discover', url, '--json', ...extra], { env })
   expect(r.stderr).toBe('')
   expect(r.code).toBe(0)
@@ -30,9 +48,20 @@ describe('discover on each sandbox shape', () => {
     const d = await discoverJson(sb.url)
     expect(d.topology.mode).toBe('standalone')
     expect(d.topology.nodes).toEqual([
-      expect.objectContaining({ host: '127.0.0.1', port: sb.summary.nodes[0].port, role: 'primary', shard: 0, up: true }),
+      expect.objectContaining({
+        host: '127.0.0.1',
+        port: sb.summary.nodes[0].port,
+        role: 'primary',
+        shard: 0,
+        up: true,
+      }),
     ])
-    expect(d.capabilities).toMatchObject({ engine: 'redis', provider: 'self-managed', clusterEnabled: false, refused: [] })
+    expect(d.capabilities).toMatchObject({
+      engine: 'redis',
+      provider: 'self-managed',
+      clusterEnabled: false,
+      refused: [],
+    })
     expect(d.capabilities.version).toMatch(/^\d+\.\d+\.\d+$/)
   })
 
@@ -59,7 +88,12 @@ describe('discover on each sandbox shape', () => {
     expect(d.topology.shards).toHaveLength(2)
     const primaries = d.topology.nodes.filter((n) => n.role === 'primary')
     expect(primaries.map((p) => p.slots)).toEqual([[[0, 8191]], [[8192, 16383]]])
-    expect(d.topology.nodes.filter((n) => n.role === 'replica').map((n) => n.shard).sort()).toEqual([0, 1])
+    expect(
+      d.topology.nodes
+        .filter((n) => n.role === 'replica')
+        .map((n) => n.shard)
+        .sort(),
+    ).toEqual([0, 1])
     expect(d.topology.nodes.every((n) => n.up && /^[0-9a-f]{40}$/.test(n.id))).toBe(true)
     expect(d.capabilities.clusterEnabled).toBe(true)
   })
@@ -71,7 +105,19 @@ describe('discover on each sandbox shape', () => {
     const before = await admin.info('persistence')
     const d = await discoverJson(sb.url)
     expect(d.capabilities.refused).toEqual(
-      expect.arrayContaining(['config', 'sync', 'psync', 'bgsave', 'save', 'bgrewriteaof', 'debug', 'migrate', 'replicaof', 'slaveof', 'shutdown']),
+      expect.arrayContaining([
+        'config',
+        'sync',
+        'psync',
+        'bgsave',
+        'save',
+        'bgrewriteaof',
+        'debug',
+        'migrate',
+        'replicaof',
+        'slaveof',
+        'shutdown',
+      ]),
     )
     expect(d.capabilities.refused).not.toContain('dump')
     expect(d.capabilities.refused).not.toContain('monitor')
@@ -83,13 +129,26 @@ describe('discover on each sandbox shape', () => {
   })
 
   it('memorydb flavor: cluster only, db 0 only, an ACL user with a password, MemoryDB refusals', async () => {
-    const sb = await startSandbox({ shards: 1, replicas: 0, flavor: 'memorydb', password: 'Mdb-Distinctive-Pw-913' })
+    const sb = await startSandbox({
+      shards: 1,
+      replicas: 0,
+      flavor: 'memorydb',
+      password: 'Mdb-Distinctive-Pw-913',
+    })
     sandboxes.push(sb)
     expect(sb.state.clientUser).toBe('kvtop')
     const d = await discoverJson(sb.url)
     expect(d.capabilities.clusterEnabled).toBe(true)
     expect(d.capabilities.refused).toEqual(
-      expect.arrayContaining(['config', 'sync', 'module', 'acl setuser', 'acl deluser', 'cluster addslots', 'cluster setslot']),
+      expect.arrayContaining([
+        'config',
+        'sync',
+        'module',
+        'acl setuser',
+        'acl deluser',
+        'cluster addslots',
+        'cluster setslot',
+      ]),
     )
     const client = await sb.client()
     await expect(client.select(1)).rejects.toThrow(/SELECT is not allowed in cluster mode/)
@@ -138,15 +197,23 @@ describe('bad input and unreachable endpoints', () => {
   })
 
   it('wrong password -> exit 3 "authentication failed", JSON error keeps exit code, no secret anywhere', async () => {
-    const r = await runCli(['discover', `redis://default:Wrong-${password}@127.0.0.1:${sb.summary.nodes[0].port}`, '--json'])
+    const r = await runCli([
+      'discover',
+      `redis://default:Wrong-${password}@127.0.0.1:${sb.summary.nodes[0].port}`,
+      '--json',
+    ])
     expect(r.code).toBe(3)
     expect(r.stderr).toContain('authentication failed')
-    expect(JSON.parse(r.stdout)).toEqual({ error: expect.objectContaining({ code: 'auth-failed', exitCode: 3 }) })
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: expect.objectContaining({ code: 'auth-failed', exitCode: 3 }),
+    })
     expect(r.stdout + r.stderr).not.toContain(password)
   })
 
   it('the right password from KVTOP_PASSWORD works and never appears in output', async () => {
-    const r = await runCli(['discover', `redis://127.0.0.1:${sb.summary.nodes[0].port}`, '--json'], { env: { KVTOP_PASSWORD: password } })
+    const r = await runCli(['discover', `redis://127.0.0.1:${sb.summary.nodes[0].port}`, '--json'], {
+      env: { KVTOP_PASSWORD: password },
+    })
     expect(r.code).toBe(0)
     expect(r.stdout + r.stderr).not.toContain(password)
     const r2 = await runCli(['discover', `redis://default:${password}@127.0.0.1:${sb.summary.nodes[0].port}`])
@@ -156,7 +223,13 @@ describe('bad input and unreachable endpoints', () => {
   })
 
   it('TLS against a plain port -> exit 3 saying so', async () => {
-    const r = await runCli(['discover', `rediss://127.0.0.1:${sb.summary.nodes[0].port}`, '--insecure', '--timeout', '1'])
+    const r = await runCli([
+      'discover',
+      `rediss://127.0.0.1:${sb.summary.nodes[0].port}`,
+      '--insecure',
+      '--timeout',
+      '1',
+    ])
     expect(r.code).toBe(3)
     expect(r.stderr).toMatch(/TLS negotiation with 127\.0\.0\.1:\d+/)
     expect(r.stderr).toContain('use redis://')
@@ -164,7 +237,18 @@ describe('bad input and unreachable endpoints', () => {
 
   it('sandbox up on a port in use -> exit 2 naming the port', async () => {
     const port = sb.summary.nodes[0].port
-    const r = await runCli(['sandbox', 'up', '--shards', '0', '--replicas', '0', '--port', String(port), '--name', 'taken'])
+    const r = await runCli([
+      'sandbox',
+      'up',
+      '--shards',
+      '0',
+      '--replicas',
+      '0',
+      '--port',
+      String(port),
+      '--name',
+      'taken',
+    ])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain(`port ${port} is already in use`)
   })

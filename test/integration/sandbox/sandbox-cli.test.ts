@@ -55,9 +55,14 @@ describe('kvtop sandbox up / status / down', () => {
     expect(pidsA.some(alive)).toBe(false)
     expect(existsSync(join(process.env.KVTOP_SANDBOX_DIR!, 'cli-a'))).toBe(false)
     // The other sandbox is untouched.
-    const after = (JSON.parse((await runCli(['sandbox', 'status', '--json'])).stdout) as { sandboxes: SandboxJson[] }).sandboxes
+    const after = (
+      JSON.parse((await runCli(['sandbox', 'status', '--json'])).stdout) as { sandboxes: SandboxJson[] }
+    ).sandboxes
     expect(after.map((s) => s.name)).not.toContain('cli-a')
-    expect(after.find((s) => s.name === 'cli-b')!.nodes[0]).toMatchObject({ port: sb.nodes[0].port, up: true })
+    expect(after.find((s) => s.name === 'cli-b')!.nodes[0]).toMatchObject({
+      port: sb.nodes[0].port,
+      up: true,
+    })
   })
 
   it('refuses a second sandbox of the same name, and down of an unknown one, with exit 2', async () => {
@@ -70,7 +75,9 @@ describe('kvtop sandbox up / status / down', () => {
   })
 
   it('without a server binary: exit 2 with the install command', async () => {
-    const r = await runCli(['sandbox', 'up', '--name', 'nobin', '--shards', '0'], { env: { PATH: '/nonexistent', KVTOP_REDIS_SERVER: '' } })
+    const r = await runCli(['sandbox', 'up', '--name', 'nobin', '--shards', '0'], {
+      env: { PATH: '/nonexistent', KVTOP_REDIS_SERVER: '' },
+    })
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('no redis-server or valkey-server binary found')
     expect(r.stderr).toMatch(/apt-get install -y redis-server|brew install redis|dnf install/)
@@ -83,10 +90,21 @@ describe('kvtop sandbox up / status / down', () => {
   })
 
   it('load drives a mixed workload with binary keys and reports no errors', async () => {
-    const port = (JSON.parse((await runCli(['sandbox', 'status', '--json'])).stdout) as { sandboxes: SandboxJson[] }).sandboxes.find(
-      (s) => s.name === 'cli-b',
-    )!.nodes[0].port
-    const r = await runCli(['sandbox', 'load', `redis://127.0.0.1:${port}`, '--keys', '800', '--duration', '1', '--rate', '2000', '--json'])
+    const port = (
+      JSON.parse((await runCli(['sandbox', 'status', '--json'])).stdout) as { sandboxes: SandboxJson[] }
+    ).sandboxes.find((s) => s.name === 'cli-b')!.nodes[0].port
+    const r = await runCli([
+      'sandbox',
+      'load',
+      `redis://127.0.0.1:${port}`,
+      '--keys',
+      '800',
+      '--duration',
+      '1',
+      '--rate',
+      '2000',
+      '--json',
+    ])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout)
     expect(report).toMatchObject({ seeded: 800, errors: 0 })

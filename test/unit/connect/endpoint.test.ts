@@ -7,10 +7,16 @@ describe('parseEndpointUrl', () => {
     ['redis://localhost', { host: 'localhost', port: 6379, tls: false, db: 0 }],
     ['redis://10.0.0.5:7000/3', { host: '10.0.0.5', port: 7000, tls: false, db: 3 }],
     ['rediss://cache.example.com:6380', { host: 'cache.example.com', port: 6380, tls: true, db: 0 }],
-    ['redis://app:s3cr%40t@host:1234', { host: 'host', port: 1234, tls: false, db: 0, username: 'app', password: 's3cr@t' }],
+    [
+      'redis://app:s3cr%40t@host:1234',
+      { host: 'host', port: 1234, tls: false, db: 0, username: 'app', password: 's3cr@t' },
+    ],
     ['redis://:onlypass@host', { host: 'host', port: 6379, tls: false, db: 0, password: 'onlypass' }],
     ['redis://[::1]:7001', { host: '::1', port: 7001, tls: false, db: 0 }],
-    ['rediss://user@[2001:db8::2]/1', { host: '2001:db8::2', port: 6379, tls: true, db: 1, username: 'user' }],
+    [
+      'rediss://user@[2001:db8::2]/1',
+      { host: '2001:db8::2', port: 6379, tls: true, db: 1, username: 'user' },
+    ],
     ['127.0.0.1:7000', { host: '127.0.0.1', port: 7000, tls: false, db: 0 }],
     ['REDIS://Host:1', { host: 'host', port: 1, tls: false, db: 0 }],
   ])('parses %s', (input, expected) => {
@@ -42,7 +48,9 @@ describe('parseEndpointUrl', () => {
   })
 
   it('describes an endpoint without its password', () => {
-    expect(describeEndpoint(parseEndpointUrl('rediss://app:pw123@[::1]:7000/2'))).toBe('rediss://app@[::1]:7000/2')
+    expect(describeEndpoint(parseEndpointUrl('rediss://app:pw123@[::1]:7000/2'))).toBe(
+      'rediss://app@[::1]:7000/2',
+    )
   })
 })
 

@@ -5,7 +5,9 @@ afterEach(() => forgetSecretsForTests())
 
 describe('redact', () => {
   it('masks passwords in URLs of any scheme and keeps the user', () => {
-    expect(redact('cannot reach redis://app:hunter22@10.0.0.1:6379/0')).toBe('cannot reach redis://app:***@10.0.0.1:6379/0')
+    expect(redact('cannot reach redis://app:hunter22@10.0.0.1:6379/0')).toBe(
+      'cannot reach redis://app:***@10.0.0.1:6379/0',
+    )
     expect(redact('rediss://:tok@en@host')).toBe('rediss://:***@en@host'.replace('***@en@', '***@en@'))
     expect(redact('redis://user@host')).toBe('redis://user@host')
   })
@@ -31,7 +33,11 @@ describe('redact', () => {
 
   it('redacts nested values and secret-named fields in JSON bundles', () => {
     registerSecret('Zx-distinctive-9')
-    const out = redactDeep({ url: 'redis://u:Zx-distinctive-9@h', nested: [{ password: 'plain' }, 'Zx-distinctive-9'], n: 3 })
+    const out = redactDeep({
+      url: 'redis://u:Zx-distinctive-9@h',
+      nested: [{ password: 'plain' }, 'Zx-distinctive-9'],
+      n: 3,
+    })
     expect(out).toEqual({ url: 'redis://u:***@h', nested: [{ password: '***' }, '***'], n: 3 })
   })
 })
