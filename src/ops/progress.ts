@@ -1,0 +1,114 @@
+/**
+ * Typed events that long operations emit. Operations know nothing about views: a command hands
+ * these to a reporter (ink on a TTY, NDJSON with --json, silence when piped).
+ */
+export interface ProgressEvent {
+  type: 'progress'
+  /** Which part of the work, e.g. a source shard '127.0.0.1:7000' or 'restore'. */
+  task: string
+  done: number
+  total?: number
+  unit: string
+  bytes?: number
+  /** Units per second, smoothed. */
+  rate?: number
+  etaSeconds?: number
+  errors?: number
+  detail?: string
+}
+
+export interface PhaseEvent {
+  type: 'phase'
+  phase: string
+  detail?: string
+}
+
+export interface WarningEvent {
+  type: 'warning'
+  message: string
+}
+
+export type OperationEvent =
+  ProgressEvent | PhaseEvent | WarningEvent | ({ type: string } & Record<string, unknown>)
+
+export type EventSink = (event: OperationEvent) => void
+
+/**
+ * Counts work and turns counts into a smoothed rate and an ETA. Counter semantics: `add` for
+ * increments; rate from an exponentially weighted moving average over samples >= 250 ms apart.
+ */
+export class ProgressTracker {
+  private doneCount = 0
+  private bytesCount = 0
+  private errorCount = 0
+  private smoothedRate: number | undefined
+  private lastSampleAt: number
+  private lastSampleDone = 0
+  private readonly startedAt: number
+
+  constructor(
+    readonly task: string,
+    readonly unit: string,
+    public total: number | undefined = undefined,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.startedAt = now()
+    this.lastSampleAt = this.startedAt
+  }
+
+  add(count: number, bytes = 0): void {
+    this.doneCount += count
+    this.bytesCount += bytes
+  }
+
+  addErrors(count = 1): void {
+    this.errorCount += count
+  }
+
+  get done(): number {
+    return this.doneCount
+  }
+
+  get errors(): number {
+    return this.errorCount
+  }
+
+  get elapsedSeconds(): number {
+    return (this.now() - this.startedAt) / 1000
+  }
+
+  /** Average rate over the whole run, for summaries. */
+  get averageRate(): number {
+    const s = this.elapsedSeconds
+    return s > 0 ? this.doneCount / s : 0
+  }
+
+  rate(): number {
+    const t = this.now()
+    const dt = (t - this.lastSampleAt) / 1000
+    if (dt >= 0.25) {
+      const instant = (this.doneCount - this.lastSampleDone) / dt
+      this.smoothedRate = this.smoothedRate === undefined ? instant : 0.3 * instant + 0.7 * this.smoothedRate
+      this.lastSampleAt = t
+      this.lastSampleDone = this.doneCount
+    }
+    return this.smoothedRate ?? this.averageRate
+  }
+
+  snapshot(detail?: string): ProgressEvent {
+    const rate = this.rate()
+    const remaining = this.total === undefined ? undefined : Math.max(0, this.total - this.doneCount)
+    return {
+      type: 'progress',
+      task: this.task,
+      done: this.doneCount,
+      ...(this.total === undefined ? {} : { total: this.total }),
+      unit: this.unit,
+      ...(this.bytesCount ? { bytes: this.bytesCount } : {}),
+      rate: Math.round(rate * 10) / 10,
+      ...(remaining !== undefined && rate > 0 ? { etaSeconds: Math.round(remaining / rate) } : {}),
+      ...(this.errorCount ? { errors: this.errorCount } : {}),
+      ...(detail ? { detail } : {}),
+    }
+  }
+}

@@ -1,0 +1,53 @@
+import { Box, Text } from 'ink'
+import type { ProgressEvent } from '../ops/progress.js'
+import { formatBytes, formatCount, formatDuration } from './format.js'
+
+export interface ProgressViewProps {
+  title?: string
+  phase?: string
+  tasks: ProgressEvent[]
+  warnings: string[]
+}
+
+const BAR_WIDTH = 24
+
+export function progressBar(done: number, total: number | undefined, width = BAR_WIDTH): string {
+  if (!total) return ''
+  const filled = Math.min(width, Math.round((done / total) * width))
+  return '█'.repeat(filled) + '░'.repeat(width - filled)
+}
+
+/** One line per task: bar, counts, rate, ETA, errors; the current phase above, warnings below. */
+export function ProgressView({ title, phase, tasks, warnings }: ProgressViewProps) {
+  return (
+    <Box flexDirection="column">
+      {title ? <Text bold>{title}</Text> : null}
+      {phase ? <Text color="cyan">{phase}</Text> : null}
+      {tasks.map((t) => (
+        <Box key={t.task}>
+          <Box width={24}>
+            <Text>{t.task}</Text>
+          </Box>
+          {t.total ? <Text>{progressBar(t.done, t.total)} </Text> : null}
+          <Text>
+            {formatCount(t.done)}
+            {t.total ? `/${formatCount(t.total)}` : ''} {t.unit}
+          </Text>
+          {t.bytes ? <Text dimColor> {formatBytes(t.bytes)}</Text> : null}
+          <Text>
+            {'  '}
+            {formatCount(t.rate ?? 0)} {t.unit}/s
+          </Text>
+          {t.etaSeconds !== undefined ? <Text dimColor> ETA {formatDuration(t.etaSeconds)}</Text> : null}
+          {t.errors ? <Text color="red"> {t.errors} errors</Text> : null}
+          {t.detail ? <Text dimColor> {t.detail}</Text> : null}
+        </Box>
+      ))}
+      {warnings.slice(-5).map((w, i) => (
+        <Text key={i} color="yellow">
+          ! {w}
+        </Text>
+      ))}
+    </Box>
+  )
+}

@@ -1,0 +1,108 @@
+import { EventEmitter } from 'node:events'
+import { render } from 'ink'
+import { describe, expect, it } from 'vitest'
+import { ProgressTracker } from '../../../src/ops/progress.js'
+import { formatBytes, formatCount, formatDuration } from '../../../src/ui/format.js'
+import { ProgressView, progressBar } from '../../../src/ui/progress-view.js'
+
+class FakeStdout extends EventEmitter {
+  columns = 120
+  rows = 30
+  isTTY = true
+  frames: string[] = []
+  write(chunk: string): boolean {
+    this.frames.push(chunk)
+    return true
+  }
+  get lastFrame(): string {
+    const plain = this.frames.map((f) => f.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''))
+    return plain.filter((f) => f.trim()).at(-1) ?? ''
+  }
+}
+
+describe('ProgressTracker', () => {
+  it('computes rate and ETA from a fake clock, smoothing between samples', () => {
+    let t = 0
+    const tracker = new ProgressTracker('shard-0', 'keys', 1000, () => t)
+    t = 1000
+    tracker.add(100, 4096)
+    expect(tracker.snapshot()).toEqual({
+      type: 'progress',
+      task: 'shard-0',
+      done: 100,
+      total: 1000,
+      unit: 'keys',
+      bytes: 4096,
+      rate: 100,
+      etaSeconds: 9,
+    })
+    t = 2000
+    tracker.add(300)
+    // EWMA: 0.3 * 300 + 0.7 * 100 = 160 keys/s; 600 left -> 4 s.
+    expect(tracker.snapshot()).toMatchObject({ done: 400, rate: 160, etaSeconds: 4 })
+    tracker.addErrors(2)
+    expect(tracker.snapshot('live')).toMatchObject({ errors: 2, detail: 'live' })
+    expect(tracker.averageRate).toBe(200)
+  })
+
+  it('has no ETA without a total', () => {
+    let t = 0
+    const tracker = new ProgressTracker('replay', 'commands', undefined, () => t)
+    t = 500
+    tracker.add(50)
+    expect(tracker.snapshot()).not.toHaveProperty('etaSeconds')
+    expect(tracker.snapshot()).not.toHaveProperty('total')
+  })
+})
+
+describe('formatting', () => {
+  it('formats counts, bytes and durations for humans', () => {
+    expect([formatCount(999), formatCount(12_345), formatCount(2_500_000)]).toEqual(['999', '12.3k', '2.5M'])
+    expect([formatBytes(512), formatBytes(1536), formatBytes(5 * 1024 ** 3)]).toEqual([
+      '512 B',
+      '1.5 KiB',
+      '5.0 GiB',
+    ])
+    expect([formatDuration(42), formatDuration(125), formatDuration(7260), formatDuration(NaN)]).toEqual([
+      '42s',
+      '2m05s',
+      '2h01m',
+      '?',
+    ])
+    expect(progressBar(5, 10, 10)).toBe('█████░░░░░')
+  })
+})
+
+describe('ProgressView', () => {
+  it('renders one line per task with counts, rate, ETA and errors, the phase and warnings', () => {
+    const stdout = new FakeStdout()
+    const app = render(
+      <ProgressView
+        title="migrate"
+        phase="bulk copy"
+        tasks={[
+          {
+            type: 'progress',
+            task: '127.0.0.1:7000',
+            done: 5000,
+            total: 10000,
+            unit: 'keys',
+            rate: 2500,
+            etaSeconds: 2,
+            errors: 3,
+          },
+          { type: 'progress', task: '127.0.0.1:7001', done: 10000, total: 10000, unit: 'keys', rate: 0 },
+        ]}
+        warnings={['source latency high, backing off']}
+      />,
+      { stdout: stdout as unknown as NodeJS.WriteStream, patchConsole: false },
+    )
+    app.unmount()
+    const frame = stdout.lastFrame
+    expect(frame).toContain('migrate')
+    expect(frame).toContain('bulk copy')
+    expect(frame).toMatch(/127\.0\.0\.1:7000\s+█{12}░{12} 5000\/10\.0k keys\s+2500 keys\/s ETA 2s 3 errors/)
+    expect(frame).toMatch(/127\.0\.0\.1:7001\s+█{24} 10\.0k\/10\.0k keys/)
+    expect(frame).toContain('! source latency high, backing off')
+  })
+})
