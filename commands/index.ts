@@ -1,3 +1,4 @@
+import Capture from './capture.js'
 import Discover from './discover.js'
 import SandboxDown from './sandbox/down.js'
 import SandboxLoad from './sandbox/load.js'
@@ -6,6 +7,7 @@ import SandboxUp from './sandbox/up.js'
 
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
 export const COMMANDS = {
+  capture: Capture,
   discover: Discover,
   'sandbox:up': SandboxUp,
   'sandbox:down': SandboxDown,

@@ -17,14 +17,15 @@ export function reporterMode(json: boolean, stream: NodeJS.WriteStream = process
 }
 
 /**
- * Shows an operation's events: an ink view on a TTY (stderr, so stdout stays clean), NDJSON lines
- * `{type, at, ...}` on stdout with --json, nothing when piped. Warnings always reach stderr.
+ * Shows an operation's events: an ink view on a TTY, NDJSON lines `{type, at, ...}` with --json,
+ * nothing but warnings when piped. All of it on stderr: stdout carries the command's one result
+ * document (DESIGN.md: one JSON document on stdout, progress and diagnostics on stderr).
  */
 export function createReporter(mode: ReporterMode, title?: string): Reporter {
   if (mode === 'json') {
     return {
       onEvent: (event) =>
-        process.stdout.write(JSON.stringify(redactDeep({ ...event, at: Date.now() })) + '\n'),
+        process.stderr.write(JSON.stringify(redactDeep({ ...event, at: Date.now() })) + '\n'),
       finish: () => {},
     }
   }

@@ -1,0 +1,66 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../src/base-command.js'
+import { Deployment } from '../src/connect/deployment.js'
+import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { connectionInput } from '../src/connect/flags-input.js'
+import { capture, type CaptureReport } from '../src/ops/capture/capture.js'
+import { createReporter, reporterMode } from '../src/ui/reporter.js'
+import { UsageError } from '../src/errors.js'
+
+export default class Capture extends BaseCommand {
+  static override summary = 'Record the command stream of every primary (MONITOR) as a replayable log'
+  static override description =
+    "The log is in MONITOR's format (microsecond timestamps, byte-exact escaped arguments) and replays with `kvtop replay`. " +
+    "kvtop's own and administrative commands (INFO, CLIENT, CONFIG, CLUSTER ...) are left out. MONITOR costs the server CPU: keep captures short."
+  static override examples = [
+    '<%= config.bin %> capture redis://127.0.0.1:7000 --out traffic.log --duration 60',
+    '<%= config.bin %> capture --profile sandbox:default --out traffic.log   # until Ctrl-C',
+  ]
+  static override args = { url: urlArg }
+  static override flags = {
+    ...connectionFlags,
+    out: Flags.string({
+      description: 'Log file to write (written under a temporary name, renamed when complete)',
+      required: true,
+    }),
+    duration: Flags.string({ description: 'Seconds to capture (default: until Ctrl-C)' }),
+    force: Flags.boolean({ description: 'Replace --out if it exists' }),
+    'include-admin': Flags.boolean({
+      description: 'Keep administrative commands (INFO, CLIENT, CONFIG ...)',
+    }),
+  }
+
+  async run(): Promise<CaptureReport> {
+    const { args, flags } = await this.parse(Capture)
+    const duration = flags.duration === undefined ? undefined : Number(flags.duration)
+    if (duration !== undefined && !(duration > 0))
+      throw new UsageError(`invalid --duration '${flags.duration}': expected seconds > 0`)
+    const deployment = await Deployment.connect(connectionInput(args.url, flags), { probe: true })
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'capture')
+    try {
+      const report = await capture(deployment, {
+        out: flags.out,
+        durationSeconds: duration,
+        signal: controller.signal,
+        overwrite: flags.force,
+        includeAdmin: flags['include-admin'],
+        onEvent: (e) => reporter.onEvent(e),
+      })
+      reporter.finish()
+      this.log(
+        `Captured ${report.commands} commands from ${report.nodes.length} primaries in ${report.seconds.toFixed(1)}s into ${report.out}` +
+          ` (${report.skippedAdmin} administrative left out${report.unparsable ? `, ${report.unparsable} unparsable lines skipped` : ''}).`,
+      )
+      return report
+    } finally {
+      reporter.finish()
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await deployment.close()
+    }
+  }
+}

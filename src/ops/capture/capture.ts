@@ -1,0 +1,201 @@
+import type { Deployment } from '../../connect/deployment.js'
+import { mapConnectError } from '../../connect/connect-errors.js'
+import { translateAddress } from '../../connect/nat-map.js'
+import { AtomicFile } from '../../data/atomic-file.js'
+import { MonitorStream } from '../../data/monitor/monitor-stream.js'
+import { MonitorParseError, parseMonitorLine } from '../../data/monitor/monitor-line.js'
+import { UsageError } from '../../errors.js'
+import { ProgressTracker, type EventSink } from '../progress.js'
+
+export interface CaptureOptions {
+  out: string
+  /** Stop after this many seconds; undefined: until the signal aborts. */
+  durationSeconds?: number
+  signal?: AbortSignal
+  overwrite?: boolean
+  /** Keep administrative commands (INFO, CLIENT, CONFIG ...) too. */
+  includeAdmin?: boolean
+  onEvent?: EventSink
+}
+
+export interface CaptureReport {
+  out: string
+  nodes: string[]
+  commands: number
+  skippedAdmin: number
+  skippedOwn: number
+  unparsable: number
+  bytes: number
+  seconds: number
+}
+
+/** Commands about the server rather than the data: left out of a replayable log. */
+const ADMIN_COMMANDS = new Set([
+  'auth',
+  'hello',
+  'client',
+  'info',
+  'ping',
+  'echo',
+  'config',
+  'slowlog',
+  'latency',
+  'cluster',
+  'command',
+  'monitor',
+  'memory',
+  'debug',
+  'acl',
+  'readonly',
+  'readwrite',
+  'role',
+  'time',
+  'quit',
+  'reset',
+  'commandlog',
+  'lastsave',
+  'dbsize',
+  'module',
+  'replconf',
+  'psync',
+  'sync',
+  'wait',
+  'waitaof',
+  'failover',
+])
+
+export function isAdminCommand(name: Buffer): boolean {
+  return ADMIN_COMMANDS.has(name.toString('latin1').toLowerCase())
+}
+
+/**
+ * Record the command stream of every primary (MONITOR) into a replayable log in MONITOR's own
+ * format, with microsecond timestamps and byte-exact arguments.
+ */
+export async function capture(deployment: Deployment, options: CaptureOptions): Promise<CaptureReport> {
+  const refused = deployment.capabilities?.refusals.find((r) => r.command === 'monitor')
+  if (refused) {
+    throw new UsageError(`the endpoint refuses MONITOR (${refused.message})`, {
+      code: 'refused',
+      hint: 'Capture needs MONITOR on every primary. Grant +monitor to the ACL user, or record the workload at the client side.',
+    })
+  }
+  const file = AtomicFile.open(options.out, { overwrite: options.overwrite, flagName: '--force' })
+  const emit = options.onEvent ?? (() => {})
+  const out = file.writeStream()
+  const tracker = new ProgressTracker('capture', 'commands')
+  const report: CaptureReport = {
+    out: options.out,
+    nodes: deployment.primaries.map((n) => n.address),
+    commands: 0,
+    skippedAdmin: 0,
+    skippedOwn: 0,
+    unparsable: 0,
+    bytes: 0,
+    seconds: 0,
+  }
+  const streams: MonitorStream[] = []
+  const own = new Set<string>()
+  let failure: Error | undefined
+  let stopResolve: () => void = () => {}
+  const stopped = new Promise<void>((r) => (stopResolve = r))
+  const onLine = (line: Buffer) => {
+    let record
+    try {
+      record = parseMonitorLine(line)
+    } catch (err) {
+      if (err instanceof MonitorParseError) {
+        report.unparsable++
+        return
+      }
+      throw err
+    }
+    if (own.has(record.client)) {
+      report.skippedOwn++
+      return
+    }
+    if (!options.includeAdmin && isAdminCommand(record.args[0])) {
+      report.skippedAdmin++
+      return
+    }
+    report.commands++
+    report.bytes += line.length + 1
+    tracker.add(1, line.length + 1)
+    if (!out.write(Buffer.concat([line, Buffer.from('\n')]))) {
+      for (const s of streams) s.pause()
+      out.once('drain', () => streams.forEach((s) => s.resume()))
+    }
+  }
+  const spec = deployment.spec
+  emit({
+    type: 'warning',
+    message:
+      'MONITOR costs the server CPU and bandwidth for every command it runs: keep captures short on busy production nodes.',
+  })
+  const started = Date.now()
+  try {
+    for (const node of deployment.primaries) {
+      const target = translateAddress(spec.natMap, node)
+      try {
+        const stream = await MonitorStream.start(
+          {
+            host: target.host,
+            port: target.port,
+            username: spec.endpoint.username,
+            password: spec.endpoint.password,
+            tls: spec.endpoint.tls ? { ca: spec.tlsCaFile, insecure: spec.insecure } : undefined,
+            timeoutMs: spec.timeoutMs,
+          },
+          onLine,
+          (err) => {
+            failure ??= err
+            stopResolve()
+          },
+        )
+        streams.push(stream)
+        own.add(stream.localAddress)
+      } catch (err) {
+        const message = (err as Error).message
+        if (/NOPERM|unknown command/i.test(message)) {
+          throw new UsageError(`${node.address} refuses MONITOR: ${message}`, {
+            code: 'refused',
+            hint: 'Grant +monitor to the ACL user.',
+          })
+        }
+        throw mapConnectError(err, {
+          host: target.host,
+          port: target.port,
+          tls: spec.endpoint.tls,
+          timeoutMs: spec.timeoutMs,
+        })
+      }
+    }
+    emit({ type: 'phase', phase: 'capturing', detail: `MONITOR on ${streams.length} primaries` })
+    const progress = setInterval(() => emit(tracker.snapshot()), 500)
+    const timer =
+      options.durationSeconds === undefined
+        ? undefined
+        : setTimeout(stopResolve, options.durationSeconds * 1000)
+    options.signal?.addEventListener('abort', () => stopResolve(), { once: true })
+    if (options.signal?.aborted) stopResolve()
+    await stopped
+    clearInterval(progress)
+    if (timer) clearTimeout(timer)
+    for (const s of streams) s.close()
+    if (failure)
+      throw mapConnectError(failure, {
+        host: spec.endpoint.host,
+        port: spec.endpoint.port,
+        tls: spec.endpoint.tls,
+        timeoutMs: spec.timeoutMs,
+      })
+    await file.commit()
+  } catch (err) {
+    for (const s of streams) s.close()
+    file.discard()
+    throw err
+  }
+  report.seconds = (Date.now() - started) / 1000
+  emit(tracker.snapshot())
+  return report
+}
