@@ -1,4 +1,4 @@
-import { reprBytes } from '../../metrics/repr.js'
+import { quoteBytes } from '../escape.js'
 
 /**
  * MONITOR lines, byte-exact: `1700000000.123456 [0 127.0.0.1:5000] "SET" "k\x00" "v"`.
@@ -99,10 +99,7 @@ export function parseMonitorLine(line: Buffer): MonitorRecord {
   return { timestamp, db, client, args }
 }
 
-/** sdscatrepr with its quotes: how MONITOR and redis-cli print an argument. */
-export function quoteBytes(value: Buffer): string {
-  return `"${reprBytes(value)}"`
-}
+export { quoteBytes }
 
 export function formatMonitorLine(record: MonitorRecord): string {
   return `${record.timestamp} [${record.db} ${record.client}] ${record.args.map(quoteBytes).join(' ')}`
