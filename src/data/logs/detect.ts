@@ -1,0 +1,46 @@
+import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+export type LogFormat = 'resp' | 'aof' | 'aof-dir' | 'monitor' | 'rdb'
+export const LOG_FORMATS: LogFormat[] = ['resp', 'aof', 'aof-dir', 'monitor', 'rdb']
+
+export interface DetectedLog {
+  format: LogFormat
+  /** For aof-dir: the manifest file. */
+  manifest?: string
+  /** An AOF whose first part is an RDB preamble ("REDIS0011..."). */
+  rdbPreamble?: boolean
+}
+
+const MONITOR_LINE = /^\+?\d+\.\d+ \[\d+ [^\]]*\] "/
+
+function head(path: string, bytes = 64): Buffer {
+  const fd = openSync(path, 'r')
+  try {
+    const buf = Buffer.alloc(bytes)
+    const n = readSync(fd, buf, 0, bytes, 0)
+    return buf.subarray(0, n)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** Work out what a replay input is from its first bytes (or, for a directory, its manifest). */
+export function detectLogFormat(path: string): DetectedLog | undefined {
+  const st = statSync(path)
+  if (st.isDirectory()) {
+    const manifest = readdirSync(path).find((f) => f.endsWith('.manifest'))
+    return manifest ? { format: 'aof-dir', manifest: join(path, manifest) } : undefined
+  }
+  const start = head(path)
+  if (start.length === 0) return undefined
+  const text = start.toString('latin1')
+  if (text.startsWith('REDIS') && /^REDIS\d{4}/.test(text)) {
+    // A whole RDB and an AOF with an RDB preamble begin alike; the file name tells them apart.
+    return /\.aof$/i.test(path) ? { format: 'aof', rdbPreamble: true } : { format: 'rdb' }
+  }
+  if (text.startsWith('*') || text.startsWith('#TS:'))
+    return { format: /\.aof$/i.test(path) ? 'aof' : 'resp' }
+  if (MONITOR_LINE.test(text)) return { format: 'monitor' }
+  return undefined
+}
