@@ -18,9 +18,15 @@ describe('kvtop capture', () => {
 
   it('records every primary byte-exactly, leaves out admin commands, writes 0600 atomically', async () => {
     const out = join(dir, 'traffic.log')
-    const run = runCli(['capture', sb.url, '--out', out, '--duration', '3', '--json'])
+    const run = runCli(['capture', sb.url, '--out', out, '--duration', '6', '--json'])
     // Let MONITOR attach on both primaries before writing.
-    await new Promise((r) => setTimeout(r, 1500))
+    for (const node of sb.summary.nodes) {
+      const admin = await sb.admin(node.port)
+      const deadline = Date.now() + 20_000
+      while (!String(await admin.call('CLIENT', 'LIST')).includes('cmd=monitor') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
     const cluster = new Cluster(
       sb.summary.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
       { redisOptions: { protocol: 2 } },
