@@ -1,16 +1,44 @@
 import Capture from './capture.js'
+import AuthToken from './auth/token.js'
 import Discover from './discover.js'
+import Replay from './replay.js'
+import SnapshotAwsCreate from './snapshot/aws/create.js'
+import SnapshotAwsExport from './snapshot/aws/export.js'
+import SnapshotAwsList from './snapshot/aws/list.js'
+import SnapshotCreate from './snapshot/create.js'
+import SnapshotInspect from './snapshot/inspect.js'
+import SnapshotRestore from './snapshot/restore.js'
 import SandboxDown from './sandbox/down.js'
 import SandboxLoad from './sandbox/load.js'
 import SandboxStatus from './sandbox/status.js'
 import SandboxUp from './sandbox/up.js'
+import Scale from './scale.js'
+import ScaleAws from './scale/aws.js'
+import Replication from './replication.js'
+import Slowlog from './slowlog.js'
+import Status from './status.js'
+import Top from './top.js'
 
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
 export const COMMANDS = {
   capture: Capture,
+  'auth:token': AuthToken,
   discover: Discover,
+  replay: Replay,
+  'snapshot:aws:create': SnapshotAwsCreate,
+  'snapshot:aws:export': SnapshotAwsExport,
+  'snapshot:aws:list': SnapshotAwsList,
+  'snapshot:create': SnapshotCreate,
+  'snapshot:inspect': SnapshotInspect,
+  'snapshot:restore': SnapshotRestore,
   'sandbox:up': SandboxUp,
   'sandbox:down': SandboxDown,
   'sandbox:status': SandboxStatus,
   'sandbox:load': SandboxLoad,
+  scale: Scale,
+  'scale:aws': ScaleAws,
+  top: Top,
+  status: Status,
+  slowlog: Slowlog,
+  replication: Replication,
 }

@@ -4,6 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import { ConnectError, UsageError } from '../errors.js'
 import { registerSecret } from '../redact.js'
 import { mapConnectError } from './connect-errors.js'
+import { explainIamFailure, keepTokenAuthenticated, type TokenAuth } from './iam.js'
 import { formatAddress, type Endpoint } from './endpoint.js'
 import { translateAddress, type NatMap } from './nat-map.js'
 
@@ -16,6 +17,8 @@ export interface ConnectionSpec {
   natMap: NatMap
   /** Connection name shown by CLIENT LIST, so kvtop's own traffic can be recognised. */
   clientName?: string
+  /** IAM token authentication: every new connection takes the current token as its password. */
+  iam?: TokenAuth
 }
 
 export interface NodeAddress {
@@ -55,12 +58,13 @@ export function redisOptions(
   opts: OpenOptions = {},
 ): RedisOptions {
   const target = translateAddress(spec.natMap, node ?? spec.endpoint)
-  registerSecret(spec.endpoint.password)
+  const password = spec.iam ? spec.iam.current() : spec.endpoint.password
+  registerSecret(password)
   return {
     host: target.host,
     port: target.port,
-    username: spec.endpoint.username,
-    password: spec.endpoint.password,
+    username: spec.iam ? spec.iam.username : spec.endpoint.username,
+    password,
     db: opts.db ?? 0,
     tls: tlsOptions(spec, target.host),
     protocol: 2,
@@ -114,6 +118,7 @@ export async function openNode(
     if (opts.db) {
       await client.select(opts.db)
     }
+    if (spec.iam) keepTokenAuthenticated(client, spec.iam)
     return client
   } catch (err) {
     client.disconnect()
@@ -133,7 +138,7 @@ export async function openNode(
         },
       )
     }
-    throw mapConnectError(root, ctx)
+    throw spec.iam ? explainIamFailure(mapConnectError(root, ctx)) : mapConnectError(root, ctx)
   } finally {
     if (timer) clearTimeout(timer)
   }

@@ -3,6 +3,7 @@ import { registerSecret } from '../redact.js'
 import type { ConnectionSpec } from './client.js'
 import { getProfile, type Profile } from './config.js'
 import { parseEndpointUrl } from './endpoint.js'
+import type { TokenAuth } from './iam.js'
 import { parseNatMap } from './nat-map.js'
 
 export const DEFAULT_TIMEOUT_SECONDS = 5
@@ -16,6 +17,8 @@ export interface ConnectionInput {
   timeout?: number
   profile?: string
   natMap?: string[]
+  /** IAM token authentication (--iam): the tokens are the password; TLS is required. */
+  iam?: TokenAuth
 }
 
 export interface ProfileSources {
@@ -82,15 +85,26 @@ export function resolveConnectionSpec(
       hint: 'Use a rediss:// URL for TLS.',
     })
   }
+  if (input.iam && !endpoint.tls) {
+    throw new UsageError(
+      'IAM authentication requires TLS: the token must not cross the network in clear text',
+      {
+        hint: 'Use a rediss:// URL (ElastiCache and MemoryDB accept IAM only with in-transit encryption enabled).',
+      },
+    )
+  }
   return {
     endpoint: {
       ...endpoint,
       ...(username ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
+      // IAM: the token is the password and the IAM user the username, whatever the URL or env say.
+      ...(input.iam ? { username: input.iam.username, password: input.iam.current() } : {}),
     },
     ...(tlsCa ? { tlsCaFile: tlsCa } : {}),
     insecure,
     timeoutMs: Math.round(timeoutSeconds * 1000),
     natMap: parseNatMap(input.natMap ?? [], profile.natMap ?? {}),
+    ...(input.iam ? { iam: input.iam } : {}),
   }
 }

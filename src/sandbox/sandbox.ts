@@ -231,7 +231,7 @@ function nodeConfig(state: SandboxState, node: SandboxNodeState, cluster: boolea
   return lines.join('\n') + '\n'
 }
 
-function startNode(state: SandboxState, node: SandboxNodeState, cluster: boolean): void {
+export function startNode(state: SandboxState, node: SandboxNodeState, cluster: boolean): void {
   mkdirSync(node.dir, { recursive: true, mode: 0o700 })
   const conf = join(node.dir, 'redis.conf')
   writeFileSync(conf, nodeConfig(state, node, cluster), { mode: 0o600 })
@@ -271,7 +271,7 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   )
 }
 
-async function waitForPing(state: SandboxState, node: SandboxNodeState): Promise<void> {
+export async function waitForPing(state: SandboxState, node: SandboxNodeState): Promise<void> {
   await until(`the server on port ${node.port}`, 15_000, () =>
     withAdmin(state, node.port, async (r) => (await r.ping()) === 'PONG'),
   )

@@ -16,6 +16,9 @@ export interface RawConnectOptions {
 interface Waiter {
   resolve: (reply: Reply) => void
   reject: (err: Error) => void
+  /** A batch waiter collects this many replies before it resolves (with the array). */
+  batch?: Reply[]
+  remaining?: number
 }
 
 /**
@@ -30,12 +33,17 @@ export class RawRespConnection {
   private head = 0
   private closedError: Error | undefined
 
+  private readonly listeners: { data: (c: Buffer) => void; error: (e: Error) => void; close: () => void }
+
   private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
-    socket.on('error', (err) => this.fail(err))
-    socket.on('close', () =>
-      this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' })),
-    )
+    this.listeners = {
+      data: (chunk: Buffer) => this.onData(chunk),
+      error: (err) => this.fail(err),
+      close: () => this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' })),
+    }
+    socket.on('data', this.listeners.data)
+    socket.on('error', this.listeners.error)
+    socket.on('close', this.listeners.close)
   }
 
   static async connect(options: RawConnectOptions): Promise<RawRespConnection> {
@@ -73,23 +81,17 @@ export class RawRespConnection {
   /** Send pre-encoded RESP holding `count` commands. */
   sendEncoded(buf: Buffer, count: number): Promise<Reply[]> {
     if (this.closedError) return Promise.reject(this.closedError)
-    const replies: Reply[] = new Array(count)
-    const promises: Promise<void>[] = []
-    for (let i = 0; i < count; i++) {
-      promises.push(
-        new Promise<void>((resolve, reject) => {
-          this.waiters.push({
-            resolve: (r) => {
-              replies[i] = r
-              resolve()
-            },
-            reject,
-          })
-        }),
-      )
-    }
-    this.socket.write(buf)
-    return Promise.all(promises).then(() => replies)
+    if (count === 0) return Promise.resolve([])
+    // One waiter for the whole batch: no promise per command.
+    return new Promise<Reply[]>((resolve, reject) => {
+      this.waiters.push({
+        resolve: resolve as (reply: Reply) => void,
+        reject,
+        batch: [],
+        remaining: count,
+      })
+      this.socket.write(buf)
+    })
   }
 
   private callEncoded(buf: Buffer): Promise<Reply> {
@@ -110,6 +112,21 @@ export class RawRespConnection {
     this.socket.destroy()
   }
 
+  /**
+   * Hand the socket over to a caller that speaks to it directly (a specialised bulk reader), once
+   * every reply has arrived. The connection object is unusable afterwards.
+   */
+  detach(): net.Socket {
+    if (this.pendingReplies > 0 || this.parser.buffered > 0) {
+      throw new Error('cannot detach a connection with replies outstanding')
+    }
+    this.socket.off('data', this.listeners.data)
+    this.socket.off('error', this.listeners.error)
+    this.socket.off('close', this.listeners.close)
+    this.closedError = new Error('connection detached')
+    return this.socket
+  }
+
   private onData(chunk: Buffer): void {
     this.parser.push(chunk)
     for (;;) {
@@ -122,12 +139,18 @@ export class RawRespConnection {
         return
       }
       if (reply === INCOMPLETE) break
-      const waiter = this.waiters[this.head++]
+      const waiter = this.waiters[this.head]
+      if (waiter?.batch) {
+        waiter.batch.push(reply)
+        if (--waiter.remaining! > 0) continue
+      }
+      this.head++
       if (this.head > 1024 && this.head * 2 > this.waiters.length) {
         this.waiters.splice(0, this.head)
         this.head = 0
       }
-      waiter?.resolve(reply)
+      if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
+      else waiter?.resolve(reply)
     }
   }
 

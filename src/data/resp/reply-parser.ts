@@ -20,6 +20,11 @@ export const INCOMPLETE: unique symbol = Symbol('incomplete')
 
 const CR = 13
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
 export class RespReplyParser {
   private buf: Buffer = Buffer.alloc(0)
   private pos = 0
@@ -69,14 +74,83 @@ export class RespReplyParser {
     return text
   }
 
+  /**
+   * Fast path for the numbers of `$`, `*` and `:` headers: digits read straight from the buffer, no
+   * string made. Returns undefined (pos unchanged) for anything unusual, which the general path
+   * then handles; INCOMPLETE when the line has not fully arrived.
+   */
+  private fastInt(): number | undefined | typeof INCOMPLETE {
+    const buf = this.buf
+    const len = buf.length
+    let i = this.pos
+    let negative = false
+    if (i < len && buf[i] === 0x2d) {
+      negative = true
+      i++
+    }
+    const digitsStart = i
+    let n = 0
+    while (i < len) {
+      const c = buf[i]
+      if (c === CR) break
+      if (c < 0x30 || c > 0x39) return undefined
+      n = n * 10 + (c - 0x30)
+      i++
+    }
+    if (i + 1 >= len) {
+      this.need = len - this.replyStart + 1
+      return INCOMPLETE
+    }
+    if (i === digitsStart || i - digitsStart > 15) return undefined
+    this.pos = i + 2
+    return negative ? -n : n
+  }
+
   private parse(): Reply | typeof INCOMPLETE {
     if (this.pos >= this.buf.length) return INCOMPLETE
     const type = this.buf[this.pos++]
+    // +OK, the commonest reply of bulk writes: no string made.
+    if (
+      type === 0x2b &&
+      this.pos + 3 < this.buf.length &&
+      this.buf[this.pos] === 0x4f &&
+      this.buf[this.pos + 1] === 0x4b &&
+      this.buf[this.pos + 2] === CR
+    ) {
+      this.pos += 4
+      return 'OK'
+    }
+    if (type === 0x24 || type === 0x2a || type === 0x3a) {
+      const n = this.fastInt()
+      if (n === INCOMPLETE) return INCOMPLETE
+      if (n !== undefined) {
+        if (type === 0x3a) return n
+        if (type === 0x24) {
+          if (n < 0) return null
+          if (this.pos + n + 2 > this.buf.length) {
+            this.need = this.pos - this.replyStart + n + 2
+            return INCOMPLETE
+          }
+          const value = Buffer.allocUnsafe(n)
+          this.buf.copy(value, 0, this.pos, this.pos + n)
+          this.pos += n + 2
+          return value
+        }
+        if (n < 0) return null
+        const items: Reply[] = new Array(n)
+        for (let i = 0; i < n; i++) {
+          const item = this.parse()
+          if (item === INCOMPLETE) return INCOMPLETE
+          items[i] = item
+        }
+        return items
+      }
+    }
     const line = this.line()
     if (line === INCOMPLETE) return INCOMPLETE
     switch (type) {
       case 0x2b: // + simple string
-        return Buffer.from(line, 'latin1').toString('utf8')
+        return line === 'OK' || isAscii(line) ? line : Buffer.from(line, 'latin1').toString('utf8')
       case 0x2d: // - error
         return new RespError(Buffer.from(line, 'latin1').toString('utf8'))
       case 0x3a: {

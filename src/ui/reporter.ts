@@ -1,7 +1,5 @@
-import { render, type Instance } from 'ink'
-import type { OperationEvent, ProgressEvent } from '../ops/progress.js'
+import type { OperationEvent } from '../ops/progress.js'
 import { redact, redactDeep } from '../redact.js'
-import { ProgressView } from './progress-view.js'
 
 export type ReporterMode = 'tty' | 'json' | 'quiet'
 
@@ -20,6 +18,9 @@ export function reporterMode(json: boolean, stream: NodeJS.WriteStream = process
  * Shows an operation's events: an ink view on a TTY, NDJSON lines `{type, at, ...}` with --json,
  * nothing but warnings when piped. All of it on stderr: stdout carries the command's one result
  * document (DESIGN.md: one JSON document on stdout, progress and diagnostics on stderr).
+ *
+ * ink and React are loaded only for the TTY view, and only when the first event comes: they cost
+ * more start-up time than the rest of the CLI, and scripts never need them.
  */
 export function createReporter(mode: ReporterMode, title?: string): Reporter {
   if (mode === 'json') {
@@ -37,33 +38,23 @@ export function createReporter(mode: ReporterMode, title?: string): Reporter {
       finish: () => {},
     }
   }
-  const tasks = new Map<string, ProgressEvent>()
-  const warnings: string[] = []
-  let phase: string | undefined
-  let instance: Instance | undefined
-  let pending: NodeJS.Timeout | undefined
-  const draw = () => {
-    pending = undefined
-    const view = <ProgressView title={title} phase={phase} tasks={[...tasks.values()]} warnings={warnings} />
-    if (instance) instance.rerender(view)
-    else instance = render(view, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false })
-  }
+  let view: Reporter | undefined
+  let loading: Promise<void> | undefined
+  let finished = false
+  const queued: OperationEvent[] = []
   return {
     onEvent(event) {
-      if (event.type === 'progress') tasks.set((event as ProgressEvent).task, event as ProgressEvent)
-      else if (event.type === 'phase')
-        phase = redact(`${event.phase}${event.detail ? `: ${event.detail}` : ''}`)
-      else if (event.type === 'warning') warnings.push(redact(String(event.message)))
-      else return
-      // At most ~10 frames a second, whatever the event rate.
-      pending ??= setTimeout(draw, 100)
+      if (view) return view.onEvent(event)
+      queued.push(event)
+      loading ??= import('./tty-reporter.js').then(({ createTtyReporter }) => {
+        if (finished) return
+        view = createTtyReporter(title)
+        for (const e of queued.splice(0)) view.onEvent(e)
+      })
     },
     finish() {
-      if (pending) {
-        clearTimeout(pending)
-        draw()
-      }
-      instance?.unmount()
+      finished = true
+      view?.finish()
     },
   }
 }

@@ -1,0 +1,96 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../src/base-command.js'
+import { Deployment } from '../src/connect/deployment.js'
+import { connectionFlags } from '../src/connect/flags.js'
+import { connectionInput } from '../src/connect/flags-input.js'
+import { LOG_FORMATS, type LogFormat } from '../src/data/logs/detect.js'
+import { parseDbMap, parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/replay/replay.js'
+import { resolveReplayInput } from '../src/ops/replay/sources.js'
+import { createReporter, reporterMode } from '../src/ui/reporter.js'
+import { ExitCode } from '../src/errors.js'
+
+export default class Replay extends BaseCommand {
+  static override summary =
+    'Replay a RESP stream, AOF file or directory, RDB or MONITOR capture onto a target'
+  static override description =
+    'The format is detected (--format forces it). On a cluster every command is routed by slot: DEL/UNLINK/EXISTS/TOUCH/MSET spanning slots are split, ' +
+    'MULTI/EXEC blocks stay whole on one node, FLUSHALL and SCRIPT/FUNCTION LOAD go to every primary; other cross-slot commands stop the replay with their file position. ' +
+    'A cluster holds only db 0: other dbs need --db-map.'
+  static override examples = [
+    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:7000',
+    '<%= config.bin %> replay traffic.log --to redis://127.0.0.1:6379 --speed 1x --until 2026-11-22T10:00:00Z',
+    '<%= config.bin %> replay dump.aof --to redis://127.0.0.1:7000 --db-map 3:0 --json',
+  ]
+  static override args = { input: Args.string({ description: 'Log file or AOF directory', required: true }) }
+  static override flags = {
+    ...connectionFlags,
+    to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
+    format: Flags.string({ description: 'Force the input format', options: LOG_FORMATS }),
+    speed: Flags.string({ description: 'max, or the recorded pace times N (1x, 2x, 0.5x)', default: 'max' }),
+    until: Flags.string({ description: 'Stop at this recorded time (epoch seconds or ISO 8601)' }),
+    'db-map': Flags.string({
+      description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
+      multiple: true,
+    }),
+    'stop-on-error': Flags.boolean({ description: 'Stop at the first error reply (exit 5)' }),
+    'skip-truncated-tail': Flags.boolean({
+      description: 'Accept a log cut in the middle of its last command',
+    }),
+  }
+
+  async run(): Promise<ReplayReport> {
+    const { args, flags } = await this.parse(Replay)
+    const options = {
+      speed: parseSpeed(flags.speed),
+      untilMs: flags.until === undefined ? undefined : parseUntil(flags.until),
+      dbMap: parseDbMap(flags['db-map']),
+      stopOnError: flags['stop-on-error'],
+      skipTruncatedTail: flags['skip-truncated-tail'],
+    }
+    const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
+    const target = await Deployment.connect(connectionInput(flags.to, flags))
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGINT', stop)
+    const reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
+    try {
+      const report = await replay(input, target, {
+        ...options,
+        signal: controller.signal,
+        onEvent: (e) => reporter.onEvent(e),
+      })
+      reporter.finish()
+      this.log(
+        `Replayed ${report.commands} commands (${report.format}) onto ${report.mode} ${report.target} in ${report.seconds.toFixed(1)}s: ${report.commandsPerSecond} commands/s.`,
+      )
+      if (report.skippedAdmin) this.log(`${report.skippedAdmin} administrative commands left out.`)
+      if (report.split || report.broadcast)
+        this.log(
+          `${report.split} multi-key commands split by slot, ${report.broadcast} sent to every primary.`,
+        )
+      if (report.truncatedTail)
+        this.log(
+          `The log ended inside a command at ${report.truncatedTail.file} byte ${report.truncatedTail.offset}; that tail was skipped.`,
+        )
+      if (report.errors.total) {
+        this.log(
+          `${report.errors.total} error replies: ${Object.entries(report.errors.byKind)
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')}`,
+        )
+        for (const e of report.errors.first)
+          this.log(`  ${e.file} @${e.offset} ${e.command.toUpperCase()}: ${e.message}`)
+      }
+      if (report.stoppedAt)
+        this.log(
+          `Stopped at ${report.stoppedAt.file} byte ${report.stoppedAt.offset}: ${report.stoppedAt.reason}`,
+        )
+      if (flags['stop-on-error'] && report.errors.total) this.resultExitCode = ExitCode.failed
+      return report
+    } finally {
+      reporter.finish()
+      process.off('SIGINT', stop)
+      await target.close()
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../src/base-command.js'
+import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { connectionInput } from '../src/connect/flags-input.js'
+import { formatEvent, formatReplication } from '../src/metrics/format.js'
+import {
+  openMonitor,
+  parseIntervalFlag,
+  replicationReport,
+  type ReplicationReport,
+} from '../src/metrics/service.js'
+
+export default class Replication extends BaseCommand {
+  static override summary =
+    'Per shard: primary offset, each replica offset, lag in bytes and seconds, link state, backlog headroom'
+  static override description =
+    'Lag in bytes is the primary offset minus the replica offset; lag in seconds is how long ago the primary passed the replica offset. ' +
+    'Headroom is how much more the replica can fall behind before a reconnect needs a full resync (repl-backlog-size minus lag), and how long that lasts at the current write rate.'
+  static override examples = [
+    '<%= config.bin %> replication redis://127.0.0.1:7000',
+    '<%= config.bin %> replication --profile sandbox:default --json',
+  ]
+  static override args = { url: urlArg }
+  static override flags = {
+    ...connectionFlags,
+    interval: Flags.string({ description: 'Seconds between the two polls that measure rates (default 1)' }),
+  }
+
+  async run(): Promise<ReplicationReport> {
+    const { args, flags } = await this.parse(Replication)
+    const engine = await openMonitor(connectionInput(args.url, flags), {
+      intervalMs: parseIntervalFlag(flags.interval, 1),
+      slowlog: false,
+      latency: false,
+    })
+    try {
+      const report = await replicationReport(engine)
+      this.log(formatReplication(report.shards))
+      const notable = report.events.filter((e) => e.type !== 'node-added')
+      if (notable.length) {
+        this.log('')
+        for (const e of notable) this.log(formatEvent(e))
+      }
+      return report
+    } finally {
+      await engine.stop()
+    }
+  }
+}

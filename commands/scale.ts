@@ -1,0 +1,305 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../src/base-command.js'
+import type { Capabilities } from '../src/connect/capabilities.js'
+import { Deployment, defaultProfileSources } from '../src/connect/deployment.js'
+import { formatAddress } from '../src/connect/endpoint.js'
+import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { connectionInput } from '../src/connect/flags-input.js'
+import { resolveConnectionSpec } from '../src/connect/options.js'
+import { ExitCode, UsageError } from '../src/errors.js'
+import { ClusterAdmin } from '../src/ops/scale/admin.js'
+import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
+import { formatFix, formatPlan, formatReport } from '../src/ops/scale/format.js'
+import {
+  executeScale,
+  prepareScale,
+  type ScaleContext,
+  type ScalePlan,
+  type ScaleReport,
+} from '../src/ops/scale/scale.js'
+import { findSandboxByAddress } from '../src/sandbox/grow.js'
+import { confirmTyped } from '../src/ui/confirm.js'
+import { createReporter, reporterMode } from '../src/ui/reporter.js'
+
+export interface ScaleCommandResult {
+  dryRun: boolean
+  plan?: ScalePlan
+  result?: ScaleReport
+  fix?: FixReport
+}
+
+function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0))
+    throw new UsageError(`invalid --${flag} '${value}': expected a number above 0`)
+  return n
+}
+
+/** The commands self-managed scaling needs, as the capability probe names them. */
+const NEEDED = ['cluster setslot', 'migrate']
+
+export function refusalMessage(capabilities: Capabilities, needed: string[]): UsageError | undefined {
+  const refused = capabilities.refusals.filter((r) => needed.includes(r.command))
+  const managed = capabilities.provider !== 'self-managed'
+  if (!refused.length && !managed) return undefined
+  const names = (refused.length ? refused.map((r) => r.command) : needed)
+    .map((c) => c.toUpperCase())
+    .join(' and ')
+  const why = managed
+    ? `managed service: ${capabilities.provider === 'memorydb' ? 'MemoryDB' : 'ElastiCache'}`
+    : refused.some((r) => r.reason === 'acl')
+      ? "the user's ACL forbids it"
+      : refused.some((r) => r.reason === 'disabled')
+        ? 'renamed or disabled on the server'
+        : 'a server setting forbids it'
+  return new UsageError(`the endpoint refuses ${names} (${why}): use \`kvtop scale aws\``, {
+    code: 'refused',
+    hint: managed
+      ? 'Managed clusters change shape through the AWS APIs: kvtop scale aws --elasticache RG | --memorydb NAME.'
+      : 'Self-managed scaling needs CLUSTER SETSLOT and MIGRATE (and CLUSTER MEET to add nodes): connect as a user allowed to run them, or for ElastiCache/MemoryDB use `kvtop scale aws`.',
+  })
+}
+
+export default class Scale extends BaseCommand {
+  static override summary =
+    "Change a Redis Cluster's shards or replicas under live traffic, or rebalance its slots"
+  static override description =
+    'Self-managed clusters: new nodes (started by the sandbox, or given with --add-node) meet the cluster, get replicas, ' +
+    'and receive slots through the standard protocol (SETSLOT IMPORTING/MIGRATING, GETKEYSINSLOT + MIGRATE in pipelined batches, ' +
+    'SETSLOT NODE to every primary); clients only see MOVED/ASK redirections. Scale-in drains the chosen shards and forgets their nodes. ' +
+    '--fix settles slots an interrupted move left open. Managed services (ElastiCache, MemoryDB) refuse SETSLOT/MIGRATE: use `kvtop scale aws`.'
+  static override examples = [
+    '<%= config.bin %> scale redis://127.0.0.1:7000 --shards 5 --dry-run',
+    '<%= config.bin %> scale redis://127.0.0.1:7000 --shards 5 --replicas 1 --yes',
+    '<%= config.bin %> scale redis://10.0.0.5:6379 --shards 4 --add-node 10.0.0.9:6379 --add-node 10.0.0.10:6379',
+    '<%= config.bin %> scale redis://127.0.0.1:7000 --rebalance --weights 127.0.0.1:7001=2',
+    '<%= config.bin %> scale redis://127.0.0.1:7000 --fix',
+  ]
+  static override args = { url: urlArg }
+  static override flags = {
+    ...connectionFlags,
+    shards: Flags.integer({ description: 'Number of shards (primaries holding slots) afterwards' }),
+    replicas: Flags.integer({ description: 'Replicas per shard afterwards (new shards get this many too)' }),
+    rebalance: Flags.boolean({
+      description: 'Even out the slots across the current shards (or by --weights)',
+    }),
+    weights: Flags.string({
+      description:
+        'Relative share of slots for a primary: NODE=WEIGHT (NODE: host:port or id; 0 drains it). Repeatable',
+      multiple: true,
+    }),
+    'add-node': Flags.string({
+      description:
+        'An empty cluster-enabled node to add: HOST:PORT (repeatable; not needed for kvtop sandboxes)',
+      multiple: true,
+    }),
+    remove: Flags.string({
+      description: 'Scale in by removing this shard (its primary: host:port or id). Repeatable',
+      multiple: true,
+    }),
+    fix: Flags.boolean({
+      description: 'Settle slots left open (importing/migrating) by an interrupted move',
+    }),
+    'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
+    yes: Flags.boolean({ char: 'y', description: 'Do not ask for the typed confirmation' }),
+    threshold: Flags.string({
+      description:
+        "Balance tolerance in percent of a shard's ideal slot count (rebalance skips moves within it)",
+      default: '2',
+    }),
+    batch: Flags.integer({ description: 'Keys per MIGRATE command', default: 1000 }),
+    'migrate-timeout': Flags.string({
+      description: 'MIGRATE timeout in seconds: a key that cannot move within it is reported as a big key',
+      default: '10',
+    }),
+    parallel: Flags.integer({ description: 'Source shards migrating at the same time', default: 4 }),
+    'slot-group': Flags.integer({
+      description: 'Slots opened and closed together (fewer round trips; more slots open at once)',
+      default: 128,
+    }),
+  }
+
+  async run(): Promise<ScaleCommandResult> {
+    const { args, flags } = await this.parse(Scale)
+    const modes = [
+      flags.fix,
+      flags.rebalance,
+      flags.shards !== undefined || flags.replicas !== undefined || Boolean(flags.remove?.length),
+    ].filter(Boolean).length
+    if (modes === 0)
+      throw new UsageError(
+        'nothing to do: give --shards N, --replicas R, --remove NODE, --rebalance or --fix',
+      )
+    if (flags.fix && modes > 1)
+      throw new UsageError('--fix runs alone: settle the open slots first, then scale')
+    if (flags.rebalance && (flags.shards !== undefined || flags.remove?.length))
+      throw new UsageError('--rebalance keeps the shards as they are: leave out --shards and --remove')
+    if (flags.weights?.length && flags.fix) throw new UsageError('--weights does not apply to --fix')
+    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
+    if (flags.replicas !== undefined && (flags.replicas < 0 || flags.replicas > 5))
+      throw new UsageError('--replicas must be from 0 to 5')
+    if (flags.batch < 1 || flags.batch > 100_000) throw new UsageError('--batch must be from 1 to 100000')
+    if (flags.parallel < 1) throw new UsageError('--parallel must be 1 or more')
+    if (flags['slot-group'] < 1 || flags['slot-group'] > 1024)
+      throw new UsageError('--slot-group must be from 1 to 1024')
+    const threshold = positiveNumber('threshold', flags.threshold, 2)
+    const migrateTimeout = positiveNumber('migrate-timeout', flags['migrate-timeout'], 10)
+
+    const spec = resolveConnectionSpec(connectionInput(args.url, flags), process.env, defaultProfileSources)
+    spec.clientName = 'kvtop-scale'
+    const deployment = await Deployment.connectSpec(spec, { probe: true })
+    try {
+      if (deployment.topology.mode !== 'cluster')
+        throw new UsageError(
+          `${formatAddress(spec.endpoint.host, spec.endpoint.port)} is not a Redis Cluster (${deployment.topology.mode}): kvtop scale changes a cluster's shards`,
+          { hint: 'For a cluster-mode-disabled ElastiCache group use `kvtop scale aws --replicas R`.' },
+        )
+      const needed = [...NEEDED]
+      if (flags.shards !== undefined || flags.replicas !== undefined || flags['add-node']?.length)
+        needed.push('cluster meet')
+      const refused = refusalMessage(deployment.capabilities!, needed)
+      if (refused) throw refused
+    } finally {
+      await deployment.close()
+    }
+
+    const endpoint = formatAddress(spec.endpoint.host, spec.endpoint.port)
+    const admin = new ClusterAdmin(spec, spec.endpoint)
+    const sandbox = findSandboxByAddress(spec.endpoint.host, spec.endpoint.port)
+    const ctx: ScaleContext = {
+      admin,
+      endpoint,
+      seed: { host: spec.endpoint.host, port: spec.endpoint.port },
+      ...(sandbox ? { sandbox } : {}),
+      env: process.env,
+    }
+    const tuning = { batch: flags.batch, timeoutMs: migrateTimeout * 1000 }
+    try {
+      if (flags.fix)
+        return await this.fix(admin, endpoint, tuning, flags['dry-run'], flags.yes, spec.timeoutMs)
+      const prepared = await prepareScale(ctx, {
+        shards: flags.shards,
+        replicas: flags.replicas,
+        rebalance: flags.rebalance,
+        weights: flags.weights,
+        addNodes: flags['add-node'],
+        remove: flags.remove,
+        thresholdPercent: threshold,
+      })
+      this.log(formatPlan(prepared.plan))
+      if (flags['dry-run'] || prepared.plan.noop) return { dryRun: flags['dry-run'], plan: prepared.plan }
+      await this.confirm(endpoint, flags.yes)
+
+      const graceful = new AbortController()
+      const hard = new AbortController()
+      const onSignal = () => {
+        if (!graceful.signal.aborted) {
+          graceful.abort()
+          this.diag(
+            'Stopping after the slots in flight (no slot is left open). Press Ctrl-C again to stop at once (then run `kvtop scale --fix`).',
+          )
+        } else hard.abort()
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale')
+      let report: ScaleReport
+      try {
+        report = await executeScale(ctx, prepared, {
+          tuning,
+          parallel: flags.parallel,
+          slotGroup: flags['slot-group'],
+          onEvent: (e) => reporter.onEvent(e),
+          signal: graceful.signal,
+          hardStop: hard.signal,
+        })
+      } finally {
+        reporter.finish()
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      }
+      this.log('')
+      this.log(formatReport(report))
+      if (!report.complete) {
+        this.resultExitCode = ExitCode.failed
+        this.diag(
+          report.interrupted
+            ? 'Interrupted: no slot is left open. Run the same command again to continue.'
+            : report.openSlots.length
+              ? 'Some slots are still open: run `kvtop scale --fix` (with a larger --migrate-timeout) to finish them.'
+              : 'The scale did not complete: see the warnings above.',
+        )
+      }
+      return { dryRun: false, plan: prepared.plan, result: report }
+    } finally {
+      await admin.close()
+    }
+  }
+
+  private async fix(
+    admin: ClusterAdmin,
+    endpoint: string,
+    tuning: { batch: number; timeoutMs: number },
+    dryRun: boolean,
+    yes: boolean,
+    timeoutMs: number,
+  ): Promise<ScaleCommandResult> {
+    const survey = await surveyOpenSlots(admin)
+    if (dryRun || survey.situations.length === 0) {
+      const report: FixReport = {
+        endpoint,
+        openSlots: survey.situations.length,
+        settled: 0,
+        blocked: 0,
+        slots: survey.situations.map((s) => {
+          const d = decideSlot(s)
+          return {
+            ...d,
+            ...(d.from ? { fromAddress: survey.refs.get(d.from)?.address } : {}),
+            ...(d.to ? { toAddress: survey.refs.get(d.to)?.address } : {}),
+            keys: 0,
+            done: false,
+          }
+        }),
+        bigKeys: [],
+        keysMoved: 0,
+        seconds: 0,
+        warnings: [],
+      }
+      report.blocked = report.slots.filter((s) => s.action === 'blocked').length
+      this.log(formatFix(report))
+      return { dryRun, fix: report }
+    }
+    this.log(
+      `${survey.situations.length} open slot(s): ${survey.situations
+        .slice(0, 20)
+        .map((s) => s.slot)
+        .join(', ')}${survey.situations.length > 20 ? ' ...' : ''}`,
+    )
+    await this.confirm(endpoint, yes)
+    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale --fix')
+    let report: FixReport
+    try {
+      report = await fixOpenSlots(
+        admin,
+        endpoint,
+        { tuning, onEvent: (e) => reporter.onEvent(e), timeoutMs },
+        survey,
+      )
+    } finally {
+      reporter.finish()
+    }
+    await admin.waitConsistent(60_000).catch((err: Error) => {
+      report.warnings.push(`the cluster has not settled yet: ${err.message}`)
+    })
+    this.log(formatFix(report))
+    if (report.settled < report.openSlots) this.resultExitCode = ExitCode.failed
+    return { dryRun: false, fix: report }
+  }
+
+  /** A typed confirmation: the user types the endpoint's address. Never waits on a non-terminal. */
+  private async confirm(endpoint: string, yes: boolean): Promise<void> {
+    await confirmTyped(endpoint, 'the cluster', yes)
+  }
+}

@@ -1,0 +1,167 @@
+import { Flags } from '@oclif/core'
+import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
+import { awsTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
+import { defaultProfileSources } from '../../src/connect/deployment.js'
+import { countSlots } from '../../src/connect/cluster-parsers.js'
+import { connectionFlags, urlArg } from '../../src/connect/flags.js'
+import { connectionInput } from '../../src/connect/flags-input.js'
+import { resolveConnectionSpec } from '../../src/connect/options.js'
+import { ExitCode, UsageError } from '../../src/errors.js'
+import { ClusterAdmin } from '../../src/ops/scale/admin.js'
+import {
+  executeAwsScale,
+  prepareAwsScale,
+  type AwsScalePlan,
+  type AwsScaleResult,
+} from '../../src/ops/scale/aws.js'
+import { formatAwsPlan, formatAwsResult, formatSlotLine } from '../../src/ops/scale/format.js'
+import { confirmTyped } from '../../src/ui/confirm.js'
+
+export interface ScaleAwsResult {
+  dryRun: boolean
+  plan: AwsScalePlan
+  result?: AwsScaleResult
+}
+
+export default class ScaleAws extends AwsCommand {
+  static override summary =
+    'Scale an ElastiCache replication group or a MemoryDB cluster through the AWS APIs'
+  static override description =
+    'Shards (ModifyReplicationGroupShardConfiguration / UpdateCluster), replicas (Increase/DecreaseReplicaCount / UpdateCluster) ' +
+    'and node type (ModifyReplicationGroup / UpdateCluster). Preflight: the deployment is available, no snapshot is being taken, ' +
+    'and each shard keeps memory headroom after the change (CloudWatch). On ElastiCache scale-in kvtop names the node groups to ' +
+    'remove (the ones holding the least data, or --remove-shard) and says why. Each step waits until the deployment is available ' +
+    'again; where the endpoint is reachable the slot distribution is shown as it moves.'
+  static override examples = [
+    '<%= config.bin %> scale aws --elasticache orders --shards 4 --dry-run',
+    '<%= config.bin %> scale aws --elasticache orders --shards 2 --yes',
+    '<%= config.bin %> scale aws --elasticache orders --replicas 2 --yes',
+    '<%= config.bin %> scale aws --memorydb sessions --node-type db.r7g.xlarge --yes',
+  ]
+  static override args = { url: urlArg }
+  static override flags = {
+    ...awsTargetFlags,
+    ...connectionFlags,
+    iam: Flags.boolean({
+      description:
+        'Watch the slots over an IAM-authenticated connection (TLS; --user names the IAM-enabled user)',
+      helpGroup: 'AWS',
+    }),
+    shards: Flags.integer({ description: 'Number of shards (node groups) afterwards' }),
+    replicas: Flags.integer({ description: 'Replicas per shard afterwards' }),
+    'node-type': Flags.string({
+      description: 'Node type afterwards, e.g. cache.r7g.xlarge or db.r7g.xlarge',
+    }),
+    'remove-shard': Flags.string({
+      description:
+        'ElastiCache scale-in: a node group id to remove (repeatable; default: those holding the least data)',
+      multiple: true,
+    }),
+    'memory-limit': Flags.string({
+      description: 'Refuse when a shard would use more than this percent of its memory afterwards',
+      default: '90',
+    }),
+    force: Flags.boolean({ description: 'Go ahead although the memory check advises against it' }),
+    'dry-run': Flags.boolean({
+      description: 'Print the plan and change nothing (exit 1 when it has blockers)',
+    }),
+    yes: Flags.boolean({ char: 'y', description: 'Do not ask for the typed confirmation' }),
+    'watch-slots': Flags.boolean({
+      description: 'While AWS works, show the slot distribution when the endpoint is reachable',
+      default: true,
+      allowNo: true,
+    }),
+    ...waitFlags,
+  }
+
+  async run(): Promise<ScaleAwsResult | undefined> {
+    const { args, flags } = await this.parse(ScaleAws)
+    const target = awsTargetFromFlags(flags)
+    if (!target)
+      throw new UsageError('name the deployment: --elasticache REPLICATION_GROUP or --memorydb CLUSTER', {
+        hint: 'Self-managed clusters scale with `kvtop scale URL`.',
+      })
+    if (flags.shards === undefined && flags.replicas === undefined && flags['node-type'] === undefined)
+      throw new UsageError('nothing to do: give --shards N, --replicas R or --node-type T')
+    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
+    const limit = Number(flags['memory-limit'])
+    if (!(limit > 0 && limit <= 100)) throw new UsageError('--memory-limit must be a percent from 1 to 100')
+    const { AwsClients } = await import('../../src/aws/clients.js')
+    const clients = new AwsClients(this.awsOptions(flags))
+    let admin: ClusterAdmin | undefined
+    let closeConnection = () => {}
+    try {
+      const plan = await prepareAwsScale(clients, {
+        target,
+        shards: flags.shards,
+        replicas: flags.replicas,
+        nodeType: flags['node-type'],
+        removeShards: flags['remove-shard'],
+        memoryLimitPercent: limit,
+        force: flags.force,
+      })
+      if (!this.jsonEnabled()) this.log(formatAwsPlan(plan))
+      if (flags['dry-run'] || plan.noop) {
+        if (plan.blockers.length && flags['dry-run']) this.resultExitCode = ExitCode.answerNo
+        return { dryRun: flags['dry-run'], plan }
+      }
+      if (plan.blockers.length)
+        throw new UsageError(
+          `refusing to scale: ${plan.blockers.length} blocker(s): ${plan.blockers.join('; ')}`,
+          {
+            code: 'blocked',
+            hint: 'Review the plan with --dry-run.',
+          },
+        )
+      await confirmTyped(target.name, plan.target.description, flags.yes)
+      // From here on, with --json and waiting, stdout is NDJSON: plan, phases, slots, done.
+      const waitOptions = this.waitOptions(flags)
+      this.event('plan', { plan })
+
+      // Watch the slots move, when the data plane answers.
+      let lastSlots = ''
+      const url = args.url ?? plan.url
+      if (flags['watch-slots'] && url && waitOptions.wait) {
+        try {
+          const connection = flags.iam
+            ? await connectionInputWithAws(url, flags, { onNotice: (m) => this.diag(m) })
+            : { input: connectionInput(url, flags), close: () => {} }
+          closeConnection = connection.close
+          const spec = resolveConnectionSpec(connection.input, process.env, defaultProfileSources)
+          spec.timeoutMs = Math.min(spec.timeoutMs, 3000)
+          spec.clientName = 'kvtop-scale-aws'
+          admin = new ClusterAdmin(spec)
+        } catch (err) {
+          this.diag(`Slot distribution not shown: ${(err as Error).message}`)
+        }
+      }
+      const showSlots = async () => {
+        if (!admin) return
+        try {
+          const topology = await admin.topology()
+          const shards = topology.nodes
+            .filter((n) => n.role === 'primary' && n.slots.length)
+            .map((n) => ({ address: n.address, slots: n.slots, slotCount: countSlots(n.slots) }))
+          const text = formatSlotLine(shards)
+          if (text === lastSlots) return
+          lastSlots = text
+          if (this.jsonEnabled()) this.event('slots', { shards })
+          else this.diag(text)
+        } catch (err) {
+          this.diag(`Slot distribution not shown: ${(err as Error).message}`)
+          await admin.close()
+          admin = undefined
+        }
+      }
+      await showSlots()
+      const result = await executeAwsScale(clients, plan, { ...waitOptions, onPoll: showSlots })
+      await showSlots()
+      if (!this.jsonEnabled()) this.log(formatAwsResult(result))
+      return this.finish({ dryRun: false, plan, result })
+    } finally {
+      await admin?.close()
+      closeConnection()
+      clients.destroy()
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { Args, Flags } from '@oclif/core'
+import { BaseCommand } from '../../src/base-command.js'
+import { Deployment } from '../../src/connect/deployment.js'
+import { connectionFlags } from '../../src/connect/flags.js'
+import { connectionInput } from '../../src/connect/flags-input.js'
+import { UsageError } from '../../src/errors.js'
+import { restoreSnapshot, type RestoreReport } from '../../src/ops/snapshot/restore.js'
+import { formatCount } from '../../src/ui/format.js'
+import { createReporter, reporterMode } from '../../src/ui/reporter.js'
+
+export function parseDbMap(entries: readonly string[] = []): Map<number, number> {
+  const map = new Map<number, number>()
+  for (const entry of entries) {
+    const m = /^(\d+):(\d+)$/.exec(entry.trim())
+    if (!m) throw new UsageError(`invalid --db-map '${entry}': expected FROM:TO, e.g. 3:0`)
+    const from = Number(m[1])
+    if (map.has(from)) throw new UsageError(`--db-map names db ${from} twice`)
+    map.set(from, Number(m[2]))
+  }
+  return map
+}
+
+export default class SnapshotRestore extends BaseCommand {
+  static override summary = 'RESTORE every key of an RDB file into a standalone server or a cluster'
+  static override description =
+    'The file is verified first (structure and CRC-64): nothing is restored from a damaged file unless --ignore-checksum. ' +
+    'Keys that already exist on the target are refused, with their count and nothing written, unless --replace. ' +
+    'A cluster holds only db 0: keys of other databases are refused unless mapped with --db-map.'
+  static override examples = [
+    '<%= config.bin %> snapshot restore dump.rdb --to redis://127.0.0.1:7000',
+    '<%= config.bin %> snapshot restore dump.rdb --to rediss://app@clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
+  ]
+  static override args = { file: Args.string({ description: 'RDB file', required: true }) }
+  static override flags = {
+    ...connectionFlags,
+    to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
+    replace: Flags.boolean({ description: 'Overwrite keys that exist on the target' }),
+    'db-map': Flags.string({
+      description: 'Restore db FROM into db TO: FROM:TO (repeatable)',
+      multiple: true,
+    }),
+    'ignore-checksum': Flags.boolean({ description: 'Restore even if the file fails its CRC-64 check' }),
+  }
+
+  async run(): Promise<RestoreReport> {
+    const { args, flags } = await this.parse(SnapshotRestore)
+    const dbMap = parseDbMap(flags['db-map'])
+    const input = connectionInput(flags.to, flags)
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'snapshot restore')
+    let deployment: Deployment | undefined
+    try {
+      deployment = await Deployment.connect(input, { probe: true })
+      const report = await restoreSnapshot(deployment, args.file, {
+        replace: flags.replace,
+        dbMap,
+        ignoreChecksum: flags['ignore-checksum'],
+        signal: controller.signal,
+        onEvent: (e) => reporter.onEvent(e),
+      })
+      reporter.finish()
+      this.log(
+        `Restored ${formatCount(report.restored)} of ${formatCount(report.keys)} keys into ${report.target.mode === 'cluster' ? `${report.target.primaries.length} primaries` : report.target.primaries[0]}` +
+          ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
+          (report.expired ? `; ${report.expired} already expired, not sent` : '') +
+          (report.functions ? `; ${report.functions} function libraries` : ''),
+      )
+      return report
+    } finally {
+      reporter.finish()
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+      await deployment?.close()
+    }
+  }
+}

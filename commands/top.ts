@@ -1,0 +1,48 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../src/base-command.js'
+import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { connectionInput } from '../src/connect/flags-input.js'
+import { UsageError } from '../src/errors.js'
+import { openMonitor, parseIntervalFlag } from '../src/metrics/service.js'
+
+export default class Top extends BaseCommand {
+  static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
+  static override description =
+    'Keys: q quit, arrows or j/k move, s sort, / filter, p pause, Enter node details, ? help. ' +
+    'Needs a terminal; for scripts and pipes use `kvtop status --watch` (NDJSON with --json).'
+  static override examples = [
+    '<%= config.bin %> top redis://127.0.0.1:7000',
+    '<%= config.bin %> top --profile sandbox:default --interval 2',
+  ]
+  static override args = { url: urlArg }
+  static override flags = {
+    ...connectionFlags,
+    interval: Flags.string({ description: 'Seconds between polls, fractions allowed (default 1)' }),
+    'lag-alert': Flags.string({
+      description: 'Replication lag in seconds that raises an alert and marks the replica (default 5)',
+    }),
+  }
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Top)
+    if (this.jsonEnabled() || !process.stdout.isTTY || !process.stdin.isTTY) {
+      throw new UsageError('kvtop top needs an interactive terminal (stdin and stdout a TTY)', {
+        code: 'no-tty',
+        hint: `Use: kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''} (a table per interval, or NDJSON with --json).`,
+      })
+    }
+    const intervalMs = parseIntervalFlag(flags.interval, 1)
+    const lagSeconds =
+      flags['lag-alert'] === undefined
+        ? undefined
+        : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
+    const thresholds = lagSeconds !== undefined ? { lagSeconds } : undefined
+    const engine = await openMonitor(connectionInput(args.url, flags), {
+      intervalMs,
+      ...(thresholds ? { thresholds } : {}),
+    })
+    // Loaded only here: blessed is not needed by any other command.
+    const { runTop } = await import('../src/dashboard/run.js')
+    await runTop(engine, { thresholds })
+  }
+}

@@ -1,0 +1,133 @@
+import { UsageError } from '../errors.js'
+import { connectionInput } from '../connect/flags-input.js'
+import type { ConnectionFlagValues } from '../connect/flags.js'
+import { getProfile } from '../connect/config.js'
+import { parseEndpointUrl } from '../connect/endpoint.js'
+import { AwsClients } from './clients.js'
+import { discoverDeployment } from './discovery.js'
+import { isAccessDenied } from './errors.js'
+import {
+  awsTargetFromFlags,
+  validateResourceName,
+  type AwsConnectionFlagValues,
+  type AwsConnectionResult,
+} from './flags.js'
+import { IamTokenProvider, inferResourceFromHost } from './iam-token.js'
+import { formatRetryNotice } from './retry.js'
+import { describeTarget, serviceOf, type AwsDeployment, type AwsTarget } from './types.js'
+
+/**
+ * Turn a URL and/or the AWS flags into a ConnectionInput:
+ * - --elasticache / --serverless / --memorydb without a URL: the endpoint AWS reports (rediss://
+ *   when in-transit encryption is on);
+ * - with a URL as well: the URL is where to connect, the flag names the resource (for --iam);
+ * - --iam: a token provider (signed with the same credentials chain) as the password source.
+ * A kvtop profile (--profile) with `elasticache` / `memorydb` and `region` names a target too.
+ */
+export async function resolveAwsConnection(
+  url: string | undefined,
+  flags: ConnectionFlagValues & AwsConnectionFlagValues,
+  hooks: { onNotice?: (message: string) => void } = {},
+): Promise<AwsConnectionResult> {
+  let target = awsTargetFromFlags(flags)
+  let region = flags.region
+  if (!target && !url && flags.profile && !flags.profile.startsWith('sandbox:')) {
+    const profile = getProfile(flags.profile)
+    if (!profile.url && (profile.elasticache || profile.memorydb)) {
+      target = profile.memorydb
+        ? { kind: 'memorydb', name: validateResourceName('memorydb', profile.memorydb) }
+        : { kind: 'elasticache', name: validateResourceName('elasticache', profile.elasticache!) }
+      region ??= profile.region
+    }
+  }
+  const clients = new AwsClients({
+    region,
+    profile: flags['aws-profile'],
+    onRetry: hooks.onNotice ? (n) => hooks.onNotice!(formatRetryNotice(n)) : undefined,
+  })
+  // A kvtop profile still supplies user, password and TLS settings; the URL comes from AWS.
+  const base = connectionInput(url, flags)
+  let aws: AwsDeployment | undefined
+  if (target && url) {
+    // The URL says where to connect; AWS's description (CloudWatch identities, settings) is a
+    // bonus that needs Describe permissions an IAM data-plane identity may well not have.
+    try {
+      aws = await discoverDeployment(clients, target)
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err
+      hooks.onNotice?.(`not described at AWS (${(err as Error).message}); connecting to ${url} as given`)
+    }
+  } else if (target) {
+    aws = await discoverDeployment(clients, target)
+    if (!aws.url) {
+      throw new UsageError(
+        `${describeTarget(target)} has no endpoint yet (status ${aws.status ?? 'unknown'})`,
+        {
+          hint: 'Wait until it is available, or give its URL.',
+        },
+      )
+    }
+    if (aws.status && aws.status !== 'available') {
+      hooks.onNotice?.(
+        `${describeTarget(target)} is '${aws.status}', not 'available': the connection may fail.`,
+      )
+    }
+    base.url = aws.url
+  }
+  let provider: IamTokenProvider | undefined
+  if (flags.iam) {
+    const where = base.url ?? url
+    const endpoint = where ? parseEndpointUrl(where) : undefined
+    const resource = iamResource(target, aws, endpoint?.host)
+    const user = flags.user ?? endpoint?.username
+    if (!user) {
+      throw new UsageError('--iam needs the IAM-enabled user: give --user NAME (or user@ in the URL)', {
+        hint: 'For ElastiCache the user id and the user name must be the same; for MemoryDB it is the user name.',
+      })
+    }
+    if (endpoint && !endpoint.tls) {
+      throw new UsageError(
+        aws && !url
+          ? `${describeTarget(target!)} has in-transit encryption disabled: IAM authentication requires TLS`
+          : 'IAM authentication requires TLS: use a rediss:// URL',
+        { hint: 'ElastiCache and MemoryDB accept IAM authentication tokens only over TLS.' },
+      )
+    }
+    if (resource.region) clients.options.region ??= resource.region
+    const signingRegion = aws?.region ?? (await clients.region())
+    provider = await new IamTokenProvider({
+      service: resource.service,
+      resourceName: resource.name,
+      serverless: resource.serverless,
+      user,
+      region: signingRegion,
+      credentials: () => clients.credentials(),
+      onRefreshError: (err) =>
+        hooks.onNotice?.(`could not refresh the IAM authentication token: ${(err as Error).message}`),
+    }).start()
+    base.iam = provider
+  }
+  return {
+    input: base,
+    ...(aws ? { aws } : {}),
+    close: () => {
+      provider?.close()
+      clients.destroy()
+    },
+  }
+}
+
+function iamResource(
+  target: AwsTarget | undefined,
+  aws: AwsDeployment | undefined,
+  host: string | undefined,
+): { service: 'elasticache' | 'memorydb'; name: string; serverless: boolean; region?: string } {
+  if (aws) return { service: aws.service, name: aws.name, serverless: aws.kind === 'serverless-cache' }
+  if (target)
+    return { service: serviceOf(target.kind), name: target.name, serverless: target.kind === 'serverless' }
+  const inferred = host ? inferResourceFromHost(host) : undefined
+  if (inferred) return inferred
+  throw new UsageError("--iam needs the resource the token is for, and the endpoint's name does not say", {
+    hint: 'Add --elasticache REPLICATION_GROUP, --serverless CACHE or --memorydb CLUSTER alongside the URL.',
+  })
+}

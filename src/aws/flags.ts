@@ -1,0 +1,134 @@
+/**
+ * AWS flags shared by commands. This module stays light (no AWS SDK import) because command
+ * modules load it at startup; the SDK is loaded only when a command actually talks to AWS.
+ */
+import { Flags } from '@oclif/core'
+import { UsageError } from '../errors.js'
+import { connectionInput } from '../connect/flags-input.js'
+import { getProfile } from '../connect/config.js'
+import type { ConnectionFlagValues } from '../connect/flags.js'
+import type { ConnectionInput } from '../connect/options.js'
+import type { AwsDeployment, AwsTarget } from './types.js'
+
+const TARGETS = ['elasticache', 'serverless', 'memorydb'] as const
+
+/** Where an AWS resource is and whose credentials reach it. */
+export const awsAccountFlags = {
+  region: Flags.string({
+    description: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the AWS profile's region)",
+    helpGroup: 'AWS',
+  }),
+  'aws-profile': Flags.string({
+    description:
+      'Profile from ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, then the default chain)',
+    helpGroup: 'AWS',
+  }),
+}
+
+/** Name one ElastiCache / MemoryDB deployment. */
+export const awsTargetFlags = {
+  elasticache: Flags.string({
+    description: 'ElastiCache replication group id (a member cache cluster id works too)',
+    helpGroup: 'AWS',
+    exclusive: ['serverless', 'memorydb'],
+  }),
+  serverless: Flags.string({
+    description: 'ElastiCache serverless cache name',
+    helpGroup: 'AWS',
+    exclusive: ['elasticache', 'memorydb'],
+  }),
+  memorydb: Flags.string({
+    description: 'MemoryDB cluster name',
+    helpGroup: 'AWS',
+    exclusive: ['elasticache', 'serverless'],
+  }),
+  ...awsAccountFlags,
+}
+
+/** For commands that take a URL: name the deployment at AWS instead, and/or authenticate with IAM. */
+export const awsConnectionFlags = {
+  ...awsTargetFlags,
+  iam: Flags.boolean({
+    description:
+      'Authenticate with IAM auth tokens (TLS only; --user names the IAM-enabled user, the resource comes from --elasticache/--serverless/--memorydb or the endpoint name)',
+    helpGroup: 'AWS',
+  }),
+}
+
+export interface AwsAccountFlagValues {
+  region?: string
+  'aws-profile'?: string
+}
+
+export interface AwsTargetFlagValues extends AwsAccountFlagValues {
+  elasticache?: string
+  serverless?: string
+  memorydb?: string
+}
+
+export interface AwsConnectionFlagValues extends AwsTargetFlagValues {
+  iam?: boolean
+}
+
+// A resource name goes into the host part of the signed IAM token URL: keep it to what AWS allows.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
+
+export function validateResourceName(flag: string, name: string): string {
+  const trimmed = name.trim()
+  if (!NAME.test(trimmed) || trimmed.length > 255) {
+    throw new UsageError(`invalid --${flag} '${name}': expected a name of letters, digits and hyphens`)
+  }
+  return trimmed
+}
+
+/** The deployment named by --elasticache / --serverless / --memorydb, if any. */
+export function awsTargetFromFlags(flags: AwsTargetFlagValues): AwsTarget | undefined {
+  const given = TARGETS.filter((k) => flags[k] !== undefined)
+  if (given.length > 1) {
+    throw new UsageError(`--${given[0]} and --${given[1]} both name a deployment: give one`)
+  }
+  if (!given.length) return undefined
+  const kind = given[0]
+  return { kind, name: validateResourceName(kind, flags[kind]!) }
+}
+
+export function usesAws(flags: AwsConnectionFlagValues): boolean {
+  return Boolean(flags.elasticache || flags.serverless || flags.memorydb || flags.iam)
+}
+
+/** A kvtop profile (--profile) with `elasticache` or `memorydb` and no `url` names an AWS deployment. */
+function profileNamesAwsTarget(url: string | undefined, profile: string | undefined): boolean {
+  if (url || !profile || profile.startsWith('sandbox:')) return false
+  const p = getProfile(profile)
+  return !p.url && Boolean(p.elasticache || p.memorydb)
+}
+
+export interface AwsConnectionResult {
+  input: ConnectionInput
+  /** What AWS reported, when the deployment was named by an AWS flag and looked up. */
+  aws?: AwsDeployment
+  /** Stop background token refresh (IAM); safe to call when there is none. */
+  close(): void
+}
+
+/**
+ * connectionInput() for commands that also take the AWS flags: a URL, or --elasticache /
+ * --serverless / --memorydb in its place (looked up at AWS), and --iam. Without AWS flags this is
+ * connectionInput() and the AWS SDK is not loaded.
+ */
+export async function connectionInputWithAws(
+  url: string | undefined,
+  flags: ConnectionFlagValues & AwsConnectionFlagValues,
+  hooks: { onNotice?: (message: string) => void } = {},
+): Promise<AwsConnectionResult> {
+  if (!usesAws(flags) && !profileNamesAwsTarget(url, flags.profile)) {
+    if (flags.region || flags['aws-profile']) {
+      throw new UsageError(
+        '--region and --aws-profile apply with --elasticache, --serverless, --memorydb or --iam',
+      )
+    }
+    return { input: connectionInput(url, flags), close: () => {} }
+  }
+  const { resolveAwsConnection } = await import('./connect.js')
+  return resolveAwsConnection(url, flags, hooks)
+}

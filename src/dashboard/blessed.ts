@@ -1,0 +1,33 @@
+import { createRequire } from 'node:module'
+import type * as Blessed from 'blessed'
+import type line from 'blessed-contrib/lib/widget/charts/line.js'
+
+/**
+ * The one module that loads blessed and blessed-contrib (DESIGN.md). Loaded on demand by `kvtop top`
+ * only, so that other commands do not pay for it. Only the line chart of blessed-contrib is used:
+ * its package entry would load every widget (maps, markdown, images) and an old chalk.
+ */
+const require = createRequire(import.meta.url)
+
+export type { Widgets } from 'blessed'
+export type LineChart = ReturnType<typeof line>
+
+export interface BlessedModules {
+  blessed: typeof Blessed
+  line: typeof line
+}
+
+let loaded: BlessedModules | undefined
+
+export function loadBlessed(): BlessedModules {
+  loaded ??= {
+    blessed: require('blessed') as typeof Blessed,
+    line: require('blessed-contrib/lib/widget/charts/line.js') as typeof line,
+  }
+  return loaded
+}
+
+/** Re-create a chart's drawing canvas after its box changed size (blessed-contrib sizes it once, on attach). */
+export function resizeCanvas(chart: LineChart): void {
+  ;(chart as unknown as { emit(event: string): void }).emit('attach')
+}

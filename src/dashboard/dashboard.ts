@@ -1,0 +1,523 @@
+import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
+import { RingBuffer, type SeriesStore } from '../metrics/history.js'
+import type { SlowlogEntry } from '../metrics/slowlog.js'
+import type { Snapshot } from '../metrics/types.js'
+import { loadBlessed, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
+import {
+  chartData,
+  chartScale,
+  computeLayout,
+  eventLines,
+  externalLines,
+  headerLines,
+  HELP_LINES,
+  initialViewState,
+  lagLines,
+  memoryLines,
+  nodeDetails,
+  nodeTable,
+  slowlogLines,
+  SORT_KEYS,
+  type Layout,
+  type Rect,
+  type TableRow,
+  type ViewState,
+} from './view-model.js'
+
+export interface DashboardOptions {
+  /** Terminal streams; default process.stdin / process.stdout. Tests pass fake ones. */
+  input?: NodeJS.ReadableStream
+  output?: NodeJS.WritableStream
+  /** terminfo name; default $TERM (blessed ships xterm and xterm-256color). */
+  terminal?: string
+  thresholds: AlertThresholds
+  /** Called on q / Ctrl-C. */
+  onQuit: () => void
+  /** Points per chart. */
+  chartPoints?: number
+}
+
+type Mode = 'normal' | 'filter' | 'details' | 'help'
+
+interface Key {
+  name?: string
+  full?: string
+  ctrl?: boolean
+  shift?: boolean
+}
+
+/** The full-screen view of `kvtop top`, built on blessed and blessed-contrib's line chart. */
+export class Dashboard {
+  readonly screen: Widgets.Screen
+  readonly state: ViewState = initialViewState()
+  /** Time to build and render one frame, ms (wall clock). */
+  readonly renderTimes = new RingBuffer<number>(1000)
+  /** CPU time of the same, ms: unlike wall time, not inflated when the machine is busy with other work. */
+  readonly renderCpuTimes = new RingBuffer<number>(1000)
+  private mode: Mode = 'normal'
+  private filterDraft = ''
+  private snapshot?: Snapshot
+  private history?: SeriesStore
+  private slowlog: SlowlogEntry[] = []
+  private readonly events: MonitorEvent[] = []
+  private rows: TableRow[] = []
+  /** Index of the first table row on screen. */
+  private scrollTop = 0
+  private layout!: Layout
+  private readonly widgets: {
+    header: Widgets.BoxElement
+    tableBox: Widgets.BoxElement
+    tableHeader: Widgets.BoxElement
+    table: Widgets.BoxElement
+    ops: LineChart
+    latency: LineChart
+    memory: Widgets.BoxElement
+    lag: Widgets.BoxElement
+    slowlog: Widgets.BoxElement
+    alerts: Widgets.BoxElement
+    external: Widgets.BoxElement
+    popup: Widgets.BoxElement
+    prompt: Widgets.BoxElement
+  }
+
+  constructor(private readonly options: DashboardOptions) {
+    const { blessed, line } = loadBlessed()
+    // (@types/blessed types `input` as a Writable; it is the terminal's readable side.)
+    const streams = {
+      ...(options.input ? { input: options.input } : {}),
+      ...(options.output ? { output: options.output } : {}),
+    } as Pick<Widgets.IScreenOptions, 'input' | 'output'>
+    this.screen = blessed.screen({
+      ...streams,
+      ...(options.terminal ? { terminal: options.terminal } : {}),
+      smartCSR: true,
+      // Everything drawn is ASCII (server bytes are escaped) or single-width BMP symbols (box, block
+      // and braille characters): the slower full-Unicode width handling is not needed.
+      fullUnicode: false,
+      autoPadding: true,
+      warnings: false,
+      title: 'kvtop',
+      dockBorders: false,
+    })
+    const panel = (label: string): Widgets.BoxElement =>
+      blessed.box({
+        parent: this.screen,
+        label: ` ${label} `,
+        tags: true,
+        wrap: false,
+        border: { type: 'line' },
+        style: { border: { fg: 'cyan' }, label: { fg: 'white' } },
+        scrollable: true,
+        alwaysScroll: true,
+      })
+    const chart = (label: string, color: string): LineChart => {
+      const c = line({
+        label: ` ${label} `,
+        border: { type: 'line' },
+        style: { line: color, text: 'white', baseline: 'white', border: { fg: 'cyan' } },
+        showLegend: true,
+        legend: { width: 12 },
+        xLabelPadding: 3,
+        xPadding: 5,
+        wholeNumbersOnly: false,
+        abbreviate: false,
+        width: 40,
+        height: 10,
+      })
+      this.screen.append(c)
+      return c
+    }
+    const header = blessed.box({
+      parent: this.screen,
+      tags: true,
+      border: { type: 'line' },
+      style: { border: { fg: 'cyan' } },
+    })
+    const tableBox = panel('nodes')
+    const tableHeader = blessed.box({
+      parent: tableBox,
+      top: 0,
+      left: 0,
+      height: 1,
+      tags: false,
+      style: { bold: true, fg: 'white' },
+    })
+    // Rows are drawn as text into one box, only the visible ones: a list widget would make one
+    // element per row, which costs most of a frame at 90+ nodes.
+    const table = blessed.box({ parent: tableBox, top: 1, left: 0, tags: true, wrap: false })
+    this.widgets = {
+      header,
+      tableBox,
+      tableHeader,
+      table,
+      ops: chart('ops/s', 'green'),
+      latency: chart('latency (usec)', 'yellow'),
+      memory: panel('memory per shard'),
+      lag: panel('replication lag'),
+      slowlog: panel('slowlog'),
+      alerts: panel('alerts'),
+      external: panel('cloudwatch'),
+      popup: blessed.box({
+        parent: this.screen,
+        top: 'center',
+        left: 'center',
+        width: '80%',
+        height: '80%',
+        tags: true,
+        border: { type: 'line' },
+        style: { border: { fg: 'white' }, bg: 'black' },
+        scrollable: true,
+        alwaysScroll: true,
+        hidden: true,
+      }),
+      prompt: blessed.box({
+        parent: this.screen,
+        bottom: 0,
+        left: 0,
+        height: 1,
+        width: '100%',
+        tags: false,
+        hidden: true,
+        style: { inverse: true },
+      }),
+    }
+    this.screen.on('keypress', (ch: string | undefined, key: Key | undefined) => this.onKey(ch, key ?? {}))
+    this.screen.on('resize', () => {
+      this.relayout()
+      this.draw()
+    })
+    this.relayout()
+    this.drawEmpty()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Data in
+
+  /** A new round. Events are always logged; the display is redrawn unless paused. */
+  update(snapshot: Snapshot, history: SeriesStore, slowlog: SlowlogEntry[]): void {
+    for (const e of snapshot.events) this.events.unshift(e)
+    this.events.splice(500)
+    if (this.state.paused) return
+    const hadExternal = Boolean(this.snapshot?.external)
+    this.snapshot = snapshot
+    this.history = history
+    this.slowlog = slowlog
+    if (hadExternal !== Boolean(snapshot.external)) this.relayout()
+    this.draw()
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Layout and drawing
+
+  private place(el: Widgets.BlessedElement, r: Rect | undefined): void {
+    if (!r) {
+      el.hide()
+      return
+    }
+    el.top = r.top
+    el.left = r.left
+    el.width = r.width
+    el.height = r.height
+    el.show()
+  }
+
+  /** A panel label cut to the panel's width (a longer one spills into the content). */
+  private label(el: Widgets.BoxElement, text: string): void {
+    const room = Math.max(0, (el.width as number) - 4)
+    el.setLabel(` ${text.length > room ? text.slice(0, Math.max(0, room - 1)) + '…' : text} `)
+  }
+
+  private relayout(): void {
+    const w = this.screen.width as number
+    const h = this.screen.height as number
+    this.layout = computeLayout(w, h, Boolean(this.snapshot?.external))
+    const l = this.layout
+    const wd = this.widgets
+    this.place(wd.header, l.header)
+    this.place(wd.tableBox, l.table)
+    wd.tableHeader.width = Math.max(1, l.table.width - 2)
+    wd.table.width = Math.max(1, l.table.width - 2)
+    wd.table.height = Math.max(1, l.table.height - 3)
+    this.place(wd.ops, l.ops)
+    this.place(wd.latency, l.latency)
+    this.place(wd.memory, l.memory)
+    this.place(wd.lag, l.lag)
+    this.place(wd.slowlog, l.slowlog)
+    this.place(wd.alerts, l.alerts)
+    this.place(wd.external, l.external)
+    for (const c of [wd.ops, wd.latency]) if (!c.hidden) resizeCanvas(c)
+    this.label(wd.memory, 'memory per shard')
+    this.label(wd.lag, 'replication lag')
+    this.label(wd.slowlog, 'slowlog')
+  }
+
+  private drawEmpty(): void {
+    this.widgets.header.setContent('{bold}kvtop{/bold}  connecting…')
+    this.render()
+  }
+
+  private inner(r: Rect | undefined): number {
+    return Math.max(1, (r?.width ?? 3) - 2)
+  }
+
+  private draw(): void {
+    const s = this.snapshot
+    if (!s || !this.history) return
+    const started = performance.now()
+    const cpu = process.cpuUsage()
+    const wd = this.widgets
+    const l = this.layout
+    wd.header.setContent(headerLines(s, this.state).join('\n'))
+
+    const tableWidth = this.inner(l.table)
+    const table = nodeTable(s, this.state, this.options.thresholds, tableWidth)
+    this.rows = table.rows
+    wd.tableHeader.setContent(table.header)
+    this.label(wd.tableBox, `nodes ${table.rows.length}/${table.total}`)
+    this.drawRows()
+
+    if (!l.compact) {
+      const points = this.options.chartPoints ?? 60
+      const sel = this.state.selectedId
+      this.setChart(
+        wd.ops,
+        'ops/s',
+        [
+          { title: 'cluster', key: 'cluster:ops', color: 'green' },
+          ...(sel ? [{ title: 'selected', key: `${sel}:ops`, color: 'cyan' }] : []),
+        ],
+        points,
+      )
+      this.setChart(
+        wd.latency,
+        'latency usec',
+        [
+          { title: 'cluster', key: 'cluster:latency', color: 'yellow' },
+          ...(sel ? [{ title: 'selected', key: `${sel}:latency`, color: 'cyan' }] : []),
+        ],
+        points,
+      )
+      // Panels get only the lines they can show: parsing hidden lines is most of a frame's cost.
+      const fit = (lines: string[], r: Rect | undefined) =>
+        lines.slice(0, Math.max(1, (r?.height ?? 3) - 2)).join('\n')
+      wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
+      wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
+      wd.slowlog.setContent(
+        fit(slowlogLines(this.slowlog.slice(0, l.slowlog!.height), this.inner(l.slowlog)), l.slowlog),
+      )
+      this.label(wd.alerts, `alerts (${s.alerts.length} active)`)
+      wd.alerts.setContent(
+        fit(eventLines(this.events.slice(0, l.alerts!.height), this.inner(l.alerts)), l.alerts),
+      )
+      if (l.external) {
+        this.label(wd.external, s.external?.source ?? 'external')
+        wd.external.setContent(fit(externalLines(s, this.inner(l.external)), l.external))
+      }
+    }
+    if (this.mode === 'details') this.showDetails()
+    this.render(started, cpu)
+  }
+
+  private tableHeight(): number {
+    return Math.max(1, (this.widgets.table.height as number) || 1)
+  }
+
+  /** The visible slice of the table, the selected row in reverse video and kept in view. */
+  private drawRows(): void {
+    const found = this.state.selectedId ? this.rows.findIndex((r) => r.id === this.state.selectedId) : -1
+    const index = found >= 0 ? found : 0
+    this.state.selectedId = this.rows[index]?.id
+    const height = this.tableHeight()
+    if (index < this.scrollTop) this.scrollTop = index
+    if (index >= this.scrollTop + height) this.scrollTop = index - height + 1
+    this.scrollTop = Math.max(0, Math.min(this.scrollTop, Math.max(0, this.rows.length - height)))
+    const visible = this.rows.slice(this.scrollTop, this.scrollTop + height)
+    this.widgets.table.setContent(
+      visible
+        .map((r, i) => (this.scrollTop + i === index ? `{inverse}${r.tagged}{/inverse}` : r.tagged))
+        .join('\n'),
+    )
+  }
+
+  private setChart(
+    chart: LineChart,
+    label: string,
+    series: { title: string; key: string; color: string }[],
+    points: number,
+  ): void {
+    if (chart.hidden || (chart.width as number) < 20 || (chart.height as number) < 6) return
+    const data = series.map((x) => ({
+      title: x.title,
+      style: { line: x.color },
+      ...chartData(this.history!.get(x.key), points),
+    }))
+    const max = Math.max(0, ...data.flatMap((d) => d.y))
+    // Scale to short labels ourselves: blessed-contrib's own abbreviation misaligns its axis.
+    const { divisor, suffix } = chartScale(max)
+    if (divisor !== 1) for (const d of data) d.y = d.y.map((v) => v / divisor)
+    this.label(chart, `${label}${suffix}`)
+    chart.options.maxY = max > 0 ? undefined : 1
+    // The legend box would cover most of a narrow chart.
+    chart.options.showLegend = (chart.width as number) >= 50
+    // Every label would overlap on a narrow chart: show one in N.
+    ;(chart.options as { showNthLabel?: number }).showNthLabel = Math.max(
+      1,
+      Math.ceil(points / Math.max(1, ((chart.width as number) - 10) / 7)),
+    )
+    chart.setData(data)
+  }
+
+  private render(started = performance.now(), cpu = process.cpuUsage()): void {
+    this.screen.render()
+    this.renderTimes.push(performance.now() - started)
+    const used = process.cpuUsage(cpu)
+    this.renderCpuTimes.push((used.user + used.system) / 1000)
+  }
+
+  /** The screen as plain text, one string per row (tests, and a check that a frame was drawn). */
+  screenText(): string[] {
+    const lines = (this.screen as unknown as { lines: [unknown, string][][] }).lines
+    return lines.map((row) =>
+      row
+        .map((cell) => cell[1])
+        .join('')
+        .trimEnd(),
+    )
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Keys
+
+  /** Key name: blessed reports Enter twice ('return' then 'enter'); only 'enter' is acted on. */
+  private keyName(ch: string | undefined, key: Key): string {
+    if (key.ctrl && key.name) return `C-${key.name}`
+    return key.name ?? ch ?? ''
+  }
+
+  private onKey(ch: string | undefined, key: Key): void {
+    const full = this.keyName(ch, key)
+    if (full === 'return') return
+    if (full === 'C-c') return this.options.onQuit()
+    if (this.mode === 'filter') return this.onFilterKey(ch, key)
+    if (this.mode === 'details' || this.mode === 'help') {
+      if (full === 'escape' || full === 'enter' || ch === '?' || ch === 'q') {
+        if (ch === 'q' && this.mode === 'help') return this.options.onQuit()
+        this.closePopup()
+      } else if (full === 'down' || ch === 'j') this.widgets.popup.scroll(1)
+      else if (full === 'up' || ch === 'k') this.widgets.popup.scroll(-1)
+      this.render()
+      return
+    }
+    switch (true) {
+      case ch === 'q':
+        return this.options.onQuit()
+      case full === 'down' || ch === 'j':
+        return this.move(1)
+      case full === 'up' || ch === 'k':
+        return this.move(-1)
+      case full === 'pagedown':
+        return this.move(Math.max(1, this.tableHeight() - 1))
+      case full === 'pageup':
+        return this.move(-Math.max(1, this.tableHeight() - 1))
+      case full === 'home' || ch === 'g':
+        return this.move(-this.rows.length)
+      case full === 'end' || ch === 'G':
+        return this.move(this.rows.length)
+      case ch === 's':
+        this.state.sort = SORT_KEYS[(SORT_KEYS.indexOf(this.state.sort) + 1) % SORT_KEYS.length]
+        this.state.descending = this.state.sort !== 'shard' && this.state.sort !== 'address'
+        return this.draw()
+      case ch === 'S':
+        this.state.descending = !this.state.descending
+        return this.draw()
+      case ch === '/':
+        this.mode = 'filter'
+        this.filterDraft = this.state.filter
+        return this.showPrompt()
+      case full === 'escape':
+        if (this.state.filter) {
+          this.state.filter = ''
+          this.draw()
+        }
+        return
+      case ch === 'p':
+        this.state.paused = !this.state.paused
+        if (this.snapshot) this.widgets.header.setContent(headerLines(this.snapshot, this.state).join('\n'))
+        return this.render()
+      case full === 'enter':
+        if (!this.state.selectedId) return
+        this.mode = 'details'
+        return this.showDetails()
+      case ch === '?':
+        this.mode = 'help'
+        this.widgets.popup.setLabel(' help ')
+        this.widgets.popup.setContent(HELP_LINES.join('\n'))
+        this.widgets.popup.show()
+        this.widgets.popup.setFront()
+        return this.render()
+    }
+  }
+
+  private onFilterKey(ch: string | undefined, key: Key): void {
+    const full = this.keyName(ch, key)
+    if (full === 'enter') {
+      this.state.filter = this.filterDraft.trim()
+      this.mode = 'normal'
+      this.widgets.prompt.hide()
+      return this.draw()
+    }
+    if (full === 'escape') {
+      this.mode = 'normal'
+      this.widgets.prompt.hide()
+      return this.render()
+    }
+    if (full === 'backspace') this.filterDraft = this.filterDraft.slice(0, -1)
+    else if (full === 'C-u') this.filterDraft = ''
+    else if (ch && ch.length === 1 && ch >= ' ' && !key.ctrl) this.filterDraft += ch
+    this.showPrompt()
+  }
+
+  private showPrompt(): void {
+    this.widgets.prompt.setContent(
+      `filter: ${this.filterDraft}_   (Enter apply, Esc cancel; e.g. primary, down, lag, s2, 127.0.0.1:7001)`,
+    )
+    this.widgets.prompt.show()
+    this.widgets.prompt.setFront()
+    this.render()
+  }
+
+  private move(delta: number): void {
+    if (!this.rows.length) return
+    const current = Math.max(
+      0,
+      this.rows.findIndex((r) => r.id === this.state.selectedId),
+    )
+    const next = Math.max(0, Math.min(this.rows.length - 1, current + delta))
+    this.state.selectedId = this.rows[next].id
+    // Charts follow the selection.
+    if (this.snapshot && !this.state.paused) return this.draw()
+    this.drawRows()
+    this.render()
+  }
+
+  private showDetails(): void {
+    const s = this.snapshot
+    const node = s?.nodes.find((n) => n.id === this.state.selectedId)
+    if (!s || !node) return this.closePopup()
+    this.widgets.popup.setLabel(` ${node.address} — Enter/Esc to close `)
+    this.widgets.popup.setContent(nodeDetails(node, s).join('\n'))
+    this.widgets.popup.show()
+    this.widgets.popup.setFront()
+    this.render()
+  }
+
+  private closePopup(): void {
+    this.mode = 'normal'
+    this.widgets.popup.hide()
+    this.render()
+  }
+
+  destroy(): void {
+    this.screen.destroy()
+  }
+}

@@ -1,0 +1,60 @@
+import { DEFAULT_THRESHOLDS, type AlertThresholds } from '../metrics/alerts.js'
+import type { MonitorEngine } from '../metrics/engine.js'
+import { Dashboard } from './dashboard.js'
+
+export interface TopOptions {
+  thresholds?: Partial<AlertThresholds>
+  input?: NodeJS.ReadableStream
+  output?: NodeJS.WritableStream
+  terminal?: string
+}
+
+export interface TopSummary {
+  rounds: number
+  renderMs: { p50?: number; p99?: number }
+}
+
+/** Run the dashboard on `engine` until the user quits (q / Ctrl-C) or `signal` aborts. */
+export async function runTop(
+  engine: MonitorEngine,
+  options: TopOptions = {},
+  signal?: AbortSignal,
+): Promise<TopSummary> {
+  let rounds = 0
+  let quit!: () => void
+  const done = new Promise<void>((resolve) => (quit = resolve))
+  const dashboard = new Dashboard({
+    input: options.input,
+    output: options.output,
+    terminal: options.terminal,
+    thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
+    onQuit: () => quit(),
+  })
+  signal?.addEventListener('abort', () => quit(), { once: true })
+  // The terminal is put back however the dashboard ends.
+  const onSignal = () => quit()
+  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal)
+  let failure: unknown
+  try {
+    engine.start(
+      (snap) => {
+        rounds++
+        dashboard.update(snap, engine.history, engine.slowlog.list(200))
+      },
+      (err) => {
+        failure = err
+        quit()
+      },
+    )
+    await done
+  } finally {
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal)
+    dashboard.destroy()
+    await engine.stop()
+  }
+  if (failure) throw failure
+  const times = dashboard.renderTimes.toArray().sort((a, b) => a - b)
+  const pick = (p: number) =>
+    times.length ? times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)] : undefined
+  return { rounds, renderMs: { p50: pick(50), p99: pick(99) } }
+}

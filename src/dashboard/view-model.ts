@@ -1,0 +1,524 @@
+import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
+import {
+  fmtBytes,
+  fmtCount,
+  fmtLag,
+  fmtPercent,
+  fmtSeconds,
+  fmtTime,
+  fmtUs,
+  nodeState,
+  truncate,
+} from '../metrics/format.js'
+import type { Sample, SeriesStore } from '../metrics/history.js'
+import { formatArgs, type SlowlogEntry } from '../metrics/slowlog.js'
+import type { NodeStatus, Snapshot } from '../metrics/types.js'
+
+/**
+ * Everything the dashboard shows, computed from snapshots without blessed: rows, lines, layout.
+ * Strings may carry blessed tags ({red-fg}...{/red-fg}); text from servers is escaped first.
+ */
+
+/** Escape blessed tag braces in server-provided text (hash-tagged keys like `{user1}:cart`). */
+export function esc(text: string): string {
+  return text.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'))
+}
+
+export type SortKey = 'shard' | 'ops' | 'latency' | 'cpu' | 'memory' | 'lag' | 'hit' | 'clients' | 'address'
+export const SORT_KEYS: SortKey[] = [
+  'shard',
+  'ops',
+  'latency',
+  'cpu',
+  'memory',
+  'lag',
+  'hit',
+  'clients',
+  'address',
+]
+
+export interface ViewState {
+  sort: SortKey
+  descending: boolean
+  filter: string
+  paused: boolean
+  selectedId?: string
+}
+
+export function initialViewState(): ViewState {
+  return { sort: 'shard', descending: false, filter: '', paused: false }
+}
+
+export interface Flags {
+  down: boolean
+  lagging: boolean
+  hot: boolean
+}
+
+export function isLagging(n: NodeStatus, t: AlertThresholds): boolean {
+  const r = n.replication
+  if (!r || !n.up) return false
+  return r.link === 'down' || (r.lagSeconds ?? 0) >= t.lagSeconds || (r.lagBytes ?? 0) >= t.lagBytes
+}
+
+/** Hot: CPU at 80% or more, or at least 1000 ops/s and twice the median of nodes of its role. */
+export function hotNodes(nodes: NodeStatus[]): Set<string> {
+  const hot = new Set<string>()
+  for (const role of ['primary', 'replica'] as const) {
+    const peers = nodes.filter((n) => n.role === role && n.opsPerSec !== undefined)
+    const sorted = peers.map((n) => n.opsPerSec!).sort((a, b) => a - b)
+    const median = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : 0
+    for (const n of peers)
+      if (n.opsPerSec! >= 1000 && n.opsPerSec! >= 2 * median && peers.length > 1) hot.add(n.id)
+  }
+  for (const n of nodes) if ((n.cpuPercent ?? 0) >= 80) hot.add(n.id)
+  return hot
+}
+
+export function nodeFlags(n: NodeStatus, t: AlertThresholds, hot: Set<string>): Flags {
+  return { down: !n.up, lagging: isLagging(n, t), hot: hot.has(n.id) }
+}
+
+/** `primary`, `replica`, `down`, `up`, `lag`, `hot`, `shard:3` or `s3`, or any part of the address / id. */
+export function matchesFilter(n: NodeStatus, filter: string, flags?: Flags): boolean {
+  const terms = filter.trim().toLowerCase().split(/\s+/).filter(Boolean)
+  return terms.every((term) => {
+    const shard = /^(?:shard:|s)(\d+)$/.exec(term)
+    if (shard) return n.shard === Number(shard[1])
+    if (term === 'primary' || term === 'replica') return n.role === term
+    if (term === 'down') return !n.up
+    if (term === 'up') return n.up
+    if (term === 'lag' || term === 'lagging') return flags?.lagging ?? false
+    if (term === 'hot') return flags?.hot ?? false
+    return n.address.toLowerCase().includes(term) || n.id.toLowerCase().startsWith(term)
+  })
+}
+
+function sortValue(n: NodeStatus, key: SortKey): number | string {
+  switch (key) {
+    case 'ops':
+      return n.opsPerSec ?? -1
+    case 'latency':
+      return n.latencyUs ?? -1
+    case 'cpu':
+      return n.cpuPercent ?? -1
+    case 'memory':
+      return n.memory.used ?? -1
+    case 'lag':
+      return n.replication?.lagBytes ?? -1
+    case 'hit':
+      return n.hitRatio ?? -1
+    case 'clients':
+      return n.clients.connected ?? -1
+    case 'address':
+      return n.address
+    case 'shard':
+      return n.shard
+  }
+}
+
+/** Sort: by the key (numbers high first when descending), then shard, primary first, address. */
+export function sortNodes(nodes: NodeStatus[], key: SortKey, descending: boolean): NodeStatus[] {
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0)
+  const tie = (a: NodeStatus, b: NodeStatus) =>
+    a.shard - b.shard || (a.role === b.role ? 0 : a.role === 'primary' ? -1 : 1) || cmp(a.address, b.address)
+  return [...nodes].sort((a, b) => {
+    const va = sortValue(a, key)
+    const vb = sortValue(b, key)
+    let c = typeof va === 'string' ? cmp(va, vb as string) : va - (vb as number)
+    if (descending) c = -c
+    return c || tie(a, b)
+  })
+}
+
+export interface Column {
+  title: string
+  width: number
+  align: 'left' | 'right'
+  cell: (n: NodeStatus) => string
+}
+
+export const COLUMNS: Column[] = [
+  { title: 'NODE', width: 21, align: 'left', cell: (n) => n.address },
+  { title: 'ROLE', width: 7, align: 'left', cell: (n) => n.role },
+  { title: 'SH', width: 3, align: 'right', cell: (n) => String(n.shard) },
+  { title: 'STATE', width: 7, align: 'left', cell: (n) => nodeState(n) },
+  { title: 'OPS/S', width: 7, align: 'right', cell: (n) => fmtCount(n.opsPerSec) },
+  { title: 'LAT', width: 7, align: 'right', cell: (n) => fmtUs(n.latencyUs) },
+  {
+    title: 'CPU',
+    width: 4,
+    align: 'right',
+    cell: (n) => (n.cpuPercent === undefined ? '-' : `${Math.round(n.cpuPercent)}%`),
+  },
+  { title: 'MEM', width: 7, align: 'right', cell: (n) => fmtBytes(n.memory.used) },
+  { title: 'HIT', width: 4, align: 'right', cell: (n) => fmtPercent(n.hitRatio) },
+  { title: 'LAG', width: 14, align: 'left', cell: (n) => fmtLag(n) },
+  { title: 'MEM%', width: 4, align: 'right', cell: (n) => fmtPercent(n.memory.usedFraction) },
+  { title: 'CLI', width: 5, align: 'right', cell: (n) => fmtCount(n.clients.connected) },
+]
+
+function fit(text: string, width: number, align: 'left' | 'right'): string {
+  const t = text.length > width ? truncate(text, width) : text
+  return align === 'right' ? t.padStart(width) : t.padEnd(width)
+}
+
+/** Columns that fit in `width` characters (the first ones, in order). */
+export function visibleColumns(width: number): Column[] {
+  const out: Column[] = []
+  let used = 0
+  for (const c of COLUMNS) {
+    if (used + c.width + (out.length ? 1 : 0) > width) break
+    used += c.width + (out.length ? 1 : 0)
+    out.push(c)
+  }
+  return out
+}
+
+export interface TableRow {
+  id: string
+  /** Plain text of the row (tests and width). */
+  text: string
+  /** The row with color tags for its flags. */
+  tagged: string
+  flags: Flags
+}
+
+export function nodeTable(
+  s: Snapshot,
+  state: ViewState,
+  t: AlertThresholds,
+  width: number,
+): { header: string; rows: TableRow[]; total: number } {
+  const cols = visibleColumns(width)
+  const hot = hotNodes(s.nodes)
+  const withFlags = s.nodes.map((n) => ({ n, flags: nodeFlags(n, t, hot) }))
+  const shown = withFlags.filter(({ n, flags }) => matchesFilter(n, state.filter, flags))
+  const order = sortNodes(
+    shown.map((x) => x.n),
+    state.sort,
+    state.descending,
+  )
+  const flagsById = new Map(withFlags.map((x) => [x.n.id, x.flags]))
+  const header = cols.map((c) => fit(c.title, c.width, c.align)).join(' ')
+  const rows = order.map((n) => {
+    const flags = flagsById.get(n.id)!
+    const text = cols.map((c) => fit(c.cell(n), c.width, c.align)).join(' ')
+    const color = flags.down ? 'red' : flags.lagging ? 'yellow' : flags.hot ? 'magenta' : undefined
+    const tagged = color ? `{${color}-fg}${esc(text)}{/${color}-fg}` : esc(text)
+    return { id: n.id, text, tagged, flags }
+  })
+  return { header, rows, total: s.nodes.length }
+}
+
+export function sortLabel(state: ViewState): string {
+  return `sort: ${state.sort}${state.descending ? ' desc' : ''}${state.filter ? ` | filter: ${state.filter}` : ''}${state.paused ? ' | PAUSED' : ''}`
+}
+
+export function headerLines(s: Snapshot, state: ViewState): string[] {
+  const d = s.deployment
+  const first = [
+    `{bold}kvtop{/bold}`,
+    d.provider ?? '?',
+    d.engine && d.version ? `${d.engine} ${d.version}` : '?',
+    d.mode,
+    `${d.shards} shard${d.shards === 1 ? '' : 's'}`,
+    `${s.cluster.nodesUp}/${d.nodes} nodes up`,
+    d.slotsCovered !== undefined ? `slots ${d.slotsCovered}/16384` : undefined,
+    d.clusterState
+      ? `state ${d.clusterState === 'ok' ? d.clusterState : `{red-fg}${d.clusterState}{/red-fg}`}`
+      : undefined,
+  ]
+    .filter(Boolean)
+    .join('  ')
+  const c = s.cluster
+  const second = [
+    `ops/s ${fmtCount(c.opsPerSec)}`,
+    `hit ${fmtPercent(c.hitRatio)}`,
+    `mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`,
+    `keys ${fmtCount(c.keys)}`,
+    `clients ${fmtCount(c.connectedClients)}`,
+    `alerts ${s.alerts.length ? `{red-fg}${s.alerts.length}{/red-fg}` : '0'}`,
+    `round ${s.roundMs}ms @ ${fmtTime(s.at)}`,
+    sortLabel(state),
+  ].join('  ')
+  return [first, second]
+}
+
+const SPARKS = '▁▂▃▄▅▆▇█'
+
+export function sparkline(values: number[], width: number): string {
+  const vs = values.slice(-width)
+  if (!vs.length) return ''
+  const max = Math.max(...vs)
+  if (max <= 0) return SPARKS[0].repeat(vs.length)
+  return vs
+    .map((v) => SPARKS[Math.min(SPARKS.length - 1, Math.max(0, Math.round((v / max) * (SPARKS.length - 1))))])
+    .join('')
+}
+
+export function bar(fraction: number, width: number): string {
+  const f = Math.max(0, Math.min(1, fraction))
+  const full = Math.round(f * width)
+  return '█'.repeat(full) + '░'.repeat(Math.max(0, width - full))
+}
+
+/** Memory per shard (its primary): a bar against maxmemory, or against the largest shard. */
+export function memoryLines(s: Snapshot, width: number): string[] {
+  const maxUsed = Math.max(1, ...s.shards.map((x) => x.memoryUsed ?? 0))
+  return s.shards.map((sh) => {
+    const label = `s${sh.index}`.padEnd(4)
+    const used = sh.memoryUsed
+    const cap = sh.maxmemory || undefined
+    const fraction = used === undefined ? 0 : cap ? used / cap : used / maxUsed
+    const text = `${fmtBytes(used)}${cap ? `/${fmtBytes(cap)}` : ''}`
+    const barWidth = Math.max(3, width - label.length - text.length - 2)
+    const b = bar(fraction, barWidth)
+    const colored = cap && fraction >= 0.9 ? `{red-fg}${b}{/red-fg}` : b
+    return `${label}${colored} ${text}`
+  })
+}
+
+/** Replication lag per replica: a sparkline of recent lag (bytes) and the current figures. */
+export function lagLines(s: Snapshot, history: SeriesStore, width: number, t: AlertThresholds): string[] {
+  const replicas = s.nodes.filter((n) => n.role === 'replica')
+  if (!replicas.length) return ['(no replicas)']
+  return sortNodes(replicas, 'shard', false).map((n) => {
+    const figures = n.up ? fmtLag(n) || '-' : 'down'
+    const name = truncate(n.address, Math.max(4, width - figures.length - 1))
+    // The sparkline gets what is left; none when the panel is narrow.
+    const sparkWidth = Math.max(0, width - name.length - figures.length - 2)
+    const spark =
+      sparkWidth >= 4
+        ? sparkline(
+            history.get(`${n.id}:lag`).map((x) => x.value),
+            sparkWidth,
+          ).padEnd(sparkWidth) + ' '
+        : ''
+    const line = `${esc(name)} ${spark}${esc(figures)}`
+    if (!n.up) return `{red-fg}${line}{/red-fg}`
+    return isLagging(n, t) ? `{yellow-fg}${line}{/yellow-fg}` : line
+  })
+}
+
+export function slowlogLines(entries: SlowlogEntry[], width: number): string[] {
+  if (!entries.length) return ['(no slow commands)']
+  // The command first: on a narrow panel the node is what gets cut.
+  return entries.map((e) =>
+    esc(
+      truncate(`${fmtTime(e.at)} ${fmtUs(e.durationUs).padStart(7)} ${formatArgs(e)}  @${e.address}`, width),
+    ),
+  )
+}
+
+const SEVERITY_COLOR: Record<string, string> = { critical: 'red', warning: 'yellow', info: 'green' }
+
+/** The alert log, newest first; long messages wrap onto indented lines of at most `width`. */
+export function eventLines(events: MonitorEvent[], width: number): string[] {
+  if (!events.length) return ['(no alerts)']
+  const out: string[] = []
+  for (const e of events) {
+    const color = SEVERITY_COLOR[e.severity] ?? 'white'
+    for (const line of wrapText(`${fmtTime(e.at)} ${e.type} ${e.message}`, width, '  '))
+      out.push(`{${color}-fg}${esc(line)}{/${color}-fg}`)
+  }
+  return out
+}
+
+/** Word-wrap to `width`, continuation lines indented; words longer than a line are cut. */
+export function wrapText(text: string, width: number, indent = ''): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const candidate = line ? `${line} ${word}` : lines.length ? `${indent}${word}` : word
+    if (candidate.length <= width || !line)
+      line = candidate.length > width ? truncate(candidate, width) : candidate
+    else {
+      lines.push(line)
+      const next = `${indent}${word}`
+      line = next.length > width ? truncate(next, width) : next
+    }
+  }
+  if (line) lines.push(line)
+  return lines
+}
+
+/** The CloudWatch (or other external source) panel: one line per node with its figures. */
+export function externalLines(s: Snapshot, width: number): string[] {
+  const ext = s.external
+  if (!ext) return []
+  const lines = [
+    `${ext.source}: ${ext.at ? `as of ${fmtTime(ext.at)}` : 'waiting for data'}${ext.error ? ` {red-fg}${esc(ext.error)}{/red-fg}` : ''}`,
+  ]
+  for (const n of s.nodes) {
+    const m = ext.nodes[n.id]
+    if (!m) continue
+    // The node, then its figures packed on indented lines that fit the panel.
+    let line = n.address
+    for (const [k, v] of Object.entries(m).sort(([a], [b]) => a.localeCompare(b))) {
+      const part = `${k}=${fmtCount(v)}`
+      if (line.length + 1 + part.length > width && line.trim()) {
+        lines.push(esc(truncate(line, width)))
+        line = '  '
+      }
+      line += (line.trim() ? ' ' : '') + part
+    }
+    lines.push(esc(truncate(line, width)))
+  }
+  return lines
+}
+
+/** Units for a chart's y axis so that labels stay short. */
+export function chartScale(max: number): { divisor: number; suffix: string } {
+  if (max >= 1e9) return { divisor: 1e9, suffix: ' (G)' }
+  if (max >= 1e6) return { divisor: 1e6, suffix: ' (M)' }
+  if (max >= 1e4) return { divisor: 1e3, suffix: ' (k)' }
+  return { divisor: 1, suffix: '' }
+}
+
+/** Chart data for a series: x labels (mm:ss) and values, at least two points. */
+export function chartData(samples: Sample[], points: number): { x: string[]; y: number[] } {
+  const s = samples.slice(-points)
+  const x = s.map((p) => {
+    const d = new Date(p.at)
+    return `${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`
+  })
+  const y = s.map((p) => p.value)
+  while (y.length < 2) {
+    x.unshift('')
+    y.unshift(0)
+  }
+  return { x, y }
+}
+
+export function nodeDetails(n: NodeStatus, s: Snapshot): string[] {
+  const repl = s.replication.find((r) => r.shard === n.shard)
+  const replica = repl?.replicas.find((r) => r.id === n.id)
+  const lines = [
+    `{bold}${esc(n.address)}{/bold}  ${n.role}  shard ${n.shard}  ${nodeState(n)}${n.error ? `  {red-fg}${esc(n.error)}{/red-fg}` : ''}`,
+    `id ${n.id}`,
+    `${n.engine ?? '?'} ${n.version ?? ''}  uptime ${fmtSeconds(n.uptimeSeconds)}  poll ${n.pollMs ?? '-'} ms`,
+    n.slots.length ? `slots ${n.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(' ')}` : '',
+    '',
+    `ops/s ${fmtCount(n.opsPerSec)}  latency ${fmtUs(n.latencyUs)}  p50 ${fmtUs(n.p50Us)}  p99 ${fmtUs(n.p99Us)}  cpu ${n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(1)}%`}`,
+    `hit ${fmtPercent(n.hitRatio, 1)}  net in ${fmtBytes(n.netInputBytesPerSec)}/s out ${fmtBytes(n.netOutputBytesPerSec)}/s  errors/s ${fmtCount(n.errorsPerSec)}`,
+    `evictions/s ${fmtCount(n.evictionsPerSec)}  expired/s ${fmtCount(n.expiredPerSec)}  clients ${fmtCount(n.clients.connected)} (blocked ${fmtCount(n.clients.blocked)})`,
+    `memory ${fmtBytes(n.memory.used)} / max ${n.memory.maxmemory ? fmtBytes(n.memory.maxmemory) : 'none'}  rss ${fmtBytes(n.memory.rss)}  peak ${fmtBytes(n.memory.peak)}  frag ${n.memory.fragmentationRatio ?? '-'}  ${n.memory.policy ?? ''}`,
+    `keys ${fmtCount(n.keys)}  with ttl ${fmtCount(n.expires)}`,
+  ]
+  if (n.role === 'primary' && repl) {
+    lines.push(
+      '',
+      `replication offset ${repl.primaryOffset ?? '-'}  writes ${repl.writeBytesPerSec === undefined ? '-' : `${fmtBytes(repl.writeBytesPerSec)}/s`}  backlog ${fmtBytes(repl.backlog?.size)}  full syncs ${repl.fullSyncs ?? '-'}`,
+    )
+  }
+  if (replica) {
+    lines.push(
+      '',
+      `replica of ${repl?.primaryAddress ?? '?'}  link ${replica.link}  offset ${replica.offset ?? '-'}  lag ${replica.lagBytes ?? '-'} bytes / ${fmtSeconds(replica.lagSeconds)}`,
+      `backlog headroom ${fmtBytes(replica.backlogHeadroomBytes)} (${fmtSeconds(replica.backlogHeadroomSeconds)})  full resync risk ${replica.fullResyncRisk ? '{red-fg}yes{/red-fg}' : 'no'}`,
+    )
+  }
+  if (n.topCommands.length) {
+    lines.push('', 'top commands')
+    for (const c of n.topCommands) {
+      lines.push(
+        `  ${c.command.padEnd(22)} ${fmtCount(c.opsPerSec).padStart(7)}/s  ${fmtUs(c.usecPerCall).padStart(8)}  p99 ${fmtUs(c.p99Us)}`,
+      )
+    }
+  }
+  if (n.latencyEvents?.length) {
+    lines.push('', 'latency monitor')
+    for (const e of n.latencyEvents)
+      lines.push(`  ${e.event.padEnd(22)} latest ${e.latestMs} ms  max ${e.maxMs} ms  at ${fmtTime(e.at)}`)
+  }
+  if (n.external) {
+    lines.push('', s.external?.source ?? 'external')
+    for (const [k, v] of Object.entries(n.external)) lines.push(`  ${k.padEnd(28)} ${v}`)
+  }
+  return lines.filter((l, i, all) => !(l === '' && all[i - 1] === ''))
+}
+
+export const HELP_LINES = [
+  '{bold}kvtop top{/bold}',
+  '',
+  '  q, Ctrl-C     quit',
+  '  ↑ ↓, j k      move the selection',
+  '  PgUp PgDn     page through nodes',
+  '  s / S         next sort column / reverse the order',
+  '  /             filter: words from an address, primary, replica, down, lag, hot, s3 (shard 3)',
+  '  Esc           clear the filter, close a window',
+  '  p             pause / resume the display',
+  '  Enter         details of the selected node',
+  '  ?             this help',
+  '',
+  'Rows: {red-fg}down{/red-fg}  {yellow-fg}lagging{/yellow-fg}  {magenta-fg}hot{/magenta-fg}',
+]
+
+export interface Rect {
+  top: number
+  left: number
+  width: number
+  height: number
+}
+
+export interface Layout {
+  compact: boolean
+  header: Rect
+  table: Rect
+  ops?: Rect
+  latency?: Rect
+  memory?: Rect
+  lag?: Rect
+  slowlog?: Rect
+  alerts?: Rect
+  external?: Rect
+}
+
+/** Where every panel goes on a `width` x `height` screen. Small screens show the header and the table only. */
+export function computeLayout(width: number, height: number, hasExternal: boolean): Layout {
+  const header: Rect = { top: 0, left: 0, width, height: 4 }
+  const rest = Math.max(1, height - header.height)
+  if (width < 90 || height < 24) {
+    return { compact: true, header, table: { top: header.height, left: 0, width, height: rest } }
+  }
+  const upper = Math.floor(rest * 0.55)
+  const lower = rest - upper
+  const tableW = Math.min(
+    width - 30,
+    Math.max(Math.floor(width * 0.6), Math.min(visibleColumnsWidth() + 4, width - 40)),
+  )
+  const chartW = width - tableW
+  const opsH = Math.floor(upper / 2)
+  const top2 = header.height + upper
+  const memW = Math.floor(width * 0.2)
+  const lagW = Math.floor(width * 0.27)
+  const slowW = Math.floor(width * 0.3)
+  const alertW = width - memW - lagW - slowW
+  const alertsH = hasExternal ? Math.floor(lower / 2) : lower
+  return {
+    compact: false,
+    header,
+    table: { top: header.height, left: 0, width: tableW, height: upper },
+    ops: { top: header.height, left: tableW, width: chartW, height: opsH },
+    latency: { top: header.height + opsH, left: tableW, width: chartW, height: upper - opsH },
+    memory: { top: top2, left: 0, width: memW, height: lower },
+    lag: { top: top2, left: memW, width: lagW, height: lower },
+    slowlog: { top: top2, left: memW + lagW, width: slowW, height: lower },
+    alerts: { top: top2, left: memW + lagW + slowW, width: alertW, height: alertsH },
+    ...(hasExternal
+      ? {
+          external: {
+            top: top2 + alertsH,
+            left: memW + lagW + slowW,
+            width: alertW,
+            height: lower - alertsH,
+          },
+        }
+      : {}),
+  }
+}
+
+function visibleColumnsWidth(): number {
+  return COLUMNS.reduce((s, c) => s + c.width + 1, -1)
+}

@@ -1,0 +1,52 @@
+/**
+ * Small byte helpers for the hot paths. Buffer#copy and Buffer#write cost a native call and (for a
+ * sub-range) a new view object each; for the short keys and values that make up most datasets a
+ * plain loop is several times cheaper.
+ */
+
+/** Copy src[srcStart..srcEnd) to dst at dstStart; returns the number of bytes copied. */
+export function copyBytes(
+  src: Uint8Array,
+  srcStart: number,
+  srcEnd: number,
+  dst: Uint8Array,
+  dstStart: number,
+): number {
+  const n = srcEnd - srcStart
+  if (n > 64) {
+    dst.set(src.subarray(srcStart, srcEnd), dstStart)
+    return n
+  }
+  for (let i = 0; i < n; i++) dst[dstStart + i] = src[srcStart + i]
+  return n
+}
+
+/** Write a non-negative integer as ASCII decimal at `at`; returns the number of bytes written. */
+export function writeDecimal(dst: Uint8Array, at: number, value: number): number {
+  if (value < 10) {
+    dst[at] = 0x30 + value
+    return 1
+  }
+  if (value > 0xffffffff) {
+    const s = String(value)
+    for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i)
+    return s.length
+  }
+  let digits = 1
+  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++
+  let v = value
+  for (let i = digits - 1; i >= 0; i--) {
+    dst[at + i] = 0x30 + (v % 10)
+    v = Math.floor(v / 10)
+  }
+  return digits
+}
+
+/** Write a signed integer as ASCII decimal (ms timestamps, TTLs); returns the bytes written. */
+export function writeSignedDecimal(dst: Uint8Array, at: number, value: number): number {
+  if (value < 0) {
+    dst[at] = 0x2d
+    return 1 + writeDecimal(dst, at + 1, -value)
+  }
+  return writeDecimal(dst, at, value)
+}

@@ -1,0 +1,392 @@
+import type { ConnectionSpec } from '../../connect/client.js'
+import { formatAddress } from '../../connect/endpoint.js'
+import type { Topology } from '../../connect/topology.js'
+import { OperationError } from '../../errors.js'
+import type { RawRespConnection } from '../resp/raw-connection.js'
+import { RespError, type Reply } from '../resp/reply-parser.js'
+import { copyBytes, writeDecimal } from '../bytes.js'
+import { openRawNode } from './raw-node.js'
+
+export const SLOTS = 16384
+
+const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n')
+
+/**
+ * The cluster slot of a key: CRC16 (XMODEM) of the key, or of its {hash tag} when it has a
+ * non-empty one, modulo 16384 — exactly Redis's keyHashSlot (cluster-key-slot differs on keys like
+ * `a{}{b}`), binary-safe.
+ */
+export function keySlot(key: Uint8Array): number {
+  return keySlotOf(key, 0, key.length)
+}
+
+const CRC16_TABLE = (() => {
+  const t = new Uint16Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i << 8
+    for (let b = 0; b < 8; b++) c = c & 0x8000 ? ((c << 1) ^ 0x1021) & 0xffff : (c << 1) & 0xffff
+    t[i] = c
+  }
+  return t
+})()
+
+function crc16(buf: Uint8Array, start: number, end: number): number {
+  let crc = 0
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ buf[i]) & 0xff]
+  return crc
+}
+
+/** keySlot for the key held in buf[start..end), without making a view of it. */
+export function keySlotOf(buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    if (buf[i] === 0x7b) {
+      for (let j = i + 1; j < end; j++) {
+        if (buf[j] === 0x7d) {
+          if (j > i + 1) return crc16(buf, i + 1, j) & 0x3fff
+          break
+        }
+      }
+      break
+    }
+  }
+  return crc16(buf, start, end) & 0x3fff
+}
+
+/**
+ * Slot -> node address, built from a discovered topology and corrected by MOVED replies. In a
+ * non-cluster deployment every slot maps to the one primary.
+ */
+export class SlotTable {
+  private readonly owner: string[] = new Array(SLOTS)
+  readonly addresses = new Set<string>()
+
+  constructor(topology: Topology) {
+    const primaries = topology.nodes.filter((n) => n.role === 'primary')
+    if (topology.mode !== 'cluster') {
+      if (!primaries[0]) throw new OperationError('no primary to write to')
+      this.owner.fill(primaries[0].address)
+      this.addresses.add(primaries[0].address)
+      return
+    }
+    for (const p of primaries) {
+      this.addresses.add(p.address)
+      for (const [from, to] of p.slots) for (let s = from; s <= to; s++) this.owner[s] = p.address
+    }
+  }
+
+  nodeFor(slot: number): string | undefined {
+    return this.owner[slot]
+  }
+
+  /** After `MOVED slot host:port`. */
+  moved(slot: number, address: string): void {
+    this.owner[slot] = address
+    this.addresses.add(address)
+  }
+
+  uncovered(): number {
+    let n = 0
+    for (let s = 0; s < SLOTS; s++) if (this.owner[s] === undefined) n++
+    return n
+  }
+}
+
+/** Parse the target of a MOVED/ASK error: `MOVED 3999 127.0.0.1:6381`. */
+export function parseRedirect(
+  err: RespError,
+): { kind: 'MOVED' | 'ASK'; slot: number; host: string; port: number } | undefined {
+  const m = /^(MOVED|ASK) (\d+) (\S+):(\d+)$/.exec(err.message)
+  if (!m) return undefined
+  const host = m[3].replace(/^\[|\]$/g, '')
+  return { kind: m[1] as 'MOVED' | 'ASK', slot: Number(m[2]), host, port: Number(m[4]) }
+}
+
+/**
+ * A growing buffer of encoded RESP commands with each command's start offset, so that a single
+ * command can be cut out again (to re-send it after a redirect).
+ */
+export class CommandBatch<T> {
+  buf: Buffer
+  used = 0
+  readonly starts: number[] = []
+  readonly tags: T[] = []
+
+  constructor(initial = 64 * 1024, reuse?: Buffer) {
+    this.buf = reuse && reuse.length >= initial ? reuse : Buffer.allocUnsafe(initial)
+  }
+
+  get count(): number {
+    return this.tags.length
+  }
+
+  /** Room for `n` more bytes. */
+  ensure(n: number): void {
+    if (this.used + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + n))
+    this.buf.copy(next, 0, 0, this.used)
+    this.buf = next
+  }
+
+  /** Call before writing a command's bytes. */
+  begin(): void {
+    this.starts.push(this.used)
+  }
+
+  /** Call after writing them. */
+  end(tag: T): void {
+    this.tags.push(tag)
+  }
+
+  /** Append already-encoded commands. */
+  append(bytes: Buffer, tag: T): void {
+    this.begin()
+    this.ensure(bytes.length)
+    bytes.copy(this.buf, this.used)
+    this.used += bytes.length
+    this.end(tag)
+  }
+
+  header(type: number, n: number): void {
+    this.ensure(24)
+    this.buf[this.used++] = type
+    this.used += writeDecimal(this.buf, this.used, n)
+    this.buf[this.used++] = 0x0d
+    this.buf[this.used++] = 0x0a
+  }
+
+  /** A bulk string from bytes[start..end). */
+  bulk(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    const n = end - start
+    this.header(0x24, n)
+    this.ensure(n + 2)
+    this.used += copyBytes(bytes, start, end, this.buf, this.used)
+    this.buf[this.used++] = 0x0d
+    this.buf[this.used++] = 0x0a
+  }
+
+  /** Bytes as they are (pre-encoded RESP pieces). */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length)
+    this.used += copyBytes(bytes, 0, bytes.length, this.buf, this.used)
+  }
+
+  /** A bulk string of ASCII text (command names). */
+  text(s: string): void {
+    this.header(0x24, s.length)
+    this.ensure(s.length + 2)
+    for (let i = 0; i < s.length; i++) this.buf[this.used++] = s.charCodeAt(i)
+    this.buf[this.used++] = 0x0d
+    this.buf[this.used++] = 0x0a
+  }
+
+  /** A bulk string holding a decimal integer. */
+  integer(n: number): void {
+    const negative = n < 0
+    const abs = negative ? -n : n
+    let digits = 1
+    for (let v = abs; v >= 10; v = Math.floor(v / 10)) digits++
+    this.header(0x24, digits + (negative ? 1 : 0))
+    this.ensure(digits + 3)
+    if (negative) this.buf[this.used++] = 0x2d
+    this.used += writeDecimal(this.buf, this.used, abs)
+    this.buf[this.used++] = 0x0d
+    this.buf[this.used++] = 0x0a
+  }
+
+  /** The bytes of command i. */
+  command(i: number): Buffer {
+    return this.buf.subarray(this.starts[i], i + 1 < this.starts.length ? this.starts[i + 1] : this.used)
+  }
+}
+
+interface NodeLane<T> {
+  address: string
+  conn: Promise<RawRespConnection>
+  batch: CommandBatch<T>
+  inflight: Set<Promise<void>>
+}
+
+export interface RoutedPipelineOptions<T> {
+  spec: ConnectionSpec
+  /** Resolve a node address (host:port as the cluster announces it) to connect to. */
+  topology: Topology
+  /** Bytes per write to one node (default 128 KiB). */
+  batchBytes?: number
+  /** Writes in flight per node (default 4). */
+  window?: number
+  /** Every command's final reply (after redirects are followed), with its tag. */
+  onReply: (reply: Reply, tag: T) => void
+  /** Database to SELECT on each connection (standalone). */
+  db?: number
+}
+
+/**
+ * Pipelined writing to a standalone server or a whole cluster: commands are routed by slot to
+ * per-node batches, each node gets `window` batches in flight, and MOVED (the slot table is fixed
+ * and the command re-sent to the new owner) and ASK (ASKING + the command, once) are followed.
+ */
+export class RoutedPipeline<T> {
+  readonly table: SlotTable
+  private readonly lanes = new Map<string, NodeLane<T>>()
+  private readonly batchBytes: number
+  private readonly window: number
+  private failure: unknown
+  private redirects = 0
+  private readonly cluster: boolean
+  /** Batch buffers whose replies have come back, for reuse (large buffers are costly to allocate). */
+  private readonly spare: Buffer[] = []
+
+  constructor(private readonly o: RoutedPipelineOptions<T>) {
+    this.table = new SlotTable(o.topology)
+    this.batchBytes = o.batchBytes ?? 128 * 1024
+    this.window = o.window ?? 4
+    this.cluster = o.topology.mode === 'cluster'
+  }
+
+  get redirected(): number {
+    return this.redirects
+  }
+
+  /** The batch that commands for `slot` go into (write the command, then call `written`). */
+  batchFor(slot: number): CommandBatch<T> {
+    return this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!).batch
+  }
+
+  /** After a command was added to `batchFor(slot)`: send the batch when it is full. Returns a promise
+   * when the node already has `window` writes in flight (wait for it: backpressure). */
+  written(slot: number): Promise<void> | undefined {
+    if (this.failure) throw this.failure
+    const lane = this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!)
+    if (lane.batch.used < this.batchBytes) return undefined
+    return this.send(lane)
+  }
+
+  /** Send everything queued and wait for every reply. */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure
+      const pending: Promise<void>[] = []
+      for (const lane of this.lanes.values()) {
+        if (lane.batch.count) {
+          const p = this.send(lane)
+          if (p) pending.push(p)
+        }
+        pending.push(...lane.inflight)
+      }
+      if (pending.length === 0) break
+      await Promise.all(pending)
+    }
+    if (this.failure) throw this.failure
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.lanes.values()].map(async (l) => {
+        await Promise.allSettled(l.inflight)
+        try {
+          ;(await l.conn).close()
+        } catch {
+          // never connected
+        }
+      }),
+    )
+  }
+
+  private addressFor(slot: number): string {
+    const address = this.table.nodeFor(slot)
+    if (!address) throw new OperationError(`slot ${slot} is not served by any node`, { resumable: true })
+    return address
+  }
+
+  private lane(address: string): NodeLane<T> {
+    let lane = this.lanes.get(address)
+    if (!lane) {
+      const colon = address.lastIndexOf(':')
+      const host = address.slice(0, colon).replace(/^\[|\]$/g, '')
+      const port = Number(address.slice(colon + 1))
+      const conn = openRawNode(this.o.spec, { host, port }, { db: this.o.db, name: 'kvtop-restore' })
+      conn.catch(() => {})
+      lane = { address, conn, batch: this.newBatch(), inflight: new Set() }
+      this.lanes.set(address, lane)
+    }
+    return lane
+  }
+
+  private newBatch(): CommandBatch<T> {
+    return new CommandBatch<T>(this.batchBytes + 64 * 1024, this.spare.pop())
+  }
+
+  /** Send the lane's batch; returns a promise if the lane is at its window (wait for a slot). */
+  private send(lane: NodeLane<T>): Promise<void> | undefined {
+    const batch = lane.batch
+    if (batch.count === 0) return undefined
+    lane.batch = this.newBatch()
+    const p: Promise<void> = lane.conn
+      .then((conn) => conn.sendEncoded(batch.buf.subarray(0, batch.used), batch.count))
+      .then((replies) => {
+        const redirected = this.settle(batch, replies)
+        if (!redirected && this.spare.length < 16) this.spare.push(batch.buf)
+        return redirected
+      })
+      .catch((err) => {
+        this.failure ??= err
+      })
+      .finally(() => lane.inflight.delete(p))
+    lane.inflight.add(p)
+    if (lane.inflight.size >= this.window) return Promise.race(lane.inflight)
+    return undefined
+  }
+
+  private settle(batch: CommandBatch<T>, replies: Reply[]): Promise<void> | void {
+    let redirected: Promise<void>[] | undefined
+    for (let i = 0; i < replies.length; i++) {
+      const reply = replies[i]
+      if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
+        const target = parseRedirect(reply)
+        if (!target) {
+          this.o.onReply(reply, batch.tags[i])
+          continue
+        }
+        this.redirects++
+        const address = formatAddress(target.host, target.port)
+        ;(redirected ??= []).push(
+          this.resend(batch.command(i), batch.tags[i], target.kind, target.slot, address),
+        )
+        continue
+      }
+      this.o.onReply(reply, batch.tags[i])
+    }
+    if (redirected) return Promise.all(redirected).then(() => undefined)
+  }
+
+  private async resend(
+    command: Buffer,
+    tag: T,
+    kind: 'MOVED' | 'ASK',
+    slot: number,
+    address: string,
+    depth = 0,
+  ): Promise<void> {
+    if (depth > 5) throw new OperationError(`too many redirects for slot ${slot}`, { resumable: true })
+    if (kind === 'MOVED') this.table.moved(slot, address)
+    const conn = await this.lane(address).conn
+    // ASKING and the command in one write: the flag holds for the very next command only.
+    const reply =
+      kind === 'ASK'
+        ? (await conn.sendEncoded(Buffer.concat([ASKING, command]), 2))[1]
+        : (await conn.sendEncoded(Buffer.from(command), 1))[0]
+    if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
+      const target = parseRedirect(reply)
+      if (target)
+        return this.resend(
+          command,
+          tag,
+          target.kind,
+          target.slot,
+          formatAddress(target.host, target.port),
+          depth + 1,
+        )
+    }
+    this.o.onReply(reply, tag)
+  }
+}

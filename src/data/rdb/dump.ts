@@ -1,0 +1,106 @@
+import { copyBytes } from '../bytes.js'
+import { Crc64 } from '../crc64.js'
+import { dialectFor, typeInfo, type TypeInfo } from './constants.js'
+import { BufferCursor, RdbFormatError, walkValue } from './walker.js'
+
+/**
+ * DUMP payloads: `[type byte][value bytes][RDB version, 2 bytes LE][CRC-64 of all before, 8 bytes LE]`.
+ * The value bytes are exactly what an RDB file holds after the key, so payloads and file entries
+ * convert into each other by moving bytes, never by decoding values.
+ */
+export const DUMP_FOOTER = 10
+
+const SHARED_CRC = new Crc64()
+
+export interface DumpPayloadParts {
+  rdbType: number
+  version: number
+  /** The value bytes are payload[1 .. valueEnd). */
+  valueEnd: number
+}
+
+/** Split a payload into its parts, checking its shape (not its CRC). */
+export function dumpPayloadParts(payload: Buffer): DumpPayloadParts {
+  if (payload.length < 1 + DUMP_FOOTER) {
+    throw new RdbFormatError(
+      `DUMP payload of ${payload.length} bytes`,
+      0,
+      'at least 11 bytes (type, value, version, CRC)',
+    )
+  }
+  const valueEnd = payload.length - DUMP_FOOTER
+  return { rdbType: payload[0], version: payload.readUInt16LE(valueEnd), valueEnd }
+}
+
+/** True when the payload's CRC-64 matches its bytes. */
+export function dumpPayloadCrcOk(payload: Buffer): boolean {
+  const end = payload.length - 8
+  if (end < 3) return false
+  return new Crc64().update(payload, 0, end).matchesLE(payload, end)
+}
+
+/** Build a payload from a type, value bytes and RDB version. */
+export function buildDumpPayload(rdbType: number, value: Buffer, version: number): Buffer {
+  const out = Buffer.allocUnsafe(1 + value.length + DUMP_FOOTER)
+  writeDumpPayload(out, 0, rdbType, value, 0, value.length, version)
+  return out
+}
+
+/**
+ * Write a payload into `target` at `offset` straight from value bytes held elsewhere (an RDB
+ * reader's buffer): type, value, version, CRC. Returns the offset after it.
+ */
+export function writeDumpPayload(
+  target: Buffer,
+  offset: number,
+  rdbType: number,
+  source: Buffer,
+  valueStart: number,
+  valueEnd: number,
+  version: number,
+): number {
+  target[offset] = rdbType
+  let p = offset + 1 + copyBytes(source, valueStart, valueEnd, target, offset + 1)
+  target[p] = version & 0xff
+  target[p + 1] = version >> 8
+  p += 2
+  const crc = SHARED_CRC
+  crc.lo = crc.hi = 0
+  crc.update(target, offset, p).writeLE(target, p)
+  return p + 8
+}
+
+export interface DumpPayloadInfo {
+  rdbType: number
+  version: number
+  type: TypeInfo
+  elements: number
+  module?: string
+  crcOk: boolean
+}
+
+/** Decode what a payload holds (type, encoding, element count) and check it end to end. */
+export function describeDumpPayload(payload: Buffer): DumpPayloadInfo {
+  const parts = dumpPayloadParts(payload)
+  const dialect = dialectFor(parts.version)
+  const type = typeInfo(parts.rdbType, dialect)
+  const c = new BufferCursor(payload, 1, parts.valueEnd)
+  c.what = 'the DUMP payload value'
+  const elements = walkValue(c, parts.rdbType, dialect, true)
+  if (!type) throw new RdbFormatError(`unknown value type ${parts.rdbType}`, 0, 'a known value type')
+  if (c.pos !== parts.valueEnd) {
+    throw new RdbFormatError(
+      `value ends ${parts.valueEnd - c.pos} bytes before the footer`,
+      c.pos,
+      'the version and CRC footer',
+    )
+  }
+  return {
+    rdbType: parts.rdbType,
+    version: parts.version,
+    type,
+    elements,
+    ...(c.module ? { module: c.module } : {}),
+    crcOk: dumpPayloadCrcOk(payload),
+  }
+}

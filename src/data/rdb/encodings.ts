@@ -1,0 +1,350 @@
+/**
+ * Decoders for the compact encodings Redis stores inside RDB strings: listpack (7.0+), ziplist
+ * (before 7.0), intset and zipmap (before 2.6). Integers come out as their decimal text, which is
+ * what a client reads back from the server. Every walk is bounds-checked: a malformed blob throws an
+ * EncodingError with the offset inside the blob.
+ */
+export class EncodingError extends Error {
+  constructor(
+    readonly encoding: string,
+    message: string,
+    /** Offset inside the blob. */
+    readonly at: number,
+  ) {
+    super(`${encoding}: ${message} at blob offset ${at}`)
+    this.name = 'EncodingError'
+  }
+}
+
+function intText(n: number | bigint): Buffer {
+  return Buffer.from(String(n), 'latin1')
+}
+
+// --- listpack ---------------------------------------------------------------------------------
+
+const LP_HEADER = 6
+
+function lpCheck(blob: Buffer, need: number, at: number): void {
+  if (need > blob.length) throw new EncodingError('listpack', 'entry runs past the end of the blob', at)
+}
+
+/** Size of the backlen field for an entry of `len` bytes (encoding + data), as lpEncodeBacklen
+ * sizes it (note the boundaries: 16383 already takes three bytes). */
+function lpBacklenSize(len: number): number {
+  if (len <= 127) return 1
+  if (len < 16383) return 2
+  if (len < 2097151) return 3
+  if (len < 268435455) return 4
+  return 5
+}
+
+/**
+ * Visit each listpack entry: `onEntry(blob, start, end)` for a string (bytes blob[start..end)) or
+ * `onEntry(undefined, value)` for an integer. Returns the number of entries.
+ */
+function lpWalk(
+  blob: Buffer,
+  onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
+): number {
+  if (blob.length < LP_HEADER + 1) throw new EncodingError('listpack', 'blob shorter than its header', 0)
+  const total = blob.readUInt32LE(0)
+  if (total !== blob.length)
+    throw new EncodingError('listpack', `header says ${total} bytes, blob has ${blob.length}`, 0)
+  let p = LP_HEADER
+  let count = 0
+  for (;;) {
+    lpCheck(blob, p + 1, p)
+    const b = blob[p]
+    if (b === 0xff) {
+      if (p !== blob.length - 1)
+        throw new EncodingError('listpack', 'end marker before the end of the blob', p)
+      break
+    }
+    const start = p
+    let entryLen: number
+    if ((b & 0x80) === 0) {
+      entryLen = 1
+      onEntry?.(undefined, b & 0x7f)
+    } else if ((b & 0xc0) === 0x80) {
+      const len = b & 0x3f
+      entryLen = 1 + len
+      lpCheck(blob, p + entryLen, p)
+      onEntry?.(blob, p + 1, p + 1 + len)
+    } else if ((b & 0xe0) === 0xc0) {
+      entryLen = 2
+      lpCheck(blob, p + 2, p)
+      let v = ((b & 0x1f) << 8) | blob[p + 1]
+      if (v >= 1 << 12) v -= 1 << 13
+      onEntry?.(undefined, v)
+    } else if ((b & 0xf0) === 0xe0) {
+      lpCheck(blob, p + 2, p)
+      const len = ((b & 0x0f) << 8) | blob[p + 1]
+      entryLen = 2 + len
+      lpCheck(blob, p + entryLen, p)
+      onEntry?.(blob, p + 2, p + 2 + len)
+    } else {
+      switch (b) {
+        case 0xf0: {
+          lpCheck(blob, p + 5, p)
+          const len = blob.readUInt32LE(p + 1)
+          entryLen = 5 + len
+          lpCheck(blob, p + entryLen, p)
+          onEntry?.(blob, p + 5, p + 5 + len)
+          break
+        }
+        case 0xf1:
+          entryLen = 3
+          lpCheck(blob, p + 3, p)
+          onEntry?.(undefined, blob.readInt16LE(p + 1))
+          break
+        case 0xf2:
+          entryLen = 4
+          lpCheck(blob, p + 4, p)
+          onEntry?.(undefined, blob.readIntLE(p + 1, 3))
+          break
+        case 0xf3:
+          entryLen = 5
+          lpCheck(blob, p + 5, p)
+          onEntry?.(undefined, blob.readInt32LE(p + 1))
+          break
+        case 0xf4: {
+          entryLen = 9
+          lpCheck(blob, p + 9, p)
+          const big = blob.readBigInt64LE(p + 1)
+          onEntry?.(undefined, big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big)
+          break
+        }
+        default:
+          throw new EncodingError('listpack', `invalid entry encoding byte 0x${b.toString(16)}`, p)
+      }
+    }
+    p = start + entryLen + lpBacklenSize(entryLen)
+    count++
+  }
+  return count
+}
+
+export function listpackEntries(blob: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  lpWalk(blob, (str, a, b) => out.push(str ? Buffer.from(str.subarray(a as number, b)) : intText(a)))
+  return out
+}
+
+/** Number of entries: from the header when it holds it (< 65535), otherwise by walking. */
+export function listpackCount(blob: Buffer): number {
+  if (blob.length < LP_HEADER + 1) throw new EncodingError('listpack', 'blob shorter than its header', 0)
+  const n = blob.readUInt16LE(4)
+  return n !== 0xffff ? n : lpWalk(blob)
+}
+
+/** Walk the whole blob, checking its structure; returns the number of entries. */
+export function listpackValidate(blob: Buffer): number {
+  return lpWalk(blob)
+}
+
+// --- ziplist ----------------------------------------------------------------------------------
+
+const ZL_HEADER = 10
+
+function zlWalk(
+  blob: Buffer,
+  onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
+): number {
+  if (blob.length < ZL_HEADER + 1) throw new EncodingError('ziplist', 'blob shorter than its header', 0)
+  const total = blob.readUInt32LE(0)
+  if (total !== blob.length)
+    throw new EncodingError('ziplist', `header says ${total} bytes, blob has ${blob.length}`, 0)
+  let p = ZL_HEADER
+  let count = 0
+  const check = (need: number, at: number) => {
+    if (need > blob.length) throw new EncodingError('ziplist', 'entry runs past the end of the blob', at)
+  }
+  for (;;) {
+    check(p + 1, p)
+    if (blob[p] === 0xff) {
+      if (p !== blob.length - 1)
+        throw new EncodingError('ziplist', 'end marker before the end of the blob', p)
+      break
+    }
+    const start = p
+    // prevlen
+    if (blob[p] === 0xfe) {
+      check(p + 5, p)
+      p += 5
+    } else {
+      p += 1
+    }
+    check(p + 1, start)
+    const enc = blob[p]
+    const kind = enc >> 6
+    if (kind === 0) {
+      const len = enc & 0x3f
+      check(p + 1 + len, start)
+      onEntry?.(blob, p + 1, p + 1 + len)
+      p += 1 + len
+    } else if (kind === 1) {
+      check(p + 2, start)
+      const len = ((enc & 0x3f) << 8) | blob[p + 1]
+      check(p + 2 + len, start)
+      onEntry?.(blob, p + 2, p + 2 + len)
+      p += 2 + len
+    } else if (kind === 2) {
+      check(p + 5, start)
+      const len = blob.readUInt32BE(p + 1)
+      check(p + 5 + len, start)
+      onEntry?.(blob, p + 5, p + 5 + len)
+      p += 5 + len
+    } else {
+      switch (enc) {
+        case 0xc0:
+          check(p + 3, start)
+          onEntry?.(undefined, blob.readInt16LE(p + 1))
+          p += 3
+          break
+        case 0xd0:
+          check(p + 5, start)
+          onEntry?.(undefined, blob.readInt32LE(p + 1))
+          p += 5
+          break
+        case 0xe0: {
+          check(p + 9, start)
+          const big = blob.readBigInt64LE(p + 1)
+          onEntry?.(undefined, big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big)
+          p += 9
+          break
+        }
+        case 0xf0:
+          check(p + 4, start)
+          onEntry?.(undefined, blob.readIntLE(p + 1, 3))
+          p += 4
+          break
+        case 0xfe:
+          check(p + 2, start)
+          onEntry?.(undefined, blob.readInt8(p + 1))
+          p += 2
+          break
+        default: {
+          const imm = enc & 0x0f
+          if ((enc & 0xf0) !== 0xf0 || imm < 1 || imm > 13) {
+            throw new EncodingError('ziplist', `invalid entry encoding byte 0x${enc.toString(16)}`, p)
+          }
+          onEntry?.(undefined, imm - 1)
+          p += 1
+        }
+      }
+    }
+    count++
+  }
+  return count
+}
+
+export function ziplistEntries(blob: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  zlWalk(blob, (str, a, b) => out.push(str ? Buffer.from(str.subarray(a as number, b)) : intText(a)))
+  return out
+}
+
+export function ziplistCount(blob: Buffer): number {
+  if (blob.length < ZL_HEADER + 1) throw new EncodingError('ziplist', 'blob shorter than its header', 0)
+  const n = blob.readUInt16LE(8)
+  return n !== 0xffff ? n : zlWalk(blob)
+}
+
+export function ziplistValidate(blob: Buffer): number {
+  return zlWalk(blob)
+}
+
+// --- intset -----------------------------------------------------------------------------------
+
+function intsetHeader(blob: Buffer): { width: number; length: number } {
+  if (blob.length < 8) throw new EncodingError('intset', 'blob shorter than its header', 0)
+  const width = blob.readUInt32LE(0)
+  const length = blob.readUInt32LE(4)
+  if (width !== 2 && width !== 4 && width !== 8)
+    throw new EncodingError('intset', `invalid integer width ${width}`, 0)
+  if (8 + width * length !== blob.length) {
+    throw new EncodingError(
+      'intset',
+      `${length} integers of ${width} bytes do not fill ${blob.length - 8} bytes`,
+      4,
+    )
+  }
+  return { width, length }
+}
+
+export function intsetEntries(blob: Buffer): Buffer[] {
+  const { width, length } = intsetHeader(blob)
+  const out: Buffer[] = []
+  for (let i = 0; i < length; i++) {
+    const at = 8 + i * width
+    out.push(
+      intText(
+        width === 2 ? blob.readInt16LE(at) : width === 4 ? blob.readInt32LE(at) : blob.readBigInt64LE(at),
+      ),
+    )
+  }
+  return out
+}
+
+export function intsetCount(blob: Buffer): number {
+  return intsetHeader(blob).length
+}
+
+// --- zipmap -----------------------------------------------------------------------------------
+
+function zmWalk(blob: Buffer, onPair?: (key: Buffer, value: Buffer) => void): number {
+  let p = 1
+  let count = 0
+  const check = (need: number, at: number) => {
+    if (need > blob.length) throw new EncodingError('zipmap', 'entry runs past the end of the blob', at)
+  }
+  const readLen = (): number | undefined => {
+    check(p + 1, p)
+    const b = blob[p]
+    if (b === 0xff) return undefined
+    if (b < 254) {
+      p += 1
+      return b
+    }
+    if (b === 254) {
+      check(p + 5, p)
+      const len = blob.readUInt32LE(p + 1)
+      p += 5
+      return len
+    }
+    throw new EncodingError('zipmap', `invalid length byte 0x${b.toString(16)}`, p)
+  }
+  check(1, 0)
+  for (;;) {
+    const klen = readLen()
+    if (klen === undefined) break
+    check(p + klen, p)
+    const key = blob.subarray(p, p + klen)
+    p += klen
+    const vlen = readLen()
+    if (vlen === undefined) throw new EncodingError('zipmap', 'key without a value', p)
+    check(p + 1, p)
+    const free = blob[p]
+    p += 1
+    check(p + vlen + free, p)
+    const value = blob.subarray(p, p + vlen)
+    p += vlen + free
+    onPair?.(key, value)
+    count++
+  }
+  if (p !== blob.length - 1) throw new EncodingError('zipmap', 'end marker before the end of the blob', p)
+  return count
+}
+
+/** Field/value pairs, flattened [f, v, f, v, ...]. */
+export function zipmapEntries(blob: Buffer): Buffer[] {
+  const out: Buffer[] = []
+  zmWalk(blob, (k, v) => out.push(Buffer.from(k), Buffer.from(v)))
+  return out
+}
+
+/** Number of field/value pairs. */
+export function zipmapCount(blob: Buffer): number {
+  if (blob.length < 1) throw new EncodingError('zipmap', 'empty blob', 0)
+  return blob[0] < 254 ? blob[0] : zmWalk(blob)
+}

@@ -1,0 +1,438 @@
+/**
+ * Streaming parser for RESP *requests*: the command streams of AOF files, `redis-cli --pipe` inputs
+ * and captured logs. Binary-safe (arguments are Buffers), incremental (feed chunks with `push`,
+ * take commands with `next`), and frugal with large values: a bulk string bigger than what is
+ * buffered is collected chunk by chunk and joined once, so a file is never loaded whole and a large
+ * argument is never re-copied.
+ *
+ * Besides `*N` arrays it accepts inline commands (`PING\r\n`, split the way Redis splits them, with
+ * quotes and \x escapes) and, for AOF files, `#...` annotation lines (Redis 7 writes `#TS:<unix>`).
+ *
+ * `readCommands` wraps the parser around any byte source (a file stream, a socket) as an async
+ * generator of batches: it pulls the next chunk only when the consumer asks for more, which is the
+ * backpressure.
+ */
+export type CommandRecord =
+  | {
+      kind: 'command'
+      args: Buffer[]
+      /** Byte offset of the command in the stream. */
+      offset: number
+      /** Its size in bytes, as encoded in the stream. */
+      size: number
+    }
+  | { kind: 'annotation'; text: string; offset: number; size: number }
+
+export class RespProtocolError extends Error {
+  constructor(
+    message: string,
+    /** Byte offset in the stream where the problem is. */
+    readonly offset: number,
+    /** What the parser expected there. */
+    readonly expected: string,
+  ) {
+    super(`${message} at byte offset ${offset}: expected ${expected}`)
+    this.name = 'RespProtocolError'
+  }
+}
+
+export const NEED_MORE: unique symbol = Symbol('need-more')
+
+const CR = 0x0d
+const LF = 0x0a
+
+/** Largest argument count and bulk length accepted (Redis's own limits: 1M args in a multibulk is
+ * not a limit, but lengths beyond 512 MB are refused by default; we accept up to 4 GB). */
+const MAX_BULK = 4 * 1024 * 1024 * 1024
+const MAX_ARGS = 64 * 1024 * 1024
+const MAX_LINE = 64 * 1024 * 1024
+
+export interface CommandParserOptions {
+  /** Yield `#...` lines as annotations (AOF); otherwise they are a protocol error. Default true. */
+  annotations?: boolean
+  /** Accept inline (space separated) commands. Default true. */
+  inline?: boolean
+}
+
+export class RespCommandParser {
+  private buf: Buffer = Buffer.alloc(0)
+  private pos = 0
+  /** Stream offset of buf[0]. */
+  private base = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  /** Bytes (from the record start) that must be buffered before parsing is worth retrying. */
+  private need = 0
+  private recordStart = 0
+  private readonly annotations: boolean
+  private readonly inline: boolean
+
+  constructor(options: CommandParserOptions = {}) {
+    this.annotations = options.annotations ?? true
+    this.inline = options.inline ?? true
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return
+    this.pending.push(chunk)
+    this.pendingBytes += chunk.length
+  }
+
+  /** Bytes held but not yet returned as commands. */
+  get buffered(): number {
+    return this.buf.length - this.pos + this.pendingBytes
+  }
+
+  /** Stream offset of the next unparsed byte. */
+  get offset(): number {
+    return this.base + this.pos
+  }
+
+  /** The next command or annotation, or NEED_MORE when the buffered bytes end inside one. */
+  next(): CommandRecord | typeof NEED_MORE {
+    if (this.pendingBytes > 0) {
+      if (this.buf.length - this.pos + this.pendingBytes < this.need) return NEED_MORE
+      this.compact()
+    }
+    if (this.pos >= this.buf.length) return NEED_MORE
+    const start = (this.recordStart = this.pos)
+    const record = this.parseRecord()
+    if (record === NEED_MORE) {
+      this.pos = start
+      return NEED_MORE
+    }
+    this.need = 0
+    return record
+  }
+
+  /**
+   * Call at the end of the input: throws a RespProtocolError naming the offset if the input ended
+   * inside a command (a truncated file), unless nothing is left.
+   */
+  finish(): void {
+    if (this.buffered === 0) return
+    this.compact()
+    let i = this.pos
+    while (i < this.buf.length && (this.buf[i] === CR || this.buf[i] === LF)) i++
+    if (i >= this.buf.length) return
+    const start = this.pos
+    const record = this.parseRecord()
+    this.pos = start
+    if (record !== NEED_MORE) return
+    throw new RespProtocolError(
+      `the input ends inside a command (${this.buf.length - start} bytes left over)`,
+      this.base + this.buf.length,
+      this.expectedAtEnd ?? 'the rest of the command',
+    )
+  }
+
+  /** Unconsumed bytes (after an error or at the end), e.g. an AOF's truncated tail. */
+  remainder(): Buffer {
+    this.compact()
+    return this.buf.subarray(this.pos)
+  }
+
+  private expectedAtEnd: string | undefined
+
+  private compact(): void {
+    if (this.pendingBytes === 0) return
+    const keep = this.buf.length - this.pos
+    this.base += this.pos
+    this.buf =
+      keep === 0 && this.pending.length === 1
+        ? this.pending[0]
+        : Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
+    this.pos = 0
+    this.recordStart = 0
+    this.pending = []
+    this.pendingBytes = 0
+  }
+
+  private needFromRecordStart(bytes: number, expected: string): typeof NEED_MORE {
+    this.need = bytes
+    this.expectedAtEnd = expected
+    return NEED_MORE
+  }
+
+  /** A CRLF-terminated line starting at pos; returns the index of its CR. */
+  private lineEnd(what: string): number | typeof NEED_MORE {
+    const end = this.buf.indexOf(CR, this.pos)
+    if (end < 0 || end + 1 >= this.buf.length) {
+      if (this.buf.length - this.pos > MAX_LINE) {
+        throw new RespProtocolError('line too long', this.base + this.pos, `${what} ending in CRLF`)
+      }
+      return this.needFromRecordStart(this.buf.length - this.recordStart + 1, `${what} ending in CRLF`)
+    }
+    if (this.buf[end + 1] !== LF) {
+      throw new RespProtocolError('CR not followed by LF', this.base + end + 1, 'LF')
+    }
+    return end
+  }
+
+  private readInteger(from: number, to: number, what: string): number {
+    if (from >= to) throw new RespProtocolError(`empty ${what}`, this.base + from, `a decimal ${what}`)
+    let n = 0
+    let i = from
+    let negative = false
+    if (this.buf[i] === 0x2d) {
+      negative = true
+      i++
+    }
+    for (; i < to; i++) {
+      const c = this.buf[i]
+      if (c < 0x30 || c > 0x39) {
+        throw new RespProtocolError(
+          `invalid ${what} '${this.buf.toString('latin1', from, to)}'`,
+          this.base + from,
+          `a decimal ${what}`,
+        )
+      }
+      n = n * 10 + (c - 0x30)
+    }
+    return negative ? -n : n
+  }
+
+  private parseRecord(): CommandRecord | typeof NEED_MORE {
+    const first = this.buf[this.pos]
+    if (first === 0x2a) return this.parseMultibulk()
+    if (first === 0x23 && this.annotations) {
+      const end = this.lineEnd('an annotation line')
+      if (end === NEED_MORE) return NEED_MORE
+      const offset = this.base + this.pos
+      const text = this.buf.toString('utf8', this.pos + 1, end)
+      this.pos = end + 2
+      return { kind: 'annotation', text, offset, size: end + 2 - (offset - this.base) }
+    }
+    if (first === CR || first === LF) {
+      // Blank lines between commands (redis-cli --pipe inputs often end with one): skip them.
+      let i = this.pos
+      while (i < this.buf.length && (this.buf[i] === CR || this.buf[i] === LF)) i++
+      this.pos = i
+      if (i >= this.buf.length)
+        return this.needFromRecordStart(this.buf.length - this.recordStart + 1, 'a command')
+      this.recordStart = i
+      return this.parseRecord()
+    }
+    if (this.inline && first !== 0x24) return this.parseInline()
+    throw new RespProtocolError(
+      `unexpected byte 0x${first.toString(16).padStart(2, '0')}`,
+      this.base + this.pos,
+      "'*' starting a command",
+    )
+  }
+
+  private parseMultibulk(): CommandRecord | typeof NEED_MORE {
+    const offset = this.base + this.pos
+    const headerEnd = this.lineEnd('an argument count')
+    if (headerEnd === NEED_MORE) return NEED_MORE
+    const count = this.readInteger(this.pos + 1, headerEnd, 'argument count')
+    if (count > MAX_ARGS)
+      throw new RespProtocolError(`argument count ${count} too large`, offset, 'a smaller argument count')
+    this.pos = headerEnd + 2
+    const args: Buffer[] = new Array(Math.max(0, count))
+    for (let i = 0; i < count; i++) {
+      if (this.pos >= this.buf.length)
+        return this.needFromRecordStart(
+          this.pos - this.recordStart + 1,
+          `'$' of argument ${i + 1} of ${count}`,
+        )
+      if (this.buf[this.pos] !== 0x24) {
+        throw new RespProtocolError(
+          `unexpected byte 0x${this.buf[this.pos].toString(16).padStart(2, '0')} in argument ${i + 1} of ${count}`,
+          this.base + this.pos,
+          "'$' starting a bulk string",
+        )
+      }
+      const lenEnd = this.lineEnd(`the length of argument ${i + 1} of ${count}`)
+      if (lenEnd === NEED_MORE) return NEED_MORE
+      const len = this.readInteger(this.pos + 1, lenEnd, 'bulk length')
+      if (len < 0 || len > MAX_BULK) {
+        throw new RespProtocolError(
+          `invalid bulk length ${len}`,
+          this.base + this.pos,
+          'a bulk length from 0 to 4294967296',
+        )
+      }
+      const dataStart = lenEnd + 2
+      if (dataStart + len + 2 > this.buf.length) {
+        return this.needFromRecordStart(
+          dataStart - this.recordStart + len + 2,
+          `${len} bytes of argument ${i + 1} of ${count} and CRLF`,
+        )
+      }
+      if (this.buf[dataStart + len] !== CR || this.buf[dataStart + len + 1] !== LF) {
+        throw new RespProtocolError(
+          `bulk string of argument ${i + 1} not terminated`,
+          this.base + dataStart + len,
+          'CRLF after the bulk string',
+        )
+      }
+      // A view, not a copy: the batch buffer stays alive while its commands do.
+      args[i] = this.buf.subarray(dataStart, dataStart + len)
+      this.pos = dataStart + len + 2
+    }
+    return { kind: 'command', args, offset, size: this.base + this.pos - offset }
+  }
+
+  private parseInline(): CommandRecord | typeof NEED_MORE {
+    const offset = this.base + this.pos
+    const end = this.buf.indexOf(LF, this.pos)
+    if (end < 0) {
+      if (this.buf.length - this.pos > MAX_LINE)
+        throw new RespProtocolError('inline command too long', offset, 'a line ending')
+      return this.needFromRecordStart(
+        this.buf.length - this.recordStart + 1,
+        'the end of an inline command line',
+      )
+    }
+    const lineEnd = end > this.pos && this.buf[end - 1] === CR ? end - 1 : end
+    const args = splitInlineArgs(this.buf.subarray(this.pos, lineEnd), offset)
+    this.pos = end + 1
+    if (args.length === 0) return this.parseRecordOrNeed()
+    return { kind: 'command', args, offset, size: this.base + this.pos - offset }
+  }
+
+  private parseRecordOrNeed(): CommandRecord | typeof NEED_MORE {
+    if (this.pos >= this.buf.length)
+      return this.needFromRecordStart(this.pos - this.recordStart + 1, 'a command')
+    this.recordStart = this.pos
+    return this.parseRecord()
+  }
+}
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  if (c >= 0x61 && c <= 0x66) return c - 0x57
+  if (c >= 0x41 && c <= 0x46) return c - 0x37
+  return -1
+}
+
+const isSpace = (c: number) =>
+  c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c
+
+/** Split an inline command as Redis's sdssplitargs does: spaces, "double" and 'single' quotes. */
+export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
+  const args: Buffer[] = []
+  let i = 0
+  while (i < line.length) {
+    while (i < line.length && isSpace(line[i])) i++
+    if (i >= line.length) break
+    const out: number[] = []
+    let inDouble = false
+    let inSingle = false
+    for (;;) {
+      if (inDouble) {
+        if (i >= line.length)
+          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, 'a closing "')
+        const c = line[i]
+        if (c === 0x5c && line[i + 1] === 0x78 && hexValue(line[i + 2]) >= 0 && hexValue(line[i + 3]) >= 0) {
+          out.push(hexValue(line[i + 2]) * 16 + hexValue(line[i + 3]))
+          i += 4
+          continue
+        }
+        if (c === 0x5c && i + 1 < line.length) {
+          const n = line[i + 1]
+          out.push(
+            n === 0x6e
+              ? 0x0a
+              : n === 0x72
+                ? 0x0d
+                : n === 0x74
+                  ? 0x09
+                  : n === 0x62
+                    ? 0x08
+                    : n === 0x61
+                      ? 0x07
+                      : n,
+          )
+          i += 2
+          continue
+        }
+        if (c === 0x22) {
+          if (i + 1 < line.length && !isSpace(line[i + 1])) {
+            throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
+          }
+          i++
+          break
+        }
+        out.push(c)
+        i++
+      } else if (inSingle) {
+        if (i >= line.length)
+          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, "a closing '")
+        const c = line[i]
+        if (c === 0x5c && line[i + 1] === 0x27) {
+          out.push(0x27)
+          i += 2
+          continue
+        }
+        if (c === 0x27) {
+          if (i + 1 < line.length && !isSpace(line[i + 1])) {
+            throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
+          }
+          i++
+          break
+        }
+        out.push(c)
+        i++
+      } else {
+        if (i >= line.length || isSpace(line[i])) break
+        const c = line[i]
+        if (c === 0x22) inDouble = true
+        else if (c === 0x27) inSingle = true
+        else out.push(c)
+        i++
+      }
+    }
+    args.push(Buffer.from(out))
+  }
+  return args
+}
+
+export interface ReadCommandsOptions extends CommandParserOptions {
+  /** Commands per yielded batch at most (default 1024). */
+  batchSize?: number
+  /**
+   * At the end of the input, a truncated last command is an error (default). With true, the
+   * generator returns normally and `onTruncatedTail` gets the offset and the leftover bytes, as
+   * `aof-load-truncated yes` would accept them.
+   */
+  allowTruncatedTail?: boolean
+  onTruncatedTail?: (offset: number, bytes: Buffer) => void
+}
+
+/**
+ * Commands from a byte source, in batches. The source is read only as fast as the batches are
+ * consumed (backpressure); memory is bounded by one chunk plus the largest command.
+ */
+export async function* readCommands(
+  source: AsyncIterable<Buffer | string>,
+  options: ReadCommandsOptions = {},
+): AsyncGenerator<CommandRecord[]> {
+  const parser = new RespCommandParser(options)
+  const batchSize = options.batchSize ?? 1024
+  let batch: CommandRecord[] = []
+  for await (const chunk of source) {
+    parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
+    for (;;) {
+      const record = parser.next()
+      if (record === NEED_MORE) break
+      batch.push(record)
+      if (batch.length >= batchSize) {
+        yield batch
+        batch = []
+      }
+    }
+  }
+  if (batch.length) yield batch
+  if (options.allowTruncatedTail) {
+    try {
+      parser.finish()
+    } catch (err) {
+      if (!(err instanceof RespProtocolError)) throw err
+      options.onTruncatedTail?.(parser.offset, parser.remainder())
+    }
+    return
+  }
+  parser.finish()
+}

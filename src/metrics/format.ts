@@ -1,0 +1,267 @@
+import { renderTable } from '../ui/table.js'
+import type { MonitorEvent } from './alerts.js'
+import type { ShardReplication } from './replication.js'
+import { formatArgs, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
+import type { NodeStatus, Snapshot } from './types.js'
+
+/** Plain-text presentation of monitoring data (tables for `status`, `replication`, `slowlog`). */
+
+export function fmtBytes(n: number | undefined): string {
+  if (n === undefined) return '-'
+  const abs = Math.abs(n)
+  if (abs < 1024) return `${Math.round(n)}B`
+  const units = ['K', 'M', 'G', 'T', 'P']
+  let v = n / 1024
+  let i = 0
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`
+}
+
+export function fmtCount(n: number | undefined): string {
+  if (n === undefined) return '-'
+  const abs = Math.abs(n)
+  if (abs < 1000) return abs < 10 && !Number.isInteger(n) ? n.toFixed(1) : String(Math.round(n))
+  if (abs < 1e6) return `${(n / 1e3).toFixed(abs < 1e4 ? 1 : 0)}k`
+  if (abs < 1e9) return `${(n / 1e6).toFixed(abs < 1e7 ? 1 : 0)}M`
+  return `${(n / 1e9).toFixed(1)}G`
+}
+
+export function fmtPercent(fraction: number | undefined, digits = 0): string {
+  return fraction === undefined ? '-' : `${(fraction * 100).toFixed(digits)}%`
+}
+
+export function fmtUs(us: number | undefined): string {
+  if (us === undefined) return '-'
+  if (us < 1000) return `${us < 10 ? us.toFixed(1) : Math.round(us)}us`
+  if (us < 1e6) return `${(us / 1000).toFixed(us < 1e4 ? 2 : 1)}ms`
+  return `${(us / 1e6).toFixed(2)}s`
+}
+
+export function fmtSeconds(s: number | undefined): string {
+  if (s === undefined) return '-'
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+export function fmtTime(at: number): string {
+  const d = new Date(at)
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`
+}
+
+export function fmtLag(n: NodeStatus): string {
+  const r = n.replication
+  if (!r) return ''
+  if (r.link === 'down' && r.lagBytes === undefined) return 'link down'
+  const text = `${fmtBytes(r.lagBytes)}/${fmtSeconds(r.lagSeconds)}`
+  return r.link === 'down' ? `${text} (link down)` : text
+}
+
+export function nodeState(n: NodeStatus): string {
+  if (n.up) return n.loading ? 'loading' : 'up'
+  return n.state === 'timeout' ? 'timeout' : n.state === 'connecting' ? 'connecting' : 'down'
+}
+
+export function deploymentLine(s: Snapshot): string {
+  const d = s.deployment
+  const parts = [
+    d.provider ?? 'unknown provider',
+    d.engine && d.version ? `${d.engine} ${d.version}` : undefined,
+    d.mode,
+    `${d.shards} shard${d.shards === 1 ? '' : 's'}`,
+    `${s.cluster.nodesUp}/${d.nodes} nodes up`,
+    d.slotsCovered !== undefined ? `${d.slotsCovered}/16384 slots` : undefined,
+    d.clusterState ? `state ${d.clusterState}` : undefined,
+  ]
+  return parts.filter(Boolean).join(' | ')
+}
+
+export function totalsLine(s: Snapshot): string {
+  const c = s.cluster
+  return [
+    `ops/s ${fmtCount(c.opsPerSec)}`,
+    `hit ${fmtPercent(c.hitRatio)}`,
+    `mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`,
+    `keys ${fmtCount(c.keys)}`,
+    `clients ${fmtCount(c.connectedClients)}`,
+    `net in ${fmtBytes(c.netInputBytesPerSec)}/s out ${fmtBytes(c.netOutputBytesPerSec)}/s`,
+  ].join(' | ')
+}
+
+export function formatNodeTable(nodes: NodeStatus[]): string {
+  const headers = [
+    'NODE',
+    'ROLE',
+    'SHARD',
+    'STATE',
+    'OPS/S',
+    'LAT',
+    'P99',
+    'CPU',
+    'MEM',
+    'HIT',
+    'CLIENTS',
+    'KEYS',
+    'LAG',
+  ]
+  const rows = nodes.map((n) => [
+    n.address,
+    n.role,
+    String(n.shard),
+    nodeState(n),
+    fmtCount(n.opsPerSec),
+    fmtUs(n.latencyUs),
+    fmtUs(n.p99Us),
+    n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(0)}%`,
+    n.memory.maxmemory
+      ? `${fmtBytes(n.memory.used)}/${fmtBytes(n.memory.maxmemory)}`
+      : fmtBytes(n.memory.used),
+    fmtPercent(n.hitRatio),
+    fmtCount(n.clients.connected),
+    fmtCount(n.keys),
+    fmtLag(n),
+  ])
+  return renderTable(headers, rows, [
+    'left',
+    'left',
+    'right',
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'left',
+  ])
+}
+
+export function formatEvent(e: MonitorEvent): string {
+  return `${fmtTime(e.at)} ${e.type.padEnd(14)} ${e.message}`
+}
+
+export function formatStatus(s: Snapshot, options: { events?: MonitorEvent[] } = {}): string {
+  const lines = [deploymentLine(s), totalsLine(s), '', formatNodeTable(s.nodes)]
+  if (s.external) {
+    lines.push(
+      '',
+      `${s.external.source}: ${s.external.at ? `as of ${fmtTime(s.external.at)}` : 'no data yet'}${s.external.error ? ` (error: ${s.external.error})` : ''}`,
+    )
+  }
+  if (s.alerts.length) {
+    lines.push('', 'ALERTS')
+    for (const a of s.alerts) lines.push(`  ${a.severity.padEnd(8)} ${a.message}`)
+  }
+  const events = options.events ?? []
+  if (events.length) {
+    lines.push('', 'EVENTS')
+    for (const e of events) lines.push(`  ${formatEvent(e)}`)
+  }
+  return lines.join('\n')
+}
+
+export function formatReplication(shards: ShardReplication[]): string {
+  const out: string[] = []
+  for (const s of shards) {
+    const backlog = s.backlog
+      ? `backlog ${fmtBytes(s.backlog.size)}${s.backlog.active ? '' : ' (inactive)'}`
+      : 'backlog -'
+    out.push(
+      `shard ${s.shard}  primary ${s.primaryAddress ?? '?'}${s.primaryUp ? '' : ' (down)'}  offset ${s.primaryOffset ?? '-'}  writes ${s.writeBytesPerSec === undefined ? '-' : `${fmtBytes(s.writeBytesPerSec)}/s`}  ${backlog}  full syncs ${s.fullSyncs ?? '-'}`,
+    )
+    if (!s.replicas.length) {
+      out.push('  (no replicas)', '')
+      continue
+    }
+    const rows = s.replicas.map((r) => [
+      `  ${r.address}`,
+      r.up ? 'up' : 'down',
+      r.link,
+      r.state ?? '-',
+      r.offset === undefined ? '-' : String(r.offset),
+      r.lagBytes === undefined ? '-' : String(r.lagBytes),
+      fmtSeconds(r.lagSeconds),
+      r.backlogHeadroomBytes === undefined ? '-' : fmtBytes(r.backlogHeadroomBytes),
+      fmtSeconds(r.backlogHeadroomSeconds),
+      r.fullResyncRisk ? 'yes' : 'no',
+    ])
+    out.push(
+      renderTable(
+        [
+          '  REPLICA',
+          'NODE',
+          'LINK',
+          'STATE',
+          'OFFSET',
+          'LAG BYTES',
+          'LAG',
+          'HEADROOM',
+          'HEADROOM TIME',
+          'RESYNC RISK',
+        ],
+        rows,
+        ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
+      ),
+      '',
+    )
+  }
+  return out.join('\n').trimEnd()
+}
+
+export function formatSlowlog(entries: SlowlogEntry[]): string {
+  if (!entries.length) return 'No slowlog entries.'
+  const rows = entries.map((e) => [
+    fmtTime(e.at),
+    fmtUs(e.durationUs),
+    e.address,
+    String(e.shard),
+    e.role,
+    truncate(formatArgs(e), 80),
+    e.client,
+  ])
+  return renderTable(['TIME', 'DURATION', 'NODE', 'SHARD', 'ROLE', 'COMMAND', 'CLIENT'], rows, [
+    'left',
+    'right',
+    'left',
+    'right',
+    'left',
+    'left',
+    'left',
+  ])
+}
+
+/** One entry on one line, fixed columns (for `slowlog --follow`). */
+export function formatSlowlogLine(e: SlowlogEntry): string {
+  return `${fmtTime(e.at)} ${fmtUs(e.durationUs).padStart(8)}  ${e.address.padEnd(21)} s${String(e.shard).padEnd(3)} ${e.role.padEnd(7)}  ${formatArgs(e)}  (${e.client})`
+}
+
+export function formatSlowlogGroups(groups: SlowlogGroup[]): string {
+  if (!groups.length) return 'No slowlog entries.'
+  const rows = groups.map((g) => [
+    truncate(g.pattern, 60),
+    String(g.count),
+    fmtUs(g.totalUs),
+    fmtUs(g.avgUs),
+    fmtUs(g.maxUs),
+    String(g.nodes.length),
+    fmtTime(g.lastAt),
+  ])
+  return renderTable(['PATTERN', 'COUNT', 'TOTAL', 'AVG', 'MAX', 'NODES', 'LAST'], rows, [
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'left',
+  ])
+}
+
+export function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, Math.max(0, width - 1))}…`
+}

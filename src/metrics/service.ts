@@ -1,0 +1,103 @@
+import { Deployment } from '../connect/deployment.js'
+import type { ConnectionInput } from '../connect/options.js'
+import { UsageError } from '../errors.js'
+import type { MonitorEvent } from './alerts.js'
+import { MonitorEngine, type MonitorOptions } from './engine.js'
+import type { ShardReplication } from './replication.js'
+import { groupSlowlog, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
+import type { Snapshot } from './types.js'
+
+/** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */
+
+/** Discover the deployment from any one node, then watch every node with its own connection. */
+export async function openMonitor(input: ConnectionInput, options: MonitorOptions): Promise<MonitorEngine> {
+  const deployment = await Deployment.connect(input)
+  try {
+    const spec = { ...deployment.spec, clientName: deployment.spec.clientName ?? 'kvtop-monitor' }
+    return new MonitorEngine(spec, deployment.topology, options)
+  } finally {
+    await deployment.close()
+  }
+}
+
+/** `--interval` seconds (fractions allowed) -> ms. */
+export function parseIntervalFlag(
+  value: string | undefined,
+  fallbackSeconds: number,
+  flag = '--interval',
+): number {
+  if (value === undefined) return Math.round(fallbackSeconds * 1000)
+  const n = Number(value)
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !Number.isFinite(n) || n < 0.1 || n > 3600) {
+    throw new UsageError(`invalid ${flag} '${value}': expected seconds from 0.1 to 3600, such as 1 or 0.5`)
+  }
+  return Math.round(n * 1000)
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export interface StatusResult {
+  snapshot: Snapshot
+  /** Events of both sampling rounds. */
+  events: MonitorEvent[]
+}
+
+/** One status: two rounds one interval apart, so rates cover a real interval. */
+export async function sampleStatus(engine: MonitorEngine): Promise<StatusResult> {
+  // An external source (CloudWatch) is read alongside, so its figures are in the result.
+  const external = engine.refreshExternal()
+  await engine.connectAll(engine.connectTimeoutMs)
+  const first = await engine.poll()
+  await sleep(Math.max(0, first.at + engine.options.intervalMs - Date.now()))
+  await external
+  const second = await engine.poll()
+  return { snapshot: second, events: [...first.events, ...second.events] }
+}
+
+/** `status --json`: the snapshot with the events of the sampling window and the newest slowlog entries. */
+export function statusJson(result: StatusResult, engine: MonitorEngine, slowlogLimit = 20): Snapshot {
+  return { ...result.snapshot, slowlog: engine.slowlog.list(slowlogLimit), events: result.events }
+}
+
+export interface SlowlogReport {
+  at: number
+  nodes: number
+  nodesRead: number
+  entries: SlowlogEntry[]
+  groups?: SlowlogGroup[]
+  /** Nodes that could not be read, with why. */
+  errors: { node: string; address: string; error: string }[]
+}
+
+/** The newest `limit` entries merged across every node (one round). */
+export async function readSlowlog(
+  engine: MonitorEngine,
+  limit: number,
+  group: boolean,
+): Promise<SlowlogReport> {
+  await engine.connectAll(engine.connectTimeoutMs)
+  const snap = await engine.poll()
+  const entries = engine.slowlog.list(limit)
+  return {
+    at: snap.at,
+    nodes: snap.nodes.length,
+    nodesRead: snap.nodes.filter((n) => n.up).length,
+    entries,
+    ...(group ? { groups: groupSlowlog(engine.slowlog.list()) } : {}),
+    errors: snap.nodes
+      .filter((n) => !n.up)
+      .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state })),
+  }
+}
+
+export interface ReplicationReport {
+  at: number
+  mode: Snapshot['deployment']['mode']
+  shards: ShardReplication[]
+  events: MonitorEvent[]
+}
+
+export async function replicationReport(engine: MonitorEngine): Promise<ReplicationReport> {
+  const { snapshot, events } = await sampleStatus(engine)
+  return { at: snapshot.at, mode: snapshot.deployment.mode, shards: snapshot.replication, events }
+}

@@ -1,0 +1,194 @@
+import { createReadStream, readFileSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { parseManifest, replayOrder, ManifestError } from '../../data/aof/manifest.js'
+import { detectLogFormat, type LogFormat } from '../../data/logs/detect.js'
+import { readMonitorLog, MonitorLogError } from '../../data/monitor/monitor-reader.js'
+import { buildDumpPayload } from '../../data/rdb/dump.js'
+import { RdbReader, RdbFormatError, RdbEntry } from '../../data/rdb/reader.js'
+import { readCommands, RespProtocolError } from '../../data/resp/command-parser.js'
+import { UsageError } from '../../errors.js'
+
+/** One command to replay, with where it came from. */
+export interface ReplayItem {
+  args: Buffer[]
+  file: string
+  offset: number
+  size: number
+  /** The database the command belongs to, when the log says so per command (MONITOR, RDB). */
+  db?: number
+  /** When the command ran, epoch ms, from MONITOR timestamps or `#TS:` annotations. */
+  timestampMs?: number
+}
+
+export interface ReplaySourceOptions {
+  skipTruncatedTail?: boolean
+  onTruncatedTail?: (file: string, offset: number) => void
+}
+
+export interface ReplayInput {
+  format: LogFormat
+  files: { path: string; bytes: number }[]
+  totalBytes: number
+}
+
+/** Decide the format (detected, or forced with --format) and list the files it spans. */
+export function resolveReplayInput(path: string, forced?: LogFormat): ReplayInput {
+  let st
+  try {
+    st = statSync(path)
+  } catch {
+    throw new UsageError(`cannot read ${path}: no such file or directory`)
+  }
+  const detected = detectLogFormat(path)
+  const format = forced ?? detected?.format
+  if (!format) {
+    throw new UsageError(`cannot tell the format of ${path}`, {
+      code: 'unknown-format',
+      hint: 'Expected a RESP stream, an AOF file or directory, an RDB file or a MONITOR capture; force one with --format.',
+    })
+  }
+  if (format === 'aof-dir') {
+    if (!st.isDirectory())
+      throw new UsageError(`${path} is not a directory: --format aof-dir takes an appenddirname folder`)
+    const manifest = detected?.manifest
+    if (!manifest) throw new UsageError(`no *.manifest file in ${path}`)
+    let entries
+    try {
+      entries = replayOrder(parseManifest(readFileSync(manifest, 'utf8')))
+    } catch (err) {
+      if (err instanceof ManifestError) throw new UsageError(`bad AOF manifest ${manifest}: ${err.message}`)
+      throw err
+    }
+    const files = entries.map((e) => {
+      const p = join(path, e.file)
+      try {
+        return { path: p, bytes: statSync(p).size }
+      } catch {
+        throw new UsageError(
+          `the manifest ${basename(manifest)} names ${e.file}, which is missing from ${path}`,
+        )
+      }
+    })
+    return { format, files, totalBytes: files.reduce((n, f) => n + f.bytes, 0) }
+  }
+  if (st.isDirectory())
+    throw new UsageError(`${path} is a directory; give a file, or an AOF directory with a manifest`)
+  return { format, files: [{ path, bytes: st.size }], totalBytes: st.size }
+}
+
+function fileFormat(path: string, format: LogFormat): LogFormat {
+  if (format !== 'aof-dir') return format
+  const detected = detectLogFormat(path)
+  if (!detected) throw new UsageError(`cannot tell the format of ${path} (listed in the AOF manifest)`)
+  return detected.format
+}
+
+/** RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to. */
+function* rdbItems(records: Iterable<unknown>, file: string, version: number): Generator<ReplayItem> {
+  for (const rec of records) {
+    if (!(rec instanceof RdbEntry)) continue
+    const payload = buildDumpPayload(rec.rdbType, rec.value, version)
+    const args = [
+      Buffer.from('RESTORE'),
+      Buffer.from(rec.key),
+      Buffer.from(String(rec.expireAt ?? 0)),
+      payload,
+      Buffer.from('REPLACE'),
+    ]
+    if (rec.expireAt !== undefined) args.push(Buffer.from('ABSTTL'))
+    yield { args, file, offset: rec.offset, size: rec.size, db: rec.db }
+  }
+}
+
+function rdbError(err: RdbFormatError, file: string): UsageError {
+  return new UsageError(`${file}: ${err.message}`, {
+    code: 'bad-input',
+    hint: 'The RDB part of the input is damaged or truncated.',
+  })
+}
+
+/**
+ * The commands of a replay input, in batches, streamed with backpressure: RESP and AOF streams
+ * (with `#TS:` timestamps), AOF RDB preambles and RDB bases (as RESTORE), MONITOR captures.
+ */
+export async function* replayItems(
+  input: ReplayInput,
+  options: ReplaySourceOptions = {},
+): AsyncGenerator<ReplayItem[]> {
+  for (const { path } of input.files) {
+    const format = fileFormat(path, input.format)
+    let baseOffset = 0
+    try {
+      if (format === 'monitor') {
+        for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
+          allowTruncatedTail: options.skipTruncatedTail,
+          onTruncatedTail: (offset) => options.onTruncatedTail?.(path, offset),
+        })) {
+          yield batch.map((c) => ({
+            args: c.args,
+            file: path,
+            offset: c.offset,
+            size: c.size,
+            db: c.db,
+            timestampMs: c.timestampMs,
+          }))
+        }
+        continue
+      }
+      let source: AsyncIterable<Buffer> = createReadStream(path, { highWaterMark: 256 * 1024 })
+      const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
+      if (format === 'rdb' || startsWithRdb) {
+        const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb' })
+        for await (const records of reader.batches()) {
+          const items = [...rdbItems(records, path, reader.header?.version ?? 9)]
+          if (items.length) yield items
+        }
+        if (format === 'rdb') continue
+        baseOffset = reader.offset
+        source = reader.rest()
+      }
+      let timestampMs: number | undefined
+      for await (const batch of readCommands(source, {
+        allowTruncatedTail: options.skipTruncatedTail,
+        onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
+      })) {
+        const items: ReplayItem[] = []
+        for (const rec of batch) {
+          if (rec.kind === 'annotation') {
+            const ts = /^#?TS:(\d+)/.exec(rec.text)
+            if (ts) timestampMs = Number(ts[1]) * 1000
+            continue
+          }
+          items.push({
+            args: rec.args,
+            file: path,
+            offset: baseOffset + rec.offset,
+            size: rec.size,
+            timestampMs,
+          })
+        }
+        if (items.length) yield items
+      }
+    } catch (err) {
+      if (err instanceof RespProtocolError) {
+        const what = err.message.slice(0, err.message.indexOf(' at byte offset'))
+        const leftover = /\((\d+) bytes left over\)/.exec(what)
+        const message = leftover
+          ? `the log ends inside the command that starts at byte offset ${baseOffset + err.offset - Number(leftover[1])} (${leftover[1]} bytes of it present)`
+          : `${what} at byte offset ${baseOffset + err.offset}: expected ${err.expected}`
+        throw new UsageError(`${path}: ${message}`, {
+          code: /truncated|end of (the )?(input|stream)/i.test(err.message) ? 'truncated' : 'bad-input',
+          hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
+        })
+      }
+      if (err instanceof MonitorLogError) {
+        throw new UsageError(`${path}: ${err.message}`, {
+          code: /truncated/.test(err.message) ? 'truncated' : 'bad-input',
+          hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
+        })
+      }
+      if (err instanceof RdbFormatError) throw rdbError(err, path)
+      throw err
+    }
+  }
+}

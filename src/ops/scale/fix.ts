@@ -1,0 +1,418 @@
+/**
+ * `kvtop scale --fix`: find slots left open by an interrupted move (importing / migrating state,
+ * keys on a node that does not own the slot, slots nobody owns) and settle each one: finish the
+ * move when its target can take it, roll it back to the owner otherwise.
+ *
+ * Which copy wins when a key exists twice: the one clients could see. While a slot migrates,
+ * clients read a key on the source as long as it is there (so the source's copy wins over a
+ * leftover on the target); copies on nodes nobody redirects to lose to the owner's.
+ */
+import type { NodeAddress } from '../../connect/client.js'
+import { RespError } from '../../data/resp/reply-parser.js'
+import { OperationError } from '../../errors.js'
+import type { EventSink } from '../progress.js'
+import { refOf, type ClusterAdmin, type NodeRef } from './admin.js'
+import { announceOwner, drainSlot, type BigKey, type DrainContext, type MoveTuning } from './migrate.js'
+import { countKeysInSlots } from './nodes.js'
+import { SLOT_COUNT } from './planner.js'
+
+export interface SlotNodeState {
+  id: string
+  address: string
+  primary: boolean
+  reachable: boolean
+  failed: boolean
+  /** Keys this node holds in the slot (0 when unreachable). */
+  keys: number
+  /** Slots this node owns, for choosing an owner for an uncovered slot. */
+  slotsOwned: number
+  importingFrom?: string
+  migratingTo?: string
+}
+
+export interface SlotSituation {
+  slot: number
+  /** The owner most nodes agree on. */
+  owner?: string
+  nodes: SlotNodeState[]
+}
+
+export type FixAction = 'finish' | 'rollback' | 'clear' | 'assign' | 'blocked'
+
+export interface SlotDecision {
+  slot: number
+  action: FixAction
+  /** finish: the owner the keys leave. */
+  from?: string
+  /** finish: the new owner; rollback/clear/assign: the owner that keeps the slot. */
+  to?: string
+  reason: string
+}
+
+/** Does this slot need settling? */
+export function isOpen(s: SlotSituation): boolean {
+  if (!s.owner) return true
+  return s.nodes.some(
+    (n) =>
+      n.importingFrom !== undefined ||
+      n.migratingTo !== undefined ||
+      (n.id !== s.owner && n.primary && n.keys > 0),
+  )
+}
+
+/** Decide, from what every node reports, how to settle one open slot. Pure. */
+export function decideSlot(s: SlotSituation): SlotDecision {
+  const byId = new Map(s.nodes.map((n) => [n.id, n]))
+  const usable = (n: SlotNodeState | undefined): boolean =>
+    Boolean(n && n.primary && n.reachable && !n.failed)
+  const holders = s.nodes
+    .filter((n) => usable(n) && n.keys > 0 && n.id !== s.owner)
+    .sort((a, b) => b.keys - a.keys || a.address.localeCompare(b.address))
+  const owner = s.owner ? byId.get(s.owner) : undefined
+  if (!owner) {
+    const pick =
+      holders[0] ??
+      s.nodes
+        .filter(usable)
+        .sort((a, b) => a.slotsOwned - b.slotsOwned || a.address.localeCompare(b.address))[0]
+    if (!pick) return { slot: s.slot, action: 'blocked', reason: 'no primary answers' }
+    return {
+      slot: s.slot,
+      action: 'assign',
+      to: pick.id,
+      reason: holders.length
+        ? `no node owns the slot; ${pick.address} holds the most of its keys and takes it`
+        : `no node owns the slot; ${pick.address} (fewest slots) takes it`,
+    }
+  }
+  if (!usable(owner))
+    return {
+      slot: s.slot,
+      action: 'blocked',
+      reason: `the slot's owner ${owner.address} is down: wait for its replica to take over, then run --fix again`,
+    }
+  if (owner.migratingTo) {
+    const target = byId.get(owner.migratingTo)
+    const name = target?.address ?? owner.migratingTo
+    if (target && usable(target))
+      return {
+        slot: s.slot,
+        action: 'finish',
+        from: owner.id,
+        to: target.id,
+        reason: `interrupted move from ${owner.address} to ${target.address}: finishing it`,
+      }
+    if (target && !target.reachable && !target.failed)
+      return {
+        slot: s.slot,
+        action: 'blocked',
+        reason: `the move's target ${name} does not answer: bring it back (or let the cluster fail it over), then run --fix again`,
+      }
+    if (holders[0])
+      return {
+        slot: s.slot,
+        action: 'finish',
+        from: owner.id,
+        to: holders[0].id,
+        reason: `the move's target ${name} is gone; ${holders[0].address} holds the moved keys (it took over that shard): finishing the move there`,
+      }
+    return {
+      slot: s.slot,
+      action: 'rollback',
+      to: owner.id,
+      reason: `the move's target ${name} is gone and no other node holds keys of the slot: the slot stays with ${owner.address}${target?.failed ? ' (keys moved to the failed node before it failed are not reachable from here)' : ''}`,
+    }
+  }
+  if (holders.length)
+    return {
+      slot: s.slot,
+      action: 'rollback',
+      to: owner.id,
+      reason: `${holders.map((h) => h.address).join(', ')} hold keys of a slot owned by ${owner.address}: moving them to the owner (the owner's copies win)`,
+    }
+  return {
+    slot: s.slot,
+    action: 'clear',
+    to: owner.id,
+    reason: `stale importing/migrating state with no keys to move: cleared (${owner.address} keeps the slot)`,
+  }
+}
+
+export interface FixSlotResult extends SlotDecision {
+  fromAddress?: string
+  toAddress?: string
+  keys: number
+  done: boolean
+  conflicts?: string[]
+}
+
+export interface FixReport {
+  endpoint: string
+  openSlots: number
+  settled: number
+  blocked: number
+  slots: FixSlotResult[]
+  bigKeys: BigKey[]
+  keysMoved: number
+  seconds: number
+  warnings: string[]
+}
+
+export interface FixSurvey {
+  situations: SlotSituation[]
+  refs: Map<string, NodeRef>
+  primaries: NodeRef[]
+}
+
+/** Read every primary's view of the slots and its key counts; return the slots that need settling. */
+export async function surveyOpenSlots(admin: ClusterAdmin): Promise<FixSurvey> {
+  const topology = await admin.topology()
+  const primaries = topology.nodes.filter((n) => n.role === 'primary')
+  const refs = new Map(topology.nodes.map((n) => [n.id, refOf(n)]))
+  const votes: Map<string, number>[] = Array.from({ length: SLOT_COUNT }, () => new Map())
+  const counts = new Map<string, number[]>()
+  const own = new Map<
+    string,
+    { importing: Map<number, string>; migrating: Map<number, string>; reachable: boolean }
+  >()
+  for (const p of primaries) {
+    const entry = {
+      importing: new Map<number, string>(),
+      migrating: new Map<number, string>(),
+      reachable: false,
+    }
+    own.set(p.id, entry)
+    if (p.health === 'failed') continue
+    try {
+      const view = await admin.nodesView(p)
+      const me = view.find((r) => r.myself)
+      for (const i of me?.importing ?? []) entry.importing.set(i.slot, i.from)
+      for (const m of me?.migrating ?? []) entry.migrating.set(m.slot, m.to)
+      for (const r of view)
+        if (r.role === 'primary')
+          for (const [a, b] of r.slots)
+            for (let s = a; s <= b; s++) votes[s].set(r.id, (votes[s].get(r.id) ?? 0) + (r.myself ? 1.5 : 1))
+      counts.set(
+        p.id,
+        await countKeysInSlots(
+          admin,
+          p,
+          Array.from({ length: SLOT_COUNT }, (_, i) => i),
+        ),
+      )
+      entry.reachable = true
+    } catch {
+      entry.reachable = false
+    }
+  }
+  const slotsOwned = new Map<string, number>()
+  const owners: (string | undefined)[] = votes.map((v) => {
+    let best: string | undefined
+    let bestVotes = 0
+    for (const [id, n] of v) if (n > bestVotes) [best, bestVotes] = [id, n]
+    if (best) slotsOwned.set(best, (slotsOwned.get(best) ?? 0) + 1)
+    return best
+  })
+  const situations: SlotSituation[] = []
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const situation: SlotSituation = {
+      slot,
+      ...(owners[slot] ? { owner: owners[slot] } : {}),
+      nodes: primaries.map((p) => {
+        const o = own.get(p.id)!
+        return {
+          id: p.id,
+          address: p.address,
+          primary: true,
+          reachable: o.reachable,
+          failed: p.health === 'failed',
+          keys: counts.get(p.id)?.[slot] ?? 0,
+          slotsOwned: slotsOwned.get(p.id) ?? 0,
+          ...(o.importing.has(slot) ? { importingFrom: o.importing.get(slot) } : {}),
+          ...(o.migrating.has(slot) ? { migratingTo: o.migrating.get(slot) } : {}),
+        }
+      }),
+    }
+    if (isOpen(situation)) situations.push(situation)
+  }
+  return { situations, refs, primaries: primaries.filter((p) => p.health !== 'failed').map(refOf) }
+}
+
+export interface FixOptions {
+  tuning: MoveTuning
+  onEvent?: EventSink
+  timeoutMs: number
+}
+
+async function setslot(admin: ClusterAdmin, node: NodeAddress, args: (string | number)[]): Promise<void> {
+  await admin.call(node, ['CLUSTER', 'SETSLOT', ...args])
+}
+
+/** Give a non-owner holder an open state for the slot, so MIGRATE may run there. */
+async function openForMove(
+  admin: ClusterAdmin,
+  n: SlotNodeState,
+  ref: NodeRef,
+  slot: number,
+  ownerId: string,
+) {
+  if (n.importingFrom === undefined && n.migratingTo === undefined)
+    await setslot(admin, ref, [slot, 'IMPORTING', ownerId])
+}
+
+/** Settle every open slot; returns what was done, slot by slot. */
+export async function fixOpenSlots(
+  admin: ClusterAdmin,
+  endpoint: string,
+  options: FixOptions,
+  survey?: FixSurvey,
+): Promise<FixReport> {
+  const started = Date.now()
+  const emit = options.onEvent ?? (() => {})
+  const warnings: string[] = []
+  const bigKeys: BigKey[] = []
+  const { situations, refs, primaries } = survey ?? (await surveyOpenSlots(admin))
+  const results: FixSlotResult[] = []
+  emit({ type: 'phase', phase: 'fix', detail: `${situations.length} open slot(s)` })
+  const hooks = {
+    onWarning: (m: string) => {
+      warnings.push(m)
+      emit({ type: 'warning', message: m })
+    },
+    onBigKey: (k: BigKey) => {
+      bigKeys.push(k)
+      emit({ type: 'big-key', ...k })
+    },
+  }
+  let done = 0
+  for (const s of situations) {
+    const decision = decideSlot(s)
+    const result: FixSlotResult = {
+      ...decision,
+      ...(decision.from ? { fromAddress: refs.get(decision.from)?.address } : {}),
+      ...(decision.to ? { toAddress: refs.get(decision.to)?.address } : {}),
+      keys: 0,
+      done: false,
+    }
+    results.push(result)
+    if (decision.action === 'blocked') {
+      hooks.onWarning(`slot ${s.slot}: ${decision.reason}`)
+      continue
+    }
+    const byId = new Map(s.nodes.map((n) => [n.id, n]))
+    const to = refs.get(decision.to!)!
+    const others = s.nodes.filter((n) => n.reachable && !n.failed && n.id !== decision.to)
+    if (decision.action === 'finish') {
+      const from = refs.get(decision.from!)!
+      const dest = byId.get(to.id)!
+      const src = byId.get(from.id)!
+      if (dest.importingFrom !== from.id) await setslot(admin, to, [s.slot, 'IMPORTING', from.id])
+      if (src.migratingTo !== to.id) await setslot(admin, from, [s.slot, 'MIGRATING', to.id])
+      // Keys on third nodes nobody redirects to: into the target, whose visible copies win.
+      for (const h of others.filter((n) => n.id !== from.id && n.keys > 0)) {
+        const ref = refs.get(h.id)!
+        await openForMove(admin, h, ref, s.slot, from.id)
+        const drained = await withConn(admin, ref, (conn) =>
+          drainSlot(
+            { admin, conn, source: ref, target: to, tuning: options.tuning, hooks, rule: 'keep-target' },
+            s.slot,
+          ),
+        )
+        result.keys += drained.keys
+        if (drained.conflicts.length) result.conflicts = [...(result.conflicts ?? []), ...drained.conflicts]
+      }
+      const drainCtx = (conn: DrainContext['conn']): DrainContext => ({
+        admin,
+        conn,
+        source: from,
+        target: to,
+        tuning: options.tuning,
+        hooks,
+        rule: 'replace-on-busy',
+      })
+      const drained = await withConn(admin, from, (conn) => drainSlot(drainCtx(conn), s.slot))
+      result.keys += drained.keys
+      if (drained.stuck.length) {
+        hooks.onWarning(
+          `slot ${s.slot}: ${drained.stuck.length} big key(s) could not move; the slot stays open`,
+        )
+        continue
+      }
+      await withConn(admin, from, (conn) =>
+        announceOwner({ admin, conn, source: from, target: to, primaries, hooks }, [s.slot], drainCtx(conn)),
+      )
+      for (const n of others.filter(
+        (o) => o.id !== from.id && (o.importingFrom || o.migratingTo || o.keys > 0),
+      ))
+        await clearState(admin, refs.get(n.id)!, s.slot)
+    } else {
+      const owner = byId.get(to.id)!
+      if (decision.action === 'assign') {
+        if (owner.importingFrom || owner.migratingTo) await setslot(admin, to, [s.slot, 'STABLE'])
+        await admin.call(to, ['CLUSTER', 'ADDSLOTS', s.slot])
+      } else if (owner.migratingTo || owner.importingFrom) {
+        // The owner must stop redirecting (and accept RESTORE) before keys come back to it.
+        await setslot(admin, to, [s.slot, 'STABLE'])
+      }
+      let stuck = false
+      for (const h of others.filter((n) => n.keys > 0 && n.primary)) {
+        const ref = refs.get(h.id)!
+        await openForMove(admin, h, ref, s.slot, to.id)
+        const drained = await withConn(admin, ref, (conn) =>
+          drainSlot(
+            { admin, conn, source: ref, target: to, tuning: options.tuning, hooks, rule: 'keep-target' },
+            s.slot,
+          ),
+        )
+        result.keys += drained.keys
+        if (drained.conflicts.length) result.conflicts = [...(result.conflicts ?? []), ...drained.conflicts]
+        if (drained.stuck.length) {
+          hooks.onWarning(
+            `slot ${s.slot}: big key(s) on ${ref.address} could not move; the slot stays open there`,
+          )
+          stuck = true
+          continue
+        }
+        await clearState(admin, ref, s.slot)
+      }
+      for (const n of others.filter((o) => (o.importingFrom || o.migratingTo) && o.keys === 0))
+        await clearState(admin, refs.get(n.id)!, s.slot)
+      if (stuck) continue
+    }
+    result.done = true
+    done++
+    emit({ type: 'progress', task: 'open slots', done, total: situations.length, unit: 'slots' })
+  }
+  return {
+    endpoint,
+    openSlots: situations.length,
+    settled: results.filter((r) => r.done).length,
+    blocked: results.filter((r) => r.action === 'blocked').length,
+    slots: results,
+    bigKeys,
+    keysMoved: results.reduce((n, r) => n + r.keys, 0),
+    seconds: (Date.now() - started) / 1000,
+    warnings,
+  }
+}
+
+async function clearState(admin: ClusterAdmin, node: NodeRef, slot: number): Promise<void> {
+  const reply = await admin.tryCall(node, ['CLUSTER', 'SETSLOT', slot, 'STABLE'])
+  if (reply instanceof RespError && !/only with masters/i.test(reply.message))
+    throw new OperationError(`CLUSTER SETSLOT ${slot} STABLE on ${node.address}: ${reply.message}`, {
+      resumable: true,
+    })
+}
+
+async function withConn<T>(
+  admin: ClusterAdmin,
+  node: NodeRef,
+  fn: (conn: DrainContext['conn']) => Promise<T>,
+): Promise<T> {
+  const conn = await admin.open(node)
+  try {
+    return await fn(conn)
+  } finally {
+    conn.close()
+  }
+}

@@ -1,0 +1,51 @@
+import { basename, dirname, extname, join } from 'node:path'
+import { AtomicFile } from '../../data/atomic-file.js'
+import { UsageError } from '../../errors.js'
+
+/**
+ * The files a snapshot writes: one, or N with `--split N` (`dump.rdb` -> `dump-0001.rdb` ...
+ * `dump-000N.rdb`, the names ElastiCache gives exported snapshots). All are opened under temporary
+ * names before any work, so an unwritable destination fails at once (exit 2); they are renamed into
+ * place together at the end, or removed.
+ */
+export class SnapshotOutputs {
+  private constructor(readonly files: AtomicFile[]) {}
+
+  static splitNames(out: string, split: number): string[] {
+    if (split <= 1) return [out]
+    const ext = extname(out)
+    const stem = basename(out, ext)
+    return Array.from({ length: split }, (_, i) =>
+      join(dirname(out), `${stem}-${String(i + 1).padStart(4, '0')}${ext || '.rdb'}`),
+    )
+  }
+
+  static open(out: string, options: { split?: number; overwrite?: boolean } = {}): SnapshotOutputs {
+    const split = options.split ?? 1
+    if (!Number.isInteger(split) || split < 1 || split > 500) {
+      throw new UsageError(`invalid --split ${split}: expected a whole number from 1 to 500`)
+    }
+    const names = SnapshotOutputs.splitNames(out, split)
+    const files: AtomicFile[] = []
+    try {
+      for (const name of names)
+        files.push(AtomicFile.open(name, { overwrite: options.overwrite, flagName: '--force' }))
+    } catch (err) {
+      for (const f of files) f.discard()
+      throw err
+    }
+    return new SnapshotOutputs(files)
+  }
+
+  get paths(): string[] {
+    return this.files.map((f) => f.path)
+  }
+
+  async commit(): Promise<void> {
+    for (const f of this.files) await f.commit()
+  }
+
+  discard(): void {
+    for (const f of this.files) f.discard()
+  }
+}

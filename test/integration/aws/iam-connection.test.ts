@@ -1,0 +1,252 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeQuietly, openNode, type ConnectionSpec } from '../../../src/connect/client.js'
+import type { TokenAuth } from '../../../src/connect/iam.js'
+import { runCli } from '../../helpers/cli.js'
+import { startFakeAws, type FakeAws } from '../../helpers/fake-aws/index.js'
+import { EMPTY_SHA256, referencePresign, rfc3986 } from '../../helpers/sigv4-reference.js'
+
+/**
+ * --iam against a real redis-server: one process with a plain port and a TLS port (self-signed
+ * certificate made with openssl), ACL users standing in for IAM-enabled ElastiCache users.
+ */
+let dir: string
+let redis: ChildProcess | undefined
+let plainPort: number
+let tlsPort: number
+let admin: Redis
+let fake: FakeAws
+const killRedis = () => redis?.kill('SIGKILL')
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function startRedis(): Promise<void> {
+  plainPort = await freePort()
+  tlsPort = await freePort()
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  )
+  redis = spawn(
+    'redis-server',
+    [
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(plainPort),
+      '--tls-port',
+      String(tlsPort),
+      '--tls-cert-file',
+      join(dir, 'cert.pem'),
+      '--tls-key-file',
+      join(dir, 'key.pem'),
+      '--tls-ca-cert-file',
+      join(dir, 'cert.pem'),
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  process.once('exit', killRedis)
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 15_000)
+    redis!.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    redis!.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)))
+  })
+  admin = new Redis({ host: '127.0.0.1', port: plainPort, lazyConnect: true })
+  await admin.connect()
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kvtop-iam-'))
+  await startRedis()
+  fake = await startFakeAws()
+  fake.state.addReplicationGroup({
+    id: 'tlsrg',
+    clusterMode: false,
+    replicas: 0,
+    tls: true,
+    engine: 'valkey',
+    endpoint: { host: '127.0.0.1', port: tlsPort },
+    nodeEndpoints: [{ host: '127.0.0.1', port: tlsPort }],
+  })
+  fake.state.addReplicationGroup({
+    id: 'plainrg',
+    clusterMode: false,
+    replicas: 0,
+    tls: false,
+    endpoint: { host: '127.0.0.1', port: plainPort },
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await closeQuietly(admin)
+  killRedis()
+  process.removeListener('exit', killRedis)
+  await fake?.close()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+async function authCalls(): Promise<number> {
+  const stats = String(await admin.info('commandstats'))
+  return Number(/cmdstat_auth:calls=(\d+)/.exec(stats)?.[1] ?? 0)
+}
+
+describe('IAM token authentication in the connection layer', () => {
+  it('re-authenticates open connections with the current token, and reconnects with the current token', async () => {
+    await admin.call('ACL', 'SETUSER', 'rotating', 'on', '>tok-1', '~*', '&*', '+@all')
+    const auth: TokenAuth & { token: string } = {
+      username: 'rotating',
+      reauthIntervalMs: 150,
+      token: 'tok-1',
+      current() {
+        return this.token
+      },
+    }
+    const spec: ConnectionSpec = {
+      endpoint: { host: '127.0.0.1', port: plainPort, tls: false, db: 0 },
+      insecure: false,
+      timeoutMs: 3000,
+      natMap: new Map(),
+      iam: auth,
+    }
+    const client = await openNode(spec, undefined, { reconnect: true })
+    try {
+      expect(await client.call('ACL', 'WHOAMI')).toBe('rotating')
+      // The service now takes only the new token (a token lives 15 minutes).
+      await admin.call('ACL', 'SETUSER', 'rotating', 'resetpass', '>tok-2')
+      auth.token = 'tok-2'
+      const before = await authCalls()
+      await new Promise((r) => setTimeout(r, 500))
+      // AUTH was re-sent on the open connection (the 12-hour limit is pushed back each time).
+      expect((await authCalls()) - before).toBeGreaterThanOrEqual(2)
+      expect(await client.call('ACL', 'WHOAMI')).toBe('rotating')
+      // The service drops the connection; the reconnect must not reuse the stale token.
+      await admin.call('CLIENT', 'KILL', 'USER', 'rotating')
+      expect(await client.ping()).toBe('PONG')
+      expect(await client.call('ACL', 'WHOAMI')).toBe('rotating')
+      expect(client.options.password).toBe('tok-2')
+    } finally {
+      await closeQuietly(client)
+    }
+  })
+})
+
+describe('kvtop discover --elasticache RG --iam', () => {
+  it(
+    'connects over TLS with a token the server accepts as the password, and refuses IAM without TLS',
+    { timeout: 150_000 },
+    async () => {
+      // The user accepts exactly the tokens an independent SigV4 signer makes for the next minutes:
+      // the CLI gets in only if its token is right to the byte.
+      const now = Math.floor(Date.now() / 1000)
+      const passwords: string[] = []
+      for (let t = now - 5; t <= now + 300; t++) {
+        const date = new Date(t * 1000)
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d{3}/, '')
+        const ref = referencePresign({
+          host: 'tlsrg',
+          path: '/',
+          query: { Action: 'connect', User: 'iam-user' },
+          service: 'elasticache',
+          region: 'us-east-1',
+          accessKeyId: fake.accessKeyId,
+          secretAccessKey: fake.secretAccessKey,
+          date,
+          expires: 900,
+          payloadHash: EMPTY_SHA256,
+        })
+        const q = { ...ref.query, 'X-Amz-Signature': ref.signature }
+        passwords.push(
+          '>' +
+            'tlsrg/?' +
+            Object.entries(q)
+              .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
+              .join('&'),
+        )
+      }
+      await admin.call('ACL', 'SETUSER', 'iam-user', 'on', 'resetpass', ...passwords, '~*', '&*', '+@all')
+      const env = fake.env()
+      const [ok, plain] = await Promise.all([
+        runCli(
+          [
+            'discover',
+            '--elasticache',
+            'tlsrg',
+            '--iam',
+            '--user',
+            'iam-user',
+            '--tls-ca',
+            join(dir, 'cert.pem'),
+            '--json',
+          ],
+          { env, timeoutMs: 120_000 },
+        ),
+        runCli(['discover', '--elasticache', 'plainrg', '--iam', '--user', 'iam-user'], {
+          env,
+          timeoutMs: 120_000,
+        }),
+      ])
+      expect(ok.stderr).toBe('')
+      expect(ok.code).toBe(0)
+      const report = JSON.parse(ok.stdout)
+      expect(report.endpoint).toBe(`rediss://iam-user@127.0.0.1:${tlsPort}`)
+      expect(report.aws).toMatchObject({ name: 'tlsrg', tls: true })
+      expect(report.topology.nodes).toEqual([
+        expect.objectContaining({ port: tlsPort, role: 'primary', up: true }),
+      ])
+      expect(report.capabilities.version).toMatch(/^\d+\.\d+\.\d+$/)
+      // Nothing secret in the output: the token is never printed.
+      expect(ok.stdout).not.toContain('X-Amz-Signature')
+
+      expect(plain.code).toBe(2)
+      expect(plain.stderr).toContain(
+        "Error: ElastiCache replication group 'plainrg' has in-transit encryption disabled: IAM authentication requires TLS",
+      )
+    },
+  )
+})
