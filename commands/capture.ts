@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { Deployment } from '../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../src/aws/flags.js'
 import { capture, type CaptureReport } from '../src/ops/capture/capture.js'
 import { createReporter, reporterMode } from '../src/ui/reporter.js'
 import { UsageError } from '../src/errors.js'
@@ -19,6 +19,7 @@ export default class Capture extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     out: Flags.string({
       description: 'Log file to write (written under a temporary name, renamed when complete)',
       required: true,
@@ -35,7 +36,9 @@ export default class Capture extends BaseCommand {
     const duration = flags.duration === undefined ? undefined : Number(flags.duration)
     if (duration !== undefined && !(duration > 0))
       throw new UsageError(`invalid --duration '${flags.duration}': expected seconds > 0`)
-    const deployment = await Deployment.connect(connectionInput(args.url, flags), { probe: true })
+    const deployment = await Deployment.connect((await this.resolveEndpoint(args.url, flags)).input, {
+      probe: true,
+    })
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { Deployment } from '../src/connect/deployment.js'
 import { connectionFlags } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../src/aws/flags.js'
 import { LOG_FORMATS, type LogFormat } from '../src/data/logs/detect.js'
 import { parseDbMap, parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/replay/replay.js'
 import { resolveReplayInput } from '../src/ops/replay/sources.js'
@@ -24,6 +24,7 @@ export default class Replay extends BaseCommand {
   static override args = { input: Args.string({ description: 'Log file or AOF directory', required: true }) }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
     format: Flags.string({ description: 'Force the input format', options: LOG_FORMATS }),
     speed: Flags.string({ description: 'max, or the recorded pace times N (1x, 2x, 0.5x)', default: 'max' }),
@@ -48,7 +49,7 @@ export default class Replay extends BaseCommand {
       skipTruncatedTail: flags['skip-truncated-tail'],
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
-    const target = await Deployment.connect(connectionInput(flags.to, flags))
+    const target = await Deployment.connect((await this.resolveEndpoint(flags.to, flags)).input)
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../src/aws/flags.js'
 import { formatEvent, formatReplication } from '../src/metrics/format.js'
 import {
   openMonitor,
@@ -23,12 +23,13 @@ export default class Replication extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     interval: Flags.string({ description: 'Seconds between the two polls that measure rates (default 1)' }),
   }
 
   async run(): Promise<ReplicationReport> {
     const { args, flags } = await this.parse(Replication)
-    const engine = await openMonitor(connectionInput(args.url, flags), {
+    const engine = await openMonitor((await this.resolveEndpoint(args.url, flags)).input, {
       intervalMs: parseIntervalFlag(flags.interval, 1),
       slowlog: false,
       latency: false,

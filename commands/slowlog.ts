@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../src/aws/flags.js'
 import { formatSlowlog, formatSlowlogGroups, formatSlowlogLine } from '../src/metrics/format.js'
 import { openMonitor, parseIntervalFlag, readSlowlog, type SlowlogReport } from '../src/metrics/service.js'
 import { compareNewestFirst } from '../src/metrics/slowlog.js'
@@ -20,6 +20,7 @@ export default class Slowlog extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     limit: Flags.integer({
       description: 'Entries to show (newest first); also how many each node is asked for',
       default: 50,
@@ -34,7 +35,7 @@ export default class Slowlog extends BaseCommand {
   async run(): Promise<SlowlogReport | void> {
     const { args, flags } = await this.parse(Slowlog)
     const intervalMs = parseIntervalFlag(flags.interval, 1)
-    const engine = await openMonitor(connectionInput(args.url, flags), {
+    const engine = await openMonitor((await this.resolveEndpoint(args.url, flags)).input, {
       intervalMs,
       slowlogCount: flags.limit,
       latency: false,

@@ -1,10 +1,16 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { formatEvent, formatStatus, fmtTime } from '../src/metrics/format.js'
-import { openMonitor, parseIntervalFlag, sampleStatus, statusJson } from '../src/metrics/service.js'
+import {
+  openCloudWatchSource,
+  openMonitor,
+  parseIntervalFlag,
+  sampleStatus,
+  statusJson,
+} from '../src/metrics/service.js'
 import type { Snapshot } from '../src/metrics/types.js'
 
 export default class Status extends BaseCommand {
@@ -21,6 +27,8 @@ export default class Status extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
+    ...cloudWatchFlags,
     watch: Flags.boolean({
       description: 'Keep polling, one report per interval, until Ctrl-C (or --count rounds)',
     }),
@@ -37,7 +45,12 @@ export default class Status extends BaseCommand {
       flags['lag-alert'] === undefined
         ? undefined
         : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
-    const engine = await openMonitor(connectionInput(args.url, flags), {
+    const endpoint = await this.resolveEndpoint(args.url, flags)
+    const external = flags.cloudwatch
+      ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
+      : undefined
+    const engine = await openMonitor(endpoint.input, {
+      ...(external ? { external } : {}),
       intervalMs,
       ...(lagSeconds !== undefined ? { thresholds: { lagSeconds } } : {}),
     })

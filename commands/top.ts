@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
+import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { openMonitor, parseIntervalFlag } from '../src/metrics/service.js'
+import { openCloudWatchSource, openMonitor, parseIntervalFlag } from '../src/metrics/service.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
@@ -17,6 +17,8 @@ export default class Top extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
+    ...cloudWatchFlags,
     interval: Flags.string({ description: 'Seconds between polls, fractions allowed (default 1)' }),
     'lag-alert': Flags.string({
       description: 'Replication lag in seconds that raises an alert and marks the replica (default 5)',
@@ -37,7 +39,12 @@ export default class Top extends BaseCommand {
         ? undefined
         : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
     const thresholds = lagSeconds !== undefined ? { lagSeconds } : undefined
-    const engine = await openMonitor(connectionInput(args.url, flags), {
+    const endpoint = await this.resolveEndpoint(args.url, flags)
+    const external = flags.cloudwatch
+      ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
+      : undefined
+    const engine = await openMonitor(endpoint.input, {
+      ...(external ? { external } : {}),
       intervalMs,
       ...(thresholds ? { thresholds } : {}),
     })

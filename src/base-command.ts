@@ -2,6 +2,12 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { ExitCode, KvtopError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
+import type { ConnectionFlagValues } from './connect/flags.js'
+import {
+  connectionInputWithAws,
+  type AwsConnectionFlagValues,
+  type AwsConnectionResult,
+} from './aws/flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -23,6 +29,22 @@ export abstract class BaseCommand extends Command {
 
   /** Set by a command whose answer is "no" (verify found differences, plan found blockers). */
   protected resultExitCode: ExitCodeValue = ExitCode.ok
+
+  /** What the command opened that must be closed however it ends (IAM token refresh, AWS clients). */
+  private readonly cleanups: (() => void | Promise<void>)[] = []
+
+  /**
+   * The endpoint a command talks to: its URL, or the deployment named by --elasticache /
+   * --serverless / --memorydb (looked up at AWS), with --iam tokens. Released when the command ends.
+   */
+  protected async resolveEndpoint(
+    url: string | undefined,
+    flags: ConnectionFlagValues & AwsConnectionFlagValues,
+  ): Promise<AwsConnectionResult> {
+    const result = await connectionInputWithAws(url, flags, { onNotice: (m) => this.warn(m) })
+    this.cleanups.push(() => result.close())
+    return result
+  }
 
   protected get colorEnabled(): boolean {
     return !process.env.NO_COLOR && !this.argv.includes('--no-color') && Boolean(process.stdout.isTTY)
@@ -55,9 +77,14 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(JSON.stringify(redactDeep(json), null, 2) + '\n')
   }
 
-  /** One line of an NDJSON stream (`--watch`, `--follow`, progress events). */
+  /** One line of an NDJSON stream on stdout: the output of `--watch` and `--follow`. */
   protected emitJsonLine(event: unknown): void {
     process.stdout.write(JSON.stringify(redactDeep(event)) + '\n')
+  }
+
+  /** One NDJSON progress event on stderr, beside the result document that goes to stdout. */
+  protected emitEventLine(event: unknown): void {
+    process.stderr.write(JSON.stringify(redactDeep(event)) + '\n')
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
@@ -87,6 +114,13 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {
+    for (const cleanup of this.cleanups.splice(0)) {
+      try {
+        await cleanup()
+      } catch {
+        // Closing is best effort: the command's own outcome is what the user needs to see.
+      }
+    }
     if (!err && process.exitCode === undefined) process.exitCode = this.resultExitCode
     await super.finally(err)
   }

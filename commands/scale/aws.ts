@@ -157,7 +157,7 @@ export default class ScaleAws extends AwsCommand {
       const result = await executeAwsScale(clients, plan, { ...waitOptions, onPoll: showSlots })
       await showSlots()
       if (!this.jsonEnabled()) this.log(formatAwsResult(result))
-      return this.finish({ dryRun: false, plan, result })
+      return { dryRun: false, plan, result }
     } finally {
       await admin?.close()
       closeConnection()

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
-import { connectionInput } from '../../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { UsageError } from '../../src/errors.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
@@ -24,6 +24,7 @@ export default class SnapshotCreate extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     out: Flags.string({ description: 'RDB file to write', required: true }),
     split: Flags.integer({
       description: 'Write N files, each holding one N-th of the slot range (FILE-0001.rdb ...)',
@@ -43,7 +44,7 @@ export default class SnapshotCreate extends BaseCommand {
     if (flags['max-ops'] !== undefined && flags['max-ops'] < 1) {
       throw new UsageError(`invalid --max-ops ${flags['max-ops']}: expected commands per second >= 1`)
     }
-    const input = connectionInput(args.url, flags)
+    const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
     const outputs = SnapshotOutputs.open(flags.out, { split: flags.split, overwrite: flags.force })
     const controller = new AbortController()

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags } from '../../src/connect/flags.js'
-import { connectionInput } from '../../src/connect/flags-input.js'
+import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { UsageError } from '../../src/errors.js'
 import { restoreSnapshot, type RestoreReport } from '../../src/ops/snapshot/restore.js'
 import { formatCount } from '../../src/ui/format.js'
@@ -33,6 +33,7 @@ export default class SnapshotRestore extends BaseCommand {
   static override args = { file: Args.string({ description: 'RDB file', required: true }) }
   static override flags = {
     ...connectionFlags,
+    ...awsConnectionFlags,
     to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
     replace: Flags.boolean({ description: 'Overwrite keys that exist on the target' }),
     'db-map': Flags.string({
@@ -45,7 +46,7 @@ export default class SnapshotRestore extends BaseCommand {
   async run(): Promise<RestoreReport> {
     const { args, flags } = await this.parse(SnapshotRestore)
     const dbMap = parseDbMap(flags['db-map'])
-    const input = connectionInput(flags.to, flags)
+    const input = (await this.resolveEndpoint(flags.to, flags)).input
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

@@ -35,13 +35,12 @@ function seconds(flag: string, value: string): number {
 }
 
 /**
- * A command that talks to AWS. Under --json a waiting command writes NDJSON on stdout: a `phase`
- * event per status change, then one `done` event with the result (or an `error` event); without
- * waiting it prints one JSON document as usual. Retries and notes go to stderr.
+ * A command that talks to AWS. Like every command, --json gives one JSON document on stdout (the
+ * result, or the error); while it waits, a `phase` event per status change (and `plan` / `check`
+ * events) goes to stderr as NDJSON, with retries and notes, so scripts can follow without parsing
+ * stdout twice.
  */
 export abstract class AwsCommand extends BaseCommand {
-  private streaming = false
-
   protected awsOptions(flags: AwsAccountFlagValues): AwsClientOptions {
     return {
       ...(flags.region ? { region: flags.region } : {}),
@@ -51,7 +50,6 @@ export abstract class AwsCommand extends BaseCommand {
   }
 
   protected waitOptions(flags: WaitFlagValues): WaitOptions & { wait: boolean } {
-    this.streaming = this.jsonEnabled() && flags.wait
     return {
       wait: flags.wait,
       intervalMs: seconds('poll-interval', flags['poll-interval']) * 1000,
@@ -60,26 +58,13 @@ export abstract class AwsCommand extends BaseCommand {
     }
   }
 
-  /** An NDJSON event when streaming (e.g. the export plan); nothing otherwise. */
+  /** An NDJSON event on stderr under --json (e.g. the export plan); nothing otherwise. */
   protected event(type: string, data: object): void {
-    if (this.streaming) this.emitJsonLine({ type, at: Date.now(), ...data })
+    if (this.jsonEnabled()) this.emitEventLine({ type, at: Date.now(), ...data })
   }
 
   protected phase(e: PhaseEvent): void {
-    if (this.streaming) this.emitJsonLine(e)
-    else if (!this.jsonEnabled()) this.diag(formatPhase(e))
-  }
-
-  /** What run() returns: under NDJSON the result goes out as the `done` event instead. */
-  protected finish<T extends object>(result: T): T | undefined {
-    if (!this.streaming) return result
-    this.emitJsonLine({ type: 'done', at: Date.now(), ...result })
-    return undefined
-  }
-
-  override logJson(json: unknown): void {
-    if (!this.streaming) return super.logJson(json)
-    // The error document of BaseCommand.catch, as one NDJSON line.
-    this.emitJsonLine({ type: 'error', at: Date.now(), ...(json as object) })
+    if (this.jsonEnabled()) this.emitEventLine(e)
+    else this.diag(formatPhase(e))
   }
 }

@@ -3,7 +3,12 @@ import type { TopologyNode } from '../connect/topology.js'
 import type { ExternalMetricsSource } from '../metrics/external.js'
 import { AwsClients, type AwsClientOptions } from './clients.js'
 import { CloudWatchSource, type CloudWatchMetric } from './cloudwatch.js'
+import { discoverDeployment } from './discovery.js'
+import { inferResourceFromHost } from './iam-token.js'
 import type { AwsDeployment, CloudWatchNode } from './types.js'
+import { parseEndpointUrl } from '../connect/endpoint.js'
+import type { ConnectionInput } from '../connect/options.js'
+import { UsageError } from '../errors.js'
 
 export type Resolver = (host: string) => Promise<string[]>
 
@@ -121,5 +126,31 @@ export class CloudWatchMonitorSource implements ExternalMetricsSource {
 
   close(): void {
     if (!this.options.clients) this.clients.destroy()
+  }
+}
+
+/**
+ * The CloudWatch source behind `--cloudwatch`: the deployment AWS described (--elasticache,
+ * --serverless, --memorydb), or the one the endpoint's AWS host name names.
+ */
+export async function cloudWatchSourceFor(
+  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
+  account: AwsClientOptions,
+): Promise<CloudWatchMonitorSource> {
+  if (endpoint.aws) return new CloudWatchMonitorSource(endpoint.aws, { aws: account })
+  const host = endpoint.input.url ? parseEndpointUrl(endpoint.input.url).host : undefined
+  const inferred = host ? inferResourceFromHost(host) : undefined
+  if (!inferred) {
+    throw new UsageError("--cloudwatch needs the deployment's AWS identity, and the endpoint's name does not say it", {
+      hint: 'Add --elasticache REPLICATION_GROUP, --serverless CACHE or --memorydb CLUSTER (with --region).',
+    })
+  }
+  const clients = new AwsClients({ ...account, region: account.region ?? inferred.region })
+  try {
+    const kind = inferred.service === 'memorydb' ? 'memorydb' : inferred.serverless ? 'serverless' : 'elasticache'
+    const aws = await discoverDeployment(clients, { kind, name: inferred.name })
+    return new CloudWatchMonitorSource(aws, { aws: { ...account, region: account.region ?? aws.region } })
+  } finally {
+    clients.destroy()
   }
 }

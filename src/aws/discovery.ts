@@ -34,6 +34,8 @@ export function fromReplicationGroup(
   rg: ReplicationGroup,
   region: string,
   member?: CacheCluster,
+  /** Node endpoints by cache cluster id (cluster mode: DescribeReplicationGroups leaves them out). */
+  nodeEndpoints: Map<string, HostPort> = new Map(),
 ): AwsDeployment {
   const clusterMode = rg.ClusterEnabled ?? rg.ClusterMode === 'enabled'
   const tls = Boolean(rg.TransitEncryptionEnabled)
@@ -42,9 +44,9 @@ export function fromReplicationGroup(
     ...(ng.Slots ? { slots: ng.Slots } : {}),
     ...(ng.Status ? { status: ng.Status } : {}),
     nodes: (ng.NodeGroupMembers ?? []).map((m): AwsNode => {
-      const ep = hostPort(m.ReadEndpoint)
-      const address = ep ? formatAddress(ep.host, ep.port) : undefined
       const id = m.CacheClusterId ?? ''
+      const ep = hostPort(m.ReadEndpoint) ?? nodeEndpoints.get(id)
+      const address = ep ? formatAddress(ep.host, ep.port) : undefined
       const cacheNodeId = m.CacheNodeId ?? '0001'
       return {
         id,
@@ -289,7 +291,57 @@ async function discoverElastiCache(
       if (!isAccessDenied(err)) throw err
     }
   }
-  return { ...fromReplicationGroup(rg, region, member), ...(resolvedFrom ? { resolvedFrom } : {}) }
+  const nodeEndpoints = await memberEndpoints(clients, rg, region)
+  return {
+    ...fromReplicationGroup(rg, region, member, nodeEndpoints),
+    ...(resolvedFrom ? { resolvedFrom } : {}),
+  }
+}
+
+/**
+ * In cluster mode DescribeReplicationGroups gives no node endpoints; DescribeCacheClusters with
+ * ShowCacheNodeInfo does. They let CloudWatch figures be matched to the nodes the servers announce.
+ * Without the permission the nodes are matched by name or not at all: not worth failing for.
+ */
+async function memberEndpoints(
+  clients: AwsClients,
+  rg: ReplicationGroup,
+  region: string,
+): Promise<Map<string, HostPort>> {
+  const out = new Map<string, HostPort>()
+  const members = (rg.NodeGroups ?? []).flatMap((ng) => ng.NodeGroupMembers ?? [])
+  if (!members.some((m) => !m.ReadEndpoint)) return out
+  const { client, sdk } = await clients.elasticache()
+  let marker: string | undefined
+  try {
+    do {
+      const page = await awsCall(
+        {
+          service: 'ElastiCache',
+          operation: 'DescribeCacheClusters',
+          resource: `the nodes of '${rg.ReplicationGroupId}'`,
+          region,
+        },
+        () =>
+          client.send(
+            new sdk.DescribeCacheClustersCommand({
+              ShowCacheNodeInfo: true,
+              MaxRecords: 100,
+              Marker: marker,
+            }),
+          ),
+      )
+      for (const cc of page.CacheClusters ?? []) {
+        const ep = hostPort(cc.CacheNodes?.[0]?.Endpoint)
+        if (cc.ReplicationGroupId === rg.ReplicationGroupId && cc.CacheClusterId && ep)
+          out.set(cc.CacheClusterId, ep)
+      }
+      marker = page.Marker
+    } while (marker && out.size < members.length)
+  } catch (err) {
+    if (!isAccessDenied(err)) throw err
+  }
+  return out
 }
 
 async function discoverServerless(clients: AwsClients, name: string, region: string): Promise<AwsDeployment> {

@@ -132,3 +132,12 @@ export async function connectionInputWithAws(
   const { resolveAwsConnection } = await import('./connect.js')
   return resolveAwsConnection(url, flags, hooks)
 }
+
+/** Monitoring commands: per-node CloudWatch figures beside the servers' own. */
+export const cloudWatchFlags = {
+  cloudwatch: Flags.boolean({
+    description:
+      'Add per-node CloudWatch metrics (AWS/ElastiCache or AWS/MemoryDB, refreshed every 60 s); the deployment comes from --elasticache/--serverless/--memorydb or the endpoint name',
+    helpGroup: 'AWS',
+  }),
+}

@@ -1,6 +1,7 @@
 import { Cluster, Redis } from 'ioredis'
 import { redisOptions } from './client.js'
 import type { Deployment } from './deployment.js'
+import { keepTokenAuthenticated } from './iam.js'
 import { translateAddress } from './nat-map.js'
 
 /**
@@ -41,6 +42,17 @@ export async function openDataClient(
       },
     )
     cluster.on('error', () => {})
+    if (spec.iam) {
+      const iam = spec.iam
+      // Node connections opened later (slot moves, reconnects) take the current token, not the
+      // one this client started with; open ones re-authenticate before the 12-hour limit.
+      cluster.on('+node', (node: Redis) => keepTokenAuthenticated(node, iam))
+      const timer = setInterval(() => {
+        if (cluster.options.redisOptions) cluster.options.redisOptions.password = iam.current()
+      }, 60_000)
+      timer.unref()
+      cluster.once('end', () => clearInterval(timer))
+    }
     await cluster.connect()
     return cluster
   }

@@ -29,9 +29,11 @@ export function escapeBytes(value: Buffer | string, options: { quoted?: boolean 
   return options.quoted ? `"${out}"` : out
 }
 
-/** The same as `escapeBytes` without options (the name the first version of this module used). */
-export function reprBytes(value: Buffer | string): string {
-  return escapeBytes(value)
+/** A reply value (Buffer, string or number) as display text, escaped where it is bytes. */
+export function replyText(value: unknown): string {
+  if (Buffer.isBuffer(value) || typeof value === 'string') return escapeBytes(value)
+  if (value === null || value === undefined) return ''
+  return String(value)
 }
 
 /** `escapeBytes` with the surrounding quotes, as redis-cli and MONITOR print an argument. */

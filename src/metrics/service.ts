@@ -2,7 +2,8 @@ import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
 import { UsageError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
-import { MonitorEngine, type MonitorOptions } from './engine.js'
+import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
+import type { AwsDeployment } from '../aws/types.js'
 import type { ShardReplication } from './replication.js'
 import { groupSlowlog, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
 import type { Snapshot } from './types.js'
@@ -100,4 +101,16 @@ export interface ReplicationReport {
 export async function replicationReport(engine: MonitorEngine): Promise<ReplicationReport> {
   const { snapshot, events } = await sampleStatus(engine)
   return { at: snapshot.at, mode: snapshot.deployment.mode, shards: snapshot.replication, events }
+}
+
+/**
+ * The CloudWatch source for `--cloudwatch`. The AWS SDK is loaded only here, so monitoring without
+ * CloudWatch never pays for it.
+ */
+export async function openCloudWatchSource(
+  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
+  account: { region?: string; profile?: string },
+): Promise<ExternalMetricsSource> {
+  const { cloudWatchSourceFor } = await import('../aws/cloudwatch-monitor.js')
+  return cloudWatchSourceFor(endpoint, account)
 }

@@ -1,4 +1,4 @@
-import { replyText } from './repr.js'
+import { replyText } from '../data/escape.js'
 
 /**
  * SLOWLOG GET and (Valkey 8.1+) COMMANDLOG GET: parsing, incremental reading by entry id, merging

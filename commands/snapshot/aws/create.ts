@@ -37,7 +37,7 @@ export default class SnapshotAwsCreate extends AwsCommand {
       this.log(formatSnapshot(result.snapshot))
       if (wait.wait) this.log(`Done in ${formatElapsed(result.elapsedMs)}.`)
       else this.log('Not waiting: follow it with kvtop snapshot aws list.')
-      return this.finish(result)
+      return result
     } finally {
       clients.destroy()
     }

@@ -75,7 +75,7 @@ export default class SnapshotAwsExport extends AwsCommand {
           ? formatExportResult(result)
           : `Export started; the objects will be:\n${result.uris.map((u) => `  ${u}`).join('\n')}`,
       )
-      return this.finish(result)
+      return result
     } finally {
       clients.destroy()
     }

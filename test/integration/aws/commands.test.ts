@@ -33,8 +33,9 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
 }
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   limited(() => runCli(args, { env: fake.env(env), timeoutMs: 120_000 }))
+/** The NDJSON progress events a --json run wrote on stderr. */
 const ndjson = (r: CliResult) =>
-  r.stdout
+  r.stderr
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown> & { type: string })
@@ -134,7 +135,9 @@ beforeAll(async () => {
     AWS_CONFIG_FILE: join(tmp, 'config'),
   }
   const wait = ['--poll-interval', '0.05']
+  // discover first: the snapshot runs below turn 'orders' to 'snapshotting', which discover warns about.
   runs.discover = cli(['discover', '--elasticache', 'orders', '--aws-only', '--json'])
+  await runs.discover
   runs.createText = cli(['snapshot', 'aws', 'create', '--elasticache', 'orders', '--name', 'e2e-1', ...wait])
   runs.createJson = cli([
     'snapshot',
@@ -242,19 +245,18 @@ describe('kvtop snapshot aws create', () => {
     expect(fake.state.snapshots.get('e2e-1')!.status).toBe('available')
   })
 
-  it('--json streams NDJSON: a phase event per status change, then done', async () => {
+  it('--json: a phase event per status change on stderr, one result document on stdout', async () => {
     const r = await runs.createJson
     expect(r.code).toBe(0)
     const events = ndjson(r)
     expect(events.map((e) => [e.type, e.status])).toEqual([
       ['phase', 'creating'],
       ['phase', 'available'],
-      ['done', undefined],
     ])
     for (const e of events) expect(typeof e.at).toBe('number')
     expect(events[1]).toMatchObject({ from: 'creating', resource: 'snapshot e2e-m' })
     expect(events[1].elapsedMs as number).toBeGreaterThanOrEqual(100)
-    expect(events[2]).toMatchObject({
+    expect(JSON.parse(r.stdout)).toMatchObject({
       snapshot: { service: 'memorydb', name: 'e2e-m', status: 'available', source: 'sessions', shards: 2 },
     })
   })
@@ -310,7 +312,7 @@ describe('kvtop snapshot aws export', () => {
     expect(fake.calls('elasticache', 'CopySnapshot').map((c) => c.params.TargetBucket)).not.toContain('noacl')
   })
 
-  it('exports with --json: plan and check events, phases, done with the verified object URIs', async () => {
+  it('exports with --json: plan and check events and phases on stderr; the verified object URIs on stdout', async () => {
     const r = await runs.exportJson
     expect(r.code).toBe(0)
     const events = ndjson(r)
@@ -326,8 +328,7 @@ describe('kvtop snapshot aws export', () => {
       grant: { kind: 'acl', canonicalId: EC_CANONICAL_ID },
     })
     expect(events.filter((e) => e.type === 'phase').map((e) => e.status)).toEqual(['exporting', 'available'])
-    expect(events.at(-1)).toMatchObject({
-      type: 'done',
+    expect(JSON.parse(r.stdout)).toMatchObject({
       verified: true,
       uris: ['s3://exports/orders-0601-0001.rdb', 's3://exports/orders-0601-0002.rdb'],
     })

@@ -12,11 +12,13 @@ let fake: FakeAws
 let sb: TestSandbox
 const runs: Record<string, Promise<CliResult>> = {}
 const cli = (args: string[]) => runCli(args, { env: fake.env(), timeoutMs: 90_000 })
+/** The NDJSON progress events of a --json run (stderr); its result document is stdout. */
 const lines = (r: CliResult) =>
-  r.stdout
-    .trim()
+  r.stderr
     .split('\n')
+    .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, any>)
+const resultOf = (r: CliResult) => JSON.parse(r.stdout) as Record<string, any>
 
 /** CloudWatch figures for one ElastiCache node: bytes used and the share of maxmemory. */
 function ecMemory(node: string, bytes: number, percent: number): void {
@@ -152,9 +154,7 @@ describe('kvtop scale aws against the fake AWS endpoint', { timeout: 120_000 }, 
       ['NodeGroupsToRemove.NodeGroupToRemove.1', '0002'],
     ])
     expect(events.some((e) => e.type === 'phase' && e.status === 'modifying')).toBe(true)
-    const done = events.at(-1)!
-    expect(done.type).toBe('done')
-    expect(done.result).toMatchObject({ complete: true, shards: 2, status: 'available' })
+    expect(resultOf(r).result).toMatchObject({ complete: true, shards: 2, status: 'available' })
     expect(fake.state.replicationGroups.get('shop')!.nodeGroups).toHaveLength(2)
   })
 
@@ -238,7 +238,7 @@ describe('kvtop scale aws against the fake AWS endpoint', { timeout: 120_000 }, 
     expect(r.code, r.stderr).toBe(0)
     const call = params('UpdateCluster', 'sessions')
     expect(call).toMatchObject({ ClusterName: 'sessions', ShardConfiguration: { ShardCount: 3 } })
-    expect(lines(r).at(-1)!.result).toMatchObject({ complete: true, shards: 3 })
+    expect(resultOf(r).result).toMatchObject({ complete: true, shards: 3 })
   })
 
   it('shows the slot distribution of a reachable endpoint while AWS works', async () => {

@@ -60,6 +60,26 @@ describe('ElastiCache discovery', () => {
     ec.on(DescribeCacheClustersCommand, { CacheClusterId: 'orders-0001-001' }).resolves({
       CacheClusters: [{ CacheClusterId: 'orders-0001-001', EngineVersion: '7.2.6', Engine: 'valkey' }],
     })
+    // The node endpoints: listed page by page, other groups' clusters skipped.
+    const node = (id: string, rg: string, address: string) => ({
+      CacheClusterId: id,
+      ReplicationGroupId: rg,
+      CacheNodes: [{ CacheNodeId: '0001', Endpoint: { Address: address, Port: 6379 } }],
+    })
+    ec.on(DescribeCacheClustersCommand, { ShowCacheNodeInfo: true, MaxRecords: 100, Marker: undefined })
+      .resolves({
+        CacheClusters: [
+          node('other-0001-001', 'other', 'other-0001-001.other.abc.euw1.cache.amazonaws.com'),
+          node('orders-0001-001', 'orders', 'orders-0001-001.orders.abc.euw1.cache.amazonaws.com'),
+        ],
+        Marker: 'page-2',
+      })
+      .on(DescribeCacheClustersCommand, { ShowCacheNodeInfo: true, MaxRecords: 100, Marker: 'page-2' })
+      .resolves({
+        CacheClusters: [
+          node('orders-0001-002', 'orders', 'orders-0001-002.orders.abc.euw1.cache.amazonaws.com'),
+        ],
+      })
     const d = await discoverDeployment(clients, { kind: 'elasticache', name: 'orders' })
     expect(d).toMatchObject({
       service: 'elasticache',
@@ -80,11 +100,13 @@ describe('ElastiCache discovery', () => {
         id: 'orders-0001-001',
         service: 'elasticache',
         dimensions: { CacheClusterId: 'orders-0001-001', CacheNodeId: '0001' },
+        address: 'orders-0001-001.orders.abc.euw1.cache.amazonaws.com:6379',
       },
       {
         id: 'orders-0001-002',
         service: 'elasticache',
         dimensions: { CacheClusterId: 'orders-0001-002', CacheNodeId: '0001' },
+        address: 'orders-0001-002.orders.abc.euw1.cache.amazonaws.com:6379',
       },
     ])
     expect(d.shards[0]).toMatchObject({ id: '0001', slots: '0-16383' })
@@ -166,6 +188,12 @@ describe('ElastiCache discovery', () => {
     ec.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'orders' }).resolves({
       ReplicationGroups: [clusterModeRg],
     })
+    ec.on(DescribeCacheClustersCommand, { ShowCacheNodeInfo: true, MaxRecords: 100 }).rejects(
+      Object.assign(new Error('not authorized'), {
+        name: 'AccessDenied',
+        $metadata: { httpStatusCode: 403 },
+      }),
+    )
     const d = await discoverDeployment(clients, { kind: 'elasticache', name: 'orders-0001-002' })
     expect(d).toMatchObject({ name: 'orders', resolvedFrom: 'orders-0001-002', engineVersion: '7.2.6' })
   })

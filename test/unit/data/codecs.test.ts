@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Crc64, crc64, crc64Combine } from '../../../src/data/crc64.js'
-import { escapeBytes, quoteBytes, reprBytes, unescapeBytes } from '../../../src/data/escape.js'
+import { escapeBytes, quoteBytes, replyText, unescapeBytes } from '../../../src/data/escape.js'
 import { copyBytes, writeDecimal, writeSignedDecimal } from '../../../src/data/bytes.js'
 import { lzfCompress, lzfDecompress, LzfError } from '../../../src/data/lzf.js'
 import { KeyFingerprintSet } from '../../../src/data/keyspace/fingerprints.js'
@@ -92,7 +92,10 @@ describe('escapeBytes (redis-cli style)', () => {
       escapeBytes(Buffer.from([0x61, 0x00, 0x0d, 0x0a, 0x09, 0x07, 0x08, 0x22, 0x5c, 0xff, 0x7f, 0x20])),
     ).toBe('a\\x00\\r\\n\\t\\a\\b\\"\\\\\\xff\\x7f ')
     expect(quoteBytes(Buffer.from('k\x00'))).toBe('"k\\x00"')
-    expect(reprBytes('plain')).toBe('plain')
+    expect(replyText('plain')).toBe('plain')
+    expect(replyText(Buffer.from('k\r\n'))).toBe('k\\r\\n')
+    expect(replyText(42)).toBe('42')
+    expect(replyText(null)).toBe('')
     expect(escapeBytes(Buffer.from([0xc3, 0x28]))).toBe('\\xc3(')
   })
 

@@ -13,7 +13,7 @@ import {
   type RawLogEntry,
 } from '../../../src/metrics/slowlog.js'
 import { parseLatencyLatest } from '../../../src/metrics/latency.js'
-import { reprBytes } from '../../../src/metrics/repr.js'
+import { escapeBytes } from '../../../src/data/escape.js'
 import { jsonFixture } from './fixtures.js'
 
 const truncated = jsonFixture<{ slowlog: unknown[]; latency: unknown[] }>(
@@ -57,7 +57,7 @@ describe('SLOWLOG GET parsing (captured Redis 7.0 replies)', () => {
     const [e] = parseLogEntries(reply)
     expect(e.args).toEqual(['SET', 'k\\xff\\r\\n\\x00\\"\\\\', 'v'])
     expect(e.clientName).toBe('worker-1')
-    expect(reprBytes(Buffer.from('\x07\x08\t ~'))).toBe('\\a\\b\\t ~')
+    expect(escapeBytes(Buffer.from('\x07\x08\t ~'))).toBe('\\a\\b\\t ~')
   })
 
   it('old 4-field entries and junk are tolerated', () => {
