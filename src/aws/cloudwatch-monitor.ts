@@ -141,13 +141,17 @@ export async function cloudWatchSourceFor(
   const host = endpoint.input.url ? parseEndpointUrl(endpoint.input.url).host : undefined
   const inferred = host ? inferResourceFromHost(host) : undefined
   if (!inferred) {
-    throw new UsageError("--cloudwatch needs the deployment's AWS identity, and the endpoint's name does not say it", {
-      hint: 'Add --elasticache REPLICATION_GROUP, --serverless CACHE or --memorydb CLUSTER (with --region).',
-    })
+    throw new UsageError(
+      "--cloudwatch needs the deployment's AWS identity, and the endpoint's name does not say it",
+      {
+        hint: 'Add --elasticache REPLICATION_GROUP, --serverless CACHE or --memorydb CLUSTER (with --region).',
+      },
+    )
   }
   const clients = new AwsClients({ ...account, region: account.region ?? inferred.region })
   try {
-    const kind = inferred.service === 'memorydb' ? 'memorydb' : inferred.serverless ? 'serverless' : 'elasticache'
+    const kind =
+      inferred.service === 'memorydb' ? 'memorydb' : inferred.serverless ? 'serverless' : 'elasticache'
     const aws = await discoverDeployment(clients, { kind, name: inferred.name })
     return new CloudWatchMonitorSource(aws, { aws: { ...account, region: account.region ?? aws.region } })
   } finally {
