@@ -23,6 +23,7 @@ export default class Status extends BaseCommand {
     '<%= config.bin %> status redis://127.0.0.1:7000',
     '<%= config.bin %> status --profile sandbox:default --json',
     '<%= config.bin %> status redis://127.0.0.1:7000 --watch --interval 2 --json',
+    '<%= config.bin %> status --elasticache orders --cloudwatch --region eu-west-1',
   ]
   static override args = { url: urlArg }
   static override flags = {

@@ -13,6 +13,7 @@ export default class Top extends BaseCommand {
   static override examples = [
     '<%= config.bin %> top redis://127.0.0.1:7000',
     '<%= config.bin %> top --profile sandbox:default --interval 2',
+    '<%= config.bin %> top --memorydb sessions --cloudwatch --user ops',
   ]
   static override args = { url: urlArg }
   static override flags = {
