@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis'
-import { RawRespConnection } from '../data/resp/raw-connection.js'
+import { openRawNode } from '../data/keyspace/raw-node.js'
 import { RespError, type Reply } from '../data/resp/reply-parser.js'
 import { parseInfo } from '../metrics/info.js'
-import { redisOptions, type ConnectionSpec, type NodeAddress } from './client.js'
-import { mapConnectError } from './connect-errors.js'
+import type { ConnectionSpec, NodeAddress } from './client.js'
 
 export type Provider = 'elasticache' | 'memorydb' | 'self-managed'
 export type Engine = 'redis' | 'valkey'
@@ -128,27 +127,7 @@ export async function probeCapabilities(
 ): Promise<Capabilities> {
   const info = parseInfo(await client.info('server'))
   const clusterInfo = parseInfo(await client.info('cluster').catch(() => ''))
-  const options = redisOptions(spec, node)
-  const ctx = {
-    host: options.host!,
-    port: options.port!,
-    tls: spec.endpoint.tls,
-    username: spec.endpoint.username,
-    timeoutMs: spec.timeoutMs,
-  }
-  let conn: RawRespConnection
-  try {
-    conn = await RawRespConnection.connect({
-      host: ctx.host,
-      port: ctx.port,
-      timeoutMs: spec.timeoutMs,
-      username: spec.endpoint.username,
-      password: spec.endpoint.password,
-      tls: spec.endpoint.tls ? { ca: spec.tlsCaFile, insecure: spec.insecure } : undefined,
-    })
-  } catch (err) {
-    throw mapConnectError(err, ctx)
-  }
+  const conn = await openRawNode(spec, node ?? spec.endpoint, { name: 'kvtop-probe' })
   const names = Object.keys(PROBED_COMMANDS)
   const verdicts = new Map<string, Refusal | 'allowed' | 'unsupported' | 'unknown'>()
   try {

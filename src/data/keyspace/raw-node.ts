@@ -29,8 +29,9 @@ export async function openRawNode(
       host: ctx.host,
       port: ctx.port,
       timeoutMs: spec.timeoutMs,
-      username: spec.endpoint.username,
-      password: spec.endpoint.password,
+      // From redisOptions: an IAM token when the spec authenticates with one.
+      username: o.username,
+      password: o.password,
       tls: spec.endpoint.tls
         ? {
             ca: spec.tlsCaFile,

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../../src/connect/client.js'
 import type { TokenAuth } from '../../../src/connect/iam.js'
+import { openRawNode } from '../../../src/data/keyspace/raw-node.js'
 import { runCli } from '../../helpers/cli.js'
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws/index.js'
 import { EMPTY_SHA256, referencePresign, rfc3986 } from '../../helpers/sigv4-reference.js'
@@ -172,6 +173,31 @@ describe('IAM token authentication in the connection layer', () => {
       await closeQuietly(client)
     }
   })
+
+  it('raw pipelined connections (scans, probes) opened later use the current token', async () => {
+    await admin.call('ACL', 'SETUSER', 'raw-user', 'on', '>tok-now', '~*', '&*', '+@all')
+    const spec: ConnectionSpec = {
+      // The password the spec was resolved with has expired since.
+      endpoint: {
+        host: '127.0.0.1',
+        port: plainPort,
+        tls: false,
+        db: 0,
+        username: 'raw-user',
+        password: 'tok-old',
+      },
+      insecure: false,
+      timeoutMs: 3000,
+      natMap: new Map(),
+      iam: { username: 'raw-user', reauthIntervalMs: 60_000, current: () => 'tok-now' },
+    }
+    const conn = await openRawNode(spec, { host: '127.0.0.1', port: plainPort })
+    try {
+      expect((await conn.call(['ACL', 'WHOAMI'])) as Buffer).toEqual(Buffer.from('raw-user'))
+    } finally {
+      conn.close()
+    }
+  })
 })
 
 describe('kvtop discover --elasticache RG --iam', () => {
@@ -247,6 +273,32 @@ describe('kvtop discover --elasticache RG --iam', () => {
       expect(plain.stderr).toContain(
         "Error: ElastiCache replication group 'plainrg' has in-transit encryption disabled: IAM authentication requires TLS",
       )
+
+      // The bulk data path (raw pipelined connections, the capability probe) authenticates with the
+      // token too: once the default user has a password, a connection made without it is refused.
+      await admin.set(Buffer.from('k\r\n\x00\xff', 'latin1'), 'v')
+      await admin.call('ACL', 'SETUSER', 'default', 'resetpass', '>not-for-kvtop')
+      const out = join(dir, 'iam.rdb')
+      const snap = await runCli(
+        [
+          'snapshot',
+          'create',
+          '--elasticache',
+          'tlsrg',
+          '--iam',
+          '--user',
+          'iam-user',
+          '--tls-ca',
+          join(dir, 'cert.pem'),
+          '--out',
+          out,
+          '--json',
+        ],
+        { env, timeoutMs: 120_000 },
+      )
+      expect(snap.code, snap.stderr).toBe(0)
+      expect(JSON.parse(snap.stdout)).toMatchObject({ keys: 1 })
+      expect(snap.stdout + snap.stderr).not.toContain('X-Amz-Signature')
     },
   )
 })
