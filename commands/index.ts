@@ -18,6 +18,7 @@ import Replication from './replication.js'
 import Slowlog from './slowlog.js'
 import Status from './status.js'
 import Top from './top.js'
+import Verify from './verify.js'
 
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
 export const COMMANDS = {
@@ -25,6 +26,7 @@ export const COMMANDS = {
   'auth:token': AuthToken,
   discover: Discover,
   replay: Replay,
+  verify: Verify,
   'snapshot:aws:create': SnapshotAwsCreate,
   'snapshot:aws:export': SnapshotAwsExport,
   'snapshot:aws:list': SnapshotAwsList,

@@ -3,22 +3,10 @@ import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
-import { UsageError } from '../../src/errors.js'
+import { parseDbMap } from '../../src/data/db-map.js'
 import { restoreSnapshot, type RestoreReport } from '../../src/ops/snapshot/restore.js'
 import { formatCount } from '../../src/ui/format.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
-
-export function parseDbMap(entries: readonly string[] = []): Map<number, number> {
-  const map = new Map<number, number>()
-  for (const entry of entries) {
-    const m = /^(\d+):(\d+)$/.exec(entry.trim())
-    if (!m) throw new UsageError(`invalid --db-map '${entry}': expected FROM:TO, e.g. 3:0`)
-    const from = Number(m[1])
-    if (map.has(from)) throw new UsageError(`--db-map names db ${from} twice`)
-    map.set(from, Number(m[2]))
-  }
-  return map
-}
 
 export default class SnapshotRestore extends BaseCommand {
   static override summary = 'RESTORE every key of an RDB file into a standalone server or a cluster'

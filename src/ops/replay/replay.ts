@@ -369,17 +369,6 @@ export async function replay(
   return report
 }
 
-/** `3:0` pairs from --db-map flags. */
-export function parseDbMap(entries: string[] = []): Map<number, number> {
-  const map = new Map<number, number>()
-  for (const e of entries) {
-    const m = /^(\d+):(\d+)$/.exec(e.trim())
-    if (!m) throw new UsageError(`invalid --db-map '${e}': expected SOURCE:TARGET such as 3:0`)
-    map.set(Number(m[1]), Number(m[2]))
-  }
-  return map
-}
-
 /** --speed: max, 1x, 2.5x, or a bare number. */
 export function parseSpeed(value: string): 'max' | number {
   if (value === 'max') return 'max'

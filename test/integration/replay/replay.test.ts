@@ -55,7 +55,7 @@ describe('kvtop replay', () => {
     ;[source, standalone, cluster] = await Promise.all([
       startSandbox({ shards: 0, replicas: 0 }),
       startSandbox({ shards: 0, replicas: 0 }),
-      startSandbox({ shards: 2, replicas: 0 }),
+      startSandbox({ shards: 3, replicas: 0 }),
     ])
     dir = mkdtempSync(join(tmpdir(), 'kvtop-replay-'))
     const admin = await source.admin()
@@ -87,6 +87,9 @@ describe('kvtop replay', () => {
     const report = JSON.parse(r.stdout)
     expect(report).toMatchObject({ format: 'aof-dir', mode: 'standalone', errors: { total: 0 } })
     expect(String(await (await standalone.admin()).call('DEBUG', 'DIGEST'))).toBe(sourceDigest)
+    const verified = await runCli(['verify', '--source', source.url, '--target', standalone.url, '--json'])
+    expect(verified.code, verified.stdout).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ identical: true, sourceKeys: sourceKeys.size })
   })
 
   it('the same log into a cluster: db 2 refused without --db-map, identical key by key with it', async () => {
@@ -100,6 +103,18 @@ describe('kvtop replay', () => {
     expect(JSON.parse(r.stdout).errors.total).toBe(0)
     const admins = await Promise.all(cluster.summary.nodes.map((n) => cluster.admin(n.port)))
     expect(await digestsByKey(admins)).toEqual(sourceKeys)
+    const verified = await runCli([
+      'verify',
+      '--source',
+      source.url,
+      '--target',
+      cluster.url,
+      '--db-map',
+      '2:0',
+      '--json',
+    ])
+    expect(verified.code, verified.stdout).toBe(0)
+    expect(JSON.parse(verified.stdout)).toMatchObject({ identical: true, sourceKeys: sourceKeys.size })
   })
 
   it('a MONITOR capture with binary values replays to an identical dataset', async () => {
@@ -127,6 +142,16 @@ describe('kvtop replay', () => {
         expect(expected.size).toBeGreaterThan(db === 0 ? 100 : 0)
         expect(await digestsByKey([b])).toEqual(expected)
       }
+      const verified = await runCli([
+        'verify',
+        '--source',
+        capSource.url,
+        '--target',
+        target.url,
+        '--ttl-tolerance',
+        '60000',
+      ])
+      expect(verified.code, verified.stdout).toBe(0)
     } finally {
       await Promise.all([capSource.down(), target.down()])
     }

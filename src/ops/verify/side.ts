@@ -1,0 +1,176 @@
+import type { Deployment } from '../../connect/deployment.js'
+import type { TopologyNode } from '../../connect/topology.js'
+import { openRawNode } from '../../data/keyspace/raw-node.js'
+import { keySlot, parseRedirect, SlotTable } from '../../data/keyspace/slot-router.js'
+import type { CommandArg } from '../../data/resp/encode.js'
+import type { RawRespConnection } from '../../data/resp/raw-connection.js'
+import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import { OperationError } from '../../errors.js'
+import { parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+
+/** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
+const MAX_REDIRECTS = 3
+
+/**
+ * One side of a comparison: any deployment shape, read key by key. Commands about a key go to the
+ * primary that owns its slot (MOVED and ASK followed), pipelined per node; whole-keyspace reads go
+ * node by node with SCAN.
+ */
+export class Side {
+  private readonly table: SlotTable
+  private readonly conns = new Map<string, Promise<RawRespConnection>>()
+
+  constructor(
+    readonly deployment: Deployment,
+    readonly label: 'source' | 'target',
+  ) {
+    this.table = new SlotTable(deployment.topology)
+  }
+
+  get cluster(): boolean {
+    return this.deployment.topology.mode === 'cluster'
+  }
+
+  get primaries(): TopologyNode[] {
+    return this.deployment.primaries
+  }
+
+  /** Keys per db over all primaries (INFO keyspace). */
+  async keyspace(): Promise<Map<number, number>> {
+    const out = new Map<number, number>()
+    for (const node of this.primaries) {
+      const info = (await (await this.conn(node.address, 0)).call(['INFO', 'keyspace'])) as Buffer | RespError
+      if (info instanceof RespError)
+        throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
+      for (const [db, ks] of Object.entries(parseKeyspace(parseInfoSections(info.toString()).keyspace))) {
+        out.set(Number(db), (out.get(Number(db)) ?? 0) + ks.keys)
+      }
+    }
+    return out
+  }
+
+  /** A pipelined connection to one node with `db` selected (cached). */
+  conn(address: string, db: number): Promise<RawRespConnection> {
+    const id = `${address}/${db}`
+    let c = this.conns.get(id)
+    if (!c) {
+      const colon = address.lastIndexOf(':')
+      c = openRawNode(
+        this.deployment.spec,
+        { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) },
+        { db, name: `kvtop-verify-${this.label}` },
+      )
+      c.catch(() => this.conns.delete(id))
+      this.conns.set(id, c)
+    }
+    return c
+  }
+
+  /**
+   * Every key of `db` on one node, a SCAN batch at a time. Keys can come twice (SCAN's guarantee):
+   * callers tolerate it.
+   */
+  async *scanNode(
+    address: string,
+    db: number,
+    count: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Buffer[]> {
+    const conn = await this.conn(address, db)
+    let cursor: Buffer | string = '0'
+    do {
+      if (signal?.aborted) return
+      const reply = await conn.call(['SCAN', cursor, 'COUNT', count])
+      if (reply instanceof RespError) throw new OperationError(`SCAN refused on ${address}: ${reply.message}`)
+      const [next, keys] = reply as [Buffer, Buffer[]]
+      cursor = next
+      if (keys.length) yield keys
+    } while (cursor.toString() !== '0')
+  }
+
+  /**
+   * Run `build(key)` commands for every key on the node that owns it; the replies come back per
+   * key, in order. MOVED fixes the slot table and retries; ASK sends ASKING first.
+   */
+  async perKey(
+    db: number,
+    keys: Buffer[],
+    build: (key: Buffer, index: number) => CommandArg[][],
+  ): Promise<Reply[][]> {
+    const out: Reply[][] = new Array(keys.length)
+    let pending = keys.map((_, i) => i)
+    const asking = new Map<number, string>()
+    for (let attempt = 0; pending.length; attempt++) {
+      const byNode = new Map<string, number[]>()
+      for (const i of pending) {
+        const address = asking.get(i) ?? this.addressFor(keys[i])
+        let list = byNode.get(address)
+        if (!list) byNode.set(address, (list = []))
+        list.push(i)
+      }
+      const retry: number[] = []
+      await Promise.all(
+        [...byNode].map(async ([address, indexes]) => {
+          const commands: CommandArg[][] = []
+          const shape: number[] = []
+          for (const i of indexes) {
+            const cmds = build(keys[i], i)
+            const ask = asking.has(i)
+            for (const c of cmds) {
+              if (ask) commands.push(['ASKING'])
+              commands.push(c)
+            }
+            shape.push(cmds.length)
+          }
+          const replies = await (await this.conn(address, db)).pipeline(commands)
+          let at = 0
+          indexes.forEach((i, k) => {
+            const step = asking.has(i) ? 2 : 1
+            const mine: Reply[] = []
+            for (let c = 0; c < shape[k]; c++) mine.push(replies[at + c * step + step - 1])
+            at += shape[k] * step
+            const redirect = mine
+              .map((r) => (r instanceof RespError ? parseRedirect(r) : undefined))
+              .find(Boolean)
+            if (redirect && attempt < MAX_REDIRECTS) {
+              const to = `${redirect.host.includes(':') ? `[${redirect.host}]` : redirect.host}:${redirect.port}`
+              if (redirect.kind === 'MOVED') {
+                this.table.moved(redirect.slot, to)
+                asking.delete(i)
+              } else asking.set(i, to)
+              retry.push(i)
+            } else {
+              out[i] = mine
+              asking.delete(i)
+            }
+          })
+        }),
+      )
+      pending = retry
+    }
+    return out
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.conns.values()].map(async (c) => {
+        try {
+          ;(await c).close()
+        } catch {
+          // never connected
+        }
+      }),
+    )
+    this.conns.clear()
+  }
+
+  private addressFor(key: Buffer): string {
+    const address = this.cluster ? this.table.nodeFor(keySlot(key)) : this.table.nodeFor(0)
+    if (!address) {
+      throw new OperationError(`slot ${keySlot(key)} is not served by any node of the ${this.label}`, {
+        hint: 'Check the cluster with kvtop status; verify needs full slot coverage on both sides.',
+      })
+    }
+    return address
+  }
+}
