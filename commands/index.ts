@@ -18,6 +18,7 @@ import Replication from './replication.js'
 import Slowlog from './slowlog.js'
 import Status from './status.js'
 import Top from './top.js'
+import Triage from './triage.js'
 import Verify from './verify.js'
 
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
@@ -27,6 +28,7 @@ export const COMMANDS = {
   discover: Discover,
   replay: Replay,
   verify: Verify,
+  triage: Triage,
   'snapshot:aws:create': SnapshotAwsCreate,
   'snapshot:aws:export': SnapshotAwsExport,
   'snapshot:aws:list': SnapshotAwsList,

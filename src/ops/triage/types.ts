@@ -1,0 +1,109 @@
+import type { Snapshot } from '../../metrics/types.js'
+import type { SlowlogGroup } from '../../metrics/slowlog.js'
+
+export type Severity = 'critical' | 'warning' | 'info'
+
+/** DESIGN.md's finding: what was seen, why it matters, what to do. */
+export interface Finding {
+  severity: Severity
+  category: 'topology' | 'replication' | 'resources' | 'workload' | 'clients' | 'keys' | 'cloudwatch'
+  /** The node's address (host:port), or absent for the whole deployment. */
+  node?: string
+  summary: string
+  why: string
+  action: string
+  /** The figures behind it. */
+  evidence?: Record<string, unknown>
+}
+
+/** One node's extra facts, beyond the monitor's snapshot. */
+export interface NodeExtras {
+  address: string
+  error?: string
+  rejectedConnections?: number
+  maxclients?: number
+  /** Each node's own view of the slot map: a canonical string of `slots=owner` (cluster only). */
+  slotMapView?: string
+  clients?: ClientInfo[]
+  /** LFU policy on the node: hot keys can be measured with OBJECT FREQ. */
+  lfu?: boolean
+}
+
+export interface ClientInfo {
+  addr: string
+  name: string
+  cmd: string
+  flags: string
+  /** Output buffer memory, bytes. */
+  omem: number
+  /** Query buffer, bytes. */
+  qbuf: number
+  ageSeconds: number
+  idleSeconds: number
+}
+
+export interface KeySample {
+  node: string
+  /** Escaped like redis-cli. */
+  key: string
+  type: string
+  bytes: number
+  elements?: number
+  /** OBJECT FREQ under an LFU policy. */
+  freq?: number
+}
+
+export interface KeyScan {
+  sampled: number
+  bigKeys: KeySample[]
+  hotKeys: KeySample[]
+  /** Where CLUSTER SLOT-STATS exists: the busiest slots. */
+  hotSlots?: { slot: number; keys?: number; cpuUsec?: number; node: string }[]
+  notes: string[]
+}
+
+export interface TriageInput {
+  snapshot: Snapshot
+  /** Topology facts the snapshot leaves out: open slots per node. */
+  openSlots: { address: string; importing: number[]; migrating: number[] }[]
+  extras: NodeExtras[]
+  slowlogGroups: SlowlogGroup[]
+  keys: KeyScan
+  cloudwatch?: CloudWatchSummary
+  durationSeconds: number
+}
+
+export interface CloudWatchSummary {
+  hours: number
+  /** Per AWS node id: the worst figure over the window, by kvtop metric name. */
+  nodes: Record<string, Record<string, number>>
+  error?: string
+}
+
+export interface TriageReport {
+  at: number
+  durationSeconds: number
+  deployment: Snapshot['deployment']
+  counts: Record<Severity, number>
+  findings: Finding[]
+  workload: {
+    opsPerSec?: number
+    topByCalls: { command: string; opsPerSec: number }[]
+    topByTime: { command: string; usecPerSec: number; usecPerCall?: number; p99Us?: number }[]
+    slowlog: { pattern: string; count: number; maxUs: number; nodes: string[]; example: string }[]
+  }
+  clients: {
+    topAddresses: { host: string; connections: number }[]
+    topNames: { name: string; connections: number }[]
+  }
+  keys: KeyScan
+  nodes: {
+    address: string
+    role: string
+    shard: number
+    up: boolean
+    opsPerSec?: number
+    memoryUsed?: number
+  }[]
+  cloudwatch?: CloudWatchSummary
+}
