@@ -18,6 +18,9 @@ import Replication from './replication.js'
 import Slowlog from './slowlog.js'
 import Status from './status.js'
 import Top from './top.js'
+import MigratePlan from './migrate/plan.js'
+import MigrateRun from './migrate/run.js'
+import MigrateStatus from './migrate/status.js'
 import Triage from './triage.js'
 import Verify from './verify.js'
 
@@ -28,6 +31,9 @@ export const COMMANDS = {
   discover: Discover,
   replay: Replay,
   verify: Verify,
+  'migrate:plan': MigratePlan,
+  'migrate:run': MigrateRun,
+  'migrate:status': MigrateStatus,
   triage: Triage,
   'snapshot:aws:create': SnapshotAwsCreate,
   'snapshot:aws:export': SnapshotAwsExport,

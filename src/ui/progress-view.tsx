@@ -7,6 +7,20 @@ export interface ProgressViewProps {
   phase?: string
   tasks: ProgressEvent[]
   warnings: string[]
+  /** A following operation's lag (changes not yet applied), when it reports one. */
+  lag?: LagStatus
+}
+
+export interface LagStatus {
+  pending: number
+  oldestAgeMs: number
+  /** Confirmed caught up (nothing pending and nothing on its way) at the last check. */
+  inSync: boolean
+}
+
+export function lagLine(lag: LagStatus): string {
+  if (lag.pending === 0) return lag.inSync ? 'live: in sync, no change pending' : 'live: no change pending'
+  return `live: ${formatCount(lag.pending)} changes pending, oldest ${formatDuration(lag.oldestAgeMs / 1000)}`
 }
 
 const BAR_WIDTH = 24
@@ -18,7 +32,7 @@ export function progressBar(done: number, total: number | undefined, width = BAR
 }
 
 /** One line per task: bar, counts, rate, ETA, errors; the current phase above, warnings below. */
-export function ProgressView({ title, phase, tasks, warnings }: ProgressViewProps) {
+export function ProgressView({ title, phase, tasks, warnings, lag }: ProgressViewProps) {
   return (
     <Box flexDirection="column">
       {title ? <Text bold>{title}</Text> : null}
@@ -43,6 +57,7 @@ export function ProgressView({ title, phase, tasks, warnings }: ProgressViewProp
           {t.detail ? <Text dimColor> {t.detail}</Text> : null}
         </Box>
       ))}
+      {lag ? <Text color={lag.pending ? 'yellow' : 'green'}>{lagLine(lag)}</Text> : null}
       {warnings.slice(-5).map((w, i) => (
         <Text key={i} color="yellow">
           ! {w}

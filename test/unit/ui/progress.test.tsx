@@ -3,7 +3,7 @@ import { render } from 'ink'
 import { describe, expect, it } from 'vitest'
 import { ProgressTracker } from '../../../src/ops/progress.js'
 import { formatBytes, formatCount, formatDuration } from '../../../src/ui/format.js'
-import { ProgressView, progressBar } from '../../../src/ui/progress-view.js'
+import { lagLine, ProgressView, progressBar } from '../../../src/ui/progress-view.js'
 
 class FakeStdout extends EventEmitter {
   columns = 120
@@ -104,5 +104,20 @@ describe('ProgressView', () => {
     expect(frame).toMatch(/127\.0\.0\.1:7000\s+█{12}░{12} 5000\/10\.0k keys\s+2500 keys\/s ETA 2s 3 errors/)
     expect(frame).toMatch(/127\.0\.0\.1:7001\s+█{24} 10\.0k\/10\.0k keys/)
     expect(frame).toContain('! source latency high, backing off')
+  })
+
+  it("shows a following operation's lag: pending changes and the oldest one's age, or in sync", () => {
+    expect(lagLine({ pending: 1200, oldestAgeMs: 2500, inSync: false })).toBe(
+      'live: 1200 changes pending, oldest 3s',
+    )
+    expect(lagLine({ pending: 0, oldestAgeMs: 0, inSync: true })).toBe('live: in sync, no change pending')
+    expect(lagLine({ pending: 0, oldestAgeMs: 0, inSync: false })).toBe('live: no change pending')
+    const stdout = new FakeStdout()
+    const app = render(
+      <ProgressView tasks={[]} warnings={[]} lag={{ pending: 7, oldestAgeMs: 400, inSync: false }} />,
+      { stdout: stdout as unknown as NodeJS.WriteStream, patchConsole: false },
+    )
+    app.unmount()
+    expect(stdout.lastFrame).toContain('live: 7 changes pending, oldest 0s')
   })
 })

@@ -1,0 +1,85 @@
+import { Flags } from '@oclif/core'
+import { BaseCommand } from '../../src/base-command.js'
+import { pairFlags, pairInputs } from '../../src/connect/pair-flags.js'
+import { parseDbMap } from '../../src/data/db-map.js'
+import { ExitCode, UsageError } from '../../src/errors.js'
+import { formatMigration } from '../../src/ops/migrate/format.js'
+import { runMigration } from '../../src/ops/migrate/migrate.js'
+import { parseSlotRange } from '../../src/ops/migrate/slot-range.js'
+import type { MigrateReport } from '../../src/ops/migrate/types.js'
+import { createReporter, reporterMode } from '../../src/ui/reporter.js'
+
+export default class MigrateRun extends BaseCommand {
+  static override summary = 'Copy a live dataset to another deployment without losing a key; resumable'
+  static override description =
+    'SCAN + DUMP + PEXPIRETIME pipelined on every source primary in parallel, RESTORE routed by slot on the target. ' +
+    '--live subscribes to keyspace notifications before the scan and keeps copying changed keys (deleting gone ones) until Ctrl-C ' +
+    '(or --until-synced), showing the lag. --checkpoint FILE is written every few seconds: after a crash or Ctrl-C the same command resumes. ' +
+    'verify runs at the end unless --no-verify. A non-empty target is refused unless --replace.'
+  static override examples = [
+    '<%= config.bin %> migrate run --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --live --checkpoint orders.ckpt',
+    '<%= config.bin %> migrate run --source sandbox:ec --target sandbox:mdb --checkpoint run.ckpt --max-ops 20000',
+    '<%= config.bin %> migrate run --source redis://a:6379 --target redis://b:7000 --slots 0-8191 --checkpoint half-1.ckpt',
+  ]
+  static override flags = {
+    ...pairFlags,
+    live: Flags.boolean({
+      description: 'Follow changes (keyspace notifications) after the bulk copy until Ctrl-C',
+    }),
+    'until-synced': Flags.boolean({ description: 'With --live: stop once source and target are in sync' }),
+    checkpoint: Flags.string({
+      description: 'Checkpoint file: written every few seconds; an existing one is resumed',
+    }),
+    'max-ops': Flags.integer({ description: 'At most N source commands per second per node', min: 1 }),
+    replace: Flags.boolean({
+      description: 'Allow a non-empty target; keys of the same name are overwritten',
+    }),
+    slots: Flags.string({
+      description: 'Copy only the keys of these slots: A-B (split a migration over machines)',
+    }),
+    mode: Flags.string({ description: 'dump: DUMP/RESTORE payloads', options: ['dump'], default: 'dump' }),
+    'db-map': Flags.string({
+      description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
+      multiple: true,
+    }),
+    verify: Flags.boolean({
+      description: 'Verify the datasets at the end (--no-verify to skip)',
+      default: true,
+      allowNo: true,
+    }),
+  }
+
+  async run(): Promise<MigrateReport> {
+    const { flags } = await this.parse(MigrateRun)
+    if (flags['until-synced'] && !flags.live) throw new UsageError('--until-synced needs --live')
+    const slots = flags.slots === undefined ? undefined : parseSlotRange(flags.slots)
+    const controller = new AbortController()
+    const stop = () => controller.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'migrate')
+    try {
+      const report = await runMigration(pairInputs(flags), {
+        live: flags.live,
+        untilSynced: flags['until-synced'],
+        checkpointPath: flags.checkpoint,
+        maxOps: flags['max-ops'],
+        replace: flags.replace,
+        ...(slots ? { slots } : {}),
+        dbMap: parseDbMap(flags['db-map']),
+        verify: flags.verify,
+        signal: controller.signal,
+        onEvent: (e) => reporter.onEvent(e),
+      })
+      reporter.finish()
+      this.log(formatMigration(report))
+      if (report.errors.total) this.resultExitCode = ExitCode.failed
+      else if (report.verify && !report.verify.identical) this.resultExitCode = ExitCode.answerNo
+      return report
+    } finally {
+      reporter.finish()
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  }
+}

@@ -1,0 +1,284 @@
+import type { ConnectionSpec } from '../../connect/client.js'
+import type { Topology, TopologyNode } from '../../connect/topology.js'
+import { escapeBytes } from '../../data/escape.js'
+import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
+import { openRawNode } from '../../data/keyspace/raw-node.js'
+import { keySlot, RoutedPipeline, type CommandBatch } from '../../data/keyspace/slot-router.js'
+import type { RawRespConnection } from '../../data/resp/raw-connection.js'
+import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import { OperationError } from '../../errors.js'
+import type { NodeCheckpoint, SlotRange } from './types.js'
+
+/** What a target reply answers: a key of a bulk page, or a live re-copy. */
+type Tag = { page: Page; key: Buffer } | { live: true; key: Buffer }
+
+interface Page {
+  cursorAfter: string
+  pending: number
+  sealed: boolean
+  /** Counted into the checkpoint only once every write of the page is acknowledged. */
+  keys: number
+  bytes: number
+}
+
+/**
+ * Every write to the target goes through one pipeline: per target node one connection, so writes
+ * land in the order they were issued (a live re-copy issued after a bulk copy of the same key
+ * always wins).
+ */
+export class TargetWriter {
+  readonly pipeline: RoutedPipeline<Tag>
+  errors = 0
+  readonly firstErrors: string[] = []
+  private readonly ackHandlers = new Map<Page, () => void>()
+
+  constructor(spec: ConnectionSpec, topology: Topology, db: number) {
+    this.pipeline = new RoutedPipeline<Tag>({
+      spec,
+      topology,
+      db,
+      onReply: (reply, tag) => this.onReply(reply, tag),
+    })
+  }
+
+  /** Called when a page's last write is acknowledged. */
+  onPageAcked(page: Page, fn: () => void): void {
+    this.ackHandlers.set(page, fn)
+  }
+
+  restore(key: Buffer, ttl: number, absolute: boolean, payload: Buffer, tag: Tag): Promise<void> | undefined {
+    const slot = keySlot(key)
+    const b = this.pipeline.batchFor(slot)
+    encodeRestore(b, key, ttl, absolute, payload)
+    b.end(tag)
+    return this.pipeline.written(slot)
+  }
+
+  del(key: Buffer, tag: Tag): Promise<void> | undefined {
+    const slot = keySlot(key)
+    const b = this.pipeline.batchFor(slot)
+    b.begin()
+    b.header(0x2a, 2)
+    b.text('DEL')
+    b.bulk(key)
+    b.end(tag)
+    return this.pipeline.written(slot)
+  }
+
+  private onReply(reply: Reply, tag: Tag): void {
+    if (reply instanceof RespError) {
+      this.errors++
+      if (this.firstErrors.length < 5) this.firstErrors.push(`"${escapeBytes(tag.key)}": ${reply.message}`)
+    }
+    if ('page' in tag) {
+      tag.page.pending--
+      if (tag.page.sealed && tag.page.pending === 0) {
+        this.ackHandlers.get(tag.page)?.()
+        this.ackHandlers.delete(tag.page)
+      }
+    }
+  }
+}
+
+const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
+
+function encodeRestore(
+  b: CommandBatch<Tag>,
+  key: Buffer,
+  ttl: number,
+  absolute: boolean,
+  payload: Buffer,
+): void {
+  b.begin()
+  b.header(0x2a, absolute ? 6 : 5)
+  b.raw(RESTORE)
+  b.bulk(key)
+  b.integer(ttl)
+  b.bulk(payload)
+  // The target was checked empty (or --replace given) before the copy: every key there is ours.
+  b.text('REPLACE')
+  if (absolute) b.text('ABSTTL')
+}
+
+export interface NodeCopierOptions {
+  spec: ConnectionSpec
+  node: TopologyNode
+  state: NodeCheckpoint
+  writer: TargetWriter
+  /** PEXPIRETIME (absolute, Redis 7+) or PTTL. */
+  absoluteTtl: boolean
+  maxOps?: number
+  slots?: SlotRange
+  scanCount: number
+  signal?: AbortSignal
+  onProgress: (keys: number, bytes: number) => void
+  onWarning: (message: string) => void
+}
+
+/**
+ * One source node (one db): SCAN pages, PEXPIRETIME/PTTL + DUMP pipelined for their keys, RESTORE
+ * routed by slot on the target. The cursor saved in the state only moves past a page once all its
+ * writes are acknowledged, so a resume never skips a key. The same connection serves the live
+ * re-copies: replies come in order, so a re-copy's DUMP is never older than a bulk one before it.
+ */
+export class NodeCopier {
+  private conn!: RawRespConnection
+  private readonly limiter: RateLimiter
+  private readonly pages: Page[] = []
+  private baselineMs: number | undefined
+  private backedOff = false
+
+  constructor(private readonly o: NodeCopierOptions) {
+    this.limiter = new RateLimiter(o.maxOps)
+  }
+
+  async open(): Promise<void> {
+    this.conn = await openRawNode(this.o.spec, this.o.node, { db: this.o.state.db, name: 'kvtop-migrate' })
+  }
+
+  close(): void {
+    this.conn?.close()
+  }
+
+  /** The bulk copy, from the state's cursor to the end of the keyspace (or an abort). */
+  async bulk(): Promise<void> {
+    const s = this.o.state
+    if (s.done) return
+    let cursor = s.cursor
+    const window: Promise<void>[] = []
+    do {
+      if (this.o.signal?.aborted) return
+      await this.limiter.take(1, this.o.signal)
+      const reply = await this.conn.call(['SCAN', cursor, 'COUNT', this.o.scanCount])
+      if (reply instanceof RespError)
+        throw new OperationError(`SCAN refused on ${this.o.node.address}: ${reply.message}`)
+      const [next, found] = reply as [Buffer, Buffer[]]
+      cursor = next.toString()
+      const keys = this.o.slots ? found.filter((k) => inRange(keySlot(k), this.o.slots!)) : found
+      const page: Page = { cursorAfter: cursor, pending: 0, sealed: false, keys: 0, bytes: 0 }
+      this.pages.push(page)
+      this.o.writer.onPageAcked(page, () => this.advance())
+      const copied = this.copyKeys(keys, page)
+      window.push(copied)
+      if (window.length >= 4) await window.shift()
+    } while (cursor !== '0')
+    await Promise.all(window)
+    await this.o.writer.pipeline.flush()
+    this.advance()
+    if (!this.pages.length) s.done = true
+  }
+
+  /** Copy keys again (they changed: --live) through the same connection; gone ones are deleted. */
+  async recopy(keys: Buffer[]): Promise<{ copied: number; deleted: number }> {
+    const replies = await this.read(keys)
+    let copied = 0
+    let deleted = 0
+    let wait: Promise<void> | undefined
+    keys.forEach((key, i) => {
+      const ttl = replies[2 * i]
+      const dump = replies[2 * i + 1]
+      if (dump instanceof RespError) {
+        if (/^(MOVED|ASK) /.test(dump.message)) return
+        throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`)
+      }
+      if (dump === null || ttl === -2) {
+        wait = this.o.writer.del(key, { live: true, key }) ?? wait
+        deleted++
+      } else {
+        wait =
+          this.o.writer.restore(key, toTtl(ttl, this.o.absoluteTtl), this.o.absoluteTtl, dump as Buffer, {
+            live: true,
+            key,
+          }) ?? wait
+        copied++
+      }
+    })
+    if (wait) await wait
+    return { copied, deleted }
+  }
+
+  private async read(keys: Buffer[]): Promise<Reply[]> {
+    const ttlCmd = this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
+    await this.limiter.take(keys.length * 2, this.o.signal)
+    return this.conn.pipeline(
+      keys.flatMap((k) => [
+        [ttlCmd, k],
+        ['DUMP', k],
+      ]),
+    )
+  }
+
+  private async copyKeys(keys: Buffer[], page: Page): Promise<void> {
+    if (keys.length) {
+      const started = performance.now()
+      const replies = await this.read(keys)
+      await this.backOff((performance.now() - started) / keys.length)
+      let bytes = 0
+      let copied = 0
+      let wait: Promise<void> | undefined
+      keys.forEach((key, i) => {
+        const ttl = replies[2 * i]
+        const dump = replies[2 * i + 1]
+        if (dump instanceof RespError) {
+          if (/^(MOVED|ASK) /.test(dump.message)) return // its slot is moving; the new owner's scan has it
+          throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`, {
+            hint: 'migrate run needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical is not available for this endpoint yet.',
+          })
+        }
+        if (dump === null || ttl === -2) {
+          this.o.state.vanished++
+          return
+        }
+        page.pending++
+        bytes += (dump as Buffer).length
+        copied++
+        wait =
+          this.o.writer.restore(key, toTtl(ttl, this.o.absoluteTtl), this.o.absoluteTtl, dump as Buffer, {
+            page,
+            key,
+          }) ?? wait
+      })
+      page.keys = copied
+      page.bytes = bytes
+      this.o.onProgress(copied, bytes)
+      if (wait) await wait
+    }
+    page.sealed = true
+    if (page.pending === 0) this.advance()
+  }
+
+  /** Move the saved cursor past every leading page whose writes are all acknowledged. */
+  private advance(): void {
+    while (this.pages.length && this.pages[0].sealed && this.pages[0].pending === 0) {
+      const page = this.pages.shift()!
+      this.o.state.cursor = page.cursorAfter
+      this.o.state.keys += page.keys
+      this.o.state.bytes += page.bytes
+      if (page.cursorAfter === '0') this.o.state.done = true
+    }
+  }
+
+  /** Slow down when the source's answers slow down: the migration must not become the incident. */
+  private async backOff(msPerKey: number): Promise<void> {
+    if (this.baselineMs === undefined || msPerKey < this.baselineMs)
+      this.baselineMs = Math.max(msPerKey, 0.005)
+    if (msPerKey > this.baselineMs * 8 && msPerKey > 0.2) {
+      if (!this.backedOff) {
+        this.backedOff = true
+        this.o.onWarning(`${this.o.node.address} answers slower (${msPerKey.toFixed(2)} ms/key): backing off`)
+      }
+      await new Promise((r) => setTimeout(r, Math.min(1000, msPerKey * 100)))
+    } else this.backedOff = false
+  }
+}
+
+function toTtl(reply: Reply, absolute: boolean): number {
+  const n = Number(reply)
+  // -1: no expiry. RESTORE takes 0 for "none" in both forms.
+  if (!Number.isFinite(n) || n < 0) return 0
+  return absolute ? n : Math.max(1, n)
+}
+
+function inRange(slot: number, r: SlotRange): boolean {
+  return slot >= r.from && slot <= r.to
+}

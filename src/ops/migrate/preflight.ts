@@ -1,0 +1,297 @@
+import type { Redis } from 'ioredis'
+import type { Capabilities } from '../../connect/capabilities.js'
+import type { Deployment } from '../../connect/deployment.js'
+import { errorMessage } from '../../errors.js'
+import { parseInfo, parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+import { notificationsReach } from './notifications.js'
+
+export interface PlanItem {
+  level: 'blocker' | 'warning' | 'ok'
+  check: string
+  summary: string
+  why?: string
+  action?: string
+}
+
+export interface PlanReport {
+  go: boolean
+  items: PlanItem[]
+  source: {
+    mode: string
+    engine: string
+    version: string
+    keys: number
+    dbs: Record<number, number>
+    usedMemory: number
+  }
+  target: {
+    mode: string
+    engine: string
+    version: string
+    keys: number
+    maxmemory: number
+    usedMemory: number
+  }
+}
+
+interface SideFacts {
+  mode: string
+  engine: string
+  version: string
+  provider: string
+  keys: number
+  dbs: Record<number, number>
+  usedMemory: number
+  maxmemory: number
+  policy: string
+  modules: string[]
+  tls: boolean
+  acl: boolean
+}
+
+async function facts(d: Deployment): Promise<SideFacts> {
+  const primaries = d.primaries
+  let keys = 0
+  let usedMemory = 0
+  let maxmemory = 0
+  const dbs: Record<number, number> = {}
+  let info: Record<string, string> = {}
+  const modules = new Set<string>()
+  for (const node of primaries) {
+    const c: Redis = await d.client(node)
+    const text = String(await c.info('all').catch(() => c.info()))
+    info = parseInfo(text)
+    for (const [db, ks] of Object.entries(parseKeyspace(parseInfoSections(text).keyspace))) {
+      dbs[Number(db)] = (dbs[Number(db)] ?? 0) + ks.keys
+      keys += ks.keys
+    }
+    usedMemory += Number(info.used_memory ?? 0)
+    maxmemory += Number(info.maxmemory ?? 0)
+  }
+  // MODULE LIST is refused on managed services: no modules is then the answer we can give.
+  const moduleList = (await (
+    await d.client(primaries[0])
+  )
+    .call('MODULE', 'LIST')
+    .catch(() => [])) as unknown[]
+  for (const m of moduleList as unknown[][]) if (Array.isArray(m)) modules.add(String(m[1]))
+  return {
+    mode: d.topology.mode,
+    engine: info.server_name === 'valkey' || info.valkey_version ? 'valkey' : 'redis',
+    version: info.valkey_version ?? info.redis_version ?? 'unknown',
+    provider: d.capabilities?.provider ?? 'self-managed',
+    keys,
+    dbs,
+    usedMemory,
+    maxmemory,
+    policy: info.maxmemory_policy ?? 'unknown',
+    modules: [...modules].filter(Boolean),
+    tls: d.spec.endpoint.tls,
+    acl: Boolean(d.spec.endpoint.username && d.spec.endpoint.username !== 'default'),
+  }
+}
+
+/** RDB version a server writes in DUMP payloads: the last two bytes before the CRC64. */
+async function dumpVersion(d: Deployment): Promise<number | undefined> {
+  const c = await d.client(d.primaries[0])
+  const key = `__kvtop_probe__:dumpver:${process.pid}`
+  try {
+    await c.set(key, 'x', 'PX', 5000)
+    const payload = (await c.dumpBuffer(key)) as Buffer | null
+    await c.del(key)
+    return payload && payload.length >= 10 ? payload.readUInt16LE(payload.length - 10) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The RDB version a server accepts (Redis 7.0: 10, 7.2: 11, 7.4 / Valkey 8: 12). */
+function acceptedRdbVersion(engine: string, version: string): number {
+  const [major, minor] = version.split('.').map(Number)
+  if (engine === 'valkey') return major >= 8 ? 12 : 11
+  if (major > 7 || (major === 7 && minor >= 4)) return 12
+  if (major === 7 && minor >= 2) return 11
+  if (major === 7) return 10
+  return 9
+}
+
+/**
+ * `kvtop migrate plan`: go / no-go before a migration. Each item says why it matters and what to do.
+ * Reads only: the notification probe writes and deletes one kvtop key of its own.
+ */
+export async function planMigration(
+  source: Deployment,
+  target: Deployment,
+  options: { live?: boolean; replace?: boolean; dbMap?: Map<number, number> } = {},
+): Promise<PlanReport> {
+  const [s, t] = await Promise.all([facts(source), facts(target)])
+  const items: PlanItem[] = []
+  const memorydb = t.provider === 'memorydb'
+  const targetSingleDb = t.mode === 'cluster' || memorydb
+  const otherDbs = Object.entries(s.dbs).filter(
+    ([db, n]) => Number(db) !== 0 && n > 0 && (options.dbMap?.get(Number(db)) ?? Number(db)) !== 0,
+  )
+  if (targetSingleDb && otherDbs.length) {
+    items.push({
+      level: 'blocker',
+      check: 'databases',
+      summary: `the source has keys in ${otherDbs.map(([db, n]) => `db ${db} (${n})`).join(', ')}; the target (${memorydb ? 'MemoryDB' : 'a cluster'}) holds db 0 only`,
+      why: 'Keys outside db 0 have nowhere to go.',
+      action: `Map them with ${otherDbs.map(([db]) => `--db-map ${db}:0`).join(' ')} (check that their names do not collide), or move them to db 0 first.`,
+    })
+  } else
+    items.push({
+      level: 'ok',
+      check: 'databases',
+      summary: `databases fit (${
+        Object.keys(s.dbs)
+          .map((d) => `db ${d}`)
+          .join(', ') || 'empty'
+      })`,
+    })
+
+  const [sv, tv] = await Promise.all([dumpVersion(source), dumpVersion(target)])
+  const accepted = acceptedRdbVersion(t.engine, t.version)
+  if (sv !== undefined && sv > accepted) {
+    items.push({
+      level: 'blocker',
+      check: 'dump-version',
+      summary: `source DUMP payloads are RDB version ${sv}; the target (${t.engine} ${t.version}) accepts up to ${tv ?? accepted}`,
+      why: 'RESTORE refuses payloads from a newer version.',
+      action:
+        'Upgrade the target, or copy logically (rebuild values with type commands) instead of DUMP/RESTORE.',
+    })
+  } else
+    items.push({
+      level: 'ok',
+      check: 'dump-version',
+      summary: `DUMP payloads (RDB ${sv ?? '?'}) are accepted by the target`,
+    })
+
+  const missingModules = s.modules.filter((m) => !t.modules.includes(m))
+  if (missingModules.length) {
+    items.push({
+      level: 'blocker',
+      check: 'modules',
+      summary: `the source uses modules the target lacks: ${missingModules.join(', ')}`,
+      why: 'Keys of module types cannot be restored without the module.',
+      action: 'Load the modules on the target, or leave those keys out.',
+    })
+  }
+
+  if (t.maxmemory > 0) {
+    const need = s.usedMemory * 1.2
+    if (need > t.maxmemory) {
+      items.push({
+        level: 'blocker',
+        check: 'memory',
+        summary: `the source uses ${mb(s.usedMemory)} (${mb(need)} with 20 % headroom); the target's maxmemory is ${mb(t.maxmemory)}`,
+        why: 'The target would evict keys or refuse writes before the copy ends.',
+        action: 'Use a bigger node type or more shards on the target.',
+      })
+    } else
+      items.push({
+        level: 'ok',
+        check: 'memory',
+        summary: `${mb(s.usedMemory)} fits in ${mb(t.maxmemory)} with headroom`,
+      })
+  } else
+    items.push({
+      level: 'warning',
+      check: 'memory',
+      summary: 'the target has no maxmemory: capacity could not be checked',
+      why: 'A full host swaps or gets killed.',
+      action: 'Check the target hosts have room for ' + mb(s.usedMemory) + '.',
+    })
+
+  if (t.keys > 0) {
+    items.push({
+      level: options.replace ? 'warning' : 'blocker',
+      check: 'target-empty',
+      summary: `the target already holds ${t.keys} keys`,
+      why: 'Keys of the same name would be overwritten; others would mix with the copy.',
+      action: options.replace
+        ? 'You gave --replace: same-named keys will be overwritten.'
+        : 'Empty the target, or pass --replace to overwrite same-named keys.',
+    })
+  } else items.push({ level: 'ok', check: 'target-empty', summary: 'the target is empty' })
+
+  // Keyspace notifications: needed for --live, probed on every source primary.
+  const silent: string[] = []
+  for (const node of source.primaries) {
+    try {
+      if (!(await notificationsReach(source.spec, node, 0, source.topology.mode === 'cluster')))
+        silent.push(node.address)
+    } catch (err) {
+      silent.push(`${node.address} (${errorMessage(err)})`)
+    }
+  }
+  if (silent.length) {
+    items.push({
+      level: options.live ? 'blocker' : 'warning',
+      check: 'notifications',
+      summary: `keyspace notifications do not reach kvtop from ${silent.join(', ')}`,
+      why: '--live follows changes through them; without them only a one-time copy is possible.',
+      action: notificationsHint(source.capabilities),
+    })
+  } else
+    items.push({
+      level: 'ok',
+      check: 'notifications',
+      summary: 'keyspace notifications reach kvtop (--live possible)',
+    })
+
+  if (s.policy !== t.policy && t.policy !== 'unknown') {
+    items.push({
+      level: 'warning',
+      check: 'eviction-policy',
+      summary: `eviction policy differs: ${s.policy} on the source, ${t.policy} on the target`,
+      why: 'Under memory pressure the target will drop (or refuse) different keys than the source did.',
+      action: 'Align maxmemory-policy (parameter group on AWS) unless the change is intended.',
+    })
+  }
+  if (s.tls !== t.tls || s.acl !== t.acl) {
+    items.push({
+      level: 'warning',
+      check: 'security',
+      summary: `TLS ${s.tls ? 'on' : 'off'} / ACL user ${s.acl ? 'yes' : 'no'} on the source, TLS ${t.tls ? 'on' : 'off'} / ACL user ${t.acl ? 'yes' : 'no'} on the target`,
+      why: 'Clients switched to the target need the matching TLS settings and credentials.',
+      action: 'Update client configuration (TLS, user, password) together with the endpoint at cutover.',
+    })
+  }
+  return {
+    go: !items.some((i) => i.level === 'blocker'),
+    items,
+    source: {
+      mode: s.mode,
+      engine: s.engine,
+      version: s.version,
+      keys: s.keys,
+      dbs: s.dbs,
+      usedMemory: s.usedMemory,
+    },
+    target: {
+      mode: t.mode,
+      engine: t.engine,
+      version: t.version,
+      keys: t.keys,
+      maxmemory: t.maxmemory,
+      usedMemory: t.usedMemory,
+    },
+  }
+}
+
+/** How to turn keyspace notifications on, for what the endpoint is and whether it lets us CONFIG SET. */
+export function notificationsHint(capabilities: Capabilities | undefined): string {
+  const provider = capabilities?.provider ?? 'self-managed'
+  if (provider === 'elasticache')
+    return "Set notify-keyspace-events to KEA in the cache's parameter group (a custom group; it applies without a reboot)."
+  if (capabilities?.refused.includes('config'))
+    return (
+      'This endpoint refuses CONFIG for this user: have notify-keyspace-events set to KEA where it is managed ' +
+      '(on ElastiCache, a custom parameter group; it applies without a reboot), or connect as a user allowed CONFIG SET notify-keyspace-events KEA.'
+    )
+  return 'Enable them with CONFIG SET notify-keyspace-events KEA (and in redis.conf so it survives a restart).'
+}
+
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`

@@ -1,0 +1,299 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Cluster, type Redis } from 'ioredis'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { adminSpec } from '../../../src/sandbox/sandbox.js'
+import { runCli, startCli } from '../../helpers/cli.js'
+import { digestsByKey } from '../../helpers/dataset.js'
+import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { MixedWriter } from './writer.js'
+
+/**
+ * kvtop migrate between flavors of real servers: elasticache-flavored sources (standalone, and a
+ * 2-shard cluster) into a memorydb-flavored 3-shard cluster. The datasets are compared by
+ * DEBUG DIGEST-VALUE on every primary (independently of kvtop verify) after each copy.
+ */
+let ec: TestSandbox
+let ecCluster: TestSandbox
+let mdb: TestSandbox
+let dir: string
+const opened: (Redis | Cluster)[] = []
+
+const primaries = (sb: TestSandbox) => sb.summary.nodes.filter((n) => n.role === 'primary')
+const admins = (sb: TestSandbox) => Promise.all(primaries(sb).map((n) => sb.admin(n.port)))
+
+function clusterClient(sb: TestSandbox): Cluster {
+  const admin = adminSpec(sb.state).endpoint
+  const c = new Cluster(
+    primaries(sb).map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { redisOptions: { username: admin.username, password: admin.password } },
+  )
+  c.on('error', () => {})
+  opened.push(c)
+  return c
+}
+
+/** Keys of every type, binary names and values, some with TTLs; spread over all slots. */
+async function seed(db: Redis | Cluster, prefix: string, count: number): Promise<void> {
+  for (let start = 0; start < count; start += 1000) {
+    const sent: Promise<unknown>[] = []
+    for (let i = start; i < Math.min(count, start + 1000); i++) {
+      const key = Buffer.concat([Buffer.from(`${prefix}:${i}:`), Buffer.from([0x00, 0x0d, 0x0a, 0xff])])
+      switch (i % 5) {
+        case 0:
+          sent.push(db.set(key, Buffer.from([i & 0xff, 0x00, 0x80, 0x0a])))
+          break
+        case 1:
+          sent.push(db.hset(key, 'a', String(i), 'b\r\n', Buffer.from([0xfe])))
+          break
+        case 2:
+          sent.push(db.rpush(key, 'x', String(i), 'z'))
+          break
+        case 3:
+          sent.push(db.zadd(key, i, 'm', -1.5, Buffer.from([0xc3, 0x28])))
+          break
+        default:
+          sent.push(db.set(key, `ttl ${i}`, 'EX', 3600))
+      }
+    }
+    await Promise.all(sent)
+  }
+}
+
+async function setNotifications(sb: TestSandbox, flags: string): Promise<void> {
+  for (const a of await admins(sb)) await a.config('SET', 'notify-keyspace-events', flags)
+}
+
+async function flush(sb: TestSandbox): Promise<void> {
+  for (const a of await admins(sb)) await a.flushall()
+}
+
+async function sameData(a: TestSandbox, b: TestSandbox): Promise<number> {
+  const [x, y] = await Promise.all([digestsByKey(await admins(a)), digestsByKey(await admins(b))])
+  const diff = [...new Set([...x.keys(), ...y.keys()])].filter((k) => x.get(k) !== y.get(k))
+  expect(diff.slice(0, 5), `${diff.length} keys differ`).toEqual([])
+  return x.size
+}
+
+const pair = (source: TestSandbox) => [
+  '--source',
+  `sandbox:${source.name}`,
+  '--target',
+  `sandbox:${mdb.name}`,
+]
+const migrate = (args: string[], timeoutMs = 120_000) => runCli(['migrate', ...args], { timeoutMs })
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'kvtop-migrate-'))
+  ;[ec, ecCluster, mdb] = await Promise.all([
+    startSandbox({ shards: 0, replicas: 0, flavor: 'elasticache' }),
+    startSandbox({ shards: 2, replicas: 0, flavor: 'elasticache' }),
+    startSandbox({ shards: 3, replicas: 0, flavor: 'memorydb' }),
+  ])
+})
+
+afterAll(async () => {
+  for (const c of opened) c.disconnect()
+  await Promise.all([ec?.down(), ecCluster?.down(), mdb?.down()])
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+beforeEach(async () => {
+  await Promise.all([flush(ec), flush(ecCluster), flush(mdb)])
+})
+
+describe('kvtop migrate plan', () => {
+  it('flags keys in db 3 as a blocker for a MemoryDB target: exit 1, the db named, what to do', async () => {
+    const src = await ec.admin()
+    await seed(src, 'p', 50)
+    await src.select(3)
+    await src.set('in-db-3', 'x')
+    const r = await migrate(['plan', ...pair(ec), '--json'])
+    expect(r.code, r.stderr).toBe(1)
+    const plan = JSON.parse(r.stdout)
+    expect(plan.go).toBe(false)
+    const blockers = plan.items.filter((i: { level: string }) => i.level === 'blocker')
+    expect(blockers).toHaveLength(1)
+    expect(blockers[0].summary).toMatch(/db 3/)
+    expect(blockers[0].action).toMatch(/--db-map 3:0/)
+
+    const text = await migrate(['plan', ...pair(ec)])
+    expect(text.code).toBe(1)
+    expect(text.stdout).toMatch(/^NO-GO: /)
+    expect(text.stdout).toMatch(/^BLOCKER +\S.*db 3/m)
+
+    // Mapped, it is no longer a blocker.
+    const mapped = await migrate(['plan', ...pair(ec), '--db-map', '3:0', '--json'])
+    expect(mapped.code, mapped.stdout).toBe(0)
+    expect(JSON.parse(mapped.stdout).go).toBe(true)
+  })
+
+  it('run --live without notifications on the source exits 2 before copying, saying how to enable them', async () => {
+    await setNotifications(ec, '')
+    await seed(await ec.admin(), 'n', 200)
+    const r = await migrate(['run', ...pair(ec), '--live', '--no-verify'])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/keyspace notifications do not reach kvtop/)
+    expect(r.stderr).toMatch(/notify-keyspace-events/)
+    expect(r.stderr).toMatch(/parameter group/i)
+    for (const a of await admins(mdb)) expect(await a.dbsize()).toBe(0)
+
+    const plan = await migrate(['plan', ...pair(ec), '--live', '--json'])
+    expect(plan.code).toBe(1)
+    expect(JSON.parse(plan.stdout).items).toContainEqual(
+      expect.objectContaining({ level: 'blocker', check: expect.stringMatching(/notification/i) }),
+    )
+  })
+
+  it('refuses a target that holds data unless --replace, and leaves it as it was', async () => {
+    await seed(await ec.admin(), 'r', 100)
+    const tgt = clusterClient(mdb)
+    await tgt.set('mine', 'precious')
+    const r = await migrate(['run', ...pair(ec), '--no-verify'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/the target already holds 1 keys/)
+    expect(r.stderr).toMatch(/--replace/)
+    expect(await tgt.get('mine')).toBe('precious')
+    let total = 0
+    for (const a of await admins(mdb)) total += await a.dbsize()
+    expect(total).toBe(1)
+  })
+})
+
+describe('kvtop migrate run', () => {
+  it.each(['standalone', '2-shard cluster'])(
+    '--live from a %s under a 2k+ ops/s writer (SET, HSET, DEL, EXPIRE, INCR) reaches sync; after the writer stops, no difference',
+    async (shape) => {
+      const source = shape === 'standalone' ? ec : ecCluster
+      const client = async () => (source === ec ? ec.admin() : clusterClient(ecCluster))
+      await setNotifications(source, 'KEA')
+      await seed(await client(), 'live', 30_000)
+      const writer = new MixedWriter(await client(), { prefix: 'w', keys: 3000, batch: 50, pauseMs: 5 })
+      writer.start()
+      const checkpoint = join(dir, `live-${source.name}.ckpt`)
+      const run = startCli(
+        ['migrate', 'run', ...pair(source), '--live', '--checkpoint', checkpoint, '--json'],
+        {
+          timeoutMs: 180_000,
+        },
+      )
+      const event = (line: string) => (line.startsWith('{') ? JSON.parse(line) : {})
+      let stoppedAt = 0
+      try {
+        await run.waitForStderr(/"type":"phase","phase":"bulk-done"/, 90_000)
+        const inSync = event(await run.waitForStderr(/"type":"in-sync"/, 60_000))
+        expect(inSync.message).toMatch(/in sync/)
+        // The lag is shown while the writer goes on.
+        const lag = event(
+          await run.waitForStderr((l) => /"type":"live"/.test(l) && event(l).at > inSync.at, 5000),
+        )
+        expect(lag).toMatchObject({ pending: expect.any(Number), oldestAgeMs: expect.any(Number) })
+      } finally {
+        await writer.stop()
+        stoppedAt = Date.now()
+      }
+      expect(writer.opsPerSecond).toBeGreaterThanOrEqual(2000)
+      expect(writer.errors).toBe(0)
+      // Writes stopped; the writer's expiries (at most 4 s) pass; then wait for the lag to drain and stop the run.
+      await new Promise((r) => setTimeout(r, 4500))
+      await run.waitForStderr(
+        (l) => event(l).type === 'live' && event(l).pending === 0 && event(l).at > stoppedAt + 4500,
+        10_000,
+      )
+      run.kill('SIGINT')
+      const r = await run.done
+      expect(r.code, r.stderr.slice(-3000)).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report).toMatchObject({ inSync: true, resumed: false, errors: { total: 0 } })
+      expect(report.keys).toBeGreaterThanOrEqual(30_000)
+      expect(report.liveCopies).toBeGreaterThan(1000)
+      expect(report.liveDeletes).toBeGreaterThan(100)
+      expect(report.verify.identical).toBe(true)
+
+      // Independently of kvtop: every key's digest and expiry state, then kvtop verify on its own.
+      expect(await sameData(source, mdb)).toBeGreaterThan(30_000)
+      const v = await runCli(['verify', ...pair(source), '--passes', '1'], { timeoutMs: 90_000 })
+      expect(v.code, v.stdout + v.stderr).toBe(0)
+      expect(JSON.parse(readFileSync(checkpoint, 'utf8'))).toMatchObject({ finished: true, inSync: true })
+      expect(statSync(checkpoint).mode & 0o777).toBe(0o600)
+    },
+    240_000,
+  )
+
+  it('--until-synced stops by itself once nothing is pending', async () => {
+    await setNotifications(ec, 'KEA')
+    await seed(await ec.admin(), 'u', 2000)
+    const r = await migrate(['run', ...pair(ec), '--live', '--until-synced', '--json'])
+    expect(r.code, r.stderr.slice(-2000)).toBe(0)
+    expect(r.stderr).toMatch(/"type":"in-sync"/)
+    expect(JSON.parse(r.stdout)).toMatchObject({ keys: 2000, inSync: true, verify: { identical: true } })
+  })
+
+  it('SIGKILL in the middle of the bulk copy, same command again: resumes, copies far fewer keys, no difference', async () => {
+    const keys = 60_000
+    await seed(clusterClient(ecCluster), 'k', keys)
+
+    // A fresh run: what a restart from zero copies.
+    const fresh = await migrate(['run', ...pair(ecCluster), '--json', '--no-verify'])
+    expect(fresh.code, fresh.stderr).toBe(0)
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ keys, copiedThisRun: keys, resumed: false })
+    await flush(mdb)
+
+    const checkpoint = join(dir, 'kill.ckpt')
+    const args = ['run', ...pair(ecCluster), '--checkpoint', checkpoint, '--json']
+    const first = startCli(['migrate', ...args, '--max-ops', '6000'])
+    let saved = 0
+    const deadline = Date.now() + 60_000
+    while (saved < keys / 4 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200))
+      if (existsSync(checkpoint)) {
+        const c = JSON.parse(readFileSync(checkpoint, 'utf8'))
+        saved = Object.values(c.nodes as Record<string, { keys: number }>).reduce((n, s) => n + s.keys, 0)
+      }
+    }
+    first.kill('SIGKILL')
+    const killed = await first.done
+    expect(killed.code).toBe(null)
+    expect(saved).toBeGreaterThanOrEqual(keys / 4)
+    expect(saved).toBeLessThan(keys)
+
+    const status = await migrate(['status', '--checkpoint', checkpoint])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toMatch(/^in progress: 0 of 2 source nodes done/)
+
+    const second = await migrate(args)
+    expect(second.code, second.stderr.slice(-3000)).toBe(0)
+    const report = JSON.parse(second.stdout)
+    expect(report.resumed).toBe(true)
+    expect(report.copiedThisRun).toBeLessThan(keys - saved + 2000)
+    expect(report.copiedThisRun).toBeLessThan(keys * 0.8)
+    expect(report.verify.identical).toBe(true)
+    expect(await sameData(ecCluster, mdb)).toBe(keys)
+
+    const after = await migrate(['status', '--checkpoint', checkpoint, '--json'])
+    expect(JSON.parse(after.stdout)).toMatchObject({ finished: true })
+    // Run again: the checkpoint says it is done, nothing is copied twice.
+    const again = await migrate(args)
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/records a finished migration/)
+  }, 240_000)
+
+  it('--slots splits a cluster migration in two halves that together copy everything', async () => {
+    await seed(clusterClient(ecCluster), 's', 5000)
+    const lower = await migrate(['run', ...pair(ecCluster), '--slots', '0-8191', '--json'])
+    expect(lower.code, lower.stderr).toBe(0)
+    const upper = await migrate(['run', ...pair(ecCluster), '--slots', '8192-16383', '--replace', '--json'])
+    expect(upper.code, upper.stderr).toBe(0)
+    const [a, b] = [JSON.parse(lower.stdout), JSON.parse(upper.stdout)]
+    expect(a.keys).toBeGreaterThan(2000)
+    expect(b.keys).toBeGreaterThan(2000)
+    expect(a.keys + b.keys).toBe(5000)
+    expect(a.verify).toBeUndefined() // a half is not the whole dataset
+    expect(await sameData(ecCluster, mdb)).toBe(5000)
+
+    const bad = await migrate(['run', ...pair(ecCluster), '--slots', '9-2'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/invalid --slots '9-2'/)
+  }, 120_000)
+})
