@@ -18,6 +18,7 @@ import Replication from './replication.js'
 import Slowlog from './slowlog.js'
 import Status from './status.js'
 import Top from './top.js'
+import MigrateAws from './migrate/aws.js'
 import MigratePlan from './migrate/plan.js'
 import MigrateRun from './migrate/run.js'
 import MigrateStatus from './migrate/status.js'
@@ -31,6 +32,7 @@ export const COMMANDS = {
   discover: Discover,
   replay: Replay,
   verify: Verify,
+  'migrate:aws': MigrateAws,
   'migrate:plan': MigratePlan,
   'migrate:run': MigrateRun,
   'migrate:status': MigrateStatus,

@@ -40,7 +40,8 @@ export interface PairFlagValues {
   timeout?: string
 }
 
-function sideInput(value: string, flags: PairFlagValues): ConnectionInput {
+/** One side: a URL, or else a profile name. */
+export function sideInput(value: string, flags: Omit<PairFlagValues, 'source' | 'target'>): ConnectionInput {
   const timeout = parseTimeoutFlag(flags.timeout)
   if (timeout !== undefined && Number.isNaN(timeout)) {
     throw new UsageError(`invalid --timeout '${flags.timeout}': expected seconds such as 5 or 0.5`)

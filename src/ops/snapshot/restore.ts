@@ -589,27 +589,45 @@ export async function writeRestoreStream(
   sink: NodeJS.WritableStream & import('node:stream').Writable,
   options: { replace?: boolean; now?: number } = {},
 ): Promise<{ commands: number; bytes: number }> {
+  const [stats] = await writeRestoreStreams(path, [sink], () => 0, options)
+  return stats
+}
+
+/**
+ * The same, split over several sinks by key (`pick` returns the sink's index): one stream per
+ * cluster node, each fit for its own `redis-cli --pipe`. Only db 0 keys when split (a cluster has one db).
+ */
+export async function writeRestoreStreams(
+  path: string,
+  sinks: (NodeJS.WritableStream & import('node:stream').Writable)[],
+  pick: (key: Buffer) => number,
+  options: { replace?: boolean; now?: number } = {},
+): Promise<{ commands: number; bytes: number }[]> {
   const { RespCommandWriter } = await import('../../data/resp/command-writer.js')
   const { CommandBatch } = await import('../../data/keyspace/slot-router.js')
-  const writer = new RespCommandWriter(sink)
+  const writers = sinks.map((sink) => new RespCommandWriter(sink))
   const reader = RdbReader.fromFile(path)
   const now = options.now ?? Date.now()
   let currentDb = 0
   let version = 0
   for await (const records of reader.batches()) {
-    const batch = new CommandBatch<Tag>(256 * 1024)
+    const batches = sinks.map(() => new CommandBatch<Tag>(256 * 1024))
     for (const rec of records) {
       if (rec.kind === 'header') version = rec.header.version
       if (rec.kind !== 'entry') continue
       if (rec.expireAt !== undefined && rec.expireAt <= now) continue
+      const batch = batches[sinks.length === 1 ? 0 : pick(rec.key)]
       if (rec.db !== currentDb) {
+        if (sinks.length > 1) throw new UsageError(`key in db ${rec.db}: a split stream holds db 0 only`)
         batch.append(Buffer.from(`*2\r\n$6\r\nSELECT\r\n$${String(rec.db).length}\r\n${rec.db}\r\n`), -1)
         currentDb = rec.db
       }
       encodeRestore(batch, rec, version, options.replace ?? false)
     }
-    await writer.writeRaw(batch.buf.subarray(0, batch.used), batch.count)
+    for (let n = 0; n < writers.length; n++)
+      if (batches[n].count)
+        await writers[n].writeRaw(batches[n].buf.subarray(0, batches[n].used), batches[n].count)
   }
-  await writer.end()
-  return writer.stats
+  for (const w of writers) await w.end()
+  return writers.map((w) => w.stats)
 }

@@ -263,23 +263,25 @@ export function handleMemoryDB(state: FakeState, operation: string, body: Body):
       str(body, 'ACLName')
       const seeds = (body.SnapshotArns as string[] | undefined) ?? []
       for (const arn of seeds) checkSeed(state, arn)
+      const seeding = seeds.length ? state.onMemoryDBSeed?.(name, seeds) : undefined
       const c = state.addMemoryDBCluster({
         name,
         shards: Number(body.NumShards ?? 1),
         replicas: Number(body.NumReplicasPerShard ?? 1),
-        tls: body.TLSEnabled !== false,
+        tls: seeding?.tls ?? body.TLSEnabled !== false,
         status: 'creating',
+        ...(seeding ? { endpoint: seeding.endpoint, nodeEndpoints: seeding.nodeEndpoints } : {}),
       })
       c.nodeType = String(body.NodeType)
       c.aclName = String(body.ACLName)
       if (seeds.length) c.seededFrom = seeds
-      state.schedule(
-        state.delays.create,
-        () => {
-          c.status = 'available'
-        },
-        `mdb-cluster:${c.name}`,
-      )
+      let loaded = !seeding
+      void seeding?.loaded.then(() => (loaded = true))
+      const becomeAvailable = () => {
+        if (loaded) c.status = 'available'
+        else state.schedule(50, becomeAvailable)
+      }
+      state.schedule(state.delays.create, becomeAvailable, `mdb-cluster:${c.name}`)
       return { Cluster: clusterJson(c, false) }
     }
     default:

@@ -212,6 +212,14 @@ export class FakeState {
   exportFailures = new Map<string, string>()
   /** Overrides of generated metric values: key `${namespace}|${metric}|${nodeId}`. */
   metricOverrides = new Map<string, number | null>()
+  /**
+   * What AWS does when CreateCluster is seeded from S3 (SnapshotArns): where the new cluster's data
+   * plane is, and a promise that settles once its data is loaded (the cluster turns available after).
+   */
+  onMemoryDBSeed?: (
+    name: string,
+    arns: string[],
+  ) => { endpoint: HostPort; nodeEndpoints?: HostPort[]; tls?: boolean; loaded: Promise<void> }
   private timers: { at: number; run: () => void; gate?: () => boolean }[] = []
   /** How often each resource was seen (described) in its current status: gates for transitions. */
   private seen = new Map<string, number>()

@@ -1,0 +1,153 @@
+import { Flags } from '@oclif/core'
+import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
+import { awsAccountFlags, validateResourceName } from '../../src/aws/flags.js'
+import type { ExportPlan } from '../../src/aws/snapshots.js'
+import { pairFlags, sideInput } from '../../src/connect/pair-flags.js'
+import { ExitCode } from '../../src/errors.js'
+import type { MigrateAwsRequest } from '../../src/ops/migrate-aws/run.js'
+import type { MigrateAwsReport, PlannedCall } from '../../src/ops/migrate-aws/types.js'
+import type { OperationEvent } from '../../src/ops/progress.js'
+
+export default class MigrateAws extends AwsCommand {
+  static override summary =
+    "Migrate ElastiCache to MemoryDB through AWS's snapshot path, every step driven and checked"
+  static override description =
+    'ElastiCache CreateSnapshot, wait; CopySnapshot to S3 (the bucket is checked first), wait; MemoryDB CreateCluster with SnapshotArns, wait; ' +
+    'then key counts on both sides and kvtop verify where both endpoints are reachable from here. ' +
+    'Every step is recorded in a state file (--state): run the same command again after an interruption and it resumes at the step it left. ' +
+    '--dry-run prints the exact API calls in order. Writes made to the source after the snapshot are not copied: follow with migrate run --live --replace.'
+  static override examples = [
+    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --dry-run',
+    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --node-type db.r6g.large --shards 4 --replicas 1 --acl orders-acl --subnet-group private',
+  ]
+  static override flags = {
+    'from-elasticache': Flags.string({ description: 'Source ElastiCache replication group', required: true }),
+    'to-memorydb': Flags.string({ description: 'MemoryDB cluster to create', required: true }),
+    bucket: Flags.string({ description: 'S3 bucket for the export, in the same Region', required: true }),
+    'node-type': Flags.string({ description: "MemoryDB node type (default: the source's, cache.X -> db.X)" }),
+    shards: Flags.integer({ description: "Shards of the new cluster (default: the source's)", min: 1 }),
+    replicas: Flags.integer({ description: "Replicas per shard (default: the source's)", min: 0, max: 5 }),
+    acl: Flags.string({ description: 'MemoryDB ACL of the new cluster', default: 'open-access' }),
+    'subnet-group': Flags.string({ description: 'MemoryDB subnet group of the new cluster' }),
+    'snapshot-name': Flags.string({
+      description: 'Name of the ElastiCache snapshot (default: kvtop-RG-TIME)',
+    }),
+    prefix: Flags.string({ description: 'S3 object key prefix (default: the snapshot name)' }),
+    state: Flags.string({
+      description:
+        'State file: every step recorded; an existing one is resumed (default: kvtop-migrate-aws-NAME.json)',
+    }),
+    'dry-run': Flags.boolean({ description: 'Print the API calls in order, create nothing' }),
+    verify: Flags.boolean({
+      description: 'Run kvtop verify after the key counts (--no-verify to skip)',
+      default: true,
+      allowNo: true,
+    }),
+    source: Flags.string({
+      ...pairFlags.source,
+      required: false,
+      description:
+        'For the comparison: the source as a URL with its credentials, or a profile (default: its AWS endpoint)',
+    }),
+    target: Flags.string({
+      ...pairFlags.target,
+      required: false,
+      description:
+        'For the comparison: the new cluster as a URL with its credentials, or a profile (default: its AWS endpoint)',
+    }),
+    'tls-ca': pairFlags['tls-ca'],
+    insecure: pairFlags.insecure,
+    timeout: pairFlags.timeout,
+    'poll-interval': waitFlags['poll-interval'],
+    'wait-timeout': waitFlags['wait-timeout'],
+    ...awsAccountFlags,
+  }
+
+  private async parseFlags() {
+    return (await this.parse(MigrateAws)).flags
+  }
+
+  async run(): Promise<MigrateAwsReport | { dryRun: true; calls: PlannedCall[] }> {
+    const flags = await this.parseFlags()
+    for (const f of [
+      'from-elasticache',
+      'to-memorydb',
+      'bucket',
+      'acl',
+      'subnet-group',
+      'snapshot-name',
+      'prefix',
+    ] as const)
+      if (flags[f] !== undefined) validateResourceName(f, flags[f])
+    const { AwsClients } = await import('../../src/aws/clients.js')
+    const request: MigrateAwsRequest = {
+      source: flags['from-elasticache'],
+      target: flags['to-memorydb'],
+      bucket: flags.bucket,
+      statePath: flags.state ?? `kvtop-migrate-aws-${flags['to-memorydb']}.json`,
+      snapshotName: flags['snapshot-name'],
+      prefix: flags.prefix,
+      nodeType: flags['node-type'],
+      shards: flags.shards,
+      replicas: flags.replicas,
+      acl: flags.acl,
+      subnetGroup: flags['subnet-group'],
+    }
+    const clients = new AwsClients(this.awsOptions(flags))
+    try {
+      return await this.migrate(clients, request, flags)
+    } finally {
+      clients.destroy()
+    }
+  }
+
+  private async migrate(
+    clients: InstanceType<typeof import('../../src/aws/clients.js').AwsClients>,
+    request: MigrateAwsRequest,
+    flags: Awaited<ReturnType<MigrateAws['parseFlags']>>,
+  ): Promise<MigrateAwsReport | { dryRun: true; calls: PlannedCall[] }> {
+    const { planAwsMigration, runAwsMigration } = await import('../../src/ops/migrate-aws/run.js')
+    const { formatAwsMigration, formatPlannedCalls } = await import('../../src/ops/migrate-aws/format.js')
+    const { formatExportPlan, formatBucketCheck } = await import('../../src/aws/format.js')
+    let exportPlan: ExportPlan | undefined
+    if (flags['dry-run']) {
+      const plan = await planAwsMigration(clients, request)
+      const resumeAt = plan.state ? Object.entries(plan.state.steps).find(([, s]) => !s.done)?.[0] : undefined
+      this.log(formatPlannedCalls(plan.params, plan.calls, resumeAt))
+      return { dryRun: true, calls: plan.calls }
+    }
+    // Waits print a line per status change (AwsCommand.phase): the steps are lines too, no live view.
+    const onEvent = (e: OperationEvent) => {
+      if (this.jsonEnabled()) this.emitEventLine({ ...e, at: Date.now() })
+      else if (e.type === 'phase')
+        this.diag(`== ${String(e.phase)}${e.detail ? `: ${String(e.detail)}` : ''}`)
+      else if (e.type === 'warning') this.diag(`Warning: ${String(e.message)}`)
+    }
+    {
+      const report = await runAwsMigration(clients, request, {
+        wait: this.waitOptions({ ...flags, wait: true }),
+        ...(flags.source ? { sourceInput: sideInput(flags.source, flags) } : {}),
+        ...(flags.target ? { targetInput: sideInput(flags.target, flags) } : {}),
+        verify: flags.verify,
+        onEvent,
+        onPlan: (plan) => {
+          this.event('plan', {
+            bucket: plan.bucket,
+            region: plan.region,
+            snapshot: plan.snapshot.name,
+            keys: plan.keys,
+          })
+          exportPlan = plan
+          if (!this.jsonEnabled()) this.diag(formatExportPlan(plan))
+        },
+        onCheck: (check) => {
+          this.event('check', check)
+          if (!this.jsonEnabled() && exportPlan) this.diag(formatBucketCheck(check, exportPlan))
+        },
+      })
+      this.log(formatAwsMigration(report))
+      if (report.matched === false) this.resultExitCode = ExitCode.answerNo
+      return report
+    }
+  }
+}
