@@ -392,6 +392,8 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
 export interface ReadCommandsOptions extends CommandParserOptions {
   /** Commands per yielded batch at most (default 1024). */
   batchSize?: number
+  /** Bytes (as encoded) per yielded batch, about (default 1 MiB). */
+  batchBytes?: number
   /**
    * At the end of the input, a truncated last command is an error (default). With true, the
    * generator returns normally and `onTruncatedTail` gets the offset and the leftover bytes, as
@@ -411,16 +413,21 @@ export async function* readCommands(
 ): AsyncGenerator<CommandRecord[]> {
   const parser = new RespCommandParser(options)
   const batchSize = options.batchSize ?? 1024
+  // A batch is bounded in bytes as well: 1024 commands of 100 KB values would hold 100 MB.
+  const batchBytes = options.batchBytes ?? 1024 * 1024
   let batch: CommandRecord[] = []
+  let bytes = 0
   for await (const chunk of source) {
     parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk)
     for (;;) {
       const record = parser.next()
       if (record === NEED_MORE) break
       batch.push(record)
-      if (batch.length >= batchSize) {
+      bytes += record.size
+      if (batch.length >= batchSize || bytes >= batchBytes) {
         yield batch
         batch = []
+        bytes = 0
       }
     }
   }

@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
-import { encodeCommand, type CommandArg } from './encode.js'
+import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
 import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
 
 export interface RawConnectOptions {
@@ -74,7 +74,7 @@ export class RawRespConnection {
   /** Send many commands in one write; resolves with their replies in order. */
   pipeline(commands: readonly (readonly CommandArg[])[]): Promise<Reply[]> {
     if (commands.length === 0) return Promise.resolve([])
-    const buf = Buffer.concat(commands.map(encodeCommand))
+    const buf = encodeCommands(commands)
     return this.sendEncoded(buf, commands.length)
   }
 

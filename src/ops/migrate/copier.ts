@@ -123,6 +123,8 @@ export interface NodeCopierOptions {
  */
 export class NodeCopier {
   private conn!: RawRespConnection
+  /** SCAN goes on its own connection so the next page's keys are known before this page's DUMPs return. */
+  private scanConn!: RawRespConnection
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
   private baselineMs: number | undefined
@@ -133,11 +135,22 @@ export class NodeCopier {
   }
 
   async open(): Promise<void> {
-    this.conn = await openRawNode(this.o.spec, this.o.node, { db: this.o.state.db, name: 'kvtop-migrate' })
+    const open = () => openRawNode(this.o.spec, this.o.node, { db: this.o.state.db, name: 'kvtop-migrate' })
+    ;[this.conn, this.scanConn] = await Promise.all([open(), open()])
   }
 
   close(): void {
     this.conn?.close()
+    this.scanConn?.close()
+  }
+
+  private async scan(cursor: string): Promise<[string, Buffer[]]> {
+    await this.limiter.take(1, this.o.signal)
+    const reply = await this.scanConn.call(['SCAN', cursor, 'COUNT', this.o.scanCount])
+    if (reply instanceof RespError)
+      throw new OperationError(`SCAN refused on ${this.o.node.address}: ${reply.message}`)
+    const [next, found] = reply as [Buffer, Buffer[]]
+    return [next.toString(), found]
   }
 
   /** The bulk copy, from the state's cursor to the end of the keyspace (or an abort). */
@@ -146,14 +159,12 @@ export class NodeCopier {
     if (s.done) return
     let cursor = s.cursor
     const window: Promise<void>[] = []
+    let ahead = this.scan(cursor)
     do {
-      if (this.o.signal?.aborted) return
-      await this.limiter.take(1, this.o.signal)
-      const reply = await this.conn.call(['SCAN', cursor, 'COUNT', this.o.scanCount])
-      if (reply instanceof RespError)
-        throw new OperationError(`SCAN refused on ${this.o.node.address}: ${reply.message}`)
-      const [next, found] = reply as [Buffer, Buffer[]]
-      cursor = next.toString()
+      const [next, found] = await ahead
+      if (this.o.signal?.aborted) break
+      cursor = next
+      if (cursor !== '0') ahead = this.scan(cursor)
       const keys = this.o.slots ? found.filter((k) => inRange(keySlot(k), this.o.slots!)) : found
       const page: Page = { cursorAfter: cursor, pending: 0, sealed: false, keys: 0, bytes: 0 }
       this.pages.push(page)
@@ -161,11 +172,12 @@ export class NodeCopier {
       const copied = this.copyKeys(keys, page)
       window.push(copied)
       if (window.length >= 4) await window.shift()
-    } while (cursor !== '0')
+    } while (cursor !== '0' && !this.o.signal?.aborted)
+    ahead.catch(() => {}) // a page scanned ahead of an abort is not used
     await Promise.all(window)
     await this.o.writer.pipeline.flush()
     this.advance()
-    if (!this.pages.length) s.done = true
+    if (cursor === '0' && !this.pages.length) s.done = true
   }
 
   /** Copy keys again (they changed: --live) through the same connection; gone ones are deleted. */

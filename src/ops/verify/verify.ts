@@ -2,6 +2,7 @@ import type { Deployment } from '../../connect/deployment.js'
 import { SLOTS } from '../../data/keyspace/slot-router.js'
 import { RespError } from '../../data/resp/reply-parser.js'
 import { UsageError } from '../../errors.js'
+import { WorkWindow } from '../work-window.js'
 import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
@@ -17,6 +18,8 @@ const CATEGORIES: DifferenceCategory[] = [
   'count',
 ]
 const EXAMPLES = 20
+/** Key batches compared at once per source (or target) primary. */
+const IN_FLIGHT = 8
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms)
@@ -96,12 +99,17 @@ export async function verifyDatasets(
       const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
       await Promise.all(
         source.primaries.map(async (node) => {
+          // Several batches in flight per node: each needs three round trips per side.
+          const window = new WorkWindow(IN_FLIGHT)
           for await (const keys of source.scanNode(node.address, pair.source, batch, options.signal)) {
-            for (const diff of await compareKeys(e, keys, settings))
-              add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-            forward.add(keys.length)
-            tick(forward)
+            await window.add(async () => {
+              for (const diff of await compareKeys(e, keys, settings))
+                add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+              forward.add(keys.length)
+              tick(forward)
+            })
           }
+          await window.drain()
         }),
       )
     }
@@ -118,22 +126,30 @@ export async function verifyDatasets(
         if (target.cluster && targetDb !== 0) continue
         await Promise.all(
           target.primaries.map(async (node) => {
+            const window = new WorkWindow(IN_FLIGHT)
             for await (const keys of target.scanNode(node.address, targetDb, batch, options.signal)) {
-              const found = new Array<boolean>(keys.length).fill(false)
-              for (const sdb of sourceDbsFor) {
-                const replies = await source.perKey(sdb, keys, (k) => [['EXISTS', k]])
-                replies.forEach((r, i) => {
-                  if (r[0] === 1) found[i] = true
+              await window.add(async () => {
+                const found = new Array<boolean>(keys.length).fill(false)
+                for (const sdb of sourceDbsFor) {
+                  const replies = await source.perKey(sdb, keys, (k) => [['EXISTS', k]])
+                  replies.forEach((r, i) => {
+                    if (r[0] === 1) found[i] = true
+                  })
+                }
+                keys.forEach((key, i) => {
+                  if (found[i]) return
+                  const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
+                  add({
+                    diff: difference('missing-in-source', key, pair.source, 'only in target'),
+                    key,
+                    pair,
+                  })
                 })
-              }
-              keys.forEach((key, i) => {
-                if (found[i]) return
-                const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
-                add({ diff: difference('missing-in-source', key, pair.source, 'only in target'), key, pair })
+                reverse.add(keys.length)
+                tick(reverse)
               })
-              reverse.add(keys.length)
-              tick(reverse)
             }
+            await window.drain()
           }),
         )
       }
