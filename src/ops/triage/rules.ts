@@ -116,22 +116,36 @@ export function evaluate(input: TriageInput): Finding[] {
         'Wait a few seconds and run triage again; if it persists, kvtop scale --fix or CLUSTER SETSLOT ... NODE on the odd nodes.',
     })
   }
+  // Replicas sharing a host with their primary, grouped per host: a 90-node sandbox is one finding, not 60.
+  const sameHost = new Map<string, { replica: string; primary: string }[]>()
   for (const n of s.nodes) {
     if (n.role !== 'replica' || !n.primaryId) continue
     const primary = byId.get(n.primaryId)
-    if (primary && primary.host === n.host) {
-      const loopback = /^(127\.|::1|localhost)/.test(n.host)
-      add({
-        severity: 'info',
-        category: 'topology',
-        node: n.address,
-        summary: `replica ${n.address} runs on the same host as its primary ${primary.address}`,
-        why: loopback
-          ? 'Expected for a local sandbox; in production one host failure would take the whole shard.'
-          : 'One host failure takes the primary and its replica: the shard is lost.',
-        action: 'Place replicas on other hosts (other availability zones on AWS).',
-      })
-    }
+    if (primary && primary.host === n.host)
+      sameHost.set(n.host, [
+        ...(sameHost.get(n.host) ?? []),
+        { replica: n.address, primary: primary.address },
+      ])
+  }
+  for (const [host, pairs] of sameHost) {
+    const loopback = /^(127\.|::1|localhost)/.test(host)
+    const one = pairs.length === 1
+    add({
+      severity: 'info',
+      category: 'topology',
+      ...(one ? { node: pairs[0].replica } : {}),
+      summary: one
+        ? `replica ${pairs[0].replica} runs on the same host as its primary ${pairs[0].primary}`
+        : `${pairs.length} replicas run on the same host as their primaries (${host}): ${pairs
+            .slice(0, 3)
+            .map((p) => `${p.replica} -> ${p.primary}`)
+            .join(', ')}${pairs.length > 3 ? ', ...' : ''}`,
+      why: loopback
+        ? 'Expected for a local sandbox; in production one host failure would take the whole shard.'
+        : 'One host failure takes the primary and its replica: the shard is lost.',
+      action: 'Place replicas on other hosts (other availability zones on AWS).',
+      evidence: { host, pairs },
+    })
   }
 
   // Replication.

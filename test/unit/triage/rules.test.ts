@@ -129,6 +129,39 @@ describe('triage rules', () => {
     expect(f.find((x) => x.category === 'resources')!.why).toContain('writes fail with OOM')
   })
 
+  it('replicas on the same host as their primary: one finding per host, naming the pairs', () => {
+    const primaries = [0, 1, 2, 3].map((i) =>
+      node({ id: `p${i}`, host: '10.0.0.9', port: 7000 + i, address: `10.0.0.9:${7000 + i}`, shard: i }),
+    )
+    const replicas = [0, 1, 2, 3].map((i) =>
+      node({
+        id: `r${i}`,
+        host: '10.0.0.9',
+        port: 8000 + i,
+        address: `10.0.0.9:${8000 + i}`,
+        role: 'replica',
+        primaryId: `p${i}`,
+        shard: i,
+      }),
+    )
+    const lone = [
+      node({ id: 'p9', host: '10.0.0.5', address: '10.0.0.5:6379' }),
+      node({ id: 'r9', host: '10.0.0.5', address: '10.0.0.5:6380', role: 'replica', primaryId: 'p9' }),
+      node({ id: 'r10', host: '10.0.0.6', address: '10.0.0.6:6379', role: 'replica', primaryId: 'p9' }),
+    ]
+    const found = evaluate(input([...primaries, ...replicas, ...lone])).filter((f) =>
+      /same host/.test(f.summary),
+    )
+    expect(found.map((f) => [f.node, f.summary])).toEqual([
+      [
+        undefined,
+        '4 replicas run on the same host as their primaries (10.0.0.9): 10.0.0.9:8000 -> 10.0.0.9:7000, 10.0.0.9:8001 -> 10.0.0.9:7001, 10.0.0.9:8002 -> 10.0.0.9:7002, ...',
+      ],
+      ['10.0.0.5:6380', 'replica 10.0.0.5:6380 runs on the same host as its primary 10.0.0.5:6379'],
+    ])
+    expect(found[0].why).toMatch(/shard is lost/)
+  })
+
   it('ranks critical, then warning, then info, stable within a level', () => {
     const mk = (severity: Finding['severity'], summary: string): Finding => ({
       severity,
