@@ -310,7 +310,7 @@ export async function runMigration(
     }
     progress()
     const complete = Object.values(checkpoint.nodes).every((n) => n.done)
-    if (!options.live && options.signal?.aborted && !complete) {
+    if (options.signal?.aborted && !complete) {
       await save()
       throw new OperationError('interrupted before the copy was complete', {
         resumable: Boolean(options.checkpointPath),

@@ -279,6 +279,36 @@ describe('kvtop migrate run', () => {
     expect(again.stderr).toMatch(/records a finished migration/)
   }, 240_000)
 
+  it('Ctrl-C in the middle of a --live bulk copy: exit 5 saying it can be resumed, checkpoint kept', async () => {
+    await setNotifications(ec, 'KEA')
+    await seed(await ec.admin(), 'i', 20_000)
+    const checkpoint = join(dir, 'interrupt.ckpt')
+    const run = startCli([
+      'migrate',
+      'run',
+      ...pair(ec),
+      '--live',
+      '--checkpoint',
+      checkpoint,
+      '--max-ops',
+      '4000',
+      '--json',
+    ])
+    await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 1000, 30_000)
+    run.kill('SIGINT')
+    const r = await run.done
+    expect(r.code, r.stderr.slice(-2000)).toBe(5)
+    expect(JSON.parse(r.stdout).error).toMatchObject({ resumable: true })
+    expect(JSON.parse(r.stdout).error.message).toMatch(/interrupted before the copy was complete/)
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8'))
+    const node = Object.values(
+      saved.nodes as Record<string, { done: boolean; keys: number; cursor: string }>,
+    )[0]
+    expect(node.done).toBe(false)
+    expect(node.cursor).not.toBe('0')
+    expect(node.keys).toBeGreaterThan(0)
+  })
+
   it('--slots splits a cluster migration in two halves that together copy everything', async () => {
     await seed(clusterClient(ecCluster), 's', 5000)
     const lower = await migrate(['run', ...pair(ecCluster), '--slots', '0-8191', '--json'])
