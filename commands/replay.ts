@@ -8,7 +8,7 @@ import { LOG_FORMATS, type LogFormat } from '../src/data/logs/detect.js'
 import { parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/replay/replay.js'
 import { resolveReplayInput } from '../src/ops/replay/sources.js'
 import { createReporter, reporterMode } from '../src/ui/reporter.js'
-import { ExitCode } from '../src/errors.js'
+import { ExitCode, UsageError } from '../src/errors.js'
 
 export default class Replay extends BaseCommand {
   static override summary =
@@ -26,7 +26,10 @@ export default class Replay extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     ...awsConnectionFlags,
-    to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
+    to: Flags.string({
+      description: 'Target: a URL (any node of a cluster) or a profile name (sandbox:NAME)',
+      required: true,
+    }),
     format: Flags.string({ description: 'Force the input format', options: LOG_FORMATS }),
     speed: Flags.string({ description: 'max, or the recorded pace times N (1x, 2x, 0.5x)', default: 'max' }),
     until: Flags.string({ description: 'Stop at this recorded time (epoch seconds or ISO 8601)' }),
@@ -50,7 +53,15 @@ export default class Replay extends BaseCommand {
       skipTruncatedTail: flags['skip-truncated-tail'],
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
-    const target = await Deployment.connect((await this.resolveEndpoint(flags.to, flags)).input)
+    // --to takes a URL, or a profile name as verify's --target does.
+    const toUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to)
+    if (!toUrl && flags.profile)
+      throw new UsageError(`--to '${flags.to}' is not a URL, and --profile is given too: give one target`)
+    const endpoint = await this.resolveEndpoint(
+      toUrl ? flags.to : undefined,
+      toUrl ? flags : { ...flags, profile: flags.to },
+    )
+    const target = await Deployment.connect(endpoint.input)
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

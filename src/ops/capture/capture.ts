@@ -64,8 +64,9 @@ const ADMIN_COMMANDS = new Set([
   'failover',
 ])
 
-export function isAdminCommand(name: Buffer): boolean {
-  return ADMIN_COMMANDS.has(name.toString('latin1').toLowerCase())
+/** `name`: the command's name as bytes, or already in lower case. */
+export function isAdminCommand(name: Buffer | string): boolean {
+  return ADMIN_COMMANDS.has(typeof name === 'string' ? name : name.toString('latin1').toLowerCase())
 }
 
 /**

@@ -17,12 +17,16 @@ export interface CommandKeySpec {
  */
 export class CommandTable {
   private readonly specs = new Map<string, CommandKeySpec>()
+  /** Names with subcommands: only these look at their second argument. */
+  private readonly containers = new Set<string>()
 
   static fromCommandReply(reply: Reply): CommandTable {
     const table = new CommandTable()
     const add = (entry: Reply) => {
       if (!Array.isArray(entry) || entry.length < 6) return
       const name = String(entry[0]).toLowerCase()
+      const bar = name.indexOf('|')
+      if (bar > 0) table.containers.add(name.slice(0, bar))
       const flags = Array.isArray(entry[2]) ? entry[2].map((f) => String(f)) : []
       table.specs.set(name, {
         arity: Number(entry[1]),
@@ -43,18 +47,22 @@ export class CommandTable {
     return this.specs.size
   }
 
-  lookup(args: Buffer[]): { name: string; spec: CommandKeySpec | undefined } {
-    const name = args[0].toString('latin1').toLowerCase()
-    if (args.length > 1) {
-      const sub = this.specs.get(`${name}|${args[1].toString('latin1').toLowerCase()}`)
-      if (sub) return { name: `${name}|${args[1].toString('latin1').toLowerCase()}`, spec: sub }
+  /** `name`: the command's name in lower case, when the caller has it already. */
+  lookup(
+    args: Buffer[],
+    name = args[0].toString('latin1').toLowerCase(),
+  ): { name: string; spec: CommandKeySpec | undefined } {
+    if (args.length > 1 && this.containers.has(name)) {
+      const full = `${name}|${args[1].toString('latin1').toLowerCase()}`
+      const sub = this.specs.get(full)
+      if (sub) return { name: full, spec: sub }
     }
     return { name, spec: this.specs.get(name) }
   }
 
   /** Indexes of the key arguments, or 'movable' when only the server can tell (COMMAND GETKEYS). */
-  keyIndexes(args: Buffer[]): number[] | 'movable' | 'unknown' {
-    const { spec } = this.lookup(args)
+  keyIndexes(args: Buffer[], name?: string): number[] | 'movable' | 'unknown' {
+    const { spec } = this.lookup(args, name)
     if (!spec) return 'unknown'
     if (spec.movable) return 'movable'
     if (spec.first <= 0) return []

@@ -133,14 +133,14 @@ export async function replay(
   let pace: { t0: number; w0: number } | undefined
   let multi: { items: ReplayItem[]; db: number } | undefined
 
-  const appendTo = async (slot: number, args: Buffer[], tag: Tag) => {
+  /** Queue a command; a promise only when the node's window is full (wait for it: backpressure). */
+  const appendTo = (slot: number, args: Buffer[], tag: Tag): Promise<void> | undefined => {
     const batch: CommandBatch<Tag> = pipeline.batchFor(slot)
     batch.begin()
     batch.header(0x2a, args.length)
     for (const a of args) batch.bulk(a)
     batch.end(tag)
-    const wait = pipeline.written(slot)
-    if (wait) await wait
+    return pipeline.written(slot)
   }
 
   const mapDb = (db: number, item: ReplayItem): number => {
@@ -164,13 +164,17 @@ export async function replay(
     laneDb = db
   }
 
-  const slotsOf = async (
-    args: Buffer[],
-    item: ReplayItem,
-  ): Promise<{ keys: number[]; slots: Set<number> } | 'unknown'> => {
-    let keyIdx = table.keyIndexes(args)
+  type Routed = { keys: number[]; slots: Set<number> } | 'unknown'
+  /** Synchronous for every command whose keys the table locates; a promise for movable ones. */
+  const slotsOf = (args: Buffer[], item: ReplayItem, name?: string): Routed | Promise<Routed> => {
+    let keyIdx = table.keyIndexes(args, name)
     if (keyIdx === 'unknown') return 'unknown'
-    if (keyIdx === 'movable') {
+    if (keyIdx === 'movable') return movableSlotsOf(args, item)
+    keyIdx = keyIdx.filter((i) => i < args.length)
+    return { keys: keyIdx, slots: new Set(keyIdx.map((i) => keySlot(args[i]))) }
+  }
+  const movableSlotsOf = async (args: Buffer[], item: ReplayItem): Promise<Routed> => {
+    {
       // Only the server knows (EVAL, ZUNIONSTORE, XREAD ...): ask it.
       try {
         const keys = (await target.seed.callBuffer('COMMAND', 'GETKEYS', ...args)) as Buffer[]
@@ -183,22 +187,39 @@ export async function replay(
         throw new UsageError(`cannot find the keys of the command at ${where(item)}: ${message}`)
       }
     }
-    keyIdx = keyIdx.filter((i) => i < args.length)
-    return { keys: keyIdx, slots: new Set(keyIdx.map((i) => keySlot(args[i]))) }
   }
 
-  const sendOne = async (item: ReplayItem) => {
+  /** One command: queued at once when its keys are in one slot (the common case), else routed below. */
+  const sendOne = (item: ReplayItem, name: string): Promise<void> | undefined => {
     const args = item.args
-    const name = commandName(args)
+    const { spec } = table.lookup(args, name)
+    // One key at a fixed place (GET, SET, HSET, INCR ...): its slot, nothing allocated.
+    if (spec && !spec.movable && spec.first > 0 && spec.last === spec.first && spec.first < args.length)
+      return appendTo(cluster ? keySlot(args[spec.first]) : 0, args, {
+        file: item.file,
+        offset: item.offset,
+        name,
+      })
+    const routed = slotsOf(item.args, item, name)
+    if (routed !== 'unknown' && !(routed instanceof Promise) && routed.slots.size === 1)
+      return appendTo(routed.slots.values().next().value!, item.args, {
+        file: item.file,
+        offset: item.offset,
+        name,
+      })
+    return sendRouted(item, name, routed)
+  }
+  const sendRouted = async (item: ReplayItem, name: string, pending: Routed | Promise<Routed>) => {
+    const args = item.args
     const tag = { file: item.file, offset: item.offset, name }
-    const routed = await slotsOf(args, item)
+    const routed = await pending
     if (routed === 'unknown') {
       // The target does not know it: send it anyway so that the error is the server's own.
       await appendTo(primarySlots[0], args, tag)
       return
     }
-    const full = args.length > 1 ? `${name}|${args[1].toString('latin1').toLowerCase()}` : name
     if (routed.slots.size === 0) {
+      const full = args.length > 1 ? `${name}|${args[1].toString('latin1').toLowerCase()}` : name
       if (EVERY_PRIMARY.has(name) || EVERY_PRIMARY.has(full)) {
         if (cluster) {
           await pipeline.flush()
@@ -212,7 +233,8 @@ export async function replay(
       return
     }
     if (routed.slots.size === 1) {
-      await appendTo([...routed.slots][0], args, tag)
+      const wait = appendTo(routed.slots.values().next().value!, args, tag)
+      if (wait) await wait
       return
     }
     if (!SPLITTABLE.has(name) || routed.keys.length === 0) {
@@ -324,12 +346,13 @@ export async function replay(
           multi = { items: [], db }
           continue
         }
-        if (isAdminCommand(item.args[0]) && name !== 'select') {
+        if (isAdminCommand(name) && name !== 'select') {
           report.skippedAdmin++
           continue
         }
-        await selectOnStandalone(db)
-        await sendOne(item)
+        if (!cluster && db !== laneDb) await selectOnStandalone(db)
+        const wait = sendOne(item, name)
+        if (wait) await wait
         report.commands++
         if (Date.now() - lastProgress > 500) {
           lastProgress = Date.now()
