@@ -112,6 +112,8 @@ export async function runMigration(
     const changes = new Map<string, ChangeSet>()
     const feeds: ChangeFeed[] = []
     const pendingChanges = () => [...changes.values()].reduce((n, c) => n + c.size, 0)
+    /** A subscription that dropped: changes made meanwhile were not seen, so sync can no longer be claimed. */
+    let lost: Error | undefined
     if (options.live) {
       for (const node of source.primaries) {
         for (const p of pairs) {
@@ -126,7 +128,6 @@ export async function runMigration(
           }
         }
       }
-      let lost: Error | undefined
       for (const node of source.primaries) {
         for (const p of pairs) {
           const set = new ChangeSet()
@@ -142,9 +143,6 @@ export async function runMigration(
           closers.push(() => sub.close())
         }
       }
-      closers.push(() => {
-        if (lost && !options.signal?.aborted) emit({ type: 'warning', message: lost.message })
-      })
     }
     const resumed = Boolean(previous)
     const keysBefore = Object.values(checkpoint.nodes).reduce((n, s) => n + s.keys, 0)
@@ -254,6 +252,12 @@ export async function runMigration(
     }
     const liveLoop = async () => {
       while (!options.signal?.aborted) {
+        if (lost)
+          throw new OperationError(`${lost.message}: changes made meanwhile may not have been seen`, {
+            code: 'notifications-lost',
+            resumable: true,
+            hint: 'Run the same command again: it resumes, follows changes again, and its final verify shows any key that was missed (copy those with --replace).',
+          })
         if (await copyPending()) continue
         if (bulkDone) {
           if (await settled()) {
@@ -293,6 +297,7 @@ export async function runMigration(
       detail: `${copiers.size} source node${copiers.size === 1 ? '' : 's'}`,
     })
     const live = options.live ? liveLoop() : Promise.resolve()
+    live.catch(() => {}) // awaited below, once the bulk copy is done; not an unhandled rejection meanwhile
     try {
       await Promise.all([...copiers.values()].map((c) => c.bulk()))
       await Promise.all([...writers.values()].map((w) => w.pipeline.flush()))

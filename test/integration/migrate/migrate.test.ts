@@ -309,6 +309,29 @@ describe('kvtop migrate run', () => {
     expect(node.keys).toBeGreaterThan(0)
   })
 
+  it('--live whose subscription is dropped stops with exit 5 instead of claiming a sync it cannot see', async () => {
+    await setNotifications(ec, 'KEA')
+    await seed(await ec.admin(), 'd', 2000)
+    const run = startCli([
+      'migrate',
+      'run',
+      ...pair(ec),
+      '--live',
+      '--checkpoint',
+      join(dir, 'dropped.ckpt'),
+      '--json',
+    ])
+    await run.waitForStderr(/"type":"in-sync"/, 30_000)
+    await (await ec.admin()).call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    const r = await run.done
+    expect(r.code, r.stderr.slice(-2000)).toBe(5)
+    const error = JSON.parse(r.stdout).error
+    expect(error.message).toMatch(
+      /keyspace notifications of .* stopped .*changes made meanwhile may not have been seen/,
+    )
+    expect(error.resumable).toBe(true)
+  })
+
   it('--slots splits a cluster migration in two halves that together copy everything', async () => {
     await seed(clusterClient(ecCluster), 's', 5000)
     const lower = await migrate(['run', ...pair(ecCluster), '--slots', '0-8191', '--json'])
