@@ -37,7 +37,12 @@ export default class MigrateRun extends BaseCommand {
     slots: Flags.string({
       description: 'Copy only the keys of these slots: A-B (split a migration over machines)',
     }),
-    mode: Flags.string({ description: 'dump: DUMP/RESTORE payloads', options: ['dump'], default: 'dump' }),
+    mode: Flags.string({
+      description:
+        "dump: DUMP/RESTORE payloads (fast, same or newer target version); logical: values rebuilt with type commands, for a target that refuses the source's DUMP version (stream consumer groups are copied without their pending entries)",
+      options: ['dump', 'logical'],
+      default: 'dump',
+    }),
     'db-map': Flags.string({
       description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
       multiple: true,
@@ -65,6 +70,7 @@ export default class MigrateRun extends BaseCommand {
         checkpointPath: flags.checkpoint,
         maxOps: flags['max-ops'],
         replace: flags.replace,
+        mode: flags.mode as 'dump' | 'logical',
         ...(slots ? { slots } : {}),
         dbMap: parseDbMap(flags['db-map']),
         verify: flags.verify,

@@ -4,7 +4,9 @@ import { escapeBytes } from '../../data/escape.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { openRawNode } from '../../data/keyspace/raw-node.js'
 import { keySlot, RoutedPipeline, type CommandBatch } from '../../data/keyspace/slot-router.js'
+import type { CommandArg } from '../../data/resp/encode.js'
 import type { RawRespConnection } from '../../data/resp/raw-connection.js'
+import { copyLogical, pendingGroups, readHeads } from './logical-copy.js'
 import { RespError, type Reply } from '../../data/resp/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
@@ -50,6 +52,21 @@ export class TargetWriter {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
     encodeRestore(b, key, ttl, absolute, payload)
+    b.end(tag)
+    return this.pipeline.written(slot)
+  }
+
+  /** Any command about `key` (the logical copy's writes), routed by the key's slot. */
+  command(key: Buffer, args: CommandArg[], tag: Tag): Promise<void> | undefined {
+    const slot = keySlot(key)
+    const b = this.pipeline.batchFor(slot)
+    b.begin()
+    b.header(0x2a, args.length)
+    for (const a of args) {
+      if (Buffer.isBuffer(a)) b.bulk(a)
+      else if (typeof a === 'number') b.integer(a)
+      else b.text(a)
+    }
     b.end(tag)
     return this.pipeline.written(slot)
   }
@@ -107,6 +124,8 @@ export interface NodeCopierOptions {
   writer: TargetWriter
   /** PEXPIRETIME (absolute, Redis 7+) or PTTL. */
   absoluteTtl: boolean
+  /** dump: DUMP/RESTORE payloads; logical: values rebuilt with type commands. */
+  mode?: 'dump' | 'logical'
   maxOps?: number
   slots?: SlotRange
   scanCount: number
@@ -128,6 +147,7 @@ export class NodeCopier {
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
   private baselineMs: number | undefined
+  private warnedStreams = 0
   private backedOff = false
 
   constructor(private readonly o: NodeCopierOptions) {
@@ -182,6 +202,7 @@ export class NodeCopier {
 
   /** Copy keys again (they changed: --live) through the same connection; gone ones are deleted. */
   async recopy(keys: Buffer[]): Promise<{ copied: number; deleted: number }> {
+    if (this.o.mode === 'logical') return this.recopyLogical(keys)
     const replies = await this.read(keys)
     let copied = 0
     let deleted = 0
@@ -221,6 +242,7 @@ export class NodeCopier {
   }
 
   private async copyKeys(keys: Buffer[], page: Page): Promise<void> {
+    if (this.o.mode === 'logical') return this.copyKeysLogical(keys, page)
     if (keys.length) {
       const started = performance.now()
       const replies = await this.read(keys)
@@ -234,7 +256,7 @@ export class NodeCopier {
         if (dump instanceof RespError) {
           if (/^(MOVED|ASK) /.test(dump.message)) return // its slot is moving; the new owner's scan has it
           throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`, {
-            hint: 'migrate run needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical is not available for this endpoint yet.',
+            hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
           })
         }
         if (dump === null || ttl === -2) {
@@ -257,6 +279,66 @@ export class NodeCopier {
     }
     page.sealed = true
     if (page.pending === 0) this.advance()
+  }
+
+  /**
+   * The logical copy of a page: TYPE, expiry and length, then the values (small ones in one round,
+   * big ones chunked). A key that changes type between the reads is read again (three tries).
+   */
+  private async copyKeysLogical(keys: Buffer[], page: Page): Promise<void> {
+    await this.logical(keys, { page }, (copied, gone, bytes) => {
+      page.keys += copied
+      page.bytes += bytes
+      this.o.state.vanished += gone
+      this.o.onProgress(copied, bytes)
+    })
+    page.sealed = true
+    if (page.pending === 0) this.advance()
+  }
+
+  private async recopyLogical(keys: Buffer[]): Promise<{ copied: number; deleted: number }> {
+    let copied = 0
+    let deleted = 0
+    await this.logical(keys, { live: true }, (c, gone, _bytes, goneKeys) => {
+      copied += c
+      deleted += gone
+      for (const key of goneKeys) this.o.writer.del(key, { live: true, key })
+    })
+    await this.o.writer.pipeline.flush()
+    return { copied, deleted }
+  }
+
+  private async logical(
+    keys: Buffer[],
+    tagBase: { page: Page } | { live: true },
+    done: (copied: number, gone: number, bytes: number, goneKeys: Buffer[]) => void,
+  ): Promise<void> {
+    let todo = keys
+    for (let attempt = 0; todo.length; attempt++) {
+      if (attempt === 3)
+        throw new OperationError(
+          `keys keep changing type while they are read on ${this.o.node.address} (e.g. "${escapeBytes(todo[0])}")`,
+          { resumable: true },
+        )
+      await this.limiter.take(todo.length * 4, this.o.signal)
+      const heads = await readHeads(this.conn, todo, this.o.absoluteTtl)
+      for (const key of await pendingGroups(this.conn, heads))
+        if (this.warnedStreams++ < 5)
+          this.o.onWarning(
+            `stream "${escapeBytes(key)}" has consumer groups with pending entries: --mode logical copies the groups, not their pending entries`,
+          )
+      const r = await copyLogical(this.conn, heads, this.o.absoluteTtl, (key, args) => {
+        if ('page' in tagBase) tagBase.page.pending++
+        return this.o.writer.command(key, args, { ...tagBase, key })
+      })
+      done(
+        r.copied,
+        r.gone,
+        r.bytes,
+        heads.filter((h) => h.type === 'none').map((h) => h.key),
+      )
+      todo = r.changed
+    }
   }
 
   /** Move the saved cursor past every leading page whose writes are all acknowledged. */

@@ -189,6 +189,7 @@ export async function runMigration(
           state,
           writer: writerFor(p.target),
           absoluteTtl,
+          mode: options.mode ?? 'dump',
           maxOps: options.maxOps,
           slots: options.slots,
           scanCount: options.scanCount ?? 1000,

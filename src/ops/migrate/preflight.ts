@@ -159,7 +159,7 @@ export async function planMigration(
       summary: `source DUMP payloads are RDB version ${sv}; the target (${t.engine} ${t.version}) accepts up to ${tv ?? accepted}`,
       why: 'RESTORE refuses payloads from a newer version.',
       action:
-        'Upgrade the target, or copy logically (rebuild values with type commands) instead of DUMP/RESTORE.',
+        'Upgrade the target, or copy with migrate run --mode logical (values rebuilt with type commands instead of DUMP/RESTORE).',
     })
   } else
     items.push({

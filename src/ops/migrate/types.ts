@@ -14,6 +14,8 @@ export interface MigrateOptions {
   /** Source commands per second per node. */
   maxOps?: number
   replace?: boolean
+  /** dump (default): DUMP/RESTORE; logical: values rebuilt with type commands (portable across versions). */
+  mode?: 'dump' | 'logical'
   slots?: SlotRange
   dbMap?: Map<number, number>
   verify?: boolean
