@@ -261,6 +261,12 @@ export class RoutedPipeline<T> {
     return this.send(lane)
   }
 
+  /** Send what is queued now, without waiting for replies (a partial batch at the end of a unit of work). */
+  sendQueued(): void {
+    if (this.failure) throw this.failure
+    for (const lane of this.lanes.values()) if (lane.batch.count) void this.send(lane)
+  }
+
   /** Send everything queued and wait for every reply. */
   async flush(): Promise<void> {
     for (;;) {

@@ -12,7 +12,7 @@ import { OperationError } from '../../errors.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /** What a target reply answers: a key of a bulk page, or a live re-copy. */
-type Tag = { page: Page; key: Buffer } | { live: true; key: Buffer }
+type Tag = { page: Page; key: Buffer } | { live: true; key: Buffer; onError?: () => void }
 
 interface Page {
   cursorAfter: string
@@ -21,6 +21,8 @@ interface Page {
   /** Counted into the checkpoint only once every write of the page is acknowledged. */
   keys: number
   bytes: number
+  /** A write of the page refused by the target: counted on its source node's progress. */
+  onError?: () => void
 }
 
 /**
@@ -86,6 +88,7 @@ export class TargetWriter {
     if (reply instanceof RespError) {
       this.errors++
       if (this.firstErrors.length < 5) this.firstErrors.push(`"${escapeBytes(tag.key)}": ${reply.message}`)
+      ;('page' in tag ? tag.page.onError : tag.onError)?.()
     }
     if ('page' in tag) {
       tag.page.pending--
@@ -131,6 +134,8 @@ export interface NodeCopierOptions {
   scanCount: number
   signal?: AbortSignal
   onProgress: (keys: number, bytes: number) => void
+  /** Writes the target refused, for this node's progress line. */
+  onErrors?: (n: number) => void
   onWarning: (message: string) => void
 }
 
@@ -148,6 +153,10 @@ export class NodeCopier {
   private readonly pages: Page[] = []
   private baselineMs: number | undefined
   private warnedStreams = 0
+  private readonly countError = () => this.o.onErrors?.(1)
+  private liveTag(key: Buffer): Tag {
+    return { live: true, key, onError: this.countError }
+  }
   private backedOff = false
 
   constructor(private readonly o: NodeCopierOptions) {
@@ -179,21 +188,29 @@ export class NodeCopier {
     if (s.done) return
     let cursor = s.cursor
     const window: Promise<void>[] = []
-    let ahead = this.scan(cursor)
+    // Promises awaited later get a handler now: a node that dies must fail the copy, not the process.
+    const handled = <T>(p: Promise<T>) => (p.catch(() => {}), p)
+    let ahead = handled(this.scan(cursor))
     do {
       const [next, found] = await ahead
       if (this.o.signal?.aborted) break
       cursor = next
-      if (cursor !== '0') ahead = this.scan(cursor)
+      if (cursor !== '0') ahead = handled(this.scan(cursor))
       const keys = this.o.slots ? found.filter((k) => inRange(keySlot(k), this.o.slots!)) : found
-      const page: Page = { cursorAfter: cursor, pending: 0, sealed: false, keys: 0, bytes: 0 }
+      const page: Page = {
+        cursorAfter: cursor,
+        pending: 0,
+        sealed: false,
+        keys: 0,
+        bytes: 0,
+        onError: this.countError,
+      }
       this.pages.push(page)
       this.o.writer.onPageAcked(page, () => this.advance())
       const copied = this.copyKeys(keys, page)
-      window.push(copied)
+      window.push(handled(copied))
       if (window.length >= 4) await window.shift()
     } while (cursor !== '0' && !this.o.signal?.aborted)
-    ahead.catch(() => {}) // a page scanned ahead of an abort is not used
     await Promise.all(window)
     await this.o.writer.pipeline.flush()
     this.advance()
@@ -215,14 +232,17 @@ export class NodeCopier {
         throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`)
       }
       if (dump === null || ttl === -2) {
-        wait = this.o.writer.del(key, { live: true, key }) ?? wait
+        wait = this.o.writer.del(key, this.liveTag(key)) ?? wait
         deleted++
       } else {
         wait =
-          this.o.writer.restore(key, toTtl(ttl, this.o.absoluteTtl), this.o.absoluteTtl, dump as Buffer, {
-            live: true,
+          this.o.writer.restore(
             key,
-          }) ?? wait
+            toTtl(ttl, this.o.absoluteTtl),
+            this.o.absoluteTtl,
+            dump as Buffer,
+            this.liveTag(key),
+          ) ?? wait
         copied++
       }
     })
@@ -230,23 +250,27 @@ export class NodeCopier {
     return { copied, deleted }
   }
 
-  private async read(keys: Buffer[]): Promise<Reply[]> {
+  /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
+  private async read(keys: Buffer[], timed?: (ms: number) => void): Promise<Reply[]> {
     const ttlCmd = this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
     await this.limiter.take(keys.length * 2, this.o.signal)
-    return this.conn.pipeline(
+    const started = performance.now()
+    const replies = await this.conn.pipeline(
       keys.flatMap((k) => [
         [ttlCmd, k],
         ['DUMP', k],
       ]),
     )
+    timed?.(performance.now() - started)
+    return replies
   }
 
   private async copyKeys(keys: Buffer[], page: Page): Promise<void> {
     if (this.o.mode === 'logical') return this.copyKeysLogical(keys, page)
     if (keys.length) {
-      const started = performance.now()
-      const replies = await this.read(keys)
-      await this.backOff((performance.now() - started) / keys.length)
+      let ms = 0
+      const replies = await this.read(keys, (t) => (ms = t))
+      await this.backOff(ms / keys.length)
       let bytes = 0
       let copied = 0
       let wait: Promise<void> | undefined
@@ -276,6 +300,9 @@ export class NodeCopier {
       page.bytes = bytes
       this.o.onProgress(copied, bytes)
       if (wait) await wait
+      // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
+      // the checkpoint) does not wait for the next pages.
+      this.o.writer.pipeline.sendQueued()
     }
     page.sealed = true
     if (page.pending === 0) this.advance()
@@ -292,6 +319,7 @@ export class NodeCopier {
       this.o.state.vanished += gone
       this.o.onProgress(copied, bytes)
     })
+    this.o.writer.pipeline.sendQueued()
     page.sealed = true
     if (page.pending === 0) this.advance()
   }
@@ -302,7 +330,7 @@ export class NodeCopier {
     await this.logical(keys, { live: true }, (c, gone, _bytes, goneKeys) => {
       copied += c
       deleted += gone
-      for (const key of goneKeys) this.o.writer.del(key, { live: true, key })
+      for (const key of goneKeys) this.o.writer.del(key, this.liveTag(key))
     })
     await this.o.writer.pipeline.flush()
     return { copied, deleted }
@@ -329,7 +357,7 @@ export class NodeCopier {
           )
       const r = await copyLogical(this.conn, heads, this.o.absoluteTtl, (key, args) => {
         if ('page' in tagBase) tagBase.page.pending++
-        return this.o.writer.command(key, args, { ...tagBase, key })
+        return this.o.writer.command(key, args, 'page' in tagBase ? { ...tagBase, key } : this.liveTag(key))
       })
       done(
         r.copied,

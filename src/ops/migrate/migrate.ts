@@ -195,6 +195,7 @@ export async function runMigration(
           scanCount: options.scanCount ?? 1000,
           signal: options.signal,
           onProgress: (keys, bytes) => tracker.add(keys, bytes),
+          onErrors: (n) => tracker.addErrors(n),
           onWarning: (message) => emit({ type: 'warning', message }),
         })
         await copier.open()

@@ -382,6 +382,69 @@ describe('kvtop migrate run', () => {
     expect(v.code, v.stdout + v.stderr).toBe(0)
   }, 120_000)
 
+  it('the source node dies mid-copy: exit 5 saying the run can be resumed, checkpoint kept', async () => {
+    const victim = await startSandbox({ shards: 0, replicas: 0, flavor: 'elasticache' })
+    try {
+      await seed(await victim.admin(), 'v', 20_000)
+      const checkpoint = join(dir, 'victim.ckpt')
+      const run = startCli([
+        'migrate',
+        'run',
+        '--source',
+        `sandbox:${victim.name}`,
+        '--target',
+        `sandbox:${mdb.name}`,
+        '--checkpoint',
+        checkpoint,
+        '--max-ops',
+        '4000',
+        '--json',
+      ])
+      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 2000, 30_000)
+      process.kill(victim.summary.nodes[0].pid!, 'SIGKILL')
+      const r = await run.done
+      expect(r.code, r.stderr.slice(-2000)).toBe(5)
+      const error = JSON.parse(r.stdout).error
+      expect(error.message).toMatch(/^the migration stopped: /)
+      expect(error.resumable).toBe(true)
+      expect(r.stderr).toMatch(/can be resumed by running the same command again/)
+      const saved = JSON.parse(readFileSync(checkpoint, 'utf8'))
+      const node = Object.values(saved.nodes as Record<string, { done: boolean; keys: number }>)[0]
+      expect(node).toMatchObject({ done: false })
+      expect(node.keys).toBeGreaterThan(0)
+    } finally {
+      await victim.down()
+    }
+  })
+
+  it('writes the target refuses are counted on their source node and in the report: exit 5', async () => {
+    const src = await ec.admin()
+    for (let i = 0; i < 3000; i++) await src.set(`oom:${i}`, Buffer.alloc(1024, i & 0xff))
+    const targets = await admins(mdb)
+    try {
+      for (const a of targets) {
+        const used = Number(/used_memory:(\d+)/.exec(await a.info('memory'))![1])
+        await a.config('SET', 'maxmemory-policy', 'noeviction')
+        await a.config('SET', 'maxmemory', String(used + 300 * 1024))
+      }
+      const r = await migrate(['run', ...pair(ec), '--no-verify', '--json'])
+      expect(r.code, r.stderr.slice(-2000)).toBe(5)
+      const report = JSON.parse(r.stdout)
+      expect(report.errors.total).toBeGreaterThan(0)
+      expect(report.errors.first[0]).toMatch(/^"oom:\d+": OOM /)
+      const progress = r.stderr
+        .split('\n')
+        .filter((l) => l.includes('"type":"progress"'))
+        .map((l) => JSON.parse(l))
+      expect(progress.at(-1)).toMatchObject({
+        task: `127.0.0.1:${primaries(ec)[0].port}`,
+        errors: report.errors.total,
+      })
+    } finally {
+      for (const a of targets) await a.config('SET', 'maxmemory', '0')
+    }
+  })
+
   it('--slots splits a cluster migration in two halves that together copy everything', async () => {
     await seed(clusterClient(ecCluster), 's', 5000)
     const lower = await migrate(['run', ...pair(ecCluster), '--slots', '0-8191', '--json'])
