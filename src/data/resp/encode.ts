@@ -1,4 +1,5 @@
 /** RESP command encoding: `*N\r\n$len\r\nbytes\r\n...`, binary-safe. */
+import { copyBytes, writeDecimal } from '../bytes.js'
 export type CommandArg = Buffer | string | number
 
 const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length)
@@ -24,17 +25,24 @@ export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Bu
   }
   const out = Buffer.allocUnsafe(size)
   let pos = 0
+  const header = (type: number, n: number) => {
+    out[pos++] = type
+    pos += writeDecimal(out, pos, n)
+    out[pos++] = 0x0d
+    out[pos++] = 0x0a
+  }
   for (const args of commands) {
-    pos += out.write(`*${args.length}\r\n`, pos, 'latin1')
+    header(0x2a, args.length)
     for (const arg of args) {
       if (Buffer.isBuffer(arg)) {
-        pos += out.write(`$${arg.length}\r\n`, pos, 'latin1')
-        pos += arg.copy(out, pos)
+        header(0x24, arg.length)
+        pos += copyBytes(arg, 0, arg.length, out, pos)
       } else {
         const text = typeof arg === 'number' ? String(arg) : arg
         const n = typeof arg === 'number' ? text.length : Buffer.byteLength(text, 'utf8')
-        pos += out.write(`$${n}\r\n`, pos, 'latin1')
-        pos += out.write(text, pos, 'utf8')
+        header(0x24, n)
+        if (n === text.length) for (let i = 0; i < n; i++) out[pos++] = text.charCodeAt(i)
+        else pos += out.write(text, pos, 'utf8')
       }
       out[pos++] = 0x0d
       out[pos++] = 0x0a
