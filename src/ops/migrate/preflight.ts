@@ -3,6 +3,7 @@ import type { Capabilities } from '../../connect/capabilities.js'
 import type { Deployment } from '../../connect/deployment.js'
 import { errorMessage } from '../../errors.js'
 import { parseInfo, parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+import { sampleKeys } from '../triage/collect.js'
 import { notificationsReach } from './notifications.js'
 
 export interface PlanItem {
@@ -204,6 +205,8 @@ export async function planMigration(
       action: 'Check the target hosts have room for ' + mb(s.usedMemory) + '.',
     })
 
+  items.push(await keySizeCheck(source, target))
+
   if (t.keys > 0) {
     items.push({
       level: options.replace ? 'warning' : 'blocker',
@@ -278,6 +281,59 @@ export async function planMigration(
       maxmemory: t.maxmemory,
       usedMemory: t.usedMemory,
     },
+  }
+}
+
+const DEFAULT_PROTO_MAX_BULK_LEN = 512 * 1024 * 1024
+/** Keys this big hold the target's event loop while one RESTORE runs: worth knowing before cutover. */
+const SLOW_KEY_BYTES = 64 * 1024 * 1024
+
+/**
+ * The biggest keys of a sample of the source (SCAN + MEMORY USAGE, rate-limited) against what one
+ * RESTORE may carry on the target (proto-max-bulk-len; its default where CONFIG is refused).
+ */
+async function keySizeCheck(source: Deployment, target: Deployment): Promise<PlanItem> {
+  const sample = await sampleKeys(source, [], 2000, 5000, 5000).catch(() => undefined)
+  if (!sample || sample.sampled === 0)
+    return {
+      level: 'ok',
+      check: 'key-size',
+      summary: 'no key sampled (empty source, or MEMORY USAGE refused)',
+    }
+  let limit = DEFAULT_PROTO_MAX_BULK_LEN
+  try {
+    const reply = (await (
+      await target.client(target.primaries[0])
+    ).config('GET', 'proto-max-bulk-len')) as string[]
+    if (reply[1]) limit = Number(reply[1])
+  } catch {
+    // CONFIG refused (managed services): their default applies
+  }
+  const biggest = sample.bigKeys[0]
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
+  if (biggest && biggest.bytes > limit)
+    return {
+      level: 'blocker',
+      check: 'key-size',
+      summary: `key "${biggest.key}" on ${biggest.node} uses ${mb(biggest.bytes)}; the target takes at most ${mb(limit)} in one command (proto-max-bulk-len)`,
+      why: 'Its RESTORE payload would be refused: the key would be missing on the target.',
+      action:
+        'Raise proto-max-bulk-len on the target, split the key, or copy it with --mode logical (chunked).',
+    }
+  if (biggest && biggest.bytes >= SLOW_KEY_BYTES)
+    return {
+      level: 'warning',
+      check: 'key-size',
+      summary: `key "${biggest.key}" on ${biggest.node} uses ${mb(biggest.bytes)} (${sample.bigKeys.length} keys of 1 MB or more among ${sample.sampled} sampled)`,
+      why: 'Restoring a key this big blocks the target node while it runs, and every change to it is copied whole again under --live.',
+      action: 'Expect a pause per big key; consider --mode logical (chunked) or splitting the key.',
+    }
+  return {
+    level: 'ok',
+    check: 'key-size',
+    summary: biggest
+      ? `largest sampled key ${mb(biggest.bytes)} ("${biggest.key}"), under the target's ${mb(limit)} limit (${sample.sampled} sampled)`
+      : `no key of 1 MB or more among ${sample.sampled} sampled`,
   }
 }
 

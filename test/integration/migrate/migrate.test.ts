@@ -129,6 +129,42 @@ describe('kvtop migrate plan', () => {
     expect(JSON.parse(mapped.stdout).go).toBe(true)
   })
 
+  it('a sampled key bigger than what the target takes in one command is a blocker, naming the key and the way out', async () => {
+    const src = await ec.admin()
+    await seed(src, 'k', 200)
+    await src.set(Buffer.from('huge\r\n\x00', 'latin1'), Buffer.alloc(3 * 1024 * 1024, 0x61))
+    const ok = await migrate(['plan', ...pair(ec), '--json'])
+    expect(JSON.parse(ok.stdout).items).toContainEqual(
+      expect.objectContaining({
+        level: 'ok',
+        check: 'key-size',
+        summary: expect.stringMatching(/^largest sampled key 3\.\d MB \("huge\\r\\n\\x00"\)/),
+      }),
+    )
+    // A self-managed target whose setting kvtop can read (managed ones refuse CONFIG: their default applies).
+    const small = await startSandbox({ shards: 0, replicas: 0 })
+    try {
+      await (await small.admin()).config('SET', 'proto-max-bulk-len', String(1024 * 1024))
+      const r = await migrate([
+        'plan',
+        '--source',
+        `sandbox:${ec.name}`,
+        '--target',
+        `sandbox:${small.name}`,
+        '--json',
+      ])
+      expect(r.code, r.stderr).toBe(1)
+      const blocker = JSON.parse(r.stdout).items.find((i: { check: string }) => i.check === 'key-size')
+      expect(blocker).toMatchObject({ level: 'blocker' })
+      expect(blocker.summary).toMatch(
+        /^key "huge\\r\\n\\x00" on 127\.0\.0\.1:\d+ uses 3\.\d MB; the target takes at most 1\.0 MB/,
+      )
+      expect(blocker.action).toMatch(/--mode logical/)
+    } finally {
+      await small.down()
+    }
+  })
+
   it('run --live without notifications on the source exits 2 before copying, saying how to enable them', async () => {
     await setNotifications(ec, '')
     await seed(await ec.admin(), 'n', 200)
