@@ -47,6 +47,11 @@ export default class MigrateRun extends BaseCommand {
       description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
       multiple: true,
     }),
+    'stall-timeout': Flags.string({
+      description:
+        'Stop (resumable) when a node owes replies and answers nothing for this many seconds; 0: wait forever',
+      default: '60',
+    }),
     verify: Flags.boolean({
       description: 'Verify the datasets at the end (--no-verify to skip)',
       default: true,
@@ -74,6 +79,7 @@ export default class MigrateRun extends BaseCommand {
         ...(slots ? { slots } : {}),
         dbMap: parseDbMap(flags['db-map']),
         verify: flags.verify,
+        stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
         signal: controller.signal,
         onEvent: (e) => reporter.onEvent(e),
       })
@@ -88,4 +94,13 @@ export default class MigrateRun extends BaseCommand {
       process.off('SIGTERM', stop)
     }
   }
+}
+
+function parseStallTimeout(value: string): number {
+  const seconds = Number(value)
+  if (!Number.isFinite(seconds) || seconds < 0)
+    throw new UsageError(
+      `invalid --stall-timeout '${value}': expected seconds such as 60, or 0 to wait forever`,
+    )
+  return seconds * 1000
 }

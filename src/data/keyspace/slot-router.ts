@@ -202,6 +202,8 @@ export class CommandBatch<T> {
 interface NodeLane<T> {
   address: string
   conn: Promise<RawRespConnection>
+  /** The connection once open (for the stall watch). */
+  open?: RawRespConnection
   batch: CommandBatch<T>
   inflight: Set<Promise<void>>
 }
@@ -261,6 +263,22 @@ export class RoutedPipeline<T> {
     return this.send(lane)
   }
 
+  /** The longest any node has owed replies without answering, with its address. */
+  silentest(): { address: string; ms: number } | undefined {
+    let worst: { address: string; ms: number } | undefined
+    for (const lane of this.lanes.values()) {
+      const ms = lane.open?.silentForMs ?? 0
+      if (ms > (worst?.ms ?? 0)) worst = { address: lane.address, ms }
+    }
+    return worst
+  }
+
+  /** Give up: every connection closed, every pending and later write failing with `err`. */
+  abort(err: Error): void {
+    this.failure ??= err
+    for (const lane of this.lanes.values()) lane.conn.then((c) => c.close()).catch(() => {})
+  }
+
   /** Send what is queued now, without waiting for replies (a partial batch at the end of a unit of work). */
   sendQueued(): void {
     if (this.failure) throw this.failure
@@ -313,6 +331,8 @@ export class RoutedPipeline<T> {
       const conn = openRawNode(this.o.spec, { host, port }, { db: this.o.db, name: 'kvtop-restore' })
       conn.catch(() => {})
       lane = { address, conn, batch: this.newBatch(), inflight: new Set() }
+      const opened = lane
+      void conn.then((c) => (opened.open = c)).catch(() => {})
       this.lanes.set(address, lane)
     }
     return lane

@@ -66,6 +66,18 @@ export class RawRespConnection {
     return this.waiters.length - this.head
   }
 
+  /** Since when replies have been awaited without one arriving (0: nothing awaited). */
+  private quietSince = 0
+
+  /** How long the server has owed a reply without sending any: a hung node, whatever the throttle. */
+  get silentForMs(): number {
+    return this.pendingReplies > 0 && this.quietSince ? Date.now() - this.quietSince : 0
+  }
+
+  private expectReply(): void {
+    if (this.pendingReplies === 0) this.quietSince = Date.now()
+  }
+
   /** Send one command; resolves with its reply (an error reply resolves as a RespError). */
   call(args: readonly CommandArg[]): Promise<Reply> {
     return this.callEncoded(encodeCommand(args))
@@ -84,6 +96,7 @@ export class RawRespConnection {
     if (count === 0) return Promise.resolve([])
     // One waiter for the whole batch: no promise per command.
     return new Promise<Reply[]>((resolve, reject) => {
+      this.expectReply()
       this.waiters.push({
         resolve: resolve as (reply: Reply) => void,
         reject,
@@ -97,6 +110,7 @@ export class RawRespConnection {
   private callEncoded(buf: Buffer): Promise<Reply> {
     if (this.closedError) return Promise.reject(this.closedError)
     return new Promise((resolve, reject) => {
+      this.expectReply()
       this.waiters.push({ resolve, reject })
       this.socket.write(buf)
     })
@@ -128,6 +142,7 @@ export class RawRespConnection {
   }
 
   private onData(chunk: Buffer): void {
+    this.quietSince = Date.now() // bytes from the server: it is alive, whatever they complete
     this.parser.push(chunk)
     for (;;) {
       let reply: Reply | typeof INCOMPLETE

@@ -173,6 +173,15 @@ export class NodeCopier {
     this.scanConn?.close()
   }
 
+  /** How long this source node has owed replies without answering (0 when nothing is awaited). */
+  get silentForMs(): number {
+    return Math.max(this.conn?.silentForMs ?? 0, this.scanConn?.silentForMs ?? 0)
+  }
+
+  get address(): string {
+    return this.o.node.address
+  }
+
   private async scan(cursor: string): Promise<[string, Buffer[]]> {
     await this.limiter.take(1, this.o.signal)
     const reply = await this.scanConn.call(['SCAN', cursor, 'COUNT', this.o.scanCount])

@@ -15,6 +15,7 @@ import { notificationsHint } from './preflight.js'
 import type { Checkpoint, MigrateOptions, MigrateReport } from './types.js'
 
 const CHECKPOINT_EVERY_MS = 2000
+const DEFAULT_STALL_MS = 60_000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 async function keyspaceOf(d: Deployment, node: TopologyNode): Promise<Record<number, number>> {
@@ -216,8 +217,26 @@ export async function runMigration(
         emit({ type: 'live', pending, oldestAgeMs: Number.isFinite(oldest) ? Date.now() - oldest : 0 })
       }
     }
+    // A node that owes replies and sends none (hung, partitioned) must not hold the run forever.
+    let stalled: string | undefined
+    const watchStalls = () => {
+      const limit = options.stallTimeoutMs ?? DEFAULT_STALL_MS
+      if (stalled || limit <= 0) return
+      const silent = [
+        ...[...copiers.values()].map((c) => ({ side: 'source', address: c.address, ms: c.silentForMs })),
+        ...[...writers.values()].flatMap((w) => {
+          const worst = w.pipeline.silentest()
+          return worst ? [{ side: 'target', ...worst }] : []
+        }),
+      ].sort((a, b) => b.ms - a.ms)[0]
+      if (!silent || silent.ms < limit) return
+      stalled = `the ${silent.side} node ${silent.address} has not answered for ${Math.round(silent.ms / 1000)} s`
+      for (const c of copiers.values()) c.close()
+      for (const w of writers.values()) w.pipeline.abort(new OperationError(stalled))
+    }
     const timer = setInterval(
       () => {
+        watchStalls()
         void save().catch((err) =>
           emit({ type: 'warning', message: `checkpoint not written: ${errorMessage(err)}` }),
         )
@@ -310,7 +329,7 @@ export async function runMigration(
       await Promise.all([...writers.values()].map((w) => w.pipeline.flush()))
     } catch (err) {
       await save().catch(() => {})
-      throw new OperationError(`the migration stopped: ${errorMessage(err)}`, {
+      throw new OperationError(`the migration stopped: ${stalled ?? errorMessage(err)}`, {
         resumable: Boolean(options.checkpointPath),
         hint: options.checkpointPath ? undefined : 'Without --checkpoint a new run starts over.',
       })

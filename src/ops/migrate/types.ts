@@ -21,6 +21,8 @@ export interface MigrateOptions {
   verify?: boolean
   signal?: AbortSignal
   onEvent?: EventSink
+  /** Stop (exit 5, resumable) when a node owes replies and sends none this long; 0: never. Default 60 s. */
+  stallTimeoutMs?: number
   /** Keys per SCAN page (COUNT hint). */
   scanCount?: number
 }

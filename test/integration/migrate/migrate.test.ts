@@ -453,6 +453,43 @@ describe('kvtop migrate run', () => {
     }
   })
 
+  it('a hung source node (SIGSTOP): the run stops after --stall-timeout with exit 5, resumable', async () => {
+    const hung = await startSandbox({ shards: 0, replicas: 0, flavor: 'elasticache' })
+    const pid = hung.summary.nodes[0].pid!
+    try {
+      await seed(await hung.admin(), 'h', 20_000)
+      const run = startCli([
+        'migrate',
+        'run',
+        '--source',
+        `sandbox:${hung.name}`,
+        '--target',
+        `sandbox:${mdb.name}`,
+        '--checkpoint',
+        join(dir, 'hung.ckpt'),
+        '--max-ops',
+        '4000',
+        '--stall-timeout',
+        '2',
+        '--json',
+      ])
+      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 2000, 30_000)
+      process.kill(pid, 'SIGSTOP')
+      const stoppedAt = Date.now()
+      const r = await run.done
+      expect(r.code, r.stderr.slice(-2000)).toBe(5)
+      expect(Date.now() - stoppedAt).toBeLessThan(15_000)
+      const error = JSON.parse(r.stdout).error
+      expect(error.message).toMatch(
+        /^the migration stopped: the source node 127\.0\.0\.1:\d+ has not answered for \d+ s$/,
+      )
+      expect(error.resumable).toBe(true)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+      await hung.down()
+    }
+  })
+
   it('writes the target refuses are counted on their source node and in the report: exit 5', async () => {
     const src = await ec.admin()
     for (let i = 0; i < 3000; i++) await src.set(`oom:${i}`, Buffer.alloc(1024, i & 0xff))
