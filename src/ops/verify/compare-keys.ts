@@ -10,6 +10,11 @@ export interface CompareSettings {
   showValues: boolean
   /** TYPE only: quick mode. */
   typesOnly?: boolean
+  /**
+   * Both sides have PEXPIRETIME (Redis 7+): expiries compared as absolute times, so a reply that
+   * comes later from one side (a busy node) does not look like a TTL difference.
+   */
+  absoluteTtl?: boolean
 }
 
 /** Values up to this many elements (or bytes, for strings) are compared by DUMP first. */
@@ -50,7 +55,7 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       ? [['TYPE', k]]
       : [
           ['TYPE', k],
-          ['PTTL', k],
+          [s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', k],
         ]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
@@ -84,11 +89,16 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       return
     }
     if (s.typesOnly) return
-    const sTtl = int(src[i][1])
-    const tTtl = int(tgt[i][1])
+    // As time left (ms) for the report; compared absolute when the servers give absolute times.
+    const now = Date.now()
+    const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
+    const sRaw = int(src[i][1])
+    const tRaw = int(tgt[i][1])
+    const sTtl = left(sRaw)
+    const tTtl = left(tRaw)
     const differs =
-      (sTtl === -1) !== (tTtl === -1) || (sTtl >= 0 && tTtl >= 0 && Math.abs(sTtl - tTtl) > s.ttlToleranceMs)
-    if (differs && sTtl !== -2 && tTtl !== -2) {
+      (sRaw === -1) !== (tRaw === -1) || (sRaw >= 0 && tRaw >= 0 && Math.abs(sRaw - tRaw) > s.ttlToleranceMs)
+    if (differs && sRaw !== -2 && tRaw !== -2) {
       const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
       diffs.push(
         difference('ttl', key, e.sourceDb, `ttl ${ms(sTtl)} in source, ${ms(tTtl)} in target`, {

@@ -35,6 +35,15 @@ export class Side {
     return this.deployment.primaries
   }
 
+  /** Does every primary answer PEXPIRETIME (Redis 7+)? Asked of a key that cannot exist. */
+  async hasAbsoluteExpiry(): Promise<boolean> {
+    for (const node of this.primaries) {
+      const reply = await (await this.conn(node.address, 0)).call(['PEXPIRETIME', '__kvtop_probe__:none'])
+      if (reply instanceof RespError && !/MOVED|ASK/.test(reply.message)) return false
+    }
+    return true
+  }
+
   /** Keys per db over all primaries (INFO keyspace). */
   async keyspace(): Promise<Map<number, number>> {
     const out = new Map<number, number>()

@@ -81,6 +81,10 @@ export async function verifyDatasets(
   const target = new Side(targetDeployment, 'target')
   try {
     const [sourceDbs, targetDbs] = await Promise.all([source.keyspace(), target.keyspace()])
+    if (mode !== 'quick')
+      settings.absoluteTtl = (
+        await Promise.all([source.hasAbsoluteExpiry(), target.hasAbsoluteExpiry()])
+      ).every(Boolean)
     const pairs = mapDbs(sourceDbs, source, target, options.dbMap ?? new Map())
     const candidates = new Map<string, Candidate>()
     const add = (c: Candidate) => candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)

@@ -239,7 +239,7 @@ describe('kvtop migrate run', () => {
       )
       run.kill('SIGINT')
       const r = await run.done
-      expect(r.code, r.stderr.slice(-3000)).toBe(0)
+      expect(r.code, `${r.stdout.slice(0, 4000)}\n${r.stderr.slice(-1500)}`).toBe(0)
       const report = JSON.parse(r.stdout)
       expect(report).toMatchObject({ inSync: true, resumed: false, errors: { total: 0 } })
       expect(report.keys).toBeGreaterThanOrEqual(30_000)
