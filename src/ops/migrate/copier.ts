@@ -278,8 +278,9 @@ export class NodeCopier {
     if (this.o.mode === 'logical') return this.copyKeysLogical(keys, page)
     if (keys.length) {
       let ms = 0
+      // The writes are queued in the same tick the replies arrive: a live re-copy read after this
+      // page (same connection, replies in order) must never have its writes queued first.
       const replies = await this.read(keys, (t) => (ms = t))
-      await this.backOff(ms / keys.length)
       let bytes = 0
       let copied = 0
       let wait: Promise<void> | undefined
@@ -308,10 +309,11 @@ export class NodeCopier {
       page.keys = copied
       page.bytes = bytes
       this.o.onProgress(copied, bytes)
-      if (wait) await wait
       // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
       // the checkpoint) does not wait for the next pages.
       this.o.writer.pipeline.sendQueued()
+      await this.backOff(ms / keys.length)
+      if (wait) await wait
     }
     page.sealed = true
     if (page.pending === 0) this.advance()
@@ -345,7 +347,23 @@ export class NodeCopier {
     return { copied, deleted }
   }
 
-  private async logical(
+  /**
+   * Logical copies of one node run one after another: a value read in several rounds (or chunks)
+   * must have all its writes queued before a later read of the same key (a live re-copy) queues its own.
+   */
+  private logicalQueue: Promise<void> = Promise.resolve()
+
+  private logical(
+    keys: Buffer[],
+    tagBase: { page: Page } | { live: true },
+    done: (copied: number, gone: number, bytes: number, goneKeys: Buffer[]) => void,
+  ): Promise<void> {
+    const run = this.logicalQueue.then(() => this.logicalNow(keys, tagBase, done))
+    this.logicalQueue = run.catch(() => {})
+    return run
+  }
+
+  private async logicalNow(
     keys: Buffer[],
     tagBase: { page: Page } | { live: true },
     done: (copied: number, gone: number, bytes: number, goneKeys: Buffer[]) => void,
