@@ -234,29 +234,31 @@ export class NodeCopier {
     let deleted = 0
     let wait: Promise<void> | undefined
     keys.forEach((key, i) => {
-      const ttl = replies[2 * i]
-      const dump = replies[2 * i + 1]
-      if (dump instanceof RespError) {
-        if (/^(MOVED|ASK) /.test(dump.message)) return
-        throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`)
-      }
-      if (dump === null || ttl === -2) {
+      const value = this.dumped(replies[2 * i], replies[2 * i + 1])
+      if (value === 'moved') return
+      if (value === 'gone') {
         wait = this.o.writer.del(key, this.liveTag(key)) ?? wait
         deleted++
       } else {
         wait =
-          this.o.writer.restore(
-            key,
-            toTtl(ttl, this.o.absoluteTtl),
-            this.o.absoluteTtl,
-            dump as Buffer,
-            this.liveTag(key),
-          ) ?? wait
+          this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, this.liveTag(key)) ?? wait
         copied++
       }
     })
     if (wait) await wait
     return { copied, deleted }
+  }
+
+  /** One key's PEXPIRETIME/PTTL and DUMP replies: the payload and the TTL to restore it with. */
+  private dumped(ttl: Reply, dump: Reply): { ttl: number; payload: Buffer } | 'gone' | 'moved' {
+    if (dump instanceof RespError) {
+      if (/^(MOVED|ASK) /.test(dump.message)) return 'moved'
+      throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`, {
+        hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
+      })
+    }
+    if (dump === null || ttl === -2) return 'gone'
+    return { ttl: toTtl(ttl, this.o.absoluteTtl), payload: dump as Buffer }
   }
 
   /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
@@ -285,26 +287,17 @@ export class NodeCopier {
       let copied = 0
       let wait: Promise<void> | undefined
       keys.forEach((key, i) => {
-        const ttl = replies[2 * i]
-        const dump = replies[2 * i + 1]
-        if (dump instanceof RespError) {
-          if (/^(MOVED|ASK) /.test(dump.message)) return // its slot is moving; the new owner's scan has it
-          throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`, {
-            hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
-          })
-        }
-        if (dump === null || ttl === -2) {
+        // MOVED: its slot is moving; the new owner's scan has it.
+        const value = this.dumped(replies[2 * i], replies[2 * i + 1])
+        if (value === 'moved') return
+        if (value === 'gone') {
           this.o.state.vanished++
           return
         }
         page.pending++
-        bytes += (dump as Buffer).length
+        bytes += value.payload.length
         copied++
-        wait =
-          this.o.writer.restore(key, toTtl(ttl, this.o.absoluteTtl), this.o.absoluteTtl, dump as Buffer, {
-            page,
-            key,
-          }) ?? wait
+        wait = this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, { page, key }) ?? wait
       })
       page.keys = copied
       page.bytes = bytes

@@ -76,6 +76,27 @@ async function sameData(a: TestSandbox, b: TestSandbox): Promise<number> {
   return x.size
 }
 
+/** 20k keys on `source`, a throttled `migrate run` into the memorydb sandbox, 2000 keys in. */
+async function throttledRunUnderway(source: TestSandbox, checkpoint: string, extra: string[] = []) {
+  await seed(await source.admin(), 'x', 20_000)
+  const run = startCli([
+    'migrate',
+    'run',
+    '--source',
+    `sandbox:${source.name}`,
+    '--target',
+    `sandbox:${mdb.name}`,
+    '--checkpoint',
+    checkpoint,
+    '--max-ops',
+    '4000',
+    ...extra,
+    '--json',
+  ])
+  await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 2000, 30_000)
+  return run
+}
+
 const pair = (source: TestSandbox) => [
   '--source',
   `sandbox:${source.name}`,
@@ -421,22 +442,8 @@ describe('kvtop migrate run', () => {
   it('the source node dies mid-copy: exit 5 saying the run can be resumed, checkpoint kept', async () => {
     const victim = await startSandbox({ shards: 0, replicas: 0, flavor: 'elasticache' })
     try {
-      await seed(await victim.admin(), 'v', 20_000)
       const checkpoint = join(dir, 'victim.ckpt')
-      const run = startCli([
-        'migrate',
-        'run',
-        '--source',
-        `sandbox:${victim.name}`,
-        '--target',
-        `sandbox:${mdb.name}`,
-        '--checkpoint',
-        checkpoint,
-        '--max-ops',
-        '4000',
-        '--json',
-      ])
-      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 2000, 30_000)
+      const run = await throttledRunUnderway(victim, checkpoint)
       process.kill(victim.summary.nodes[0].pid!, 'SIGKILL')
       const r = await run.done
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
@@ -457,23 +464,7 @@ describe('kvtop migrate run', () => {
     const hung = await startSandbox({ shards: 0, replicas: 0, flavor: 'elasticache' })
     const pid = hung.summary.nodes[0].pid!
     try {
-      await seed(await hung.admin(), 'h', 20_000)
-      const run = startCli([
-        'migrate',
-        'run',
-        '--source',
-        `sandbox:${hung.name}`,
-        '--target',
-        `sandbox:${mdb.name}`,
-        '--checkpoint',
-        join(dir, 'hung.ckpt'),
-        '--max-ops',
-        '4000',
-        '--stall-timeout',
-        '2',
-        '--json',
-      ])
-      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 2000, 30_000)
+      const run = await throttledRunUnderway(hung, join(dir, 'hung.ckpt'), ['--stall-timeout', '2'])
       process.kill(pid, 'SIGSTOP')
       const stoppedAt = Date.now()
       const r = await run.done
