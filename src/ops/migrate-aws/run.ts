@@ -292,8 +292,7 @@ export async function runAwsMigration(
         ? `skipped: ${String(d.skipped)}`
         : `source ${String(d.sourceKeys)} keys, target ${String(d.targetKeys)} keys${d.verify === undefined ? '' : d.verify ? ', verify identical' : ', verify found differences'}`,
   )
-  if (report.steps.at(-1)?.status === 'already done')
-    report.compare = state.steps.compare.detail as CompareResult
+  // The compare step always runs here: a state file that records it done was refused above.
   const c = report.compare
   if (!c.skipped)
     report.matched = c.sourceKeys === c.targetKeys && (c.verify === undefined || c.verify.identical)

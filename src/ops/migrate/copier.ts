@@ -23,6 +23,8 @@ interface Page {
   bytes: number
   /** A write of the page refused by the target: counted on its source node's progress. */
   onError?: () => void
+  /** Every write of the sealed page acknowledged. */
+  onAcked?: () => void
 }
 
 /**
@@ -34,7 +36,6 @@ export class TargetWriter {
   readonly pipeline: RoutedPipeline<Tag>
   errors = 0
   readonly firstErrors: string[] = []
-  private readonly ackHandlers = new Map<Page, () => void>()
 
   constructor(spec: ConnectionSpec, topology: Topology, db: number) {
     this.pipeline = new RoutedPipeline<Tag>({
@@ -43,11 +44,6 @@ export class TargetWriter {
       db,
       onReply: (reply, tag) => this.onReply(reply, tag),
     })
-  }
-
-  /** Called when a page's last write is acknowledged. */
-  onPageAcked(page: Page, fn: () => void): void {
-    this.ackHandlers.set(page, fn)
   }
 
   restore(key: Buffer, ttl: number, absolute: boolean, payload: Buffer, tag: Tag): Promise<void> | undefined {
@@ -73,17 +69,6 @@ export class TargetWriter {
     return this.pipeline.written(slot)
   }
 
-  del(key: Buffer, tag: Tag): Promise<void> | undefined {
-    const slot = keySlot(key)
-    const b = this.pipeline.batchFor(slot)
-    b.begin()
-    b.header(0x2a, 2)
-    b.text('DEL')
-    b.bulk(key)
-    b.end(tag)
-    return this.pipeline.written(slot)
-  }
-
   private onReply(reply: Reply, tag: Tag): void {
     if (reply instanceof RespError) {
       this.errors++
@@ -92,10 +77,7 @@ export class TargetWriter {
     }
     if ('page' in tag) {
       tag.page.pending--
-      if (tag.page.sealed && tag.page.pending === 0) {
-        this.ackHandlers.get(tag.page)?.()
-        this.ackHandlers.delete(tag.page)
-      }
+      if (tag.page.sealed && tag.page.pending === 0) tag.page.onAcked?.()
     }
   }
 }
@@ -213,9 +195,9 @@ export class NodeCopier {
         keys: 0,
         bytes: 0,
         onError: this.countError,
+        onAcked: () => this.advance(),
       }
       this.pages.push(page)
-      this.o.writer.onPageAcked(page, () => this.advance())
       const copied = this.copyKeys(keys, page)
       window.push(handled(copied))
       if (window.length >= 4) await window.shift()
@@ -237,7 +219,7 @@ export class NodeCopier {
       const value = this.dumped(replies[2 * i], replies[2 * i + 1])
       if (value === 'moved') return
       if (value === 'gone') {
-        wait = this.o.writer.del(key, this.liveTag(key)) ?? wait
+        wait = this.o.writer.command(key, ['DEL', key], this.liveTag(key)) ?? wait
         deleted++
       } else {
         wait =
@@ -334,7 +316,7 @@ export class NodeCopier {
     await this.logical(keys, { live: true }, (c, gone, _bytes, goneKeys) => {
       copied += c
       deleted += gone
-      for (const key of goneKeys) this.o.writer.del(key, this.liveTag(key))
+      for (const key of goneKeys) this.o.writer.command(key, ['DEL', key], this.liveTag(key))
     })
     await this.o.writer.pipeline.flush()
     return { copied, deleted }

@@ -48,9 +48,6 @@ export async function runMigration(
       for (const [db, n] of Object.entries(ks))
         sourceDbs.set(Number(db), (sourceDbs.get(Number(db)) ?? 0) + n)
     const pairs = mapDbs(sourceDbs, cluster(source), cluster(target), options.dbMap ?? new Map())
-    if (target.capabilities?.provider === 'memorydb' && pairs.some((p) => p.target !== 0)) {
-      throw new UsageError('MemoryDB holds db 0 only', { hint: 'Map the other dbs with --db-map N:0.' })
-    }
     const addresses = (d: Deployment) => d.primaries.map((n) => n.address).sort()
 
     // Resume or start.
@@ -66,6 +63,14 @@ export async function runMigration(
         throw new UsageError(`the checkpoint ${options.checkpointPath} is for another source or target`, {
           hint: `It records ${previous.source.join(', ')} -> ${previous.target.join(', ')}. Give another --checkpoint file.`,
         })
+      }
+      // Its cursors are positions in a scan of those slots only: another range would skip keys.
+      const range = (r?: { from: number; to: number }) => (r ? `${r.from}-${r.to}` : 'all')
+      if (range(previous.slots) !== range(options.slots)) {
+        throw new UsageError(
+          `the checkpoint ${options.checkpointPath} records --slots ${range(previous.slots)}, not ${range(options.slots)}`,
+          { hint: 'Resume with the same --slots, or give another --checkpoint file.' },
+        )
       }
     } else if (!options.replace) {
       const targetKeys = (await Promise.all(target.primaries.map((n) => keyspaceOf(target!, n)))).reduce(
@@ -148,11 +153,10 @@ export async function runMigration(
     const resumed = Boolean(previous)
     const keysBefore = Object.values(checkpoint.nodes).reduce((n, s) => n + s.keys, 0)
     if (resumed) {
-      const done = Object.values(checkpoint.nodes).reduce((n, s) => n + s.keys, 0)
       emit({
         type: 'phase',
         phase: 'resume',
-        detail: `resuming from ${options.checkpointPath}: ${done} keys already copied`,
+        detail: `resuming from ${options.checkpointPath}: ${keysBefore} keys already copied`,
       })
       if (options.live)
         emit({
@@ -208,6 +212,7 @@ export async function runMigration(
     const save = async () => {
       if (options.checkpointPath) await saveCheckpoint(options.checkpointPath, checkpoint)
     }
+    let lastSave = Date.now()
     let lastProgress = 0
     const progress = () => {
       for (const t of trackers) emit(t.snapshot())
@@ -234,19 +239,19 @@ export async function runMigration(
       for (const c of copiers.values()) c.close()
       for (const w of writers.values()) w.pipeline.abort(new OperationError(stalled))
     }
-    const timer = setInterval(
-      () => {
-        watchStalls()
+    const timer = setInterval(() => {
+      watchStalls()
+      if (Date.now() - lastSave >= CHECKPOINT_EVERY_MS) {
+        lastSave = Date.now()
         void save().catch((err) =>
           emit({ type: 'warning', message: `checkpoint not written: ${errorMessage(err)}` }),
         )
-        if (Date.now() - lastProgress > 500) {
-          lastProgress = Date.now()
-          progress()
-        }
-      },
-      Math.min(CHECKPOINT_EVERY_MS, 500),
-    )
+      }
+      if (Date.now() - lastProgress > 500) {
+        lastProgress = Date.now()
+        progress()
+      }
+    }, 500)
     closers.push(() => clearInterval(timer))
 
     // Live re-copies run beside the bulk copy.

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, type Redis } from 'ioredis'
@@ -511,8 +511,30 @@ describe('kvtop migrate run', () => {
 
   it('--slots splits a cluster migration in two halves that together copy everything', async () => {
     await seed(clusterClient(ecCluster), 's', 5000)
-    const lower = await migrate(['run', ...pair(ecCluster), '--slots', '0-8191', '--json'])
+    const halfCheckpoint = join(dir, 'half.ckpt')
+    const lower = await migrate([
+      'run',
+      ...pair(ecCluster),
+      '--slots',
+      '0-8191',
+      '--checkpoint',
+      halfCheckpoint,
+      '--json',
+    ])
     expect(lower.code, lower.stderr).toBe(0)
+    // A checkpoint's cursors belong to its slot range: resuming it with another range is refused.
+    const saved = JSON.parse(readFileSync(halfCheckpoint, 'utf8'))
+    writeFileSync(halfCheckpoint, JSON.stringify({ ...saved, finished: false }))
+    const other = await migrate([
+      'run',
+      ...pair(ecCluster),
+      '--slots',
+      '8192-16383',
+      '--checkpoint',
+      halfCheckpoint,
+    ])
+    expect(other.code).toBe(2)
+    expect(other.stderr).toMatch(/records --slots 0-8191, not 8192-16383/)
     const upper = await migrate(['run', ...pair(ecCluster), '--slots', '8192-16383', '--replace', '--json'])
     expect(upper.code, upper.stderr).toBe(0)
     const [a, b] = [JSON.parse(lower.stdout), JSON.parse(upper.stdout)]

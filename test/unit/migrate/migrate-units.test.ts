@@ -53,6 +53,15 @@ describe('migrate: checkpoint file', () => {
     expect(readdirSync(dir)).toEqual(['run.ckpt'])
   })
 
+  it('writes racing on the same file land one after another: the file is always one whole state', async () => {
+    const path = join(dir, 'race.ckpt')
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) => saveCheckpoint(path, checkpoint({ liveCopies: i }))),
+    )
+    expect(loadCheckpoint(path)!.liveCopies).toBe(19)
+    expect(readdirSync(dir)).toEqual(['race.ckpt'])
+  })
+
   it('a missing file means a fresh start; a file that is not a checkpoint is a usage error naming it', () => {
     expect(loadCheckpoint(join(dir, 'none.ckpt'))).toBeUndefined()
     const bad = join(dir, 'bad.ckpt')
