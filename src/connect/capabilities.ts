@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
-import { openRawNode } from '../data/keyspace/raw-node.js'
-import { RespError, type Reply } from '../data/resp/reply-parser.js'
+import { openRawNode } from '../wire/node.js'
+import { RespError, type Reply } from '../wire/reply-parser.js'
 import { parseInfo } from '../metrics/info.js'
 import type { ConnectionSpec, NodeAddress } from './client.js'
 

@@ -4,7 +4,7 @@ import { formatAddress } from '../../connect/endpoint.js'
 import { OperationError, UsageError } from '../../errors.js'
 import { copyBytes, writeDecimal } from '../bytes.js'
 import { RateLimiter } from './rate-limiter.js'
-import { openRawNode } from './raw-node.js'
+import { openRawNode } from '../../wire/node.js'
 
 /**
  * Receives every key read, synchronously, as byte ranges that are valid only during the call: the

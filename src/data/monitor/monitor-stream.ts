@@ -1,7 +1,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
-import { encodeCommand } from '../resp/encode.js'
+import { encodeCommand } from '../../wire/encode.js'
 
 export interface MonitorConnectOptions {
   host: string

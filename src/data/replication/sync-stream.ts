@@ -5,7 +5,7 @@ import { redisOptions, type ConnectionSpec, type NodeAddress } from '../../conne
 import { mapConnectError } from '../../connect/connect-errors.js'
 import { formatAddress } from '../../connect/endpoint.js'
 import { OperationError, UsageError } from '../../errors.js'
-import { encodeCommand } from '../resp/encode.js'
+import { encodeCommand } from '../../wire/encode.js'
 
 export interface SyncStream {
   /** The RDB's bytes as the server sends them (for the EOF-marker format, followed by the marker). */

@@ -1,6 +1,6 @@
-import type { CommandArg } from '../../data/resp/encode.js'
-import type { RawRespConnection } from '../../data/resp/raw-connection.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import type { CommandArg } from '../../wire/encode.js'
+import type { RawRespConnection } from '../../wire/connection.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 
 /**

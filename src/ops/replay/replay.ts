@@ -1,6 +1,6 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { keySlot, RoutedPipeline, type CommandBatch } from '../../data/keyspace/slot-router.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import { keySlot, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError, UsageError } from '../../errors.js'
 import { isAdminCommand } from '../capture/capture.js'
 import { ProgressTracker, type EventSink } from '../progress.js'

@@ -8,7 +8,7 @@
  * leftover on the target); copies on nodes nobody redirects to lose to the owner's.
  */
 import type { NodeAddress } from '../../connect/client.js'
-import { RespError } from '../../data/resp/reply-parser.js'
+import { RespError } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import type { EventSink } from '../progress.js'
 import { refOf, type ClusterAdmin, type NodeRef } from './admin.js'

@@ -4,9 +4,9 @@
  * GETKEYSINSLOT rides in the same write as the MIGRATE before it), then SETSLOT NODE on the
  * target, the source and every other primary. Clients see only ASK and MOVED redirections.
  */
-import type { RawRespConnection } from '../../data/resp/raw-connection.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
-import type { CommandArg } from '../../data/resp/encode.js'
+import type { RawRespConnection } from '../../wire/connection.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
+import type { CommandArg } from '../../wire/encode.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError } from '../../errors.js'
 import { toText, type ClusterAdmin, type NodeRef } from './admin.js'

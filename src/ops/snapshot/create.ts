@@ -4,7 +4,7 @@ import { discoverTopology, type Topology, type TopologyNode } from '../../connec
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { KeyFingerprintSet } from '../../data/keyspace/fingerprints.js'
 import { scanNode, type DumpSink, type NodeScanResult } from '../../data/keyspace/scanner.js'
-import { keySlot, keySlotOf, SLOTS } from '../../data/keyspace/slot-router.js'
+import { keySlot, keySlotOf, SLOTS } from '../../wire/routed-pipeline.js'
 import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
 import { RdbReader, RdbFormatError, type RdbRecord } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'

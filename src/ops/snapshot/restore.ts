@@ -2,8 +2,8 @@ import { stat } from 'node:fs/promises'
 import type { Deployment } from '../../connect/deployment.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { escapeBytes } from '../../data/escape.js'
-import { openRawNode } from '../../data/keyspace/raw-node.js'
-import { keySlot, keySlotOf, RoutedPipeline, type CommandBatch } from '../../data/keyspace/slot-router.js'
+import { openRawNode } from '../../wire/node.js'
+import { keySlot, keySlotOf, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
 import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
 import { buildDumpPayload, writeDumpPayload } from '../../data/rdb/dump.js'
 import {
@@ -14,7 +14,7 @@ import {
   type RdbHeader,
 } from '../../data/rdb/reader.js'
 import { restoreLabel } from '../../data/rdb/versions.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
 import { ProgressTracker, type EventSink } from '../progress.js'
 import { fileError } from './inspect.js'
@@ -603,8 +603,8 @@ export async function writeRestoreStreams(
   pick: (key: Buffer) => number,
   options: { replace?: boolean; now?: number } = {},
 ): Promise<{ commands: number; bytes: number }[]> {
-  const { RespCommandWriter } = await import('../../data/resp/command-writer.js')
-  const { CommandBatch } = await import('../../data/keyspace/slot-router.js')
+  const { RespCommandWriter } = await import('../../wire/command-writer.js')
+  const { CommandBatch } = await import('../../wire/routed-pipeline.js')
   const writers = sinks.map((sink) => new RespCommandWriter(sink))
   const reader = RdbReader.fromFile(path)
   const now = options.now ?? Date.now()

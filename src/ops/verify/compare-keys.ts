@@ -1,5 +1,5 @@
 import { escapeBytes } from '../../data/escape.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { compareValue, lengthCommand, type Endpoints, type ValueMismatch } from './logical.js'
 import type { Difference } from './types.js'

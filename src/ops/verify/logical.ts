@@ -1,5 +1,5 @@
-import type { CommandArg } from '../../data/resp/encode.js'
-import { RespError, type Reply } from '../../data/resp/reply-parser.js'
+import type { CommandArg } from '../../wire/encode.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError } from '../../errors.js'
 import type { Side } from './side.js'

@@ -1,6 +1,6 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { SLOTS } from '../../data/keyspace/slot-router.js'
-import { RespError } from '../../data/resp/reply-parser.js'
+import { SLOTS } from '../../wire/routed-pipeline.js'
+import { RespError } from '../../wire/reply-parser.js'
 import { UsageError } from '../../errors.js'
 import { WorkWindow } from '../work-window.js'
 import { ProgressTracker } from '../progress.js'

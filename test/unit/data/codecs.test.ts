@@ -6,8 +6,8 @@ import { copyBytes, writeDecimal, writeSignedDecimal } from '../../../src/data/b
 import { lzfCompress, lzfDecompress, LzfError } from '../../../src/data/lzf.js'
 import { KeyFingerprintSet } from '../../../src/data/keyspace/fingerprints.js'
 import { RateLimiter } from '../../../src/data/keyspace/rate-limiter.js'
-import { keySlot, keySlotOf, parseRedirect } from '../../../src/data/keyspace/slot-router.js'
-import { RespError } from '../../../src/data/resp/reply-parser.js'
+import { keySlot, keySlotOf, parseRedirect } from '../../../src/wire/routed-pipeline.js'
+import { RespError } from '../../../src/wire/reply-parser.js'
 import calculateSlot from 'cluster-key-slot'
 
 /** CRC16-XMODEM of the whole key, mod 16384 (no tag). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodeCommand, encodeCommands } from '../../../src/data/resp/encode.js'
+import { encodeCommand, encodeCommands } from '../../../src/wire/encode.js'
 
 describe('RESP command encoding', () => {
   it('encodes buffers, UTF-8 strings and numbers byte-exactly, in one buffer for many commands', () => {

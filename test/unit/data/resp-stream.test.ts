@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { encodeCommand } from '../../../src/data/resp/encode.js'
+import { encodeCommand } from '../../../src/wire/encode.js'
 import {
   NEED_MORE,
   readCommands,
@@ -9,7 +9,7 @@ import {
   splitInlineArgs,
   type CommandRecord,
 } from '../../../src/data/resp/command-parser.js'
-import { RespCommandWriter } from '../../../src/data/resp/command-writer.js'
+import { RespCommandWriter } from '../../../src/wire/command-writer.js'
 
 const BIN = Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x00, 0x2a, 0x24])
 

@@ -1,11 +1,11 @@
-import type { ConnectionSpec } from '../../connect/client.js'
-import { formatAddress } from '../../connect/endpoint.js'
-import type { Topology } from '../../connect/topology.js'
-import { OperationError } from '../../errors.js'
-import type { RawRespConnection } from '../resp/raw-connection.js'
-import { RespError, type Reply } from '../resp/reply-parser.js'
-import { copyBytes, writeDecimal } from '../bytes.js'
-import { openRawNode } from './raw-node.js'
+import type { ConnectionSpec } from '../connect/client.js'
+import { formatAddress } from '../connect/endpoint.js'
+import type { Topology } from '../connect/topology.js'
+import { OperationError } from '../errors.js'
+import type { RawRespConnection } from './connection.js'
+import { RespError, type Reply } from './reply-parser.js'
+import { copyBytes, writeDecimal } from '../data/bytes.js'
+import { openRawNode } from './node.js'
 
 export const SLOTS = 16384
 

@@ -1,9 +1,9 @@
-import { redisOptions, type ConnectionSpec, type NodeAddress } from '../../connect/client.js'
-import { mapConnectError } from '../../connect/connect-errors.js'
-import { formatAddress } from '../../connect/endpoint.js'
-import { UsageError } from '../../errors.js'
-import { RawRespConnection } from '../resp/raw-connection.js'
-import { RespError } from '../resp/reply-parser.js'
+import { redisOptions, type ConnectionSpec, type NodeAddress } from '../connect/client.js'
+import { mapConnectError } from '../connect/connect-errors.js'
+import { formatAddress } from '../connect/endpoint.js'
+import { UsageError } from '../errors.js'
+import { RawRespConnection } from './connection.js'
+import { RespError } from './reply-parser.js'
 
 /**
  * A lean pipelined connection (RawRespConnection) to one node of a deployment: the spec's TLS,

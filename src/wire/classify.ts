@@ -1,0 +1,77 @@
+import { RespError, type Reply } from './reply-parser.js'
+
+/**
+ * What a server's reply means for the operation that sent the command. Every operation that moves
+ * data asks this one function, so "was it written?" has one answer everywhere:
+ * - ok: the command was applied (any non-error reply);
+ * - retryable: refused for now (out of memory, a replica or loading node, a cluster reconfiguring):
+ *   the same command may succeed later, after a back-off or once the operator fixed the cause;
+ * - redirect: the slot lives elsewhere (MOVED) or is being moved (ASK): send it there;
+ * - refused: it will never succeed as sent (permissions, unknown command, a DUMP payload the
+ *   target cannot read, a wrong type, a bad argument).
+ */
+export type ReplyClass = 'ok' | 'retryable' | 'redirect' | 'refused'
+
+const RETRYABLE = new Set(['OOM', 'READONLY', 'LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY'])
+const REDIRECT = new Set(['MOVED', 'ASK'])
+
+export function classifyReply(reply: Reply): ReplyClass {
+  if (!(reply instanceof RespError)) return 'ok'
+  return classifyError(reply)
+}
+
+export function classifyError(err: RespError | { message: string }): Exclude<ReplyClass, 'ok'> {
+  const prefix = firstWord(err.message)
+  if (REDIRECT.has(prefix)) return 'redirect'
+  if (RETRYABLE.has(prefix)) return 'retryable'
+  // Old servers and proxies word some of these differently.
+  if (/^ERR .*(NOREPLICAS|not enough good replicas)/i.test(err.message)) return 'retryable'
+  return 'refused'
+}
+
+/**
+ * A refusal that means "this server, or this user, does not allow the command" (as opposed to a
+ * bad argument): NOPERM, an unknown or renamed command, a managed service's "not allowed".
+ */
+export function isCommandRefusal(err: RespError | Error | { message: string }): boolean {
+  return /^NOPERM|^ERR unknown command|^ERR unknown subcommand|unknown command|not allowed|disabled|this user has no permissions/i.test(
+    err.message,
+  )
+}
+
+/** A refusal because the target cannot read a DUMP payload (another RDB version, or corrupt). */
+export function isPayloadRefusal(err: RespError | { message: string }): boolean {
+  return /DUMP payload version or checksum are wrong|Bad data format/i.test(err.message)
+}
+
+export function firstWord(message: string): string {
+  const space = message.indexOf(' ')
+  return space < 0 ? message : message.slice(0, space)
+}
+
+/** The target of a MOVED/ASK error: `MOVED 3999 127.0.0.1:6381`. */
+export function parseRedirect(
+  err: RespError | { message: string },
+): { kind: 'MOVED' | 'ASK'; slot: number; host: string; port: number } | undefined {
+  const m = /^(MOVED|ASK) (\d+) (\S+)$/.exec(err.message)
+  if (!m) return undefined
+  const address = parseAddress(m[3])
+  if (!address) return undefined
+  return { kind: m[1] as 'MOVED' | 'ASK', slot: Number(m[2]), ...address }
+}
+
+/**
+ * `host:port`, `[v6]:port` or `v6addr:port` (the last colon separates the port), as Redis prints
+ * node addresses in CLUSTER NODES, MOVED and INFO. The one parser of node addresses.
+ */
+export function parseAddress(text: string): { host: string; port: number } | undefined {
+  const colon = text.lastIndexOf(':')
+  if (colon <= 0) return undefined
+  const port = Number(text.slice(colon + 1))
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined
+  const host = text.slice(0, colon).replace(/^\[|\]$/g, '')
+  if (!host) return undefined
+  return { host, port }
+}
+
+export { RespError }
