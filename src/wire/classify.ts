@@ -12,7 +12,16 @@ import { RespError, type Reply } from './reply-parser.js'
  */
 export type ReplyClass = 'ok' | 'retryable' | 'redirect' | 'refused'
 
-const RETRYABLE = new Set(['OOM', 'READONLY', 'LOADING', 'TRYAGAIN', 'CLUSTERDOWN', 'MASTERDOWN', 'BUSY'])
+const RETRYABLE = new Set([
+  'OOM',
+  'READONLY',
+  'LOADING',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'MASTERDOWN',
+  'BUSY',
+  'NOREPLICAS',
+])
 const REDIRECT = new Set(['MOVED', 'ASK'])
 
 export function classifyReply(reply: Reply): ReplyClass {
@@ -24,8 +33,6 @@ export function classifyError(err: RespError | { message: string }): Exclude<Rep
   const prefix = firstWord(err.message)
   if (REDIRECT.has(prefix)) return 'redirect'
   if (RETRYABLE.has(prefix)) return 'retryable'
-  // Old servers and proxies word some of these differently.
-  if (/^ERR .*(NOREPLICAS|not enough good replicas)/i.test(err.message)) return 'retryable'
   return 'refused'
 }
 

@@ -1,16 +1,36 @@
-import net from 'node:net'
-import tls from 'node:tls'
-import { readFileSync } from 'node:fs'
+import type net from 'node:net'
+import { formatAddress } from '../connect/endpoint.js'
+import { authCommand, openSocket, type RawConnectOptions } from './dial.js'
 import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
 import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
 
-export interface RawConnectOptions {
-  host: string
-  port: number
-  tls?: { ca?: string; insecure?: boolean; servername?: string }
-  username?: string
-  password?: string
-  timeoutMs: number
+export type { RawConnectOptions }
+
+/**
+ * A node owed a reply and sent nothing for the call's timeout: the connection is destroyed (the
+ * replies after it could no longer be matched to their commands). A transport error, like a
+ * reset: `code` is ETIMEDOUT, and the message names the node and the command.
+ */
+export class ReplyTimeoutError extends Error {
+  readonly code = 'ETIMEDOUT'
+  constructor(
+    readonly address: string,
+    readonly command: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${address} did not answer ${command} within ${timeoutMs / 1000}s`)
+    this.name = 'ReplyTimeoutError'
+  }
+}
+
+export interface CallOptions {
+  /**
+   * How long the server may owe this reply without sending anything, once it is the next reply
+   * due; past it the connection is destroyed and every pending command fails with a
+   * ReplyTimeoutError. Default: the connection's timeout (--timeout). 0: no limit — only for
+   * commands that may legitimately run long (MIGRATE of a big key), under a stall watch.
+   */
+  timeoutMs?: number
 }
 
 interface Waiter {
@@ -19,6 +39,9 @@ interface Waiter {
   /** A batch waiter collects this many replies before it resolves (with the array). */
   batch?: Reply[]
   remaining?: number
+  /** A single call's timeout (see CallOptions); batches have none: stall detection covers them. */
+  timeoutMs?: number
+  command?: string
 }
 
 /**
@@ -26,16 +49,30 @@ interface Waiter {
  * sliced out of the read buffer, in order. Used where ioredis's per-command objects cost too much
  * (bulk copy, replay) or where ioredis refuses a connection state (the pub/sub-context probe).
  * Error replies resolve as RespError values; only transport failures reject.
+ *
+ * Nothing waits forever: a single `call` is bounded by its timeout (the connection's by default);
+ * batches (`pipeline`, `sendEncoded`) may legitimately take long, so they are watched from outside
+ * through `silentForMs` (see stall-watch.ts), which can `abort` the connection.
  */
 export class RawRespConnection {
   private readonly parser = new RespReplyParser()
   private readonly waiters: Waiter[] = []
   private head = 0
   private closedError: Error | undefined
+  /** The timer of the call whose reply is due next, if it has a timeout. */
+  private timer: NodeJS.Timeout | undefined
 
   private readonly listeners: { data: (c: Buffer) => void; error: (e: Error) => void; close: () => void }
 
-  private constructor(private readonly socket: net.Socket) {
+  /**
+   * @param address host:port, for messages.
+   * @param timeoutMs the default timeout of a single call (--timeout).
+   */
+  constructor(
+    private readonly socket: net.Socket,
+    readonly address: string,
+    readonly timeoutMs: number,
+  ) {
     this.listeners = {
       data: (chunk: Buffer) => this.onData(chunk),
       error: (err) => this.fail(err),
@@ -46,20 +83,51 @@ export class RawRespConnection {
     socket.on('close', this.listeners.close)
   }
 
-  static async connect(options: RawConnectOptions): Promise<RawRespConnection> {
-    const socket = await openSocket(options)
-    const conn = new RawRespConnection(socket)
-    if (options.password !== undefined) {
-      const args: CommandArg[] = options.username
-        ? ['AUTH', options.username, options.password]
-        : ['AUTH', options.password]
-      const reply = await conn.call(args)
+  /**
+   * Dial (TCP/TLS) and log in: the whole of it — connect, TLS, AUTH — bounded by `timeoutMs`, or
+   * by `deadline` (ms since the epoch) when the caller has more handshake to do within the same
+   * budget. An AUTH refusal rejects with the server's error (a RespError); a silent server with a
+   * ReplyTimeoutError; both close the socket.
+   */
+  static async connect(options: RawConnectOptions & { deadline?: number }): Promise<RawRespConnection> {
+    const deadline = options.deadline ?? Date.now() + options.timeoutMs
+    const socket = await openSocket({ ...options, timeoutMs: Math.max(1, deadline - Date.now()) })
+    const conn = new RawRespConnection(socket, formatAddress(options.host, options.port), options.timeoutMs)
+    const auth = authCommand(options)
+    if (auth) {
+      let reply: Reply
+      try {
+        reply = await conn.withDeadline(deadline, 'AUTH', conn.call(auth, { timeoutMs: 0 }))
+      } catch (err) {
+        conn.close()
+        throw err
+      }
       if (reply instanceof RespError) {
         conn.close()
         throw reply
       }
     }
     return conn
+  }
+
+  /**
+   * Await `work` (commands on this connection) until `deadline` (ms since the epoch) at most: then
+   * the connection is aborted and `work` rejects with a ReplyTimeoutError naming `what`. For
+   * handshakes, whose several commands share one --timeout.
+   */
+  async withDeadline<T>(deadline: number, what: string, work: Promise<T>): Promise<T> {
+    const ms = Math.max(1, deadline - Date.now())
+    const timer = setTimeout(() => this.abort(new ReplyTimeoutError(this.address, what, this.timeoutMs)), ms)
+    try {
+      return await work
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** True once the connection failed, was closed, aborted or detached. */
+  get closed(): boolean {
+    return this.closedError !== undefined
   }
 
   get pendingReplies(): number {
@@ -78,9 +146,12 @@ export class RawRespConnection {
     if (this.pendingReplies === 0) this.quietSince = Date.now()
   }
 
-  /** Send one command; resolves with its reply (an error reply resolves as a RespError). */
-  call(args: readonly CommandArg[]): Promise<Reply> {
-    return this.callEncoded(encodeCommand(args))
+  /**
+   * Send one command; resolves with its reply (an error reply resolves as a RespError). Bounded by
+   * `options.timeoutMs` (default: the connection's timeout): see CallOptions.
+   */
+  call(args: readonly CommandArg[], options: CallOptions = {}): Promise<Reply> {
+    return this.callEncoded(encodeCommand(args), options.timeoutMs ?? this.timeoutMs, args)
   }
 
   /** Send many commands in one write; resolves with their replies in order. */
@@ -107,22 +178,62 @@ export class RawRespConnection {
     })
   }
 
-  private callEncoded(buf: Buffer): Promise<Reply> {
+  private callEncoded(buf: Buffer, timeoutMs: number, args: readonly CommandArg[]): Promise<Reply> {
     if (this.closedError) return Promise.reject(this.closedError)
     return new Promise((resolve, reject) => {
       this.expectReply()
-      this.waiters.push({ resolve, reject })
+      const waiter: Waiter = { resolve, reject }
+      if (timeoutMs > 0) {
+        waiter.timeoutMs = timeoutMs
+        waiter.command = commandName(args)
+      }
+      this.waiters.push(waiter)
+      if (this.waiters[this.head] === waiter) this.armTimer()
       this.socket.write(buf)
     })
   }
 
+  /**
+   * The due reply's timer: runs while the server owes it and sends nothing (restarted by every
+   * chunk received and when an earlier reply completes), so that a call queued behind a long batch
+   * is not charged for the batch's time.
+   */
+  private armTimer(): void {
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    const waiter = this.waiters[this.head]
+    if (!waiter?.timeoutMs || this.closedError) return
+    const ms = waiter.timeoutMs
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.abort(new ReplyTimeoutError(this.address, waiter.command ?? 'a command', ms))
+    }, ms)
+  }
+
   /** Resolves when the socket can take more writes (backpressure for bulk senders). */
   drained(): Promise<void> {
-    if (!this.socket.writableNeedDrain) return Promise.resolve()
-    return new Promise((resolve) => this.socket.once('drain', () => resolve()))
+    if (this.closedError || !this.socket.writableNeedDrain) return Promise.resolve()
+    // A socket destroyed meanwhile never drains: its close ends the wait too (the next send fails).
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done)
+        this.socket.off('close', done)
+        resolve()
+      }
+      this.socket.once('drain', done)
+      this.socket.once('close', done)
+    })
   }
 
   close(): void {
+    this.socket.destroy()
+  }
+
+  /** Give up on this connection: every pending and later command fails with `err`, the socket is destroyed. */
+  abort(err: Error): void {
+    this.fail(err)
     this.socket.destroy()
   }
 
@@ -138,6 +249,7 @@ export class RawRespConnection {
     this.socket.off('error', this.listeners.error)
     this.socket.off('close', this.listeners.close)
     this.closedError = new Error('connection detached')
+    this.armTimer()
     return this.socket
   }
 
@@ -167,48 +279,29 @@ export class RawRespConnection {
       if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
       else waiter?.resolve(reply)
     }
+    // Bytes arrived (or the due reply changed): the due call's silence starts again.
+    if (this.timer || this.waiters[this.head]?.timeoutMs) this.armTimer()
   }
 
   private fail(err: Error): void {
     if (this.closedError) return
     this.closedError = err
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
     for (let i = this.head; i < this.waiters.length; i++) this.waiters[i].reject(err)
     this.waiters.length = 0
     this.head = 0
   }
 }
 
-function openSocket(options: RawConnectOptions): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    let socket: net.Socket
-    const timer = setTimeout(() => {
-      socket?.destroy()
-      reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }))
-    }, options.timeoutMs)
-    const done = (err?: Error) => {
-      clearTimeout(timer)
-      if (err) {
-        socket.destroy()
-        reject(err)
-      } else {
-        socket.setNoDelay(true)
-        socket.removeAllListeners('error')
-        resolve(socket)
-      }
-    }
-    if (options.tls) {
-      socket = tls.connect({
-        host: options.host,
-        port: options.port,
-        ca: options.tls.ca ? readFileSync(options.tls.ca) : undefined,
-        rejectUnauthorized: !options.tls.insecure,
-        servername: options.tls.servername,
-      })
-      socket.once('secureConnect', () => done())
-    } else {
-      socket = net.connect({ host: options.host, port: options.port })
-      socket.once('connect', () => done())
-    }
-    socket.once('error', (err) => done(err))
-  })
+/** `GET`, `CLUSTER SETSLOT`: a command's name for messages (never its arguments: they may be secrets). */
+function commandName(args: readonly CommandArg[]): string {
+  const first = String(args[0] ?? '').toUpperCase()
+  const sub = args[1]
+  if (
+    sub !== undefined &&
+    /^(CLUSTER|CONFIG|CLIENT|MEMORY|OBJECT|FUNCTION|SCRIPT|XINFO|ACL|COMMAND|REPLCONF)$/.test(first)
+  )
+    return `${first} ${String(sub).toUpperCase()}`
+  return first
 }

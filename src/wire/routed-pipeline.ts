@@ -4,12 +4,20 @@ import type { Topology } from '../connect/topology.js'
 import { OperationError } from '../errors.js'
 import type { RawRespConnection } from './connection.js'
 import { RespError, type Reply } from './reply-parser.js'
+import { parseAddress, parseRedirect } from './classify.js'
 import { copyBytes, writeDecimal } from '../data/bytes.js'
+import type { CommandArg } from './encode.js'
 import { openRawNode } from './node.js'
 
 export const SLOTS = 16384
 
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n')
+const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
 
 /**
  * The cluster slot of a key: CRC16 (XMODEM) of the key, or of its {hash tag} when it has a
@@ -89,16 +97,6 @@ export class SlotTable {
     for (let s = 0; s < SLOTS; s++) if (this.owner[s] === undefined) n++
     return n
   }
-}
-
-/** Parse the target of a MOVED/ASK error: `MOVED 3999 127.0.0.1:6381`. */
-export function parseRedirect(
-  err: RespError,
-): { kind: 'MOVED' | 'ASK'; slot: number; host: string; port: number } | undefined {
-  const m = /^(MOVED|ASK) (\d+) (\S+):(\d+)$/.exec(err.message)
-  if (!m) return undefined
-  const host = m[3].replace(/^\[|\]$/g, '')
-  return { kind: m[1] as 'MOVED' | 'ASK', slot: Number(m[2]), host, port: Number(m[4]) }
 }
 
 /**
@@ -193,8 +191,45 @@ export class CommandBatch<T> {
     this.buf[this.used++] = 0x0a
   }
 
+  /** Queue one command (call `end(tag)` after it). Arguments are bytes, text or integers. */
+  command(args: readonly CommandArg[]): void {
+    this.begin()
+    this.header(0x2a, args.length)
+    for (const a of args) {
+      if (Buffer.isBuffer(a)) this.bulk(a)
+      else if (typeof a === 'number') this.integer(a)
+      else if (isAscii(a)) this.text(a)
+      else this.bulk(Buffer.from(a, 'utf8'))
+    }
+  }
+
+  /** Queue `SELECT db` (call `end(tag)` after it). */
+  select(db: number): void {
+    this.command(['SELECT', db])
+  }
+
+  /**
+   * Queue `RESTORE key ttl payload [REPLACE] [ABSTTL]` (call `end(tag)` after it): ttl 0 means no
+   * expiry; with `absolute` it is a unix time in ms.
+   */
+  restore(
+    key: Uint8Array,
+    ttl: number,
+    payload: Uint8Array,
+    options: { replace: boolean; absolute: boolean },
+  ): void {
+    this.begin()
+    this.header(0x2a, 4 + (options.replace ? 1 : 0) + (options.absolute ? 1 : 0))
+    this.raw(RESTORE)
+    this.bulk(key)
+    this.integer(ttl)
+    this.bulk(payload)
+    if (options.replace) this.text('REPLACE')
+    if (options.absolute) this.text('ABSTTL')
+  }
+
   /** The bytes of command i. */
-  command(i: number): Buffer {
+  commandBytes(i: number): Buffer {
     return this.buf.subarray(this.starts[i], i + 1 < this.starts.length ? this.starts[i + 1] : this.used)
   }
 }
@@ -325,10 +360,9 @@ export class RoutedPipeline<T> {
   private lane(address: string): NodeLane<T> {
     let lane = this.lanes.get(address)
     if (!lane) {
-      const colon = address.lastIndexOf(':')
-      const host = address.slice(0, colon).replace(/^\[|\]$/g, '')
-      const port = Number(address.slice(colon + 1))
-      const conn = openRawNode(this.o.spec, { host, port }, { db: this.o.db, name: 'kvtop-restore' })
+      const node = parseAddress(address)
+      if (!node) throw new OperationError(`not a node address: ${address}`)
+      const conn = openRawNode(this.o.spec, node, { db: this.o.db, name: 'kvtop-restore' })
       conn.catch(() => {})
       lane = { address, conn, batch: this.newBatch(), inflight: new Set() }
       const opened = lane
@@ -376,7 +410,7 @@ export class RoutedPipeline<T> {
         this.redirects++
         const address = formatAddress(target.host, target.port)
         ;(redirected ??= []).push(
-          this.resend(batch.command(i), batch.tags[i], target.kind, target.slot, address),
+          this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address),
         )
         continue
       }
@@ -416,3 +450,5 @@ export class RoutedPipeline<T> {
     this.o.onReply(reply, tag)
   }
 }
+
+export { parseRedirect }

@@ -2,39 +2,61 @@ import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
-import { openRawNode } from '../../wire/node.js'
-import { keySlot, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
-import type { CommandArg } from '../../wire/encode.js'
-import type { RawRespConnection } from '../../wire/connection.js'
-import { copyLogical, pendingGroups, readHeads } from './logical-copy.js'
-import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
+import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
+import type { RawRespConnection } from '../../wire/connection.js'
+import type { CommandArg } from '../../wire/encode.js'
+import { openRawNode } from '../../wire/node.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
+import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
+import { copyLogical, pendingGroups, readHeads } from './logical-copy.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
-/** What a target reply answers: a key of a bulk page, or a live re-copy. */
-type Tag = { page: Page; key: Buffer } | { live: true; key: Buffer; onError?: () => void }
+/**
+ * What a target reply answers: a key of a bulk page, or a live re-copy (no page). `owner` is the
+ * copier that wrote it: it retries what the target refused for now and stops on what it refused
+ * for good.
+ */
+interface Tag {
+  key: Buffer
+  page?: Page
+  owner: WriteOwner
+}
+
+interface WriteOwner {
+  /** Refused for now (OOM, READONLY, LOADING, ...): copy the key again after a back-off. */
+  retry(key: Buffer, page: Page | undefined, reply: RespError): void
+  /** Refused for good (NOPERM, a DUMP payload the target cannot read, WRONGTYPE, ...). */
+  refused(key: Buffer, reply: RespError): void
+}
 
 interface Page {
   cursorAfter: string
+  /** Writes sent and not yet answered. */
   pending: number
+  /** Keys of the page refused for now and waiting to be copied again. */
+  retrying: number
   sealed: boolean
   /** Counted into the checkpoint only once every write of the page is acknowledged. */
   keys: number
   bytes: number
-  /** A write of the page refused by the target: counted on its source node's progress. */
-  onError?: () => void
-  /** Every write of the sealed page acknowledged. */
-  onAcked?: () => void
+  onAcked: () => void
 }
+
+/** A page whose every write the target acknowledged: the cursor may move past it. */
+const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
 
 /**
  * Every write to the target goes through one pipeline: per target node one connection, so writes
  * land in the order they were issued (a live re-copy issued after a bulk copy of the same key
- * always wins).
+ * always wins). A reply is an acknowledgement only when classifyReply says 'ok'.
  */
 export class TargetWriter {
   readonly pipeline: RoutedPipeline<Tag>
+  /** Writes refused for good. */
   errors = 0
+  /** Writes refused for now, and retried. */
+  retried = 0
   readonly firstErrors: string[] = []
 
   constructor(spec: ConnectionSpec, topology: Topology, db: number) {
@@ -49,57 +71,46 @@ export class TargetWriter {
   restore(key: Buffer, ttl: number, absolute: boolean, payload: Buffer, tag: Tag): Promise<void> | undefined {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
-    encodeRestore(b, key, ttl, absolute, payload)
-    b.end(tag)
-    return this.pipeline.written(slot)
+    // The target was checked empty (or --replace given) before the copy: every key there is ours.
+    b.restore(key, ttl, payload, { replace: true, absolute })
+    return this.queued(b, slot, tag)
   }
 
-  /** Any command about `key` (the logical copy's writes), routed by the key's slot. */
-  command(key: Buffer, args: CommandArg[], tag: Tag): Promise<void> | undefined {
+  /** Any command about `key` (the logical copy's writes, DEL), routed by the key's slot. */
+  command(key: Buffer, args: readonly CommandArg[], tag: Tag): Promise<void> | undefined {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
-    b.begin()
-    b.header(0x2a, args.length)
-    for (const a of args) {
-      if (Buffer.isBuffer(a)) b.bulk(a)
-      else if (typeof a === 'number') b.integer(a)
-      else b.text(a)
-    }
+    b.command(args)
+    return this.queued(b, slot, tag)
+  }
+
+  private queued(b: ReturnType<RoutedPipeline<Tag>['batchFor']>, slot: number, tag: Tag) {
+    if (tag.page) tag.page.pending++
     b.end(tag)
     return this.pipeline.written(slot)
   }
 
   private onReply(reply: Reply, tag: Tag): void {
-    if (reply instanceof RespError) {
+    const kind = classifyReply(reply)
+    if (kind === 'refused') {
+      // Never acknowledged: the page stays pending, so the checkpoint never moves past this key.
       this.errors++
-      if (this.firstErrors.length < 5) this.firstErrors.push(`"${escapeBytes(tag.key)}": ${reply.message}`)
-      ;('page' in tag ? tag.page.onError : tag.onError)?.()
+      if (this.firstErrors.length < 5)
+        this.firstErrors.push(`"${escapeBytes(tag.key)}": ${(reply as RespError).message}`)
+      tag.owner.refused(tag.key, reply as RespError)
+      return
     }
-    if ('page' in tag) {
+    if (kind !== 'ok') {
+      // Refused for now, or a redirect the pipeline could not follow: the owner copies the key
+      // again, reading it from the source anew, so an older value never overwrites a newer one.
+      this.retried++
+      tag.owner.retry(tag.key, tag.page, reply as RespError)
+    }
+    if (tag.page) {
       tag.page.pending--
-      if (tag.page.sealed && tag.page.pending === 0) tag.page.onAcked?.()
+      if (acknowledged(tag.page)) tag.page.onAcked()
     }
   }
-}
-
-const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
-
-function encodeRestore(
-  b: CommandBatch<Tag>,
-  key: Buffer,
-  ttl: number,
-  absolute: boolean,
-  payload: Buffer,
-): void {
-  b.begin()
-  b.header(0x2a, absolute ? 6 : 5)
-  b.raw(RESTORE)
-  b.bulk(key)
-  b.integer(ttl)
-  b.bulk(payload)
-  // The target was checked empty (or --replace given) before the copy: every key there is ours.
-  b.text('REPLACE')
-  if (absolute) b.text('ABSTTL')
 }
 
 export interface NodeCopierOptions {
@@ -115,31 +126,58 @@ export interface NodeCopierOptions {
   slots?: SlotRange
   scanCount: number
   signal?: AbortSignal
+  /**
+   * How long writes refused for now (OOM, READONLY, LOADING, ...) are retried before the run stops
+   * (resumable). 0: retry until stopped. Default 60 s.
+   */
+  retryTimeoutMs?: number
   onProgress: (keys: number, bytes: number) => void
   /** Writes the target refused, for this node's progress line. */
   onErrors?: (n: number) => void
   onWarning: (message: string) => void
 }
 
+/** A key's expiry and DUMP replies read: what to write, or why not. */
+type Dumped =
+  | { ttl: number; payload: Buffer }
+  | 'gone'
+  | { redirect: { kind: 'MOVED' | 'ASK'; address: string } }
+  | { retry: RespError }
+
+const DEFAULT_RETRY_MS = 60_000
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
 /**
  * One source node (one db): SCAN pages, PEXPIRETIME/PTTL + DUMP pipelined for their keys, RESTORE
- * routed by slot on the target. The cursor saved in the state only moves past a page once all its
- * writes are acknowledged, so a resume never skips a key. The same connection serves the live
- * re-copies: replies come in order, so a re-copy's DUMP is never older than a bulk one before it.
+ * routed by slot on the target. The cursor saved in the state only moves past a page once every
+ * write of it is acknowledged, so a resume never skips a key:
+ * - a write refused for now (OOM, READONLY, ...) keeps its page open; the key is read again from
+ *   the source and written again after a back-off, for up to `retryTimeoutMs`;
+ * - a write refused for good stops the copy (the page stays open, the checkpoint before it);
+ * - a key the source answers with MOVED/ASK (a failover, a slot moving) is read from the node the
+ *   redirect names, never skipped; `redirectedReads` tells the run that the topology changed.
+ * The same connection serves the live re-copies: replies come in order, so a re-copy's DUMP is
+ * never older than a bulk one before it.
  */
-export class NodeCopier {
+export class NodeCopier implements WriteOwner {
   private conn!: RawRespConnection
   /** SCAN goes on its own connection so the next page's keys are known before this page's DUMPs return. */
   private scanConn!: RawRespConnection
+  /** Other source nodes, opened when a read is redirected to them. */
+  private readonly redirectConns = new Map<string, Promise<RawRespConnection>>()
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
   private baselineMs: number | undefined
   private warnedStreams = 0
-  private readonly countError = () => this.o.onErrors?.(1)
-  private liveTag(key: Buffer): Tag {
-    return { live: true, key, onError: this.countError }
-  }
   private backedOff = false
+  /** Keys refused for now, by latin1 form, with the page they hold open. */
+  private readonly retries = new Map<string, { key: Buffer; page?: Page }>()
+  private refusingSince = 0
+  private lastRefusal = ''
+  private pump: Promise<void> | undefined
+  private failed: OperationError | undefined
+  /** Keys read from another source node than this one because the source redirected them. */
+  redirectedReads = 0
 
   constructor(private readonly o: NodeCopierOptions) {
     this.limiter = new RateLimiter(o.maxOps)
@@ -153,6 +191,7 @@ export class NodeCopier {
   close(): void {
     this.conn?.close()
     this.scanConn?.close()
+    for (const c of this.redirectConns.values()) c.then((x) => x.close()).catch(() => {})
   }
 
   /** How long this source node has owed replies without answering (0 when nothing is awaited). */
@@ -164,11 +203,23 @@ export class NodeCopier {
     return this.o.node.address
   }
 
+  /** Why this copier stopped (a write refused for good, or refused for too long); undefined while it works. */
+  get failure(): OperationError | undefined {
+    return this.failed
+  }
+
+  /** Keys waiting to be written again after a refusal: the run is not in sync while there are any. */
+  get pendingRetries(): number {
+    return this.retries.size
+  }
+
   private async scan(cursor: string): Promise<[string, Buffer[]]> {
     await this.limiter.take(1, this.o.signal)
     const reply = await this.scanConn.call(['SCAN', cursor, 'COUNT', this.o.scanCount])
     if (reply instanceof RespError)
-      throw new OperationError(`SCAN refused on ${this.o.node.address}: ${reply.message}`)
+      throw new OperationError(`SCAN refused on ${this.o.node.address}: ${reply.message}`, {
+        resumable: true,
+      })
     const [next, found] = reply as [Buffer, Buffer[]]
     return [next.toString(), found]
   }
@@ -184,58 +235,148 @@ export class NodeCopier {
     let ahead = handled(this.scan(cursor))
     do {
       const [next, found] = await ahead
-      if (this.o.signal?.aborted) break
+      if (this.o.signal?.aborted || this.failed) break
       cursor = next
       if (cursor !== '0') ahead = handled(this.scan(cursor))
       const keys = this.o.slots ? found.filter((k) => inRange(keySlot(k), this.o.slots!)) : found
       const page: Page = {
         cursorAfter: cursor,
         pending: 0,
+        retrying: 0,
         sealed: false,
         keys: 0,
         bytes: 0,
-        onError: this.countError,
         onAcked: () => this.advance(),
       }
       this.pages.push(page)
-      const copied = this.copyKeys(keys, page)
-      window.push(handled(copied))
+      window.push(handled(this.copyKeys(keys, page)))
       if (window.length >= 4) await window.shift()
-    } while (cursor !== '0' && !this.o.signal?.aborted)
+    } while (cursor !== '0' && !this.o.signal?.aborted && !this.failed)
     await Promise.all(window)
     await this.o.writer.pipeline.flush()
+    // Keys refused for now: written again until accepted, refused for too long, or stopped.
+    while (this.pump) await this.pump
+    if (this.failed) throw this.failed
+    await this.o.writer.pipeline.flush()
     this.advance()
-    if (cursor === '0' && !this.pages.length) s.done = true
   }
 
   /** Copy keys again (they changed: --live) through the same connection; gone ones are deleted. */
   async recopy(keys: Buffer[]): Promise<{ copied: number; deleted: number }> {
-    if (this.o.mode === 'logical') return this.recopyLogical(keys)
-    const replies = await this.read(keys)
+    if (this.failed) throw this.failed
     let copied = 0
     let deleted = 0
-    let wait: Promise<void> | undefined
-    keys.forEach((key, i) => {
-      const value = this.dumped(replies[2 * i], replies[2 * i + 1])
-      if (value === 'moved') return
-      if (value === 'gone') {
-        wait = this.o.writer.command(key, ['DEL', key], this.liveTag(key)) ?? wait
+    await this.copy(keys, () => undefined, {
+      onCopied: (n) => (copied += n),
+      onGone: (key) => {
         deleted++
-      } else {
-        wait =
-          this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, this.liveTag(key)) ?? wait
-        copied++
-      }
+        this.o.writer.command(key, ['DEL', key], { key, owner: this })
+      },
     })
-    if (wait) await wait
+    if (this.o.mode === 'logical') await this.o.writer.pipeline.flush()
     return { copied, deleted }
   }
 
-  /** One key's PEXPIRETIME/PTTL and DUMP replies: the payload and the TTL to restore it with. */
-  private dumped(ttl: Reply, dump: Reply): { ttl: number; payload: Buffer } | 'gone' | 'moved' {
-    if (dump instanceof RespError) {
-      if (/^(MOVED|ASK) /.test(dump.message)) return 'moved'
-      throw new OperationError(`DUMP refused on ${this.o.node.address}: ${dump.message}`, {
+  /**
+   * Read keys from the source and queue their writes, tagged with `pageOf(key)`. Writes are queued
+   * in the same tick their replies arrive: a live re-copy read later on the same connection
+   * (replies in order) must never have its writes queued first.
+   */
+  private async copy(
+    keys: Buffer[],
+    pageOf: (key: Buffer) => Page | undefined,
+    on: {
+      onCopied: (n: number, bytes: number) => void
+      onGone: (key: Buffer) => void
+      timed?: (ms: number) => void
+    },
+  ): Promise<void> {
+    if (!keys.length) return
+    if (this.o.mode === 'logical') return this.logical(keys, pageOf, on)
+    const replies = await this.read(this.conn, keys, false, on.timed)
+    await this.write(this.address, keys, replies, pageOf, on, 0)
+  }
+
+  /** Queue the writes of keys read from `from`; keys it redirected are read where it says. */
+  private async write(
+    from: string,
+    keys: Buffer[],
+    replies: Reply[],
+    pageOf: (key: Buffer) => Page | undefined,
+    on: { onCopied: (n: number, bytes: number) => void; onGone: (key: Buffer) => void },
+    hop: number,
+  ): Promise<void> {
+    let bytes = 0
+    let copied = 0
+    let wait: Promise<void> | undefined
+    const redirected = new Map<string, { address: string; ask: boolean; keys: Buffer[] }>()
+    keys.forEach((key, i) => {
+      const value = this.dumped(from, replies[2 * i], replies[2 * i + 1])
+      if (value === 'gone') return on.onGone(key)
+      if ('retry' in value) return this.retry(key, pageOf(key), value.retry)
+      if ('redirect' in value) {
+        const { kind, address } = value.redirect
+        const id = `${kind} ${address}`
+        if (!redirected.has(id)) redirected.set(id, { address, ask: kind === 'ASK', keys: [] })
+        redirected.get(id)!.keys.push(key)
+        return
+      }
+      bytes += value.payload.length
+      copied++
+      const tag = { key, page: pageOf(key), owner: this }
+      wait = this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, tag) ?? wait
+    })
+    on.onCopied(copied, bytes)
+    if (!redirected.size) {
+      if (wait) await wait
+      return
+    }
+    if (hop === 3)
+      throw new OperationError(
+        `keys of ${this.address} keep being redirected (a cluster in the middle of changing)`,
+        {
+          resumable: true,
+          hint: 'Wait for the source cluster to settle, then run the same command again: it resumes.',
+        },
+      )
+    // The slot moved (a failover, resharding): each key is read from the node that has it now,
+    // never skipped. The reads are issued now, in order, so later reads of the same keys come after.
+    const reads = [...redirected.values()].map((g) => {
+      this.redirectedReads += g.keys.length
+      return this.redirectConn(g.address).then((c) => this.read(c, g.keys, g.ask))
+    })
+    if (wait) await wait
+    for (const [i, g] of [...redirected.values()].entries())
+      await this.write(g.address, g.keys, await reads[i], pageOf, on, hop + 1)
+  }
+
+  private redirectConn(address: string): Promise<RawRespConnection> {
+    let c = this.redirectConns.get(address)
+    if (!c) {
+      const node = parseAddress(address)
+      if (!node) throw new OperationError(`the source redirected to an address kvtop cannot read: ${address}`)
+      c = openRawNode(this.o.spec, node, { db: this.o.state.db, name: 'kvtop-migrate' })
+      c.catch(() => this.redirectConns.delete(address))
+      this.redirectConns.set(address, c)
+    }
+    return c
+  }
+
+  /** One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not. */
+  private dumped(from: string, ttl: Reply, dump: Reply): Dumped {
+    for (const [what, reply] of [
+      ['DUMP', dump],
+      [this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', ttl],
+    ] as const) {
+      if (!(reply instanceof RespError)) continue
+      const kind = classifyReply(reply)
+      if (kind === 'redirect') {
+        const r = parseRedirect(reply)
+        if (r) return { redirect: { kind: r.kind, address: formatRedirect(reply) } }
+      }
+      if (kind === 'retryable') return { retry: reply }
+      // An error reply is never "no expiry" and never "no value": the copy stops here.
+      throw new OperationError(`${what} refused on ${from}: ${reply.message}`, {
         hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
       })
     }
@@ -244,104 +385,156 @@ export class NodeCopier {
   }
 
   /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
-  private async read(keys: Buffer[], timed?: (ms: number) => void): Promise<Reply[]> {
+  private async read(
+    conn: RawRespConnection,
+    keys: Buffer[],
+    asking: boolean,
+    timed?: (ms: number) => void,
+  ): Promise<Reply[]> {
     const ttlCmd = this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
     await this.limiter.take(keys.length * 2, this.o.signal)
     const started = performance.now()
-    const replies = await this.conn.pipeline(
-      keys.flatMap((k) => [
-        [ttlCmd, k],
-        ['DUMP', k],
-      ]),
-    )
+    // ASKING holds for the next command only: one before each read of a slot being imported.
+    const commands = asking
+      ? keys.flatMap((k) => [['ASKING'], [ttlCmd, k], ['ASKING'], ['DUMP', k]])
+      : keys.flatMap((k) => [
+          [ttlCmd, k],
+          ['DUMP', k],
+        ])
+    const replies = await conn.pipeline(commands)
     timed?.(performance.now() - started)
-    return replies
+    return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
 
   private async copyKeys(keys: Buffer[], page: Page): Promise<void> {
-    if (this.o.mode === 'logical') return this.copyKeysLogical(keys, page)
-    if (keys.length) {
-      let ms = 0
-      // The writes are queued in the same tick the replies arrive: a live re-copy read after this
-      // page (same connection, replies in order) must never have its writes queued first.
-      const replies = await this.read(keys, (t) => (ms = t))
-      let bytes = 0
-      let copied = 0
-      let wait: Promise<void> | undefined
-      keys.forEach((key, i) => {
-        // MOVED: its slot is moving; the new owner's scan has it.
-        const value = this.dumped(replies[2 * i], replies[2 * i + 1])
-        if (value === 'moved') return
-        if (value === 'gone') {
-          this.o.state.vanished++
-          return
-        }
-        page.pending++
-        bytes += value.payload.length
-        copied++
-        wait = this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, { page, key }) ?? wait
-      })
-      page.keys = copied
-      page.bytes = bytes
-      this.o.onProgress(copied, bytes)
-      // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
-      // the checkpoint) does not wait for the next pages.
-      this.o.writer.pipeline.sendQueued()
-      await this.backOff(ms / keys.length)
-      if (wait) await wait
-    }
-    page.sealed = true
-    if (page.pending === 0) this.advance()
-  }
-
-  /**
-   * The logical copy of a page: TYPE, expiry and length, then the values (small ones in one round,
-   * big ones chunked). A key that changes type between the reads is read again (three tries).
-   */
-  private async copyKeysLogical(keys: Buffer[], page: Page): Promise<void> {
-    await this.logical(keys, { page }, (copied, gone, bytes) => {
-      page.keys += copied
-      page.bytes += bytes
-      this.o.state.vanished += gone
-      this.o.onProgress(copied, bytes)
+    let ms = 0
+    await this.copy(keys, () => page, {
+      timed: (t) => (ms = t),
+      onCopied: (copied, bytes) => {
+        page.keys += copied
+        page.bytes += bytes
+        this.o.onProgress(copied, bytes)
+      },
+      onGone: () => this.o.state.vanished++,
     })
+    // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
+    // the checkpoint) does not wait for the next pages.
     this.o.writer.pipeline.sendQueued()
+    if (keys.length && this.o.mode !== 'logical') await this.backOff(ms / keys.length)
     page.sealed = true
-    if (page.pending === 0) this.advance()
+    if (acknowledged(page)) this.advance()
   }
 
-  private async recopyLogical(keys: Buffer[]): Promise<{ copied: number; deleted: number }> {
-    let copied = 0
-    let deleted = 0
-    await this.logical(keys, { live: true }, (c, gone, _bytes, goneKeys) => {
-      copied += c
-      deleted += gone
-      for (const key of goneKeys) this.o.writer.command(key, ['DEL', key], this.liveTag(key))
-    })
-    await this.o.writer.pipeline.flush()
-    return { copied, deleted }
+  retry(key: Buffer, page: Page | undefined, reply: RespError): void {
+    const id = key.toString('latin1')
+    if (!this.retries.has(id)) {
+      this.retries.set(id, { key, page })
+      if (page) page.retrying++
+    }
+    this.lastRefusal = reply.message
+    if (!this.pump) {
+      const pump = this.retryLoop()
+      this.pump = pump
+      pump.catch(() => {}).finally(() => (this.pump = undefined))
+    }
+  }
+
+  refused(key: Buffer, reply: RespError): void {
+    this.o.onErrors?.(1)
+    this.failed ??= new OperationError(
+      `the target refused "${escapeBytes(key)}" (copied from ${this.address}): ${reply.message}`,
+      {
+        resumable: true,
+        code: 'write-refused',
+        hint: isPayloadRefusal(reply)
+          ? "The target cannot read the source's DUMP payloads (an older RDB version): run again with --mode logical."
+          : 'Fix the cause (ACL rights, a key of another type on the target), then run the same command again: it resumes before this key.',
+      },
+    )
   }
 
   /**
+   * Keys refused for now are read from the source again and written again, with a back-off
+   * doubling to 2 s, until the target takes them or refuses for longer than retryTimeoutMs.
+   */
+  private async retryLoop(): Promise<void> {
+    const limit = this.o.retryTimeoutMs ?? DEFAULT_RETRY_MS
+    let delay = 100
+    this.refusingSince = Date.now()
+    this.o.onWarning(
+      `the target refuses writes from ${this.address} for now (${this.lastRefusal}): retrying ${this.retries.size} key(s) with back-off` +
+        (limit > 0 ? ` for up to ${Math.round(limit / 1000)} s` : ''),
+    )
+    while (this.retries.size && !this.failed && !this.o.signal?.aborted) {
+      await sleep(delay)
+      delay = Math.min(delay * 2, 2000)
+      if (limit > 0 && Date.now() - this.refusingSince > limit) {
+        this.failed = new OperationError(
+          `the target kept refusing writes for ${Math.round(limit / 1000)} s (${this.lastRefusal}); ${this.retries.size} key(s) from ${this.address} not copied`,
+          {
+            resumable: true,
+            code: 'write-refused',
+            hint: /^OOM/.test(this.lastRefusal)
+              ? 'The target is out of memory: raise its maxmemory (or scale it), then run the same command again: it resumes before the refused keys.'
+              : 'When the target accepts writes again, run the same command: it resumes before the refused keys.',
+          },
+        )
+        return
+      }
+      const entries = [...this.retries.values()]
+      this.retries.clear()
+      for (let i = 0; i < entries.length; i += 500) {
+        const chunk = entries.slice(i, i + 500)
+        const pages = new Map(chunk.map((e) => [e.key.toString('latin1'), e.page]))
+        try {
+          await this.copy(
+            chunk.map((e) => e.key),
+            (key) => pages.get(key.toString('latin1')),
+            {
+              onCopied: () => {},
+              onGone: (key) => {
+                const page = pages.get(key.toString('latin1'))
+                if (page) this.o.state.vanished++
+                // A logical copy may have written part of the value before the refusal.
+                if (!page || this.o.mode === 'logical')
+                  this.o.writer.command(key, ['DEL', key], { key, page, owner: this })
+              },
+            },
+          )
+        } finally {
+          // Their writes are queued (each holds its page) or they are back in the retry set.
+          for (const e of chunk) if (e.page) e.page.retrying--
+        }
+        this.o.writer.pipeline.sendQueued()
+      }
+      await this.o.writer.pipeline.flush()
+      for (const e of entries) if (e.page && acknowledged(e.page)) this.advance()
+      if (!this.retries.size) this.o.onWarning(`the target accepts writes from ${this.address} again`)
+    }
+  }
+
+  /**
+   * The logical copy of keys: TYPE, expiry and length, then the values (small ones in one round,
+   * big ones chunked). A key that changes type between the reads is read again (three tries).
    * Logical copies of one node run one after another: a value read in several rounds (or chunks)
-   * must have all its writes queued before a later read of the same key (a live re-copy) queues its own.
+   * must have all its writes queued before a later read of the same key queues its own.
    */
   private logicalQueue: Promise<void> = Promise.resolve()
 
   private logical(
     keys: Buffer[],
-    tagBase: { page: Page } | { live: true },
-    done: (copied: number, gone: number, bytes: number, goneKeys: Buffer[]) => void,
+    pageOf: (key: Buffer) => Page | undefined,
+    on: { onCopied: (n: number, bytes: number) => void; onGone: (key: Buffer) => void },
   ): Promise<void> {
-    const run = this.logicalQueue.then(() => this.logicalNow(keys, tagBase, done))
+    const run = this.logicalQueue.then(() => this.logicalNow(keys, pageOf, on))
     this.logicalQueue = run.catch(() => {})
     return run
   }
 
   private async logicalNow(
     keys: Buffer[],
-    tagBase: { page: Page } | { live: true },
-    done: (copied: number, gone: number, bytes: number, goneKeys: Buffer[]) => void,
+    pageOf: (key: Buffer) => Page | undefined,
+    on: { onCopied: (n: number, bytes: number) => void; onGone: (key: Buffer) => void },
   ): Promise<void> {
     let todo = keys
     for (let attempt = 0; todo.length; attempt++) {
@@ -351,29 +544,28 @@ export class NodeCopier {
           { resumable: true },
         )
       await this.limiter.take(todo.length * 4, this.o.signal)
-      const heads = await readHeads(this.conn, todo, this.o.absoluteTtl)
+      const heads = await readHeads(this.conn, todo, this.o.absoluteTtl, this.address)
       for (const key of await pendingGroups(this.conn, heads))
         if (this.warnedStreams++ < 5)
           this.o.onWarning(
             `stream "${escapeBytes(key)}" has consumer groups with pending entries: --mode logical copies the groups, not their pending entries`,
           )
-      const r = await copyLogical(this.conn, heads, this.o.absoluteTtl, (key, args) => {
-        if ('page' in tagBase) tagBase.page.pending++
-        return this.o.writer.command(key, args, 'page' in tagBase ? { ...tagBase, key } : this.liveTag(key))
-      })
-      done(
-        r.copied,
-        r.gone,
-        r.bytes,
-        heads.filter((h) => h.type === 'none').map((h) => h.key),
+      const r = await copyLogical(
+        this.conn,
+        heads,
+        this.o.absoluteTtl,
+        (key, args) => this.o.writer.command(key, args, { key, page: pageOf(key), owner: this }),
+        this.address,
       )
+      on.onCopied(r.copied, r.bytes)
+      for (const h of heads) if (h.type === 'none') on.onGone(h.key)
       todo = r.changed
     }
   }
 
   /** Move the saved cursor past every leading page whose writes are all acknowledged. */
   private advance(): void {
-    while (this.pages.length && this.pages[0].sealed && this.pages[0].pending === 0) {
+    while (this.pages.length && acknowledged(this.pages[0])) {
       const page = this.pages.shift()!
       this.o.state.cursor = page.cursorAfter
       this.o.state.keys += page.keys
@@ -391,9 +583,14 @@ export class NodeCopier {
         this.backedOff = true
         this.o.onWarning(`${this.o.node.address} answers slower (${msPerKey.toFixed(2)} ms/key): backing off`)
       }
-      await new Promise((r) => setTimeout(r, Math.min(1000, msPerKey * 100)))
+      await sleep(Math.min(1000, msPerKey * 100))
     } else this.backedOff = false
   }
+}
+
+/** `MOVED 3999 10.0.0.5:6379` -> `10.0.0.5:6379` as the cluster names it (IPv6 in brackets). */
+function formatRedirect(reply: RespError): string {
+  return reply.message.slice(reply.message.lastIndexOf(' ') + 1)
 }
 
 function toTtl(reply: Reply, absolute: boolean): number {

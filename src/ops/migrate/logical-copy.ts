@@ -2,6 +2,7 @@ import type { CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
+import { classifyReply } from '../../wire/classify.js'
 
 /**
  * `migrate run --mode logical`: values rebuilt with type commands instead of DUMP/RESTORE, for a
@@ -36,9 +37,22 @@ const LENGTH: Record<string, string> = {
 /** A write for the target: the key's own commands, in order. May return a promise (backpressure). */
 export type Write = (key: Buffer, args: CommandArg[]) => Promise<void> | undefined
 
-function check(reply: Reply, what: string): Reply {
-  if (reply instanceof RespError) throw new OperationError(`${what} refused on the source: ${reply.message}`)
-  return reply
+/**
+ * A source reply that is not a value stops the copy: a refusal for good, or (a redirect, a node
+ * loading or out of service) one the same command, run again, resumes past.
+ */
+function check(reply: Reply, what: string, from: string): Reply {
+  if (!(reply instanceof RespError)) return reply
+  const kind = classifyReply(reply)
+  if (kind === 'redirect' || kind === 'retryable')
+    throw new OperationError(`${what} on the source ${from} answered ${reply.message}`, {
+      resumable: true,
+      hint:
+        kind === 'redirect'
+          ? 'The source cluster changed (a failover or a slot moving): run the same command again; it resumes and reads each shard from its current primary.'
+          : 'Run the same command again once the source node answers normally: it resumes.',
+    })
+  throw new OperationError(`${what} refused on the source ${from}: ${reply.message}`)
 }
 
 const bytes = (r: Reply): Buffer => (Buffer.isBuffer(r) ? r : Buffer.from(String(r)))
@@ -48,6 +62,7 @@ export async function readHeads(
   conn: RawRespConnection,
   keys: Buffer[],
   absoluteTtl: boolean,
+  from: string,
 ): Promise<KeyHead[]> {
   const ttlCmd = absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
   const first = await conn.pipeline(
@@ -58,8 +73,8 @@ export async function readHeads(
   )
   const heads = keys.map((key, i) => ({
     key,
-    type: String(check(first[2 * i], 'TYPE')),
-    ttl: Number(check(first[2 * i + 1], ttlCmd)),
+    type: String(check(first[2 * i], 'TYPE', from)),
+    ttl: Number(check(first[2 * i + 1], ttlCmd, from)),
     length: 0,
   }))
   const known = heads.filter((h) => LENGTH[h.type])
@@ -69,7 +84,7 @@ export async function readHeads(
       hint: 'Load the module on the target and use --mode dump, or leave those keys out.',
     })
   const lengths = await conn.pipeline(known.map((h) => [LENGTH[h.type], h.key]))
-  known.forEach((h, i) => (h.length = Number(check(lengths[i], LENGTH[h.type]))))
+  known.forEach((h, i) => (h.length = Number(check(lengths[i], LENGTH[h.type], from))))
   return heads
 }
 
@@ -132,6 +147,7 @@ export async function copyLogical(
   heads: KeyHead[],
   absoluteTtl: boolean,
   write: Write,
+  from: string,
 ): Promise<{ copied: number; gone: number; bytes: number; changed: Buffer[] }> {
   let bytesCopied = 0
   const present = heads.filter((h) => h.type !== 'none')
@@ -142,7 +158,11 @@ export async function copyLogical(
   const changed: Buffer[] = []
   small.forEach((h, i) => {
     const r = replies[i]
-    if (r instanceof RespError) return void changed.push(h.key)
+    if (r instanceof RespError) {
+      // WRONGTYPE: the key changed type since TYPE was read; anything else stops the copy.
+      if (r.prefix === 'WRONGTYPE') return void changed.push(h.key)
+      check(r, wholeRead(h)[0][0] as string, from)
+    }
     pending.push(write(h.key, ['DEL', h.key]))
     if (h.type === 'string') {
       if (r === null) return
@@ -159,7 +179,7 @@ export async function copyLogical(
   await drain(pending)
   for (const h of present.filter((x) => !isSmall(x))) {
     try {
-      bytesCopied += await copyBig(conn, h, write)
+      bytesCopied += await copyBig(conn, h, write, from)
       await drain([expiry(h, absoluteTtl, write)])
     } catch (err) {
       if (!(err instanceof OperationError && /WRONGTYPE/.test(err.message))) throw err
@@ -180,10 +200,10 @@ function expiry(h: KeyHead, absoluteTtl: boolean, write: Write): Promise<void> |
 }
 
 /** A big value chunk by chunk, each chunk written before the next is read. */
-async function copyBig(conn: RawRespConnection, h: KeyHead, write: Write): Promise<number> {
+async function copyBig(conn: RawRespConnection, h: KeyHead, write: Write, from: string): Promise<number> {
   let copied = 0
   await drain([write(h.key, ['DEL', h.key])])
-  const call = async (args: CommandArg[]) => check(await conn.call(args), String(args[0]))
+  const call = async (args: CommandArg[]) => check(await conn.call(args), String(args[0]), from)
   switch (h.type) {
     case 'string':
       for (let at = 0; at < h.length; at += CHUNK_BYTES) {
