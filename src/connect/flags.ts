@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 
-/** The flags every command that talks to a server shares (DESIGN.md, command contract). */
+/** The flags every command that talks to a server shares (README: Connections). */
 export const connectionFlags = {
   user: Flags.string({ description: 'ACL user name (overrides the URL)', helpGroup: 'CONNECTION' }),
   'tls-ca': Flags.string({

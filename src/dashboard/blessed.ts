@@ -3,7 +3,7 @@ import type * as Blessed from 'blessed'
 import type line from 'blessed-contrib/lib/widget/charts/line.js'
 
 /**
- * The one module that loads blessed and blessed-contrib (DESIGN.md). Loaded on demand by `kvtop top`
+ * The one module that loads blessed and blessed-contrib. Loaded on demand by `kvtop top`
  * only, so that other commands do not pay for it. Only the line chart of blessed-contrib is used:
  * its package entry would load every widget (maps, markdown, images) and an old chalk.
  */

@@ -14,7 +14,7 @@ export type AlertType =
   | 'slots-uncovered'
   | 'cluster-state'
 
-/** An event in a stream: DESIGN.md's `{type, at, ...}`. */
+/** An event in an NDJSON stream: `{type, at, ...}`. */
 export interface MonitorEvent {
   type: string
   at: number

@@ -10,7 +10,7 @@ import type { SlowlogEntry } from './slowlog.js'
 /** How the last poll of a node went. */
 export type PollState = 'ok' | 'timeout' | 'down' | 'connecting'
 
-/** One node in `status` JSON: DESIGN.md's node shape plus its live figures. */
+/** One node in `status` JSON: the node shape of `discover` plus its live figures. */
 export interface NodeStatus {
   id: string
   host: string
@@ -61,7 +61,7 @@ export interface NodeStatus {
   expires?: number
   /** Primaries: master_repl_offset. */
   replicationOffset?: number
-  /** Replicas: DESIGN.md's `{lagBytes, lagSeconds, link}` and more. */
+  /** Replicas: `{lagBytes, lagSeconds, link}` and more. */
   replication?: {
     primaryId?: string
     offset?: number

@@ -8,7 +8,7 @@ export const FLAVORS: Flavor[] = ['redis', 'elasticache', 'memorydb']
 
 export const ADMIN_USER = 'kvtop-admin'
 
-/** Commands ElastiCache refuses (DESIGN.md); PSYNC is refused in practice too. */
+/** Commands ElastiCache refuses (README: Sandboxes); PSYNC is refused in practice too. */
 export const ELASTICACHE_REFUSED = [
   'bgrewriteaof',
   'bgsave',

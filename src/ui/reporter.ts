@@ -17,7 +17,7 @@ export function reporterMode(json: boolean, stream: NodeJS.WriteStream = process
 /**
  * Shows an operation's events: an ink view on a TTY, NDJSON lines `{type, at, ...}` with --json,
  * nothing but warnings when piped. All of it on stderr: stdout carries the command's one result
- * document (DESIGN.md: one JSON document on stdout, progress and diagnostics on stderr).
+ * document (README: one JSON document on stdout, progress and diagnostics on stderr).
  *
  * ink and React are loaded only for the TTY view, and only when the first event comes: they cost
  * more start-up time than the rest of the CLI, and scripts never need them.

@@ -3,7 +3,7 @@ import type { SlowlogGroup } from '../../metrics/slowlog.js'
 
 export type Severity = 'critical' | 'warning' | 'info'
 
-/** DESIGN.md's finding: what was seen, why it matters, what to do. */
+/** A finding (README: Triage): what was seen, why it matters, what to do. */
 export interface Finding {
   severity: Severity
   category: 'topology' | 'replication' | 'resources' | 'workload' | 'clients' | 'keys' | 'cloudwatch'
