@@ -98,9 +98,13 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
   const streams: MonitorStream[] = []
   const own = new Set<string>()
   let failure: Error | undefined
+  let paused = false
   let stopResolve: () => void = () => {}
   const stopped = new Promise<void>((r) => (stopResolve = r))
+  // A write error (disk full ...) is recorded by the file: stop at once, commit() reports it.
+  out.once('error', () => stopResolve())
   const onLine = (line: Buffer) => {
+    if (file.error) return
     let record
     try {
       record = parseMonitorLine(line)
@@ -122,9 +126,14 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
     report.commands++
     report.bytes += line.length + 1
     tracker.add(1, line.length + 1)
-    if (!out.write(Buffer.concat([line, Buffer.from('\n')]))) {
+    if (!out.write(Buffer.concat([line, Buffer.from('\n')])) && !paused) {
+      // Lines already read may still come while paused: one 'drain' listener for them all.
+      paused = true
       for (const s of streams) s.pause()
-      out.once('drain', () => streams.forEach((s) => s.resume()))
+      out.once('drain', () => {
+        paused = false
+        streams.forEach((s) => s.resume())
+      })
     }
   }
   const spec = deployment.spec
@@ -183,13 +192,14 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
     clearInterval(progress)
     if (timer) clearTimeout(timer)
     for (const s of streams) s.close()
-    if (failure)
+    if (failure && !file.error)
       throw mapConnectError(failure, {
         host: spec.endpoint.host,
         port: spec.endpoint.port,
         tls: spec.endpoint.tls,
         timeoutMs: spec.timeoutMs,
       })
+    // Rejects with the first write error (disk full ...), the temporary file removed.
     await file.commit()
   } catch (err) {
     for (const s of streams) s.close()

@@ -1,6 +1,6 @@
 import { basename, dirname, extname, join } from 'node:path'
 import { AtomicFile } from '../../data/atomic-file.js'
-import { UsageError } from '../../errors.js'
+import { UsageError, fileWriteError, type KvtopError } from '../../errors.js'
 
 /**
  * The files a snapshot writes: one, or N with `--split N` (`dump.rdb` -> `dump-0001.rdb` ...
@@ -31,7 +31,7 @@ export class SnapshotOutputs {
       for (const name of names)
         files.push(AtomicFile.open(name, { overwrite: options.overwrite, flagName: '--force' }))
     } catch (err) {
-      for (const f of files) f.discard()
+      for (const f of files) f.abort()
       throw err
     }
     return new SnapshotOutputs(files)
@@ -42,10 +42,18 @@ export class SnapshotOutputs {
   }
 
   async commit(): Promise<void> {
+    // Every file flushed and fsynced before any is renamed: one failing leaves none in place.
+    for (const f of this.files) await f.sync()
     for (const f of this.files) await f.commit()
   }
 
   discard(): void {
-    for (const f of this.files) f.discard()
+    for (const f of this.files) f.abort()
+  }
+
+  /** The first write error of any file (disk full ...), explained; undefined when none failed. */
+  writeError(): KvtopError | undefined {
+    const failed = this.files.find((f) => f.error)
+    return failed && fileWriteError(failed.error, failed.path)
   }
 }
