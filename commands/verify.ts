@@ -19,6 +19,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify --source redis://10.0.0.5:6379 --target redis://127.0.0.1:7000',
     '<%= config.bin %> verify --source sandbox:ec --target sandbox:mdb --report diff.jsonl',
     '<%= config.bin %> verify --source redis://old:6379 --target redis://new:6379 --db-map 2:0 --mode quick --json',
+    '<%= config.bin %> verify --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --max-ops 5000',
   ]
   static override flags = {
     ...pairFlags,
@@ -45,6 +46,10 @@ export default class Verify extends BaseCommand {
     'show-values': Flags.boolean({
       description: 'Show the differing values (escaped) in the output and the report',
     }),
+    'max-ops': Flags.integer({
+      description: 'At most N commands per second to each node, source and target alike',
+      min: 1,
+    }),
     report: Flags.string({ description: 'Write every difference to FILE as JSON lines' }),
     force: Flags.boolean({ description: 'Replace --report if it exists' }),
   }
@@ -70,6 +75,7 @@ export default class Verify extends BaseCommand {
         passes: flags.passes,
         passIntervalMs: interval * 1000,
         showValues: flags['show-values'],
+        maxOps: flags['max-ops'],
         reportPath: flags.report,
         overwriteReport: flags.force,
         signal: controller.signal,

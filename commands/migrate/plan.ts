@@ -12,7 +12,7 @@ export default class MigratePlan extends BaseCommand {
     'Go / no-go before a migration: blockers and warnings, each with why and what to do'
   static override description =
     'Checks databases outside db 0 for a cluster or MemoryDB target, DUMP version compatibility, modules, memory fit with headroom, ' +
-    'an empty target, whether keyspace notifications reach kvtop (probed with a subscription and a test write, never CONFIG GET; needed for --live), ' +
+    'an empty target, whether keyspace notifications of every class --live relies on reach kvtop (notify-keyspace-events read with CONFIG GET, or where CONFIG is refused probed with a test write of each class on a scratch key; a partial setting is a blocker for --live, naming the letters to add), ' +
     'eviction policy and TLS/ACL differences. Exit 0 go, 1 if any blocker.'
   static override examples = [
     '<%= config.bin %> migrate plan --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379',

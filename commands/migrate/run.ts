@@ -13,9 +13,11 @@ export default class MigrateRun extends BaseCommand {
   static override summary = 'Copy a live dataset to another deployment without losing a key; resumable'
   static override description =
     'SCAN + DUMP + PEXPIRETIME pipelined on every source primary in parallel, RESTORE routed by slot on the target. ' +
-    '--live subscribes to keyspace notifications before the scan and keeps copying changed keys (deleting gone ones) until Ctrl-C ' +
-    '(or --until-synced), showing the lag. --checkpoint FILE is written every few seconds: after a crash or Ctrl-C the same command resumes. ' +
-    'verify runs at the end unless --no-verify. A non-empty target is refused unless --replace.'
+    '--live subscribes to keyspace notifications before the scan (every class must be on: a partial notify-keyspace-events is refused) and keeps copying changed keys (deleting gone ones) until Ctrl-C ' +
+    '(or --until-synced), showing the lag; a Ctrl-C with changes still pending is exit 5. --checkpoint FILE is written every few seconds and locked while a run uses it: after a crash or Ctrl-C the same command resumes ' +
+    '(a source shard whose server process changed, a restart or a failover, is scanned again from the start). ' +
+    'Slots being moved are refused before the copy; a source topology that changed during it is exit 5 (run the same command again). ' +
+    'verify runs at the end unless --no-verify (within --max-ops). A non-empty target is refused unless --replace.'
   static override examples = [
     '<%= config.bin %> migrate run --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --live --checkpoint orders.ckpt',
     '<%= config.bin %> migrate run --source sandbox:ec --target sandbox:mdb --checkpoint run.ckpt --max-ops 20000',
@@ -30,7 +32,11 @@ export default class MigrateRun extends BaseCommand {
     checkpoint: Flags.string({
       description: 'Checkpoint file: written every few seconds; an existing one is resumed',
     }),
-    'max-ops': Flags.integer({ description: 'At most N source commands per second per node', min: 1 }),
+    'max-ops': Flags.integer({
+      description:
+        'At most N source commands per second per node (the final verify: per node of either side)',
+      min: 1,
+    }),
     replace: Flags.boolean({
       description: 'Allow a non-empty target; keys of the same name are overwritten',
     }),

@@ -25,6 +25,10 @@ export function formatMigration(r: MigrateReport): string {
     `${r.resumed ? `Resumed: copied ${formatCount(r.copiedThisRun)} more keys, ${formatCount(r.keys)} in all` : `Copied ${formatCount(r.keys)} keys`} (${formatBytes(r.bytes)}) in ${r.seconds.toFixed(1)}s, ${formatCount(r.keysPerSecond)} keys/s` +
       (r.vanished ? `; ${formatCount(r.vanished)} keys vanished while read` : ''),
   ]
+  if (r.restarted?.length)
+    lines.push(
+      `Restarted from the beginning: ${r.restarted.join(', ')} (another server process than the checkpoint's: restarted or failed over)`,
+    )
   if (r.liveCopies || r.liveDeletes)
     lines.push(
       `Live: ${formatCount(r.liveCopies)} keys copied again, ${formatCount(r.liveDeletes)} deleted; ${r.inSync ? 'in sync' : 'not in sync'}`,
@@ -43,18 +47,25 @@ export function formatCheckpoint(c: Checkpoint): string {
   const nodes = Object.entries(c.nodes)
   const done = nodes.filter(([, n]) => n.done).length
   const keys = nodes.reduce((s, [, n]) => s + n.keys, 0)
+  const options = [
+    ...(c.slots ? [`slots ${c.slots.from}-${c.slots.to}`] : []),
+    ...(c.mode !== 'dump' ? [`--mode ${c.mode}`] : []),
+    ...(c.dbMap ? [`--db-map ${c.dbMap.split(',').join(' ')}`] : []),
+  ]
   const lines = [
     `${c.finished ? 'finished' : `in progress: ${done} of ${nodes.length} source nodes done`}; ${formatCount(keys)} keys copied` +
       (c.live
         ? `; live: ${formatCount(c.liveCopies)} re-copied, ${formatCount(c.liveDeletes)} deleted, ${c.inSync ? 'in sync' : 'not in sync'}`
         : ''),
-    `source ${c.source.join(', ')} -> target ${c.target.join(', ')}${c.slots ? `, slots ${c.slots.from}-${c.slots.to}` : ''}`,
+    `source ${c.source.primaries.join(', ')} -> target ${c.target.primaries.join(', ')}${options.length ? `, ${options.join(', ')}` : ''}`,
     `started ${new Date(c.startedAt).toISOString()}, last checkpoint ${new Date(c.updatedAt).toISOString()}`,
     '',
   ]
   for (const [id, n] of nodes) {
+    const shard = c.shards[id.slice(0, id.lastIndexOf('/'))]
+    const where = shard && shard.address !== id.slice(0, id.lastIndexOf('/')) ? ` (${shard.address})` : ''
     lines.push(
-      `  ${id.padEnd(28)} ${(n.done ? 'done' : `cursor ${n.cursor}`).padEnd(16)} ${formatCount(n.keys)} keys, ${formatBytes(n.bytes)}`,
+      `  ${(id + where).padEnd(28)} ${(n.done ? 'done' : `cursor ${n.cursor}`).padEnd(16)} ${formatCount(n.keys)} keys, ${formatBytes(n.bytes)}`,
     )
   }
   return lines.join('\n')

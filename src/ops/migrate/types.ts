@@ -11,7 +11,7 @@ export interface MigrateOptions {
   /** With --live: stop once the bulk copy is done and no change is pending (scripts, tests). */
   untilSynced?: boolean
   checkpointPath?: string
-  /** Source commands per second per node. */
+  /** Source commands per second per node; the final verify keeps to it too (source and target). */
   maxOps?: number
   replace?: boolean
   /** dump (default): DUMP/RESTORE; logical: values rebuilt with type commands (portable across versions). */
@@ -27,7 +27,7 @@ export interface MigrateOptions {
   scanCount?: number
 }
 
-/** Per source node, what the checkpoint keeps: enough to resume the scan where it stood. */
+/** Per source shard and db, what the checkpoint keeps: enough to resume the scan where it stood. */
 export interface NodeCheckpoint {
   db: number
   targetDb: number
@@ -39,17 +39,53 @@ export interface NodeCheckpoint {
   vanished: number
 }
 
+/**
+ * Which server process a shard's SCAN cursor belongs to. A cursor is a position in one process's
+ * hash table: another process (a restart, a failover, even behind the same address) has another
+ * table, so its scan starts over.
+ */
+export interface ShardIdentity {
+  /** The shard's primary when the checkpoint was written. */
+  address: string
+  /** INFO server run_id: new for every server process. */
+  runId: string
+  /** INFO replication master_replid: new for every restart and every promotion. */
+  replid: string
+}
+
+/** What identifies a deployment across runs, whatever its addresses do (failovers). */
+export interface DeploymentIdentity {
+  mode: 'standalone' | 'replicated' | 'cluster'
+  /** Primary addresses (display; for a standalone one, its identity together with `replid`). */
+  primaries: string[]
+  /** Cluster: every node id (primaries and replicas); a failover keeps them, another cluster shares none. */
+  nodeIds?: string[]
+  /** Standalone: the primary's replication id; after a failover the new primary carries it as master_replid2. */
+  replid?: string
+}
+
+/** The checkpoint format version this kvtop writes and reads. */
+export const CHECKPOINT_VERSION = 2
+
 export interface Checkpoint {
   kind: 'kvtop-migrate'
-  version: 1
-  /** Where from and to (addresses only, never credentials). */
-  source: string[]
-  target: string[]
+  version: typeof CHECKPOINT_VERSION
+  /** Where from and to (addresses and ids only, never credentials). */
+  source: DeploymentIdentity
+  target: DeploymentIdentity
   slots?: SlotRange
+  /** --mode and --db-map ("3:0,4:0"; "" for none) of the run that started it: a resume must give the same. */
+  mode: 'dump' | 'logical'
+  dbMap: string
   live: boolean
   startedAt: number
   updatedAt: number
-  /** `address/db` -> progress. */
+  /**
+   * Source shards by key: their slot ranges for a cluster source ("0-5460", "0-99,200-300"), the
+   * primary's address otherwise. A failover moves a shard to another address under the same key.
+   */
+  shards: Record<string, ShardIdentity>
+  /** `<shard key>/<db>` -> progress. */
   nodes: Record<string, NodeCheckpoint>
   liveCopies: number
   liveDeletes: number
@@ -69,6 +105,8 @@ export interface MigrateReport {
   liveCopies: number
   liveDeletes: number
   inSync: boolean
+  /** Source shards whose scan started over because their server process changed since the checkpoint. */
+  restarted?: string[]
   seconds: number
   keysPerSecond: number
   errors: { total: number; first: string[] }

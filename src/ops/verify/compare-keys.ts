@@ -2,6 +2,7 @@ import { escapeBytes } from '../../data/escape.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { compareValue, lengthCommand, type Endpoints, type ValueMismatch } from './logical.js'
+import type { Side } from './side.js'
 import type { Difference } from './types.js'
 
 export interface CompareSettings {
@@ -20,14 +21,28 @@ export interface CompareSettings {
 /** Values up to this many elements (or bytes, for strings) are compared by DUMP first. */
 const DUMP_LIMIT_BYTES = 512 * 1024
 
-function text(r: Reply): string {
-  if (r instanceof RespError) throw new OperationError(r.message)
-  return Buffer.isBuffer(r) ? r.toString() : String(r)
+/**
+ * A reply that must be a value. An error reply (NOPERM, a proxy's refusal, a redirect not
+ * followed ...) stops the comparison: it is never read as "no such key" or "no expiry".
+ */
+function checked(r: Reply, what: string, side: Side): Reply {
+  if (!(r instanceof RespError)) return r
+  throw new OperationError(`${what} refused on the ${side.label}: ${r.message}`, {
+    hint: 'verify reads TYPE, PTTL (PEXPIRETIME on Redis 7+), the length commands and DUMP on both sides: connect as a user allowed them.',
+  })
 }
 
-function int(r: Reply): number {
-  if (r instanceof RespError) throw new OperationError(r.message)
-  return Number(Buffer.isBuffer(r) ? r.toString() : r)
+function text(r: Reply, what: string, side: Side): string {
+  const v = checked(r, what, side)
+  return Buffer.isBuffer(v) ? v.toString() : String(v)
+}
+
+function int(r: Reply, what: string, side: Side): number {
+  const v = checked(r, what, side)
+  const n = Number(Buffer.isBuffer(v) ? v.toString() : v)
+  if (v === null || !Number.isInteger(n))
+    throw new OperationError(`${what} on the ${side.label} answered ${String(v)}, not an integer`)
+  return n
 }
 
 const shown = (b: Buffer | undefined) =>
@@ -50,12 +65,13 @@ export function difference(
  * difference (it expired or was deleted meanwhile).
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
+  const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
   const head = (k: Buffer) =>
     s.typesOnly
       ? [['TYPE', k]]
       : [
           ['TYPE', k],
-          [s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', k],
+          [ttlCmd, k],
         ]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
@@ -64,8 +80,8 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const diffs: Difference[] = []
   const sameType: { i: number; type: string }[] = []
   keys.forEach((key, i) => {
-    const st = text(src[i][0])
-    const tt = text(tgt[i][0])
+    const st = text(src[i][0], 'TYPE', e.source)
+    const tt = text(tgt[i][0], 'TYPE', e.target)
     if (st === 'none' && tt === 'none') return
     if (st === 'none') {
       diffs.push(
@@ -92,8 +108,8 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
     // As time left (ms) for the report; compared absolute when the servers give absolute times.
     const now = Date.now()
     const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
-    const sRaw = int(src[i][1])
-    const tRaw = int(tgt[i][1])
+    const sRaw = int(src[i][1], ttlCmd, e.source)
+    const tRaw = int(tgt[i][1], ttlCmd, e.target)
     const sTtl = left(sRaw)
     const tTtl = left(tRaw)
     const differs =
@@ -125,8 +141,9 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const dumpable: { i: number; type: string; length: number }[] = []
   const logical: { i: number; type: string; length: number }[] = []
   sameType.forEach((x, j) => {
-    const a = int(sl[j][0])
-    const b = int(tl[j][0])
+    const what = lengthCommand(x.type) ?? 'EXISTS'
+    const a = int(sl[j][0], what, e.source)
+    const b = int(tl[j][0], what, e.target)
     const key = keys[x.i]
     if (a !== b && lengthCommand(x.type)) {
       const unit = x.type === 'string' ? 'bytes' : 'elements'

@@ -1,5 +1,6 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
+import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { openRawNode } from '../../wire/node.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
 import type { CommandArg } from '../../wire/encode.js'
@@ -14,17 +15,27 @@ const MAX_REDIRECTS = 3
 /**
  * One side of a comparison: any deployment shape, read key by key. Commands about a key go to the
  * primary that owns its slot (MOVED and ASK followed), pipelined per node; whole-keyspace reads go
- * node by node with SCAN.
+ * node by node with SCAN. With `maxOps`, every node gets at most that many commands per second.
  */
 export class Side {
   private readonly table: SlotTable
   private readonly conns = new Map<string, Promise<RawRespConnection>>()
+  private readonly limiters = new Map<string, RateLimiter>()
 
   constructor(
     readonly deployment: Deployment,
     readonly label: 'source' | 'target',
+    private readonly limits: { maxOps?: number; signal?: AbortSignal } = {},
   ) {
     this.table = new SlotTable(deployment.topology)
+  }
+
+  /** Wait until `n` more commands to the node at `address` fit under --max-ops. */
+  throttle(address: string, n: number): Promise<void> {
+    if (!this.limits.maxOps) return Promise.resolve()
+    let limiter = this.limiters.get(address)
+    if (!limiter) this.limiters.set(address, (limiter = new RateLimiter(this.limits.maxOps)))
+    return limiter.take(n, this.limits.signal)
   }
 
   get cluster(): boolean {
@@ -38,6 +49,7 @@ export class Side {
   /** Does every primary answer PEXPIRETIME (Redis 7+)? Asked of a key that cannot exist. */
   async hasAbsoluteExpiry(): Promise<boolean> {
     for (const node of this.primaries) {
+      await this.throttle(node.address, 1)
       const reply = await (await this.conn(node.address, 0)).call(['PEXPIRETIME', '__kvtop_probe__:none'])
       if (reply instanceof RespError && !/MOVED|ASK/.test(reply.message)) return false
     }
@@ -48,6 +60,7 @@ export class Side {
   async keyspace(): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     for (const node of this.primaries) {
+      await this.throttle(node.address, 1)
       const info = (await (await this.conn(node.address, 0)).call(['INFO', 'keyspace'])) as Buffer | RespError
       if (info instanceof RespError)
         throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
@@ -89,6 +102,7 @@ export class Side {
     let cursor: Buffer | string = '0'
     do {
       if (signal?.aborted) return
+      await this.throttle(address, 1)
       const reply = await conn.call(['SCAN', cursor, 'COUNT', count])
       if (reply instanceof RespError) throw new OperationError(`SCAN refused on ${address}: ${reply.message}`)
       const [next, keys] = reply as [Buffer, Buffer[]]
@@ -131,6 +145,7 @@ export class Side {
             }
             shape.push(cmds.length)
           }
+          await this.throttle(address, commands.length)
           const replies = await (await this.conn(address, db)).pipeline(commands)
           let at = 0
           indexes.forEach((i, k) => {

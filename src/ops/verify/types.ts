@@ -46,6 +46,8 @@ export interface VerifyOptions {
   onDifference?: (d: Difference) => void
   onEvent?: EventSink
   signal?: AbortSignal
+  /** At most this many commands per second to each node, source and target alike (undefined: no limit). */
+  maxOps?: number
 }
 
 export interface VerifyReport {

@@ -77,8 +77,9 @@ export async function verifyDatasets(
   const batch = options.batchKeys ?? 500
   const passes = Math.max(1, options.passes ?? 3)
   const emit = options.onEvent ?? (() => {})
-  const source = new Side(sourceDeployment, 'source')
-  const target = new Side(targetDeployment, 'target')
+  const limits = { maxOps: options.maxOps, signal: options.signal }
+  const source = new Side(sourceDeployment, 'source', limits)
+  const target = new Side(targetDeployment, 'target', limits)
   try {
     const [sourceDbs, targetDbs] = await Promise.all([source.keyspace(), target.keyspace()])
     if (mode !== 'quick')
@@ -239,6 +240,7 @@ async function slotCountDiffs(source: Side, target: Side): Promise<Difference[]>
       const conn = await side.conn(node.address, 0)
       for (let i = 0; i < slots.length; i += 2048) {
         const part = slots.slice(i, i + 2048)
+        await side.throttle(node.address, part.length)
         const replies = await conn.pipeline(part.map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s]))
         part.forEach((s, j) => {
           const r = replies[j]

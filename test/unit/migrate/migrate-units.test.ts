@@ -12,12 +12,18 @@ import type { Checkpoint, MigrateReport } from '../../../src/ops/migrate/types.j
 
 const checkpoint = (over: Partial<Checkpoint> = {}): Checkpoint => ({
   kind: 'kvtop-migrate',
-  version: 1,
-  source: ['127.0.0.1:7001', '127.0.0.1:7002'],
-  target: ['127.0.0.1:8001'],
+  version: 2,
+  source: { mode: 'standalone', primaries: ['127.0.0.1:7001', '127.0.0.1:7002'] },
+  target: { mode: 'standalone', primaries: ['127.0.0.1:8001'] },
+  mode: 'dump',
+  dbMap: '',
   live: false,
   startedAt: Date.UTC(2026, 11, 2, 5, 0, 0),
   updatedAt: Date.UTC(2026, 11, 2, 5, 1, 0),
+  shards: {
+    '127.0.0.1:7001': { address: '127.0.0.1:7001', runId: 'a'.repeat(40), replid: 'b'.repeat(40) },
+    '127.0.0.1:7002': { address: '127.0.0.1:7002', runId: 'c'.repeat(40), replid: 'd'.repeat(40) },
+  },
   nodes: {
     '127.0.0.1:7001/0': {
       db: 0,
