@@ -8,6 +8,7 @@ import { connectionInput } from '../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../src/connect/options.js'
 import { ExitCode, UsageError } from '../src/errors.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
 import { formatFix, formatPlan, formatReport } from '../src/ops/scale/format.js'
 import {
@@ -118,6 +119,7 @@ export default class Scale extends BaseCommand {
       description: 'Slots opened and closed together (fewer round trips; more slots open at once)',
       default: 128,
     }),
+    'stall-timeout': stallTimeoutFlag(),
   }
 
   async run(): Promise<ScaleCommandResult> {
@@ -145,6 +147,7 @@ export default class Scale extends BaseCommand {
       throw new UsageError('--slot-group must be from 1 to 1024')
     const threshold = positiveNumber('threshold', flags.threshold, 2)
     const migrateTimeout = positiveNumber('migrate-timeout', flags['migrate-timeout'], 10)
+    const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 
     const spec = resolveConnectionSpec(connectionInput(args.url, flags), process.env, defaultProfileSources)
     spec.clientName = 'kvtop-scale'
@@ -165,7 +168,7 @@ export default class Scale extends BaseCommand {
     }
 
     const endpoint = formatAddress(spec.endpoint.host, spec.endpoint.port)
-    const admin = new ClusterAdmin(spec, spec.endpoint)
+    const admin = new ClusterAdmin(spec, spec.endpoint, { stallTimeoutMs })
     const sandbox = findSandboxByAddress(spec.endpoint.host, spec.endpoint.port)
     const ctx: ScaleContext = {
       admin,

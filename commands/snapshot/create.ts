@@ -6,6 +6,7 @@ import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { UsageError } from '../../src/errors.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { formatBytes, formatCount } from '../../src/ui/format.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
@@ -37,6 +38,7 @@ export default class SnapshotCreate extends BaseCommand {
     }),
     'max-ops': Flags.integer({ description: 'Limit each node to N commands per second (scan)' }),
     force: Flags.boolean({ description: 'Replace --out if it exists' }),
+    'stall-timeout': stallTimeoutFlag({ resumable: false }),
   }
 
   async run(): Promise<SnapshotCreateReport> {
@@ -44,6 +46,7 @@ export default class SnapshotCreate extends BaseCommand {
     if (flags['max-ops'] !== undefined && flags['max-ops'] < 1) {
       throw new UsageError(`invalid --max-ops ${flags['max-ops']}: expected commands per second >= 1`)
     }
+    const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
     const outputs = SnapshotOutputs.open(flags.out, { split: flags.split, overwrite: flags.force })
@@ -58,6 +61,7 @@ export default class SnapshotCreate extends BaseCommand {
       const report = await createSnapshot(deployment, outputs, {
         method: flags.method as 'scan' | 'sync',
         maxOps: flags['max-ops'],
+        stallTimeoutMs,
         signal: controller.signal,
         onEvent: (e) => reporter.onEvent(e),
       })

@@ -5,6 +5,7 @@ import { connectionFlags } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
 import { restoreSnapshot, type RestoreReport } from '../../src/ops/snapshot/restore.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { formatCount } from '../../src/ui/format.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
@@ -29,11 +30,13 @@ export default class SnapshotRestore extends BaseCommand {
       multiple: true,
     }),
     'ignore-checksum': Flags.boolean({ description: 'Restore even if the file fails its CRC-64 check' }),
+    'stall-timeout': stallTimeoutFlag(),
   }
 
   async run(): Promise<RestoreReport> {
     const { args, flags } = await this.parse(SnapshotRestore)
     const dbMap = parseDbMap(flags['db-map'])
+    const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveEndpoint(flags.to, flags)).input
     const controller = new AbortController()
     const stop = () => controller.abort()
@@ -47,6 +50,7 @@ export default class SnapshotRestore extends BaseCommand {
         replace: flags.replace,
         dbMap,
         ignoreChecksum: flags['ignore-checksum'],
+        stallTimeoutMs,
         signal: controller.signal,
         onEvent: (e) => reporter.onEvent(e),
       })

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { firstWord, isCommandRefusal } from '../wire/classify.js'
 import { openRawNode } from '../wire/node.js'
 import { RespError, type Reply } from '../wire/reply-parser.js'
 import { parseInfo } from '../metrics/info.js'
@@ -91,18 +92,20 @@ export function absentInVersion(command: string, engine: Engine, version: string
   return !min || !versionAtLeast(version, min)
 }
 
+/**
+ * A probe's reply: refused (the one refusal test, isCommandRefusal, then why: the ACL, a renamed or
+ * disabled command, a server setting), a subcommand this version lacks, or allowed — the pub/sub
+ * context's own refusal, or any other error about the harmless arguments.
+ */
 export function classifyProbeReply(command: string, reply: Reply): Refusal | 'allowed' | 'unsupported' {
   if (!(reply instanceof RespError)) return 'allowed'
   const message = reply.message
-  if (/^NOPERM/.test(message)) return { command, reason: 'acl', message }
-  if (/unknown subcommand|Unknown subcommand/i.test(message)) return 'unsupported'
+  if (firstWord(message) === 'NOPERM') return { command, reason: 'acl', message }
+  if (/unknown subcommand/i.test(message)) return 'unsupported'
+  // The pub/sub context refuses what the server would otherwise run: allowed.
+  if (/only \(P\|S\)SUBSCRIBE/.test(message) || !isCommandRefusal(reply)) return 'allowed'
   if (/^ERR unknown command/i.test(message)) return { command, reason: 'disabled', message }
-  if (
-    /command not allowed|not allowed\. If the enable/i.test(message) &&
-    !/only \(P\|S\)SUBSCRIBE/.test(message)
-  )
-    return { command, reason: 'protected', message }
-  return 'allowed'
+  return { command, reason: 'protected', message }
 }
 
 export function detectEngine(info: Record<string, string>): { engine: Engine; version: string } {

@@ -1,4 +1,5 @@
 /** Parsers for CLUSTER SHARDS (Redis 7+) and CLUSTER NODES, the two views of a cluster's layout. */
+import { parseAddress } from '../wire/classify.js'
 
 export type SlotRange = [number, number]
 
@@ -29,12 +30,7 @@ export function parseClusterNodes(text: string): ClusterNodeRecord[] {
     const parts = line.trim().split(' ')
     if (parts.length < 8) continue
     const [id, addr, flagText, primary, , , , link, ...slotParts] = parts
-    const [hostPort, hostname] = addr.split(',')
-    const at = hostPort.indexOf('@')
-    const ipPort = at >= 0 ? hostPort.slice(0, at) : hostPort
-    const colon = ipPort.lastIndexOf(':')
-    const ip = ipPort.slice(0, colon).replace(/^\[|\]$/g, '')
-    const port = Number(ipPort.slice(colon + 1))
+    const { ip, port, hostname } = parseNodeAddress(addr)
     const flags = flagText.split(',')
     const slots: SlotRange[] = []
     const importing: { slot: number; from: string }[] = []
@@ -73,6 +69,26 @@ export function parseClusterNodes(text: string): ClusterNodeRecord[] {
     })
   }
   return records
+}
+
+/**
+ * The address field of a CLUSTER NODES line: `ip:port@cport[,hostname]` (`[v6]:port` too). A node
+ * without an address yet (`:0@0`, noaddr or handshake) has an empty ip.
+ */
+export function parseNodeAddress(field: string): { ip: string; port: number; hostname?: string } {
+  const [hostPort, hostname] = field.split(',')
+  const at = hostPort.indexOf('@')
+  const ipPort = at >= 0 ? hostPort.slice(0, at) : hostPort
+  const named = hostname ? { hostname } : {}
+  const parsed = parseAddress(ipPort)
+  if (parsed) return { ip: parsed.host, port: parsed.port, ...named }
+  // No usable address (yet): the parts as they are.
+  const colon = ipPort.lastIndexOf(':')
+  return {
+    ip: ipPort.slice(0, Math.max(0, colon)).replace(/^\[|\]$/g, ''),
+    port: Number(ipPort.slice(colon + 1)) || 0,
+    ...named,
+  }
 }
 
 function pairsToObject(reply: unknown[]): Record<string, unknown> {

@@ -2,6 +2,7 @@ import type { ConnectionSpec } from '../connect/client.js'
 import { versionAtLeast } from '../connect/capabilities.js'
 import type { Topology, TopologyNode } from '../connect/topology.js'
 import { errorMessage } from '../errors.js'
+import { isCommandRefusal } from '../wire/classify.js'
 import {
   AlertTracker,
   DEFAULT_THRESHOLDS,
@@ -389,8 +390,7 @@ export class MonitorEngine {
 
   private refuseIfDenied(s: NodeState, key: string, reply: PollReply | undefined): boolean {
     if (!reply || reply.ok) return false
-    if (/NOPERM|unknown command|unknown subcommand|not allowed|disabled/i.test(reply.error))
-      s.refused.add(key)
+    if (isCommandRefusal({ message: reply.error })) s.refused.add(key)
     return true
   }
 

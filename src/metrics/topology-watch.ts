@@ -1,6 +1,7 @@
 import { parseClusterNodes, type SlotRange } from '../connect/cluster-parsers.js'
 import { formatAddress } from '../connect/endpoint.js'
 import { buildClusterTopology, type Topology, type TopologyNode } from '../connect/topology.js'
+import { parseAddress } from '../wire/classify.js'
 import type { MonitorEvent } from './alerts.js'
 import type { NodeInfo } from './node-info.js'
 
@@ -68,7 +69,7 @@ export function replicatedTopologyFromInfos(
   if (!primaryAddress) return known
   const primaryKnown = byAddress.get(primaryAddress)
   const primaryInfo = primaryKnown ? info(primaryKnown) : undefined
-  const [pHost, pPort] = splitAddress(primaryAddress)
+  const { host: pHost, port: pPort } = splitAddress(primaryAddress)
   const nodes: TopologyNode[] = []
   const primaryUp = primaryKnown ? reachable.has(primaryKnown.id) : false
   nodes.push({
@@ -97,7 +98,7 @@ export function replicatedTopologyFromInfos(
   }
   const entry = (address: string, role: 'primary' | 'replica'): TopologyNode => {
     const k = byAddress.get(address)
-    const [host, port] = splitAddress(address)
+    const { host, port } = splitAddress(address)
     const up = k ? reachable.has(k.id) : false
     return {
       id: address,
@@ -122,9 +123,9 @@ export function replicatedTopologyFromInfos(
   }
 }
 
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(':')
-  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))]
+/** host and port of a node address (the one parser); an unparsable one is kept whole, port 0. */
+function splitAddress(address: string): { host: string; port: number } {
+  return parseAddress(address) ?? { host: address, port: 0 }
 }
 
 function overlap(a: SlotRange[], b: SlotRange[]): number {

@@ -227,7 +227,9 @@ export class RawRespConnection {
     })
   }
 
+  /** Close the connection: pending commands fail ('Connection is closed'), `closed` is true at once. */
   close(): void {
+    this.fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' }))
     this.socket.destroy()
   }
 

@@ -4,7 +4,9 @@ import { formatAddress } from '../../connect/endpoint.js'
 import { OperationError, UsageError } from '../../errors.js'
 import { copyBytes, writeDecimal } from '../bytes.js'
 import { RateLimiter } from './rate-limiter.js'
+import { classifyError, firstWord, isCommandRefusal } from '../../wire/classify.js'
 import { openRawNode } from '../../wire/node.js'
+import type { StallWatch } from '../../wire/stall-watch.js'
 
 /**
  * Receives every key read, synchronously, as byte ranges that are valid only during the call: the
@@ -40,6 +42,8 @@ export interface NodeScanOptions {
   /** PEXPIRETIME (Redis 7+: absolute, no clock skew) or PTTL (older servers). */
   expireCommand?: 'PEXPIRETIME' | 'PTTL'
   signal?: AbortSignal
+  /** Watched while it runs: a stall fails the scan with the watch's error. */
+  stallWatch?: StallWatch
   sink: DumpSink
   onProgress?: (delta: { keys: number; bytes: number; skipped: number }) => void
 }
@@ -94,7 +98,13 @@ export async function scanNode(o: NodeScanOptions): Promise<NodeScanResult> {
   const address = formatAddress(o.node.host, o.node.port)
   const conn = await openRawNode(o.spec, o.node, { db: o.db, name: 'kvtop-snapshot' })
   const socket = conn.detach()
-  return new NodeDumper(socket, address, o).run()
+  const dumper = new NodeDumper(socket, address, o)
+  const unwatch = o.stallWatch?.add(address, dumper)
+  try {
+    return await dumper.run()
+  } finally {
+    unwatch?.()
+  }
 }
 
 class NodeDumper {
@@ -125,6 +135,8 @@ class NodeDumper {
   private resolve!: (r: NodeScanResult) => void
   private reject!: (e: Error) => void
   private now = Date.now()
+  /** Since when replies have been owed without a byte arriving (see silentForMs). */
+  private quietSince = 0
 
   constructor(
     private readonly socket: net.Socket,
@@ -159,6 +171,24 @@ class NodeDumper {
       this.o.signal?.removeEventListener('abort', this.onAbort)
       this.socket.destroy()
     })
+  }
+
+  /** How long the server has owed replies without sending a byte (0: nothing owed): for the stall watch. */
+  get silentForMs(): number {
+    return !this.finished && this.expectHead < this.expects.length && this.quietSince
+      ? Date.now() - this.quietSince
+      : 0
+  }
+
+  /** Stop at once: the scan fails with `err` (a stall), the socket is closed. */
+  abort(err: Error): void {
+    this.fail(err)
+    this.socket.destroy()
+  }
+
+  /** Call before sending a command: the silence starts now if nothing was owed. */
+  private expectReply(): void {
+    if (this.expectHead >= this.expects.length) this.quietSince = Date.now()
   }
 
   private readonly onAbort = () => {
@@ -198,6 +228,7 @@ class NodeDumper {
   private sendScan(): void {
     const c = this.cursor
     const n = this.count
+    this.expectReply()
     this.socket.write(`*4\r\n$4\r\nSCAN\r\n$${c.length}\r\n${c}\r\n$5\r\nCOUNT\r\n$${n.length}\r\n${n}\r\n`)
     this.expects.push({ kind: 'scan' })
     this.scanInFlight = true
@@ -229,6 +260,7 @@ class NodeDumper {
       if (q.from >= q.to) this.queue.shift()
     }
     this.queuedKeys -= keys
+    this.expectReply()
     const eh = this.expireHead
     const out = Buffer.allocUnsafe(keys * (eh.length + 14 + 30) + bytes * 2)
     let w = 0
@@ -275,6 +307,7 @@ class NodeDumper {
 
   private onData(chunk: Buffer): void {
     if (this.finished) return
+    this.quietSince = Date.now() // bytes from the server: it is alive, whatever they complete
     this.pending.push(chunk)
     this.pendingBytes += chunk.length
     if (this.buf.length - this.pos + this.pendingBytes < this.need) return
@@ -495,12 +528,13 @@ function writeBulkHeader(out: Buffer, at: number, len: number): number {
   return n + 3
 }
 
+/** The key's slot is elsewhere or moving (MOVED, ASK, TRYAGAIN): skipped, counted as redirected. */
 function isRedirect(text: string): boolean {
-  return text.startsWith('MOVED ') || text.startsWith('ASK ') || text.startsWith('TRYAGAIN')
+  return classifyError({ message: text }) === 'redirect' || firstWord(text) === 'TRYAGAIN'
 }
 
 function refusal(command: string, message: string, address: string): Error {
-  if (/^NOPERM|unknown command|not allowed/i.test(message)) {
+  if (isCommandRefusal({ message })) {
     return new UsageError(`${address} refuses ${command} for this user: ${message}`, {
       code: 'refused',
       hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME (PTTL before Redis 7): grant them to the ACL user.',

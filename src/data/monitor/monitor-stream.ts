@@ -1,16 +1,10 @@
-import net from 'node:net'
-import tls from 'node:tls'
-import { readFileSync } from 'node:fs'
+import type net from 'node:net'
+import { RawRespConnection, ReplyTimeoutError } from '../../wire/connection.js'
+import type { RawConnectOptions } from '../../wire/dial.js'
 import { encodeCommand } from '../../wire/encode.js'
 
-export interface MonitorConnectOptions {
-  host: string
-  port: number
-  username?: string
-  password?: string
-  tls?: { ca?: string; insecure?: boolean }
-  timeoutMs: number
-}
+/** How to reach and log in to the node (see wire/dial.ts); `timeoutMs` bounds connect, AUTH and MONITOR's reply. */
+export type MonitorConnectOptions = RawConnectOptions
 
 /**
  * A MONITOR session on one node. MONITOR lines are simple strings whose arguments Redis has already
@@ -30,25 +24,17 @@ export class MonitorStream {
     return `${this.socket.localAddress}:${this.socket.localPort}`
   }
 
-  static start(
+  static async start(
     options: MonitorConnectOptions,
     onLine: (line: Buffer) => void,
     onError: (err: Error) => void,
   ): Promise<MonitorStream> {
+    // Dialled and logged in by the one dialer, within the timeout; then the socket is ours.
+    const deadline = Date.now() + options.timeoutMs
+    const conn = await RawRespConnection.connect({ ...options, deadline })
+    const socket = conn.detach()
     return new Promise((resolve, reject) => {
-      const socket = options.tls
-        ? tls.connect({
-            host: options.host,
-            port: options.port,
-            ca: options.tls.ca ? readFileSync(options.tls.ca) : undefined,
-            rejectUnauthorized: !options.tls.insecure,
-          })
-        : net.connect({ host: options.host, port: options.port })
       const stream = new MonitorStream(socket, onLine, onError)
-      const timer = setTimeout(
-        () => fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })),
-        options.timeoutMs,
-      )
       let settled = false
       const fail = (err: Error) => {
         if (settled) return stream.onError(err)
@@ -57,34 +43,22 @@ export class MonitorStream {
         socket.destroy()
         reject(err)
       }
+      const timer = setTimeout(
+        () => fail(new ReplyTimeoutError(conn.address, 'MONITOR', options.timeoutMs)),
+        Math.max(1, deadline - Date.now()),
+      )
       socket.on('error', fail)
       socket.on('close', () => {
         if (!settled) fail(Object.assign(new Error('Connection is closed'), { code: 'ECONNRESET' }))
       })
-      socket.once(options.tls ? 'secureConnect' : 'connect', () => {
-        const commands: Buffer[] = []
-        if (options.password !== undefined) {
-          commands.push(
-            encodeCommand(
-              options.username ? ['AUTH', options.username, options.password] : ['AUTH', options.password],
-            ),
-          )
-        }
-        commands.push(encodeCommand(['MONITOR']))
-        socket.write(Buffer.concat(commands))
-      })
-      let expectedReplies = (options.password !== undefined ? 1 : 0) + 1
       socket.on('data', (chunk: Buffer) => {
         if (stream.started) return stream.push(chunk)
         stream.buffered = Buffer.concat([stream.buffered, chunk])
-        while (expectedReplies > 0) {
-          const end = stream.buffered.indexOf('\r\n')
-          if (end < 0) return
-          const reply = stream.buffered.toString('utf8', 0, end)
-          stream.buffered = stream.buffered.subarray(end + 2)
-          if (reply.startsWith('-')) return fail(new Error(reply.slice(1)))
-          expectedReplies--
-        }
+        const end = stream.buffered.indexOf('\r\n')
+        if (end < 0) return
+        const reply = stream.buffered.toString('utf8', 0, end)
+        stream.buffered = stream.buffered.subarray(end + 2)
+        if (reply.startsWith('-')) return fail(new Error(reply.slice(1)))
         settled = true
         clearTimeout(timer)
         stream.started = true
@@ -93,6 +67,7 @@ export class MonitorStream {
         resolve(stream)
         if (rest.length) stream.push(rest)
       })
+      socket.write(encodeCommand(['MONITOR']))
     })
   }
 

@@ -1,11 +1,13 @@
-import net from 'node:net'
-import tls from 'node:tls'
-import { readFileSync } from 'node:fs'
-import { redisOptions, type ConnectionSpec, type NodeAddress } from '../../connect/client.js'
+import type net from 'node:net'
+import type { ConnectionSpec, NodeAddress } from '../../connect/client.js'
 import { mapConnectError } from '../../connect/connect-errors.js'
-import { formatAddress } from '../../connect/endpoint.js'
+import { explainIamFailure } from '../../connect/iam.js'
 import { OperationError, UsageError } from '../../errors.js'
+import { isCommandRefusal } from '../../wire/classify.js'
+import { RawRespConnection } from '../../wire/connection.js'
+import { nodeDialOptions } from '../../wire/dial.js'
 import { encodeCommand } from '../../wire/encode.js'
+import { DEFAULT_STALL_TIMEOUT_MS, stallMessage } from '../../wire/stall-watch.js'
 
 export interface SyncStream {
   /** The RDB's bytes as the server sends them (for the EOF-marker format, followed by the marker). */
@@ -17,6 +19,10 @@ export interface SyncStream {
   /** The 40-byte end marker ('eof' format). */
   eofMark?: Buffer
   node: string
+  /** How long the stream has been waited on without a byte arriving (0: not waited on): for a stall watch. */
+  readonly silentForMs: number
+  /** Stop: the consumer's pending read fails with `err`. */
+  abort(err: Error): void
   close(): void
 }
 
@@ -24,76 +30,64 @@ export interface SyncStream {
  * The replication-stream snapshot of one node, the way `redis-cli --rdb` takes it: SYNC (with
  * `REPLCONF rdb-only 1` so the server does not keep us as a replica, and `capa eof` for diskless
  * transfer). The chunks are pulled from the socket only as fast as they are consumed.
+ *
+ * Dialled by the one dialer (TLS, AUTH with the current IAM token, NAT map), the login and the
+ * REPLCONFs bounded by --timeout (ConnectError, exit 3). While the server prepares the snapshot it
+ * sends keepalive newlines: silence longer than `stallTimeoutMs` (0: never) before the RDB starts
+ * fails with an error naming the node; during the transfer, watch `silentForMs`.
  */
 export async function openSyncStream(
   spec: ConnectionSpec,
   node: NodeAddress,
-  options: { timeoutMs?: number } = {},
+  options: { stallTimeoutMs?: number } = {},
 ): Promise<SyncStream> {
-  const o = redisOptions(spec, node)
-  const host = o.host!
-  const port = o.port!
-  const address = formatAddress(host, port)
-  const ctx = {
-    host,
-    port,
-    tls: spec.endpoint.tls,
-    username: spec.endpoint.username,
-    timeoutMs: spec.timeoutMs,
-  }
+  const { options: dial, context, address } = nodeDialOptions(spec, node)
+  const deadline = Date.now() + spec.timeoutMs
   let socket: net.Socket
+  let conn: RawRespConnection | undefined
   try {
-    socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = spec.endpoint.tls
-        ? tls.connect({
-            host,
-            port,
-            ca: spec.tlsCaFile ? readFileSync(spec.tlsCaFile) : undefined,
-            rejectUnauthorized: !spec.insecure,
-            servername: /^[\d.:]+$/.test(host) ? undefined : host,
-          })
-        : net.connect({ host, port })
-      const timer = setTimeout(() => {
-        s.destroy()
-        reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }))
-      }, spec.timeoutMs)
-      s.once(spec.endpoint.tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer)
-        resolve(s)
-      })
-      s.once('error', (err) => {
-        clearTimeout(timer)
-        reject(err)
-      })
-    })
-  } catch (err) {
-    throw mapConnectError(err, ctx)
-  }
-  socket.setNoDelay(true)
-  const password = spec.endpoint.password
-  const setup: Buffer[] = []
-  if (password !== undefined) {
-    setup.push(
-      encodeCommand(spec.endpoint.username ? ['AUTH', spec.endpoint.username, password] : ['AUTH', password]),
+    conn = await RawRespConnection.connect({ ...dial, deadline })
+    // REPLCONF replies: an old server does not know rdb-only; that is fine. SYNC only once these
+    // have been answered: Redis refuses it while replies are pending.
+    await conn.withDeadline(
+      deadline,
+      'REPLCONF',
+      conn.pipeline([
+        ['REPLCONF', 'rdb-only', '1'],
+        ['REPLCONF', 'capa', 'eof'],
+      ]),
     )
+    socket = conn.detach()
+  } catch (err) {
+    conn?.close()
+    const mapped = mapConnectError(err, context)
+    throw spec.iam ? explainIamFailure(mapped) : mapped
   }
-  setup.push(encodeCommand(['REPLCONF', 'rdb-only', '1']), encodeCommand(['REPLCONF', 'capa', 'eof']))
-  // SYNC only once these have been answered: Redis refuses it while replies are pending.
-  socket.write(Buffer.concat(setup))
+  socket.write(encodeCommand(['SYNC']))
 
   const iterator = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   let buf: Buffer = Buffer.alloc(0)
-  const idleMs = options.timeoutMs ?? Math.max(spec.timeoutMs, 60_000)
+  const idleMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
   const pull = async (): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined
     try {
       const next = await Promise.race([
         iterator.next(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new OperationError(`${address} sent nothing for ${idleMs / 1000}s during SYNC`)),
-            idleMs,
-          )
+          if (idleMs > 0)
+            timer = setTimeout(
+              () =>
+                reject(
+                  new OperationError(
+                    `SYNC stopped: ${stallMessage({ address, silentForMs: idleMs })} while preparing the snapshot`,
+                    {
+                      code: 'stalled',
+                      hint: 'The node is hung, overloaded or cut off: check it, then run the command again. If it is only slow, raise --stall-timeout (0 waits forever).',
+                    },
+                  ),
+                ),
+              idleMs,
+            )
         }),
       ])
       if (next.done) return false
@@ -120,20 +114,12 @@ export async function openSyncStream(
     throw err
   }
   try {
-    if (password !== undefined) {
-      const auth = await readLine()
-      if (auth.startsWith('-')) fail(mapConnectError(new Error(auth.slice(1)), ctx))
-    }
-    // REPLCONF replies: an old server does not know rdb-only; that is fine.
-    await readLine()
-    await readLine()
-    socket.write(encodeCommand(['SYNC']))
     let header = ''
     // While the server prepares the snapshot it sends bare newlines as keepalives.
     while (header === '') header = await readLine()
     if (header.startsWith('-')) {
       const message = header.slice(1)
-      if (/NOPERM|unknown command|not allowed/i.test(message)) {
+      if (isCommandRefusal({ message })) {
         fail(
           new UsageError(`${address} refuses SYNC for this user: ${message}`, {
             code: 'refused',
@@ -146,6 +132,24 @@ export async function openSyncStream(
     if (!header.startsWith('$'))
       fail(new OperationError(`unexpected reply to SYNC from ${address}: ${header.slice(0, 80)}`))
     const closeSocket = () => socket.destroy()
+    // A destroyed socket's error reaches the pending read; never an unhandled 'error' event.
+    socket.on('error', () => {})
+    const abort = (err: Error) => socket.destroy(err)
+    /** Since when the consumer has been waiting for the next chunk (0: not waiting). */
+    let waitingSince = 0
+    const next = async (): Promise<IteratorResult<Buffer>> => {
+      waitingSince = Date.now()
+      try {
+        return await iterator.next()
+      } finally {
+        waitingSince = 0
+      }
+    }
+    const silence = {
+      get silentForMs() {
+        return waitingSince ? Date.now() - waitingSince : 0
+      },
+    }
     if (header.startsWith('$EOF:')) {
       const mark = Buffer.from(header.slice(5), 'latin1')
       if (mark.length !== 40) fail(new OperationError(`malformed EOF marker from ${address}`))
@@ -154,13 +158,17 @@ export async function openSyncStream(
         format: 'eof',
         eofMark: mark,
         node: address,
+        get silentForMs() {
+          return silence.silentForMs
+        },
+        abort,
         close: closeSocket,
         chunks: (async function* () {
           if (rest.length) yield rest
           for (;;) {
-            const next = await iterator.next()
-            if (next.done) return
-            yield next.value
+            const chunk = await next()
+            if (chunk.done) return
+            yield chunk.value
           }
         })(),
       }
@@ -173,6 +181,10 @@ export async function openSyncStream(
       format: 'length',
       length,
       node: address,
+      get silentForMs() {
+        return silence.silentForMs
+      },
+      abort,
       close: closeSocket,
       chunks: (async function* () {
         let left = length
@@ -182,12 +194,12 @@ export async function openSyncStream(
           yield take
         }
         while (left > 0) {
-          const next = await iterator.next()
-          if (next.done)
+          const chunk = await next()
+          if (chunk.done)
             throw new OperationError(
               `${address} closed the connection ${left} bytes before the end of the RDB`,
             )
-          const take = next.value.length > left ? next.value.subarray(0, left) : next.value
+          const take = chunk.value.length > left ? chunk.value.subarray(0, left) : chunk.value
           left -= take.length
           yield take
         }

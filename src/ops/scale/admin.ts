@@ -5,14 +5,15 @@
  */
 import type { ConnectionSpec, NodeAddress } from '../../connect/client.js'
 import { parseClusterNodes, type ClusterNodeRecord } from '../../connect/cluster-parsers.js'
-import { mapConnectError } from '../../connect/connect-errors.js'
 import { formatAddress } from '../../connect/endpoint.js'
-import { translateAddress } from '../../connect/nat-map.js'
 import { buildClusterTopology, type Topology, type TopologyNode } from '../../connect/topology.js'
-import { RawRespConnection } from '../../wire/connection.js'
+import type { RawRespConnection } from '../../wire/connection.js'
+import { NodePool } from '../../wire/node-pool.js'
+import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import type { CommandArg } from '../../wire/encode.js'
-import { OperationError } from '../../errors.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
+import { KvtopError, OperationError, errorMessage } from '../../errors.js'
 import { parseInfo } from '../../metrics/info.js'
 
 export interface NodeRef {
@@ -72,16 +73,41 @@ export async function waitUntil(
   )
 }
 
+export interface ClusterAdminOptions {
+  /**
+   * A node that owes replies and sends nothing this long (a MIGRATE batch, a SETSLOT sweep) stops
+   * the operation: every connection fails with an error naming the node (exit 5). 0: never.
+   * Default 60 s.
+   */
+  stallTimeoutMs?: number
+}
+
 export class ClusterAdmin {
-  private readonly conns = new Map<string, Promise<RawRespConnection>>()
+  /** Shared connections for control calls, one per node. */
+  private readonly pool: NodePool
+  /** Dedicated connections (MIGRATE loops) while open: watched for stalls like the pool's. */
+  private readonly dedicated = new Set<RawRespConnection>()
+  private readonly stallWatch: StallWatch
   /** Addresses tried first for topology reads; updated as nodes come and go. */
   private seeds: NodeAddress[]
 
   constructor(
     readonly spec: ConnectionSpec,
     seed: NodeAddress = spec.endpoint,
+    options: ClusterAdminOptions = {},
   ) {
     this.seeds = [{ host: seed.host, port: seed.port }]
+    this.pool = new NodePool((node) => openRawNode(spec, node))
+    this.stallWatch = new StallWatch({
+      timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      onStall: (stall) =>
+        new OperationError(`the scale stopped: ${stallMessage(stall)}`, {
+          code: 'stalled',
+          resumable: true,
+          hint: 'Slots being moved are left open and still served. Once the node answers again (or has been replaced), run `kvtop scale --fix` to settle them; if it is only slow, raise --stall-timeout (0 waits forever).',
+        }),
+    })
+    this.stallWatch.addSource(() => this.watched())
   }
 
   /** MIGRATE's authentication arguments: the source node logs in to the target as this user. */
@@ -92,58 +118,42 @@ export class ClusterAdmin {
     return username && username !== 'default' ? ['AUTH2', username, password] : ['AUTH', password]
   }
 
-  /** The cached connection to one node (opened on first use). */
+  /** The shared connection to one node (opened on first use, re-opened after a failure). */
   async conn(node: NodeAddress): Promise<RawRespConnection> {
-    const key = formatAddress(node.host, node.port)
-    let pending = this.conns.get(key)
-    if (!pending) {
-      pending = this.open(node)
-      this.conns.set(key, pending)
-      pending.catch(() => this.conns.delete(key))
-    }
-    return pending
+    return this.pool.get(node)
   }
 
-  /** Drop a cached connection after a transport error, so that the next call opens a new one. */
-  private discard(node: NodeAddress, conn: RawRespConnection): void {
-    const key = formatAddress(node.host, node.port)
-    const pending = this.conns.get(key)
-    if (pending) {
-      this.conns.delete(key)
-      pending.then((c) => c.close()).catch(() => {})
-    }
-    conn.close()
-  }
-
-  /** A dedicated connection (not cached): for long MIGRATE loops that must not block control calls. */
+  /**
+   * A dedicated connection (not shared): for long MIGRATE loops that must not block control calls.
+   * Watched for stalls until closed.
+   */
   async open(node: NodeAddress): Promise<RawRespConnection> {
-    const target = translateAddress(this.spec.natMap, node)
-    const password = this.spec.iam ? this.spec.iam.current() : this.spec.endpoint.password
-    const username = this.spec.iam ? this.spec.iam.username : this.spec.endpoint.username
-    try {
-      return await RawRespConnection.connect({
-        host: target.host,
-        port: target.port,
-        timeoutMs: this.spec.timeoutMs,
-        username,
-        password,
-        tls: this.spec.endpoint.tls
-          ? {
-              ca: this.spec.tlsCaFile,
-              insecure: this.spec.insecure,
-              servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
-            }
-          : undefined,
-      })
-    } catch (err) {
-      throw mapConnectError(err, {
-        host: target.host,
-        port: target.port,
-        tls: this.spec.endpoint.tls,
-        username,
-        timeoutMs: this.spec.timeoutMs,
-      })
+    const conn = await openRawNode(this.spec, node)
+    this.dedicated.add(conn)
+    return conn
+  }
+
+  /** The error of a stall, once one stopped the operation (throw it rather than what it caused). */
+  get stallError(): Error | undefined {
+    return this.stallWatch.error
+  }
+
+  private *watched(): Iterable<Watched> {
+    yield* this.pool.watched()
+    for (const conn of this.dedicated) {
+      if (conn.closed) this.dedicated.delete(conn)
+      else yield { address: conn.address, target: conn }
     }
+  }
+
+  /** A transport failure (reset, timeout, stall) of a command: the stall's error, or one naming node and command. */
+  private failure(node: NodeAddress, args: readonly CommandArg[], err: unknown): unknown {
+    if (this.stallWatch.error) return this.stallWatch.error
+    if (err instanceof KvtopError) return err
+    return new OperationError(
+      `${commandName(args)} on ${formatAddress(node.host, node.port)} failed: ${errorMessage(err)}`,
+      { code: 'node-failed', resumable: true, cause: err },
+    )
   }
 
   /** Run one command; an error reply throws NodeCommandError. */
@@ -154,34 +164,25 @@ export class ClusterAdmin {
     return reply
   }
 
-  /** Run one command; an error reply is returned as a RespError value. */
+  /**
+   * Run one command; an error reply is returned as a RespError value. Bounded by `timeoutMs`
+   * (default: --timeout): a node that does not answer fails it, and its connection is re-opened
+   * by the next call.
+   */
   async tryCall(node: NodeAddress, args: readonly CommandArg[], timeoutMs?: number): Promise<Reply> {
     const conn = await this.conn(node)
-    let timer: NodeJS.Timeout | undefined
     try {
-      const call = conn.call(args)
-      if (!timeoutMs) return await call
-      return await Promise.race([
-        call,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(`no reply from ${formatAddress(node.host, node.port)} within ${timeoutMs} ms`),
-              ),
-            timeoutMs,
-          )
-        }),
-      ])
+      return await conn.call(args, timeoutMs ? { timeoutMs } : {})
     } catch (err) {
-      this.discard(node, conn)
-      throw err
-    } finally {
-      if (timer) clearTimeout(timer)
+      this.pool.discard(node)
+      throw this.failure(node, args, err)
     }
   }
 
-  /** Many commands in one write; error replies stay in the result as RespError values. */
+  /**
+   * Many commands in one write; error replies stay in the result as RespError values. A batch has
+   * no timeout of its own: the stall watch stops a node that owes its replies and sends nothing.
+   */
   async pipeline(node: NodeAddress, commands: readonly (readonly CommandArg[])[]): Promise<Reply[]> {
     const conn = await this.conn(node)
     const out: Reply[] = []
@@ -191,8 +192,8 @@ export class ClusterAdmin {
         out.push(...(await conn.pipeline(commands.slice(i, i + 4096))))
       }
     } catch (err) {
-      this.discard(node, conn)
-      throw err
+      this.pool.discard(node)
+      throw this.failure(node, commands[0] ?? [], err)
     }
     return out
   }
@@ -287,9 +288,10 @@ export class ClusterAdmin {
   }
 
   async close(): Promise<void> {
-    const all = [...this.conns.values()]
-    this.conns.clear()
-    await Promise.all(all.map((p) => p.then((c) => c.close()).catch(() => {})))
+    this.stallWatch.stop()
+    for (const conn of this.dedicated) conn.close()
+    this.dedicated.clear()
+    await this.pool.closeAll()
   }
 }
 

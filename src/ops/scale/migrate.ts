@@ -7,6 +7,7 @@
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import type { CommandArg } from '../../wire/encode.js'
+import { classifyError, firstWord } from '../../wire/classify.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError } from '../../errors.js'
 import { toText, type ClusterAdmin, type NodeRef } from './admin.js'
@@ -64,18 +65,33 @@ export class MoveInterrupted extends OperationError {
   }
 }
 
+/**
+ * The error of a MIGRATE reply as the target gave it: the source wraps the target's refusals as
+ * `ERR Target instance replied with error: BUSYKEY ...`; its own errors (IOERR, NOKEY ...) as they are.
+ */
+export function migrateErrorText(reply: RespError): string {
+  const m = /^ERR Target instance replied with error: (.*)$/s.exec(reply.message)
+  return m ? m[1] : reply.message
+}
+
 export function isIoError(reply: Reply): boolean {
   return reply instanceof RespError && reply.prefix === 'IOERR'
 }
 
-/** Target states that pass: the cluster settling, a load in progress. */
+/**
+ * Refusals that pass (the one reply classifier, on the target's own error): the cluster settling,
+ * a load or a failover in progress, the target out of memory for now.
+ */
 export function isTransient(reply: Reply): boolean {
-  return reply instanceof RespError && /CLUSTERDOWN|TRYAGAIN|LOADING/.test(reply.message)
+  return reply instanceof RespError && classifyError({ message: migrateErrorText(reply) }) === 'retryable'
 }
 
 export function isBusyKey(reply: Reply): boolean {
-  return reply instanceof RespError && /BUSYKEY/.test(reply.message)
+  return reply instanceof RespError && firstWord(migrateErrorText(reply)) === 'BUSYKEY'
 }
+
+/** MIGRATE may run long on a big key (its own timeout bounds each I/O step): no call timeout, the stall watch covers it. */
+const MIGRATE_CALL = { timeoutMs: 0 }
 
 function asKeys(reply: Reply, what: string): Buffer[] {
   if (reply instanceof RespError) throw new OperationError(`${what}: ${reply.message}`, { resumable: true })
@@ -197,7 +213,10 @@ export async function drainSlots(
   const oneByOne = async (st: SlotState, keys: Buffer[]) => {
     for (const key of keys) {
       if (hooks.hardStop?.aborted) throw new MoveInterrupted(st.slot)
-      const reply = await conn.call(migrateCommand(admin, target, [key], tuning.timeoutMs, st.replace))
+      const reply = await conn.call(
+        migrateCommand(admin, target, [key], tuning.timeoutMs, st.replace),
+        MIGRATE_CALL,
+      )
       if (!(reply instanceof RespError)) {
         if (reply !== 'NOKEY') moved(st, 1)
       } else if (isIoError(reply)) {
@@ -218,7 +237,10 @@ export async function drainSlots(
       } else if (isBusyKey(reply)) {
         st.replace = true
         st.replaced = true
-        const again = await conn.call(migrateCommand(admin, target, [key], tuning.timeoutMs, true))
+        const again = await conn.call(
+          migrateCommand(admin, target, [key], tuning.timeoutMs, true),
+          MIGRATE_CALL,
+        )
         if (again instanceof RespError) throw migrateFailed(st.slot, source, target, again.message)
         moved(st, 1)
       } else {

@@ -747,7 +747,20 @@ async function moveAll(
             )
         }
       } catch (err) {
-        failure ??= err
+        // A stalled node: the stall's error (naming the node), not what it caused on this loop.
+        failure ??=
+          admin.stallError ??
+          (err instanceof KvtopError
+            ? err
+            : new OperationError(
+                `moving slots from ${source.address} stopped: ${err instanceof Error ? err.message : String(err)}`,
+                {
+                  code: 'move-failed',
+                  resumable: true,
+                  hint: 'Slots being moved are left open and still served: run `kvtop scale --fix` to settle them, then run the scale again.',
+                  cause: err,
+                },
+              ))
       } finally {
         conn.close()
       }

@@ -12,6 +12,8 @@ import { BufferCursor, readString } from '../../data/rdb/walker.js'
 import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError, UsageError, errorMessage } from '../../errors.js'
+import { isCommandRefusal } from '../../wire/classify.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker, type EventSink } from '../progress.js'
 import type { SnapshotOutputs } from './outputs.js'
 
@@ -24,6 +26,8 @@ export interface SnapshotCreateOptions {
   /** SCAN COUNT hint. */
   scanCount?: number
   signal?: AbortSignal
+  /** A node that owes replies (SCAN/DUMP, or the SYNC stream) and sends nothing this long stops the snapshot (exit 5); 0: never. Default 60 s. */
+  stallTimeoutMs?: number
   onEvent?: EventSink
   /** Milliseconds between progress events (default 250). */
   progressIntervalMs?: number
@@ -176,6 +180,17 @@ export async function createSnapshot(
     ['kvtop-rdb-version', String(rdbVersion)],
   ]
   const trackers = new Map<string, ProgressTracker>()
+  const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
+  // Every node read from is watched: one that owes replies and stays silent stops the snapshot.
+  const stallWatch = new StallWatch({
+    timeoutMs: stallTimeoutMs,
+    onStall: (stall) =>
+      stallError(stall, {
+        what: 'the snapshot',
+        resumable: false,
+        hint: 'Nothing was written. Check the node (hung, overloaded or cut off?), then run the snapshot again; if it is only slow, raise --stall-timeout (0 waits forever).',
+      }),
+  })
   const total = new ProgressTracker(
     'snapshot',
     'keys',
@@ -219,6 +234,7 @@ export async function createSnapshot(
           maxOps: options.maxOps,
           expireCommand,
           signal: scanSignal,
+          stallWatch,
           onProgress: (d) => {
             tracker.add(d.keys, d.bytes)
             total.add(d.keys, d.bytes)
@@ -264,6 +280,8 @@ export async function createSnapshot(
         total,
         emit,
         options.signal,
+        stallWatch,
+        stallTimeoutMs,
       )
       rdbVersion = result.rdbVersion
       functions = result.functions
@@ -274,12 +292,18 @@ export async function createSnapshot(
     await outputs.commit()
   } catch (err) {
     outputs.discard()
+    // A full disk (or an I/O error) while writing: say so, whatever the writer made of it.
+    const writeError = outputs.writeError()
+    if (writeError) throw writeError
+    // A stalled node: its error, not whatever the aborted reads made of it.
+    if (stallWatch.error) throw stallWatch.error
     if (err instanceof RdbFormatError) {
       throw new OperationError(`cannot write the snapshot: ${err.message}`, { resumable: false, cause: err })
     }
     throw err
   } finally {
     clearInterval(interval)
+    stallWatch.stop()
   }
   for (const t of trackers.values()) emit(t.snapshot())
   emit(total.snapshot())
@@ -459,7 +483,7 @@ async function probeDumpVersion(deployment: Deployment, sources: Source[]): Prom
         if (found || cursor === '0') break
       }
     } catch (err) {
-      if (/NOPERM/.test(errorMessage(err))) {
+      if (isCommandRefusal(err as Error)) {
         throw new UsageError(
           `${source.node.address} refuses SCAN or DUMP for this user: ${errorMessage(err)}`,
           {
@@ -542,6 +566,8 @@ async function syncSnapshot(
   total: ProgressTracker,
   emit: EventSink,
   signal: AbortSignal | undefined,
+  stallWatch: StallWatch,
+  stallTimeoutMs: number,
 ): Promise<{ rdbVersion: number; functions: number }> {
   const cluster = deployment.topology.mode === 'cluster'
   emit({
@@ -554,7 +580,11 @@ async function syncSnapshot(
   signal?.addEventListener('abort', abort)
   let functions = 0
   try {
-    for (const node of primaries) streams.push(await openSyncStream(deployment.spec, node))
+    for (const node of primaries) {
+      const stream = await openSyncStream(deployment.spec, node, { stallTimeoutMs })
+      streams.push(stream)
+      stallWatch.add(stream.node, stream)
+    }
     const readers = streams.map((s) => new RdbReader(s.chunks, { leaveSourceOpen: s.format === 'eof' }))
     const iterators = readers.map((r) => r.batches()[Symbol.asyncIterator]())
     // Every stream's header first: the file's version is the highest of them.
@@ -655,6 +685,7 @@ async function syncSnapshot(
     if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
     return { rdbVersion, functions }
   } catch (err) {
+    if (stallWatch.error) throw stallWatch.error
     if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
     if (err instanceof RdbFormatError) {
       throw new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {

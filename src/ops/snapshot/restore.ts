@@ -15,6 +15,8 @@ import {
 } from '../../data/rdb/reader.js'
 import { restoreLabel } from '../../data/rdb/versions.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
+import { classifyReply } from '../../wire/classify.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
 import { ProgressTracker, type EventSink } from '../progress.js'
 import { fileError } from './inspect.js'
@@ -32,6 +34,26 @@ export interface RestoreOptions {
   batchBytes?: number
   window?: number
   now?: () => number
+  /** A target node that owes replies and sends nothing this long stops the restore (exit 5); 0: never. Default 60 s. */
+  stallTimeoutMs?: number
+  /** Back-off before each new try of keys refused for now (OOM, LOADING, TRYAGAIN ...); its length bounds the tries. */
+  retryDelaysMs?: readonly number[]
+}
+
+/** Back-off for keys the target refused for now: about 13 s in all, then they count as failed. */
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000]
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** A stall watch over a routed pipeline's connections: the silentest node, which aborts the whole pipeline. */
+function watchPipeline(watch: StallWatch, pipeline: RoutedPipeline<number>): () => void {
+  return watch.addSource(function* (): Iterable<Watched> {
+    const worst = pipeline.silentest()
+    if (worst)
+      yield { address: worst.address, target: { silentForMs: worst.ms, abort: (err) => pipeline.abort(err) } }
+  })
 }
 
 export interface RestoreReport {
@@ -278,6 +300,15 @@ export async function restoreSnapshot(
     warnings,
   }
   const errors = new Map<string, { count: number; example: string; offset: number }>()
+  const failed = (message: string, offset: number) => {
+    report.failed++
+    const text = message.slice(0, 200)
+    const e = errors.get(text)
+    if (e) e.count++
+    else errors.set(text, { count: 1, example: '', offset })
+  }
+  /** Keys refused for now (OOM, LOADING, READONLY, TRYAGAIN ...): file offset -> the refusal. Sent again later. */
+  const retry = new Map<number, string>()
   const tracker = new ProgressTracker('restore', 'keys', summary.keys)
   const pipeline = new RoutedPipeline<Tag>({
     spec: deployment.spec,
@@ -285,45 +316,69 @@ export async function restoreSnapshot(
     batchBytes: options.batchBytes,
     window: options.window,
     onReply: (reply: Reply, offset: Tag) => {
+      const verdict = classifyReply(reply)
       if (offset < 0) {
-        if (reply instanceof RespError) {
+        if (verdict !== 'ok') {
           throw new OperationError(
-            `${offset === -1 ? 'SELECT' : 'DEL'} failed on the target: ${reply.message}`,
+            `${offset === -1 ? 'SELECT' : 'DEL'} failed on the target: ${(reply as RespError).message}`,
           )
         }
         return
       }
-      if (!(reply instanceof RespError)) {
+      // Only a reply that is not an error counts as restored.
+      if (verdict === 'ok') {
         report.restored++
         return
       }
-      if (reply.prefix === 'BUSYKEY') {
+      const error = reply as RespError
+      if (verdict === 'retryable') {
+        retry.set(offset, error.message)
+        return
+      }
+      if (error.prefix === 'BUSYKEY') {
         report.existing++
         return
       }
-      report.failed++
-      const message = reply.message.slice(0, 200)
-      const e = errors.get(message)
-      if (e) e.count++
-      else errors.set(message, { count: 1, example: '', offset })
+      failed(error.message, offset)
     },
   })
+  const stallWatch = new StallWatch({
+    timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    onStall: (stall) =>
+      new OperationError(
+        `the restore stopped after ${report.restored} of ${summary.keys} keys: ${stallMessage(stall)}`,
+        {
+          code: 'stalled',
+          resumable: true,
+          hint: 'Check the node (hung, overloaded or cut off?), then run it again with --replace to restore the rest (keys already restored are overwritten). If it is only slow, raise --stall-timeout (0 waits forever).',
+        },
+      ),
+  })
+  watchPipeline(stallWatch, pipeline)
   emit({
     type: 'phase',
     phase: 'restoring',
     detail: `${summary.keys} keys into ${topology.mode === 'cluster' ? `${deployment.primaries.length} primaries` : deployment.primaries[0]?.address}`,
   })
-  const reader = RdbReader.fromFile(path, { verifyChecksum: false })
   let currentDb = -1
   let lastEmit = 0
   let sent = 0
-  try {
+  /**
+   * One pass over the file: every key, or (`only`) the keys at these offsets again. While the
+   * target refuses keys for now, the pass slows down (a growing pause between batches) rather than
+   * flood a node that is out of memory or loading.
+   */
+  const sendFile = async (only?: ReadonlySet<number>): Promise<void> => {
+    const reader = RdbReader.fromFile(path, { verifyChecksum: false })
+    let refusedSoFar = retry.size
+    let pause = 0
     for await (const batch of reader.batches()) {
       if (options.signal?.aborted) break
       const t = now()
       let wait: Promise<void> | undefined
       for (const rec of batch) {
         if (rec.kind !== 'entry') continue
+        if (only && !only.has(rec.offset)) continue
         const expired = rec.expireAt !== undefined && rec.expireAt <= t
         if (expired) report.expired++
         // An expired key is not sent; with --replace the target's copy of it goes, as RESTORE ...
@@ -343,10 +398,15 @@ export async function restoreSnapshot(
           : 0
         if (expired) encodeDel(pipeline.batchFor(slot), rec)
         else encodeRestore(pipeline.batchFor(slot), rec, labels.get(rec.rdbType)!, options.replace ?? false)
-        sent++
+        if (!only) sent++
         wait = pipeline.written(slot) ?? wait
       }
       if (wait) await wait
+      if (retry.size > refusedSoFar) {
+        refusedSoFar = retry.size
+        pause = Math.min(pause ? pause * 2 : 50, 2000)
+        await sleep(pause)
+      } else pause = 0
       if (tracker.done < sent) tracker.add(sent - tracker.done)
       if (t - lastEmit > 250) {
         lastEmit = t
@@ -354,7 +414,26 @@ export async function restoreSnapshot(
       }
     }
     await pipeline.flush()
+  }
+  try {
+    await sendFile()
+    // Keys refused for now are sent again after a back-off, a bounded number of times.
+    for (const delay of options.retryDelaysMs ?? RETRY_DELAYS_MS) {
+      if (retry.size === 0 || options.signal?.aborted) break
+      const [first] = retry.values()
+      warn(
+        `the target refused ${retry.size} keys for now (${first.slice(0, 120)}): sending them again in ${delay} ms`,
+      )
+      await sleep(delay)
+      const again = new Set(retry.keys())
+      retry.clear()
+      await sendFile(again)
+    }
+    // Still refused after the last try: failed, with the target's reason.
+    for (const [offset, message] of retry) failed(message, offset)
+    retry.clear()
   } catch (err) {
+    if (stallWatch.error) throw stallWatch.error
     const mapped = fileError(path, err)
     if (mapped instanceof KvtopError) throw mapped
     throw new OperationError(
@@ -366,6 +445,7 @@ export async function restoreSnapshot(
       },
     )
   } finally {
+    stallWatch.stop()
     await pipeline.close()
   }
   emit(tracker.snapshot())
@@ -468,18 +548,31 @@ async function countExisting(
   let count = 0
   let example: string | undefined
   let exampleOffset = -1
+  let refusal: RespError | undefined
   const pipeline = new RoutedPipeline<number>({
     spec: deployment.spec,
     topology: deployment.topology,
     batchBytes: options.batchBytes,
     window: options.window,
     onReply: (reply, offset) => {
-      if (offset >= 0 && reply === 1) {
+      // An error instead of the answer (NOPERM, LOADING ...): the count would be wrong.
+      if (classifyReply(reply) !== 'ok') refusal ??= reply as RespError
+      else if (offset >= 0 && reply === 1) {
         count++
         if (exampleOffset < 0) exampleOffset = offset
       }
     },
   })
+  const stallWatch = new StallWatch({
+    timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    onStall: (stall) =>
+      new OperationError(`the restore stopped before writing anything: ${stallMessage(stall)}`, {
+        code: 'stalled',
+        resumable: true,
+        hint: 'Check the node (hung, overloaded or cut off?), then run the restore again. If it is only slow, raise --stall-timeout (0 waits forever).',
+      }),
+  })
+  watchPipeline(stallWatch, pipeline)
   const reader = RdbReader.fromFile(path, { verifyChecksum: false })
   let currentDb = -1
   try {
@@ -514,10 +607,19 @@ async function countExisting(
     }
     await pipeline.flush()
   } catch (err) {
-    throw fileError(path, err)
+    throw stallWatch.error ?? fileError(path, err)
   } finally {
+    stallWatch.stop()
     await pipeline.close()
   }
+  if (refusal)
+    throw new OperationError(
+      `cannot check which keys already exist on the target: ${refusal.message}: nothing was restored`,
+      {
+        resumable: true,
+        hint: 'Fix the cause, or pass --replace to overwrite existing keys without checking.',
+      },
+    )
   if (exampleOffset >= 0) example = escapeBytes(await keyAtOffset(path, exampleOffset))
   return { count, ...(example ? { example } : {}) }
 }
