@@ -1,6 +1,7 @@
 import type { Deployment } from '../../connect/deployment.js'
 import { mapConnectError } from '../../connect/connect-errors.js'
-import { translateAddress } from '../../connect/nat-map.js'
+import { isCommandRefusal } from '../../wire/classify.js'
+import { nodeDialOptions } from '../../wire/dial.js'
 import { AtomicFile } from '../../data/atomic-file.js'
 import { MonitorStream } from '../../data/monitor/monitor-stream.js'
 import { MonitorParseError, parseMonitorLine } from '../../data/monitor/monitor-line.js'
@@ -145,17 +146,11 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
   const started = Date.now()
   try {
     for (const node of deployment.primaries) {
-      const target = translateAddress(spec.natMap, node)
+      // The one dialer's settings: NAT map, TLS, the ACL user and the current IAM token.
+      const dial = nodeDialOptions(spec, node)
       try {
         const stream = await MonitorStream.start(
-          {
-            host: target.host,
-            port: target.port,
-            username: spec.endpoint.username,
-            password: spec.endpoint.password,
-            tls: spec.endpoint.tls ? { ca: spec.tlsCaFile, insecure: spec.insecure } : undefined,
-            timeoutMs: spec.timeoutMs,
-          },
+          dial.options,
           onLine,
           (err) => {
             failure ??= err
@@ -166,18 +161,13 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
         own.add(stream.localAddress)
       } catch (err) {
         const message = (err as Error).message
-        if (/NOPERM|unknown command/i.test(message)) {
+        if (isCommandRefusal({ message })) {
           throw new UsageError(`${node.address} refuses MONITOR: ${message}`, {
             code: 'refused',
             hint: 'Grant +monitor to the ACL user.',
           })
         }
-        throw mapConnectError(err, {
-          host: target.host,
-          port: target.port,
-          tls: spec.endpoint.tls,
-          timeoutMs: spec.timeoutMs,
-        })
+        throw mapConnectError(err, dial.context)
       }
     }
     emit({ type: 'phase', phase: 'capturing', detail: `MONITOR on ${streams.length} primaries` })
