@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { parseJsonText } from '../data/json-text.js'
 import { UsageError } from '../errors.js'
+import { registerSecret } from '../redact.js'
+import { parseEndpointUrl } from './endpoint.js'
 
 export interface Profile {
   url?: string
@@ -42,7 +45,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KvtopConfig {
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = parseJsonText(text)
   } catch (err) {
     throw new UsageError(`config file ${path} is not valid JSON: ${(err as Error).message}`, {
       hint: 'Fix the file or move it away; expected {"profiles": {"name": {"url": "redis://..."}}}.',
@@ -58,14 +61,61 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KvtopConfig {
   return { profiles: (profiles ?? {}) as Record<string, Profile> }
 }
 
+const PROFILE_FIELDS: Record<keyof Profile, 'string' | 'boolean' | 'number' | 'map'> = {
+  url: 'string',
+  user: 'string',
+  password: 'string',
+  tlsCa: 'string',
+  insecure: 'boolean',
+  timeout: 'number',
+  natMap: 'map',
+  region: 'string',
+  elasticache: 'string',
+  memorydb: 'string',
+}
+
+/** A profile's fields have the types kvtop reads them as: a wrong one is a usage error naming it. */
+function checkProfile(name: string, value: unknown, path: string): Profile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(`config file ${path}: profile '${name}' must be an object`)
+  }
+  const profile = value as Record<string, unknown>
+  for (const [field, kind] of Object.entries(PROFILE_FIELDS)) {
+    const v = profile[field]
+    if (v === undefined) continue
+    const ok =
+      kind === 'map'
+        ? typeof v === 'object' &&
+          v !== null &&
+          !Array.isArray(v) &&
+          Object.values(v).every((x) => typeof x === 'string')
+        : typeof v === kind
+    if (!ok) {
+      const expected = kind === 'map' ? 'an object of "host:port": "host:port"' : `a ${kind}`
+      throw new UsageError(`config file ${path}: "${field}" of profile '${name}' must be ${expected}`)
+    }
+  }
+  return profile as Profile
+}
+
 export function getProfile(name: string, env: NodeJS.ProcessEnv = process.env): Profile {
   const config = loadConfig(env)
-  const profile = config.profiles[name]
+  const profile = Object.hasOwn(config.profiles, name) ? config.profiles[name] : undefined
   if (!profile) {
     const known = Object.keys(config.profiles)
     throw new UsageError(`no profile named '${name}' in ${configPath(env)}`, {
       hint: known.length ? `Known profiles: ${known.join(', ')}.` : 'The file defines no profiles yet.',
     })
   }
-  return profile
+  const checked = checkProfile(name, profile, configPath(env))
+  // Whatever the profile holds is secret, used this time or not (a URL argument may win).
+  registerSecret(checked.password)
+  if (checked.url) {
+    try {
+      parseEndpointUrl(checked.url, { bareUserinfo: 'user' }) // registers the URL's password
+    } catch {
+      // a broken URL is reported when it is used
+    }
+  }
+  return checked
 }

@@ -33,8 +33,15 @@ const defaultSources: ProfileSources = {
   sandbox: () => undefined,
 }
 
+/** An environment variable that is set to something: an empty one counts as unset. */
+function set(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value
+}
+
 /**
  * Resolve where and how to connect. Precedence: flag > environment > profile > default.
+ * Where: the URL argument or an explicit --profile (--source/--target NAME), then KVTOP_URL, then
+ * the KVTOP_PROFILE profile, then the running default sandbox, then redis://127.0.0.1:6379.
  * The URL's own password counts as a flag; then KVTOP_PASSWORD, REDISCLI_AUTH, the profile.
  */
 export function resolveConnectionSpec(
@@ -42,7 +49,7 @@ export function resolveConnectionSpec(
   env: NodeJS.ProcessEnv = process.env,
   sources: ProfileSources = defaultSources,
 ): ConnectionSpec {
-  const profileName = input.profile ?? env.KVTOP_PROFILE
+  const profileName = input.profile || set(env.KVTOP_PROFILE)
   let profile: Profile = {}
   if (profileName) {
     const sandboxName = /^sandbox:(.+)$/.exec(profileName)?.[1]
@@ -57,18 +64,28 @@ export function resolveConnectionSpec(
       profile = sources.profile(profileName)
     }
   }
-  let url = input.url ?? env.KVTOP_URL ?? profile.url
+  // A profile named on the command line is as explicit as a URL: it beats KVTOP_URL.
+  let url: string | undefined
+  let urlFromProfile = false
+  if (input.url) url = input.url
+  else if (input.profile && profile.url) [url, urlFromProfile] = [profile.url, true]
+  else if (env.KVTOP_URL) url = env.KVTOP_URL
+  else if (profile.url) [url, urlFromProfile] = [profile.url, true]
   if (!url && !profileName) {
     const sandbox = sources.sandbox('default')
     if (sandbox?.url) {
       profile = sandbox
       url = sandbox.url
+      urlFromProfile = true
     }
   }
   if (!url) url = 'redis://127.0.0.1:6379'
-  const endpoint = parseEndpointUrl(url)
-  const password = endpoint.password ?? env.KVTOP_PASSWORD ?? env.REDISCLI_AUTH ?? profile.password
-  const username = input.user ?? endpoint.username ?? env.KVTOP_USER ?? profile.user
+  // redis-cli's reading (`redis://SECRET@host` is a password) is for URLs typed on the command line
+  // or in KVTOP_URL; profiles and sandboxes hold the password in a field of their own, and their
+  // `name@host` names the user.
+  const endpoint = parseEndpointUrl(url, { bareUserinfo: urlFromProfile ? 'user' : 'password' })
+  const password = endpoint.password ?? set(env.KVTOP_PASSWORD) ?? set(env.REDISCLI_AUTH) ?? profile.password
+  const username = input.user ?? endpoint.username ?? set(env.KVTOP_USER) ?? profile.user
   registerSecret(password)
   const timeoutSeconds =
     input.timeout ??
@@ -78,7 +95,7 @@ export function resolveConnectionSpec(
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new UsageError(`invalid timeout '${timeoutSeconds}': expected a positive number of seconds`)
   }
-  const tlsCa = input.tlsCa ?? env.KVTOP_TLS_CA ?? profile.tlsCa
+  const tlsCa = input.tlsCa ?? set(env.KVTOP_TLS_CA) ?? profile.tlsCa
   const insecure = input.insecure ?? profile.insecure ?? false
   if ((tlsCa || input.insecure) && !endpoint.tls) {
     throw new UsageError('--tls-ca and --insecure apply to TLS connections only', {

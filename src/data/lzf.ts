@@ -1,3 +1,5 @@
+import { constants as bufferConstants } from 'node:buffer'
+
 /**
  * LZF decompression (liblzf's format, as Redis uses it for RDB strings and compressed quicklist
  * nodes). A control byte below 32 starts a literal run of ctrl+1 bytes; otherwise the top three
@@ -15,12 +17,81 @@ export class LzfError extends Error {
   }
 }
 
+/**
+ * The most output LZF can produce from `n` compressed bytes: a three-byte back-reference copies at
+ * most 264 bytes, so no stream expands more than 88 times. A declared length beyond that is corrupt.
+ */
+export function lzfMaxOutput(n: number): number {
+  return n * 88
+}
+
+/** Largest output ever allocated (what one Buffer can hold). */
+const MAX_OUTPUT = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32)
+
+/** Above this declared size, the stream is checked (without output) before the output is allocated. */
+const CHECK_FIRST = 64 * 1024
+
+/**
+ * Walk an LZF stream without producing its output: throws an LzfError unless input[start..end)
+ * decompresses to exactly `expectedLength` bytes. Time is linear in the compressed size (literal
+ * runs are stepped over, back-references only checked), nothing is allocated: this is how a
+ * declared length is verified before memory is spent on it, and how values are validated without
+ * being decoded.
+ */
+export function lzfCheck(input: Uint8Array, expectedLength: number, start = 0, end = input.length): void {
+  if (expectedLength > lzfMaxOutput(end - start))
+    throw new LzfError(
+      `declared length ${expectedLength} is more than ${end - start} compressed bytes can hold`,
+      start,
+    )
+  let ip = start
+  let op = 0
+  while (ip < end) {
+    const ctrl = input[ip++]
+    if (ctrl < 32) {
+      const len = ctrl + 1
+      if (op + len > expectedLength) throw new LzfError('literal run overflows the declared length', ip - 1)
+      if (ip + len > end) throw new LzfError('literal run past the end of the compressed data', ip - 1)
+      ip += len
+      op += len
+    } else {
+      let len = ctrl >> 5
+      let ref = op - ((ctrl & 0x1f) << 8) - 1
+      if (len === 7) {
+        if (ip >= end) throw new LzfError('back-reference length past the end of the compressed data', ip)
+        len += input[ip++]
+      }
+      if (ip >= end) throw new LzfError('back-reference offset past the end of the compressed data', ip)
+      ref -= input[ip++]
+      len += 2
+      if (op + len > expectedLength) throw new LzfError('back-reference overflows the declared length', ip)
+      if (ref < 0) throw new LzfError('back-reference before the start of the output', ip)
+      op += len
+    }
+  }
+  if (op !== expectedLength) {
+    throw new LzfError(`decompressed to ${op} bytes, expected ${expectedLength}`, ip)
+  }
+}
+
+/**
+ * Decompress input[start..end) into a new buffer of `expectedLength` bytes. The declared length is
+ * never trusted for the allocation: beyond what the input could expand to it is refused at once,
+ * and a large one is verified by a pass over the stream (lzfCheck) first.
+ */
 export function lzfDecompress(
   input: Uint8Array,
   expectedLength: number,
   start = 0,
   end = input.length,
 ): Buffer {
+  if (!Number.isSafeInteger(expectedLength) || expectedLength < 0)
+    throw new LzfError(`invalid declared length ${expectedLength}`, start)
+  if (expectedLength > CHECK_FIRST || expectedLength > lzfMaxOutput(end - start)) {
+    lzfCheck(input, expectedLength, start, end)
+    if (expectedLength > MAX_OUTPUT)
+      throw new LzfError(`declared length ${expectedLength} is more than one buffer can hold`, start)
+  }
   const out = Buffer.allocUnsafe(expectedLength)
   let ip = start
   let op = 0

@@ -1,4 +1,5 @@
 import { replyText } from '../data/escape.js'
+import { redactCommandArgs } from '../redact.js'
 
 /**
  * SLOWLOG GET and (Valkey 8.1+) COMMANDLOG GET: parsing, incremental reading by entry id, merging
@@ -79,7 +80,9 @@ export function parseLogEntries(reply: unknown): RawLogEntry[] {
     const seconds = Number(asBuffer(item[1]).toString())
     const value = Number(asBuffer(item[2]).toString())
     if (!Number.isFinite(id) || !Number.isFinite(seconds) || !Number.isFinite(value)) continue
-    const args = Array.isArray(item[3]) ? parseArgs(item[3]) : { args: [] }
+    const parsed = Array.isArray(item[3]) ? parseArgs(item[3]) : { args: [] }
+    // Secrets (AUTH, CONFIG SET requirepass, ACL SETUSER >pw ...) are masked once, here.
+    const args = { ...parsed, args: redactCommandArgs(parsed.args) }
     const clientName = item.length > 5 ? replyText(item[5]) : ''
     out.push({
       id,
@@ -96,7 +99,7 @@ export function parseLogEntries(reply: unknown): RawLogEntry[] {
 /** Arguments as one display line: truncation shown the way the server marks it. */
 export function formatArgs(entry: Pick<RawLogEntry, 'args' | 'moreArguments' | 'truncatedArgs'>): string {
   const cut = new Map((entry.truncatedArgs ?? []).map((t) => [t.index, t.moreBytes]))
-  const parts = entry.args.map((a, i) => {
+  const parts = redactCommandArgs(entry.args).map((a, i) => {
     const quoted = /^[^\s"'\\]+$/.test(a) ? a : `"${a}"`
     return cut.has(i) ? `${quoted}... (${cut.get(i)} more bytes)` : quoted
   })

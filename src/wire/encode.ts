@@ -1,5 +1,5 @@
 /** RESP command encoding: `*N\r\n$len\r\nbytes\r\n...`, binary-safe. */
-import { copyBytes, writeDecimal } from '../data/bytes.js'
+import { copyBytes, writeDecimal } from './bytes.js'
 export type CommandArg = Buffer | string | number
 
 const digits = (n: number) => (n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : String(n).length)

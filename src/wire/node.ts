@@ -1,5 +1,5 @@
 import type { ConnectionSpec, NodeAddress } from '../connect/client.js'
-import { mapConnectError } from '../connect/connect-errors.js'
+import { mapConnectError } from './connect-errors.js'
 import { explainIamFailure, type TokenAuth } from '../connect/iam.js'
 import { UsageError } from '../errors.js'
 import { RawRespConnection } from './connection.js'

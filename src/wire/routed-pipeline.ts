@@ -5,7 +5,7 @@ import { OperationError } from '../errors.js'
 import type { RawRespConnection } from './connection.js'
 import { RespError, type Reply } from './reply-parser.js'
 import { parseAddress, parseRedirect } from './classify.js'
-import { copyBytes, writeDecimal } from '../data/bytes.js'
+import { copyBytes, writeDecimal } from './bytes.js'
 import type { CommandArg } from './encode.js'
 import { openRawNode } from './node.js'
 

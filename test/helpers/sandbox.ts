@@ -37,7 +37,8 @@ export async function startSandbox(options: Partial<SandboxUpOptions> = {}): Pro
   const env = sandboxEnv()
   const summary = await sandboxUp({ shards: 0, replicas: 0, flavor: 'redis', ...options, name, env })
   const state = readState(name, env)!
-  const endpoint = parseEndpointUrl(summary.url)
+  // The sandbox's URL names its user as `user@` (a profile URL): read it so, then add the password.
+  const endpoint = parseEndpointUrl(summary.url, { bareUserinfo: 'user' })
   if (state.clientPassword) endpoint.password = state.clientPassword
   const url = state.clientPassword
     ? summary.url

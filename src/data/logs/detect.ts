@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import { UsageError } from '../../errors.js'
 
 export type LogFormat = 'resp' | 'aof' | 'aof-dir' | 'monitor' | 'rdb'
 export const LOG_FORMATS: LogFormat[] = ['resp', 'aof', 'aof-dir', 'monitor', 'rdb']
@@ -25,8 +26,28 @@ function head(path: string, bytes = 64): Buffer {
   }
 }
 
+/** A file that cannot be read is bad input (exit 2), named with the reason. */
+function unreadable(path: string, err: unknown): UsageError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return new UsageError(
+    `cannot read ${path}: ${code ?? (err instanceof Error ? err.message : String(err))}`,
+    {
+      code: 'unreadable',
+    },
+  )
+}
+
 /** Work out what a replay input is from its first bytes (or, for a directory, its manifest). */
 export function detectLogFormat(path: string): DetectedLog | undefined {
+  try {
+    return detect(path)
+  } catch (err) {
+    if (err instanceof UsageError) throw err
+    throw unreadable(path, err)
+  }
+}
+
+function detect(path: string): DetectedLog | undefined {
   const st = statSync(path)
   if (st.isDirectory()) {
     const manifest = readdirSync(path).find((f) => f.endsWith('.manifest'))

@@ -1,4 +1,4 @@
-import { copyBytes } from '../bytes.js'
+import { copyBytes } from '../../wire/bytes.js'
 import { Crc64 } from '../crc64.js'
 import { dialectFor, typeInfo, type TypeInfo } from './constants.js'
 import { BufferCursor, RdbFormatError, walkValue } from './walker.js'

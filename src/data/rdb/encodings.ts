@@ -45,6 +45,7 @@ function lpBacklenSize(len: number): number {
 function lpWalk(
   blob: Buffer,
   onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
+  strict = false,
 ): number {
   if (blob.length < LP_HEADER + 1) throw new EncodingError('listpack', 'blob shorter than its header', 0)
   const total = blob.readUInt32LE(0)
@@ -118,8 +119,28 @@ function lpWalk(
           throw new EncodingError('listpack', `invalid entry encoding byte 0x${b.toString(16)}`, p)
       }
     }
-    p = start + entryLen + lpBacklenSize(entryLen)
+    const backlenSize = lpBacklenSize(entryLen)
+    if (strict) {
+      // The backlen (for walking backwards) must say how long the entry is.
+      const b0 = start + entryLen
+      lpCheck(blob, b0 + backlenSize, start)
+      let v = 0
+      for (let i = 0; i < backlenSize; i++) {
+        const byte = blob[b0 + i]
+        if ((byte & 0x80) !== (i === 0 ? 0 : 0x80))
+          throw new EncodingError('listpack', 'malformed entry backlen', b0 + i)
+        v = v * 128 + (byte & 0x7f)
+      }
+      if (v !== entryLen)
+        throw new EncodingError('listpack', `entry backlen says ${v} bytes, the entry has ${entryLen}`, b0)
+    }
+    p = start + entryLen + backlenSize
     count++
+  }
+  if (strict) {
+    const declared = blob.readUInt16LE(4)
+    if (declared !== 0xffff && declared !== count)
+      throw new EncodingError('listpack', `header says ${declared} entries, the blob holds ${count}`, 4)
   }
   return count
 }
@@ -137,9 +158,9 @@ export function listpackCount(blob: Buffer): number {
   return n !== 0xffff ? n : lpWalk(blob)
 }
 
-/** Walk the whole blob, checking its structure; returns the number of entries. */
+/** Walk the whole blob, checking its structure (backlens, header count); returns the number of entries. */
 export function listpackValidate(blob: Buffer): number {
-  return lpWalk(blob)
+  return lpWalk(blob, undefined, true)
 }
 
 // --- ziplist ----------------------------------------------------------------------------------
@@ -149,6 +170,7 @@ const ZL_HEADER = 10
 function zlWalk(
   blob: Buffer,
   onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
+  strict = false,
 ): number {
   if (blob.length < ZL_HEADER + 1) throw new EncodingError('ziplist', 'blob shorter than its header', 0)
   const total = blob.readUInt32LE(0)
@@ -156,6 +178,8 @@ function zlWalk(
     throw new EncodingError('ziplist', `header says ${total} bytes, blob has ${blob.length}`, 0)
   let p = ZL_HEADER
   let count = 0
+  let prevLen = 0
+  let last = ZL_HEADER
   const check = (need: number, at: number) => {
     if (need > blob.length) throw new EncodingError('ziplist', 'entry runs past the end of the blob', at)
   }
@@ -168,12 +192,21 @@ function zlWalk(
     }
     const start = p
     // prevlen
+    let prev: number
     if (blob[p] === 0xfe) {
       check(p + 5, p)
+      prev = blob.readUInt32LE(p + 1)
       p += 5
     } else {
+      prev = blob[p]
       p += 1
     }
+    if (strict && prev !== prevLen)
+      throw new EncodingError(
+        'ziplist',
+        `entry prevlen says ${prev} bytes, the entry before has ${prevLen}`,
+        start,
+      )
     check(p + 1, start)
     const enc = blob[p]
     const kind = enc >> 6
@@ -233,7 +266,17 @@ function zlWalk(
         }
       }
     }
+    prevLen = p - start
+    last = start
     count++
+  }
+  if (strict) {
+    const declared = blob.readUInt16LE(8)
+    if (declared !== 0xffff && declared !== count)
+      throw new EncodingError('ziplist', `header says ${declared} entries, the blob holds ${count}`, 8)
+    const tail = blob.readUInt32LE(4)
+    if (tail !== last)
+      throw new EncodingError('ziplist', `header says the last entry is at ${tail}, it is at ${last}`, 4)
   }
   return count
 }
@@ -250,8 +293,9 @@ export function ziplistCount(blob: Buffer): number {
   return n !== 0xffff ? n : zlWalk(blob)
 }
 
+/** Walk the whole blob, checking its structure (prevlens, header count and tail); returns the number of entries. */
 export function ziplistValidate(blob: Buffer): number {
-  return zlWalk(blob)
+  return zlWalk(blob, undefined, true)
 }
 
 // --- intset -----------------------------------------------------------------------------------
@@ -341,6 +385,15 @@ export function zipmapEntries(blob: Buffer): Buffer[] {
   const out: Buffer[] = []
   zmWalk(blob, (k, v) => out.push(Buffer.from(k), Buffer.from(v)))
   return out
+}
+
+/** Walk the whole blob, checking its structure; returns the number of field/value pairs. */
+export function zipmapValidate(blob: Buffer): number {
+  if (blob.length < 1) throw new EncodingError('zipmap', 'empty blob', 0)
+  const n = zmWalk(blob)
+  if (blob[0] < 254 && blob[0] !== n)
+    throw new EncodingError('zipmap', `header says ${blob[0]} pairs, the blob holds ${n}`, 0)
+  return n
 }
 
 /** Number of field/value pairs. */

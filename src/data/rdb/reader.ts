@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs'
+import { constants as bufferConstants } from 'node:buffer'
+import { ReadStream, createReadStream, statSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { Crc64 } from '../crc64.js'
 import {
@@ -127,6 +128,37 @@ export interface RdbReaderOptions {
    * RDB preamble): `rest()` then yields the remaining bytes. By default the source is released.
    */
   leaveSourceOpen?: boolean
+  /**
+   * Walk every value in full (LZF streams, compact encodings entry by entry), so that a damaged
+   * value is an error here and not a surprise later. Default: on when counting elements or with
+   * `entries: 'count'` (the verification pass before a restore), off otherwise.
+   */
+  validate?: boolean
+  /**
+   * Bytes the source holds, when known: a declared length that runs past them fails at once (as
+   * truncated or corrupt) instead of waiting for bytes that will not come. Found by itself for
+   * `fromFile` and for a file stream read from its start.
+   */
+  size?: number
+}
+
+/**
+ * The most bytes one record may need in memory: what one Buffer holds. A length beyond it is
+ * corrupt (Redis values are far smaller), and is refused before any of it is read.
+ */
+const MAX_RECORD = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32) - 1
+
+/** The size of a regular file a stream reads from its start, if that is what the source is. */
+function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
+  if (!(source instanceof ReadStream)) return undefined
+  const { path, start } = source as ReadStream & { start?: number }
+  if (typeof path !== 'string' || (start !== undefined && start !== 0)) return undefined
+  try {
+    const st = statSync(path)
+    return st.isFile() ? st.size : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Returned internally for an entry tallied, not yielded. */
@@ -139,10 +171,41 @@ class StreamCursor extends RdbCursor {
   /** Bytes needed from `recordStart` before a retry can succeed. */
   needBytes = 0
   recordStart = 0
+  /** File offset where the input ends, when known. */
+  limit = Infinity
 
   short(n: number): never {
+    const at = this.base + this.pos
+    if (at + n > this.limit) {
+      // The bytes cannot come: fail now, without reading (or holding) the rest of the input.
+      const declared =
+        n > 16
+          ? `, of ${n} declared at byte offset ${at} (the file is cut short, or that length is corrupt)`
+          : ''
+      throw this.truncated(this.limit, `${at + n - this.limit} more byte(s)${declared}`)
+    }
+    if (this.pos + n - this.recordStart > MAX_RECORD) {
+      return this.fail(
+        `${this.what} declares ${n} bytes, more than any record kvtop reads (${MAX_RECORD})`,
+        'a length that fits in memory',
+      )
+    }
     this.needBytes = this.pos + n - this.recordStart
     throw NEED
+  }
+
+  left(): number {
+    return this.limit - (this.base + this.pos)
+  }
+
+  /** The input ends (at `end`) inside the record being read. */
+  truncated(end: number, expected: string): RdbFormatError {
+    return new RdbFormatError(
+      `the RDB is truncated: it ends inside ${this.what} (record at byte offset ${this.base + this.recordStart})`,
+      end,
+      expected,
+      true,
+    )
   }
 }
 
@@ -185,6 +248,8 @@ export class RdbReader {
     this.countOnly = options.entries === 'count'
     this.verify = options.verifyChecksum ?? true
     this.leaveOpen = options.leaveSourceOpen ?? false
+    this.c.validate = options.validate ?? (this.count || this.countOnly)
+    this.c.limit = options.size ?? fileStreamSize(source) ?? Infinity
   }
 
   static fromFile(path: string, options: RdbReaderOptions & { chunkSize?: number } = {}): RdbReader {
@@ -240,9 +305,14 @@ export class RdbReader {
         if (batch.length) yield batch
         if (this.done) break
         // Refill: gather chunks until the record that did not fit can be parsed (or one more chunk
-        // when its size is not known yet), then join them once.
+        // when its size is not known yet), then join them once. A large record grows by doubling,
+        // so that it is walked again a few times, not once per chunk.
         const have = c.end - c.recordStart
-        const want = Math.max(c.needBytes, have + 1)
+        const want = Math.max(
+          c.needBytes,
+          have + 1,
+          Math.min(2 * have, MAX_RECORD, c.limit - (c.base + c.recordStart)),
+        )
         while (!exhausted && have + pendingBytes < want) {
           const next = await iterator.next()
           if (next.done) {
@@ -280,12 +350,7 @@ export class RdbReader {
 
   private truncated(missing: number): RdbFormatError {
     const c = this.c
-    return new RdbFormatError(
-      `the RDB is truncated: it ends inside ${c.what} (record at byte offset ${c.base + c.recordStart})`,
-      c.base + c.end,
-      `${missing} more byte(s)`,
-      true,
-    )
+    return c.truncated(c.base + c.end, `${missing} more byte(s)`)
   }
 
   private parseHeader(): RdbRecord {

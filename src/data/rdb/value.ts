@@ -1,6 +1,14 @@
 import { RDB_TYPE, typeInfo, type RdbDialect, type ValueKind } from './constants.js'
-import { intsetEntries, listpackEntries, ziplistEntries, zipmapEntries } from './encodings.js'
-import { BufferCursor, RdbFormatError, moduleTypeName, readLen, readLenBig, readString } from './walker.js'
+import { EncodingError, intsetEntries, listpackEntries, ziplistEntries, zipmapEntries } from './encodings.js'
+import {
+  BufferCursor,
+  RdbFormatError,
+  moduleTypeName,
+  readCount,
+  readLen,
+  readLenBig,
+  readString,
+} from './walker.js'
 
 /**
  * A value decoded to what a client would read back: strings as bytes, lists in order, sets and
@@ -81,8 +89,25 @@ function ms(c: BufferCursor): number {
   return v
 }
 
-/** Decode the value bytes of RDB type `type` (the bytes after the type byte). */
+/**
+ * Decode the value bytes of RDB type `type` (the bytes after the type byte). Damaged bytes are an
+ * RdbFormatError naming the offset in `value`.
+ */
 export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = 'oss'): DecodedValue {
+  try {
+    return decode(type, value, dialect)
+  } catch (err) {
+    if (err instanceof EncodingError)
+      throw new RdbFormatError(
+        `corrupt ${err.message} in a value of type ${type}`,
+        0,
+        `a valid ${err.encoding}`,
+      )
+    throw err
+  }
+}
+
+function decode(type: number, value: Buffer, dialect: RdbDialect): DecodedValue {
   const c = new BufferCursor(value)
   c.what = `a value of type ${type}`
   const copy = (b: Buffer) => Buffer.from(b)
@@ -94,7 +119,7 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
       break
     case RDB_TYPE.LIST:
     case RDB_TYPE.SET: {
-      const n = readLen(c)
+      const n = readCount(c, 1)
       const items: Buffer[] = []
       for (let i = 0; i < n; i++) items.push(copy(readString(c)))
       out = type === RDB_TYPE.LIST ? { kind: 'list', items } : { kind: 'set', members: items }
@@ -102,7 +127,7 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
     }
     case RDB_TYPE.ZSET:
     case RDB_TYPE.ZSET_2: {
-      const n = readLen(c)
+      const n = readCount(c, type === RDB_TYPE.ZSET ? 2 : 9)
       const entries: { member: Buffer; score: number }[] = []
       for (let i = 0; i < n; i++) {
         const member = copy(readString(c))
@@ -119,7 +144,7 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
       break
     }
     case RDB_TYPE.HASH: {
-      const n = readLen(c)
+      const n = readCount(c, 2)
       const fields: { field: Buffer; value: Buffer }[] = []
       for (let i = 0; i < n; i++) fields.push({ field: copy(readString(c)), value: copy(readString(c)) })
       out = { kind: 'hash', fields }
@@ -156,14 +181,18 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
     }
     case RDB_TYPE.LIST_QUICKLIST:
     case RDB_TYPE.LIST_QUICKLIST_2: {
-      const nodes = readLen(c)
+      const nodes = readCount(c, type === RDB_TYPE.LIST_QUICKLIST_2 ? 2 : 1)
       const items: Buffer[] = []
       for (let i = 0; i < nodes; i++) {
+        const containerAt = c.pos
         const container = type === RDB_TYPE.LIST_QUICKLIST_2 ? readLen(c) : 2
+        if (container !== 1 && container !== 2)
+          c.fail(`invalid quicklist container ${container}`, 'container 1 (plain) or 2 (packed)', containerAt)
         const blob = readString(c)
         if (container === 1) items.push(copy(blob))
-        else if (type === RDB_TYPE.LIST_QUICKLIST) items.push(...ziplistEntries(blob))
-        else items.push(...listpackEntries(blob))
+        else
+          for (const item of type === RDB_TYPE.LIST_QUICKLIST ? ziplistEntries(blob) : listpackEntries(blob))
+            items.push(item)
       }
       out = { kind: 'list', items }
       break
@@ -171,7 +200,7 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
     case RDB_TYPE.STREAM_LISTPACKS:
     case RDB_TYPE.STREAM_LISTPACKS_2:
     case RDB_TYPE.STREAM_LISTPACKS_3: {
-      const nodes = readLen(c)
+      const nodes = readCount(c, 2)
       for (let i = 0; i < nodes; i++) {
         readString(c)
         readString(c)
@@ -188,27 +217,27 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
         entriesAdded = signed64(readLenBig(c))
       }
       const groups: Extract<DecodedValue, { kind: 'stream' }>['groups'] = []
-      const ngroups = readLen(c)
+      const ngroups = readCount(c, 4)
       for (let g = 0; g < ngroups; g++) {
         const name = copy(readString(c))
         const groupLastId = streamId(c)
         // -1 (stored as 2^64-1) when the group's read counter is not valid.
         const entriesRead = v2 ? signed64(readLenBig(c)) : undefined
         const pending: { id: string; deliveryTime: number; deliveryCount: number }[] = []
-        const npel = readLen(c)
+        const npel = readCount(c, 25)
         for (let p = 0; p < npel; p++) {
           const id = rawStreamId(c)
           const deliveryTime = ms(c)
           pending.push({ id, deliveryTime, deliveryCount: readLen(c) })
         }
         const consumers: Extract<DecodedValue, { kind: 'stream' }>['groups'][number]['consumers'] = []
-        const nconsumers = readLen(c)
+        const nconsumers = readCount(c, 10)
         for (let k = 0; k < nconsumers; k++) {
           const cname = copy(readString(c))
           const seenTime = ms(c)
           const activeTime = type >= RDB_TYPE.STREAM_LISTPACKS_3 ? ms(c) : undefined
           const cpending: string[] = []
-          const ncp = readLen(c)
+          const ncp = readCount(c, 16)
           for (let p = 0; p < ncp; p++) cpending.push(rawStreamId(c))
           consumers.push({
             name: cname,
@@ -241,7 +270,7 @@ export function decodeValue(type: number, value: Buffer, dialect: RdbDialect = '
     }
     default:
       if (dialect === 'valkey' && type === RDB_TYPE.VALKEY_HASH_2) {
-        const n = readLen(c)
+        const n = readCount(c, 10)
         const fields: { field: Buffer; value: Buffer; expireAt?: number }[] = []
         for (let i = 0; i < n; i++) {
           const field = copy(readString(c))

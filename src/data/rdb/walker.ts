@@ -1,13 +1,30 @@
-import { lzfDecompress, LzfError } from '../lzf.js'
+import { UsageError } from '../../errors.js'
+import { lzfCheck, lzfDecompress, LzfError, lzfMaxOutput } from '../lzf.js'
 import { RDB_ENC, RDB_MODULE_OPCODE, RDB_TYPE, typeInfo, type RdbDialect } from './constants.js'
-import { EncodingError, intsetCount, listpackCount, ziplistCount, zipmapCount } from './encodings.js'
+import {
+  EncodingError,
+  intsetCount,
+  listpackCount,
+  listpackValidate,
+  ziplistCount,
+  ziplistValidate,
+  zipmapCount,
+  zipmapValidate,
+} from './encodings.js'
 
 /**
  * Bounds-checked walking over RDB-encoded values. One implementation serves the streaming file
  * reader (where running out of bytes means "read more") and DUMP payloads (where it means
  * "truncated"): the cursor's `short` decides.
+ *
+ * Declared sizes are never trusted for memory: a length is checked against the bytes the input can
+ * still hold (`left`) before anything waits for or allocates them, element counts against the
+ * smallest size their elements can have, LZF lengths against what the compressed bytes can expand
+ * to.
+ *
+ * A format error is a usage error (exit 2, bad input file): callers add the file name.
  */
-export class RdbFormatError extends Error {
+export class RdbFormatError extends UsageError {
   constructor(
     message: string,
     /** Byte offset (in the file, or in the payload) where the problem is. */
@@ -17,7 +34,12 @@ export class RdbFormatError extends Error {
     /** True when the input simply ended too early. */
     readonly truncated = false,
   ) {
-    super(`${message} at byte offset ${offset}: expected ${expected}`)
+    super(`${message} at byte offset ${offset}: expected ${expected}`, {
+      code: truncated ? 'truncated' : 'corrupt',
+      hint: truncated
+        ? 'The data is incomplete (an interrupted copy or download?): get it again.'
+        : 'The data is damaged or not in an RDB format this version of kvtop reads.',
+    })
     this.name = 'RdbFormatError'
   }
 }
@@ -35,9 +57,18 @@ export abstract class RdbCursor {
   spanEnd = 0
   /** Set by walkValue for module values. */
   module: string | undefined
+  /**
+   * Walk values in full: LZF streams checked, compact encodings (listpack, ziplist, intset,
+   * zipmap) walked entry by entry, counts compared with their headers. Without it only the
+   * framing is followed.
+   */
+  validate = false
 
   /** Called when fewer than `n` bytes remain at pos. Never returns. */
   abstract short(n: number): never
+
+  /** Bytes the input can still hold from pos (the file's end, when known), or Infinity. */
+  abstract left(): number
 
   fail(message: string, expected: string, at = this.pos): never {
     throw new RdbFormatError(message, this.base + at, expected)
@@ -61,9 +92,49 @@ export class BufferCursor extends RdbCursor {
       true,
     )
   }
+
+  left(): number {
+    return this.end - this.pos
+  }
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
+/**
+ * An element count, checked against the input left: `n` elements of at least `minBytes` bytes each
+ * must fit in it, so a corrupt count fails here rather than after a long walk (or a long wait for
+ * bytes that are not there).
+ */
+export function readCount(c: RdbCursor, minBytes: number): number {
+  const at = c.pos
+  const n = readLen(c)
+  const left = c.left()
+  if (n * minBytes > left) {
+    c.fail(
+      `${c.what} declares ${n} elements (of at least ${minBytes} byte${minBytes === 1 ? '' : 's'} each), but only ${left} bytes are left`,
+      'an element count that fits in the data',
+      at,
+    )
+  }
+  return n
+}
+
+/** The sizes of an LZF string (at `at`) must be plausible: no more output than the input can make. */
+function lzfSizes(c: RdbCursor, clen: number, ulen: number, at: number): void {
+  if (ulen > lzfMaxOutput(clen)) {
+    c.fail(
+      `corrupt LZF string in ${c.what}: ${ulen} bytes declared, more than ${clen} compressed bytes can hold`,
+      `an uncompressed length of at most ${lzfMaxOutput(clen)}`,
+      at,
+    )
+  }
+}
+
+function lzfFail(c: RdbCursor, err: unknown, at: number): never {
+  if (err instanceof LzfError)
+    c.fail(`corrupt LZF string in ${c.what} (${err.message})`, 'valid LZF data', at)
+  throw err
+}
 
 /** A length (rdbLoadLen). Encoded values are an error here. */
 export function readLen(c: RdbCursor): number {
@@ -133,10 +204,19 @@ export function skipString(c: RdbCursor): void {
       c.pos += 5
       return
     case RDB_ENC.LZF: {
+      const at = c.pos
       c.pos++
       const clen = readLen(c)
-      readLen(c)
+      const ulen = readLen(c)
+      if (ulen > lzfMaxOutput(clen)) lzfSizes(c, clen, ulen, at)
       if (c.pos + clen > c.end) c.short(clen)
+      if (c.validate) {
+        try {
+          lzfCheck(c.buf, ulen, c.pos, c.pos + clen)
+        } catch (err) {
+          lzfFail(c, err, at)
+        }
+      }
       c.pos += clen
       return
     }
@@ -200,16 +280,14 @@ export function readString(c: RdbCursor): Buffer {
       c.pos++
       const clen = readLen(c)
       const ulen = readLen(c)
+      lzfSizes(c, clen, ulen, at)
       if (c.pos + clen > c.end) c.short(clen)
       const start = c.pos
       c.pos += clen
       try {
         return lzfDecompress(c.buf, ulen, start, start + clen)
       } catch (err) {
-        if (err instanceof LzfError) {
-          c.fail(`corrupt LZF string in ${c.what} (${err.message})`, 'valid LZF data', at)
-        }
-        throw err
+        return lzfFail(c, err, at)
       }
     }
     default:
@@ -235,23 +313,48 @@ function skipLegacyDouble(c: RdbCursor): void {
   skip(c, len >= 253 ? 1 : 1 + len)
 }
 
-function blobCount(c: RdbCursor, kind: 'listpack' | 'ziplist' | 'intset' | 'zipmap', at: number): number {
+type BlobKind = 'listpack' | 'ziplist' | 'intset' | 'zipmap'
+
+/**
+ * The entry count of a compact blob: from its header, or (validating) by walking every entry.
+ * `per` entries make one element (2 for field/value and member/score pairs, 3 with field TTLs).
+ */
+function blobCount(c: RdbCursor, kind: BlobKind, at: number, per = 1): number {
+  const blobAt = c.pos
   const blob = readString(c)
+  let n: number
   try {
     switch (kind) {
       case 'listpack':
-        return listpackCount(blob)
+        n = c.validate ? listpackValidate(blob) : listpackCount(blob)
+        break
       case 'ziplist':
-        return ziplistCount(blob)
+        n = c.validate ? ziplistValidate(blob) : ziplistCount(blob)
+        break
       case 'intset':
-        return intsetCount(blob)
+        n = intsetCount(blob)
+        break
       case 'zipmap':
-        return zipmapCount(blob)
+        n = c.validate ? zipmapValidate(blob) : zipmapCount(blob)
+        break
     }
   } catch (err) {
-    if (err instanceof EncodingError) c.fail(`corrupt ${err.message} in ${c.what}`, `a valid ${kind}`, at)
+    if (err instanceof EncodingError)
+      c.fail(
+        `corrupt ${err.message} (blob at byte offset ${c.base + blobAt}) in ${c.what}`,
+        `a valid ${kind}`,
+        at,
+      )
     throw err
   }
+  if (per > 1 && c.validate && n % per !== 0) {
+    c.fail(
+      `${kind} of ${n} entries in ${c.what}, not a whole number of ${per === 2 ? 'pairs' : 'triples'}`,
+      `a multiple of ${per} entries`,
+      at,
+    )
+  }
+  return per > 1 ? n / per : n
 }
 
 /** Skip a module value body: annotated opcodes up to RDB_MODULE_OPCODE_EOF. */
@@ -301,10 +404,12 @@ export function moduleTypeName(id: bigint): { name: string; encver: number } {
  * its element count: list items, set members, hash fields, zset members, stream entries; 1 for
  * strings and module values (c.module then names the module). With `count`, compact encodings are
  * opened (LZF-compressed ones decompressed) to count; without, the walk only skips and returns -1
- * where the count is not written out in the format itself.
+ * where the count is not written out in the format itself. With `c.validate`, every part of the
+ * value is checked (and compact encodings counted by walking them).
  */
 export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count: boolean): number {
   const at = c.pos
+  const open = count || c.validate
   c.module = undefined
   switch (type) {
     case RDB_TYPE.STRING:
@@ -312,12 +417,12 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       return 1
     case RDB_TYPE.LIST:
     case RDB_TYPE.SET: {
-      const n = readLen(c)
+      const n = readCount(c, 1)
       for (let i = 0; i < n; i++) skipString(c)
       return n
     }
     case RDB_TYPE.ZSET: {
-      const n = readLen(c)
+      const n = readCount(c, 2)
       for (let i = 0; i < n; i++) {
         skipString(c)
         skipLegacyDouble(c)
@@ -325,7 +430,7 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       return n
     }
     case RDB_TYPE.HASH: {
-      const n = readLen(c)
+      const n = readCount(c, 2)
       for (let i = 0; i < n; i++) {
         skipString(c)
         skipString(c)
@@ -333,7 +438,7 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       return n
     }
     case RDB_TYPE.ZSET_2: {
-      const n = readLen(c)
+      const n = readCount(c, 9)
       for (let i = 0; i < n; i++) {
         skipString(c)
         skip(c, 8)
@@ -353,50 +458,49 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
         at - 1,
       )
     case RDB_TYPE.HASH_ZIPMAP:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'zipmap', at)
+      return open ? blobCount(c, 'zipmap', at) : skipCounted(c)
     case RDB_TYPE.LIST_ZIPLIST:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'ziplist', at)
+      return open ? blobCount(c, 'ziplist', at) : skipCounted(c)
     case RDB_TYPE.SET_INTSET:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'intset', at)
+      return open ? blobCount(c, 'intset', at) : skipCounted(c)
     case RDB_TYPE.ZSET_ZIPLIST:
     case RDB_TYPE.HASH_ZIPLIST:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'ziplist', at) / 2
+      return open ? blobCount(c, 'ziplist', at, 2) : skipCounted(c)
     case RDB_TYPE.LIST_QUICKLIST: {
-      const nodes = readLen(c)
+      const nodes = readCount(c, 1)
       let total = 0
       for (let i = 0; i < nodes; i++) {
-        if (count) total += blobCount(c, 'ziplist', at)
+        if (open) total += blobCount(c, 'ziplist', at)
         else skipString(c)
       }
-      return count ? total : -1
+      return open ? total : -1
     }
     case RDB_TYPE.LIST_QUICKLIST_2: {
-      const nodes = readLen(c)
+      const nodes = readCount(c, 2)
       let total = 0
       for (let i = 0; i < nodes; i++) {
+        const containerAt = c.pos
         const container = readLen(c)
         if (container !== 1 && container !== 2) {
-          c.fail(`invalid quicklist container ${container} in ${c.what}`, 'container 1 (plain) or 2 (packed)')
+          c.fail(
+            `invalid quicklist container ${container} in ${c.what}`,
+            'container 1 (plain) or 2 (packed)',
+            containerAt,
+          )
         }
         if (container === 1) {
           skipString(c)
           total += 1
-        } else if (count) total += blobCount(c, 'listpack', at)
+        } else if (open) total += blobCount(c, 'listpack', at)
         else skipString(c)
       }
-      return count ? total : -1
+      return open ? total : -1
     }
     case RDB_TYPE.HASH_LISTPACK:
     case RDB_TYPE.ZSET_LISTPACK:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'listpack', at) / 2
+      return open ? blobCount(c, 'listpack', at, 2) : skipCounted(c)
     case RDB_TYPE.SET_LISTPACK:
-      if (!count) return skipCounted(c)
-      return blobCount(c, 'listpack', at)
+      return open ? blobCount(c, 'listpack', at) : skipCounted(c)
     case RDB_TYPE.STREAM_LISTPACKS:
     case RDB_TYPE.STREAM_LISTPACKS_2:
     case RDB_TYPE.STREAM_LISTPACKS_3:
@@ -407,7 +511,7 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       case RDB_TYPE.HASH_METADATA:
       case RDB_TYPE.HASH_METADATA_PRE_GA: {
         if (type === RDB_TYPE.HASH_METADATA) skip(c, 8) // minimum field expire time
-        const n = readLen(c)
+        const n = readCount(c, 3)
         for (let i = 0; i < n; i++) {
           readLenBig(c) // field TTL (0: none)
           skipString(c)
@@ -418,12 +522,11 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       case RDB_TYPE.HASH_LISTPACK_EX:
       case RDB_TYPE.HASH_LISTPACK_EX_PRE_GA:
         if (type === RDB_TYPE.HASH_LISTPACK_EX) skip(c, 8)
-        if (!count) return skipCounted(c)
-        return blobCount(c, 'listpack', at) / 3
+        return open ? blobCount(c, 'listpack', at, 3) : skipCounted(c)
     }
   }
   if (dialect === 'valkey' && type === RDB_TYPE.VALKEY_HASH_2) {
-    const n = readLen(c)
+    const n = readCount(c, 10)
     for (let i = 0; i < n; i++) {
       skipString(c)
       skipString(c)
@@ -440,13 +543,14 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
 }
 
 function walkStream(c: RdbCursor, type: number): number {
-  const nodes = readLen(c)
+  const nodes = readCount(c, 2)
   for (let i = 0; i < nodes; i++) {
     const keyAt = c.pos
     const nodeKey = readString(c)
     if (nodeKey.length !== 16)
       c.fail(`stream node key of ${nodeKey.length} bytes`, 'a 16-byte stream ID', keyAt)
-    skipString(c) // the listpack
+    if (c.validate) blobCount(c, 'listpack', keyAt)
+    else skipString(c) // the listpack
   }
   const length = readLen(c)
   readLenBig(c) // last id ms
@@ -458,24 +562,24 @@ function walkStream(c: RdbCursor, type: number): number {
     readLenBig(c)
     readLenBig(c) // entries added
   }
-  const groups = readLen(c)
+  const groups = readCount(c, 4)
   for (let g = 0; g < groups; g++) {
     skipString(c) // name
     readLenBig(c) // last id
     readLenBig(c)
     if (type >= RDB_TYPE.STREAM_LISTPACKS_2) readLenBig(c) // entries read
-    const pel = readLen(c)
     // rawid (16) + delivery time (8) + delivery count (length)
+    const pel = readCount(c, 25)
     for (let p = 0; p < pel; p++) {
       skip(c, 24)
       readLenBig(c)
     }
-    const consumers = readLen(c)
+    const consumers = readCount(c, 10)
     for (let k = 0; k < consumers; k++) {
       skipString(c) // name
       skip(c, 8) // seen time
       if (type >= RDB_TYPE.STREAM_LISTPACKS_3) skip(c, 8) // active time
-      const cpel = readLen(c)
+      const cpel = readCount(c, 16)
       skip(c, 16 * cpel)
     }
   }

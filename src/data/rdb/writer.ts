@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import { copyBytes } from '../bytes.js'
+import { copyBytes } from '../../wire/bytes.js'
 import { Crc64 } from '../crc64.js'
 import { MAX_RDB_VERSION, RDB_OPCODE } from './constants.js'
 import { DUMP_FOOTER } from './dump.js'

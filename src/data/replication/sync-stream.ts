@@ -1,6 +1,6 @@
 import type net from 'node:net'
 import type { ConnectionSpec, NodeAddress } from '../../connect/client.js'
-import { mapConnectError } from '../../connect/connect-errors.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
 import { explainIamFailure } from '../../connect/iam.js'
 import { OperationError, UsageError } from '../../errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'

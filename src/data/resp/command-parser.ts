@@ -12,6 +12,9 @@
  * generator of batches: it pulls the next chunk only when the consumer asks for more, which is the
  * backpressure.
  */
+import { constants as bufferConstants } from 'node:buffer'
+import { UsageError } from '../../errors.js'
+
 export type CommandRecord =
   | {
       kind: 'command'
@@ -23,7 +26,8 @@ export type CommandRecord =
     }
   | { kind: 'annotation'; text: string; offset: number; size: number }
 
-export class RespProtocolError extends Error {
+/** Bad input (exit 2): callers add the file name. */
+export class RespProtocolError extends UsageError {
   constructor(
     message: string,
     /** Byte offset in the stream where the problem is. */
@@ -31,19 +35,25 @@ export class RespProtocolError extends Error {
     /** What the parser expected there. */
     readonly expected: string,
   ) {
-    super(`${message} at byte offset ${offset}: expected ${expected}`)
+    super(`${message} at byte offset ${offset}: expected ${expected}`, { code: 'bad-input' })
     this.name = 'RespProtocolError'
   }
 }
 
 export const NEED_MORE: unique symbol = Symbol('need-more')
 
+/** An inline line of spaces only: no command (internal). */
+const BLANK: unique symbol = Symbol('blank')
+
 const CR = 0x0d
 const LF = 0x0a
 
 /** Largest argument count and bulk length accepted (Redis's own limits: 1M args in a multibulk is
- * not a limit, but lengths beyond 512 MB are refused by default; we accept up to 4 GB). */
-const MAX_BULK = 4 * 1024 * 1024 * 1024
+ * not a limit, but lengths beyond 512 MB are refused by default; we accept up to 4 GB, less what
+ * one buffer cannot hold). A declared length is only a promise: nothing is allocated for it, the
+ * bytes are gathered as they come. */
+const MAX_RECORD = Math.min(bufferConstants.MAX_LENGTH, 4 * 1024 * 1024 * 1024)
+const MAX_BULK = MAX_RECORD - 1024
 const MAX_ARGS = 64 * 1024 * 1024
 const MAX_LINE = 64 * 1024 * 1024
 
@@ -66,6 +76,17 @@ export class RespCommandParser {
   private recordStart = 0
   private readonly annotations: boolean
   private readonly inline: boolean
+  /**
+   * While the record waits for the end of a line: the byte that ends it, and how many of the
+   * pending chunks are known not to hold it. New chunks are searched on their own, and the
+   * buffer is only joined (and the record parsed again) once the line can end: a long line costs
+   * linear time, not a join and a scan per chunk.
+   */
+  private waitFor = -1
+  private scannedChunks = 0
+  /** Where that line starts (stream offset) and how far it has been searched. */
+  private scanLine = -1
+  private scannedTo = 0
 
   constructor(options: CommandParserOptions = {}) {
     this.annotations = options.annotations ?? true
@@ -92,8 +113,10 @@ export class RespCommandParser {
   next(): CommandRecord | typeof NEED_MORE {
     if (this.pendingBytes > 0) {
       if (this.buf.length - this.pos + this.pendingBytes < this.need) return NEED_MORE
+      if (this.waitFor >= 0 && this.buffered <= MAX_LINE && !this.pendingHolds(this.waitFor)) return NEED_MORE
       this.compact()
     }
+    this.waitFor = -1
     if (this.pos >= this.buf.length) return NEED_MORE
     const start = (this.recordStart = this.pos)
     const record = this.parseRecord()
@@ -102,7 +125,14 @@ export class RespCommandParser {
       return NEED_MORE
     }
     this.need = 0
+    this.scanLine = -1
     return record
+  }
+
+  private pendingHolds(byte: number): boolean {
+    for (; this.scannedChunks < this.pending.length; this.scannedChunks++)
+      if (this.pending[this.scannedChunks].indexOf(byte) >= 0) return true
+    return false
   }
 
   /**
@@ -146,22 +176,46 @@ export class RespCommandParser {
     this.recordStart = 0
     this.pending = []
     this.pendingBytes = 0
+    this.scannedChunks = 0
   }
 
-  private needFromRecordStart(bytes: number, expected: string): typeof NEED_MORE {
+  private needFromRecordStart(bytes: number, expected: string, waitFor = -1): typeof NEED_MORE {
+    if (bytes > MAX_RECORD)
+      throw new RespProtocolError(
+        `command of more than ${MAX_RECORD} bytes`,
+        this.base + this.recordStart,
+        'a command that fits in memory',
+      )
     this.need = bytes
     this.expectedAtEnd = expected
+    this.waitFor = waitFor
     return NEED_MORE
+  }
+
+  /** Index of the first `byte` of the line starting at pos, resuming an earlier search of the same line. */
+  private findInLine(byte: number): number {
+    const from =
+      this.scanLine === this.base + this.pos ? Math.max(this.pos, this.scannedTo - this.base) : this.pos
+    const at = this.buf.indexOf(byte, from)
+    if (at < 0) {
+      this.scanLine = this.base + this.pos
+      this.scannedTo = this.base + this.buf.length
+    }
+    return at
   }
 
   /** A CRLF-terminated line starting at pos; returns the index of its CR. */
   private lineEnd(what: string): number | typeof NEED_MORE {
-    const end = this.buf.indexOf(CR, this.pos)
+    const end = this.findInLine(CR)
     if (end < 0 || end + 1 >= this.buf.length) {
       if (this.buf.length - this.pos > MAX_LINE) {
         throw new RespProtocolError('line too long', this.base + this.pos, `${what} ending in CRLF`)
       }
-      return this.needFromRecordStart(this.buf.length - this.recordStart + 1, `${what} ending in CRLF`)
+      return this.needFromRecordStart(
+        this.buf.length - this.recordStart + 1,
+        `${what} ending in CRLF`,
+        end < 0 ? CR : -1,
+      )
     }
     if (this.buf[end + 1] !== LF) {
       throw new RespProtocolError('CR not followed by LF', this.base + end + 1, 'LF')
@@ -193,32 +247,42 @@ export class RespCommandParser {
   }
 
   private parseRecord(): CommandRecord | typeof NEED_MORE {
-    const first = this.buf[this.pos]
-    if (first === 0x2a) return this.parseMultibulk()
-    if (first === 0x23 && this.annotations) {
-      const end = this.lineEnd('an annotation line')
-      if (end === NEED_MORE) return NEED_MORE
-      const offset = this.base + this.pos
-      const text = this.buf.toString('utf8', this.pos + 1, end)
-      this.pos = end + 2
-      return { kind: 'annotation', text, offset, size: end + 2 - (offset - this.base) }
+    // A loop, not recursion: any number of blank lines (or inline lines of spaces) in a row.
+    for (;;) {
+      const first = this.buf[this.pos]
+      if (first === 0x2a) return this.parseMultibulk()
+      if (first === 0x23 && this.annotations) {
+        const end = this.lineEnd('an annotation line')
+        if (end === NEED_MORE) return NEED_MORE
+        const offset = this.base + this.pos
+        const text = this.buf.toString('utf8', this.pos + 1, end)
+        this.pos = end + 2
+        return { kind: 'annotation', text, offset, size: end + 2 - (offset - this.base) }
+      }
+      if (first === CR || first === LF) {
+        // Blank lines between commands (redis-cli --pipe inputs often end with one): skip them.
+        let i = this.pos
+        while (i < this.buf.length && (this.buf[i] === CR || this.buf[i] === LF)) i++
+        this.pos = i
+        if (i >= this.buf.length)
+          return this.needFromRecordStart(this.buf.length - this.recordStart + 1, 'a command')
+        this.recordStart = i
+        continue
+      }
+      if (this.inline && first !== 0x24) {
+        const record = this.parseInline()
+        if (record !== BLANK) return record
+        if (this.pos >= this.buf.length)
+          return this.needFromRecordStart(this.pos - this.recordStart + 1, 'a command')
+        this.recordStart = this.pos
+        continue
+      }
+      throw new RespProtocolError(
+        `unexpected byte 0x${first.toString(16).padStart(2, '0')}`,
+        this.base + this.pos,
+        "'*' starting a command",
+      )
     }
-    if (first === CR || first === LF) {
-      // Blank lines between commands (redis-cli --pipe inputs often end with one): skip them.
-      let i = this.pos
-      while (i < this.buf.length && (this.buf[i] === CR || this.buf[i] === LF)) i++
-      this.pos = i
-      if (i >= this.buf.length)
-        return this.needFromRecordStart(this.buf.length - this.recordStart + 1, 'a command')
-      this.recordStart = i
-      return this.parseRecord()
-    }
-    if (this.inline && first !== 0x24) return this.parseInline()
-    throw new RespProtocolError(
-      `unexpected byte 0x${first.toString(16).padStart(2, '0')}`,
-      this.base + this.pos,
-      "'*' starting a command",
-    )
   }
 
   private parseMultibulk(): CommandRecord | typeof NEED_MORE {
@@ -228,8 +292,16 @@ export class RespCommandParser {
     const count = this.readInteger(this.pos + 1, headerEnd, 'argument count')
     if (count > MAX_ARGS)
       throw new RespProtocolError(`argument count ${count} too large`, offset, 'a smaller argument count')
+    // Redis refuses an AOF command without arguments as a bad format; a log has no use for one.
+    if (count < 1)
+      throw new RespProtocolError(
+        `${count === 0 ? 'empty command (argument count 0)' : `invalid argument count ${count}`}`,
+        offset,
+        'an argument count of at least 1',
+      )
     this.pos = headerEnd + 2
-    const args: Buffer[] = new Array(Math.max(0, count))
+    // Grown as the arguments are there: the declared count is not allocated up front.
+    const args: Buffer[] = []
     for (let i = 0; i < count; i++) {
       if (this.pos >= this.buf.length)
         return this.needFromRecordStart(
@@ -268,35 +340,30 @@ export class RespCommandParser {
         )
       }
       // A view, not a copy: the batch buffer stays alive while its commands do.
-      args[i] = this.buf.subarray(dataStart, dataStart + len)
+      args.push(this.buf.subarray(dataStart, dataStart + len))
       this.pos = dataStart + len + 2
     }
     return { kind: 'command', args, offset, size: this.base + this.pos - offset }
   }
 
-  private parseInline(): CommandRecord | typeof NEED_MORE {
+  /** An inline command; BLANK for a line of spaces only (skipped, like Redis does). */
+  private parseInline(): CommandRecord | typeof NEED_MORE | typeof BLANK {
     const offset = this.base + this.pos
-    const end = this.buf.indexOf(LF, this.pos)
+    const end = this.findInLine(LF)
     if (end < 0) {
       if (this.buf.length - this.pos > MAX_LINE)
         throw new RespProtocolError('inline command too long', offset, 'a line ending')
       return this.needFromRecordStart(
         this.buf.length - this.recordStart + 1,
         'the end of an inline command line',
+        LF,
       )
     }
     const lineEnd = end > this.pos && this.buf[end - 1] === CR ? end - 1 : end
     const args = splitInlineArgs(this.buf.subarray(this.pos, lineEnd), offset)
     this.pos = end + 1
-    if (args.length === 0) return this.parseRecordOrNeed()
+    if (args.length === 0) return BLANK
     return { kind: 'command', args, offset, size: this.base + this.pos - offset }
-  }
-
-  private parseRecordOrNeed(): CommandRecord | typeof NEED_MORE {
-    if (this.pos >= this.buf.length)
-      return this.needFromRecordStart(this.pos - this.recordStart + 1, 'a command')
-    this.recordStart = this.pos
-    return this.parseRecord()
   }
 }
 
@@ -310,81 +377,83 @@ function hexValue(c: number): number {
 const isSpace = (c: number) =>
   c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c
 
-/** Split an inline command as Redis's sdssplitargs does: spaces, "double" and 'single' quotes. */
+const ESCAPED = new Int16Array(256).fill(-1)
+for (const [c, v] of [
+  [0x6e, 0x0a],
+  [0x72, 0x0d],
+  [0x74, 0x09],
+  [0x62, 0x08],
+  [0x61, 0x07],
+])
+  ESCAPED[c] = v
+
+/**
+ * Split an inline command as Redis's sdssplitargs does: spaces, "double" and 'single' quotes.
+ * Linear in the line: arguments are decoded into one buffer (views of it are returned).
+ */
 export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
   const args: Buffer[] = []
+  const n = line.length
+  const out = Buffer.allocUnsafe(n)
+  let o = 0
   let i = 0
-  while (i < line.length) {
-    while (i < line.length && isSpace(line[i])) i++
-    if (i >= line.length) break
-    const out: number[] = []
+  while (i < n) {
+    while (i < n && isSpace(line[i])) i++
+    if (i >= n) break
+    const argStart = o
     let inDouble = false
     let inSingle = false
     for (;;) {
       if (inDouble) {
-        if (i >= line.length)
-          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, 'a closing "')
+        if (i >= n) throw new RespProtocolError('unbalanced quotes in inline command', offset + i, 'a closing "')
         const c = line[i]
         if (c === 0x5c && line[i + 1] === 0x78 && hexValue(line[i + 2]) >= 0 && hexValue(line[i + 3]) >= 0) {
-          out.push(hexValue(line[i + 2]) * 16 + hexValue(line[i + 3]))
+          out[o++] = hexValue(line[i + 2]) * 16 + hexValue(line[i + 3])
           i += 4
           continue
         }
-        if (c === 0x5c && i + 1 < line.length) {
-          const n = line[i + 1]
-          out.push(
-            n === 0x6e
-              ? 0x0a
-              : n === 0x72
-                ? 0x0d
-                : n === 0x74
-                  ? 0x09
-                  : n === 0x62
-                    ? 0x08
-                    : n === 0x61
-                      ? 0x07
-                      : n,
-          )
+        if (c === 0x5c && i + 1 < n) {
+          const e = line[i + 1]
+          out[o++] = ESCAPED[e] >= 0 ? ESCAPED[e] : e
           i += 2
           continue
         }
         if (c === 0x22) {
-          if (i + 1 < line.length && !isSpace(line[i + 1])) {
+          if (i + 1 < n && !isSpace(line[i + 1])) {
             throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
           }
           i++
           break
         }
-        out.push(c)
+        out[o++] = c
         i++
       } else if (inSingle) {
-        if (i >= line.length)
-          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, "a closing '")
+        if (i >= n) throw new RespProtocolError('unbalanced quotes in inline command', offset + i, "a closing '")
         const c = line[i]
         if (c === 0x5c && line[i + 1] === 0x27) {
-          out.push(0x27)
+          out[o++] = 0x27
           i += 2
           continue
         }
         if (c === 0x27) {
-          if (i + 1 < line.length && !isSpace(line[i + 1])) {
+          if (i + 1 < n && !isSpace(line[i + 1])) {
             throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
           }
           i++
           break
         }
-        out.push(c)
+        out[o++] = c
         i++
       } else {
-        if (i >= line.length || isSpace(line[i])) break
+        if (i >= n || isSpace(line[i])) break
         const c = line[i]
         if (c === 0x22) inDouble = true
         else if (c === 0x27) inSingle = true
-        else out.push(c)
+        else out[o++] = c
         i++
       }
     }
-    args.push(Buffer.from(out))
+    args.push(out.subarray(argStart, o))
   }
   return args
 }

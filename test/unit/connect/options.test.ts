@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { configPath, getProfile, loadConfig } from '../../../src/connect/config.js'
 import { resolveConnectionSpec, type ProfileSources } from '../../../src/connect/options.js'
-import { forgetSecretsForTests } from '../../../src/redact.js'
+import { pairInputs } from '../../../src/connect/pair-flags.js'
+import { forgetSecretsForTests, redact } from '../../../src/redact.js'
 
 afterEach(() => forgetSecretsForTests())
 
@@ -20,7 +21,7 @@ function configHome(profiles: unknown): NodeJS.ProcessEnv {
 
 const env = configHome({
   prod: {
-    url: 'rediss://ops@prod.example.com:6380',
+    url: 'rediss://ops:@prod.example.com:6380',
     password: 'profile-pw',
     timeout: 2,
     natMap: { '10.0.0.1:6379': '127.0.0.1:16379' },
@@ -67,6 +68,13 @@ describe('connection precedence: flag > env > profile > default', () => {
     expect(flagged.timeoutMs).toBe(250)
   })
 
+  it('an empty variable counts as unset: the profile password still applies', () => {
+    expect(
+      resolveConnectionSpec({ profile: 'prod' }, { ...env, KVTOP_PASSWORD: '', REDISCLI_AUTH: '' }, sources)
+        .endpoint.password,
+    ).toBe('profile-pw')
+  })
+
   it('KVTOP_PASSWORD beats REDISCLI_AUTH, which beats the profile', () => {
     expect(
       resolveConnectionSpec({ profile: 'prod' }, { ...env, REDISCLI_AUTH: 'cli-pw' }, sources).endpoint
@@ -111,10 +119,124 @@ describe('connection precedence: flag > env > profile > default', () => {
   })
 })
 
+describe('an explicit profile beats KVTOP_URL', () => {
+  const withUrl = { ...env, KVTOP_URL: 'redis://env-host:7777' }
+
+  it('--profile NAME connects to the profile, not to KVTOP_URL', () => {
+    expect(resolveConnectionSpec({ profile: 'prod' }, withUrl, sources).endpoint).toMatchObject({
+      host: 'prod.example.com',
+      port: 6380,
+    })
+  })
+
+  it('--profile sandbox:NAME connects to the sandbox, not to KVTOP_URL', () => {
+    expect(resolveConnectionSpec({ profile: 'sandbox:default' }, withUrl, sources).endpoint).toMatchObject({
+      host: '127.0.0.1',
+      port: 45000,
+    })
+  })
+
+  it('--source/--target profile names beat KVTOP_URL too', () => {
+    const { source, target } = pairInputs({ source: 'prod', target: 'redis://other:1' })
+    expect(resolveConnectionSpec(source, withUrl, sources).endpoint.host).toBe('prod.example.com')
+    expect(resolveConnectionSpec(target, withUrl, sources).endpoint.host).toBe('other')
+  })
+
+  it('order: URL or profile flag > KVTOP_URL > KVTOP_PROFILE > default sandbox > default', () => {
+    expect(
+      resolveConnectionSpec({ url: 'redis://flag:1', profile: 'prod' }, withUrl, sources).endpoint.host,
+    ).toBe('flag')
+    expect(resolveConnectionSpec({}, withUrl, sources).endpoint.host).toBe('env-host')
+    expect(resolveConnectionSpec({}, { ...withUrl, KVTOP_PROFILE: 'prod' }, sources).endpoint.host).toBe(
+      'env-host',
+    )
+    expect(resolveConnectionSpec({}, { ...env, KVTOP_PROFILE: 'prod' }, sources).endpoint.host).toBe(
+      'prod.example.com',
+    )
+    expect(resolveConnectionSpec({}, env, sources).endpoint.port).toBe(45000)
+  })
+
+  it('a profile without a URL still takes KVTOP_URL, with the profile user', () => {
+    expect(resolveConnectionSpec({ profile: 'bare' }, withUrl, sources).endpoint).toMatchObject({
+      host: 'env-host',
+      username: 'reader',
+    })
+  })
+})
+
+describe('redis://NAME@host in a profile or a sandbox names the user', () => {
+  const profiles = configHome({
+    named: { url: 'rediss://ops@prod.example.com:6380', password: 'profile-pw' },
+    nopw: { url: 'redis://reader@h:1' },
+  })
+  const src: ProfileSources = {
+    profile: (name) => getProfile(name, profiles),
+    sandbox: (name) =>
+      name === 'mdb' ? { url: 'redis://kvtop@127.0.0.1:45001', password: 'mdb-sandbox-pw' } : undefined,
+  }
+
+  it('a profile URL user@ is the user, with the profile password (README profile example)', () => {
+    expect(resolveConnectionSpec({ profile: 'named' }, profiles, src).endpoint).toMatchObject({
+      username: 'ops',
+      password: 'profile-pw',
+    })
+    expect(redact('ops')).toBe('ops')
+  })
+
+  it('and with the password from the environment', () => {
+    const spec = resolveConnectionSpec({ profile: 'nopw' }, { ...profiles, KVTOP_PASSWORD: 'env-pw' }, src)
+    expect(spec.endpoint).toMatchObject({ username: 'reader', password: 'env-pw' })
+  })
+
+  it('--profile sandbox:NAME of a memorydb sandbox logs in as its ACL user', () => {
+    expect(resolveConnectionSpec({ profile: 'sandbox:mdb' }, profiles, src).endpoint).toMatchObject({
+      username: 'kvtop',
+      password: 'mdb-sandbox-pw',
+      port: 45001,
+    })
+  })
+
+  it('the same URL given on the command line or in KVTOP_URL is read as redis-cli reads it', () => {
+    expect(resolveConnectionSpec({ url: 'redis://reader@h:1' }, profiles, src).endpoint).toMatchObject({
+      password: 'reader',
+    })
+    expect(
+      resolveConnectionSpec({}, { ...profiles, KVTOP_URL: 'redis://reader@h:1' }, src).endpoint.username,
+    ).toBeUndefined()
+  })
+})
+
+describe('redis://SECRET@host', () => {
+  it('is a password for the default user, and it beats KVTOP_PASSWORD as any URL password does', () => {
+    const spec = resolveConnectionSpec(
+      { url: 'redis://Bare-Url-Secret@h:1' },
+      { ...env, KVTOP_PASSWORD: 'env-pw' },
+      sources,
+    )
+    expect(spec.endpoint.password).toBe('Bare-Url-Secret')
+    expect(spec.endpoint.username).toBeUndefined()
+    expect(redact('connecting with Bare-Url-Secret')).toBe('connecting with ***')
+  })
+})
+
 describe('config file', () => {
   it('respects XDG_CONFIG_HOME', () => {
     expect(configPath({ XDG_CONFIG_HOME: '/x/y' })).toBe('/x/y/kvtop/config.json')
   })
+  it('refuses a profile field of the wrong type as a usage error naming it (never an internal error)', () => {
+    const bad = configHome({ p: { url: 5 }, q: { natMap: ['x'] }, r: 'redis://h' })
+    expect(() => getProfile('p', bad)).toThrow(/"url" of profile 'p' must be a string/)
+    expect(() => getProfile('q', bad)).toThrow(/"natMap" of profile 'q' must be an object/)
+    expect(() => getProfile('r', bad)).toThrow(/profile 'r' must be an object/)
+    expect(() => getProfile('toString', bad)).toThrow(/no profile named 'toString'/)
+  })
+
+  it('registers the secrets a profile holds, used this time or not', () => {
+    const home = configHome({ s: { url: 'redis://u:Profile-Url-Pw@h', password: 'Profile-Field-Pw' } })
+    getProfile('s', home)
+    expect(redact('Profile-Url-Pw Profile-Field-Pw')).toBe('*** ***')
+  })
+
   it('treats a missing file as empty and a broken one as a usage error', () => {
     expect(loadConfig({ XDG_CONFIG_HOME: '/nonexistent-kvtop' })).toEqual({ profiles: {} })
     expect(() => loadConfig(configHome('{not json'))).toThrow(/is not valid JSON/)

@@ -1,5 +1,5 @@
 import { ConnectError, UsageError, errorMessage } from '../errors.js'
-import { formatAddress } from './endpoint.js'
+import { formatAddress } from '../connect/endpoint.js'
 
 const TLS_CODES = new Set([
   'EPROTO',
