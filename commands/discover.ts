@@ -14,7 +14,7 @@ export default class Discover extends BaseCommand {
     'With --elasticache, --serverless or --memorydb the deployment is looked up at AWS first (endpoints, shards, nodes, TLS and auth settings, CloudWatch identities).'
   static override examples = [
     '<%= config.bin %> discover redis://127.0.0.1:7000',
-    '<%= config.bin %> discover rediss://app@my-cache.xxxx.cache.amazonaws.com:6379 --json',
+    '<%= config.bin %> discover --user app rediss://my-cache.xxxx.cache.amazonaws.com:6379 --json',
     '<%= config.bin %> discover --profile sandbox:default',
     '<%= config.bin %> discover --elasticache orders --region us-east-1 --aws-only',
     '<%= config.bin %> discover --memorydb sessions --iam --user app',

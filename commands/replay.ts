@@ -5,7 +5,15 @@ import { connectionFlags } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
 import { LOG_FORMATS, type LogFormat } from '../src/data/logs/detect.js'
-import { parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/replay/replay.js'
+import {
+  parseRetryTimeout,
+  parseSpeed,
+  parseUntil,
+  replay,
+  type ReplayReport,
+} from '../src/ops/replay/replay.js'
+import { formatCounts } from '../src/ops/replay/scan.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { resolveReplayInput } from '../src/ops/replay/sources.js'
 import { createReporter, reporterMode } from '../src/ui/reporter.js'
 import { ExitCode, UsageError } from '../src/errors.js'
@@ -16,11 +24,17 @@ export default class Replay extends BaseCommand {
   static override description =
     'The format is detected (--format forces it). On a cluster every command is routed by slot: DEL/UNLINK/EXISTS/TOUCH/MSET spanning slots are split, ' +
     'MULTI/EXEC blocks stay whole on one node, FLUSHALL and SCRIPT/FUNCTION LOAD go to every primary; other cross-slot commands stop the replay with their file position. ' +
-    'A cluster holds only db 0: other dbs need --db-map.'
+    'A cluster holds only db 0: other dbs need --db-map. ' +
+    'Before anything is sent the whole log is read and the target looked at: a target that holds keys is refused without --replace, ' +
+    'dataset-wide commands (FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH) without --allow-flush (exit 2, with their count). ' +
+    'Commands the target refuses for now (OOM, READONLY, LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, BUSY, NOREPLICAS) are sent again with back-off for --retry-timeout seconds, then the replay stops (exit 5); ' +
+    'MOVED and ASK are followed. A SELECT the target refuses stops the replay before anything meant for that db is sent (exit 5), and so does a node that owes replies and answers nothing for --stall-timeout seconds. ' +
+    'Exit codes: 0 every command applied; 2 refused before sending (or bad input); 3 cannot connect; 5 the target refused commands (error replies, counted and listed) or the replay stopped midway.'
   static override examples = [
     '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:7000',
     '<%= config.bin %> replay traffic.log --to redis://127.0.0.1:6379 --speed 1x --until 2026-11-22T10:00:00Z',
     '<%= config.bin %> replay dump.aof --to redis://127.0.0.1:7000 --db-map 3:0 --json',
+    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:6379 --replace --allow-flush',
   ]
   static override args = { input: Args.string({ description: 'Log file or AOF directory', required: true }) }
   static override flags = {
@@ -38,6 +52,19 @@ export default class Replay extends BaseCommand {
       multiple: true,
     }),
     'stop-on-error': Flags.boolean({ description: 'Stop at the first error reply (exit 5)' }),
+    replace: Flags.boolean({
+      description: 'Replay onto a target that already holds keys (refused otherwise, exit 2)',
+    }),
+    'allow-flush': Flags.boolean({
+      description:
+        'Replay FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH (refused otherwise, exit 2)',
+    }),
+    'retry-timeout': Flags.string({
+      description:
+        'Retry commands refused for now (OOM, READONLY, LOADING, ...) with back-off for this many seconds, then stop (exit 5); 0: stop at once',
+      default: '60',
+    }),
+    'stall-timeout': stallTimeoutFlag({ resumable: false }),
     'skip-truncated-tail': Flags.boolean({
       description: 'Accept a log cut in the middle of its last command',
     }),
@@ -51,6 +78,10 @@ export default class Replay extends BaseCommand {
       dbMap: parseDbMap(flags['db-map']),
       stopOnError: flags['stop-on-error'],
       skipTruncatedTail: flags['skip-truncated-tail'],
+      replace: flags.replace,
+      allowFlush: flags['allow-flush'],
+      retryTimeoutMs: parseRetryTimeout(flags['retry-timeout']),
+      stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
     // --to takes a URL, or a profile name as verify's --target does.
@@ -77,6 +108,15 @@ export default class Replay extends BaseCommand {
         `Replayed ${report.commands} commands (${report.format}) onto ${report.mode} ${report.target} in ${report.seconds.toFixed(1)}s: ${report.commandsPerSecond} commands/s.`,
       )
       if (report.skippedAdmin) this.log(`${report.skippedAdmin} administrative commands left out.`)
+      if (report.datasetWide.total)
+        this.log(
+          `${report.datasetWide.total} dataset-wide commands replayed (--allow-flush): ${formatCounts(report.datasetWide.byCommand)}.`,
+        )
+      if (report.retried) this.log(`${report.retried} commands refused for now were sent again.`)
+      if (report.reordered)
+        this.log(
+          `${report.reordered} writes were applied before an earlier command on the same keys that had to be retried: for those keys the order differs from the log's (kvtop verify shows the difference).`,
+        )
       if (report.split || report.broadcast)
         this.log(
           `${report.split} multi-key commands split by slot, ${report.broadcast} sent to every primary.`,
@@ -92,13 +132,17 @@ export default class Replay extends BaseCommand {
             .join(', ')}`,
         )
         for (const e of report.errors.first)
-          this.log(`  ${e.file} @${e.offset} ${e.command.toUpperCase()}: ${e.message}`)
+          this.log(`  ${e.file} @${e.offset} (#${e.number}) ${e.command.toUpperCase()}: ${e.message}`)
+        // On stderr too: a replay that met error replies fails (exit 5), and says why.
+        this.diag(
+          `Error: the target refused ${report.errors.total} of the log's commands (${formatCounts(report.errors.byKind)}); the first: ${report.errors.first[0]?.message ?? ''}`,
+        )
       }
       if (report.stoppedAt)
         this.log(
           `Stopped at ${report.stoppedAt.file} byte ${report.stoppedAt.offset}: ${report.stoppedAt.reason}`,
         )
-      if (flags['stop-on-error'] && report.errors.total) this.resultExitCode = ExitCode.failed
+      if (report.errors.total) this.resultExitCode = ExitCode.failed
       return report
     } finally {
       reporter.finish()

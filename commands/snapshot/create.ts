@@ -19,7 +19,7 @@ export default class SnapshotCreate extends BaseCommand {
     'The file is written under a temporary name (mode 0600) and renamed only when complete.'
   static override examples = [
     '<%= config.bin %> snapshot create redis://127.0.0.1:7000 --out dump.rdb',
-    '<%= config.bin %> snapshot create rediss://app@my-cache.xxxx.cache.amazonaws.com:6379 --out cache.rdb --max-ops 20000',
+    '<%= config.bin %> snapshot create --user app rediss://my-cache.xxxx.cache.amazonaws.com:6379 --out cache.rdb --max-ops 20000',
     '<%= config.bin %> snapshot create redis://127.0.0.1:7000 --out seed.rdb --split 4   # seed-0001.rdb ... seed-0004.rdb',
   ]
   static override args = { url: urlArg }

@@ -17,7 +17,7 @@ export default class SnapshotRestore extends BaseCommand {
     'A cluster holds only db 0: keys of other databases are refused unless mapped with --db-map.'
   static override examples = [
     '<%= config.bin %> snapshot restore dump.rdb --to redis://127.0.0.1:7000',
-    '<%= config.bin %> snapshot restore dump.rdb --to rediss://app@clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
+    '<%= config.bin %> snapshot restore dump.rdb --user app --to rediss://clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
   ]
   static override args = { file: Args.string({ description: 'RDB file', required: true }) }
   static override flags = {

@@ -77,7 +77,8 @@ export async function resolveAwsConnection(
   let provider: IamTokenProvider | undefined
   if (flags.iam) {
     const where = base.url ?? url
-    const endpoint = where ? parseEndpointUrl(where) : undefined
+    // With --iam there is no password to give: user@ in the URL names the IAM user.
+    const endpoint = where ? parseEndpointUrl(where, { bareUserinfo: 'user' }) : undefined
     const resource = iamResource(target, aws, endpoint?.host)
     const user = flags.user ?? endpoint?.username
     if (!user) {

@@ -22,6 +22,8 @@ export interface ReplayItem {
 
 export interface ReplaySourceOptions {
   skipTruncatedTail?: boolean
+  /** RDB entries as `RESTORE key` only, their values not made into DUMP payloads (a pre-pass). */
+  keysOnly?: boolean
   onTruncatedTail?: (file: string, offset: number) => void
 }
 
@@ -83,10 +85,21 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
   return detected.format
 }
 
+const RESTORE = Buffer.from('RESTORE')
+
 /** RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to. */
-function* rdbItems(records: Iterable<unknown>, file: string, version: number): Generator<ReplayItem> {
+function* rdbItems(
+  records: Iterable<unknown>,
+  file: string,
+  version: number,
+  keysOnly = false,
+): Generator<ReplayItem> {
   for (const rec of records) {
     if (!(rec instanceof RdbEntry)) continue
+    if (keysOnly) {
+      yield { args: [RESTORE, rec.key], file, offset: rec.offset, size: rec.size, db: rec.db }
+      continue
+    }
     const payload = buildDumpPayload(rec.rdbType, rec.value, version)
     const args = [
       Buffer.from('RESTORE'),
@@ -140,7 +153,7 @@ export async function* replayItems(
       if (format === 'rdb' || startsWithRdb) {
         const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb' })
         for await (const records of reader.batches()) {
-          const items = [...rdbItems(records, path, reader.header?.version ?? 9)]
+          const items = [...rdbItems(records, path, reader.header?.version ?? 9, options.keysOnly)]
           if (items.length) yield items
         }
         if (format === 'rdb') continue

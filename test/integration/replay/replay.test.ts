@@ -97,6 +97,8 @@ describe('kvtop replay', () => {
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/in db 2, and a cluster holds only db 0/)
     expect(refused.stderr).toContain('--db-map 2:0')
+    // Refused by the pre-pass: nothing was sent, not even the db 0 commands before it.
+    for (const node of cluster.summary.nodes) expect(await (await cluster.admin(node.port)).dbsize()).toBe(0)
 
     const r = await runCli(['replay', aofDir, '--to', cluster.url, '--db-map', '2:0', '--json'])
     expect(r.code).toBe(0)
@@ -191,8 +193,15 @@ describe('kvtop replay', () => {
       enc('FLUSHALL') +
       enc('MSET', 'x', '1', 'y', '2')
     writeFileSync(file, head + enc('RENAME', 'x', 'y-other'))
-    const r = await runCli(['replay', file, '--to', cluster.url, '--db-map', '2:0'])
-    expect(r.code).toBe(2)
+    // The cluster holds keys, and the log has a FLUSHALL: both refused, and named, before anything
+    // is sent.
+    await (await cluster.admin()).set('{held}', 'v')
+    const refused = await runCli(['replay', file, '--to', cluster.url])
+    expect(refused.code, refused.stderr).toBe(2)
+    expect(refused.stderr).toContain('1 dataset-wide command (FLUSHALL 1;')
+    expect(refused.stderr).toMatch(/the target is not empty: it holds \d+ keys/)
+    const r = await runCli(['replay', file, '--to', cluster.url, '--replace', '--allow-flush'])
+    expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toContain(`RENAME at ${file} at byte offset ${head.length} has keys in different slots`)
     const { Cluster } = await import('ioredis')
     const c = new Cluster(
@@ -212,6 +221,36 @@ describe('kvtop replay', () => {
     } finally {
       c.disconnect()
     }
+  })
+
+  it('a cluster holding keys on primaries other than the one in the URL is refused without --replace', async () => {
+    const admins = await Promise.all(cluster.summary.nodes.map((n) => cluster.admin(n.port)))
+    await Promise.all(admins.map((a) => a.flushall()))
+    // One key on each primary but the first (the seed of the URL).
+    const { Cluster } = await import('ioredis')
+    const c = new Cluster(
+      cluster.summary.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+      { redisOptions: { protocol: 2 } },
+    )
+    const counts = () => Promise.all(admins.map((a) => a.dbsize()))
+    try {
+      for (let i = 0; ; i++) {
+        const now = await counts()
+        if (now[0] === 0 && now.slice(1).every((n) => n > 0)) break
+        const key = Buffer.concat([Buffer.from(`k${i}`), Buffer.from([0xff, 0x0d, 0x0a, 0x00])])
+        await c.set(key, 'v')
+        if ((await counts())[0] > 0) await c.del(key)
+      }
+    } finally {
+      c.disconnect()
+    }
+    const total = (await counts()).reduce((a, b) => a + b, 0)
+    const file = join(dir, 'one.resp')
+    writeFileSync(file, '*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$1\r\n1\r\n')
+    const r = await runCli(['replay', file, '--to', cluster.url])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain(`the target is not empty: it holds ${total} keys`)
+    expect(await admins[0].dbsize()).toBe(0)
   })
 
   it('unknown formats are refused with exit 2', async () => {
