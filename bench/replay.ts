@@ -145,7 +145,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const value = Buffer.alloc(100 * 1024, 'x')
     await writeFileOf(bigFile, bigCount, (i) => encode(['SET', `big:${i % 1000}`, value]))
     const bigBytes = statSync(bigFile).size
-    const big = await kvtop(['replay', bigFile, '--to', `redis://127.0.0.1:${port(replaySb)}`])
+    // Into the server that already holds the replayed dataset: --replace says that is intended.
+    const big = await kvtop(['replay', bigFile, '--replace', '--to', `redis://127.0.0.1:${port(replaySb)}`])
 
     const rows: BenchRow[] = [
       {
