@@ -96,6 +96,7 @@ export default class Replay extends BaseCommand {
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
     const reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
     try {
       const report = await replay(input, target, {
@@ -142,11 +143,19 @@ export default class Replay extends BaseCommand {
         this.log(
           `Stopped at ${report.stoppedAt.file} byte ${report.stoppedAt.offset}: ${report.stoppedAt.reason}`,
         )
+      if (report.stoppedAt?.reason === 'interrupted') {
+        // Stopped by Ctrl-C or SIGTERM: the log was not replayed to its end, which a script must see.
+        this.diag(
+          `Error: interrupted at ${report.stoppedAt.file} byte ${report.stoppedAt.offset}: the rest of the log was not replayed`,
+        )
+        this.resultExitCode = ExitCode.failed
+      }
       if (report.errors.total) this.resultExitCode = ExitCode.failed
       return report
     } finally {
       reporter.finish()
       process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
       await target.close()
     }
   }
