@@ -3,14 +3,22 @@ import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { formatEvent, formatStatus, fmtTime } from '../src/metrics/format.js'
+import type { CloudWatchOnlyMonitor } from '../src/metrics/cloudwatch-only.js'
+import {
+  dataPlaneLine,
+  formatCloudWatchOnly,
+  formatEvent,
+  formatStatus,
+  fmtTime,
+} from '../src/metrics/format.js'
 import {
   openCloudWatchSource,
-  openMonitor,
+  openMonitorOrCloudWatch,
   parseIntervalFlag,
   sampleStatus,
   statusJson,
 } from '../src/metrics/service.js'
+import type { MonitorEngine } from '../src/metrics/engine.js'
 import type { Snapshot } from '../src/metrics/types.js'
 
 export default class Status extends BaseCommand {
@@ -18,12 +26,17 @@ export default class Status extends BaseCommand {
   static override description =
     'The data of `kvtop top` as a table or JSON. Rates are measured over one interval (two polls). ' +
     'With --watch: a table per interval, or with --json NDJSON: one line per event ({type, at, ...}: failover, node-down, ...), ' +
-    'one {type: "slowlog", ...} line per new slow command and one {type: "status", ...} line per round.'
+    'one {type: "slowlog", ...} line per new slow command and one {type: "status", ...} line per round. ' +
+    'With --cloudwatch and a deployment named through AWS (--elasticache, --serverless, --memorydb) whose nodes cannot be ' +
+    'reached from here (outside the VPC: timeout, refused, DNS), the nodes AWS describes are shown with their CloudWatch ' +
+    'figures only, one line saying so, and `dataPlane: {reachable: false, reason}` in the JSON; exit 0 when CloudWatch answered, ' +
+    '3 when it did not either.'
   static override examples = [
     '<%= config.bin %> status redis://127.0.0.1:7000',
     '<%= config.bin %> status --profile sandbox:default --json',
     '<%= config.bin %> status redis://127.0.0.1:7000 --watch --interval 2 --json',
     '<%= config.bin %> status --elasticache orders --cloudwatch --region eu-west-1',
+    '<%= config.bin %> status --memorydb sessions --cloudwatch --timeout 2   # from a laptop: CloudWatch only',
   ]
   static override args = { url: urlArg }
   static override flags = {
@@ -50,11 +63,13 @@ export default class Status extends BaseCommand {
     const external = flags.cloudwatch
       ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
       : undefined
-    const engine = await openMonitor(endpoint.input, {
+    const feed = await openMonitorOrCloudWatch(endpoint, {
       ...(external ? { external } : {}),
       intervalMs,
       ...(lagSeconds !== undefined ? { thresholds: { lagSeconds } } : {}),
     })
+    if (feed.cloudwatchOnly) return this.cloudWatchOnly(feed.cloudwatchOnly, flags.watch, flags.count)
+    const engine = feed.live
     try {
       if (!flags.watch) {
         const result = await sampleStatus(engine)
@@ -67,8 +82,29 @@ export default class Status extends BaseCommand {
     }
   }
 
+  /** The nodes cannot be reached from here: CloudWatch's figures, once or every interval. */
+  private async cloudWatchOnly(
+    monitor: CloudWatchOnlyMonitor,
+    watch: boolean | undefined,
+    count: number | undefined,
+  ): Promise<Snapshot | void> {
+    try {
+      const first = monitor.latest!
+      // The text report carries the line itself (a --watch prints it once); with --json it goes to stderr.
+      if (this.jsonEnabled()) this.diag(dataPlaneLine(monitor.dataPlane))
+      if (!watch) {
+        this.log(formatCloudWatchOnly(first))
+        return first
+      }
+      this.log(dataPlaneLine(monitor.dataPlane))
+      await this.watch(monitor, count)
+    } finally {
+      await monitor.stop()
+    }
+  }
+
   private async watch(
-    engine: Awaited<ReturnType<typeof openMonitor>>,
+    engine: MonitorEngine | CloudWatchOnlyMonitor,
     count: number | undefined,
   ): Promise<void> {
     const json = this.jsonEnabled()
@@ -91,8 +127,11 @@ export default class Status extends BaseCommand {
             this.emitJsonLine({ type: 'status', ...rest })
           } else {
             this.log(`--- ${fmtTime(snap.at)} (round ${snap.round}, ${snap.roundMs} ms) ---`)
-            this.log(formatStatus(snap))
-            for (const e of snap.events) this.log(formatEvent(e))
+            if (snap.dataPlane) this.log(formatCloudWatchOnly(snap, { notice: false }))
+            else {
+              this.log(formatStatus(snap))
+              for (const e of snap.events) this.log(formatEvent(e))
+            }
             this.log('')
           }
           if (count !== undefined && rounds >= count) finish()

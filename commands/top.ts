@@ -3,13 +3,15 @@ import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { openCloudWatchSource, openMonitor, parseIntervalFlag } from '../src/metrics/service.js'
+import { openCloudWatchSource, openMonitorOrCloudWatch, parseIntervalFlag } from '../src/metrics/service.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
   static override description =
     'Keys: q quit, arrows or j/k move, s sort, / filter, p pause, Enter node details, ? help. ' +
-    'Needs a terminal; for scripts and pipes use `kvtop status --watch` (NDJSON with --json).'
+    'Needs a terminal; for scripts and pipes use `kvtop status --watch` (NDJSON with --json). ' +
+    'With --cloudwatch and a deployment named through AWS whose nodes cannot be reached from here (outside the VPC), ' +
+    'it shows the nodes AWS describes with their CloudWatch figures, and a header line saying so.'
   static override examples = [
     '<%= config.bin %> top redis://127.0.0.1:7000',
     '<%= config.bin %> top --profile sandbox:default --interval 2',
@@ -44,13 +46,13 @@ export default class Top extends BaseCommand {
     const external = flags.cloudwatch
       ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
       : undefined
-    const engine = await openMonitor(endpoint.input, {
+    const feed = await openMonitorOrCloudWatch(endpoint, {
       ...(external ? { external } : {}),
       intervalMs,
       ...(thresholds ? { thresholds } : {}),
     })
     // Loaded only here: blessed is not needed by any other command.
     const { runTop } = await import('../src/dashboard/run.js')
-    await runTop(engine, { thresholds })
+    await runTop(feed.live ?? feed.cloudwatchOnly, { thresholds })
   }
 }

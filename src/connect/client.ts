@@ -1,30 +1,12 @@
-import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import { Redis, type RedisOptions } from 'ioredis'
-import { ConnectError, UsageError } from '../errors.js'
-import { registerSecret } from '../redact.js'
+import { ConnectError } from '../errors.js'
 import { mapConnectError } from '../wire/connect-errors.js'
-import { explainIamFailure, keepTokenAuthenticated, type TokenAuth } from './iam.js'
-import { formatAddress, type Endpoint } from './endpoint.js'
-import { translateAddress, type NatMap } from './nat-map.js'
+import { explainIamFailure, keepTokenAuthenticated } from './iam.js'
+import { nodeLogin, tlsOptions, type ConnectionSpec, type NodeAddress } from '../wire/spec.js'
+import { formatAddress } from './endpoint.js'
 
-/** Everything needed to open a connection to any node of one deployment. */
-export interface ConnectionSpec {
-  endpoint: Endpoint
-  tlsCaFile?: string
-  insecure: boolean
-  timeoutMs: number
-  natMap: NatMap
-  /** Connection name shown by CLIENT LIST, so kvtop's own traffic can be recognised. */
-  clientName?: string
-  /** IAM token authentication: every new connection takes the current token as its password. */
-  iam?: TokenAuth
-}
-
-export interface NodeAddress {
-  host: string
-  port: number
-}
+export type { ConnectionSpec, NodeAddress }
 
 export interface OpenOptions {
   db?: number
@@ -35,38 +17,19 @@ export interface OpenOptions {
   name?: string
 }
 
-function tlsOptions(spec: ConnectionSpec, host: string): RedisOptions['tls'] {
-  if (!spec.endpoint.tls) return undefined
-  let ca: Buffer | undefined
-  if (spec.tlsCaFile) {
-    try {
-      ca = readFileSync(spec.tlsCaFile)
-    } catch (err) {
-      throw new UsageError(`cannot read --tls-ca file ${spec.tlsCaFile}: ${(err as Error).message}`)
-    }
-  }
-  return {
-    ...(ca ? { ca } : {}),
-    rejectUnauthorized: !spec.insecure,
-    servername: /^[\d.:]+$/.test(host) ? undefined : host,
-  }
-}
-
 export function redisOptions(
   spec: ConnectionSpec,
   node: NodeAddress | undefined,
   opts: OpenOptions = {},
 ): RedisOptions {
-  const target = translateAddress(spec.natMap, node ?? spec.endpoint)
-  const password = spec.iam ? spec.iam.current() : spec.endpoint.password
-  registerSecret(password)
+  const login = nodeLogin(spec, node)
   return {
-    host: target.host,
-    port: target.port,
-    username: spec.iam ? spec.iam.username : spec.endpoint.username,
-    password,
+    host: login.host,
+    port: login.port,
+    username: login.username,
+    password: login.password,
     db: opts.db ?? 0,
-    tls: tlsOptions(spec, target.host),
+    tls: tlsOptions(spec, login.host),
     protocol: 2,
     lazyConnect: true,
     connectTimeout: spec.timeoutMs,

@@ -1,22 +1,14 @@
 import { isIPv6 } from 'node:net'
 import { UsageError } from '../errors.js'
 import { redact, registerSecret } from '../redact.js'
+import { formatAddress } from '../wire/address.js'
+import type { Endpoint } from '../wire/spec.js'
 
-export interface Endpoint {
-  host: string
-  port: number
-  tls: boolean
-  username?: string
-  password?: string
-  db: number
-}
+export type { Endpoint }
 
 export const DEFAULT_PORT = 6379
 
-/** `host:port` with IPv6 hosts bracketed, for messages and ids. */
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
-}
+export { formatAddress }
 
 /** The URL without its password, safe to print. */
 export function describeEndpoint(endpoint: Endpoint): string {

@@ -1,8 +1,9 @@
 import { UsageError } from '../errors.js'
+import { translateAddress, type NatMap } from '../wire/spec.js'
 import { formatAddress, parseHostPort } from './endpoint.js'
 
-/** Announced address (as the cluster reports it) -> address reachable from here. */
-export type NatMap = Map<string, { host: string; port: number }>
+export type { NatMap }
+export { translateAddress }
 
 /** Parse `--nat-map announced-host:port=reachable-host:port` entries (repeatable). */
 export function parseNatMap(
@@ -22,11 +23,4 @@ export function parseNatMap(
     map.set(formatAddress(a.host, a.port), parseHostPort(to))
   }
   return map
-}
-
-export function translateAddress(
-  map: NatMap,
-  address: { host: string; port: number },
-): { host: string; port: number } {
-  return map.get(formatAddress(address.host, address.port)) ?? { host: address.host, port: address.port }
 }

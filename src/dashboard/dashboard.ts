@@ -199,10 +199,16 @@ export class Dashboard {
     this.events.splice(500)
     if (this.state.paused) return
     const hadExternal = Boolean(this.snapshot?.external)
+    const hadRows = this.headerRows()
     this.snapshot = snapshot
     this.history = history
     this.slowlog = slowlog
-    if (hadExternal !== Boolean(snapshot.external)) this.relayout()
+    if (
+      hadExternal !== Boolean(snapshot.external) ||
+      hadRows !== this.headerRows() ||
+      Boolean(this.layout.cloudwatchOnly) !== Boolean(snapshot.dataPlane)
+    )
+      this.relayout()
     this.draw()
   }
 
@@ -227,10 +233,22 @@ export class Dashboard {
     el.setLabel(` ${text.length > room ? text.slice(0, Math.max(0, room - 1)) + '…' : text} `)
   }
 
+  /** Lines of the header: 2, more when the line saying the nodes are unreachable wraps. */
+  private headerRows(): number {
+    const s = this.snapshot
+    return s ? headerLines(s, this.state, (this.screen.width as number) - 2).length : 2
+  }
+
   private relayout(): void {
     const w = this.screen.width as number
     const h = this.screen.height as number
-    this.layout = computeLayout(w, h, Boolean(this.snapshot?.external))
+    this.layout = computeLayout(
+      w,
+      h,
+      Boolean(this.snapshot?.external),
+      this.headerRows(),
+      Boolean(this.snapshot?.dataPlane),
+    )
     const l = this.layout
     const wd = this.widgets
     this.place(wd.header, l.header)
@@ -267,7 +285,7 @@ export class Dashboard {
     const cpu = process.cpuUsage()
     const wd = this.widgets
     const l = this.layout
-    wd.header.setContent(headerLines(s, this.state).join('\n'))
+    wd.header.setContent(headerLines(s, this.state, this.inner(l.header)).join('\n'))
 
     const tableWidth = this.inner(l.table)
     const table = nodeTable(s, this.state, this.options.thresholds, tableWidth)
@@ -300,11 +318,13 @@ export class Dashboard {
       // Panels get only the lines they can show: parsing hidden lines is most of a frame's cost.
       const fit = (lines: string[], r: Rect | undefined) =>
         lines.slice(0, Math.max(1, (r?.height ?? 3) - 2)).join('\n')
-      wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
-      wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
-      wd.slowlog.setContent(
-        fit(slowlogLines(this.slowlog.slice(0, l.slowlog!.height), this.inner(l.slowlog)), l.slowlog),
-      )
+      if (l.memory) wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
+      if (l.lag)
+        wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
+      if (l.slowlog)
+        wd.slowlog.setContent(
+          fit(slowlogLines(this.slowlog.slice(0, l.slowlog.height), this.inner(l.slowlog)), l.slowlog),
+        )
       this.label(wd.alerts, `alerts (${s.alerts.length} active)`)
       wd.alerts.setContent(
         fit(eventLines(this.events.slice(0, l.alerts!.height), this.inner(l.alerts)), l.alerts),
@@ -442,7 +462,10 @@ export class Dashboard {
         return
       case ch === 'p':
         this.state.paused = !this.state.paused
-        if (this.snapshot) this.widgets.header.setContent(headerLines(this.snapshot, this.state).join('\n'))
+        if (this.snapshot)
+          this.widgets.header.setContent(
+            headerLines(this.snapshot, this.state, this.inner(this.layout.header)).join('\n'),
+          )
         return this.render()
       case full === 'enter':
         if (!this.state.selectedId) return

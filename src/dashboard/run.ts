@@ -1,6 +1,19 @@
 import { DEFAULT_THRESHOLDS, type AlertThresholds } from '../metrics/alerts.js'
-import type { MonitorEngine } from '../metrics/engine.js'
+import type { SeriesStore } from '../metrics/history.js'
+import type { SlowlogEntry } from '../metrics/slowlog.js'
+import type { Snapshot } from '../metrics/types.js'
 import { Dashboard } from './dashboard.js'
+
+/**
+ * What the dashboard draws from: the monitor engine (live figures), or the CloudWatch-only monitor
+ * when the nodes cannot be reached from here.
+ */
+export interface TopFeed {
+  readonly history: SeriesStore
+  readonly slowlog: { list(limit?: number): SlowlogEntry[] }
+  start(listener: (snapshot: Snapshot) => void, onError?: (err: unknown) => void): void
+  stop(): Promise<void>
+}
 
 export interface TopOptions {
   thresholds?: Partial<AlertThresholds>
@@ -16,7 +29,7 @@ export interface TopSummary {
 
 /** Run the dashboard on `engine` until the user quits (q / Ctrl-C) or `signal` aborts. */
 export async function runTop(
-  engine: MonitorEngine,
+  engine: TopFeed,
   options: TopOptions = {},
   signal?: AbortSignal,
 ): Promise<TopSummary> {

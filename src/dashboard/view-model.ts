@@ -1,5 +1,7 @@
 import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import {
+  CLOUDWATCH_COLUMNS,
+  dataPlaneLine,
   fmtBytes,
   fmtCount,
   fmtLag,
@@ -95,21 +97,23 @@ export function matchesFilter(n: NodeStatus, filter: string, flags?: Flags): boo
 }
 
 function sortValue(n: NodeStatus, key: SortKey): number | string {
+  // Without live figures (nodes unreachable from here), CloudWatch's stand in.
+  const cw = n.external ?? {}
   switch (key) {
     case 'ops':
-      return n.opsPerSec ?? -1
+      return n.opsPerSec ?? (cw.getTypeCmds ?? -1) + (cw.setTypeCmds ?? 0)
     case 'latency':
       return n.latencyUs ?? -1
     case 'cpu':
-      return n.cpuPercent ?? -1
+      return n.cpuPercent ?? cw.engineCpu ?? cw.cpu ?? -1
     case 'memory':
-      return n.memory.used ?? -1
+      return n.memory.used ?? cw.bytesUsed ?? -1
     case 'lag':
-      return n.replication?.lagBytes ?? -1
+      return n.replication?.lagBytes ?? cw.replicationLag ?? -1
     case 'hit':
       return n.hitRatio ?? -1
     case 'clients':
-      return n.clients.connected ?? -1
+      return n.clients.connected ?? cw.currConnections ?? -1
     case 'address':
       return n.address
     case 'shard':
@@ -158,16 +162,46 @@ export const COLUMNS: Column[] = [
   { title: 'CLI', width: 5, align: 'right', cell: (n) => fmtCount(n.clients.connected) },
 ]
 
+const CW_WIDTHS: Record<string, number> = {
+  CPU: 4,
+  'ENGINE CPU': 10,
+  'MEM%': 4,
+  'MEM USED': 8,
+  CONNS: 5,
+  'CMDS/MIN': 8,
+  'HITS/MIN': 8,
+  'MISSES/MIN': 10,
+  'EVICTED/MIN': 11,
+  'REPL LAG': 8,
+}
+
+/**
+ * The table when the nodes cannot be reached from here: AWS's node names and CloudWatch's latest
+ * figures (per minute for counters) in place of the live ones.
+ */
+export const CLOUDWATCH_TABLE: Column[] = [
+  { title: 'NODE', width: 21, align: 'left', cell: (n) => (n.address === n.id ? '-' : n.address) },
+  { title: 'AWS NODE', width: 20, align: 'left', cell: (n) => n.id },
+  { title: 'ROLE', width: 7, align: 'left', cell: (n) => n.role },
+  { title: 'SH', width: 3, align: 'right', cell: (n) => String(n.shard) },
+  ...CLOUDWATCH_COLUMNS.map((c): Column => ({
+    title: c.title,
+    width: CW_WIDTHS[c.title] ?? c.title.length,
+    align: c.align,
+    cell: (n) => c.cell(n.external ?? {}),
+  })),
+]
+
 function fit(text: string, width: number, align: 'left' | 'right'): string {
   const t = text.length > width ? truncate(text, width) : text
   return align === 'right' ? t.padStart(width) : t.padEnd(width)
 }
 
 /** Columns that fit in `width` characters (the first ones, in order). */
-export function visibleColumns(width: number): Column[] {
+export function visibleColumns(width: number, columns: Column[] = COLUMNS): Column[] {
   const out: Column[] = []
   let used = 0
-  for (const c of COLUMNS) {
+  for (const c of columns) {
     if (used + c.width + (out.length ? 1 : 0) > width) break
     used += c.width + (out.length ? 1 : 0)
     out.push(c)
@@ -190,7 +224,7 @@ export function nodeTable(
   t: AlertThresholds,
   width: number,
 ): { header: string; rows: TableRow[]; total: number } {
-  const cols = visibleColumns(width)
+  const cols = visibleColumns(width, s.dataPlane ? CLOUDWATCH_TABLE : COLUMNS)
   const hot = hotNodes(s.nodes)
   const withFlags = s.nodes.map((n) => ({ n, flags: nodeFlags(n, t, hot) }))
   const shown = withFlags.filter(({ n, flags }) => matchesFilter(n, state.filter, flags))
@@ -204,7 +238,9 @@ export function nodeTable(
   const rows = order.map((n) => {
     const flags = flagsById.get(n.id)!
     const text = cols.map((c) => fit(c.cell(n), c.width, c.align)).join(' ')
-    const color = flags.down ? 'red' : flags.lagging ? 'yellow' : flags.hot ? 'magenta' : undefined
+    // Unreachable from here is not down: no red rows when only CloudWatch can be seen.
+    const color =
+      flags.down && !s.dataPlane ? 'red' : flags.lagging ? 'yellow' : flags.hot ? 'magenta' : undefined
     const tagged = color ? `{${color}-fg}${esc(text)}{/${color}-fg}` : esc(text)
     return { id: n.id, text, tagged, flags }
   })
@@ -215,7 +251,9 @@ export function sortLabel(state: ViewState): string {
   return `sort: ${state.sort}${state.descending ? ' desc' : ''}${state.filter ? ` | filter: ${state.filter}` : ''}${state.paused ? ' | PAUSED' : ''}`
 }
 
-export function headerLines(s: Snapshot, state: ViewState): string[] {
+/** The header's lines; `width` (the header's inner width) wraps the CloudWatch-only line. */
+export function headerLines(s: Snapshot, state: ViewState, width = Infinity): string[] {
+  if (s.dataPlane) return cloudWatchOnlyHeader(s, state, width)
   const d = s.deployment
   const first = [
     `{bold}kvtop{/bold}`,
@@ -243,6 +281,37 @@ export function headerLines(s: Snapshot, state: ViewState): string[] {
     sortLabel(state),
   ].join('  ')
   return [first, second]
+}
+
+/** The header when only CloudWatch can be seen: the deployment as AWS describes it, and the line saying why. */
+function cloudWatchOnlyHeader(s: Snapshot, state: ViewState, width: number): string[] {
+  const d = s.deployment
+  const ext = s.external
+  const parts = [
+    `{bold}kvtop{/bold}`,
+    d.provider ?? '?',
+    d.engine && d.version ? `${d.engine} ${d.version}` : (d.engine ?? '?'),
+    d.mode,
+    `${d.shards} shard${d.shards === 1 ? '' : 's'}`,
+    `${d.nodes} node${d.nodes === 1 ? '' : 's'} (AWS)`,
+    ext
+      ? `${ext.source} ${ext.at ? `as of ${fmtTime(ext.at)}` : 'no data'}${ext.error ? ` {red-fg}${esc(ext.error)}{/red-fg}` : ''}`
+      : undefined,
+    sortLabel(state),
+  ].filter((p): p is string => Boolean(p))
+  // One line: the parts that fit (a wrapped line would push the notice out of the header). blessed
+  // wraps a line as long as the box is wide: one column less than the width.
+  const room = width - 1
+  const plain = (t: string) => t.replace(/\{[^{}]*\}/g, '').length
+  let first = parts[0]
+  for (const p of parts.slice(1)) {
+    if (plain(first) + 2 + plain(p) > room) break
+    first += `  ${p}`
+  }
+  const notice = Number.isFinite(width)
+    ? wrapText(dataPlaneLine(s.dataPlane!), Math.max(20, room), '  ').slice(0, 3)
+    : [dataPlaneLine(s.dataPlane!)]
+  return [first, ...notice.map((l) => `{yellow-fg}${esc(l)}{/yellow-fg}`)]
 }
 
 const SPARKS = '▁▂▃▄▅▆▇█'
@@ -464,6 +533,8 @@ export interface Rect {
 
 export interface Layout {
   compact: boolean
+  /** The CloudWatch-only arrangement (see computeLayout). */
+  cloudwatchOnly?: boolean
   header: Rect
   table: Rect
   ops?: Rect
@@ -476,14 +547,41 @@ export interface Layout {
 }
 
 /** Where every panel goes on a `width` x `height` screen. Small screens show the header and the table only. */
-export function computeLayout(width: number, height: number, hasExternal: boolean): Layout {
-  const header: Rect = { top: 0, left: 0, width, height: 4 }
+export function computeLayout(
+  width: number,
+  height: number,
+  hasExternal: boolean,
+  /** Lines of text in the header (2; more with the CloudWatch-only line). */
+  headerRows = 2,
+  /**
+   * Only CloudWatch can be seen (nodes unreachable from here): no charts, memory, lag or slowlog
+   * panels (nothing would fill them); the table across the screen, the CloudWatch panel below it.
+   */
+  cloudwatchOnly = false,
+): Layout {
+  const header: Rect = { top: 0, left: 0, width, height: headerRows + 2 }
   const rest = Math.max(1, height - header.height)
   if (width < 90 || height < 24) {
-    return { compact: true, header, table: { top: header.height, left: 0, width, height: rest } }
+    return {
+      compact: true,
+      ...(cloudwatchOnly ? { cloudwatchOnly: true } : {}),
+      header,
+      table: { top: header.height, left: 0, width, height: rest },
+    }
   }
   const upper = Math.floor(rest * 0.55)
   const lower = rest - upper
+  if (cloudwatchOnly) {
+    const alertW = Math.floor(width * 0.3)
+    return {
+      compact: false,
+      cloudwatchOnly: true,
+      header,
+      table: { top: header.height, left: 0, width, height: upper },
+      external: { top: header.height + upper, left: 0, width: width - alertW, height: lower },
+      alerts: { top: header.height + upper, left: width - alertW, width: alertW, height: lower },
+    }
+  }
   const tableW = Math.min(
     width - 30,
     Math.max(Math.floor(width * 0.6), Math.min(visibleColumnsWidth() + 4, width - 40)),

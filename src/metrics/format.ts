@@ -2,7 +2,7 @@ import { renderTable } from '../ui/table.js'
 import type { MonitorEvent } from './alerts.js'
 import type { ShardReplication } from './replication.js'
 import { formatArgs, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
-import type { NodeStatus, Snapshot } from './types.js'
+import type { DataPlaneStatus, NodeStatus, Snapshot } from './types.js'
 
 /** Plain-text presentation of monitoring data (tables for `status`, `replication`, `slowlog`). */
 
@@ -62,6 +62,7 @@ export function fmtLag(n: NodeStatus): string {
 
 export function nodeState(n: NodeStatus): string {
   if (n.up) return n.loading ? 'loading' : 'up'
+  if (n.state === 'unreachable') return 'unreachable'
   return n.state === 'timeout' ? 'timeout' : n.state === 'connecting' ? 'connecting' : 'down'
 }
 
@@ -158,6 +159,94 @@ export function formatStatus(s: Snapshot, options: { events?: MonitorEvent[] } =
     for (const a of s.alerts) lines.push(`  ${a.severity.padEnd(8)} ${a.message}`)
   }
   const events = options.events ?? []
+  if (events.length) {
+    lines.push('', 'EVENTS')
+    for (const e of events) lines.push(`  ${formatEvent(e)}`)
+  }
+  return lines.join('\n')
+}
+
+/** The one line `status`, `top` and `triage` print when only CloudWatch could be read. */
+export function dataPlaneLine(d: DataPlaneStatus): string {
+  return (
+    `nodes unreachable from here${d.reason ? ` (${d.reason})` : ''}: showing CloudWatch only; ` +
+    'run kvtop from inside the VPC (bastion, SSM port forwarding) for live figures'
+  )
+}
+
+const pctFigure = (v: number | undefined) => (v === undefined ? '-' : `${v.toFixed(0)}%`)
+
+/** Per-node figures of a CloudWatch-only status, by kvtop's CloudWatch metric names. */
+export const CLOUDWATCH_COLUMNS: {
+  title: string
+  align: 'left' | 'right'
+  cell: (m: Record<string, number>) => string
+}[] = [
+  { title: 'CPU', align: 'right', cell: (m) => pctFigure(m.cpu) },
+  { title: 'ENGINE CPU', align: 'right', cell: (m) => pctFigure(m.engineCpu) },
+  { title: 'MEM%', align: 'right', cell: (m) => pctFigure(m.memoryUsagePercent) },
+  { title: 'MEM USED', align: 'right', cell: (m) => fmtBytes(m.bytesUsed) },
+  { title: 'CONNS', align: 'right', cell: (m) => fmtCount(m.currConnections) },
+  {
+    title: 'CMDS/MIN',
+    align: 'right',
+    cell: (m) =>
+      m.getTypeCmds === undefined && m.setTypeCmds === undefined
+        ? '-'
+        : fmtCount((m.getTypeCmds ?? 0) + (m.setTypeCmds ?? 0)),
+  },
+  { title: 'HITS/MIN', align: 'right', cell: (m) => fmtCount(m.hits) },
+  { title: 'MISSES/MIN', align: 'right', cell: (m) => fmtCount(m.misses) },
+  { title: 'EVICTED/MIN', align: 'right', cell: (m) => fmtCount(m.evictions) },
+  { title: 'REPL LAG', align: 'right', cell: (m) => fmtSeconds(m.replicationLag) },
+]
+
+/**
+ * `status` when the nodes cannot be reached: the line saying so, the deployment as AWS describes
+ * it, and every node's latest CloudWatch figures (60 s periods: counters are per minute).
+ */
+export function formatCloudWatchOnly(
+  s: Snapshot,
+  options: {
+    events?: MonitorEvent[]
+    /** Print the line saying why (default true; once per --watch). */ notice?: boolean
+  } = {},
+): string {
+  const d = s.deployment
+  const ext = s.external
+  const lines = [
+    ...(options.notice === false ? [] : [dataPlaneLine(s.dataPlane ?? { reachable: false })]),
+    [
+      d.provider ?? 'unknown provider',
+      d.engine && d.version ? `${d.engine} ${d.version}` : d.engine,
+      d.mode,
+      `${d.shards} shard${d.shards === 1 ? '' : 's'}`,
+      `${d.nodes} node${d.nodes === 1 ? '' : 's'} (as AWS describes them)`,
+      ext
+        ? `${ext.source} ${ext.at ? `as of ${fmtTime(ext.at)}` : 'no data'}${ext.error ? ` (error: ${ext.error})` : ''}`
+        : undefined,
+    ]
+      .filter(Boolean)
+      .join(' | '),
+    '',
+  ]
+  const rows = s.nodes.map((n) => [
+    n.id,
+    n.address === n.id ? '-' : n.address,
+    n.role,
+    String(n.shard),
+    ...CLOUDWATCH_COLUMNS.map((c) => c.cell(n.external ?? {})),
+  ])
+  lines.push(
+    renderTable(['NODE', 'ADDRESS', 'ROLE', 'SHARD', ...CLOUDWATCH_COLUMNS.map((c) => c.title)], rows, [
+      'left',
+      'left',
+      'left',
+      'right',
+      ...CLOUDWATCH_COLUMNS.map((c) => c.align),
+    ]),
+  )
+  const events = options.events ?? s.events
   if (events.length) {
     lines.push('', 'EVENTS')
     for (const e of events) lines.push(`  ${formatEvent(e)}`)

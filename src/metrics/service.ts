@@ -1,7 +1,8 @@
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
-import { UsageError } from '../errors.js'
+import { KvtopError, UsageError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
+import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './cloudwatch-only.js'
 import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
 import type { AwsDeployment } from '../aws/types.js'
 import type { ShardReplication } from './replication.js'
@@ -18,6 +19,51 @@ export async function openMonitor(input: ConnectionInput, options: MonitorOption
     return new MonitorEngine(spec, deployment.topology, options)
   } finally {
     await deployment.close()
+  }
+}
+
+/** What `status` and `top` watch: the nodes themselves, or (unreachable from here) CloudWatch alone. */
+export type MonitorFeed =
+  | { live: MonitorEngine; cloudwatchOnly?: undefined }
+  | { live?: undefined; cloudwatchOnly: CloudWatchOnlyMonitor }
+
+/**
+ * Open the monitor; when the deployment was named through AWS and its nodes cannot be reached
+ * from here (timeout, refused, DNS, no route: a laptop outside the VPC), fall back to CloudWatch
+ * alone, read once before returning. Without a CloudWatch source (no --cloudwatch), or when
+ * CloudWatch cannot be read either, the connection error stands (exit 3), its hint saying so.
+ */
+export async function openMonitorOrCloudWatch(
+  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
+  options: MonitorOptions,
+): Promise<MonitorFeed> {
+  try {
+    return { live: await openMonitor(endpoint.input, options) }
+  } catch (err) {
+    const dataPlane = endpoint.aws ? dataPlaneUnreachable(err) : undefined
+    if (!dataPlane || !endpoint.aws) {
+      await options.external?.close?.()
+      throw err
+    }
+    const connectError = err as KvtopError
+    if (!options.external) {
+      throw withConnectHint(
+        connectError,
+        'From outside the VPC CloudWatch still answers: add --cloudwatch to see its figures for every node.',
+      )
+    }
+    const monitor = new CloudWatchOnlyMonitor(endpoint.aws, options.external, dataPlane, {
+      intervalMs: options.intervalMs,
+    })
+    const first = await monitor.poll()
+    if (first.external?.at === undefined) {
+      await monitor.stop()
+      throw withConnectHint(
+        connectError,
+        `CloudWatch could not be read either: ${first.external?.error ?? 'no answer'}`,
+      )
+    }
+    return { cloudwatchOnly: monitor }
   }
 }
 

@@ -7,8 +7,20 @@ import type { CommandRate } from './rates.js'
 import type { ShardReplication } from './replication.js'
 import type { SlowlogEntry } from './slowlog.js'
 
-/** How the last poll of a node went. */
-export type PollState = 'ok' | 'timeout' | 'down' | 'connecting'
+/** How the last poll of a node went; `unreachable`: not polled, the data plane cannot be reached from here. */
+export type PollState = 'ok' | 'timeout' | 'down' | 'connecting' | 'unreachable'
+
+/**
+ * Whether kvtop reached the deployment's nodes. Present (reachable: false) only when a deployment
+ * named through AWS could not be reached from where kvtop runs and the figures are CloudWatch's.
+ */
+export interface DataPlaneStatus {
+  reachable: boolean
+  /** Why not, as the connection error said it (e.g. "no answer from 10.0.1.5:6379 within 5s"). */
+  reason?: string
+  /** The connection error's code: timeout, refused, dns, unreachable. */
+  code?: string
+}
 
 /** One node in `status` JSON: the node shape of `discover` plus its live figures. */
 export interface NodeStatus {
@@ -150,6 +162,8 @@ export interface Snapshot {
   /** Valkey 8.1+ COMMANDLOG large-request / large-reply entries first seen in this round. */
   commandlog?: CommandLogRecord[]
   external?: ExternalMetrics
+  /** Only when the nodes could not be reached: the figures are CloudWatch's alone. */
+  dataPlane?: DataPlaneStatus
 }
 
 /** A COMMANDLOG large-request or large-reply entry with its node (Valkey 8.1+). */

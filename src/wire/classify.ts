@@ -1,3 +1,4 @@
+import { parseAddress } from './address.js'
 import { RespError, type Reply } from './reply-parser.js'
 
 /**
@@ -67,18 +68,4 @@ export function parseRedirect(
   return { kind: m[1] as 'MOVED' | 'ASK', slot: Number(m[2]), ...address }
 }
 
-/**
- * `host:port`, `[v6]:port` or `v6addr:port` (the last colon separates the port), as Redis prints
- * node addresses in CLUSTER NODES, MOVED and INFO. The one parser of node addresses.
- */
-export function parseAddress(text: string): { host: string; port: number } | undefined {
-  const colon = text.lastIndexOf(':')
-  if (colon <= 0) return undefined
-  const port = Number(text.slice(colon + 1))
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined
-  const host = text.slice(0, colon).replace(/^\[|\]$/g, '')
-  if (!host) return undefined
-  return { host, port }
-}
-
-export { RespError }
+export { RespError, parseAddress }

@@ -1,5 +1,5 @@
 import { ConnectError, UsageError, errorMessage } from '../errors.js'
-import { formatAddress } from '../connect/endpoint.js'
+import { formatAddress } from './address.js'
 
 const TLS_CODES = new Set([
   'EPROTO',
@@ -88,4 +88,16 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
     })
   }
   return new ConnectError(`cannot connect to ${address}: ${message}`, { code: 'connect' })
+}
+
+/** An authentication failure with an IAM token: say what to check at AWS, not the password. */
+export function explainIamFailure(err: ConnectError): ConnectError {
+  if (err.code !== 'auth-failed') return err
+  return new ConnectError(`${err.message}: the IAM authentication token was refused`, {
+    code: 'auth-failed',
+    hint:
+      'Check that the user has authentication mode IAM (for ElastiCache its user id must equal its name), that it is ' +
+      "in the cache's user group or ACL, that the AWS identity may elasticache:Connect / memorydb:Connect to both the " +
+      "cache and the user, and that --region is the resource's Region.",
+  })
 }

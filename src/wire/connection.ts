@@ -1,5 +1,5 @@
 import type net from 'node:net'
-import { formatAddress } from '../connect/endpoint.js'
+import { formatAddress } from './address.js'
 import { authCommand, openSocket, type RawConnectOptions } from './dial.js'
 import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
 import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'

@@ -8,9 +8,9 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
-import { redisOptions, type ConnectionSpec, type NodeAddress } from '../connect/client.js'
+import { nodeLogin, tlsOptions, type ConnectionSpec, type NodeAddress } from './spec.js'
 import type { ConnectContext } from './connect-errors.js'
-import { formatAddress } from '../connect/endpoint.js'
+import { formatAddress } from './address.js'
 import { UsageError } from '../errors.js'
 import type { CommandArg } from './encode.js'
 
@@ -123,10 +123,10 @@ export function nodeDialOptions(
   spec: ConnectionSpec,
   node: NodeAddress | undefined,
 ): { options: RawConnectOptions; context: ConnectContext; address: string } {
-  const o = redisOptions(spec, node)
-  const host = o.host!
-  const port = o.port!
-  const t = o.tls as tls.ConnectionOptions | undefined
+  const o = nodeLogin(spec, node)
+  const host = o.host
+  const port = o.port
+  const t = tlsOptions(spec, host)
   return {
     options: {
       host,

@@ -1,5 +1,5 @@
-import type { ConnectionSpec, NodeAddress } from '../connect/client.js'
-import { formatAddress } from '../connect/endpoint.js'
+import type { ConnectionSpec, NodeAddress } from './spec.js'
+import { formatAddress } from './address.js'
 import { OperationError } from '../errors.js'
 import { parseAddress } from './classify.js'
 import type { RawRespConnection } from './connection.js'

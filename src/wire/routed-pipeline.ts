@@ -1,6 +1,5 @@
-import type { ConnectionSpec } from '../connect/client.js'
-import { formatAddress } from '../connect/endpoint.js'
-import type { Topology } from '../connect/topology.js'
+import type { ConnectionSpec } from './spec.js'
+import { formatAddress } from './address.js'
 import { OperationError } from '../errors.js'
 import type { RawRespConnection } from './connection.js'
 import { RespError, type Reply } from './reply-parser.js'
@@ -10,6 +9,12 @@ import type { CommandArg } from './encode.js'
 import { openRawNode } from './node.js'
 
 export const SLOTS = 16384
+
+/** What the routed pipeline needs of a discovered topology: who serves which slots. */
+export interface SlotOwners {
+  mode: string
+  nodes: readonly { role: string; address: string; slots: readonly (readonly [number, number])[] }[]
+}
 
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n')
 const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
@@ -68,7 +73,7 @@ export class SlotTable {
   private readonly owner: string[] = new Array(SLOTS)
   readonly addresses = new Set<string>()
 
-  constructor(topology: Topology) {
+  constructor(topology: SlotOwners) {
     const primaries = topology.nodes.filter((n) => n.role === 'primary')
     if (topology.mode !== 'cluster') {
       if (!primaries[0]) throw new OperationError('no primary to write to')
@@ -246,7 +251,7 @@ interface NodeLane<T> {
 export interface RoutedPipelineOptions<T> {
   spec: ConnectionSpec
   /** Resolve a node address (host:port as the cluster announces it) to connect to. */
-  topology: Topology
+  topology: SlotOwners
   /** Bytes per write to one node (default 128 KiB). */
   batchBytes?: number
   /** Writes in flight per node (default 4). */

@@ -26,7 +26,9 @@ export async function cloudWatchHistory(
         }
         nodes[id] = worst
       }
-      return { hours, nodes }
+      const addresses: Record<string, string> = {}
+      for (const c of aws.cloudwatch.nodes) if (c.address) addresses[c.id] = c.address
+      return { hours, nodes, ...(Object.keys(addresses).length ? { addresses } : {}) }
     } finally {
       clients.destroy()
     }

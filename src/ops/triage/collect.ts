@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis'
+import { parseClusterNodes } from '../../connect/cluster-parsers.js'
 import type { Deployment } from '../../connect/deployment.js'
+import { formatAddress } from '../../connect/endpoint.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
@@ -7,7 +9,7 @@ import { errorMessage } from '../../errors.js'
 import { parseInfo } from '../../metrics/info.js'
 import { lengthCommand } from '../verify/logical.js'
 import { LIMITS } from './rules.js'
-import type { ClientInfo, KeySample, KeyScan, NodeExtras } from './types.js'
+import type { ClientInfo, KeySample, KeyScan, NodeExtras, OpenSlot, SlotMarker } from './types.js'
 
 /** Run `fn` over the nodes, `limit` at a time, each bounded by `timeoutMs`: a dead node costs one timeout. */
 export async function eachNode<T>(
@@ -83,6 +85,52 @@ export function slotMapView(clusterNodes: string): string {
     .join(' ')
 }
 
+/**
+ * The IMPORTING / MIGRATING markers of the node whose CLUSTER NODES this is: a node shows them only
+ * in its own (`myself`) line, never in its lines about others.
+ */
+export function ownSlotMarkers(clusterNodes: string): SlotMarker[] {
+  const records = parseClusterNodes(clusterNodes)
+  const me = records.find((r) => r.myself)
+  if (!me) return []
+  const where = new Map(
+    records.filter((r) => r.ip && r.port).map((r) => [r.id, formatAddress(r.endpoint || r.ip, r.port)]),
+  )
+  const peer = (id: string) => ({ peer: id, ...(where.has(id) ? { peerAddress: where.get(id)! } : {}) })
+  return [
+    ...me.migrating.map((m): SlotMarker => ({ slot: m.slot, kind: 'migrating', ...peer(m.to) })),
+    ...me.importing.map((i): SlotMarker => ({ slot: i.slot, kind: 'importing', ...peer(i.from) })),
+  ]
+}
+
+/**
+ * Open slots with both sides joined, from every node's own markers (and the seed's, from the
+ * topology, for a node whose view could not be read). Peers are named by the address kvtop knows
+ * them by, else by the address the marking node knows, else by node id.
+ */
+export function openSlotsFrom(
+  extras: Pick<NodeExtras, 'address' | 'slotMarkers'>[],
+  nodes: Pick<TopologyNode, 'id' | 'address' | 'importing' | 'migrating'>[],
+): OpenSlot[] {
+  const byId = new Map(nodes.map((n) => [n.id, n.address]))
+  const found = new Map<string, OpenSlot>()
+  const mark = (address: string, m: SlotMarker) => {
+    const peer = byId.get(m.peer) ?? m.peerAddress ?? m.peer
+    const [from, to] = m.kind === 'migrating' ? [address, peer] : [peer, address]
+    const key = `${m.slot}|${from}|${to}`
+    const o = found.get(key) ?? { slot: m.slot, from, to, migrating: false, importing: false }
+    if (m.kind === 'migrating') o.migrating = true
+    else o.importing = true
+    found.set(key, o)
+  }
+  for (const e of extras) for (const m of e.slotMarkers ?? []) mark(e.address, m)
+  for (const n of nodes) {
+    for (const m of n.migrating ?? []) mark(n.address, { slot: m.slot, kind: 'migrating', peer: m.to })
+    for (const i of n.importing ?? []) mark(n.address, { slot: i.slot, kind: 'importing', peer: i.from })
+  }
+  return [...found.values()].sort((a, b) => a.slot - b.slot || a.from.localeCompare(b.from))
+}
+
 async function nodeExtras(deployment: Deployment, node: TopologyNode): Promise<NodeExtras> {
   const client = await deployment.client(node)
   const cluster = deployment.topology.mode === 'cluster'
@@ -102,7 +150,9 @@ async function nodeExtras(deployment: Deployment, node: TopologyNode): Promise<N
     ...(clients instanceof Error
       ? { error: `CLIENT LIST refused: ${clients.message}` }
       : { clients: parseClientList(String(clients)) }),
-    ...(clusterNodes ? { slotMapView: slotMapView(String(clusterNodes)) } : {}),
+    ...(clusterNodes
+      ? { slotMapView: slotMapView(String(clusterNodes)), slotMarkers: ownSlotMarkers(String(clusterNodes)) }
+      : {}),
     lfu: /lfu/.test(memory.maxmemory_policy ?? ''),
   }
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { AtomicFile } from '../../data/atomic-file.js'
 import { UsageError } from '../../errors.js'
+import { dataPlaneLine } from '../../metrics/format.js'
 import { redact, redactDeep } from '../../redact.js'
 import { formatBytes } from '../../ui/format.js'
 import type { Finding, TriageReport } from './types.js'
@@ -16,13 +17,21 @@ function findingLine(f: Finding): string {
 export function formatTriage(r: TriageReport): string {
   const d = r.deployment
   const lines = [
+    ...(r.dataPlane ? [dataPlaneLine(r.dataPlane)] : []),
     `${d.provider ?? 'self-managed'} ${d.engine ?? ''} ${d.version ?? ''} | ${d.mode} | ${d.shards} shard${d.shards === 1 ? '' : 's'} | ${d.nodes} nodes` +
       (d.clusterState ? ` | cluster_state ${d.clusterState}` : '') +
-      ` | measured over ${r.durationSeconds}s`,
+      (r.dataPlane
+        ? ` | CloudWatch, last ${r.cloudwatch?.hours ?? 3} hours`
+        : ` | measured over ${r.durationSeconds}s`),
     `${r.counts.critical} critical, ${r.counts.warning} warning${r.counts.warning === 1 ? '' : 's'}, ${r.counts.info} note${r.counts.info === 1 ? '' : 's'}`,
     '',
   ]
-  if (!r.findings.length) lines.push('No findings: nothing looks wrong.')
+  if (!r.findings.length)
+    lines.push(
+      r.dataPlane
+        ? 'No CloudWatch findings (the nodes themselves were not checked).'
+        : 'No findings: nothing looks wrong.',
+    )
   for (const f of r.findings) {
     lines.push(findingLine(f))
     if (f.severity !== 'info') lines.push(`    why: ${f.why}`, `    do:  ${f.action}`)
@@ -46,22 +55,30 @@ export function markdownReport(r: TriageReport): string {
   const out: string[] = [
     `# kvtop triage — ${new Date(r.at).toISOString()}`,
     '',
+    ...(r.dataPlane ? [`**${dataPlaneLine(r.dataPlane)}.**`, ''] : []),
     `${d.provider ?? 'self-managed'} ${d.engine ?? ''} ${d.version ?? ''}, ${d.mode}, ${d.shards} shards, ${d.nodes} nodes` +
       (d.slotsCovered !== undefined ? `, ${d.slotsCovered}/16384 slots` : '') +
       (d.clusterState ? `, cluster_state ${d.clusterState}` : '') +
-      `. Rates measured over ${r.durationSeconds} s.`,
+      (r.dataPlane
+        ? `. Nodes as AWS describes them; findings from CloudWatch (last ${r.cloudwatch?.hours ?? 3} hours).`
+        : `. Rates measured over ${r.durationSeconds} s.`),
     '',
     `**${r.counts.critical} critical, ${r.counts.warning} warnings, ${r.counts.info} notes.**`,
     '',
     '## Findings',
     '',
   ]
-  if (!r.findings.length) out.push('Nothing looks wrong.', '')
+  if (!r.findings.length)
+    out.push(
+      r.dataPlane ? 'Nothing in CloudWatch; the nodes themselves were not checked.' : 'Nothing looks wrong.',
+      '',
+    )
   for (const f of r.findings) {
     out.push(`### ${ICON[f.severity]}: ${f.summary}`, '')
     if (f.node) out.push(`- node: \`${f.node}\``)
     out.push(`- category: ${f.category}`, `- why it matters: ${f.why}`, `- what to do: ${f.action}`, '')
   }
+  if (r.dataPlane) return redact([...out, ...cloudWatchOnlySections(r)].join('\n') + '\n')
   out.push('## Workload', '', '| command | ops/s |', '|---|---|')
   for (const c of r.workload.topByCalls) out.push(`| ${c.command} | ${c.opsPerSec} |`)
   out.push('', '| command | usec/s | usec/call | p99 usec |', '|---|---|---|---|')
@@ -88,19 +105,40 @@ export function markdownReport(r: TriageReport): string {
       `| ${n.address} | ${n.role} | ${n.shard} | ${n.up ? 'yes' : 'NO'} | ${n.opsPerSec ?? ''} | ${n.memoryUsed ? formatBytes(n.memoryUsed) : ''} |`,
     )
   }
-  if (r.cloudwatch) {
-    out.push('', `## CloudWatch (last ${r.cloudwatch.hours} hours, worst period)`, '')
-    if (r.cloudwatch.error) out.push(`Not read: ${r.cloudwatch.error}`)
-    for (const [id, m] of Object.entries(r.cloudwatch.nodes)) {
-      out.push(
-        `- ${id}: ` +
-          Object.entries(m)
-            .map(([k, v]) => `${k} ${Math.round(v * 100) / 100}`)
-            .join(', '),
-      )
-    }
-  }
+  out.push(...cloudWatchSection(r))
   return redact(out.join('\n') + '\n')
+}
+
+/** The CloudWatch section: each node's worst period, by AWS node name (and endpoint). */
+function cloudWatchSection(r: TriageReport): string[] {
+  if (!r.cloudwatch) return []
+  const out = ['', `## CloudWatch (last ${r.cloudwatch.hours} hours, worst period)`, '']
+  if (r.cloudwatch.error) out.push(`Not read: ${r.cloudwatch.error}`)
+  for (const [id, m] of Object.entries(r.cloudwatch.nodes)) {
+    const address = r.cloudwatch.addresses?.[id]
+    out.push(
+      `- ${id}${address ? ` (\`${address}\`)` : ''}: ` +
+        Object.entries(m)
+          .map(([k, v]) => `${k} ${Math.round(v * 100) / 100}`)
+          .join(', '),
+    )
+  }
+  return out
+}
+
+/** When the nodes could not be reached: the nodes AWS describes, and CloudWatch. */
+function cloudWatchOnlySections(r: TriageReport): string[] {
+  const out = [
+    '## Nodes (as AWS describes them)',
+    '',
+    'Not reached from where kvtop ran: workload, clients, slowlog and keys were not measured.',
+    '',
+    '| node | role | shard |',
+    '|---|---|---|',
+  ]
+  for (const n of r.nodes) out.push(`| ${n.address} | ${n.role} | ${n.shard} |`)
+  out.push(...cloudWatchSection(r))
+  return out
 }
 
 /** Check --out before the work: a directory we can write, without an earlier report unless --force. */

@@ -1,5 +1,5 @@
 import { formatBytes } from '../../ui/format.js'
-import type { Finding, Severity, TriageInput, TriageReport } from './types.js'
+import type { CloudWatchSummary, Finding, OpenSlot, Severity, TriageInput, TriageReport } from './types.js'
 
 /** Thresholds of the rules: chosen to flag what an on-call engineer should look at now. */
 export const LIMITS = {
@@ -84,22 +84,7 @@ export function evaluate(input: TriageInput): Finding[] {
       })
     }
   }
-  for (const o of input.openSlots) {
-    if (!o.importing.length && !o.migrating.length) continue
-    const list = (slots: number[]) => slots.slice(0, 10).join(', ') + (slots.length > 10 ? ', ...' : '')
-    add({
-      severity: 'warning',
-      category: 'topology',
-      node: o.address,
-      summary:
-        `open slots on ${o.address}:` +
-        (o.importing.length ? ` importing ${list(o.importing)}` : '') +
-        (o.migrating.length ? ` migrating ${list(o.migrating)}` : ''),
-      why: 'A slot move was started and not finished: clients get ASK redirections, and redis-cli --cluster check fails.',
-      action: 'Finish or roll back the move: kvtop scale --fix (or redis-cli --cluster fix).',
-      evidence: { importing: o.importing, migrating: o.migrating },
-    })
-  }
+  for (const f of openSlotFindings(input.openSlots)) add(f)
   const views = input.extras.filter((e) => e.slotMapView !== undefined)
   const distinct = new Set(views.map((e) => e.slotMapView))
   if (distinct.size > 1) {
@@ -298,13 +283,17 @@ export function evaluate(input: TriageInput): Finding[] {
       }
     }
   }
+  // Every slow command the slowlog showed: a warning from LIMITS.slowUs on, a note below it.
   for (const g of input.slowlogGroups.slice(0, 5)) {
-    if (g.maxUs < LIMITS.slowUs) continue
+    const others = g.nodes.filter((a) => a !== g.slowest.address)
+    const where = others.length
+      ? ` (${g.count} entries on ${[g.slowest.address, ...others].slice(0, 3).join(', ')}${g.nodes.length > 3 ? ', ...' : ''})`
+      : ` (${g.count} entr${g.count === 1 ? 'y' : 'ies'})`
     add({
-      severity: 'warning',
+      severity: g.maxUs >= LIMITS.slowUs ? 'warning' : 'info',
       category: 'workload',
       node: g.slowest.address,
-      summary: `slowlog: ${g.pattern} took up to ${ms(g.maxUs)} (${g.count} entr${g.count === 1 ? 'y' : 'ies'} on ${g.nodes.length} node${g.nodes.length === 1 ? '' : 's'})`,
+      summary: `slowlog: ${g.pattern} took up to ${ms(g.maxUs)} on ${g.slowest.address}${where}`,
       why: 'The server runs one command at a time: while it ran, every other client waited.',
       action:
         'Find the caller (client ' +
@@ -378,51 +367,101 @@ export function evaluate(input: TriageInput): Finding[] {
     })
   }
 
-  // CloudWatch, over the last hours.
-  for (const [id, m] of Object.entries(input.cloudwatch?.nodes ?? {})) {
+  for (const f of cloudWatchFindings(input.cloudwatch)) add(f)
+  return rankFindings(out)
+}
+
+const slotList = (slots: number[]) => slots.slice(0, 10).join(', ') + (slots.length > 10 ? ', ...' : '')
+
+/**
+ * Slots left open by a move, one finding per pair of nodes and state: both sides named, and which
+ * of them carries its marker (a move interrupted between the two SETSLOT calls leaves one side).
+ */
+export function openSlotFindings(open: OpenSlot[]): Finding[] {
+  const groups = new Map<string, OpenSlot[]>()
+  for (const o of open) {
+    const key = `${o.from}|${o.to}|${o.migrating}|${o.importing}`
+    groups.set(key, [...(groups.get(key) ?? []), o])
+  }
+  return [...groups.values()].map((list) => {
+    const { from, to, migrating, importing } = list[0]
+    const slots = list.map((o) => o.slot)
+    const label = `open slot${slots.length === 1 ? '' : 's'} ${slotList(slots)}`
+    const them = slots.length === 1 ? 'it' : 'them'
+    const summary =
+      migrating && importing
+        ? `${label}: ${from} migrating to ${to}, ${to} importing from ${from}`
+        : migrating
+          ? `${label}: ${from} migrating to ${to} (${to} is not importing ${them})`
+          : `${label}: ${to} importing from ${from} (${from} is not migrating ${them})`
+    return {
+      severity: 'warning',
+      category: 'topology',
+      node: migrating ? from : to,
+      summary,
+      why: 'A slot move was started and not finished: clients get ASK redirections, and redis-cli --cluster check fails.',
+      action: 'Finish or roll back the move: kvtop scale --fix (or redis-cli --cluster fix).',
+      evidence: { slots, from, to, migrating, importing },
+    }
+  })
+}
+
+/** CloudWatch over the last hours: the worst period of each node. Nodes named by endpoint where AWS gives one. */
+export function cloudWatchFindings(cw: CloudWatchSummary | undefined): Finding[] {
+  const out: Finding[] = []
+  if (!cw) return out
+  const add = (f: Finding) => out.push(f)
+  for (const [id, m] of Object.entries(cw.nodes)) {
+    // The finding's node is the endpoint (as for every finding); the summary keeps AWS's name for the console.
+    const node = cw.addresses?.[id] ?? id
+    const name = id
     const cpu = m.engineCpu ?? m.cpu
     if (cpu !== undefined && cpu >= LIMITS.cpuPercent) {
       add({
         severity: 'warning',
         category: 'cloudwatch',
-        node: id,
-        summary: `CloudWatch: ${id} reached ${Math.round(cpu)}% (engine) CPU in the last ${input.cloudwatch!.hours} hours`,
+        node,
+        summary: `CloudWatch: ${name} reached ${Math.round(cpu)}% (engine) CPU in the last ${cw.hours} hours`,
         why: 'CPU peaks show as latency spikes for every client of the node.',
         action: 'Match the time with the slowlog and deployments; scale up or out if it recurs.',
+        evidence: { awsNode: id, cpu },
       })
     }
     if ((m.memoryUsagePercent ?? 0) >= LIMITS.memoryFraction * 100) {
       add({
         severity: 'warning',
         category: 'cloudwatch',
-        node: id,
-        summary: `CloudWatch: ${id} reached ${Math.round(m.memoryUsagePercent!)}% memory in the last ${input.cloudwatch!.hours} hours`,
+        node,
+        summary: `CloudWatch: ${name} reached ${Math.round(m.memoryUsagePercent!)}% memory in the last ${cw.hours} hours`,
         why: 'Near maxmemory the node evicts or refuses writes.',
         action: 'Plan capacity: scale out or up, or shorten TTLs.',
+        evidence: { awsNode: id, memoryUsagePercent: m.memoryUsagePercent },
       })
     }
     if ((m.evictions ?? 0) > 0) {
       add({
         severity: 'warning',
         category: 'cloudwatch',
-        node: id,
-        summary: `CloudWatch: ${id} evicted keys in the last ${input.cloudwatch!.hours} hours (${m.evictions} in its worst period)`,
+        node,
+        summary: `CloudWatch: ${name} evicted keys in the last ${cw.hours} hours (${m.evictions} in its worst period)`,
         why: 'Evictions mean the node was full.',
         action: 'Add memory or shorten TTLs.',
+        evidence: { awsNode: id, evictions: m.evictions },
       })
     }
     if ((m.replicationLag ?? 0) >= LIMITS.lagSeconds) {
       add({
         severity: 'warning',
         category: 'cloudwatch',
-        node: id,
-        summary: `CloudWatch: replica ${id} lagged up to ${m.replicationLag!.toFixed(1)}s in the last ${input.cloudwatch!.hours} hours`,
+        node,
+        summary: `CloudWatch: replica ${name} lagged up to ${m.replicationLag!.toFixed(1)}s in the last ${cw.hours} hours`,
         why: 'Stale reads and a risk of losing writes on failover.',
         action: 'Look for write bursts and network saturation at those times.',
+        evidence: { awsNode: id, replicationLag: m.replicationLag },
       })
     }
   }
-  return rankFindings(out)
+  return out
 }
 
 /** The workload and client sections of the report. */

@@ -2,15 +2,24 @@ import type { AwsClientOptions } from '../../aws/clients.js'
 import type { AwsDeployment } from '../../aws/types.js'
 import { Deployment } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
+import type { KvtopError } from '../../errors.js'
+import {
+  awsDeploymentSummary,
+  awsTopology,
+  dataPlaneUnreachable,
+  statedRoles,
+  withConnectHint,
+} from '../../metrics/cloudwatch-only.js'
 import { MonitorEngine } from '../../metrics/engine.js'
 import { sampleStatus } from '../../metrics/service.js'
-import { groupSlowlog } from '../../metrics/slowlog.js'
+import { groupSlowlog, type SlowlogEntry, type SlowlogGroup } from '../../metrics/slowlog.js'
+import type { DataPlaneStatus } from '../../metrics/types.js'
 import type { EventSink } from '../progress.js'
 import { cloudWatchHistory } from './cloudwatch.js'
-import { collectExtras, sampleKeys } from './collect.js'
+import { collectExtras, openSlotsFrom, sampleKeys } from './collect.js'
 import { prepareOutDir, writeReports } from './report.js'
-import { evaluate, summarize } from './rules.js'
-import type { CloudWatchSummary, TriageInput, TriageReport } from './types.js'
+import { cloudWatchFindings, evaluate, rankFindings, summarize } from './rules.js'
+import type { CloudWatchSummary, Finding, TriageInput, TriageReport } from './types.js'
 
 export interface TriageOptions {
   durationSeconds: number
@@ -24,10 +33,25 @@ export interface TriageOptions {
   onEvent?: EventSink
 }
 
+/** Slowlog groups with their nodes named by address (host:port), as the report shows them. */
+function groupsByAddress(entries: SlowlogEntry[]): SlowlogGroup[] {
+  const addresses = new Map<string, Set<string>>()
+  for (const e of entries) addresses.set(e.pattern, (addresses.get(e.pattern) ?? new Set()).add(e.address))
+  return groupSlowlog(entries).map((g) => ({ ...g, nodes: [...(addresses.get(g.pattern) ?? [])].sort() }))
+}
+
+const counts = (findings: Finding[]) => ({
+  critical: findings.filter((f) => f.severity === 'critical').length,
+  warning: findings.filter((f) => f.severity === 'warning').length,
+  info: findings.filter((f) => f.severity === 'info').length,
+})
+
 /**
  * `kvtop triage`: one pass over every node, measured over `durationSeconds` — the monitor engine
- * for rates, replication and the slowlog; per-node extras (clients, slot map views); a rate-limited
- * key sample; CloudWatch's last 3 hours — turned into findings ranked by severity.
+ * for rates, replication and the slowlog; per-node extras (clients, slot map views, open slots); a
+ * rate-limited key sample; CloudWatch's last 3 hours — turned into findings ranked by severity.
+ * A deployment named through AWS whose nodes cannot be reached from here gets CloudWatch's
+ * findings alone (see cloudWatchOnlyTriage).
  */
 export async function runTriage(input: ConnectionInput, options: TriageOptions): Promise<TriageReport> {
   const files = options.outDir ? prepareOutDir(options.outDir, options.overwrite ?? false) : undefined
@@ -35,7 +59,15 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
   let deployment: Deployment | undefined
   let engine: MonitorEngine | undefined
   try {
-    deployment = await Deployment.connect(input)
+    try {
+      deployment = await Deployment.connect(input)
+    } catch (err) {
+      const dataPlane = options.aws ? dataPlaneUnreachable(err) : undefined
+      if (!dataPlane || !options.aws) throw err
+      const report = await cloudWatchOnlyTriage(options.aws, dataPlane, err as KvtopError, options, emit)
+      if (files) await writeReports(files, report)
+      return report
+    }
     const d = deployment
     const spec = { ...d.spec, clientName: 'kvtop-triage' }
     engine = new MonitorEngine(spec, d.topology, {
@@ -58,18 +90,14 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
     emit({ type: 'phase', phase: 'keys', detail: `sampling up to ${options.scanKeys} keys` })
     const keys = await sampleKeys(d, extras, options.scanKeys, 10_000, keysBudgetMs)
     const cloudwatch = await cloudwatchP
-    const topology = engine.topology
+    // Node ids -> addresses: the engine's latest view, then the one connected with.
+    const known = new Map([...d.topology.nodes, ...engine.topology.nodes].map((n) => [n.id, n]))
     const triageInput: TriageInput = {
       snapshot: status.snapshot,
-      openSlots: topology.nodes
-        .filter((n) => n.importing?.length || n.migrating?.length)
-        .map((n) => ({
-          address: n.address,
-          importing: (n.importing ?? []).map((x) => x.slot),
-          migrating: (n.migrating ?? []).map((x) => x.slot),
-        })),
+      // Each node marks only its own open slots: every node's view (extras), and the seed's.
+      openSlots: openSlotsFrom(extras, [...known.values()]),
       extras,
-      slowlogGroups: groupSlowlog(engine.slowlog.list(1000)),
+      slowlogGroups: groupsByAddress(engine.slowlog.list(1000)),
       keys,
       ...(cloudwatch ? { cloudwatch } : {}),
       durationSeconds: options.durationSeconds,
@@ -80,11 +108,7 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
       at: s.at,
       durationSeconds: options.durationSeconds,
       deployment: s.deployment,
-      counts: {
-        critical: findings.filter((f) => f.severity === 'critical').length,
-        warning: findings.filter((f) => f.severity === 'warning').length,
-        info: findings.filter((f) => f.severity === 'info').length,
-      },
+      counts: counts(findings),
       findings,
       ...summarize(triageInput),
       keys,
@@ -107,5 +131,53 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
   } finally {
     await engine?.stop()
     await deployment?.close()
+  }
+}
+
+/**
+ * The nodes cannot be reached from here (a laptop outside the VPC): the deployment as AWS describes
+ * it and CloudWatch's findings over the last 3 hours, nothing measured on the nodes. When CloudWatch
+ * cannot be read either, the connection error stands (exit 3).
+ */
+async function cloudWatchOnlyTriage(
+  aws: AwsDeployment,
+  dataPlane: DataPlaneStatus,
+  connectError: KvtopError,
+  options: TriageOptions,
+  emit: EventSink,
+): Promise<TriageReport> {
+  emit({ type: 'phase', phase: 'cloudwatch', detail: 'nodes unreachable from here: reading CloudWatch only' })
+  const cloudwatch = await cloudWatchHistory(aws, options.awsAccount ?? {}, 3)
+  if (cloudwatch.error)
+    throw withConnectHint(connectError, `CloudWatch could not be read either: ${cloudwatch.error}`)
+  const topology = awsTopology(aws)
+  const stated = statedRoles(aws)
+  const role = (id: string, guess: string) => {
+    const flag = cloudwatch.nodes[id]?.isPrimary
+    return stated.get(id) ?? (flag === 1 ? 'primary' : flag === 0 ? 'replica' : guess)
+  }
+  const findings = rankFindings(cloudWatchFindings(cloudwatch))
+  return {
+    at: Date.now(),
+    durationSeconds: 0,
+    deployment: awsDeploymentSummary(aws, topology),
+    counts: counts(findings),
+    findings,
+    workload: { topByCalls: [], topByTime: [], slowlog: [] },
+    clients: { topAddresses: [], topNames: [] },
+    keys: {
+      sampled: 0,
+      bigKeys: [],
+      hotKeys: [],
+      notes: ['keys not sampled: the nodes cannot be reached from here'],
+    },
+    nodes: topology.nodes.map((n) => ({
+      address: n.address,
+      role: role(n.id, n.role),
+      shard: n.shard,
+      up: false,
+    })),
+    cloudwatch,
+    dataPlane,
   }
 }

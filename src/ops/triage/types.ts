@@ -1,4 +1,4 @@
-import type { Snapshot } from '../../metrics/types.js'
+import type { DataPlaneStatus, Snapshot } from '../../metrics/types.js'
 import type { SlowlogGroup } from '../../metrics/slowlog.js'
 
 export type Severity = 'critical' | 'warning' | 'info'
@@ -27,6 +27,33 @@ export interface NodeExtras {
   clients?: ClientInfo[]
   /** LFU policy on the node: hot keys can be measured with OBJECT FREQ. */
   lfu?: boolean
+  /**
+   * Slots this node marks importing / migrating. A node shows its markers only in its own
+   * (`myself`) line of CLUSTER NODES, so every node's view is read for them.
+   */
+  slotMarkers?: SlotMarker[]
+}
+
+/** One IMPORTING / MIGRATING marker on a node: the peer by node id, and where that node sees the peer. */
+export interface SlotMarker {
+  slot: number
+  kind: 'importing' | 'migrating'
+  peer: string
+  peerAddress?: string
+}
+
+/**
+ * A slot left open by an interrupted move, both sides joined: `from` owns the slot and should be
+ * MIGRATING it, `to` should be IMPORTING it. Nodes are host:port (a node id when no node knows it).
+ */
+export interface OpenSlot {
+  slot: number
+  from: string
+  to: string
+  /** The source carries its MIGRATING marker. */
+  migrating: boolean
+  /** The target carries its IMPORTING marker. */
+  importing: boolean
 }
 
 export interface ClientInfo {
@@ -64,9 +91,10 @@ export interface KeyScan {
 
 export interface TriageInput {
   snapshot: Snapshot
-  /** Topology facts the snapshot leaves out: open slots per node. */
-  openSlots: { address: string; importing: number[]; migrating: number[] }[]
+  /** Topology facts the snapshot leaves out: slots left open, from every primary's own view. */
+  openSlots: OpenSlot[]
   extras: NodeExtras[]
+  /** The slowlog grouped by pattern; `nodes` are addresses (host:port) here, not node ids. */
   slowlogGroups: SlowlogGroup[]
   keys: KeyScan
   cloudwatch?: CloudWatchSummary
@@ -77,6 +105,8 @@ export interface CloudWatchSummary {
   hours: number
   /** Per AWS node id: the worst figure over the window, by kvtop metric name. */
   nodes: Record<string, Record<string, number>>
+  /** AWS node id -> its endpoint (host:port), where AWS reports one. */
+  addresses?: Record<string, string>
   error?: string
 }
 
@@ -106,4 +136,9 @@ export interface TriageReport {
     memoryUsed?: number
   }[]
   cloudwatch?: CloudWatchSummary
+  /**
+   * Only when the nodes could not be reached from here (a deployment named through AWS): the
+   * findings are CloudWatch's alone, and nothing was measured on the nodes.
+   */
+  dataPlane?: DataPlaneStatus
 }

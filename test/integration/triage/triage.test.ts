@@ -145,12 +145,16 @@ describe('kvtop triage', () => {
       expect(find('resources', `127.0.0.1:${full.port}`, /maxmemory/)).toBeDefined()
       expect(find('resources', `127.0.0.1:${full.port}`, /evicts/)).toBeDefined()
       expect(find('clients', blockedNode, /1 client blocked/)).toBeDefined()
+      // Only the importing side is marked: the finding says the owner is not migrating it.
       expect(
         find(
           'topology',
           `127.0.0.1:${primaries[0].port}`,
-          new RegExp(`open slots .* importing ${ownerSlot}`),
+          new RegExp(
+            `^open slot ${ownerSlot}: 127\\.0\\.0\\.1:${primaries[0].port} importing from 127\\.0\\.0\\.1:${primaries[2].port} \\(127\\.0\\.0\\.1:${primaries[2].port} is not migrating it\\)$`,
+          ),
         ),
+        JSON.stringify(findings, null, 1),
       ).toBeDefined()
       // Worst first.
       const ranks = findings.map((f) => ['critical', 'warning', 'info'].indexOf(f.severity))
