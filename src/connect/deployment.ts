@@ -4,11 +4,21 @@ import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from '.
 import { probeCapabilities, type Capabilities } from './capabilities.js'
 import { getProfile } from './config.js'
 import { resolveConnectionSpec, type ConnectionInput, type ProfileSources } from './options.js'
+import { parseClusterNodes } from './cluster-parsers.js'
 import { discoverTopology, type Topology, type TopologyNode } from './topology.js'
 
 export const defaultProfileSources: ProfileSources = {
   profile: (name) => getProfile(name),
   sandbox: (name) => sandboxProfile(name),
+}
+
+/** A slot being moved, as the node it is moved from (migrating) or to (importing) shows it. */
+export interface OpenSlot {
+  slot: number
+  node: string
+  state: 'migrating' | 'importing'
+  peer: string
+  text: string
 }
 
 /**
@@ -54,6 +64,42 @@ export class Deployment {
     const client = await openNode(this.spec, node, options)
     this.clients.set(node.address, client)
     return client
+  }
+
+  /**
+   * Slots being moved (MIGRATING / IMPORTING). Each primary shows its own markers only in its
+   * `myself` line of CLUSTER NODES, so every primary is read; the seed's view alone misses moves
+   * between two other nodes. Each with a phrase naming the slot and both nodes.
+   */
+  async openSlots(): Promise<OpenSlot[]> {
+    if (this.topology.mode !== 'cluster') return []
+    const addressOf = (id: string) => this.topology.nodes.find((n) => n.id === id)?.address ?? `node ${id}`
+    const out: OpenSlot[] = []
+    for (const node of this.primaries) {
+      const text = String(await (await this.client(node)).call('CLUSTER', 'NODES'))
+      const me = parseClusterNodes(text).find((r) => r.myself)
+      for (const m of me?.migrating ?? []) {
+        const peer = addressOf(m.to)
+        out.push({
+          slot: m.slot,
+          node: node.address,
+          state: 'migrating',
+          peer,
+          text: `slot ${m.slot} migrating from ${node.address} to ${peer}`,
+        })
+      }
+      for (const i of me?.importing ?? []) {
+        const peer = addressOf(i.from)
+        out.push({
+          slot: i.slot,
+          node: node.address,
+          state: 'importing',
+          peer,
+          text: `slot ${i.slot} importing into ${node.address} from ${peer}`,
+        })
+      }
+    }
+    return out
   }
 
   async close(): Promise<void> {

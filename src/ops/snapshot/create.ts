@@ -132,10 +132,15 @@ export async function createSnapshot(
     }
   }
   // Migrating slots: a key could be read twice or missed. Refuse rather than write such a file.
-  const moving = topology.nodes.filter((n) => n.migrating?.length || n.importing?.length)
+  const moving = await deployment.openSlots()
   if (moving.length) {
     throw new OperationError(
-      `slots are being migrated (${moving.map((n) => n.address).join(', ')}): a snapshot now could miss keys`,
+      `slots are being migrated (${moving
+        .slice(0, 5)
+        .map((m) => m.text)
+        .join(
+          '; ',
+        )}${moving.length > 5 ? `; and ${moving.length - 5} more` : ''}): a snapshot now could miss keys`,
       {
         resumable: true,
         hint: 'Run it again when the resharding has finished.',

@@ -145,4 +145,29 @@ describe('snapshots of a 3-shard cluster and of an ElastiCache-like endpoint', (
     expect(sync.stderr).toMatch(/refuses SYNC/)
     expect(sync.stderr).toMatch(/--method scan/)
   })
+  it('refuses while a slot moves between two nodes other than the one it connected to (each shows it only in its own line)', async () => {
+    const primaries = cluster.summary.nodes.filter((n) => n.role === 'primary')
+    const [, second, third] = await Promise.all(primaries.map((n) => cluster.admin(n.port)))
+    const idOf = async (c: Redis) => String(await c.call('CLUSTER', 'MYID'))
+    const slot = Number(
+      String(await second.call('CLUSTER', 'NODES'))
+        .split('\n')
+        .find((l) => l.includes('myself'))!
+        .split(' ')[8]
+        .split('-')[0],
+    )
+    await third.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', await idOf(second))
+    await second.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', await idOf(third))
+    try {
+      const r = await runCli(['snapshot', 'create', cluster.url, '--out', join(dir, 'moving.rdb')])
+      expect(r.code, r.stderr).toBe(5)
+      expect(r.stderr).toContain(
+        `slot ${slot} migrating from 127.0.0.1:${primaries[1].port} to 127.0.0.1:${primaries[2].port}`,
+      )
+      expect(r.stderr).toMatch(/a snapshot now could miss keys/)
+    } finally {
+      await third.call('CLUSTER', 'SETSLOT', slot, 'STABLE')
+      await second.call('CLUSTER', 'SETSLOT', slot, 'STABLE')
+    }
+  })
 })
