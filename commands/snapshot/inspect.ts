@@ -10,7 +10,7 @@ export default class SnapshotInspect extends BaseCommand {
   static override summary =
     'Show what an RDB file holds: version, AUX fields, keys per db and type, the largest keys'
   static override description =
-    'Reads the file in one streaming pass and verifies its CRC-64. A truncated or corrupt file exits 2 naming the byte offset and what was expected there; a checksum mismatch is reported and exits 2.'
+    'Reads the file in one streaming pass, walks every value (LZF data, listpacks, ziplists, intsets) and verifies its CRC-64. A truncated or corrupt file exits 2 naming the byte offset and what was expected there; a checksum mismatch is reported and exits 2.'
   static override examples = [
     '<%= config.bin %> snapshot inspect dump.rdb',
     '<%= config.bin %> snapshot inspect dump.rdb --top 50 --json',

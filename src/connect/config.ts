@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { parseJsonText } from '../data/json-text.js'
+import { parseJsonText } from '../json-text.js'
 import { UsageError } from '../errors.js'
 import { registerSecret } from '../redact.js'
 import { parseEndpointUrl } from './endpoint.js'

@@ -2,7 +2,7 @@ import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeS
 import { hostname } from 'node:os'
 import { UsageError } from '../errors.js'
 import { AtomicFile } from './atomic-file.js'
-import { parseJsonText } from './json-text.js'
+import { parseJsonText } from '../json-text.js'
 
 /**
  * JSON files that record where a long operation stands (migrate checkpoints, migrate aws state):

@@ -151,8 +151,9 @@ const MAX_RECORD = Math.min(bufferConstants.MAX_LENGTH, 2 ** 32) - 1
 /** The size of a regular file a stream reads from its start, if that is what the source is. */
 function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
   if (!(source instanceof ReadStream)) return undefined
-  const { path, start } = source as ReadStream & { start?: number }
+  const { path, start, end } = source as ReadStream & { start?: number; end?: number }
   if (typeof path !== 'string' || (start !== undefined && start !== 0)) return undefined
+  if (end !== undefined && end !== Infinity) return undefined
   try {
     const st = statSync(path)
     return st.isFile() ? st.size : undefined

@@ -405,7 +405,8 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
     let inSingle = false
     for (;;) {
       if (inDouble) {
-        if (i >= n) throw new RespProtocolError('unbalanced quotes in inline command', offset + i, 'a closing "')
+        if (i >= n)
+          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, 'a closing "')
         const c = line[i]
         if (c === 0x5c && line[i + 1] === 0x78 && hexValue(line[i + 2]) >= 0 && hexValue(line[i + 3]) >= 0) {
           out[o++] = hexValue(line[i + 2]) * 16 + hexValue(line[i + 3])
@@ -428,7 +429,8 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
         out[o++] = c
         i++
       } else if (inSingle) {
-        if (i >= n) throw new RespProtocolError('unbalanced quotes in inline command', offset + i, "a closing '")
+        if (i >= n)
+          throw new RespProtocolError('unbalanced quotes in inline command', offset + i, "a closing '")
         const c = line[i]
         if (c === 0x5c && line[i + 1] === 0x27) {
           out[o++] = 0x27

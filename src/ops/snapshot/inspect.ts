@@ -134,7 +134,12 @@ export function fileError(path: string, err: unknown): unknown {
   return err
 }
 
-/** `kvtop snapshot inspect`: what an RDB file holds, read in one streaming pass. */
+/**
+ * `kvtop snapshot inspect`: what an RDB file holds, read in one streaming pass. Every value is
+ * walked, not skipped: LZF data is checked against its declared length, compact encodings
+ * (listpack, ziplist, intset, zipmap) entry by entry, so a damaged value fails (exit 2, naming its
+ * byte offset) even when the file's CRC-64 matches its damaged bytes.
+ */
 export async function inspectSnapshot(path: string, options: InspectOptions = {}): Promise<InspectReport> {
   let size: number
   try {
@@ -146,7 +151,7 @@ export async function inspectSnapshot(path: string, options: InspectOptions = {}
   }
   const emit = options.onEvent ?? (() => {})
   const now = options.now ?? Date.now()
-  const reader = RdbReader.fromFile(path, { countElements: true })
+  const reader = RdbReader.fromFile(path, { countElements: true, validate: true })
   const report: InspectReport = {
     file: path,
     size,
