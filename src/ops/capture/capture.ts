@@ -1,5 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { mapConnectError } from '../../connect/connect-errors.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { nodeDialOptions } from '../../wire/dial.js'
 import { AtomicFile } from '../../data/atomic-file.js'
