@@ -12,7 +12,9 @@ export default class Verify extends BaseCommand {
   static override summary = 'Check that two datasets are identical: both directions, binary-safe, TTL-aware'
   static override description =
     'Every source key is looked up on the target (type, TTL within --ttl-tolerance, value), then every target key on the source. ' +
-    'Values with equal DUMP payloads are equal; others are compared element by element, big collections in chunks. ' +
+    'Values with equal DUMP payloads are equal; others are compared element by element, big collections in chunks: ' +
+    'zset scores as numbers (Redis 7.0 and Valkey 8 print them differently), streams with their last id, entries-added, ' +
+    'max-deleted-entry-id, consumer groups, consumers and pending entries. ' +
     'Keys that differ are re-checked over --passes so that replication in flight converges. Any shapes: standalone, cluster, ' +
     'different shard counts, --db-map. Exit 0 identical, 1 differences.'
   static override examples = [

@@ -6,7 +6,7 @@ import { ExitCode, UsageError } from '../../src/errors.js'
 import { formatMigration } from '../../src/ops/migrate/format.js'
 import { runMigration } from '../../src/ops/migrate/migrate.js'
 import { parseSlotRange } from '../../src/ops/migrate/slot-range.js'
-import type { MigrateReport } from '../../src/ops/migrate/types.js'
+import type { MigrateMode, MigrateReport } from '../../src/ops/migrate/types.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
 export default class MigrateRun extends BaseCommand {
@@ -17,6 +17,7 @@ export default class MigrateRun extends BaseCommand {
     '(or --until-synced), showing the lag; a Ctrl-C with changes still pending is exit 5. --checkpoint FILE is written every few seconds and locked while a run uses it: after a crash or Ctrl-C the same command resumes ' +
     '(a source shard whose server process changed, a restart or a failover, is scanned again from the start). ' +
     'Slots being moved are refused before the copy; a source topology that changed during it is exit 5 (run the same command again). ' +
+    "A target that cannot read the source's DUMP payloads (an older RDB version: Valkey 8 to Redis 7.0) is refused before the copy (exit 2) unless --mode logical, or --mode auto, which chooses. " +
     'verify runs at the end unless --no-verify (within --max-ops). A non-empty target is refused unless --replace.'
   static override examples = [
     '<%= config.bin %> migrate run --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --live --checkpoint orders.ckpt',
@@ -45,8 +46,8 @@ export default class MigrateRun extends BaseCommand {
     }),
     mode: Flags.string({
       description:
-        "dump: DUMP/RESTORE payloads (fast, same or newer target version); logical: values rebuilt with type commands, for a target that refuses the source's DUMP version (stream consumer groups are copied without their pending entries)",
-      options: ['dump', 'logical'],
+        "dump: DUMP/RESTORE payloads (fast; refused before copying, exit 2, when the target cannot read the source's RDB version); logical: values rebuilt with type commands (any version or engine: Valkey to an older Redis; streams keep their groups, consumers, pending entries and counters); auto: logical when the target cannot read the source's payloads, dump otherwise (the choice is shown and recorded in the checkpoint)",
+      options: ['dump', 'logical', 'auto'],
       default: 'dump',
     }),
     'db-map': Flags.string({
@@ -81,7 +82,7 @@ export default class MigrateRun extends BaseCommand {
         checkpointPath: flags.checkpoint,
         maxOps: flags['max-ops'],
         replace: flags.replace,
-        mode: flags.mode as 'dump' | 'logical',
+        mode: flags.mode as MigrateMode,
         ...(slots ? { slots } : {}),
         dbMap: parseDbMap(flags['db-map']),
         verify: flags.verify,

@@ -4,6 +4,7 @@ import {
   CHECKPOINT_VERSION,
   type Checkpoint,
   type DeploymentIdentity,
+  type MigrateMode,
   type ShardIdentity,
   type SlotRange,
 } from './types.js'
@@ -88,7 +89,7 @@ const slotsText = (r?: SlotRange) => (r ? `${r.from}-${r.to}` : 'all')
 export function checkResumeOptions(
   path: string,
   c: Checkpoint,
-  o: { live?: boolean; slots?: SlotRange; mode?: 'dump' | 'logical'; dbMap?: Map<number, number> },
+  o: { live?: boolean; slots?: SlotRange; mode?: MigrateMode; dbMap?: Map<number, number> },
 ): void {
   if (c.finished && !o.live) {
     throw new UsageError(`the checkpoint ${path} records a finished migration`, {
@@ -105,11 +106,12 @@ export function checkResumeOptions(
       },
     )
   }
+  // --mode auto resumes in the mode the checkpoint records (what the first run chose).
   const mode = o.mode ?? 'dump'
-  if (c.mode !== mode) {
+  if (mode !== 'auto' && c.mode !== mode) {
     throw new UsageError(`the checkpoint ${path} records --mode ${c.mode}, not ${mode}`, {
       code: 'checkpoint-mismatch',
-      hint: `Resume with --mode ${c.mode}, or give another --checkpoint file.`,
+      hint: `Resume with --mode ${c.mode} (or --mode auto), or give another --checkpoint file.`,
     })
   }
   const map = dbMapText(o.dbMap)

@@ -9,7 +9,7 @@ import type { CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
-import { copyLogical, pendingGroups, readHeads } from './logical-copy.js'
+import { copyLogical, readHeads, type StreamSupport } from './logical-copy.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /**
@@ -122,6 +122,8 @@ export interface NodeCopierOptions {
   absoluteTtl: boolean
   /** dump: DUMP/RESTORE payloads; logical: values rebuilt with type commands. */
   mode?: 'dump' | 'logical'
+  /** logical: what the target can rebuild of a stream's metadata (default: everything). */
+  streams?: StreamSupport
   maxOps?: number
   slots?: SlotRange
   scanCount: number
@@ -545,17 +547,18 @@ export class NodeCopier implements WriteOwner {
         )
       await this.limiter.take(todo.length * 4, this.o.signal)
       const heads = await readHeads(this.conn, todo, this.o.absoluteTtl, this.address)
-      for (const key of await pendingGroups(this.conn, heads))
-        if (this.warnedStreams++ < 5)
-          this.o.onWarning(
-            `stream "${escapeBytes(key)}" has consumer groups with pending entries: --mode logical copies the groups, not their pending entries`,
-          )
       const r = await copyLogical(
         this.conn,
         heads,
         this.o.absoluteTtl,
         (key, args) => this.o.writer.command(key, args, { key, page: pageOf(key), owner: this }),
         this.address,
+        {
+          streams: this.o.streams,
+          warn: (message) => {
+            if (this.warnedStreams++ < 5) this.o.onWarning(message)
+          },
+        },
       )
       on.onCopied(r.copied, r.bytes)
       for (const h of heads) if (h.type === 'none') on.onGone(h.key)

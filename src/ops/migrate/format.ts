@@ -25,6 +25,7 @@ export function formatMigration(r: MigrateReport): string {
     `${r.resumed ? `Resumed: copied ${formatCount(r.copiedThisRun)} more keys, ${formatCount(r.keys)} in all` : `Copied ${formatCount(r.keys)} keys`} (${formatBytes(r.bytes)}) in ${r.seconds.toFixed(1)}s, ${formatCount(r.keysPerSecond)} keys/s` +
       (r.vanished ? `; ${formatCount(r.vanished)} keys vanished while read` : ''),
   ]
+  if (r.modeReason) lines.push(`Mode: ${r.mode}, chosen by --mode auto: ${r.modeReason}`)
   if (r.restarted?.length)
     lines.push(
       `Restarted from the beginning: ${r.restarted.join(', ')} (another server process than the checkpoint's: restarted or failed over)`,

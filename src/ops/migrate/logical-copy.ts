@@ -3,6 +3,9 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply } from '../../wire/classify.js'
+import { versionAtLeast } from '../../connect/capabilities.js'
+import { escapeBytes } from '../../data/escape.js'
+import { compareStreamIds, nextStreamId } from '../verify/logical.js'
 
 /**
  * `migrate run --mode logical`: values rebuilt with type commands instead of DUMP/RESTORE, for a
@@ -148,6 +151,7 @@ export async function copyLogical(
   absoluteTtl: boolean,
   write: Write,
   from: string,
+  options: LogicalOptions = {},
 ): Promise<{ copied: number; gone: number; bytes: number; changed: Buffer[] }> {
   let bytesCopied = 0
   const present = heads.filter((h) => h.type !== 'none')
@@ -179,10 +183,13 @@ export async function copyLogical(
   await drain(pending)
   for (const h of present.filter((x) => !isSmall(x))) {
     try {
-      bytesCopied += await copyBig(conn, h, write, from)
+      bytesCopied += await copyBig(conn, h, write, from, options)
       await drain([expiry(h, absoluteTtl, write)])
     } catch (err) {
-      if (!(err instanceof OperationError && /WRONGTYPE/.test(err.message))) throw err
+      // Changed while read: another type now, or a stream (or one of its groups) deleted meanwhile.
+      if (!(err instanceof OperationError && /WRONGTYPE|NOGROUP|ERR no such key/.test(err.message))) throw err
+      // What was written of it goes; the caller reads it again (and copies it if it is still there).
+      await drain([write(h.key, ['DEL', h.key])])
       changed.push(h.key)
     }
   }
@@ -200,7 +207,13 @@ function expiry(h: KeyHead, absoluteTtl: boolean, write: Write): Promise<void> |
 }
 
 /** A big value chunk by chunk, each chunk written before the next is read. */
-async function copyBig(conn: RawRespConnection, h: KeyHead, write: Write, from: string): Promise<number> {
+async function copyBig(
+  conn: RawRespConnection,
+  h: KeyHead,
+  write: Write,
+  from: string,
+  options: LogicalOptions,
+): Promise<number> {
   let copied = 0
   await drain([write(h.key, ['DEL', h.key])])
   const call = async (args: CommandArg[]) => check(await conn.call(args), String(args[0]), from)
@@ -235,64 +248,217 @@ async function copyBig(conn: RawRespConnection, h: KeyHead, write: Write, from: 
       return copied
     }
     case 'stream':
-      return copyStream(conn, h, write, call)
+      return copyStream(conn, h, write, call, from, options)
     default:
       return copied
   }
 }
 
-/** Entries with their ids, the last generated id, and the consumer groups (pending entries cannot be rebuilt). */
+/** What the target can rebuild of a stream beyond its entries and groups. */
+export interface StreamSupport {
+  /** XSETID ... ENTRIESADDED / MAXDELETEDID and XGROUP CREATE ... ENTRIESREAD (Redis 7.0+, Valkey). */
+  metadata: boolean
+  /** XGROUP CREATECONSUMER and XTRIM MINID (Redis 6.2+, Valkey). */
+  createConsumer: boolean
+}
+
+export const FULL_STREAM_SUPPORT: StreamSupport = { metadata: true, createConsumer: true }
+
+/** What a target of this engine and version can rebuild (unknown: a current server is assumed). */
+export function streamSupport(engine: string | undefined, version: string | undefined): StreamSupport {
+  if (engine === 'valkey' || !version || version === 'unknown') return FULL_STREAM_SUPPORT
+  return { metadata: versionAtLeast(version, '7.0.0'), createConsumer: versionAtLeast(version, '6.2.0') }
+}
+
+export interface LogicalOptions {
+  streams?: StreamSupport
+  /** Something of a value the target cannot hold (an older version): said, the copy goes on. */
+  warn?: (message: string) => void
+}
+
+/** A flat [name, value, ...] reply (XINFO) as a map by name. */
+function fieldsOf(reply: Reply | undefined): Map<string, Reply> {
+  const items = Array.isArray(reply) ? reply : []
+  const out = new Map<string, Reply>()
+  for (let i = 0; i + 1 < items.length; i += 2) out.set(bytes(items[i]).toString(), items[i + 1])
+  return out
+}
+
+const idText = (r: Reply) => bytes(r).toString()
+/** A counter reply that may be nil (unknown) or absent (an older source). */
+const counter = (r: Reply | undefined) => (r === undefined || r === null ? undefined : idText(r))
+
+/**
+ * Pending entries whose stream entry is gone (deleted or trimmed after delivery), over every group.
+ * XCLAIM ... FORCE creates a pending entry only for an entry the stream holds, so these are written
+ * as placeholder entries, claimed, then removed. Kept in memory: only the gone ones, not the PELs.
+ */
+async function gonePending(
+  conn: RawRespConnection,
+  key: Buffer,
+  groups: Reply[],
+  call: (args: CommandArg[]) => Promise<Reply>,
+  from: string,
+): Promise<string[]> {
+  const gone = new Set<string>()
+  for (const g of groups) {
+    const f = fieldsOf(g)
+    if (!(Number(f.get('pending') ?? 0) > 0)) continue
+    const name = bytes(f.get('name')!)
+    let start = '-'
+    for (;;) {
+      const page = (await call(['XPENDING', key, name, start, '+', LOGICAL_CHUNK])) as Reply[][]
+      const ids = page.map((p) => idText(p[0])).filter((id) => !gone.has(id))
+      if (ids.length) {
+        const found = await conn.pipeline(ids.map((id) => ['XRANGE', key, id, id]))
+        found.forEach((r, i) => {
+          if ((check(r, 'XRANGE', from) as Reply[]).length === 0) gone.add(ids[i])
+        })
+      }
+      if (page.length < LOGICAL_CHUNK) break
+      start = nextStreamId(idText(page[page.length - 1][0]))
+    }
+  }
+  return [...gone].sort(compareStreamIds)
+}
+
+/**
+ * A stream as it is on the source: entries with their ids; each consumer group at its last
+ * delivered id with its entries-read; its consumers, those with nothing pending included; every
+ * pending entry with its consumer, idle time and delivery count (XCLAIM ... IDLE ... RETRYCOUNT ...
+ * FORCE JUSTID), those whose entry is gone included (through placeholders, removed after); then
+ * the last id, entries-added and max-deleted-entry-id (XSETID). What an older target cannot set
+ * is said (`warn`), and the copy goes on.
+ */
 async function copyStream(
   conn: RawRespConnection,
   h: KeyHead,
   write: Write,
   call: (args: CommandArg[]) => Promise<Reply>,
+  from: string,
+  o: LogicalOptions,
 ): Promise<number> {
+  const support = o.streams ?? FULL_STREAM_SUPPORT
   let copied = 0
+  const gone = await gonePending(conn, h.key, (await call(['XINFO', 'GROUPS', h.key])) as Reply[], call, from)
+  // Entries, with the placeholders merged in id order (XADD takes increasing ids only).
   let start = '-'
+  let next = 0
+  let first: string | undefined
+  const placeholder = (id: string) => write(h.key, ['XADD', h.key, id, 'kvtop', 'pending entry placeholder'])
   for (;;) {
     const entries = (await call(['XRANGE', h.key, start, '+', 'COUNT', LOGICAL_CHUNK])) as [Buffer, Reply[]][]
-    const writes = entries.map(([id, fields]) => {
+    const writes: (Promise<void> | undefined)[] = []
+    for (const [id, fields] of entries) {
+      const sid = idText(id)
+      while (next < gone.length && compareStreamIds(gone[next], sid) < 0)
+        writes.push(placeholder(gone[next++]))
+      if (next < gone.length && gone[next] === sid) next++ // there after all: no placeholder
+      first ??= sid
       copied += fields.reduce((n: number, x) => n + bytes(x).length, 0)
-      return write(h.key, ['XADD', h.key, id, ...fields.map(bytes)])
-    })
+      writes.push(write(h.key, ['XADD', h.key, id, ...fields.map(bytes)]))
+    }
     await drain(writes)
     if (entries.length < LOGICAL_CHUNK) break
-    start = `(${entries[entries.length - 1][0].toString()}`
+    start = nextStreamId(idText(entries[entries.length - 1][0]))
   }
-  const info = (await call(['XINFO', 'STREAM', h.key])) as Reply[]
-  const field = (list: Reply[], name: string) => {
-    for (let i = 0; i + 1 < list.length; i += 2) if (bytes(list[i]).toString() === name) return list[i + 1]
-    return undefined
+  await drain(gone.slice(next).map(placeholder))
+  const info = fieldsOf(await call(['XINFO', 'STREAM', h.key]))
+  if (first === undefined && !gone.length) {
+    // An empty stream still exists (and keeps its last id): created empty, without an entry.
+    const scratch = '__kvtop_mkstream__'
+    await drain([
+      write(h.key, ['XGROUP', 'CREATE', h.key, scratch, '0', 'MKSTREAM']),
+      write(h.key, ['XGROUP', 'DESTROY', h.key, scratch]),
+    ])
   }
-  const lastId = bytes(field(info, 'last-generated-id') ?? '0-0')
-  if (h.length === 0) {
-    // An empty stream still exists (and keeps its last id): create it and trim it to nothing.
-    await drain([write(h.key, ['XADD', h.key, 'MAXLEN', 0, lastId, 'kvtop', 'empty'])])
-  } else await drain([write(h.key, ['XSETID', h.key, lastId])])
-  const groups = (await call(['XINFO', 'GROUPS', h.key])) as Reply[][]
-  for (const g of groups) {
-    const name = bytes(field(g, 'name')!)
-    const last = bytes(field(g, 'last-delivered-id') ?? '0-0')
-    await drain([write(h.key, ['XGROUP', 'CREATE', h.key, name, last])])
-  }
-  return copied
-}
 
-/** Streams whose consumer groups have pending entries: a logical copy cannot rebuild those. */
-export async function pendingGroups(conn: RawRespConnection, heads: KeyHead[]): Promise<Buffer[]> {
-  const streams = heads.filter((h) => h.type === 'stream')
-  if (!streams.length) return []
-  const replies = await conn.pipeline(streams.map((h) => ['XINFO', 'GROUPS', h.key]))
-  return streams
-    .filter((_, i) => {
-      const groups = replies[i]
-      if (!Array.isArray(groups)) return false
-      return (groups as Reply[][]).some((g) => {
-        for (let j = 0; j + 1 < g.length; j += 2)
-          if (bytes(g[j]).toString() === 'pending') return Number(g[j + 1]) > 0
-        return false
-      })
-    })
-    .map((h) => h.key)
+  // Groups as they are now (after the entries: their positions are not behind what was copied).
+  const groups = ((await call(['XINFO', 'GROUPS', h.key])) as Reply[]).map((g) => fieldsOf(g))
+  let lost = ''
+  for (const g of groups) {
+    const name = bytes(g.get('name')!)
+    const entriesRead = counter(g.get('entries-read'))
+    if (entriesRead !== undefined && !support.metadata) lost = 'entries-read'
+    await drain([
+      write(h.key, [
+        'XGROUP',
+        'CREATE',
+        h.key,
+        name,
+        bytes(g.get('last-delivered-id') ?? '0-0'),
+        ...(entriesRead !== undefined && support.metadata ? ['ENTRIESREAD', entriesRead] : []),
+      ]),
+    ])
+    if (Number(g.get('consumers') ?? 0) > 0) {
+      const consumers = ((await call(['XINFO', 'CONSUMERS', h.key, name])) as Reply[]).map((c) => fieldsOf(c))
+      const idle = consumers.filter((c) => !(Number(c.get('pending') ?? 0) > 0))
+      if (support.createConsumer)
+        await drain(
+          consumers.map((c) =>
+            write(h.key, ['XGROUP', 'CREATECONSUMER', h.key, name, bytes(c.get('name')!)]),
+          ),
+        )
+      else if (idle.length)
+        lost = lost ? `${lost}, consumers with nothing pending` : 'consumers with nothing pending'
+    }
+    if (!(Number(g.get('pending') ?? 0) > 0)) continue
+    let at = '-'
+    for (;;) {
+      // [id, consumer, idle ms, deliveries]: the entry claimed as it is, idle time and count kept.
+      const page = (await call(['XPENDING', h.key, name, at, '+', LOGICAL_CHUNK])) as Reply[][]
+      await drain(
+        page.map(([id, consumer, idleMs, deliveries]) =>
+          write(h.key, [
+            'XCLAIM',
+            h.key,
+            name,
+            bytes(consumer),
+            0,
+            bytes(id),
+            'IDLE',
+            idText(idleMs),
+            'RETRYCOUNT',
+            idText(deliveries),
+            'FORCE',
+            'JUSTID',
+          ]),
+        ),
+      )
+      if (page.length < LOGICAL_CHUNK) break
+      at = nextStreamId(idText(page[page.length - 1][0]))
+    }
+  }
+
+  // The placeholders go: trimmed from the head (which moves no max-deleted-entry-id), deleted after it.
+  if (gone.length) {
+    const head = first === undefined ? gone : gone.filter((id) => compareStreamIds(id, first!) < 0)
+    const rest = gone.slice(head.length)
+    const writes: (Promise<void> | undefined)[] = []
+    if (first === undefined) writes.push(write(h.key, ['XTRIM', h.key, 'MAXLEN', 0]))
+    else if (head.length && support.createConsumer)
+      writes.push(write(h.key, ['XTRIM', h.key, 'MINID', first]))
+    else if (head.length) rest.unshift(...head)
+    for (let i = 0; i < rest.length; i += LOGICAL_CHUNK)
+      writes.push(write(h.key, ['XDEL', h.key, ...rest.slice(i, i + LOGICAL_CHUNK)]))
+    await drain(writes)
+  }
+
+  // Last: the last id, and the counters only XSETID can set (entries-added never below the length).
+  const lastId = bytes(info.get('last-generated-id') ?? '0-0')
+  const added = counter(info.get('entries-added'))
+  const maxDeleted = counter(info.get('max-deleted-entry-id'))
+  const meta: CommandArg[] = []
+  if (support.metadata) {
+    if (added !== undefined) meta.push('ENTRIESADDED', added)
+    if (maxDeleted !== undefined && maxDeleted !== '0-0') meta.push('MAXDELETEDID', maxDeleted)
+  } else if (added !== undefined)
+    lost = lost ? `entries-added, max-deleted-entry-id, ${lost}` : 'entries-added, max-deleted-entry-id'
+  if (meta.length || lastId.toString() !== '0-0')
+    await drain([write(h.key, ['XSETID', h.key, lastId, ...meta])])
+  if (lost)
+    o.warn?.(
+      `stream "${escapeBytes(h.key)}": the target cannot set its ${lost} (an older server version): it keeps values of its own`,
+    )
+  return copied
 }

@@ -28,7 +28,8 @@ import {
   notificationProblems,
   type ChangeFeed,
 } from './notifications.js'
-import { notificationsHint } from './preflight.js'
+import { streamSupport } from './logical-copy.js'
+import { chooseMode, dumpCompatibility, notificationsHint } from './preflight.js'
 import {
   CHECKPOINT_VERSION,
   type Checkpoint,
@@ -209,6 +210,14 @@ async function migrate(
         })
       }
     }
+    // How values are copied: DUMP/RESTORE only where the target reads the source's payloads.
+    const requested = options.mode ?? 'dump'
+    const dump =
+      requested === 'dump' || (requested === 'auto' && !previous)
+        ? await dumpCompatibility(source, target)
+        : undefined
+    const { mode, reason: modeReason } = chooseMode(requested, previous?.mode, dump)
+    if (modeReason) emit({ type: 'phase', phase: 'mode', detail: `--mode auto: ${mode} (${modeReason})` })
     const absoluteTtl = versionAtLeast(source.capabilities?.version ?? '0.0.0', '7.0.0')
     const strip = ({ replid2: _r, ...id }: IdentityNow) => id
     const checkpoint: Checkpoint = previous ?? {
@@ -217,7 +226,7 @@ async function migrate(
       source: strip(sourceId),
       target: strip(targetId),
       ...(options.slots ? { slots: options.slots } : {}),
-      mode: options.mode ?? 'dump',
+      mode,
       dbMap: dbMapText(options.dbMap),
       live: Boolean(options.live),
       startedAt: started,
@@ -357,7 +366,8 @@ async function migrate(
           state,
           writer: writerFor(p.target),
           absoluteTtl,
-          mode: options.mode ?? 'dump',
+          mode,
+          streams: streamSupport(target.capabilities?.engine, target.capabilities?.version),
           maxOps: options.maxOps,
           slots: options.slots,
           scanCount: options.scanCount ?? 1000,
@@ -648,6 +658,8 @@ async function migrate(
     const seconds = (Date.now() - started) / 1000
     const report: MigrateReport = {
       resumed,
+      mode,
+      ...(modeReason ? { modeReason } : {}),
       keys,
       copiedThisRun: keys - keysBefore,
       bytes: states.reduce((n, s) => n + s.bytes, 0),

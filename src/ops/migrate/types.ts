@@ -6,6 +6,9 @@ export interface SlotRange {
   to: number
 }
 
+export type CopyMode = 'dump' | 'logical'
+export type MigrateMode = CopyMode | 'auto'
+
 export interface MigrateOptions {
   live?: boolean
   /** With --live: stop once the bulk copy is done and no change is pending (scripts, tests). */
@@ -14,8 +17,12 @@ export interface MigrateOptions {
   /** Source commands per second per node; the final verify keeps to it too (source and target). */
   maxOps?: number
   replace?: boolean
-  /** dump (default): DUMP/RESTORE; logical: values rebuilt with type commands (portable across versions). */
-  mode?: 'dump' | 'logical'
+  /**
+   * dump (default): DUMP/RESTORE, refused before copying when the target cannot read the source's
+   * payloads; logical: values rebuilt with type commands (portable across versions and engines);
+   * auto: logical when the target cannot read the source's payloads, dump otherwise.
+   */
+  mode?: MigrateMode
   slots?: SlotRange
   dbMap?: Map<number, number>
   verify?: boolean
@@ -74,8 +81,11 @@ export interface Checkpoint {
   source: DeploymentIdentity
   target: DeploymentIdentity
   slots?: SlotRange
-  /** --mode and --db-map ("3:0,4:0"; "" for none) of the run that started it: a resume must give the same. */
-  mode: 'dump' | 'logical'
+  /**
+   * The copy mode (--mode auto recorded as what it chose) and --db-map ("3:0,4:0"; "" for none) of
+   * the run that started it: a resume must give the same (or --mode auto).
+   */
+  mode: CopyMode
   dbMap: string
   live: boolean
   startedAt: number
@@ -95,6 +105,10 @@ export interface Checkpoint {
 
 export interface MigrateReport {
   resumed: boolean
+  /** How values were copied: --mode, or what --mode auto chose (always set by runMigration). */
+  mode?: CopyMode
+  /** With --mode auto: why that mode. */
+  modeReason?: string
   /** Keys on the target from the bulk copy, this run and the runs it resumes. */
   keys: number
   /** Of those, copied by this run (a resumed run copies only what was left). */

@@ -53,17 +53,42 @@ function pairs(reply: Reply): Map<string, Buffer> {
   return out
 }
 
+/**
+ * A number as a server prints it (a zset score): `inf`, `-inf`, `1.1000000000000001` (Redis 7.0),
+ * `1.1` (Valkey 8) ... NaN when it is not one.
+ */
+export function parseScore(value: Buffer | string): number {
+  const s = value.toString().trim().toLowerCase()
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity
+  if (s === '-inf' || s === '-infinity') return -Infinity
+  return s === '' ? NaN : Number(s)
+}
+
+/**
+ * Two scores are the same double, whatever the digits each server printed (Redis 7.0 prints 1.1 as
+ * `1.1000000000000001`, Valkey 8 as `1.1`); -0 and 0 are equal, as ZSCORE and ZRANGEBYSCORE treat
+ * them. What does not parse as a number is compared byte for byte.
+ */
+export function sameScore(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true
+  const x = parseScore(a)
+  return !Number.isNaN(x) && x === parseScore(b)
+}
+
+const sameBytes = (a: Buffer, b: Buffer) => a.equals(b)
+
 /** Compare two field -> value maps; the first difference in words. */
 function compareMaps(
   what: string,
   s: Map<string, Buffer>,
   t: Map<string, Buffer>,
+  same: (a: Buffer, b: Buffer) => boolean = sameBytes,
 ): ValueMismatch | undefined {
   for (const [k, v] of s) {
     const field = Buffer.from(k, 'hex')
     const other = t.get(k)
     if (other === undefined) return { detail: `${what} ${quote(field)} missing in target`, sourceValue: v }
-    if (!v.equals(other))
+    if (!same(v, other))
       return { detail: `${what} ${quote(field)}: values differ`, sourceValue: v, targetValue: other }
   }
   for (const [k, v] of t) {
@@ -96,8 +121,9 @@ export async function compareValue(
     case 'set':
       return length <= chunk ? compareSetWhole(e, key) : compareScanned(e, key, 'set', chunk)
     case 'zset':
+      // Scores are numbers each server prints its own way: compared as doubles.
       return length <= chunk
-        ? compareWhole(e, key, ['ZRANGE', key, 0, -1, 'WITHSCORES'], 'member')
+        ? compareWhole(e, key, ['ZRANGE', key, 0, -1, 'WITHSCORES'], 'member', sameScore)
         : compareScanned(e, key, 'zset', chunk)
     case 'stream':
       return compareStream(e, key, chunk)
@@ -157,9 +183,10 @@ async function compareWhole(
   key: Buffer,
   cmd: CommandArg[],
   what: string,
+  same: (a: Buffer, b: Buffer) => boolean = sameBytes,
 ): Promise<ValueMismatch | undefined> {
   const [s, t] = await both(e, key, cmd)
-  return compareMaps(what, pairs(s), pairs(t))
+  return compareMaps(what, pairs(s), pairs(t), same)
 }
 
 async function compareSetWhole(e: Endpoints, key: Buffer): Promise<ValueMismatch | undefined> {
@@ -213,8 +240,7 @@ async function compareScanned(
         if (got[i] === null)
           return { detail: `${what} ${quote(fields[i])} missing in target`, sourceValue: values[i] }
         const t = buf(got[i])
-        const same =
-          type === 'hash' ? t.equals(values[i]) : Number(t.toString()) === Number(values[i].toString())
+        const same = type === 'hash' ? t.equals(values[i]) : sameScore(values[i], t)
         if (!same)
           return {
             detail: `${what} ${quote(fields[i])}: values differ`,
@@ -227,7 +253,63 @@ async function compareScanned(
   return undefined
 }
 
-/** Entries chunk by chunk by id, then the consumer groups (name, last delivered id, pending). */
+/** `ms-seq` as two integers (a stream id). */
+function parseStreamId(id: string): [bigint, bigint] {
+  const dash = id.indexOf('-')
+  return dash < 0 ? [BigInt(id), 0n] : [BigInt(id.slice(0, dash)), BigInt(id.slice(dash + 1))]
+}
+
+/** Order of two stream ids: negative, 0 or positive. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = parseStreamId(a)
+  const [bm, bs] = parseStreamId(b)
+  return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1
+}
+
+const MAX_SEQ = (1n << 64n) - 1n
+
+/** The smallest id after `id`: where the next page of XRANGE / XPENDING starts (any server version). */
+export function nextStreamId(id: string): string {
+  const [ms, seq] = parseStreamId(id)
+  return seq === MAX_SEQ ? `${ms + 1n}-0` : `${ms}-${seq + 1n}`
+}
+
+/** A flat [name, value, ...] reply (XINFO) as a map by name. */
+function fieldsOf(reply: Reply): Map<string, Reply> {
+  const items = Array.isArray(reply) ? reply : []
+  const out = new Map<string, Reply>()
+  for (let i = 0; i + 1 < items.length; i += 2) out.set(buf(items[i]).toString(), items[i + 1])
+  return out
+}
+
+/** A server-formatted scalar (an id, a counter) as text; nil as `nil`; undefined when not given. */
+const scalar = (r: Reply | undefined): string | undefined =>
+  r === undefined ? undefined : r === null ? 'nil' : buf(r).toString()
+
+/** Stream metadata compared when both servers report it (Redis 7.0+ and Valkey keep all three). */
+const STREAM_FIELDS = ['last-generated-id', 'max-deleted-entry-id', 'entries-added']
+/** Per consumer group: the delivery position, its counter, and how many entries and consumers it has. */
+const GROUP_FIELDS = ['last-delivered-id', 'entries-read', 'pending', 'consumers']
+
+/** The first of `fields` whose values differ between two XINFO maps, in words. */
+function firstFieldDiff(what: string, fields: string[], s: Map<string, Reply>, t: Map<string, Reply>) {
+  for (const f of fields) {
+    const a = scalar(s.get(f))
+    const b = scalar(t.get(f))
+    // A field one server does not report (an older version) is not compared.
+    if (a !== undefined && b !== undefined && a !== b)
+      return { detail: `${what} ${f} ${a} in source, ${b} in target` }
+  }
+  return undefined
+}
+
+/**
+ * A stream: its entries chunk by chunk by id; its last id, entries-added and max-deleted-entry-id;
+ * each consumer group's last delivered id and entries-read; its consumers with their pending counts;
+ * its pending entries (id, consumer, delivery count) page by page. Times (idle, seen, delivery
+ * time) are not compared: they are the moment of each server's own events. Only stream keys pay
+ * for this, and only when their DUMP payloads differ (or they are big).
+ */
 async function compareStream(e: Endpoints, key: Buffer, chunk: number): Promise<ValueMismatch | undefined> {
   let start = '-'
   for (;;) {
@@ -248,19 +330,93 @@ async function compareStream(e: Endpoints, key: Buffer, chunk: number): Promise<
       }
     }
     if (s.length < chunk) break
-    start = `(${buf((s[s.length - 1] as [Buffer])[0]).toString()}`
+    start = nextStreamId(buf((s[s.length - 1] as [Buffer])[0]).toString())
   }
+  const [si, ti] = await both(e, key, ['XINFO', 'STREAM', key])
+  const meta = firstFieldDiff('stream', STREAM_FIELDS, fieldsOf(si), fieldsOf(ti))
+  if (meta) return meta
+
   const [sg, tg] = (await both(e, key, ['XINFO', 'GROUPS', key])) as [Reply[], Reply[]]
-  const groups = (r: Reply[]) =>
-    r
-      .map((g) => {
-        const m = pairs(g)
-        const field = (name: string) => m.get(hex(Buffer.from(name)))?.toString() ?? ''
-        return `${field('name')} last=${field('last-delivered-id')} pending=${field('pending')}`
-      })
-      .sort()
-      .join('; ')
-  const a = groups(sg)
-  const b = groups(tg)
-  return a === b ? undefined : { detail: `stream consumer groups differ (${a || 'none'} vs ${b || 'none'})` }
+  const byName = (r: Reply[]) =>
+    new Map(r.map((g) => [hex(buf(fieldsOf(g).get('name') ?? null)), fieldsOf(g)]))
+  const sGroups = byName(sg)
+  const tGroups = byName(tg)
+  for (const name of tGroups.keys())
+    if (!sGroups.has(name))
+      return { detail: `stream consumer group ${quote(Buffer.from(name, 'hex'))} missing in source` }
+  for (const [name, sf] of sGroups) {
+    const group = Buffer.from(name, 'hex')
+    const tf = tGroups.get(name)
+    if (!tf) return { detail: `stream consumer group ${quote(group)} missing in target` }
+    const diff = firstFieldDiff(`stream consumer group ${quote(group)}:`, GROUP_FIELDS, sf, tf)
+    if (diff) return diff
+    if (Number(sf.get('consumers') ?? 0) > 0) {
+      const mismatch = await compareConsumers(e, key, group)
+      if (mismatch) return mismatch
+    }
+    if (Number(sf.get('pending') ?? 0) > 0) {
+      const mismatch = await comparePending(e, key, group, chunk)
+      if (mismatch) return mismatch
+    }
+  }
+  return undefined
+}
+
+/** A group's consumers by name, with their pending counts (idle times differ by nature). */
+async function compareConsumers(
+  e: Endpoints,
+  key: Buffer,
+  group: Buffer,
+): Promise<ValueMismatch | undefined> {
+  const [s, t] = (await both(e, key, ['XINFO', 'CONSUMERS', key, group])) as [Reply[], Reply[]]
+  const consumers = (r: Reply[]) =>
+    new Map(r.map((c) => fieldsOf(c)).map((f) => [hex(buf(f.get('name') ?? null)), scalar(f.get('pending'))]))
+  const a = consumers(s)
+  const b = consumers(t)
+  for (const [name, pending] of a) {
+    const where = `stream consumer group ${quote(group)}: consumer ${quote(Buffer.from(name, 'hex'))}`
+    if (!b.has(name)) return { detail: `${where} missing in target` }
+    if (b.get(name) !== pending)
+      return { detail: `${where} has ${pending} pending entries in source, ${b.get(name)} in target` }
+  }
+  for (const name of b.keys())
+    if (!a.has(name))
+      return {
+        detail: `stream consumer group ${quote(group)}: consumer ${quote(Buffer.from(name, 'hex'))} missing in source`,
+      }
+  return undefined
+}
+
+/** A group's pending entries in id order, page by page: id, owning consumer and delivery count. */
+async function comparePending(
+  e: Endpoints,
+  key: Buffer,
+  group: Buffer,
+  chunk: number,
+): Promise<ValueMismatch | undefined> {
+  let start = '-'
+  for (;;) {
+    const [s, t] = (await both(e, key, ['XPENDING', key, group, start, '+', chunk])) as [Reply[][], Reply[][]]
+    const n = Math.max(s.length, t.length)
+    for (let i = 0; i < n; i++) {
+      const a = s[i]
+      const b = t[i]
+      const where = `stream consumer group ${quote(group)}: pending entry`
+      if (!a || !b || !buf(a[0]).equals(buf(b[0])))
+        return {
+          detail: `${where} ${buf((a ?? b)[0]).toString()} ${a ? 'missing or different in target' : 'missing in source'}`,
+        }
+      const id = buf(a[0]).toString()
+      if (!buf(a[1]).equals(buf(b[1])))
+        return {
+          detail: `${where} ${id}: consumer ${quote(buf(a[1]))} in source, ${quote(buf(b[1]))} in target`,
+        }
+      if (scalar(a[3]) !== scalar(b[3]))
+        return {
+          detail: `${where} ${id}: delivered ${scalar(a[3])} times in source, ${scalar(b[3])} in target`,
+        }
+    }
+    if (s.length < chunk) return undefined
+    start = nextStreamId(buf(s[s.length - 1][0]).toString())
+  }
 }
