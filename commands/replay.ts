@@ -27,6 +27,7 @@ export default class Replay extends BaseCommand {
     'A cluster holds only db 0: other dbs need --db-map. ' +
     'Before anything is sent the whole log is read and the target looked at: a target that holds keys is refused without --replace, ' +
     'dataset-wide commands (FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH) without --allow-flush (exit 2, with their count). ' +
+    'With --allow-flush it asks before sending them on a terminal, and needs --yes elsewhere and with --json (exit 2 without it, nothing sent). ' +
     'Commands the target refuses for now (OOM, READONLY, LOADING, TRYAGAIN, CLUSTERDOWN, MASTERDOWN, BUSY, NOREPLICAS) are sent again with back-off for --retry-timeout seconds, then the replay stops (exit 5); ' +
     'MOVED and ASK are followed. A SELECT the target refuses stops the replay before anything meant for that db is sent (exit 5), and so does a node that owes replies and answers nothing for --stall-timeout seconds. ' +
     'Exit codes: 0 every command applied; 2 refused before sending (or bad input); 3 cannot connect; 5 the target refused commands (error replies, counted and listed) or the replay stopped midway.'
@@ -34,7 +35,7 @@ export default class Replay extends BaseCommand {
     '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:7000',
     '<%= config.bin %> replay traffic.log --to redis://127.0.0.1:6379 --speed 1x --until 2026-11-22T10:00:00Z',
     '<%= config.bin %> replay dump.aof --to redis://127.0.0.1:7000 --db-map 3:0 --json',
-    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:6379 --replace --allow-flush',
+    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:6379 --replace --allow-flush --yes',
   ]
   static override args = { input: Args.string({ description: 'Log file or AOF directory', required: true }) }
   static override flags = {
@@ -57,7 +58,12 @@ export default class Replay extends BaseCommand {
     }),
     'allow-flush': Flags.boolean({
       description:
-        'Replay FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH (refused otherwise, exit 2)',
+        'Replay FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH (refused otherwise, exit 2); asks first on a terminal',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      description:
+        'With --allow-flush: replay the dataset-wide commands without asking (needed when not on a terminal, and with --json)',
     }),
     'retry-timeout': Flags.string({
       description:
@@ -97,12 +103,26 @@ export default class Replay extends BaseCommand {
     const stop = () => controller.abort()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
+    let reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
     try {
       const report = await replay(input, target, {
         ...options,
         signal: controller.signal,
         onEvent: (e) => reporter.onEvent(e),
+        confirmDatasetWide: async (found) => {
+          // The live view stops while the question is on screen; a new one follows the replay.
+          reporter.finish()
+          await this.confirm(
+            `The log holds ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)}; the first at ${found.first.file} byte ${found.first.offset}). ` +
+              `Replay them onto ${target.primaries.map((p) => p.address).join(',')}, acting on everything it holds?`,
+            {
+              yes: flags.yes,
+              action: `replay ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)})`,
+              nothingDone: 'nothing was sent',
+            },
+          )
+          reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
+        },
       })
       reporter.finish()
       this.log(

@@ -92,7 +92,7 @@ export default class Scale extends BaseCommand {
     }),
     'add-node': Flags.string({
       description:
-        'An empty cluster-enabled node to add: HOST:PORT (repeatable; not needed for kvtop sandboxes)',
+        'An empty cluster-enabled node to add: HOST:PORT (repeatable; not needed for kvtop sandboxes). Its cluster bus port (cluster-port) is read from the node',
       multiple: true,
     }),
     remove: Flags.string({
@@ -103,7 +103,10 @@ export default class Scale extends BaseCommand {
       description: 'Settle slots left open (importing/migrating) by an interrupted move',
     }),
     'dry-run': Flags.boolean({ description: 'Print the plan and change nothing' }),
-    yes: Flags.boolean({ char: 'y', description: 'Do not ask for the typed confirmation' }),
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'Do not ask for the typed confirmation (needed when not on a terminal, and with --json)',
+    }),
     threshold: Flags.string({
       description:
         "Balance tolerance in percent of a shard's ideal slot count (rebalance skips moves within it)",
@@ -192,7 +195,7 @@ export default class Scale extends BaseCommand {
       })
       this.log(formatPlan(prepared.plan))
       if (flags['dry-run'] || prepared.plan.noop) return { dryRun: flags['dry-run'], plan: prepared.plan }
-      await this.confirm(endpoint, flags.yes)
+      await this.confirmChange(endpoint, flags.yes)
 
       const graceful = new AbortController()
       const hard = new AbortController()
@@ -280,7 +283,7 @@ export default class Scale extends BaseCommand {
         .map((s) => s.slot)
         .join(', ')}${survey.situations.length > 20 ? ' ...' : ''}`,
     )
-    await this.confirm(endpoint, yes)
+    await this.confirmChange(endpoint, yes)
     const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale --fix')
     let report: FixReport
     try {
@@ -301,8 +304,8 @@ export default class Scale extends BaseCommand {
     return { dryRun: false, fix: report }
   }
 
-  /** A typed confirmation: the user types the endpoint's address. Never waits on a non-terminal. */
-  private async confirm(endpoint: string, yes: boolean): Promise<void> {
-    await confirmTyped(endpoint, 'the cluster', yes)
+  /** A typed confirmation: the user types the endpoint's address. Never waits on a non-terminal or under --json. */
+  private async confirmChange(endpoint: string, yes: boolean): Promise<void> {
+    await confirmTyped(endpoint, 'the cluster', yes, this.jsonEnabled())
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { pairFlags, pairInputs } from '../src/connect/pair-flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
 import { ExitCode, UsageError } from '../src/errors.js'
@@ -52,6 +53,7 @@ export default class Verify extends BaseCommand {
       description: 'At most N commands per second to each node, source and target alike',
       min: 1,
     }),
+    'stall-timeout': stallTimeoutFlag({ resumable: false }),
     report: Flags.string({ description: 'Write every difference to FILE as JSON lines' }),
     force: Flags.boolean({ description: 'Replace --report if it exists' }),
   }
@@ -78,6 +80,7 @@ export default class Verify extends BaseCommand {
         passIntervalMs: interval * 1000,
         showValues: flags['show-values'],
         maxOps: flags['max-ops'],
+        stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
         reportPath: flags.report,
         overwriteReport: flags.force,
         signal: controller.signal,

@@ -2,6 +2,7 @@ import { Command, Flags, Interfaces } from '@oclif/core'
 import { ExitCode, KvtopError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
+import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
 import {
   connectionInputWithAws,
@@ -57,6 +58,18 @@ export abstract class BaseCommand extends Command {
   override log(message = '', ...args: unknown[]): void {
     if (this.jsonEnabled()) return
     process.stdout.write(redact([message, ...args.map(String)].join(' ')) + '\n')
+  }
+
+  /**
+   * Ask before billable or destructive work: `question [y/N]` on stderr when stdin and stderr are
+   * terminals. With `yes` (--yes) nothing is asked; not on a terminal, or with --json, it is refused
+   * (exit 2, naming --yes), and so is any answer but y/yes.
+   */
+  protected async confirm(
+    question: string,
+    options: { yes: boolean } & Pick<ConfirmOptions, 'action' | 'nothingDone' | 'hint'>,
+  ): Promise<void> {
+    await confirmYesNo(question, { ...options, json: this.jsonEnabled() })
   }
 
   /** Diagnostics and progress: always stderr, so stdout stays parseable. */

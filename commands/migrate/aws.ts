@@ -15,10 +15,12 @@ export default class MigrateAws extends AwsCommand {
     'ElastiCache CreateSnapshot, wait; CopySnapshot to S3 (the bucket is checked first), wait; MemoryDB CreateCluster with SnapshotArns, wait; ' +
     'then key counts on both sides and kvtop verify where both endpoints are reachable from here. ' +
     'Every step is recorded in a state file (--state): run the same command again after an interruption and it resumes at the step it left. ' +
-    '--dry-run prints the exact API calls in order. Writes made to the source after the snapshot are not copied: follow with migrate run --live --replace.'
+    '--dry-run prints the exact API calls in order. Writes made to the source after the snapshot are not copied: follow with migrate run --live --replace. ' +
+    'It creates billable AWS resources (a snapshot, S3 objects, a MemoryDB cluster): on a terminal it asks first; elsewhere, and with --json, it needs --yes (exit 2 without it, nothing created). ' +
+    "The new cluster's ACL must be named with --acl; MemoryDB's open-access ACL (no authentication) is refused unless --allow-open-access."
   static override examples = [
-    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --dry-run',
-    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --node-type db.r6g.large --shards 4 --replicas 1 --acl orders-acl --subnet-group private',
+    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --acl orders-acl --dry-run',
+    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --node-type db.r6g.large --shards 4 --replicas 1 --acl orders-acl --subnet-group private --yes',
   ]
   static override flags = {
     'from-elasticache': Flags.string({ description: 'Source ElastiCache replication group', required: true }),
@@ -27,7 +29,19 @@ export default class MigrateAws extends AwsCommand {
     'node-type': Flags.string({ description: "MemoryDB node type (default: the source's, cache.X -> db.X)" }),
     shards: Flags.integer({ description: "Shards of the new cluster (default: the source's)", min: 1 }),
     replicas: Flags.integer({ description: "Replicas per shard (default: the source's)", min: 0, max: 5 }),
-    acl: Flags.string({ description: 'MemoryDB ACL of the new cluster', default: 'open-access' }),
+    acl: Flags.string({
+      description:
+        "MemoryDB ACL of the new cluster (required; a resume takes the state file's). 'open-access' needs --allow-open-access",
+    }),
+    'allow-open-access': Flags.boolean({
+      description:
+        'Allow --acl open-access: any client may connect to the new cluster without authentication',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      description:
+        'Create the billable resources without asking (needed when not on a terminal, and with --json)',
+    }),
     'subnet-group': Flags.string({ description: 'MemoryDB subnet group of the new cluster' }),
     'snapshot-name': Flags.string({
       description: 'Name of the ElastiCache snapshot (default: kvtop-RG-TIME)',
@@ -91,6 +105,7 @@ export default class MigrateAws extends AwsCommand {
       shards: flags.shards,
       replicas: flags.replicas,
       acl: flags.acl,
+      allowOpenAccess: flags['allow-open-access'],
       subnetGroup: flags['subnet-group'],
     }
     const clients = new AwsClients(this.awsOptions(flags))
@@ -130,6 +145,26 @@ export default class MigrateAws extends AwsCommand {
         ...(flags.target ? { targetInput: sideInput(flags.target, flags) } : {}),
         verify: flags.verify,
         onEvent,
+        confirm: ({ params, resumedAt }) => {
+          const what = [
+            ...(!resumedAt || resumedAt === 'snapshot'
+              ? [`an ElastiCache snapshot of '${params.source}'`]
+              : []),
+            ...(!resumedAt || resumedAt === 'snapshot' || resumedAt === 'export'
+              ? [`its export to s3://${params.bucket}/`]
+              : []),
+            `MemoryDB cluster '${params.target}' (${params.shards} shard(s) x ${params.replicas} replica(s), ${params.nodeType}, ACL ${params.acl}, ${params.region})`,
+          ]
+          return this.confirm(
+            `${resumedAt ? `Resuming at step ${resumedAt}. ` : ''}Create billable AWS resources: ${what.join(', ')}?`,
+            {
+              yes: flags.yes,
+              action: `create MemoryDB cluster '${params.target}'${resumedAt ? '' : ' and its snapshot'}`,
+              nothingDone: resumedAt ? 'nothing more was created' : 'nothing was created',
+              hint: 'Review the AWS calls first with --dry-run.',
+            },
+          )
+        },
         onPlan: (plan) => {
           this.event('plan', {
             bucket: plan.bucket,

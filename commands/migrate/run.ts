@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
+import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { pairFlags, pairInputs } from '../../src/connect/pair-flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
 import { ExitCode, UsageError } from '../../src/errors.js'
@@ -54,11 +55,7 @@ export default class MigrateRun extends BaseCommand {
       description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
       multiple: true,
     }),
-    'stall-timeout': Flags.string({
-      description:
-        'Stop (resumable) when a node owes replies and answers nothing for this many seconds; 0: wait forever',
-      default: '60',
-    }),
+    'stall-timeout': stallTimeoutFlag(),
     verify: Flags.boolean({
       description: 'Verify the datasets at the end (--no-verify to skip)',
       default: true,
@@ -101,13 +98,4 @@ export default class MigrateRun extends BaseCommand {
       process.off('SIGTERM', stop)
     }
   }
-}
-
-function parseStallTimeout(value: string): number {
-  const seconds = Number(value)
-  if (!Number.isFinite(seconds) || seconds < 0)
-    throw new UsageError(
-      `invalid --stall-timeout '${value}': expected seconds such as 60, or 0 to wait forever`,
-    )
-  return seconds * 1000
 }

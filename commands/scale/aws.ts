@@ -65,7 +65,10 @@ export default class ScaleAws extends AwsCommand {
     'dry-run': Flags.boolean({
       description: 'Print the plan and change nothing (exit 1 when it has blockers)',
     }),
-    yes: Flags.boolean({ char: 'y', description: 'Do not ask for the typed confirmation' }),
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'Do not ask for the typed confirmation (needed when not on a terminal, and with --json)',
+    }),
     'watch-slots': Flags.boolean({
       description: 'While AWS works, show the slot distribution when the endpoint is reachable',
       default: true,
@@ -113,7 +116,7 @@ export default class ScaleAws extends AwsCommand {
             hint: 'Review the plan with --dry-run.',
           },
         )
-      await confirmTyped(target.name, plan.target.description, flags.yes)
+      await confirmTyped(target.name, plan.target.description, flags.yes, this.jsonEnabled())
       // From here on, with --json and waiting, stdout is NDJSON: plan, phases, slots, done.
       const waitOptions = this.waitOptions(flags)
       this.event('plan', { plan })

@@ -7,6 +7,8 @@ export interface ClusterNodeRecord {
   id: string
   ip: string
   port: number
+  /** The cluster bus port (`@cport`): port + 10000 unless the node sets `cluster-port`. */
+  busPort?: number
   hostname?: string
   /** The address clients are told to use: hostname or ip, as the cluster prefers. */
   endpoint: string
@@ -30,7 +32,7 @@ export function parseClusterNodes(text: string): ClusterNodeRecord[] {
     const parts = line.trim().split(' ')
     if (parts.length < 8) continue
     const [id, addr, flagText, primary, , , , link, ...slotParts] = parts
-    const { ip, port, hostname } = parseNodeAddress(addr)
+    const { ip, port, busPort, hostname } = parseNodeAddress(addr)
     const flags = flagText.split(',')
     const slots: SlotRange[] = []
     const importing: { slot: number; from: string }[] = []
@@ -55,6 +57,7 @@ export function parseClusterNodes(text: string): ClusterNodeRecord[] {
       id,
       ip,
       port,
+      ...(busPort ? { busPort } : {}),
       ...(hostname ? { hostname } : {}),
       endpoint: ip,
       role: flags.includes('master') ? 'primary' : 'replica',
@@ -75,11 +78,20 @@ export function parseClusterNodes(text: string): ClusterNodeRecord[] {
  * The address field of a CLUSTER NODES line: `ip:port@cport[,hostname]` (`[v6]:port` too). A node
  * without an address yet (`:0@0`, noaddr or handshake) has an empty ip.
  */
-export function parseNodeAddress(field: string): { ip: string; port: number; hostname?: string } {
+export function parseNodeAddress(field: string): {
+  ip: string
+  port: number
+  busPort?: number
+  hostname?: string
+} {
   const [hostPort, hostname] = field.split(',')
   const at = hostPort.indexOf('@')
   const ipPort = at >= 0 ? hostPort.slice(0, at) : hostPort
-  const named = hostname ? { hostname } : {}
+  const cport = at >= 0 ? Number(hostPort.slice(at + 1)) : NaN
+  const named = {
+    ...(Number.isInteger(cport) && cport > 0 ? { busPort: cport } : {}),
+    ...(hostname ? { hostname } : {}),
+  }
   const parsed = parseAddress(ipPort)
   if (parsed) return { ip: parsed.host, port: parsed.port, ...named }
   // No usable address (yet): the parts as they are.

@@ -1,5 +1,8 @@
 import type { Redis } from 'ioredis'
+import { KvtopError, UsageError } from '../errors.js'
 import { sandboxProfile } from '../sandbox/sandbox.js'
+import { mapConnectError } from '../wire/connect-errors.js'
+import { nodeDialOptions } from '../wire/dial.js'
 import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from './client.js'
 import { probeCapabilities, type Capabilities } from './capabilities.js'
 import { getProfile } from './config.js'
@@ -41,13 +44,21 @@ export class Deployment {
   }
 
   static async connectSpec(spec: ConnectionSpec, options: { probe?: boolean } = {}): Promise<Deployment> {
-    const seed = await openNode(spec)
+    // The seed only carries short metadata commands (INFO, CLUSTER NODES, COMMAND): each is bounded
+    // by --timeout, so a node that completes the handshake and then stops answering fails (exit 3).
+    const seed = await openNode(spec, undefined, { commandTimeoutMs: spec.timeoutMs })
     try {
       const topology = await discoverTopology(spec, seed)
       const capabilities = options.probe ? await probeCapabilities(spec, seed) : undefined
       return new Deployment(spec, seed, topology, capabilities)
     } catch (err) {
       await closeQuietly(seed)
+      if (
+        err instanceof Error &&
+        !(err instanceof KvtopError) &&
+        /timed out|Connection is closed/i.test(err.message)
+      )
+        throw mapConnectError(err, nodeDialOptions(spec, undefined).context)
       throw err
     }
   }
@@ -106,5 +117,35 @@ export class Deployment {
     await Promise.all([...this.clients.values()].map((c) => closeQuietly(c)))
     this.clients.clear()
     await closeQuietly(this.seed)
+  }
+}
+
+/** run_id of every primary, by address. */
+async function runIds(d: Deployment): Promise<Map<string, string>> {
+  const out = new Map<string, string>()
+  for (const node of d.primaries) {
+    const text = String(await (await d.client(node)).info('server'))
+    const id = /^run_id:(\S+)/m.exec(text)?.[1]
+    if (id) out.set(id, node.address)
+  }
+  return out
+}
+
+/**
+ * Two endpoints that reach the same server process (127.0.0.1 and localhost, a DNS alias, a NAT
+ * map) must not be compared or copied onto each other: refused with exit 2, naming both addresses.
+ */
+export async function refuseSameServer(source: Deployment, target: Deployment): Promise<void> {
+  const [a, b] = await Promise.all([runIds(source), runIds(target)])
+  for (const [id, address] of a) {
+    const other = b.get(id)
+    if (other === undefined) continue
+    throw new UsageError(
+      `the source and the target are the same server: ${address} and ${other} have the same run_id (${id.slice(0, 12)}...)`,
+      {
+        code: 'same-server',
+        hint: 'Check --source and --target: two names (127.0.0.1 and localhost, an alias, a tunnel) can reach one server.',
+      },
+    )
   }
 }

@@ -33,7 +33,10 @@ export interface MigrateAwsRequest {
   nodeType?: string
   shards?: number
   replicas?: number
+  /** MemoryDB ACL of the new cluster: required for a new migration. */
   acl?: string
+  /** Let `acl` be 'open-access' (no authentication on the new cluster). */
+  allowOpenAccess?: boolean
   subnetGroup?: string
 }
 
@@ -46,6 +49,42 @@ export interface MigrateAwsOptions {
   onEvent?: EventSink
   onPlan?: (plan: ExportPlan) => void
   onCheck?: (check: BucketCheck) => void
+  /**
+   * Called once the plan is known and before anything is created (on a resume, before the next
+   * step, unless CreateCluster is done): throw to stop with nothing (more) created.
+   */
+  confirm?: (plan: { params: MigrateAwsParams; calls: PlannedCall[]; resumedAt?: StepId }) => Promise<void>
+}
+
+/** MemoryDB's built-in ACL that lets any client in without authentication. */
+export const OPEN_ACCESS_ACL = 'open-access'
+
+/**
+ * The new cluster's ACL decides who may connect: a new migration must name one (--acl), and
+ * MemoryDB's open-access ACL is refused unless asked for (--allow-open-access). A resume whose
+ * CreateCluster was already sent keeps what the first run chose.
+ */
+export function checkAcl(request: MigrateAwsRequest, state?: MigrateAwsState): void {
+  const acl = state?.params.acl ?? request.acl
+  if (!acl)
+    throw new UsageError(
+      '--acl NAME is required: the MemoryDB ACL decides who may connect to the new cluster',
+      {
+        code: 'acl-required',
+        hint: `Create an ACL with its users first (aws memorydb create-acl) and give its name; '${OPEN_ACCESS_ACL}' (no authentication) only with --allow-open-access.`,
+      },
+    )
+  if (acl.toLowerCase() !== OPEN_ACCESS_ACL || request.allowOpenAccess) return
+  if (state?.steps['create-cluster'].requestedAt) return
+  throw new UsageError(
+    `--acl ${OPEN_ACCESS_ACL} lets any client connect to the new cluster without authentication: refused without --allow-open-access`,
+    {
+      code: 'open-access',
+      hint: state
+        ? `The state file ${request.statePath} records ACL '${OPEN_ACCESS_ACL}': pass --allow-open-access to resume with it, or start a new migration (another --state) with --acl NAME.`
+        : `Give --acl NAME of an ACL with users and passwords, or pass --allow-open-access if the cluster is meant to be open.`,
+    },
+  )
 }
 
 const stamp = (d = new Date()) => d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -64,6 +103,7 @@ export async function planAwsMigration(
   calls: PlannedCall[]
 }> {
   const state = loadState(request.statePath)
+  checkAcl(request, state)
   const source = await discoverDeployment(clients, { kind: 'elasticache', name: request.source })
   if (source.kind === 'serverless-cache')
     throw new UsageError(`'${request.source}' is a serverless cache: migrate aws takes a replication group`)
@@ -103,7 +143,7 @@ export async function planAwsMigration(
     nodeType,
     shards: request.shards ?? Math.max(1, source.shards.length),
     replicas: request.replicas ?? Math.max(0, (source.shards[0]?.nodes.length ?? 1) - 1),
-    acl: request.acl ?? 'open-access',
+    acl: request.acl!,
     ...(request.subnetGroup ? { subnetGroup: request.subnetGroup } : {}),
     region: source.region,
   }
@@ -131,6 +171,9 @@ export async function runAwsMigration(
       hint: `MemoryDB cluster '${params.target}' was created and compared. Remove the file to migrate again.`,
     })
   if (!planned.state) await checkTargetFree(clients, params.target)
+  // Billable resources are still to be created: ask (a resume past CreateCluster creates nothing).
+  if (!state.steps['create-cluster'].done)
+    await options.confirm?.({ params, calls: planned.calls, ...(resumedAt ? { resumedAt } : {}) })
   if (resumedAt)
     emit({
       type: 'phase',

@@ -1,11 +1,11 @@
 import { versionAtLeast } from '../../connect/capabilities.js'
-import { parseClusterNodes } from '../../connect/cluster-parsers.js'
-import { Deployment } from '../../connect/deployment.js'
+import { Deployment, refuseSameServer } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
 import { parseInfo, parseInfoSections, parseKeyspace } from '../../metrics/info.js'
 import { ProgressTracker, type EventSink } from '../progress.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
 import type { Side } from '../verify/side.js'
 import { mapDbs, verifyDatasets } from '../verify/verify.js'
 import { ChangeSet } from './change-set.js'
@@ -39,7 +39,6 @@ import {
 } from './types.js'
 
 const CHECKPOINT_EVERY_MS = 2000
-const DEFAULT_STALL_MS = 60_000
 /** After Ctrl-C with --live: how long changes already seen are still copied before stopping. */
 const CATCH_UP_MS = 5000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -85,28 +84,10 @@ async function identityOf(d: Deployment, shards?: Shard[]): Promise<IdentityNow>
   return { mode, primaries, replid: shard?.identity.replid ?? '', replid2: shard?.replid2 ?? '' }
 }
 
-/**
- * Slots being moved (MIGRATING / IMPORTING): each primary shows them in its own `myself` line of
- * CLUSTER NODES only, so every primary is read. Returns a phrase per slot, and the addresses involved.
- */
+/** Slots being moved (read from every primary's own line): a phrase each, and the addresses involved. */
 async function openSlots(d: Deployment): Promise<{ text: string[]; addresses: Set<string> }> {
-  const out = { text: [] as string[], addresses: new Set<string>() }
-  if (d.topology.mode !== 'cluster') return out
-  const addressOf = (id: string) => d.topology.nodes.find((n) => n.id === id)?.address ?? `node ${id}`
-  for (const node of d.primaries) {
-    const me = parseClusterNodes(String(await (await d.client(node)).call('CLUSTER', 'NODES'))).find(
-      (r) => r.myself,
-    )
-    for (const m of me?.migrating ?? []) {
-      out.text.push(`slot ${m.slot} migrating from ${node.address} to ${addressOf(m.to)}`)
-      out.addresses.add(node.address).add(addressOf(m.to))
-    }
-    for (const i of me?.importing ?? []) {
-      out.text.push(`slot ${i.slot} importing into ${node.address} from ${addressOf(i.from)}`)
-      out.addresses.add(node.address).add(addressOf(i.from))
-    }
-  }
-  return out
+  const open = await d.openSlots()
+  return { text: open.map((o) => o.text), addresses: new Set(open.flatMap((o) => [o.node, o.peer])) }
 }
 
 async function refuseOpenSlots(d: Deployment, side: 'source' | 'target'): Promise<void> {
@@ -176,6 +157,7 @@ async function migrate(
   const closers: (() => Promise<void> | void)[] = []
   try {
     target = await Deployment.connect(inputs.target, { probe: true })
+    await refuseSameServer(source, target)
     const sourceCluster = source.topology.mode === 'cluster'
     // Keys of a slot being moved are on either node: refused before anything is copied.
     await refuseOpenSlots(source, 'source')
@@ -371,7 +353,7 @@ async function migrate(
           maxOps: options.maxOps,
           slots: options.slots,
           scanCount: options.scanCount ?? 1000,
-          retryTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_MS,
+          retryTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
           signal: copyStop.signal,
           onProgress: (keys, bytes) => tracker.add(keys, bytes),
           onErrors: (n) => tracker.addErrors(n),
@@ -407,23 +389,36 @@ async function migrate(
     }
     // A node that owes replies and sends none (hung, partitioned) must not hold the run forever.
     let stalled: string | undefined
-    const watchStalls = () => {
-      const limit = options.stallTimeoutMs ?? DEFAULT_STALL_MS
-      if (stalled || limit <= 0) return
-      const silent = [
-        ...[...copiers.values()].map((c) => ({ side: 'source', address: c.address, ms: c.silentForMs })),
-        ...[...writers.values()].flatMap((w) => {
-          const worst = w.pipeline.silentest()
-          return worst ? [{ side: 'target', ...worst }] : []
-        }),
-      ].sort((a, b) => b.ms - a.ms)[0]
-      if (!silent || silent.ms < limit) return
-      stalled = `the ${silent.side} node ${silent.address} has not answered for ${Math.round(silent.ms / 1000)} s`
-      for (const c of copiers.values()) c.close()
-      for (const w of writers.values()) w.pipeline.abort(new OperationError(stalled))
-    }
+    const sourceAddresses = new Set([...copiers.values()].map((c) => c.address))
+    const stallWatch = new StallWatch({
+      timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      onStall: (stall) => {
+        stalled = stallMessage(stall, sourceAddresses.has(stall.address) ? 'source' : 'target')
+        return new OperationError(stalled)
+      },
+    })
+    for (const c of copiers.values())
+      stallWatch.add(c.address, {
+        get silentForMs() {
+          return c.silentForMs
+        },
+        abort: () => c.close(),
+      })
+    stallWatch.addSource(() =>
+      [...writers.values()].flatMap((w) => {
+        const worst = w.pipeline.silentest()
+        return worst
+          ? [
+              {
+                address: worst.address,
+                target: { silentForMs: worst.ms, abort: (e: Error) => w.pipeline.abort(e) },
+              },
+            ]
+          : []
+      }),
+    )
+    closers.push(() => stallWatch.stop())
     const timer = setInterval(() => {
-      watchStalls()
       if (Date.now() - lastSave >= CHECKPOINT_EVERY_MS) {
         lastSave = Date.now()
         void save().catch((err) =>
@@ -688,6 +683,7 @@ async function migrate(
         passes: 3,
         passIntervalMs: 1000,
         maxOps: options.maxOps,
+        stallTimeoutMs: options.stallTimeoutMs,
         onEvent: emit,
       })
     }

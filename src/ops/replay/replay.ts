@@ -12,10 +12,13 @@ import {
   formatCounts,
   parseSelectArg,
   scanLog,
+  type DatasetWideCommand,
   type LogPosition,
   type LogScan,
 } from './scan.js'
-import { replayItems, type ReplayInput, type ReplayItem } from './sources.js'
+import { replayItems, type RdbTarget, type ReplayInput, type ReplayItem } from './sources.js'
+import { rdbVersionForServer } from '../../data/rdb/constants.js'
+import { versionAtLeast } from '../../connect/capabilities.js'
 import { NEED_MORE, RespCommandParser } from '../../data/resp/command-parser.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 
@@ -32,6 +35,15 @@ export interface ReplayOptions {
   replace?: boolean
   /** Replay FLUSHALL, FLUSHDB, SWAPDB, SCRIPT FLUSH, FUNCTION FLUSH, FUNCTION RESTORE ... FLUSH. */
   allowFlush?: boolean
+  /**
+   * With `allowFlush`, when the log holds dataset-wide commands: called with their counts once the
+   * pre-pass is done and before anything is sent. Throw to stop with nothing sent.
+   */
+  confirmDatasetWide?: (found: {
+    total: number
+    byCommand: Partial<Record<DatasetWideCommand, number>>
+    first: LogPosition & { command: DatasetWideCommand }
+  }) => Promise<void>
   /** A target node that owes replies and sends none this long stops the replay; 0: never. */
   stallTimeoutMs?: number
   /** How long commands refused for now (OOM, READONLY, LOADING ...) are retried; 0: not at all. */
@@ -82,6 +94,11 @@ export interface ReplayReport {
   commandsPerSecond: number
   stoppedAt?: { file: string; offset: number; reason: string }
   truncatedTail?: { file: string; offset: number }
+  /**
+   * Keys of RDB parts (an RDB file, an AOF preamble or base) whose encoding is newer than the
+   * target's RDB version, rebuilt with commands (one MULTI ... EXEC block each) instead of RESTORE.
+   */
+  rebuilt: number
 }
 
 /** Where the current db came from: a SELECT in the log, or a command that carries its db (MONITOR). */
@@ -300,6 +317,7 @@ export async function replay(
     scanSeconds: 0,
     seconds: 0,
     commandsPerSecond: 0,
+    rebuilt: 0,
   }
 
   // 1. The pre-pass and the target's keys, before anything is sent.
@@ -327,6 +345,12 @@ export async function replay(
   report.targetKeysBefore = keys?.total ?? 0
   const refused = refusals(scan, keys, cluster, options)
   if (refused) throw refused
+  if (scan.datasetWideTotal && options.confirmDatasetWide)
+    await options.confirmDatasetWide({
+      total: scan.datasetWideTotal,
+      byCommand: scan.datasetWide,
+      first: scan.firstDatasetWide!,
+    })
   if (scan.datasetWideTotal)
     emit({
       type: 'warning',
@@ -868,6 +892,7 @@ export async function replay(
     outer: for await (const batch of replayItems(input, {
       skipTruncatedTail: options.skipTruncatedTail,
       onTruncatedTail: (file, offset) => (report.truncatedTail = { file, offset }),
+      rdbTarget: await rdbTarget(target, () => report.rebuilt++, emit),
     })) {
       for (const item of batch) {
         if (options.signal?.aborted) {
@@ -898,7 +923,8 @@ export async function replay(
             if (left > 0) await Promise.race([sleep(left, options.signal), stall])
           }
         }
-        number++
+        // The further commands of a rebuilt RDB key share its number (the pre-pass counts the key once).
+        if (!item.continues) number++
         tracker.add(1, item.size)
         report.bytes += item.size
         const name = commandName(item.args)
@@ -999,6 +1025,47 @@ export async function replay(
   if (stopRequested) report.stoppedAt = stopRequested
   emit({ ...tracker.snapshot(), total: undefined })
   return report
+}
+
+/**
+ * The target's RDB version, for RDB parts of the log: values it can read are RESTOREd labelled
+ * with it, the others rebuilt with commands (said once per file, counted in the report).
+ */
+async function rdbTarget(
+  target: Deployment,
+  count: () => void,
+  emit: EventSink,
+): Promise<RdbTarget | undefined> {
+  let caps: { engine: string; version: string } | undefined = target.capabilities
+  if (!caps) {
+    // Not probed: INFO server says which server it is (where INFO is refused, values go as labelled).
+    try {
+      const info = parseInfoSections(String(await target.seed.info('server'))).server ?? {}
+      const valkey = info.server_name?.toLowerCase() === 'valkey' || info.valkey_version !== undefined
+      const version = (valkey ? info.valkey_version : undefined) ?? info.redis_version
+      if (!version) return undefined
+      caps = { engine: valkey ? 'valkey' : 'redis', version }
+    } catch (err) {
+      if ((err as Error).name !== 'ReplyError') throw err
+      return undefined
+    }
+  }
+  const { engine, version: serverVersion } = caps
+  const version = rdbVersionForServer(engine, serverVersion)
+  const said = new Set<string>()
+  return {
+    version,
+    legacyStreams: engine === 'redis' && !versionAtLeast(serverVersion, '7.0.0'),
+    onRebuilt: (file, header) => {
+      count()
+      if (said.has(file)) return
+      said.add(file)
+      emit({
+        type: 'warning',
+        message: `${file}: RDB ${header.version} values the target (${engine} ${serverVersion}, RDB ${version}) cannot RESTORE are rebuilt with commands (MULTI, DEL, SET/RPUSH/SADD/HSET/ZADD/XADD ..., EXEC)`,
+      })
+    },
+  }
 }
 
 /** --speed: max, 1x, 2.5x, or a bare number. */

@@ -6,6 +6,7 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { NodeAddress } from '../../connect/client.js'
+import type { ClusterNodeRecord } from '../../connect/cluster-parsers.js'
 import { formatAddress, parseHostPort } from '../../connect/endpoint.js'
 import { RespError } from '../../wire/reply-parser.js'
 import { OperationError, UsageError } from '../../errors.js'
@@ -110,30 +111,161 @@ async function meetAddress(node: NodeAddress): Promise<string> {
   }
 }
 
-/** Introduce new nodes to the cluster and wait until every node knows every other. */
+/** A node about to join: its id and the cluster bus port it announces (`ip:port@cport`). */
+export interface JoiningNode extends NodeRef {
+  busPort?: number
+}
+
+/** One node's CLUSTER NODES, for explaining why a join has not completed. */
+export interface NodeView {
+  address: string
+  records: readonly ClusterNodeRecord[]
+}
+
+/** The bus port a node listens on when it does not say: port + 10000. */
+export function busPortOf(node: { port: number; busPort?: number }): number {
+  return node.busPort ?? node.port + 10000
+}
+
+/**
+ * Why each of `joining` is not (yet) part of the cluster, from every node's CLUSTER NODES (the
+ * joining nodes' own views included, by address): one line per node that has not joined, naming
+ * it, its bus port and what is missing. Empty when all of them have joined.
+ */
+export function unjoinedReasons(joining: readonly JoiningNode[], views: readonly NodeView[]): string[] {
+  const out: string[] = []
+  const joiningAddresses = new Set(joining.map((j) => j.address))
+  const members = views.filter((v) => !joiningAddresses.has(v.address))
+  for (const j of joining) {
+    const bus = busPortOf(j)
+    const problems: string[] = []
+    const sameNode = (r: ClusterNodeRecord) =>
+      r.port === j.port && (r.ip === j.host || r.ip === '' || !isIP(j.host))
+    const handshaking = members.flatMap((v) =>
+      v.records
+        .filter((r) => r.flags.includes('handshake') && sameNode(r))
+        .map((r) => ({ view: v.address, dialing: busPortOf(r) })),
+    )
+    const missing = members.filter((v) => !v.records.some((r) => r.id === j.id))
+    const disconnected = members.filter((v) =>
+      v.records.some((r) => r.id === j.id && !r.myself && !r.linkConnected),
+    )
+    if (handshaking.length) {
+      const dialing = [...new Set(handshaking.map((h) => h.dialing))]
+      const wrong = dialing.filter((d) => d !== bus)
+      const views = handshaking.map((h) => h.view)
+      const who = names(views, true)
+      problems.push(
+        `${who} still in handshake with it, dialing bus port ${dialing.join('/')}` +
+          (wrong.length ? ` but it announces bus port ${bus}` : ': nothing answered there'),
+      )
+    } else if (missing.length) {
+      problems.push(
+        `unknown to ${names(missing.map((v) => v.address))}` +
+          (missing.length === members.length
+            ? `: no node completed a handshake with its cluster bus at ${formatAddress(j.host, bus)}`
+            : ''),
+      )
+    }
+    if (disconnected.length)
+      problems.push(`the bus link from ${names(disconnected.map((v) => v.address))} to it is down`)
+    const own = views.find((v) => v.address === j.address)
+    if (!own) problems.push('it did not answer CLUSTER NODES')
+    else {
+      const others = own.records.filter((r) => !r.myself)
+      if (others.length === 0) problems.push('it has heard from no node of the cluster')
+      else {
+        const unknown = members.filter((v) => {
+          const self = v.records.find((r) => r.myself)
+          return self && !others.some((r) => r.id === self.id)
+        })
+        if (unknown.length) problems.push(`it does not know ${names(unknown.map((v) => v.address))}`)
+      }
+    }
+    if (problems.length)
+      out.push(`${j.address} (cluster bus port ${bus}) has not joined: ${problems.join('; ')}`)
+  }
+  return out
+}
+
+/** Addresses for a message (the first three), with `is`/`are` when `verb`. */
+function names(addresses: readonly string[], verb = false): string {
+  const unique = [...new Set(addresses)]
+  const shown = unique.slice(0, 3).join(', ')
+  const list = unique.length > 3 ? `${shown} and ${unique.length - 3} more` : shown
+  return verb ? `${list} ${unique.length > 1 ? 'are' : 'is'}` : list
+}
+
+/**
+ * Introduce new nodes to the cluster (CLUSTER MEET ip port cport: each node's own bus port, which
+ * is not always port + 10000) and wait until every node knows every other. When they do not agree
+ * in time, the error names the node that has not joined and why.
+ */
 export async function joinNodes(
   admin: ClusterAdmin,
   seed: NodeAddress,
   nodes: readonly NodeAddress[],
   timeoutMs: number,
 ): Promise<NodeRef[]> {
-  const refs: NodeRef[] = []
+  const joining: JoiningNode[] = []
   for (const node of nodes) {
-    const id = await admin.myId(node)
-    refs.push({ id, host: node.host, port: node.port, address: formatAddress(node.host, node.port) })
+    const me = (await admin.nodesView(node)).find((r) => r.myself)
+    const id = me?.id ?? (await admin.myId(node))
+    joining.push({
+      id,
+      host: node.host,
+      port: node.port,
+      address: formatAddress(node.host, node.port),
+      ...(me?.busPort ? { busPort: me.busPort } : {}),
+    })
   }
-  for (const node of nodes) {
-    await admin.call(seed, ['CLUSTER', 'MEET', await meetAddress(node), node.port])
+  for (const j of joining) {
+    const cport = j.busPort === undefined ? [] : [j.busPort]
+    await admin.call(seed, ['CLUSTER', 'MEET', await meetAddress(j), j.port, ...cport])
   }
   for (const node of nodes) admin.addSeed(node)
-  const include = new Set(refs.map((r) => r.id))
-  await admin.waitConsistent(timeoutMs, { include })
+  const include = new Set(joining.map((r) => r.id))
+  try {
+    await admin.waitConsistent(timeoutMs, { include })
+  } catch (err) {
+    if (admin.stallError) throw admin.stallError
+    const reasons = await explainJoin(admin, joining).catch(() => [])
+    if (!reasons.length) throw err
+    throw new OperationError(
+      `the new node(s) did not join within ${Math.round(timeoutMs / 1000)}s: ${reasons.join('. ')}`,
+      {
+        code: 'join-failed',
+        resumable: true,
+        hint: `CLUSTER MEET was sent to ${formatAddress(seed.host, seed.port)} with each node's cluster bus port: every node must reach every other on it (cluster-port, cluster-announce-bus-port, firewalls).`,
+        cause: err,
+      },
+    )
+  }
   // The cluster may announce a node by another address (hostname, announced ip): use its view.
   const topology = await admin.topology()
-  return refs.map((r) => {
+  return joining.map((r) => {
     const seen = topology.nodes.find((n) => n.id === r.id)
-    return seen ? { id: r.id, host: seen.host, port: seen.port, address: seen.address } : r
+    return seen
+      ? { id: r.id, host: seen.host, port: seen.port, address: seen.address }
+      : { id: r.id, host: r.host, port: r.port, address: r.address }
   })
+}
+
+/** Every reachable node's view (members' and joining nodes'), turned into reasons. */
+async function explainJoin(admin: ClusterAdmin, joining: readonly JoiningNode[]): Promise<string[]> {
+  const topology = await admin.topology()
+  const targets: NodeAddress[] = [
+    ...topology.nodes.filter((n) => n.health !== 'failed' && !joining.some((j) => j.id === n.id)),
+    ...joining,
+  ]
+  const views: NodeView[] = []
+  for (const t of targets) {
+    const address = formatAddress(t.host, t.port)
+    if (views.some((v) => v.address === address)) continue
+    const records = await admin.nodesView(t).catch(() => undefined)
+    if (records) views.push({ address, records })
+  }
+  return unjoinedReasons(joining, views)
 }
 
 /**

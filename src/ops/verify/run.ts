@@ -1,4 +1,4 @@
-import { Deployment } from '../../connect/deployment.js'
+import { Deployment, refuseSameServer } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import { AtomicFile } from '../../data/atomic-file.js'
 import type { VerifyOptions, VerifyReport } from './types.js'
@@ -24,6 +24,7 @@ export async function runVerify(
   try {
     source = await Deployment.connect(inputs.source)
     target = await Deployment.connect(inputs.target)
+    await refuseSameServer(source, target)
     const report = await verifyDatasets(source, target, {
       ...options,
       onDifference: (d) => {

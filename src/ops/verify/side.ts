@@ -1,7 +1,9 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
-import { openRawNode } from '../../wire/node.js'
+import { classifyReply } from '../../wire/classify.js'
+import { NodePool } from '../../wire/node-pool.js'
+import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
 import type { CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
@@ -19,7 +21,8 @@ const MAX_REDIRECTS = 3
  */
 export class Side {
   private readonly table: SlotTable
-  private readonly conns = new Map<string, Promise<RawRespConnection>>()
+  /** One pipelined connection per node and db, shared by every read of this side. */
+  private readonly pool: NodePool
   private readonly limiters = new Map<string, RateLimiter>()
 
   constructor(
@@ -28,6 +31,12 @@ export class Side {
     private readonly limits: { maxOps?: number; signal?: AbortSignal } = {},
   ) {
     this.table = new SlotTable(deployment.topology)
+    this.pool = NodePool.forSpec(deployment.spec, { name: `kvtop-verify-${label}` })
+  }
+
+  /** This side's open connections, for the stall watch. */
+  watched(): Watched[] {
+    return this.pool.watched()
   }
 
   /** Wait until `n` more commands to the node at `address` fit under --max-ops. */
@@ -51,7 +60,8 @@ export class Side {
     for (const node of this.primaries) {
       await this.throttle(node.address, 1)
       const reply = await (await this.conn(node.address, 0)).call(['PEXPIRETIME', '__kvtop_probe__:none'])
-      if (reply instanceof RespError && !/MOVED|ASK/.test(reply.message)) return false
+      // A redirect means the command exists; any other error reply means it does not.
+      if (reply instanceof RespError && classifyReply(reply) !== 'redirect') return false
     }
     return true
   }
@@ -71,21 +81,9 @@ export class Side {
     return out
   }
 
-  /** A pipelined connection to one node with `db` selected (cached). */
+  /** A pipelined connection to one node with `db` selected (shared). */
   conn(address: string, db: number): Promise<RawRespConnection> {
-    const id = `${address}/${db}`
-    let c = this.conns.get(id)
-    if (!c) {
-      const colon = address.lastIndexOf(':')
-      c = openRawNode(
-        this.deployment.spec,
-        { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)) },
-        { db, name: `kvtop-verify-${this.label}` },
-      )
-      c.catch(() => this.conns.delete(id))
-      this.conns.set(id, c)
-    }
-    return c
+    return this.pool.get(address, db)
   }
 
   /**
@@ -176,16 +174,7 @@ export class Side {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [...this.conns.values()].map(async (c) => {
-        try {
-          ;(await c).close()
-        } catch {
-          // never connected
-        }
-      }),
-    )
-    this.conns.clear()
+    await this.pool.closeAll()
   }
 
   private addressFor(key: Buffer): string {

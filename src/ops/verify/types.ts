@@ -48,6 +48,8 @@ export interface VerifyOptions {
   signal?: AbortSignal
   /** At most this many commands per second to each node, source and target alike (undefined: no limit). */
   maxOps?: number
+  /** Stop (exit 5) when a node owes replies and answers nothing this long; 0: never. Default 60 s. */
+  stallTimeoutMs?: number
 }
 
 export interface VerifyReport {

@@ -3,6 +3,7 @@ import { SLOTS } from '../../wire/routed-pipeline.js'
 import { RespError } from '../../wire/reply-parser.js'
 import { UsageError } from '../../errors.js'
 import { WorkWindow } from '../work-window.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
@@ -80,6 +81,16 @@ export async function verifyDatasets(
   const limits = { maxOps: options.maxOps, signal: options.signal }
   const source = new Side(sourceDeployment, 'source', limits)
   const target = new Side(targetDeployment, 'target', limits)
+  // A node that owes replies and answers nothing stops the compare, naming the node.
+  const stalls = new StallWatch({
+    timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    onStall: (stall) =>
+      stallError(stall, {
+        what: 'verify',
+        role: source.watched().some((w) => w.address === stall.address) ? 'source' : 'target',
+      }),
+  })
+  stalls.addSource(() => [...source.watched(), ...target.watched()])
   try {
     const [sourceDbs, targetDbs] = await Promise.all([source.keyspace(), target.keyspace()])
     if (mode !== 'quick')
@@ -226,7 +237,11 @@ export async function verifyDatasets(
       keysPerSecond: seconds > 0 ? Math.round((forward.done + reverse.done) / seconds) : 0,
       dbs: pairs,
     }
+  } catch (err) {
+    // What a stall caused (connections aborted) is reported as the stall itself.
+    throw stalls.error ?? err
   } finally {
+    stalls.stop()
     await Promise.all([source.close(), target.close()])
   }
 }

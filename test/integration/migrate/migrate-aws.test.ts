@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../helpers/cli.js'
+import { hasScript, runCliInPty } from '../../helpers/pty.js'
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws/index.js'
 import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 
@@ -115,6 +116,8 @@ describe('kvtop migrate aws', () => {
     '3',
     '--node-type',
     'db.r6g.large',
+    '--acl',
+    'orders-acl',
     '--snapshot-name',
     'orders-move',
     '--state',
@@ -139,7 +142,7 @@ describe('kvtop migrate aws', () => {
       '[compare] data plane DBSIZE on every primary of both, then kvtop verify',
     ])
     expect(r.stdout).toContain(
-      '{"ClusterName":"orders-mdb","NodeType":"db.r6g.large","ACLName":"open-access","NumShards":3,"NumReplicasPerShard":0,"TLSEnabled":true,' +
+      '{"ClusterName":"orders-mdb","NodeType":"db.r6g.large","ACLName":"orders-acl","NumShards":3,"NumReplicasPerShard":0,"TLSEnabled":true,' +
         '"SnapshotArns":["arn:aws:s3:::exports/orders-move-0001.rdb","arn:aws:s3:::exports/orders-move-0002.rdb"]}',
     )
     expect(r.stdout).toMatch(/Dry run: nothing was created\.$/m)
@@ -157,7 +160,7 @@ describe('kvtop migrate aws', () => {
       status: 400,
     })
     const statePath = join(dir, 'orders.json')
-    const first = await migrate([...base('orders.json'), '--target', `sandbox:${target.name}`])
+    const first = await migrate([...base('orders.json'), '--target', `sandbox:${target.name}`, '--yes'])
     expect(first.code, first.stderr).toBe(4)
     expect(first.stderr).toMatch(/memorydb:CreateCluster/)
     const saved = JSON.parse(readFileSync(statePath, 'utf8'))
@@ -168,7 +171,13 @@ describe('kvtop migrate aws', () => {
     expect(requests('CreateSnapshot')).toHaveLength(1)
     expect(requests('CopySnapshot')).toHaveLength(1)
 
-    const second = await migrate([...base('orders.json'), '--target', `sandbox:${target.name}`, '--json'])
+    const second = await migrate([
+      ...base('orders.json'),
+      '--target',
+      `sandbox:${target.name}`,
+      '--json',
+      '--yes',
+    ])
     expect(second.code, second.stderr.slice(-2000)).toBe(0)
     const report = JSON.parse(second.stdout)
     expect(report.resumedAt).toBe('create-cluster')
@@ -192,6 +201,7 @@ describe('kvtop migrate aws', () => {
     expect(created).toHaveLength(1)
     expect(created[0].params).toMatchObject({
       ClusterName: 'orders-mdb',
+      ACLName: 'orders-acl',
       NumShards: 3,
       SnapshotArns: report.snapshotArns,
     })
@@ -232,6 +242,7 @@ describe('kvtop migrate aws', () => {
       '--target',
       `sandbox:${target.name}`,
       '--no-verify',
+      '--yes',
     ])
     fake.state.onMemoryDBSeed = seedHook
     expect(r.code, r.stderr.slice(-2000)).toBe(1)
@@ -243,4 +254,91 @@ describe('kvtop migrate aws', () => {
     )
     expect(r.stdout).toMatch(/^ {2}compare +done in .*: source 3001 keys, target 3000 keys$/m)
   })
+})
+
+describe('kvtop migrate aws: the ACL, and asking before creating billable resources', () => {
+  const fresh = (name: string, extra: string[] = []) => [
+    '--from-elasticache',
+    'orders',
+    '--to-memorydb',
+    name,
+    '--bucket',
+    'exports',
+    '--shards',
+    '3',
+    '--node-type',
+    'db.r6g.large',
+    '--snapshot-name',
+    `${name}-snap`,
+    '--state',
+    join(dir, `${name}.json`),
+    '--poll-interval',
+    '0.05',
+    ...extra,
+  ]
+  /** How many create calls the fake has seen. */
+  const creates = () => ['CreateSnapshot', 'CopySnapshot', 'CreateCluster'].map((op) => requests(op).length)
+
+  it('--acl is required, and open-access is refused without --allow-open-access: exit 2, nothing created', async () => {
+    const before = creates()
+    const none = await migrate(fresh('acl-none', ['--yes']))
+    expect(none.code, none.stderr).toBe(2)
+    expect(none.stderr).toContain('--acl NAME is required')
+    const open = await migrate(fresh('acl-open', ['--acl', 'open-access', '--yes']))
+    expect(open.code, open.stderr).toBe(2)
+    expect(open.stderr).toContain(
+      '--acl open-access lets any client connect to the new cluster without authentication: refused without --allow-open-access',
+    )
+    const dry = await migrate(fresh('acl-open', ['--acl', 'open-access', '--allow-open-access', '--dry-run']))
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain('"ACLName":"open-access"')
+    expect(creates()).toEqual(before)
+    expect(existsSync(join(dir, 'acl-none.json'))).toBe(false)
+    expect(existsSync(join(dir, 'acl-open.json'))).toBe(false)
+  })
+
+  it('not on a terminal without --yes: exit 2 naming --yes, nothing created; under --json too', async () => {
+    const before = creates()
+    const r = await migrate(fresh('orders-ask', ['--acl', 'orders-acl']))
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain(
+      "refusing to create MemoryDB cluster 'orders-ask' and its snapshot without --yes (not on a terminal to ask): nothing was created",
+    )
+    const json = await migrate(fresh('orders-ask', ['--acl', 'orders-acl', '--json']))
+    expect(json.code, json.stderr).toBe(2)
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: 'needs-confirmation', exitCode: 2 })
+    expect(creates()).toEqual(before)
+    expect(fake.state.mdbClusters.has('orders-ask')).toBe(false)
+    expect(existsSync(join(dir, 'orders-ask.json'))).toBe(false)
+  })
+
+  it.skipIf(!hasScript())(
+    'on a terminal: answered n, exit 2 and nothing created; answered y, the cluster is created',
+    async () => {
+      const before = creates()
+      const args = [
+        'migrate',
+        'aws',
+        ...fresh('orders-tty', ['--acl', 'orders-acl', '--target', `sandbox:${target.name}`, '--no-verify']),
+      ]
+      const no = await runCliInPty(args, 'n', { env: fake.env(), timeoutMs: 120_000 })
+      expect(no.asked, no.output).toBe(true)
+      expect(no.output).toMatch(
+        /Create billable AWS resources: an ElastiCache snapshot of 'orders', its export to s3:\/\/exports\/, MemoryDB cluster 'orders-tty' \(3 shard\(s\) x 0 replica\(s\), db\.r6g\.large, ACL orders-acl, [a-z0-9-]+\)\? \[y\/N\]/,
+      )
+      expect(no.code, no.output).toBe(2)
+      expect(no.output).toContain('not confirmed: nothing was created')
+      expect(creates()).toEqual(before)
+      expect(existsSync(join(dir, 'orders-tty.json'))).toBe(false)
+
+      const yes = await runCliInPty(args, 'y', { env: fake.env(), timeoutMs: 120_000 })
+      expect(yes.asked, yes.output).toBe(true)
+      expect(yes.code, yes.output.slice(-2000)).toBe(0)
+      const made = requests('CreateCluster').filter(
+        (q) => q.status === 200 && q.params.ClusterName === 'orders-tty',
+      )
+      expect(made).toHaveLength(1)
+      expect(made[0].params).toMatchObject({ ACLName: 'orders-acl' })
+    },
+  )
 })

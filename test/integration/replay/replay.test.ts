@@ -200,7 +200,7 @@ describe('kvtop replay', () => {
     expect(refused.code, refused.stderr).toBe(2)
     expect(refused.stderr).toContain('1 dataset-wide command (FLUSHALL 1;')
     expect(refused.stderr).toMatch(/the target is not empty: it holds \d+ keys/)
-    const r = await runCli(['replay', file, '--to', cluster.url, '--replace', '--allow-flush'])
+    const r = await runCli(['replay', file, '--to', cluster.url, '--replace', '--allow-flush', '--yes'])
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toContain(`RENAME at ${file} at byte offset ${head.length} has keys in different slots`)
     const { Cluster } = await import('ioredis')

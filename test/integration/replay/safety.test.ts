@@ -131,7 +131,16 @@ describe('kvtop replay: nothing lost, nothing touched unasked', () => {
     expect(flushOnly.stderr).not.toContain('dataset-wide')
     expect(await dataset(admin)).toEqual(before)
 
-    const both = await runCli(['replay', path, '--to', target.url, '--replace', '--allow-flush', '--json'])
+    const both = await runCli([
+      'replay',
+      path,
+      '--to',
+      target.url,
+      '--replace',
+      '--allow-flush',
+      '--yes',
+      '--json',
+    ])
     expect(both.code, both.stderr).toBe(0)
     expect(JSON.parse(both.stdout)).toMatchObject({
       targetKeysBefore: 2,
