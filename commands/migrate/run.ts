@@ -19,7 +19,7 @@ export default class MigrateRun extends BaseCommand {
     '(a source shard whose server process changed, a restart or a failover, is scanned again from the start). ' +
     'Slots being moved are refused before the copy; a source topology that changed during it is exit 5 (run the same command again). ' +
     "A target that cannot read the source's DUMP payloads (an older RDB version: Valkey 8 to Redis 7.0) is refused before the copy (exit 2) unless --mode logical, or --mode auto, which chooses. " +
-    'verify runs at the end unless --no-verify (within --max-ops). A non-empty target is refused unless --replace.'
+    'verify runs at the end unless --no-verify (within --max-ops). A non-empty target is refused unless --replace (which asks first on a terminal, and needs --yes elsewhere).'
   static override examples = [
     '<%= config.bin %> migrate run --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --live --checkpoint orders.ckpt',
     '<%= config.bin %> migrate run --source sandbox:ec --target sandbox:mdb --checkpoint run.ckpt --max-ops 20000',
@@ -38,6 +38,10 @@ export default class MigrateRun extends BaseCommand {
       description:
         'At most N source commands per second per node (the final verify: per node of either side)',
       min: 1,
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'With --replace on a target that holds keys: do not ask (needed when not on a terminal)',
     }),
     replace: Flags.boolean({
       description: 'Allow a non-empty target; keys of the same name are overwritten',
@@ -79,6 +83,15 @@ export default class MigrateRun extends BaseCommand {
         checkpointPath: flags.checkpoint,
         maxOps: flags['max-ops'],
         replace: flags.replace,
+        confirmReplace: (keys) =>
+          this.confirm(
+            `The target holds ${keys} keys; keys of the same name will be overwritten (others stay). Continue?`,
+            {
+              yes: flags.yes,
+              action: `overwrite keys on a target that holds ${keys}`,
+              nothingDone: 'nothing was copied',
+            },
+          ),
         mode: flags.mode as MigrateMode,
         ...(slots ? { slots } : {}),
         dbMap: parseDbMap(flags['db-map']),

@@ -180,12 +180,14 @@ async function migrate(
         target: targetId,
         shardKeys: shards.map((s) => s.key),
       })
-    } else if (!options.replace) {
+    } else {
       const targetKeys = (await Promise.all(target.primaries.map((n) => keyspaceOf(target!, n)))).reduce(
         (sum, ks) => sum + Object.values(ks).reduce((a, b) => a + b, 0),
         0,
       )
-      if (targetKeys > 0) {
+      // --replace over data: the user is asked (or passed --yes) before anything is written.
+      if (targetKeys > 0 && options.replace) await options.confirmReplace?.(targetKeys)
+      if (targetKeys > 0 && !options.replace) {
         throw new UsageError(`the target already holds ${targetKeys} keys`, {
           code: 'target-not-empty',
           hint: 'Empty it first, or pass --replace to overwrite keys of the same name (others stay).',

@@ -17,6 +17,8 @@ export interface MigrateOptions {
   /** Source commands per second per node; the final verify keeps to it too (source and target). */
   maxOps?: number
   replace?: boolean
+  /** With --replace and a target that holds keys: asked before anything is written (throws to refuse). */
+  confirmReplace?: (targetKeys: number) => Promise<void>
   /**
    * dump (default): DUMP/RESTORE, refused before copying when the target cannot read the source's
    * payloads; logical: values rebuilt with type commands (portable across versions and engines);

@@ -129,6 +129,26 @@ describe('migrate run against a target that runs out of memory', () => {
   }, 120_000)
 })
 
+describe('migrate run --replace onto a target that holds data', () => {
+  it('is refused without --yes when not on a terminal (exit 2, nothing written), and goes ahead with it', async () => {
+    const [source, target] = await Promise.all([startSandbox(), startSandbox()])
+    sandboxes.push(source, target)
+    await seed(await source.admin(), 'rep', 500)
+    const t = await target.admin()
+    await t.set('theirs', 'keep')
+    await t.set(Buffer.concat([Buffer.from('rep:1:'), Buffer.from([0x00, 0x0d, 0x0a, 0xff])]), 'old')
+    const refused = await migrate(['run', ...pair(source, target), '--replace'])
+    expect(refused.code, refused.stderr).toBe(2)
+    expect(refused.stderr).toMatch(/refusing to overwrite keys on a target that holds 2 without --yes/)
+    expect(await t.dbsize()).toBe(2)
+    // (--no-verify: the target keeps a key of its own, which verify would rightly report.)
+    const r = await migrate(['run', ...pair(source, target), '--replace', '--yes', '--no-verify', '--json'])
+    expect(r.code, r.stderr.slice(-1500)).toBe(0)
+    expect(await t.dbsize()).toBe(501)
+    expect(await t.get('theirs')).toBe('keep')
+  }, 60_000)
+})
+
 describe('migrate run while a source shard fails over', () => {
   it('loses no key: keys answered MOVED are read from the new primary; the run asks for a re-run, which finishes', async () => {
     const [source, target] = await Promise.all([

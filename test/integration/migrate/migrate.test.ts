@@ -507,7 +507,15 @@ describe('kvtop migrate run', () => {
     ])
     expect(other.code).toBe(2)
     expect(other.stderr).toMatch(/records --slots 0-8191, not 8192-16383/)
-    const upper = await migrate(['run', ...pair(ecCluster), '--slots', '8192-16383', '--replace', '--json'])
+    const upper = await migrate([
+      'run',
+      ...pair(ecCluster),
+      '--slots',
+      '8192-16383',
+      '--replace',
+      '--yes',
+      '--json',
+    ])
     expect(upper.code, upper.stderr).toBe(0)
     const [a, b] = [JSON.parse(lower.stdout), JSON.parse(upper.stdout)]
     expect(a.keys).toBeGreaterThan(2000)
