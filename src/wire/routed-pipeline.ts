@@ -208,6 +208,13 @@ export class CommandBatch<T> {
     }
   }
 
+  /** Queue a command whose arguments are all bytes (call `end(tag)` after it): no per-argument type checks. */
+  bytesCommand(args: readonly Uint8Array[]): void {
+    this.begin()
+    this.header(0x2a, args.length)
+    for (const a of args) this.bulk(a)
+  }
+
   /** Queue `SELECT db` (call `end(tag)` after it). */
   select(db: number): void {
     this.command(['SELECT', db])

@@ -565,10 +565,8 @@ export async function replay(
     const batch: CommandBatch<Tag> = pipeline.batchFor(tag.slot)
     tag.start = batch.used
     if (args) {
-      // batch.command() without its per-argument type checks: log arguments are all bytes.
-      batch.begin()
-      batch.header(0x2a, args.length)
-      for (const a of args) batch.bulk(a)
+      // Log arguments are all bytes: no per-argument type checks.
+      batch.bytesCommand(args)
       batch.end(tag)
     } else {
       batch.append(tag.bytes!, tag)
