@@ -29,6 +29,8 @@ export function formatDiscovery(report: DiscoveryReport): string {
     `Refused:   ${c.refused.length ? c.refused.join(', ') : 'none'}`,
   ]
   if (c.unsupported.length) lines.push(`Not in this version: ${c.unsupported.join(', ')}`)
-  if (c.unknown.length) lines.push(`Could not probe: ${c.unknown.join(', ')}`)
+  // Never sent to find out (they would act if run): without ACL DRYRUN or ACL GETUSER for this
+  // user their first real use tells.
+  if (c.unknown.length) lines.push(`Could not probe (told at first use): ${c.unknown.join(', ')}`)
   return lines.join('\n')
 }

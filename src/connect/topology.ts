@@ -148,7 +148,11 @@ async function discoverReplicated(
     primaryPort = Number(seedInfo.master_port)
     let primary: Redis | undefined
     try {
-      primary = await openNode(spec, { host: primaryHost, port: primaryPort })
+      primary = await openNode(
+        spec,
+        { host: primaryHost, port: primaryPort },
+        { commandTimeoutMs: spec.timeoutMs },
+      )
       primaryInfo = parseInfo(await primary.info('replication'))
     } catch {
       primaryInfo = {}

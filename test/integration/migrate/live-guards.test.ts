@@ -484,10 +484,14 @@ describe('verify --max-ops, and error replies in verify', () => {
   it('an error reply to PTTL / PEXPIRETIME fails verify (exit 5, the command named), never "no expiry"', async () => {
     const src = await admin(rs)
     await seed(src, 't', 50)
+    // The same keys on another server (a server compared with itself is refused as such).
+    const other = await admin(ec)
+    await other.flushall()
+    await seed(other, 't', 50)
     const user = rs.state.clientUser
     await src.call('ACL', 'SETUSER', user, '-pttl', '-pexpiretime')
     try {
-      const r = await runCli(['verify', '--source', rs.url, '--target', rs.url, '--json'])
+      const r = await runCli(['verify', '--source', rs.url, '--target', ec.url, '--json'])
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
       expect(errorOf(r).message).toMatch(/^PTTL refused on the (source|target): NOPERM/)
     } finally {

@@ -1,0 +1,164 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli, type CliResult } from '../../helpers/cli.js'
+import { freePort } from '../../helpers/ports.js'
+import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+
+/**
+ * A listener that accepts TCP connections and never writes a byte: every command that connects
+ * must give up within --timeout (plus process start-up and a margin for a loaded machine) with
+ * exit 3 and a message naming the address and the timeout, whichever side of a two-endpoint
+ * command the silent listener is. The same for a listener that completes the handshake (AUTH,
+ * CLIENT SETNAME, the client library's INFO ready check) and then stops answering: a proxy whose
+ * backend hangs.
+ */
+const TIMEOUT_S = 1
+/** Node start-up (~1 s on a loaded 2-core CI), the 1 s timeout, shutdown: a real bound. */
+const WALL_LIMIT_MS = 6000
+
+interface Listener {
+  url: string
+  address: string
+  close(): Promise<void>
+}
+
+/** Commands in a client-to-server RESP stream (arrays of bulk strings), with the unparsed rest. */
+function commandsIn(buf: Buffer): { commands: string[][]; rest: Buffer } {
+  const commands: string[][] = []
+  let pos = 0
+  for (;;) {
+    const nl = buf.indexOf('\r\n', pos)
+    if (nl < 0 || buf[pos] !== 0x2a) break
+    const n = Number(buf.subarray(pos + 1, nl).toString('latin1'))
+    let p = nl + 2
+    const args: string[] = []
+    while (args.length < n) {
+      const end = buf.indexOf('\r\n', p)
+      if (end < 0) break
+      const len = Number(buf.subarray(p + 1, end).toString('latin1'))
+      if (end + 2 + len + 2 > buf.length) break
+      args.push(buf.subarray(end + 2, end + 2 + len).toString('latin1'))
+      p = end + 2 + len + 2
+    }
+    if (args.length < n) break
+    commands.push(args)
+    pos = p
+  }
+  return { commands, rest: buf.subarray(pos) }
+}
+
+/**
+ * `silent`: accept, read, never write. `after-handshake`: answer AUTH, CLIENT and SELECT with +OK
+ * and a connection's first INFO with a plain standalone server's, then nothing more.
+ */
+async function listener(kind: 'silent' | 'after-handshake'): Promise<Listener> {
+  const port = await freePort()
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+    let pending: Buffer = Buffer.alloc(0)
+    let infos = 0
+    socket.on('data', (chunk: Buffer) => {
+      if (kind === 'silent') return
+      pending = Buffer.concat([pending, chunk])
+      const { commands, rest } = commandsIn(pending)
+      pending = Buffer.from(rest)
+      for (const [name] of commands) {
+        const command = name.toUpperCase()
+        if (command === 'AUTH' || command === 'CLIENT' || command === 'SELECT') socket.write('+OK\r\n')
+        else if (command === 'INFO' && infos++ === 0) {
+          const info = 'redis_version:7.0.15\r\nrole:master\r\ncluster_enabled:0\r\nloading:0\r\n'
+          socket.write(`$${info.length}\r\n${info}\r\n`)
+        }
+      }
+    })
+  })
+  await new Promise<void>((res) => server.listen(port, '127.0.0.1', () => res()))
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    address: `127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((res) => server.close(() => res()))
+    },
+  }
+}
+
+const listeners: Partial<Record<'silent' | 'after-handshake', Listener>> = {}
+let sb: TestSandbox
+let dir: string
+let rdbFile: string
+let respFile: string
+
+beforeAll(async () => {
+  listeners.silent = await listener('silent')
+  listeners['after-handshake'] = await listener('after-handshake')
+  sb = await startSandbox({ shards: 0, replicas: 0 })
+  dir = mkdtempSync(join(tmpdir(), 'kvtop-silent-'))
+  // A small valid RDB, made from the sandbox, and a small RESP log.
+  const client = await sb.client()
+  await client.set('silent:a', '1')
+  await client.hset('silent:h', 'f', 'v')
+  rdbFile = join(dir, 'small.rdb')
+  const made = await runCli(['snapshot', 'create', sb.url, '--out', rdbFile, '--json'])
+  expect(made.code, made.stderr).toBe(0)
+  respFile = join(dir, 'small.resp')
+  writeFileSync(respFile, '*3\r\n$3\r\nSET\r\n$8\r\nsilent:r\r\n$1\r\n1\r\n')
+})
+
+afterAll(async () => {
+  await Promise.all(Object.values(listeners).map((l) => l.close()))
+  await sb?.down()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const run = (args: string[]) => runCli([...args, '--timeout', String(TIMEOUT_S)], { timeoutMs: 30_000 })
+
+describe.each(['silent', 'after-handshake'] as const)(
+  'a listener that accepts and never answers (%s): exit 3 within --timeout',
+  (kind) => {
+    const url = () => listeners[kind]!.url
+    let files = 0
+    const file = (name: string) => join(dir, `${kind}-${files++}-${name}`)
+
+    function expectTimeoutExit(r: CliResult): void {
+      const out = `exit ${r.code} after ${r.ms} ms\nstdout: ${r.stdout}\nstderr: ${r.stderr}`
+      expect(r.code, out).toBe(3)
+      expect(r.stderr, out).toContain(`no answer from ${listeners[kind]!.address} within ${TIMEOUT_S}s`)
+      expect(r.ms, out).toBeLessThan(WALL_LIMIT_MS)
+    }
+
+    const single: [string, () => string[]][] = [
+      ['discover', () => ['discover', url()]],
+      ['status', () => ['status', url()]],
+      ['slowlog', () => ['slowlog', url()]],
+      ['replication', () => ['replication', url()]],
+      ['triage', () => ['triage', url(), '--out', file('triage'), '--duration', '1']],
+      ['scale', () => ['scale', url(), '--rebalance', '--dry-run']],
+      ['snapshot create', () => ['snapshot', 'create', url(), '--out', file('never.rdb')]],
+      ['snapshot restore', () => ['snapshot', 'restore', rdbFile, '--to', url()]],
+      ['replay', () => ['replay', respFile, '--to', url(), '--format', 'resp']],
+    ]
+    for (const [name, args] of single) {
+      it(name, async () => expectTimeoutExit(await run(args())))
+    }
+
+    const pair: [string, string[]][] = [
+      ['verify', ['verify']],
+      ['migrate plan', ['migrate', 'plan']],
+      ['migrate run', ['migrate', 'run']],
+    ]
+    for (const [name, command] of pair) {
+      const checkpoint = () => (name === 'migrate run' ? ['--checkpoint', file('checkpoint')] : [])
+      it(`${name}, the silent one as source`, async () =>
+        expectTimeoutExit(await run([...command, '--source', url(), '--target', sb.url, ...checkpoint()])))
+      it(`${name}, the silent one as target`, async () =>
+        expectTimeoutExit(await run([...command, '--source', sb.url, '--target', url(), ...checkpoint()])))
+    }
+  },
+)
