@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path'
 
 /**
- * Exit codes are part of kvtop's contract (DESIGN.md): scripts branch on them.
+ * Exit codes are part of kvtop's contract (README: Exit codes): scripts branch on them.
  */
 export const ExitCode = {
   ok: 0,

@@ -3,7 +3,7 @@ import type { EventSink } from '../progress.js'
 export type DifferenceCategory =
   'missing-in-target' | 'missing-in-source' | 'type' | 'value' | 'ttl' | 'count'
 
-/** One difference, as printed and as written to --report (DESIGN.md: differences). */
+/** One difference, as printed and as written to --report (README: Command logs). */
 export interface Difference {
   category: DifferenceCategory
   /** The key escaped the way redis-cli prints it (empty for `count`). */
