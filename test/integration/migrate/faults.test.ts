@@ -129,6 +129,21 @@ describe('migrate run against a target that runs out of memory', () => {
   }, 120_000)
 })
 
+describe('migrate run when the source refuses to tell the expiry of keys', () => {
+  it('an error reply to PEXPIRETIME stops the copy (exit 5) instead of copying the key without its expiry', async () => {
+    const [source, target] = await Promise.all([startSandbox(), startSandbox()])
+    sandboxes.push(source, target)
+    await seed(await source.admin(), 'ttl', 200)
+    await (await source.admin()).call('ACL', 'SETUSER', 'default', '-pexpiretime')
+    const r = await migrate(['run', ...pair(source, target), '--json'], 60_000)
+    expect(r.code, r.stderr.slice(-1500)).toBe(5)
+    expect(r.stderr).toMatch(/PEXPIRETIME refused on 127\.0\.0\.1:\d+: NOPERM/)
+    // Nothing was written as if it had no expiry.
+    const t = await target.admin()
+    for (const k of (await t.keysBuffer('*')) as Buffer[]) expect(await t.pttl(k)).not.toBe(-1)
+  }, 60_000)
+})
+
 describe('migrate run --replace onto a target that holds data', () => {
   it('is refused without --yes when not on a terminal (exit 2, nothing written), and goes ahead with it', async () => {
     const [source, target] = await Promise.all([startSandbox(), startSandbox()])
