@@ -1,18 +1,23 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
+import { ENGINES, type ServerEngine } from '../../src/sandbox/binary.js'
 import { FLAVORS, type Flavor } from '../../src/sandbox/flavors.js'
 import { sandboxUp, type SandboxSummary } from '../../src/sandbox/sandbox.js'
 import { formatSandbox } from '../../src/sandbox/format.js'
 
 export default class SandboxUp extends BaseCommand {
-  static override summary = 'Start a local sandbox of real redis-server processes on 127.0.0.1'
+  static override summary =
+    'Start a local sandbox of real redis-server or valkey-server processes on 127.0.0.1'
   static override description =
     'Standalone (--shards 0), primary with replicas (--shards 0 --replicas R) or a Redis Cluster of N shards x R replicas. ' +
-    'Flavors rehearse managed services: elasticache and memorydb refuse, through ACLs, the commands those services refuse.'
+    'Flavors rehearse managed services: elasticache and memorydb refuse, through ACLs, the commands those services refuse. ' +
+    '--engine redis runs KVTOP_REDIS_SERVER or redis-server on PATH; --engine valkey runs KVTOP_VALKEY_SERVER, valkey-server on PATH, ' +
+    'or the Valkey build under ${KVTOP_VALKEY_CACHE:-${XDG_CACHE_HOME:-~/.cache}/kvtop-valkey}. Without --engine: redis when found, else valkey-server on PATH.'
   static override examples = [
     '<%= config.bin %> sandbox up',
     '<%= config.bin %> sandbox up --shards 0 --replicas 1 --name solo',
     '<%= config.bin %> sandbox up --flavor memorydb --shards 2 --name mdb --json',
+    '<%= config.bin %> sandbox up --engine valkey --flavor elasticache --name vk',
   ]
   static override flags = {
     shards: Flags.integer({ description: 'Cluster shards; 0 for a non-cluster server', default: 3 }),
@@ -21,6 +26,10 @@ export default class SandboxUp extends BaseCommand {
       description: 'First port (consecutive ports follow); default: free ports found at run time',
     }),
     flavor: Flags.string({ description: 'Which service to rehearse', options: FLAVORS, default: 'redis' }),
+    engine: Flags.string({
+      description: 'Which server to run (default: redis when found, else valkey)',
+      options: ENGINES,
+    }),
     name: Flags.string({ description: 'Sandbox name (several can run at once)', default: 'default' }),
     user: Flags.string({ description: "Client ACL user (memorydb flavor default: 'kvtop')" }),
     password: Flags.string({
@@ -36,6 +45,7 @@ export default class SandboxUp extends BaseCommand {
       replicas: flags.replicas,
       port: flags.port,
       flavor: flags.flavor as Flavor,
+      engine: flags.engine as ServerEngine | undefined,
       user: flags.user,
       password: flags.password ?? process.env.KVTOP_SANDBOX_PASSWORD,
       onPhase: (phase, detail) => {

@@ -4,7 +4,12 @@ import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
-import { restoreSnapshot, type RestoreReport } from '../../src/ops/snapshot/restore.js'
+import {
+  RESTORE_MODES,
+  restoreSnapshot,
+  type RestoreMode,
+  type RestoreReport,
+} from '../../src/ops/snapshot/restore.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { formatCount } from '../../src/ui/format.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
@@ -14,9 +19,13 @@ export default class SnapshotRestore extends BaseCommand {
   static override description =
     'The file is verified first (structure and CRC-64): nothing is restored from a damaged file unless --ignore-checksum. ' +
     'Keys that already exist on the target are refused, with their count and nothing written, unless --replace. ' +
-    'A cluster holds only db 0: keys of other databases are refused unless mapped with --db-map.'
+    'A cluster holds only db 0: keys of other databases are refused unless mapped with --db-map. ' +
+    '--mode auto (the default) RESTOREs the values the target can read and rebuilds with ordinary commands (SET, RPUSH, SADD, HSET, ZADD, XADD ..., one MULTI/EXEC per key) ' +
+    'those whose encoding is newer than the target (a Valkey 8 or Redis 7.2 file into Redis 7.0), saying so; --mode dump only RESTOREs (refusing such a file before writing anything); ' +
+    '--mode logical rebuilds every key with commands.'
   static override examples = [
     '<%= config.bin %> snapshot restore dump.rdb --to redis://127.0.0.1:7000',
+    '<%= config.bin %> snapshot restore valkey.rdb --to redis://127.0.0.1:6379 --mode logical',
     '<%= config.bin %> snapshot restore dump.rdb --user app --to rediss://clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
   ]
   static override args = { file: Args.string({ description: 'RDB file', required: true }) }
@@ -30,6 +39,12 @@ export default class SnapshotRestore extends BaseCommand {
       multiple: true,
     }),
     'ignore-checksum': Flags.boolean({ description: 'Restore even if the file fails its CRC-64 check' }),
+    mode: Flags.string({
+      description:
+        'auto: RESTORE what the target reads, rebuild the rest with commands; dump: RESTORE only; logical: commands only',
+      options: RESTORE_MODES,
+      default: 'auto',
+    }),
     'stall-timeout': stallTimeoutFlag(),
   }
 
@@ -50,6 +65,7 @@ export default class SnapshotRestore extends BaseCommand {
         replace: flags.replace,
         dbMap,
         ignoreChecksum: flags['ignore-checksum'],
+        mode: flags.mode as RestoreMode,
         stallTimeoutMs,
         signal: controller.signal,
         onEvent: (e) => reporter.onEvent(e),
@@ -58,6 +74,7 @@ export default class SnapshotRestore extends BaseCommand {
       this.log(
         `Restored ${formatCount(report.restored)} of ${formatCount(report.keys)} keys into ${report.target.mode === 'cluster' ? `${report.target.primaries.length} primaries` : report.target.primaries[0]}` +
           ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
+          (report.rebuilt ? `; ${formatCount(report.rebuilt)} rebuilt with commands` : '') +
           (report.expired ? `; ${report.expired} already expired, not sent` : '') +
           (report.functions ? `; ${report.functions} function libraries` : ''),
       )

@@ -864,6 +864,10 @@ export class MonitorEngine {
             engine: info.server.engine,
             version: info.server.version,
             uptimeSeconds: info.server.uptimeSeconds,
+            ...(info.server.availabilityZone ? { availabilityZone: info.server.availabilityZone } : {}),
+            ...(info.server.ioThreadsActive !== undefined
+              ? { ioThreads: { active: info.server.ioThreadsActive, ...rates?.ioThreads } }
+              : {}),
           }
         : {}),
       ...(rates?.opsPerSec !== undefined ? { opsPerSec: rates.opsPerSec } : {}),

@@ -93,10 +93,14 @@ export function totalsLine(s: Snapshot): string {
 }
 
 export function formatNodeTable(nodes: NodeStatus[]): string {
+  // Shown only when some node has them: the availability zone (Valkey 8) and I/O threads at work.
+  const az = nodes.some((n) => n.availabilityZone)
+  const io = nodes.some((n) => n.ioThreads?.active)
   const headers = [
     'NODE',
     'ROLE',
     'SHARD',
+    ...(az ? ['AZ'] : []),
     'STATE',
     'OPS/S',
     'LAT',
@@ -106,12 +110,14 @@ export function formatNodeTable(nodes: NodeStatus[]): string {
     'HIT',
     'CLIENTS',
     'KEYS',
+    ...(io ? ['IO THREADS'] : []),
     'LAG',
   ]
   const rows = nodes.map((n) => [
     n.address,
     n.role,
     String(n.shard),
+    ...(az ? [n.availabilityZone ?? '-'] : []),
     nodeState(n),
     fmtCount(n.opsPerSec),
     fmtUs(n.latencyUs),
@@ -123,12 +129,14 @@ export function formatNodeTable(nodes: NodeStatus[]): string {
     fmtPercent(n.hitRatio),
     fmtCount(n.clients.connected),
     fmtCount(n.keys),
+    ...(io ? [ioCell(n)] : []),
     fmtLag(n),
   ])
   return renderTable(headers, rows, [
     'left',
     'left',
     'right',
+    ...(az ? (['left'] as const) : []),
     'left',
     'right',
     'right',
@@ -138,8 +146,18 @@ export function formatNodeTable(nodes: NodeStatus[]): string {
     'right',
     'right',
     'right',
+    ...(io ? (['left'] as const) : []),
     'left',
   ])
+}
+
+/** `on` with the reads and writes per second done on I/O threads, or `off`. */
+function ioCell(n: NodeStatus): string {
+  const t = n.ioThreads
+  if (!t) return '-'
+  if (!t.active) return 'off'
+  const rw = (t.readsPerSec ?? 0) + (t.writesPerSec ?? 0)
+  return t.readsPerSec === undefined && t.writesPerSec === undefined ? 'on' : `on ${fmtCount(rw)} io/s`
 }
 
 export function formatEvent(e: MonitorEvent): string {

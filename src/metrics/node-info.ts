@@ -28,6 +28,10 @@ export interface NodeInfo {
     tcpPort?: number
     processId?: number
     provider: Provider
+    /** Valkey 8+: `availability_zone` (the availability-zone setting; undefined when unset). */
+    availabilityZone?: string
+    /** io_threads_active (Redis 6+, Valkey): the I/O threads are in use right now. */
+    ioThreadsActive?: boolean
   }
   clients: {
     connected?: number
@@ -69,6 +73,14 @@ export interface NodeInfo {
     keyspaceHits?: number
     keyspaceMisses?: number
     totalErrorReplies?: number
+    /** Reads and writes done on I/O threads (Redis 6+, Valkey). */
+    ioThreadedReadsProcessed?: number
+    ioThreadedWritesProcessed?: number
+    /** Valkey 8+: the rest of the I/O threads' work (objects freed, polls, key prefetching). */
+    ioThreadedFreedObjects?: number
+    ioThreadedPollProcessed?: number
+    ioThreadedPrefetchBatches?: number
+    ioThreadedPrefetchEntries?: number
   }
   replication: ReplicationInfo
   cpu: {
@@ -179,6 +191,8 @@ export function toNodeInfo(sections: InfoSections, host = '', cache?: InfoLineCa
       tcpPort: n(server, 'tcp_port'),
       processId: n(server, 'process_id'),
       provider: detectProvider(flatServer, host),
+      availabilityZone: str(server, 'availability_zone'),
+      ioThreadsActive: bool(server, 'io_threads_active'),
     },
     clients: {
       connected: n(clients, 'connected_clients'),
@@ -219,6 +233,12 @@ export function toNodeInfo(sections: InfoSections, host = '', cache?: InfoLineCa
       keyspaceHits: n(stats, 'keyspace_hits'),
       keyspaceMisses: n(stats, 'keyspace_misses'),
       totalErrorReplies: n(stats, 'total_error_replies'),
+      ioThreadedReadsProcessed: n(stats, 'io_threaded_reads_processed'),
+      ioThreadedWritesProcessed: n(stats, 'io_threaded_writes_processed'),
+      ioThreadedFreedObjects: n(stats, 'io_threaded_freed_objects'),
+      ioThreadedPollProcessed: n(stats, 'io_threaded_poll_processed'),
+      ioThreadedPrefetchBatches: n(stats, 'io_threaded_total_prefetch_batches'),
+      ioThreadedPrefetchEntries: n(stats, 'io_threaded_total_prefetch_entries'),
     },
     replication: parseReplicationInfo(sections.replication),
     cpu: {
@@ -247,7 +267,9 @@ const WANTED = new Set(
     'role master_repl_offset master_replid connected_slaves connected_replicas repl_backlog_active repl_backlog_size ' +
     'repl_backlog_first_byte_offset repl_backlog_histlen master_host master_port master_link_status master_last_io_seconds_ago ' +
     'master_sync_in_progress slave_repl_offset replica_repl_offset master_link_down_since_seconds master_failover_state ' +
-    'used_cpu_sys used_cpu_user used_cpu_sys_children used_cpu_user_children cluster_enabled'
+    'used_cpu_sys used_cpu_user used_cpu_sys_children used_cpu_user_children cluster_enabled ' +
+    'availability_zone io_threads_active io_threaded_reads_processed io_threaded_writes_processed ' +
+    'io_threaded_freed_objects io_threaded_poll_processed io_threaded_total_prefetch_batches io_threaded_total_prefetch_entries'
   ).split(' '),
 )
 

@@ -56,6 +56,15 @@ export interface NodeRates {
   connectionsPerSec?: number
   /** Full resyncs served in the interval (primary side). */
   fullSyncs?: number
+  /** Work done on I/O threads per second (io_threaded_* counters; the Valkey 8 ones where present). */
+  ioThreads?: {
+    readsPerSec?: number
+    writesPerSec?: number
+    freedObjectsPerSec?: number
+    pollsPerSec?: number
+    prefetchBatchesPerSec?: number
+    prefetchEntriesPerSec?: number
+  }
   /** Some counter went backwards in this interval (restart or CONFIG RESETSTAT). */
   countersReset: boolean
 }
@@ -154,6 +163,15 @@ export function nodeRates({ prev, cur, seconds, ownCommands = {} }: RateInput): 
       ? rate(prev.stats.totalErrorReplies, cur.stats.totalErrorReplies)
       : rate(sum(prev.errorStats), sum(cur.errorStats))
   const fullSyncs = restarted ? undefined : counterDelta(prev.stats.syncFull, cur.stats.syncFull).value
+  const io = {
+    readsPerSec: rate(prev.stats.ioThreadedReadsProcessed, cur.stats.ioThreadedReadsProcessed),
+    writesPerSec: rate(prev.stats.ioThreadedWritesProcessed, cur.stats.ioThreadedWritesProcessed),
+    freedObjectsPerSec: rate(prev.stats.ioThreadedFreedObjects, cur.stats.ioThreadedFreedObjects),
+    pollsPerSec: rate(prev.stats.ioThreadedPollProcessed, cur.stats.ioThreadedPollProcessed),
+    prefetchBatchesPerSec: rate(prev.stats.ioThreadedPrefetchBatches, cur.stats.ioThreadedPrefetchBatches),
+    prefetchEntriesPerSec: rate(prev.stats.ioThreadedPrefetchEntries, cur.stats.ioThreadedPrefetchEntries),
+  }
+  const ioThreads = Object.fromEntries(Object.entries(io).filter(([, v]) => v !== undefined))
 
   return {
     opsPerSec,
@@ -170,6 +188,7 @@ export function nodeRates({ prev, cur, seconds, ownCommands = {} }: RateInput): 
     errorsPerSec: errors,
     connectionsPerSec: rate(prev.stats.totalConnectionsReceived, cur.stats.totalConnectionsReceived),
     ...(fullSyncs !== undefined ? { fullSyncs } : {}),
+    ...(Object.keys(ioThreads).length ? { ioThreads } : {}),
     countersReset: reset,
   }
 }

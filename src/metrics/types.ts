@@ -43,6 +43,22 @@ export interface NodeStatus {
   engine?: Engine
   version?: string
   uptimeSeconds?: number
+  /** Valkey 8+: the node's availability zone (INFO server `availability_zone`), when set. */
+  availabilityZone?: string
+  /**
+   * I/O threads (INFO `io_threads_active` and the io_threaded_* counters): whether they are in use
+   * now, and their work per second over the interval (Valkey 8 adds objects freed, polls and key
+   * prefetching to Redis's reads and writes).
+   */
+  ioThreads?: {
+    active: boolean
+    readsPerSec?: number
+    writesPerSec?: number
+    freedObjectsPerSec?: number
+    pollsPerSec?: number
+    prefetchBatchesPerSec?: number
+    prefetchEntriesPerSec?: number
+  }
   opsPerSec?: number
   /** Mean usec per call over the interval. */
   latencyUs?: number

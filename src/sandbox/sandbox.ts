@@ -8,7 +8,7 @@ import { registerSecret } from '../redact.js'
 import { closeQuietly, openNode, type ConnectionSpec } from '../connect/client.js'
 import { parseClusterNodes } from '../connect/cluster-parsers.js'
 import { parseInfo } from '../metrics/info.js'
-import { findServerBinary } from './binary.js'
+import { findServerBinary, type ServerEngine } from './binary.js'
 import { ADMIN_USER, aclConfigLines, type Flavor } from './flavors.js'
 import { sandboxDir } from './paths.js'
 import { findFreePortBlock, firstTakenPort } from './ports.js'
@@ -33,6 +33,10 @@ export interface SandboxUpOptions {
   /** Client ACL user (memorydb: defaults to 'kvtop'; others: 'default'). */
   user?: string
   env?: NodeJS.ProcessEnv
+  /** The server binary for this sandbox (default: KVTOP_REDIS_SERVER, else redis-server or valkey-server on PATH). */
+  serverPath?: string
+  /** Which server to run: redis or valkey (see findServerBinary); default redis when found, else valkey. */
+  engine?: ServerEngine
   onPhase?: (phase: string, detail?: string) => void
 }
 
@@ -129,7 +133,7 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
     }
     rmSync(sandboxDir(o.name, env), { recursive: true, force: true })
   }
-  const binary = findServerBinary(env)
+  const binary = findServerBinary(env, { engine: o.engine, path: o.serverPath })
   const cluster = o.shards > 0
   const nodeCount = cluster ? o.shards * (1 + o.replicas) : 1 + o.replicas
   let base: number

@@ -4,7 +4,10 @@ import { parseManifest, replayOrder, ManifestError } from '../../data/aof/manife
 import { detectLogFormat, type LogFormat } from '../../data/logs/detect.js'
 import { readMonitorLog, MonitorLogError } from '../../data/monitor/monitor-reader.js'
 import { buildDumpPayload } from '../../data/rdb/dump.js'
-import { RdbReader, RdbFormatError, RdbEntry } from '../../data/rdb/reader.js'
+import { RdbReader, RdbFormatError, RdbEntry, type RdbHeader } from '../../data/rdb/reader.js'
+import { typeInfo } from '../../data/rdb/constants.js'
+import { restoreLabel } from '../../data/rdb/versions.js'
+import { decodeForRebuild, rebuildTransaction } from '../../data/rdb/to-commands.js'
 import { readCommands, RespProtocolError } from '../../data/resp/command-parser.js'
 import { UsageError } from '../../errors.js'
 
@@ -18,12 +21,33 @@ export interface ReplayItem {
   db?: number
   /** When the command ran, epoch ms, from MONITOR timestamps or `#TS:` annotations. */
   timestampMs?: number
+  /**
+   * Not a command of its own in the log: a further command of the same RDB key (one rebuilt with
+   * commands), numbered with the first.
+   */
+  continues?: boolean
+}
+
+/** How RDB entries (an RDB file, an AOF preamble or base) are sent to a target of an older RDB version. */
+export interface RdbTarget {
+  /** The RDB version the target writes (and reads up to). */
+  version: number
+  /** Before Redis 7.0: streams rebuilt without their 7.0 counters. */
+  legacyStreams?: boolean
+  /** A key was rebuilt with commands (its value's encoding is newer than the target's). */
+  onRebuilt?: (file: string, header: RdbHeader) => void
 }
 
 export interface ReplaySourceOptions {
   skipTruncatedTail?: boolean
   /** RDB entries as `RESTORE key` only, their values not made into DUMP payloads (a pre-pass). */
   keysOnly?: boolean
+  /**
+   * The target, when known: values it can read are RESTOREd labelled with its RDB version, values
+   * whose encoding is newer than it are rebuilt with commands (MULTI, DEL, SET/RPUSH/SADD/HSET/
+   * ZADD/XADD ..., EXEC). Without it every value is RESTOREd as the file labels it.
+   */
+  rdbTarget?: RdbTarget
   onTruncatedTail?: (file: string, offset: number) => void
 }
 
@@ -87,20 +111,51 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
 
 const RESTORE = Buffer.from('RESTORE')
 
-/** RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to. */
+/**
+ * RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to; for a target
+ * that cannot read an entry's encoding, the MULTI ... EXEC block that rebuilds it with commands.
+ */
 function* rdbItems(
   records: Iterable<unknown>,
   file: string,
-  version: number,
+  header: RdbHeader,
   keysOnly = false,
+  target?: RdbTarget,
 ): Generator<ReplayItem> {
+  const version = header.version
   for (const rec of records) {
     if (!(rec instanceof RdbEntry)) continue
     if (keysOnly) {
       yield { args: [RESTORE, rec.key], file, offset: rec.offset, size: rec.size, db: rec.db }
       continue
     }
-    const payload = buildDumpPayload(rec.rdbType, rec.value, version)
+    let label = version
+    if (target && target.version < version) {
+      const fits = restoreLabel(rec.rdbType, version, header.dialect, target.version)
+      if (fits !== undefined) label = fits
+      else if (typeInfo(rec.rdbType, header.dialect)?.kind !== 'module') {
+        // Sent as a block: all of the key or none of it, replacing what the target holds (as RESTORE
+        // ... REPLACE would).
+        const value = decodeForRebuild(rec.rdbType, rec.value, header.dialect)
+        const tx = rebuildTransaction(Buffer.from(rec.key), value, rec.expireAt, {
+          replace: true,
+          legacyStreams: target.legacyStreams,
+        })
+        target.onRebuilt?.(file, header)
+        for (let i = 0; i < tx.commands.length; i++) {
+          yield {
+            args: tx.commands[i],
+            file,
+            offset: rec.offset,
+            size: i === 0 ? rec.size : 0,
+            db: rec.db,
+            ...(i > 0 ? { continues: true } : {}),
+          }
+        }
+        continue
+      }
+    }
+    const payload = buildDumpPayload(rec.rdbType, rec.value, label)
     const args = [
       Buffer.from('RESTORE'),
       Buffer.from(rec.key),
@@ -153,7 +208,8 @@ export async function* replayItems(
       if (format === 'rdb' || startsWithRdb) {
         const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb' })
         for await (const records of reader.batches()) {
-          const items = [...rdbItems(records, path, reader.header?.version ?? 9, options.keysOnly)]
+          const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
+          const items = [...rdbItems(records, path, header, options.keysOnly, options.rdbTarget)]
           if (items.length) yield items
         }
         if (format === 'rdb') continue

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import type { Deployment } from '../../connect/deployment.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { escapeBytes } from '../../data/escape.js'
 import { openRawNode } from '../../wire/node.js'
 import { keySlot, keySlotOf, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
-import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
+import { rdbVersionForServer, RDB_OPCODE, typeInfo, type RdbDialect } from '../../data/rdb/constants.js'
 import { buildDumpPayload, writeDumpPayload } from '../../data/rdb/dump.js'
 import {
   keyAtOffset,
@@ -14,6 +15,7 @@ import {
   type RdbHeader,
 } from '../../data/rdb/reader.js'
 import { restoreLabel } from '../../data/rdb/versions.js'
+import { decodeForRebuild, rebuildTransaction, sameSlotKey } from '../../data/rdb/to-commands.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { classifyReply } from '../../wire/classify.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
@@ -21,7 +23,20 @@ import { KvtopError, OperationError, UsageError, errorMessage } from '../../erro
 import { ProgressTracker, type EventSink } from '../progress.js'
 import { fileError } from './inspect.js'
 
+/**
+ * How keys are written: `dump` RESTOREs every key (a value the target cannot read is refused before
+ * anything is sent); `logical` rebuilds every key with ordinary commands (SET, RPUSH, SADD, HSET,
+ * ZADD, XADD ..., one MULTI/EXEC per key); `auto` RESTOREs what the target reads and rebuilds with
+ * commands the values whose encoding is newer than the target's RDB version (a Valkey 8 or Redis
+ * 7.2 file into Redis 7.0: listpack sets, streams), saying so — or everything when the target
+ * refuses RESTORE.
+ */
+export type RestoreMode = 'auto' | 'dump' | 'logical'
+export const RESTORE_MODES: RestoreMode[] = ['auto', 'dump', 'logical']
+
 export interface RestoreOptions {
+  /** Default 'auto'. */
+  mode?: RestoreMode
   /** Overwrite keys that exist on the target (RESTORE ... REPLACE). */
   replace?: boolean
   /** File db -> target db. */
@@ -48,7 +63,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** A stall watch over a routed pipeline's connections: the silentest node, which aborts the whole pipeline. */
-function watchPipeline(watch: StallWatch, pipeline: RoutedPipeline<number>): () => void {
+function watchPipeline<T>(watch: StallWatch, pipeline: RoutedPipeline<T>): () => void {
   return watch.addSource(function* (): Iterable<Watched> {
     const worst = pipeline.silentest()
     if (worst)
@@ -74,6 +89,10 @@ export interface RestoreReport {
   functions: number
   /** Values relabelled with the target's older RDB version (their types are known to it). */
   relabelled: number
+  /** --mode as given. */
+  mode: RestoreMode
+  /** Keys written with commands instead of RESTORE (sent, whether or not the target took them). */
+  rebuilt: number
   seconds: number
   keysPerSecond: number
   warnings: string[]
@@ -135,8 +154,29 @@ const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
 const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
 
-/** A command's tag: the file offset of its entry (to name the key in errors), -1 for SELECT. */
-type Tag = number
+/** A key rebuilt with commands: its MULTI ... EXEC block. */
+interface RebuildBlockState {
+  /** File offset of the key's entry. */
+  offset: number
+  /** Refusals of queued commands (the EXEC that follows is refused as a whole). */
+  queueErrors: RespError[]
+  existedAt?: number
+  existedWhen?: 0 | 1
+  /** The key's expire time (ms since the epoch), if it has one. */
+  expireAt?: number
+}
+
+/** The tag of a command of a rebuild block; `exec` on its EXEC. */
+interface BlockTag {
+  block: RebuildBlockState
+  exec: boolean
+}
+
+/**
+ * A command's tag: the file offset of its entry (to name the key in errors), -1 for SELECT, -2 for
+ * DEL; a BlockTag for the commands of a key rebuilt with commands.
+ */
+type Tag = number | BlockTag
 
 /**
  * `kvtop snapshot restore`: RESTORE every key of an RDB file into a standalone server or a cluster,
@@ -169,10 +209,11 @@ export async function restoreSnapshot(
   const topology = deployment.topology
   const cluster = topology.mode === 'cluster'
   const refused = new Set(caps?.refused ?? [])
-  if (refused.has('restore')) {
+  const mode = options.mode ?? 'auto'
+  if (refused.has('restore') && mode === 'dump') {
     throw new UsageError('the target refuses RESTORE for this user', {
       code: 'refused',
-      hint: 'snapshot restore writes keys with RESTORE: grant +restore to the ACL user.',
+      hint: '--mode dump writes keys with RESTORE: grant +restore to the ACL user, or use --mode auto or logical (ordinary write commands).',
     })
   }
 
@@ -223,20 +264,45 @@ export async function restoreSnapshot(
     }
   }
 
-  // 3. Can the target read these values?
+  // 3. Can the target read these values? What it cannot read (or everything, with --mode logical
+  // or a target refusing RESTORE) is rebuilt with commands.
   const engine = caps?.engine ?? 'redis'
   const targetVersion = caps ? rdbVersionForServer(engine, caps.version) : summary.header.version
+  const dialect = summary.header.dialect
+  const allLogical = mode === 'logical' || (mode === 'auto' && refused.has('restore'))
+  if (allLogical && mode === 'auto')
+    warn('the target refuses RESTORE for this user: every key is rebuilt with commands (--mode auto)')
   const labels = new Map<number, number>()
+  /** RDB types rebuilt with commands, with their key counts. */
+  const rebuild = new Map<number, number>()
   const unreadable: string[] = []
+  const modules: string[] = []
   for (const [type, n] of summary.types) {
-    const label = restoreLabel(type, summary.header.version, summary.header.dialect, targetVersion)
-    if (label === undefined) unreadable.push(`type ${type} (${n} keys)`)
-    else labels.set(type, label)
+    const label = allLogical
+      ? undefined
+      : restoreLabel(type, summary.header.version, summary.header.dialect, targetVersion)
+    const info = typeInfo(type, dialect)
+    if (label !== undefined) labels.set(type, label)
+    else if (mode === 'dump') unreadable.push(`type ${type} (${n} keys)`)
+    else if (!info || info.kind === 'module') modules.push(`type ${type} (${n} keys)`)
+    else rebuild.set(type, n)
   }
   if (unreadable.length) {
     throw new UsageError(
       `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read values of ${unreadable.join(', ')} from this RDB ${summary.header.version} file: nothing was restored`,
-      { code: 'version', hint: `Restore into a server of the version that wrote the file, or newer.` },
+      {
+        code: 'version',
+        hint: 'Restore into a server of the version that wrote the file, or newer; or leave out --mode dump: --mode auto (the default) rebuilds those values with commands.',
+      },
+    )
+  }
+  if (modules.length) {
+    throw new UsageError(
+      `${allLogical ? 'module values cannot be rebuilt with commands' : `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read`} (${modules.join(', ')}) from this RDB ${summary.header.version} file: nothing was restored`,
+      {
+        code: 'version',
+        hint: 'Module values are restored with RESTORE only: restore into a server with the module that can read the file (--mode dump).',
+      },
     )
   }
   let relabelled = 0
@@ -244,6 +310,29 @@ export async function restoreSnapshot(
     if (label !== summary.header.version) relabelled += summary.types.get(type) ?? 0
   if (relabelled) {
     warn(`${relabelled} values are labelled RDB ${targetVersion} for the target (their encodings predate it)`)
+  }
+  const toRebuild = [...rebuild.values()].reduce((a, n) => a + n, 0)
+  if (toRebuild && !allLogical) {
+    const kinds = [...rebuild]
+      .map(([type, n]) => `${n} ${typeInfo(type, dialect)?.kind} (${typeInfo(type, dialect)?.encoding})`)
+      .join(', ')
+    warn(
+      `${toRebuild} keys are rebuilt with commands (--mode auto): the target (${engine} ${caps?.version}) reads RDB ${targetVersion} and cannot RESTORE their RDB ${summary.header.version} encodings: ${kinds}`,
+    )
+  }
+  if (toRebuild)
+    emit({
+      type: 'phase',
+      phase: 'mode',
+      detail: allLogical
+        ? `${mode === 'logical' ? '--mode logical' : '--mode auto'}: every key rebuilt with commands`
+        : `--mode ${mode}: RESTORE for ${summary.keys - toRebuild} keys, commands for ${toRebuild}`,
+    })
+  const rebuildOptions = {
+    dialect,
+    legacyStreams: engine === 'redis' && caps !== undefined && !versionAtLeast(caps.version, '7.0.0'),
+    tempSuffix: `__kvtop_restore_${randomBytes(6).toString('hex')}`,
+    cluster,
   }
 
   // Every target database must exist (a standalone has 16 by default).
@@ -295,6 +384,8 @@ export async function restoreSnapshot(
     errors: [],
     functions,
     relabelled,
+    mode,
+    rebuilt: 0,
     seconds: 0,
     keysPerSecond: 0,
     warnings,
@@ -315,8 +406,10 @@ export async function restoreSnapshot(
     topology,
     batchBytes: options.batchBytes,
     window: options.window,
-    onReply: (reply: Reply, offset: Tag) => {
+    onReply: (reply: Reply, tag: Tag) => {
       const verdict = classifyReply(reply)
+      if (typeof tag === 'object') return blockReply(reply, verdict, tag)
+      const offset = tag
       if (offset < 0) {
         if (verdict !== 'ok') {
           throw new OperationError(
@@ -342,6 +435,42 @@ export async function restoreSnapshot(
       failed(error.message, offset)
     },
   })
+  /** A reply within a key's rebuild block: queued ones note refusals, EXEC settles the key. */
+  const blockReply = (reply: Reply, verdict: ReturnType<typeof classifyReply>, tag: BlockTag) => {
+    const block = tag.block
+    if (!tag.exec) {
+      if (verdict !== 'ok') block.queueErrors.push(reply as RespError)
+      return
+    }
+    if (Array.isArray(reply)) {
+      const bad = reply.find((r) => r instanceof RespError) as RespError | undefined
+      if (bad) {
+        // Its time came while it was on its way: PEXPIREAT removed the temporary key, so RENAMENX
+        // found nothing to move. Gone, as RESTORE ... ABSTTL with a past time leaves it.
+        const onlyRename = reply.every((r, i) => !(r instanceof RespError) || i === block.existedAt)
+        if (onlyRename && block.expireAt !== undefined && block.expireAt <= now()) {
+          report.restored++
+          return
+        }
+        return failed(bad.message, block.offset)
+      }
+      if (block.existedAt !== undefined && reply[block.existedAt] === block.existedWhen) {
+        // RENAMENX found the key there: nothing written (RESTORE's BUSYKEY). EXISTS: merged into it.
+        report.existing++
+        if (block.existedWhen === 1) report.restored++
+        return
+      }
+      report.restored++
+      return
+    }
+    // Refused as a whole (EXECABORT, or EXEC itself refused): for now when every refusal was.
+    const causes = block.queueErrors
+    const error = causes.find((e) => classifyReply(e) !== 'retryable') ?? causes[0] ?? (reply as RespError)
+    const forNow =
+      (verdict === 'retryable' || causes.length > 0) && causes.every((e) => classifyReply(e) === 'retryable')
+    if (forNow) retry.set(block.offset, error.message)
+    else failed(error.message, block.offset)
+  }
   const stallWatch = new StallWatch({
     timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     onStall: (stall) =>
@@ -397,7 +526,18 @@ export async function restoreSnapshot(
             : keySlot(rec.key)
           : 0
         if (expired) encodeDel(pipeline.batchFor(slot), rec)
-        else encodeRestore(pipeline.batchFor(slot), rec, labels.get(rec.rdbType)!, options.replace ?? false)
+        else if (labels.has(rec.rdbType))
+          encodeRestore(pipeline.batchFor(slot), rec, labels.get(rec.rdbType)!, options.replace ?? false)
+        else {
+          if (!only) report.rebuilt++
+          const problem = encodeRebuild(
+            pipeline.batchFor(slot),
+            rec,
+            options.replace ?? false,
+            rebuildOptions,
+          )
+          if (problem) failed(problem, rec.offset)
+        }
         if (!only) sent++
         wait = pipeline.written(slot) ?? wait
       }
@@ -486,6 +626,45 @@ function encodeDel(batch: CommandBatch<Tag>, e: RdbEntry): void {
   if (e.keyIsPlain) batch.bulk(e.buf, e.keyStart, e.keyEnd)
   else batch.bulk(e.key)
   batch.end(-2)
+}
+
+/**
+ * A key rebuilt with commands, as one MULTI ... EXEC block (see rebuildTransaction): without
+ * `replace` it is built under a temporary key on its slot and moved with RENAMENX, so that a key
+ * created meanwhile is left alone and counted, as RESTORE's BUSYKEY. Returns why the key cannot be
+ * sent (a value that cannot be decoded), or undefined.
+ */
+function encodeRebuild(
+  batch: CommandBatch<Tag>,
+  e: RdbEntry,
+  replace: boolean,
+  o: { dialect: RdbDialect; legacyStreams: boolean; tempSuffix: string; cluster: boolean },
+): string | undefined {
+  const key = Buffer.from(e.key)
+  let tx
+  try {
+    const value = decodeForRebuild(e.rdbType, e.value, o.dialect)
+    const tempKey = replace
+      ? undefined
+      : (sameSlotKey(key, o.tempSuffix) ?? (o.cluster ? undefined : Buffer.from(o.tempSuffix)))
+    tx = rebuildTransaction(key, value, e.expireAt, { replace, tempKey, legacyStreams: o.legacyStreams })
+  } catch (err) {
+    return `cannot rebuild the value with commands: ${errorMessage(err)}`
+  }
+  const block: RebuildBlockState = {
+    offset: e.offset,
+    queueErrors: [],
+    ...(e.expireAt !== undefined ? { expireAt: e.expireAt } : {}),
+    ...(tx.existedAt !== undefined ? { existedAt: tx.existedAt, existedWhen: tx.existedWhen } : {}),
+  }
+  const last = tx.commands.length - 1
+  tx.commands.forEach((args, i) => {
+    batch.begin()
+    batch.header(0x2a, args.length)
+    for (const a of args) batch.bulk(a)
+    batch.end({ block, exec: i === last })
+  })
+  return undefined
 }
 
 /** RESTORE key ttl payload [ABSTTL] [REPLACE] [IDLETIME s] [FREQ f], encoded in place. */

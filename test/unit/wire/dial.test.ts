@@ -1,7 +1,7 @@
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConnectionSpec } from '../../../src/connect/client.js'
-import { mapConnectError } from '../../../src/connect/connect-errors.js'
+import { mapConnectError } from '../../../src/wire/connect-errors.js'
 import { ConnectError } from '../../../src/errors.js'
 import { RawRespConnection, ReplyTimeoutError } from '../../../src/wire/connection.js'
 import { openSocket } from '../../../src/wire/dial.js'
