@@ -33,7 +33,13 @@ export default class SnapshotRestore extends BaseCommand {
     ...connectionFlags,
     ...awsConnectionFlags,
     to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
-    replace: Flags.boolean({ description: 'Overwrite keys that exist on the target' }),
+    replace: Flags.boolean({
+      description: 'Overwrite keys that exist on the target (asks first on a terminal; --yes elsewhere)',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      description: 'With --replace: do not ask before overwriting existing keys',
+    }),
     'db-map': Flags.string({
       description: 'Restore db FROM into db TO: FROM:TO (repeatable)',
       multiple: true,
@@ -63,6 +69,19 @@ export default class SnapshotRestore extends BaseCommand {
       deployment = await Deployment.connect(input, { probe: true })
       const report = await restoreSnapshot(deployment, args.file, {
         replace: flags.replace,
+        ...(flags.yes
+          ? {}
+          : {
+              confirmReplace: (existing: number, total: number) =>
+                this.confirm(
+                  `${existing} of the file's ${total} keys exist on the target and will be overwritten. Continue?`,
+                  {
+                    yes: false,
+                    action: `overwrite ${existing} existing keys`,
+                    nothingDone: 'nothing was restored',
+                  },
+                ),
+            }),
         dbMap,
         ignoreChecksum: flags['ignore-checksum'],
         mode: flags.mode as RestoreMode,

@@ -206,7 +206,9 @@ export async function* replayItems(
       let source: AsyncIterable<Buffer> = createReadStream(path, { highWaterMark: 256 * 1024 })
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
-        const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb' })
+        // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
+        // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
+        const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb', validate: true })
         for await (const records of reader.batches()) {
           const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
           const items = [...rdbItems(records, path, header, options.keysOnly, options.rdbTarget)]

@@ -39,6 +39,8 @@ export interface RestoreOptions {
   mode?: RestoreMode
   /** Overwrite keys that exist on the target (RESTORE ... REPLACE). */
   replace?: boolean
+  /** With --replace: called when keys of the file exist on the target, before anything is written (throws to refuse). */
+  confirmReplace?: (existing: number, total: number) => Promise<void>
   /** File db -> target db. */
   dbMap?: Map<number, number>
   /** Restore even when the file's CRC-64 does not match. */
@@ -344,7 +346,12 @@ export async function restoreSnapshot(
     }
   }
 
-  // 4. Existing keys: refused unless --replace, before anything is written.
+  // 4. Existing keys: refused unless --replace, before anything is written; with --replace over
+  // keys that exist, the user is asked first (when the command asks: not with --yes).
+  if (options.replace && options.confirmReplace) {
+    const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
+    if (existing.count) await options.confirmReplace(existing.count, summary.keys)
+  }
   if (!options.replace) {
     const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
     if (existing.count) {

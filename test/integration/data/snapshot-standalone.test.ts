@@ -113,7 +113,14 @@ describe('snapshot create / inspect / restore on a standalone server', () => {
     )
     expect(again.stderr).toMatch(/--replace/)
     expect(await t.get('str')).toBe('changed on the target')
-    const replaced = await runCli(['snapshot', 'restore', file, '--to', target.url, '--replace'])
+    // --replace over existing keys asks first; not on a terminal it needs --yes (nothing written).
+    const unconfirmed = await runCli(['snapshot', 'restore', file, '--to', target.url, '--replace'])
+    expect(unconfirmed.code).toBe(2)
+    expect(unconfirmed.stderr).toMatch(
+      new RegExp(`refusing to overwrite ${keys} existing keys without --yes .*nothing was restored`),
+    )
+    expect(await t.get('str')).toBe('changed on the target')
+    const replaced = await runCli(['snapshot', 'restore', file, '--to', target.url, '--replace', '--yes'])
     expect(replaced.code, replaced.stderr).toBe(0)
     expect(await digest(t)).toBe(sourceDigest)
   })
