@@ -149,14 +149,10 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
       // The one dialer's settings: NAT map, TLS, the ACL user and the current IAM token.
       const dial = nodeDialOptions(spec, node)
       try {
-        const stream = await MonitorStream.start(
-          dial.options,
-          onLine,
-          (err) => {
-            failure ??= err
-            stopResolve()
-          },
-        )
+        const stream = await MonitorStream.start(dial.options, onLine, (err) => {
+          failure ??= err
+          stopResolve()
+        })
         streams.push(stream)
         own.add(stream.localAddress)
       } catch (err) {
