@@ -97,10 +97,12 @@ describe('monitoring a 2x1 cluster under load', () => {
       clusterState: 'ok',
       engine: 'redis',
     })
-    // 1500 client ops/s over two primaries; replicas apply the write stream.
-    for (const p of snap.nodes.filter((n) => n.role === 'primary')) expect(p.opsPerSec).toBeGreaterThan(200)
-    for (const r of snap.nodes.filter((n) => n.role === 'replica')) expect(r.opsPerSec).toBeGreaterThan(20)
-    expect(snap.cluster.opsPerSec).toBeGreaterThan(800)
+    // Up to 1500 client ops/s over two primaries; replicas apply the write stream. The bounds are
+    // far below that: a loaded machine runs the load generator slower, and what is tested is that
+    // rates are measured on every node, not how fast this machine is.
+    for (const p of snap.nodes.filter((n) => n.role === 'primary')) expect(p.opsPerSec).toBeGreaterThan(50)
+    for (const r of snap.nodes.filter((n) => n.role === 'replica')) expect(r.opsPerSec).toBeGreaterThan(5)
+    expect(snap.cluster.opsPerSec).toBeGreaterThan(200)
     expect(snap.nodes.every((n) => n.topCommands.length > 0 && (n.memory.used ?? 0) > 0)).toBe(true)
     const primary = snap.nodes.find((n) => n.role === 'primary')!
     expect(primary.hitRatio).toBeGreaterThan(0.5)
@@ -161,7 +163,7 @@ describe('monitoring a 2x1 cluster under load', () => {
           }),
         )
     }
-    expect(st.cluster.opsPerSec).toBeGreaterThan(300)
+    expect(st.cluster.opsPerSec).toBeGreaterThan(100)
 
     expect(watch.code).toBe(0)
     const lines = watch.stdout

@@ -30,6 +30,16 @@ export class MixedWriter {
     this.stoppedAt = Date.now()
   }
 
+  /** Resolves once at least `ops` commands were sent (the writer goes on); rejects after `timeoutMs`. */
+  async until(ops: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.ops < ops) {
+      if (Date.now() > deadline)
+        throw new Error(`the writer sent ${this.ops} of ${ops} commands in ${timeoutMs} ms`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   get opsPerSecond(): number {
     return this.ops / (((this.stoppedAt || Date.now()) - this.startedAt) / 1000)
   }
