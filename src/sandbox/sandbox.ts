@@ -114,8 +114,17 @@ export function validateUpOptions(o: SandboxUpOptions): void {
   if (o.flavor === 'memorydb' && o.shards === 0) {
     throw new UsageError('the memorydb flavor is always cluster mode: use --shards 1 or more')
   }
-  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1024 || o.port > 55535)) {
-    throw new UsageError('--port must be from 1024 to 55535 (cluster bus ports are port+10000)')
+  if (o.port !== undefined) {
+    // A cluster's nodes also listen on their bus port, port + 10000.
+    const cluster = o.shards > 0
+    const nodes = Math.max(1, o.shards) * (1 + o.replicas)
+    const highest = (cluster ? 55535 : 65535) - (nodes - 1)
+    if (!Number.isInteger(o.port) || o.port < 1024 || o.port > highest)
+      throw new UsageError(
+        cluster
+          ? `--port must be from 1024 to ${highest} for ${nodes} cluster nodes (their bus ports are port+10000)`
+          : `--port must be from 1024 to ${highest} for ${nodes} node${nodes === 1 ? '' : 's'}`,
+      )
   }
 }
 

@@ -111,7 +111,10 @@ describe('stall detection on real sockets', () => {
       stallWatch: watch,
       sink: { key: () => {}, wait: () => undefined },
     })
-    await expect(scan).rejects.toThrow(`the node 127.0.0.1:${s.port} has not answered for 0.3 s`)
+    // At least the timeout; how much more depends on when the watch looked.
+    await expect(scan).rejects.toThrow(
+      new RegExp(`the node 127\\.0\\.0\\.1:${s.port} has not answered for 0\\.[3-9] s`),
+    )
     expect(Date.now() - started).toBeLessThan(1500)
     expect(watch.stalled?.address).toBe(`127.0.0.1:${s.port}`)
     await s.waitClosed(1)
@@ -133,7 +136,9 @@ describe('stall detection on real sockets', () => {
     const next = it.next()
     await new Promise((r) => setTimeout(r, 100))
     expect(stream.silentForMs).toBeGreaterThanOrEqual(90)
-    await expect(next).rejects.toThrow(`the node 127.0.0.1:${s.port} has not answered for 0.3 s`)
+    await expect(next).rejects.toThrow(
+      new RegExp(`the node 127\\.0\\.0\\.1:${s.port} has not answered for 0\\.[3-9] s`),
+    )
     expect(Date.now() - started).toBeLessThan(1500)
     await s.waitClosed(1)
   })
@@ -143,7 +148,9 @@ describe('stall detection on real sockets', () => {
     const started = Date.now()
     const r = openSyncStream(spec(s.port), { host: '127.0.0.1', port: s.port }, { stallTimeoutMs: 300 })
     await expect(r).rejects.toThrow(
-      `SYNC stopped: the node 127.0.0.1:${s.port} has not answered for 0.3 s while preparing the snapshot`,
+      new RegExp(
+        `SYNC stopped: the node 127\\.0\\.0\\.1:${s.port} has not answered for 0\\.[3-9] s while preparing the snapshot`,
+      ),
     )
     await expect(r).rejects.toBeInstanceOf(OperationError)
     expect(Date.now() - started).toBeLessThan(1500)
