@@ -26,7 +26,8 @@ export default class Status extends BaseCommand {
   static override description =
     'The data of `kvtop top` as a table or JSON. Rates are measured over one interval (two polls). ' +
     'With --watch: a table per interval, or with --json NDJSON: one line per event ({type, at, ...}: failover, node-down, ...), ' +
-    'one {type: "slowlog", ...} line per new slow command and one {type: "status", ...} line per round. ' +
+    'one {type: "slowlog", ...} line per new slow command, on Valkey 8.1+ one {type: "commandlog", kind: "large-request" | "large-reply", bytes, ...} ' +
+    'line per new COMMANDLOG size entry, and one {type: "status", ...} line per round. ' +
     'With --cloudwatch and a deployment named through AWS (--elasticache, --serverless, --memorydb) whose nodes cannot be ' +
     'reached from here (outside the VPC: timeout, refused, DNS), the nodes AWS describes are shown with their CloudWatch ' +
     'figures only, one line saying so, and `dataPlane: {reachable: false, reason}` in the JSON; exit 0 when CloudWatch answered, ' +
@@ -123,7 +124,13 @@ export default class Status extends BaseCommand {
           if (json) {
             for (const e of snap.events) this.emitJsonLine(e)
             for (const e of [...snap.slowlog].reverse()) this.emitJsonLine({ type: 'slowlog', ...e })
-            const { events: _events, slowlog: _slowlog, ...rest } = snap
+            const logged = [
+              ...(snap.commandLog?.largeRequests ?? []),
+              ...(snap.commandLog?.largeReplies ?? []),
+            ]
+            for (const e of logged.sort((a, b) => a.at - b.at))
+              this.emitJsonLine({ type: 'commandlog', ...e })
+            const { events: _events, slowlog: _slowlog, commandLog: _commandLog, ...rest } = snap
             this.emitJsonLine({ type: 'status', ...rest })
           } else {
             this.log(`--- ${fmtTime(snap.at)} (round ${snap.round}, ${snap.roundMs} ms) ---`)

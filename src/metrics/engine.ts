@@ -1,5 +1,5 @@
 import type { ConnectionSpec } from '../connect/client.js'
-import { versionAtLeast } from '../connect/capabilities.js'
+import { absentInVersion, versionAtLeast } from '../connect/capabilities.js'
 import type { Topology, TopologyNode } from '../connect/topology.js'
 import { errorMessage } from '../errors.js'
 import { isCommandRefusal } from '../wire/classify.js'
@@ -26,18 +26,21 @@ import { parseNodeInfo, type NodeInfo } from './node-info.js'
 import { nodeRates, type NodeRates } from './rates.js'
 import { shardReplication, type ShardReplication } from './replication.js'
 import {
+  CommandLogStore,
+  LARGE_LOG_KINDS,
   LogCursor,
   parseLogEntries,
   SlowlogStore,
+  toCommandLogEntry,
   toSlowlogEntry,
-  type CommandLogType,
-  type RawLogEntry,
+  type CommandLogEntry,
+  type LargeLogKind,
   type SlowlogEntry,
 } from './slowlog.js'
 import { clusterTopologyFromNodes, replicatedTopologyFromInfos, topologyEvents } from './topology-watch.js'
 import type {
   ClusterStatus,
-  CommandLogRecord,
+  CommandLogSnapshot,
   DeploymentSummary,
   NodeStatus,
   PollState,
@@ -56,8 +59,13 @@ export interface MonitorOptions {
   concurrency?: number
   /** Read SLOWLOG incrementally (default true). */
   slowlog?: boolean
-  /** Entries asked for per round; more are read in the same round when a burst exceeds it. */
+  /** Entries asked for per round (of each log); more are read in the same round when a burst exceeds it. */
   slowlogCount?: number
+  /**
+   * Read COMMANDLOG's large-request and large-reply logs where the server has them (Valkey 8.1+),
+   * incrementally like SLOWLOG (default: as `slowlog`). Nodes without it are never asked.
+   */
+  commandlog?: boolean
   /** Read LATENCY LATEST (default true). */
   latency?: boolean
   /** Samples kept per series for charts. */
@@ -115,9 +123,14 @@ interface NodeState {
   clusterInfo?: ClusterInfo
   latency?: LatencyEvent[]
   slowCursor: LogCursor
-  commandCursors: Map<CommandLogType, LogCursor>
+  commandCursors: Map<LargeLogKind, LogCursor>
+  /** A COMMANDLOG GET answered: the node has COMMANDLOG and lets this user read it. */
+  commandLogRead?: boolean
   /** The server refused these commands (ACL, renamed, unsupported): not asked again. */
   refused: Set<string>
+  /** Error replies kvtop caused (its refused commands), cumulative; and as it stood at the last sampled INFO. */
+  ownErrors: number
+  ownErrorsAtPrevSample?: number
   lastKnownOffset?: number
 }
 
@@ -126,7 +139,7 @@ interface PollOutcome {
   ok: boolean
   info?: NodeInfo
   slowlog: SlowlogEntry[]
-  commandlog: { type: 'large-request' | 'large-reply'; entries: RawLogEntry[] }[]
+  commandLog: CommandLogEntry[]
   clusterNodesText?: string
   events: MonitorEvent[]
 }
@@ -138,6 +151,26 @@ const OWN_NAMES: Record<string, string> = {
   SLOWLOG: 'slowlog|get',
   LATENCY: 'latency|latest',
   COMMANDLOG: 'commandlog|get',
+}
+
+/** The command name a refusal is remembered by -> the name kvtop counts the command under. */
+const REFUSED_OWN_NAME: Record<string, string> = {
+  slowlog: 'slowlog|get',
+  latency: 'latency|latest',
+  commandlog: 'commandlog|get',
+}
+
+/** COMMANDLOG GET of both size logs: read-only, like SLOWLOG GET (never LEN or RESET). */
+function commandLogGets(
+  count: number | string,
+  kinds: readonly LargeLogKind[] = LARGE_LOG_KINDS,
+): PollCommand[] {
+  return kinds.map((kind) => ({ args: ['COMMANDLOG', 'GET', String(count), kind], buffers: true }))
+}
+
+/** The key of a reply in a round: `SLOWLOG GET`, `CLUSTER NODES`, `COMMANDLOG GET large-reply`. */
+function replyKey(args: string[]): string {
+  return args[0] === 'COMMANDLOG' ? `COMMANDLOG GET ${args[3]}` : args.slice(0, 2).join(' ')
 }
 
 function ownName(args: string[]): string {
@@ -190,6 +223,11 @@ function percentile(sorted: number[], p: number): number | undefined {
 export class MonitorEngine {
   readonly history: SeriesStore
   readonly slowlog = new SlowlogStore(1000)
+  /** Valkey 8.1+: COMMANDLOG's large-request and large-reply entries of every node, merged. */
+  readonly commandLog: Record<LargeLogKind, CommandLogStore> = {
+    'large-request': new CommandLogStore(1000),
+    'large-reply': new CommandLogStore(1000),
+  }
   readonly roundTimes = new RingBuffer<number>(1000)
   private readonly states = new Map<string, NodeState>()
   private readonly alerts: AlertTracker
@@ -289,6 +327,7 @@ export class MonitorEngine {
       slowCursor: new LogCursor(),
       commandCursors: new Map(),
       refused: new Set(),
+      ownErrors: 0,
       lineCache: new Map(),
     }
   }
@@ -351,17 +390,19 @@ export class MonitorEngine {
       if (!s.refused.has('cluster|info')) cmds.push({ args: ['CLUSTER', 'INFO'] })
       if (wantClusterNodes && !s.refused.has('cluster|nodes')) cmds.push({ args: ['CLUSTER', 'NODES'] })
     }
-    const info = s.info ?? s.prevInfo
-    if (
-      this.options.slowlog !== false &&
-      info?.server.engine === 'valkey' &&
-      versionAtLeast(info.server.version, '8.1.0') &&
-      !s.refused.has('commandlog')
-    ) {
-      cmds.push({ args: ['COMMANDLOG', 'GET', String(slowCount), 'large-request'], buffers: true })
-      cmds.push({ args: ['COMMANDLOG', 'GET', String(slowCount), 'large-reply'], buffers: true })
-    }
+    if (this.wantsCommandLog(s, s.info ?? s.prevInfo)) cmds.push(...commandLogGets(slowCount))
     return cmds
+  }
+
+  /**
+   * Whether to read this node's COMMANDLOG: only where its INFO names an engine version that has
+   * it (Valkey 8.1+, the capability probe's table), and never again once it refused the command
+   * (renamed, disabled, ACL). Redis and Valkey before 8.1 are never asked.
+   */
+  private wantsCommandLog(s: NodeState, info: NodeInfo | undefined): boolean {
+    if ((this.options.commandlog ?? this.options.slowlog) === false) return false
+    if (!info || s.refused.has('commandlog')) return false
+    return !absentInVersion('commandlog', info.server.engine, info.server.version)
   }
 
   private async send(s: NodeState, cmds: PollCommand[], deadline: number): Promise<PollReply[] | 'timeout'> {
@@ -390,14 +431,20 @@ export class MonitorEngine {
 
   private refuseIfDenied(s: NodeState, key: string, reply: PollReply | undefined): boolean {
     if (!reply || reply.ok) return false
-    if (isCommandRefusal({ message: reply.error })) s.refused.add(key)
+    if (isCommandRefusal({ message: reply.error })) {
+      s.refused.add(key)
+      // Refused before it ran: the server counted an error reply (kvtop's own), not a command.
+      s.ownErrors++
+      const name = REFUSED_OWN_NAME[key] ?? key
+      if (s.sent[name]) s.sent[name]--
+    }
     return true
   }
 
   private async pollNode(s: NodeState, wantClusterNodes: boolean): Promise<PollOutcome> {
     const started = Date.now()
     const deadline = started + this.timeoutMs
-    const outcome: PollOutcome = { state: s, ok: false, slowlog: [], commandlog: [], events: [] }
+    const outcome: PollOutcome = { state: s, ok: false, slowlog: [], commandLog: [], events: [] }
     const fail = (state: PollState, error: string): PollOutcome => {
       s.latencyStale = true
       s.state = state
@@ -426,6 +473,7 @@ export class MonitorEngine {
     addCounts(s.sent, s.conn.handshakeCommands)
     for (const k of Object.keys(s.conn.handshakeCommands)) delete s.conn.handshakeCommands[k]
     const sentBeforeInfo = { ...s.sent }
+    const ownErrorsBeforeInfo = s.ownErrors
     const replies = await this.send(s, cmds, deadline)
     if (replies === 'timeout') {
       return s.conn.ready
@@ -433,12 +481,7 @@ export class MonitorEngine {
         : fail('down', s.conn.lastError ?? 'disconnected')
     }
     const byName = new Map<string, PollReply>()
-    cmds.forEach((c, i) =>
-      byName.set(
-        c.args.slice(0, c.args[0] === 'COMMANDLOG' ? 4 : 2).join(' '),
-        replies[i] ?? { ok: false, error: 'no reply' },
-      ),
-    )
+    cmds.forEach((c, i) => byName.set(replyKey(c.args), replies[i] ?? { ok: false, error: 'no reply' }))
     const infoReply = replies[0]
     if (!infoReply?.ok) return fail('down', infoReply?.error ?? 'no reply')
 
@@ -455,9 +498,11 @@ export class MonitorEngine {
         cur: info,
         seconds: (at - s.infoAt) / 1000,
         ownCommands: diffCounts(sentBeforeInfo, s.sentAtPrevSample),
+        ownErrors: ownErrorsBeforeInfo - (s.ownErrorsAtPrevSample ?? ownErrorsBeforeInfo),
       })
     }
     s.sentAtPrevSample = sentBeforeInfo
+    s.ownErrorsAtPrevSample = ownErrorsBeforeInfo
     s.info = info
     s.infoAt = at
     s.state = 'ok'
@@ -498,16 +543,86 @@ export class MonitorEngine {
     const cn = byName.get('CLUSTER NODES')
     if (cn && !this.refuseIfDenied(s, 'cluster|nodes', cn) && cn.ok)
       outcome.clusterNodesText = String(cn.value)
-    for (const type of ['large-request', 'large-reply'] as const) {
-      const r = byName.get(`COMMANDLOG GET ${this.options.slowlogCount ?? 32} ${type}`)
-      if (!r || this.refuseIfDenied(s, 'commandlog', r) || !r.ok) continue
-      let cursor = s.commandCursors.get(type)
-      if (!cursor) s.commandCursors.set(type, (cursor = new LogCursor()))
-      const res = cursor.accept(parseLogEntries(r.value), this.options.slowlogCount ?? 32, info.server.runId)
-      if (res.fresh.length) outcome.commandlog.push({ type, entries: res.fresh })
-    }
+    await this.readCommandLog(s, info, byName, deadline, outcome, at)
     s.pollMs = Date.now() - started
     return outcome
+  }
+
+  /**
+   * COMMANDLOG's size logs of one node, each followed by entry id like the slowlog. A node whose
+   * version was not known when the round's commands were chosen (its first round) is asked now, in
+   * the same round, so that a one-shot read has them too.
+   */
+  private async readCommandLog(
+    s: NodeState,
+    info: NodeInfo,
+    byName: Map<string, PollReply>,
+    deadline: number,
+    outcome: PollOutcome,
+    at: number,
+  ): Promise<void> {
+    const requested = this.options.slowlogCount ?? 32
+    const replies = new Map<LargeLogKind, PollReply>()
+    for (const kind of LARGE_LOG_KINDS) {
+      const r = byName.get(`COMMANDLOG GET ${kind}`)
+      if (r) replies.set(kind, r)
+    }
+    if (!replies.size && this.wantsCommandLog(s, info) && Date.now() < deadline) {
+      const more = await this.send(s, commandLogGets(requested), deadline)
+      if (more !== 'timeout') LARGE_LOG_KINDS.forEach((kind, i) => more[i] && replies.set(kind, more[i]))
+    }
+    for (const [kind, r] of replies) {
+      if (this.refuseIfDenied(s, 'commandlog', r) || !r.ok) continue
+      s.commandLogRead = true
+      let cursor = s.commandCursors.get(kind)
+      if (!cursor) s.commandCursors.set(kind, (cursor = new LogCursor()))
+      let result = cursor.accept(parseLogEntries(r.value), requested, info.server.runId)
+      if (result.needAll && Date.now() < deadline) {
+        const more = await this.send(s, commandLogGets(-1, [kind]), deadline)
+        if (more !== 'timeout' && more[0]?.ok)
+          result = cursor.accept(parseLogEntries(more[0].value), -1, info.server.runId)
+      }
+      if (result.missed > 0) {
+        outcome.events.push({
+          type: 'commandlog-gap',
+          at,
+          severity: 'info',
+          node: s.node.id,
+          address: s.node.address,
+          shard: s.node.shard,
+          kind,
+          missed: result.missed,
+          message: `${s.node.address}: ${result.missed} ${kind} entries were trimmed or reset before they could be read`,
+        })
+      }
+      outcome.commandLog.push(
+        ...result.fresh.map((e) => toCommandLogEntry(e, kind, s.node, info.server.runId)),
+      )
+    }
+  }
+
+  /** Whether any node has answered COMMANDLOG GET (Valkey 8.1+). */
+  get hasCommandLog(): boolean {
+    return [...this.states.values()].some((s) => s.commandLogRead)
+  }
+
+  /**
+   * Each node's COMMANDLOG: `yes` (a read answered), `no` (its version has none, or it refused the
+   * command), `unknown` (not read yet).
+   */
+  commandLogSupport(): { node: string; address: string; support: 'yes' | 'no' | 'unknown' }[] {
+    return this.topologyValue.nodes.map((n) => {
+      const s = this.states.get(n.id)
+      const info = s?.info
+      const support =
+        s?.commandLogRead === true
+          ? 'yes'
+          : s?.refused.has('commandlog') ||
+              (info && absentInVersion('commandlog', info.server.engine, info.server.version))
+            ? 'no'
+            : 'unknown'
+      return { node: n.id, address: n.address, support }
+    })
   }
 
   // -------------------------------------------------------------------------------------------
@@ -586,19 +701,19 @@ export class MonitorEngine {
       this.applyTopology(next)
     }
 
-    // Slowlog and commandlog entries.
+    // Slowlog and commandlog entries, merged across nodes: each entry once.
     const freshSlow = this.slowlog.add(outcomes.flatMap((o) => o.slowlog))
-    const commandlog: CommandLogRecord[] = outcomes.flatMap((o) =>
-      o.commandlog.flatMap(({ type, entries }) =>
-        entries.map((e) => {
-          const { durationUs: _d, ...rest } = toSlowlogEntry(e, o.state.node, o.info?.server.runId)
-          return { ...rest, type, bytes: e.value }
-        }),
-      ),
-    )
+    const logged = outcomes.flatMap((o) => o.commandLog)
+    const freshLog: CommandLogSnapshot | undefined = this.hasCommandLog
+      ? {
+          largeRequests: this.commandLog['large-request'].add(
+            logged.filter((e) => e.kind === 'large-request'),
+          ),
+          largeReplies: this.commandLog['large-reply'].add(logged.filter((e) => e.kind === 'large-reply')),
+        }
+      : undefined
 
-    const snapshot = this.buildSnapshot(at, Date.now() - started, events, freshSlow)
-    if (commandlog.length) snapshot.commandlog = commandlog
+    const snapshot = this.buildSnapshot(at, Date.now() - started, events, freshSlow, freshLog)
     this.roundTimes.push(snapshot.roundMs)
     this.latestSnapshot = snapshot
     return snapshot
@@ -620,6 +735,7 @@ export class MonitorEngine {
           void s.conn?.close()
           s.conn = undefined
           s.slowCursor.clear()
+          s.commandCursors.clear()
         }
         s.node = n
       }
@@ -635,6 +751,7 @@ export class MonitorEngine {
     roundMs: number,
     events: MonitorEvent[],
     freshSlow: SlowlogEntry[],
+    freshLog?: CommandLogSnapshot,
   ): Snapshot {
     const topo = this.topologyValue
     const external = this.external?.latest()
@@ -798,6 +915,7 @@ export class MonitorEngine {
       alerts: active as Alert[],
       events,
       slowlog: freshSlow,
+      ...(freshLog ? { commandLog: freshLog } : {}),
       ...(external ? { external } : {}),
     }
   }

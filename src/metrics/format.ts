@@ -1,7 +1,14 @@
 import { renderTable } from '../ui/table.js'
 import type { MonitorEvent } from './alerts.js'
 import type { ShardReplication } from './replication.js'
-import { formatArgs, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
+import {
+  formatArgs,
+  type CommandLogEntry,
+  type CommandLogGroup,
+  type LargeLogKind,
+  type SlowlogEntry,
+  type SlowlogGroup,
+} from './slowlog.js'
 import type { DataPlaneStatus, NodeStatus, Snapshot } from './types.js'
 
 /** Plain-text presentation of monitoring data (tables for `status`, `replication`, `slowlog`). */
@@ -355,6 +362,52 @@ export function formatSlowlogGroups(groups: SlowlogGroup[]): string {
     fmtUs(g.totalUs),
     fmtUs(g.avgUs),
     fmtUs(g.maxUs),
+    String(g.nodes.length),
+    fmtTime(g.lastAt),
+  ])
+  return renderTable(['PATTERN', 'COUNT', 'TOTAL', 'AVG', 'MAX', 'NODES', 'LAST'], rows, [
+    'left',
+    'right',
+    'right',
+    'right',
+    'right',
+    'right',
+    'left',
+  ])
+}
+
+/** `kvtop slowlog --kind large-request|large-reply`: one row per entry, its size instead of a time. */
+export function formatCommandLog(entries: CommandLogEntry[], kind: LargeLogKind): string {
+  if (!entries.length) return `No ${kind} entries.`
+  const rows = entries.map((e) => [
+    fmtTime(e.at),
+    fmtBytes(e.bytes),
+    e.address,
+    String(e.shard),
+    e.role,
+    truncate(formatArgs(e), 80),
+    e.client,
+  ])
+  return renderTable(
+    ['TIME', kind === 'large-request' ? 'REQUEST' : 'REPLY', 'NODE', 'SHARD', 'ROLE', 'COMMAND', 'CLIENT'],
+    rows,
+    ['left', 'right', 'left', 'right', 'left', 'left', 'left'],
+  )
+}
+
+/** One COMMANDLOG size entry on one line, fixed columns (for `slowlog --kind ... --follow`). */
+export function formatCommandLogLine(e: CommandLogEntry): string {
+  return `${fmtTime(e.at)} ${fmtBytes(e.bytes).padStart(8)}  ${e.address.padEnd(21)} s${String(e.shard).padEnd(3)} ${e.role.padEnd(7)}  ${formatArgs(e)}  (${e.client})`
+}
+
+export function formatCommandLogGroups(groups: CommandLogGroup[], kind: LargeLogKind): string {
+  if (!groups.length) return `No ${kind} entries.`
+  const rows = groups.map((g) => [
+    truncate(g.pattern, 60),
+    String(g.count),
+    fmtBytes(g.totalBytes),
+    fmtBytes(g.avgBytes),
+    fmtBytes(g.maxBytes),
     String(g.nodes.length),
     fmtTime(g.lastAt),
   ])

@@ -75,10 +75,12 @@ export interface RateInput {
   seconds: number
   /** Commands kvtop itself sent to this node between the two samples, by command name. */
   ownCommands?: Record<string, number>
+  /** Error replies kvtop itself caused between the two samples (a command the server refused). */
+  ownErrors?: number
 }
 
 /** Everything per second that two INFO samples of one node give. */
-export function nodeRates({ prev, cur, seconds, ownCommands = {} }: RateInput): NodeRates {
+export function nodeRates({ prev, cur, seconds, ownCommands = {}, ownErrors = 0 }: RateInput): NodeRates {
   const restarted =
     (prev.server.runId !== undefined &&
       cur.server.runId !== undefined &&
@@ -158,10 +160,12 @@ export function nodeRates({ prev, cur, seconds, ownCommands = {} }: RateInput): 
   const cpuCur = (cur.cpu.sys ?? NaN) + (cur.cpu.user ?? NaN)
   const cpuRate = Number.isNaN(cpuPrev) || Number.isNaN(cpuCur) ? undefined : rate(cpuPrev, cpuCur)
 
-  const errors =
+  const allErrors =
     cur.stats.totalErrorReplies !== undefined
       ? rate(prev.stats.totalErrorReplies, cur.stats.totalErrorReplies)
       : rate(sum(prev.errorStats), sum(cur.errorStats))
+  // kvtop's own refused commands (asked once, then never again) are not the clients' errors.
+  const errors = allErrors === undefined ? undefined : Math.max(0, allErrors - ownErrors / seconds)
   const fullSyncs = restarted ? undefined : counterDelta(prev.stats.syncFull, cur.stats.syncFull).value
   const io = {
     readsPerSec: rate(prev.stats.ioThreadedReadsProcessed, cur.stats.ioThreadedReadsProcessed),

@@ -6,7 +6,15 @@ import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './
 import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
 import type { AwsDeployment } from '../aws/types.js'
 import type { ShardReplication } from './replication.js'
-import { groupSlowlog, type SlowlogEntry, type SlowlogGroup } from './slowlog.js'
+import {
+  groupCommandLog,
+  groupSlowlog,
+  type CommandLogEntry,
+  type CommandLogGroup,
+  type LargeLogKind,
+  type SlowlogEntry,
+  type SlowlogGroup,
+} from './slowlog.js'
 import type { Snapshot } from './types.js'
 
 /** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */
@@ -101,9 +109,24 @@ export async function sampleStatus(engine: MonitorEngine): Promise<StatusResult>
   return { snapshot: second, events: [...first.events, ...second.events] }
 }
 
-/** `status --json`: the snapshot with the events of the sampling window and the newest slowlog entries. */
+/**
+ * `status --json`: the snapshot with the events of the sampling window and the newest slowlog
+ * entries (and, where a node has COMMANDLOG, the newest large requests and replies).
+ */
 export function statusJson(result: StatusResult, engine: MonitorEngine, slowlogLimit = 20): Snapshot {
-  return { ...result.snapshot, slowlog: engine.slowlog.list(slowlogLimit), events: result.events }
+  return {
+    ...result.snapshot,
+    slowlog: engine.slowlog.list(slowlogLimit),
+    ...(engine.hasCommandLog
+      ? {
+          commandLog: {
+            largeRequests: engine.commandLog['large-request'].list(slowlogLimit),
+            largeReplies: engine.commandLog['large-reply'].list(slowlogLimit),
+          },
+        }
+      : {}),
+    events: result.events,
+  }
 }
 
 export interface SlowlogReport {
@@ -131,6 +154,45 @@ export async function readSlowlog(
     nodesRead: snap.nodes.filter((n) => n.up).length,
     entries,
     ...(group ? { groups: groupSlowlog(engine.slowlog.list()) } : {}),
+    errors: snap.nodes
+      .filter((n) => !n.up)
+      .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state })),
+  }
+}
+
+export interface CommandLogReport {
+  at: number
+  kind: LargeLogKind
+  nodes: number
+  nodesRead: number
+  entries: CommandLogEntry[]
+  groups?: CommandLogGroup[]
+  /** Nodes read that have no COMMANDLOG (Redis, Valkey before 8.1) or refuse it, by address. */
+  withoutCommandLog: string[]
+  errors: { node: string; address: string; error: string }[]
+}
+
+/** The newest `limit` entries of a COMMANDLOG size log merged across every node (one round). */
+export async function readCommandLog(
+  engine: MonitorEngine,
+  kind: LargeLogKind,
+  limit: number,
+  group: boolean,
+): Promise<CommandLogReport> {
+  await engine.connectAll(engine.connectTimeoutMs)
+  const snap = await engine.poll()
+  const up = new Set(snap.nodes.filter((n) => n.up).map((n) => n.id))
+  return {
+    at: snap.at,
+    kind,
+    nodes: snap.nodes.length,
+    nodesRead: up.size,
+    entries: engine.commandLog[kind].list(limit),
+    ...(group ? { groups: groupCommandLog(engine.commandLog[kind].list()) } : {}),
+    withoutCommandLog: engine
+      .commandLogSupport()
+      .filter((n) => n.support === 'no' && up.has(n.node))
+      .map((n) => n.address),
     errors: snap.nodes
       .filter((n) => !n.up)
       .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state })),

@@ -7,6 +7,9 @@ import { redactCommandArgs } from '../redact.js'
  */
 
 export type CommandLogType = 'slow' | 'large-request' | 'large-reply'
+/** The COMMANDLOG types that log a size in bytes (`slow` logs a time and is SLOWLOG's log). */
+export type LargeLogKind = Exclude<CommandLogType, 'slow'>
+export const LARGE_LOG_KINDS: readonly LargeLogKind[] = ['large-request', 'large-reply']
 
 /** One entry as the server returned it, arguments escaped the way redis-cli prints them. */
 export interface RawLogEntry {
@@ -209,11 +212,21 @@ export interface SlowlogEntry {
   runId?: string
 }
 
-export function toSlowlogEntry(raw: RawLogEntry, node: NodeRef, runId?: string): SlowlogEntry {
+/**
+ * A COMMANDLOG large-request or large-reply entry with its node (Valkey 8.1+): the shape of
+ * `kvtop slowlog --kind large-request|large-reply`. `bytes` is the size of the request (as the
+ * client sent it) or of the reply (as the server sent it).
+ */
+export interface CommandLogEntry extends Omit<SlowlogEntry, 'durationUs'> {
+  kind: LargeLogKind
+  bytes: number
+}
+
+/** What every logged entry carries with its node, whatever the log. */
+type NodeEntryFields = Omit<SlowlogEntry, 'id' | 'at' | 'durationUs'>
+
+function nodeFields(raw: RawLogEntry, node: NodeRef, runId?: string): NodeEntryFields {
   return {
-    id: raw.id,
-    at: raw.at,
-    durationUs: raw.value,
     command: commandName(raw.args),
     pattern: commandPattern(raw.args),
     args: raw.args,
@@ -229,9 +242,51 @@ export function toSlowlogEntry(raw: RawLogEntry, node: NodeRef, runId?: string):
   }
 }
 
-/** Identity of an entry across reads: the same server process and entry id is the same entry. */
-export function entryKey(e: Pick<SlowlogEntry, 'runId' | 'address' | 'id'>): string {
-  return `${e.runId ?? e.address}#${e.id}`
+export function toSlowlogEntry(raw: RawLogEntry, node: NodeRef, runId?: string): SlowlogEntry {
+  return { id: raw.id, at: raw.at, durationUs: raw.value, ...nodeFields(raw, node, runId) }
+}
+
+export function toCommandLogEntry(
+  raw: RawLogEntry,
+  kind: LargeLogKind,
+  node: NodeRef,
+  runId?: string,
+): CommandLogEntry {
+  return { kind, id: raw.id, at: raw.at, bytes: raw.value, ...nodeFields(raw, node, runId) }
+}
+
+/**
+ * A COMMANDLOG GET <count> <type> reply, with its node: the SLOWLOG entry parser (the entries have
+ * the same shape), the value read as the type says — microseconds for `slow`, bytes otherwise.
+ */
+export function parseCommandLog(reply: unknown, kind: 'slow', node: NodeRef, runId?: string): SlowlogEntry[]
+export function parseCommandLog(
+  reply: unknown,
+  kind: LargeLogKind,
+  node: NodeRef,
+  runId?: string,
+): CommandLogEntry[]
+export function parseCommandLog(
+  reply: unknown,
+  kind: CommandLogType,
+  node: NodeRef,
+  runId?: string,
+): SlowlogEntry[] | CommandLogEntry[] {
+  const raw = parseLogEntries(reply)
+  return kind === 'slow'
+    ? raw.map((e) => toSlowlogEntry(e, node, runId))
+    : raw.map((e) => toCommandLogEntry(e, kind, node, runId))
+}
+
+/** What identifies a logged entry and orders it. */
+type Logged = Pick<SlowlogEntry, 'runId' | 'address' | 'id' | 'at'> & { kind?: LargeLogKind }
+
+/**
+ * Identity of an entry across reads: the same server process and entry id is the same entry. Each
+ * COMMANDLOG type numbers its entries on its own, so the kind is part of the identity.
+ */
+export function entryKey(e: Logged): string {
+  return `${e.kind ? `${e.kind}:` : ''}${e.runId ?? e.address}#${e.id}`
 }
 
 /** Newest first: by time, then (same second) by duration, then node and id for a stable order. */
@@ -239,30 +294,47 @@ export function compareNewestFirst(a: SlowlogEntry, b: SlowlogEntry): number {
   return b.at - a.at || b.durationUs - a.durationUs || a.address.localeCompare(b.address) || b.id - a.id
 }
 
-/** Merge per-node lists, drop duplicates (same process and id, e.g. a node reached by two addresses). */
-export function mergeSlowlogs(lists: SlowlogEntry[][], limit = Infinity): SlowlogEntry[] {
+/** Newest first: by time, then (same second) by size, then node and id for a stable order. */
+export function compareCommandLog(a: CommandLogEntry, b: CommandLogEntry): number {
+  return b.at - a.at || b.bytes - a.bytes || a.address.localeCompare(b.address) || b.id - a.id
+}
+
+function mergeLogs<T extends Logged>(lists: T[][], compare: (a: T, b: T) => number, limit: number): T[] {
   const seen = new Set<string>()
-  const out: SlowlogEntry[] = []
+  const out: T[] = []
   for (const e of lists.flat()) {
     const key = entryKey(e)
     if (seen.has(key)) continue
     seen.add(key)
     out.push(e)
   }
-  out.sort(compareNewestFirst)
+  out.sort(compare)
   return Number.isFinite(limit) ? out.slice(0, limit) : out
 }
 
-/** Bounded, deduplicated, newest-first store of merged entries (the dashboard's slowlog panel). */
-export class SlowlogStore {
-  private readonly keys = new Set<string>()
-  private entries: SlowlogEntry[] = []
+/** Merge per-node lists, drop duplicates (same process and id, e.g. a node reached by two addresses). */
+export function mergeSlowlogs(lists: SlowlogEntry[][], limit = Infinity): SlowlogEntry[] {
+  return mergeLogs(lists, compareNewestFirst, limit)
+}
 
-  constructor(private readonly capacity = 500) {}
+/** mergeSlowlogs for COMMANDLOG large-request / large-reply entries. */
+export function mergeCommandLogs(lists: CommandLogEntry[][], limit = Infinity): CommandLogEntry[] {
+  return mergeLogs(lists, compareCommandLog, limit)
+}
+
+/** Bounded, deduplicated, newest-first store of merged entries. */
+export class LogStore<T extends Logged> {
+  private readonly keys = new Set<string>()
+  private entries: T[] = []
+
+  constructor(
+    private readonly capacity: number,
+    private readonly compare: (a: T, b: T) => number,
+  ) {}
 
   /** Add entries; returns those that were new, newest first. */
-  add(entries: SlowlogEntry[]): SlowlogEntry[] {
-    const added: SlowlogEntry[] = []
+  add(entries: T[]): T[] {
+    const added: T[] = []
     for (const e of entries) {
       const key = entryKey(e)
       if (this.keys.has(key)) continue
@@ -270,20 +342,34 @@ export class SlowlogStore {
       added.push(e)
     }
     if (!added.length) return added
-    added.sort(compareNewestFirst)
-    this.entries = [...added, ...this.entries].sort(compareNewestFirst)
+    added.sort(this.compare)
+    this.entries = [...added, ...this.entries].sort(this.compare)
     if (this.entries.length > this.capacity) {
       for (const dropped of this.entries.splice(this.capacity)) this.keys.delete(entryKey(dropped))
     }
     return added
   }
 
-  list(limit = Infinity): SlowlogEntry[] {
+  list(limit = Infinity): T[] {
     return Number.isFinite(limit) ? this.entries.slice(0, limit) : this.entries.slice()
   }
 
   get size(): number {
     return this.entries.length
+  }
+}
+
+/** The slowlog entries of every node (the dashboard's slowlog panel, `kvtop slowlog`). */
+export class SlowlogStore extends LogStore<SlowlogEntry> {
+  constructor(capacity = 500) {
+    super(capacity, compareNewestFirst)
+  }
+}
+
+/** The entries of one COMMANDLOG size log (large-request or large-reply) of every node. */
+export class CommandLogStore extends LogStore<CommandLogEntry> {
+  constructor(capacity = 500) {
+    super(capacity, compareCommandLog)
   }
 }
 
@@ -441,39 +527,88 @@ export interface SlowlogGroup {
   slowest: SlowlogEntry
 }
 
-/** Group entries by pattern, heaviest total time first. */
-export function groupSlowlog(entries: SlowlogEntry[]): SlowlogGroup[] {
-  const groups = new Map<string, SlowlogGroup>()
+/** COMMANDLOG large-request / large-reply entries of one command pattern. */
+export interface CommandLogGroup {
+  kind: LargeLogKind
+  pattern: string
+  count: number
+  totalBytes: number
+  avgBytes: number
+  maxBytes: number
+  /** Node ids the pattern was seen on, sorted. */
+  nodes: string[]
+  firstAt: number
+  lastAt: number
+  /** The largest entry of the group, as an example. */
+  largest: CommandLogEntry
+}
+
+interface Tally<T> {
+  pattern: string
+  count: number
+  total: number
+  max: number
+  nodes: string[]
+  firstAt: number
+  lastAt: number
+  top: T
+}
+
+/** Entries by pattern (and kind), with count, total and max of `value`; heaviest total first. */
+function tally<T extends Logged & Pick<SlowlogEntry, 'pattern' | 'node'>>(
+  entries: T[],
+  value: (e: T) => number,
+): Tally<T>[] {
+  const groups = new Map<string, Tally<T>>()
   for (const e of entries) {
-    let g = groups.get(e.pattern)
+    const key = `${e.kind ?? ''}|${e.pattern}`
+    let g = groups.get(key)
     if (!g) {
-      g = {
-        pattern: e.pattern,
-        count: 0,
-        totalUs: 0,
-        avgUs: 0,
-        maxUs: 0,
-        nodes: [],
-        firstAt: e.at,
-        lastAt: e.at,
-        slowest: e,
-      }
-      groups.set(e.pattern, g)
+      g = { pattern: e.pattern, count: 0, total: 0, max: 0, nodes: [], firstAt: e.at, lastAt: e.at, top: e }
+      groups.set(key, g)
     }
     g.count++
-    g.totalUs += e.durationUs
-    if (e.durationUs > g.maxUs) {
-      g.maxUs = e.durationUs
-      g.slowest = e
+    g.total += value(e)
+    if (value(e) > g.max) {
+      g.max = value(e)
+      g.top = e
     }
     if (!g.nodes.includes(e.node)) g.nodes.push(e.node)
     g.firstAt = Math.min(g.firstAt, e.at)
     g.lastAt = Math.max(g.lastAt, e.at)
   }
   const out = [...groups.values()]
-  for (const g of out) {
-    g.avgUs = Math.round(g.totalUs / g.count)
-    g.nodes.sort()
-  }
-  return out.sort((a, b) => b.totalUs - a.totalUs || b.count - a.count || a.pattern.localeCompare(b.pattern))
+  for (const g of out) g.nodes.sort()
+  return out.sort((a, b) => b.total - a.total || b.count - a.count || a.pattern.localeCompare(b.pattern))
+}
+
+/** Group entries by pattern, heaviest total time first. */
+export function groupSlowlog(entries: SlowlogEntry[]): SlowlogGroup[] {
+  return tally(entries, (e) => e.durationUs).map((g) => ({
+    pattern: g.pattern,
+    count: g.count,
+    totalUs: g.total,
+    avgUs: Math.round(g.total / g.count),
+    maxUs: g.max,
+    nodes: g.nodes,
+    firstAt: g.firstAt,
+    lastAt: g.lastAt,
+    slowest: g.top,
+  }))
+}
+
+/** Group COMMANDLOG size entries by kind and pattern, most bytes in total first. */
+export function groupCommandLog(entries: CommandLogEntry[]): CommandLogGroup[] {
+  return tally(entries, (e) => e.bytes).map((g) => ({
+    kind: g.top.kind,
+    pattern: g.pattern,
+    count: g.count,
+    totalBytes: g.total,
+    avgBytes: Math.round(g.total / g.count),
+    maxBytes: g.max,
+    nodes: g.nodes,
+    firstAt: g.firstAt,
+    lastAt: g.lastAt,
+    largest: g.top,
+  }))
 }

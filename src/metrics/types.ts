@@ -5,7 +5,7 @@ import type { Alert, MonitorEvent } from './alerts.js'
 import type { LatencyEvent } from './latency.js'
 import type { CommandRate } from './rates.js'
 import type { ShardReplication } from './replication.js'
-import type { SlowlogEntry } from './slowlog.js'
+import type { CommandLogEntry, SlowlogEntry } from './slowlog.js'
 
 /** How the last poll of a node went; `unreachable`: not polled, the data plane cannot be reached from here. */
 export type PollState = 'ok' | 'timeout' | 'down' | 'connecting' | 'unreachable'
@@ -175,15 +175,20 @@ export interface Snapshot {
   events: MonitorEvent[]
   /** Slowlog entries first seen in this round, newest first. */
   slowlog: SlowlogEntry[]
-  /** Valkey 8.1+ COMMANDLOG large-request / large-reply entries first seen in this round. */
-  commandlog?: CommandLogRecord[]
+  /**
+   * Valkey 8.1+: the COMMANDLOG large-request and large-reply entries first seen in this round,
+   * merged across nodes and newest first, as slowlog. Only where a node has COMMANDLOG.
+   */
+  commandLog?: CommandLogSnapshot
   external?: ExternalMetrics
   /** Only when the nodes could not be reached: the figures are CloudWatch's alone. */
   dataPlane?: DataPlaneStatus
 }
 
-/** A COMMANDLOG large-request or large-reply entry with its node (Valkey 8.1+). */
-export interface CommandLogRecord extends Omit<SlowlogEntry, 'durationUs'> {
-  type: 'large-request' | 'large-reply'
-  bytes: number
+/** COMMANDLOG's size logs, merged across nodes (Valkey 8.1+). */
+export interface CommandLogSnapshot {
+  /** Requests of at least commandlog-request-larger-than bytes. */
+  largeRequests: CommandLogEntry[]
+  /** Replies of at least commandlog-reply-larger-than bytes. */
+  largeReplies: CommandLogEntry[]
 }

@@ -89,6 +89,16 @@ export function markdownReport(r: TriageReport): string {
     for (const g of r.workload.slowlog)
       out.push(`| \`${g.pattern}\` | ${g.count} | ${(g.maxUs / 1000).toFixed(1)} | ${g.nodes.length} |`)
   }
+  const logged = r.workload.commandLog
+  for (const [title, groups] of [
+    ['Large requests by pattern (COMMANDLOG)', logged?.largeRequests ?? []],
+    ['Large replies by pattern (COMMANDLOG)', logged?.largeReplies ?? []],
+  ] as const) {
+    if (!groups.length) continue
+    out.push('', `### ${title}`, '', '| pattern | entries | max size | nodes |', '|---|---|---|---|')
+    for (const g of groups)
+      out.push(`| \`${g.pattern}\` | ${g.count} | ${formatBytes(g.maxBytes)} | ${g.nodes.length} |`)
+  }
   out.push('', '## Clients', '', '| address | connections |', '|---|---|')
   for (const a of r.clients.topAddresses) out.push(`| ${a.host} | ${a.connections} |`)
   if (r.clients.topNames.length) {

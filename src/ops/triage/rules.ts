@@ -1,5 +1,14 @@
+import type { CommandLogGroup } from '../../metrics/slowlog.js'
 import { formatBytes } from '../../ui/format.js'
-import type { CloudWatchSummary, Finding, OpenSlot, Severity, TriageInput, TriageReport } from './types.js'
+import type {
+  CloudWatchSummary,
+  Finding,
+  LargeCommandSummary,
+  OpenSlot,
+  Severity,
+  TriageInput,
+  TriageReport,
+} from './types.js'
 
 /** Thresholds of the rules: chosen to flag what an on-call engineer should look at now. */
 export const LIMITS = {
@@ -13,6 +22,9 @@ export const LIMITS = {
   cpuPercent: 80,
   backlogHeadroomSeconds: 60,
   slowUs: 100_000,
+  /** COMMANDLOG (Valkey 8.1+): a request or reply this big is a warning, smaller logged ones a note. */
+  largeRequestBytes: 1024 * 1024,
+  largeReplyBytes: 1024 * 1024,
   commandP99Us: 10_000,
   bigKeyBytes: 1024 * 1024,
   bigKeyBytesCritical: 64 * 1024 * 1024,
@@ -34,6 +46,49 @@ export function rankFindings(findings: Finding[]): Finding[] {
 
 const ms = (us: number) => `${(us / 1000).toFixed(us >= 100_000 ? 0 : 1)} ms`
 const pct = (x: number) => `${Math.round(x * 100)}%`
+
+/** ` (3 entries on a, b, c, ...)` or ` (1 entry)`: where a logged pattern was seen, the worst node first. */
+function seenOn(count: number, worst: string, nodes: string[]): string {
+  const others = nodes.filter((a) => a !== worst)
+  return others.length
+    ? ` (${count} entries on ${[worst, ...others].slice(0, 3).join(', ')}${nodes.length > 3 ? ', ...' : ''})`
+    : ` (${count} entr${count === 1 ? 'y' : 'ies'})`
+}
+
+const caller = (e: { client: string; clientName?: string }) =>
+  `client ${e.client}${e.clientName ? ` "${e.clientName}"` : ''}`
+
+/** A pattern of COMMANDLOG's large-request or large-reply log: a warning from LIMITS on, a note below. */
+function largeCommandFinding(g: CommandLogGroup): Finding {
+  const reply = g.kind === 'large-reply'
+  const top = g.largest
+  const where = seenOn(g.count, top.address, g.nodes)
+  return {
+    severity: g.maxBytes >= (reply ? LIMITS.largeReplyBytes : LIMITS.largeRequestBytes) ? 'warning' : 'info',
+    category: 'workload',
+    node: top.address,
+    summary: reply
+      ? `large reply: ${g.pattern} replied up to ${formatBytes(g.maxBytes)} on ${top.address}${where}`
+      : `large request: ${g.pattern} sent up to ${formatBytes(g.maxBytes)} to ${top.address}${where}`,
+    why: reply
+      ? 'The node builds the whole reply in memory while other clients wait, and the output buffer grows toward client-output-buffer-limit.'
+      : 'The node reads and parses the whole request before running it: the query buffer grows toward client-query-buffer-limit, and a large write is replicated to every replica.',
+    action: reply
+      ? `Find the caller (${caller(top)}) and read in pages (HSCAN, ZRANGE ... LIMIT, LRANGE in ranges, smaller MGET batches) or split the value.`
+      : `Find the caller (${caller(top)}) and split the write (smaller values, smaller batches), or compress values client-side.`,
+    evidence: { kind: g.kind, maxBytes: g.maxBytes, count: g.count, nodes: g.nodes },
+  }
+}
+
+function largeCommandSummary(g: CommandLogGroup): LargeCommandSummary {
+  return {
+    pattern: g.pattern,
+    count: g.count,
+    maxBytes: g.maxBytes,
+    nodes: g.nodes,
+    example: g.largest.args.join(' '),
+  }
+}
 
 /** Every rule over the collected facts. Pure: the unit tests feed it fixtures. */
 export function evaluate(input: TriageInput): Finding[] {
@@ -285,24 +340,20 @@ export function evaluate(input: TriageInput): Finding[] {
   }
   // Every slow command the slowlog showed: a warning from LIMITS.slowUs on, a note below it.
   for (const g of input.slowlogGroups.slice(0, 5)) {
-    const others = g.nodes.filter((a) => a !== g.slowest.address)
-    const where = others.length
-      ? ` (${g.count} entries on ${[g.slowest.address, ...others].slice(0, 3).join(', ')}${g.nodes.length > 3 ? ', ...' : ''})`
-      : ` (${g.count} entr${g.count === 1 ? 'y' : 'ies'})`
+    const where = seenOn(g.count, g.slowest.address, g.nodes)
     add({
       severity: g.maxUs >= LIMITS.slowUs ? 'warning' : 'info',
       category: 'workload',
       node: g.slowest.address,
       summary: `slowlog: ${g.pattern} took up to ${ms(g.maxUs)} on ${g.slowest.address}${where}`,
       why: 'The server runs one command at a time: while it ran, every other client waited.',
-      action:
-        'Find the caller (client ' +
-        g.slowest.client +
-        (g.slowest.clientName ? ` "${g.slowest.clientName}"` : '') +
-        ') and replace the command (SCAN instead of KEYS, smaller ranges, UNLINK instead of DEL).',
+      action: `Find the caller (${caller(g.slowest)}) and replace the command (SCAN instead of KEYS, smaller ranges, UNLINK instead of DEL).`,
       evidence: { maxUs: g.maxUs, count: g.count, nodes: g.nodes },
     })
   }
+  // Every large reply and request COMMANDLOG showed (Valkey 8.1+), by pattern.
+  for (const g of input.commandLogGroups?.largeReplies.slice(0, 5) ?? []) add(largeCommandFinding(g))
+  for (const g of input.commandLogGroups?.largeRequests.slice(0, 5) ?? []) add(largeCommandFinding(g))
 
   // Clients.
   for (const n of s.nodes) {
@@ -511,6 +562,14 @@ export function summarize(input: TriageInput): Pick<TriageReport, 'workload' | '
         nodes: g.nodes,
         example: g.slowest.args.join(' '),
       })),
+      ...(input.commandLogGroups
+        ? {
+            commandLog: {
+              largeRequests: input.commandLogGroups.largeRequests.slice(0, 10).map(largeCommandSummary),
+              largeReplies: input.commandLogGroups.largeReplies.slice(0, 10).map(largeCommandSummary),
+            },
+          }
+        : {}),
     },
     clients: {
       topAddresses: top(addresses).map(([host, connections]) => ({ host, connections })),

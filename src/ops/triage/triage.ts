@@ -12,7 +12,14 @@ import {
 } from '../../metrics/cloudwatch-only.js'
 import { MonitorEngine } from '../../metrics/engine.js'
 import { sampleStatus } from '../../metrics/service.js'
-import { groupSlowlog, type SlowlogEntry, type SlowlogGroup } from '../../metrics/slowlog.js'
+import {
+  groupCommandLog,
+  groupSlowlog,
+  type CommandLogEntry,
+  type CommandLogGroup,
+  type SlowlogEntry,
+  type SlowlogGroup,
+} from '../../metrics/slowlog.js'
 import type { DataPlaneStatus } from '../../metrics/types.js'
 import type { EventSink } from '../progress.js'
 import { cloudWatchHistory } from './cloudwatch.js'
@@ -38,6 +45,27 @@ function groupsByAddress(entries: SlowlogEntry[]): SlowlogGroup[] {
   const addresses = new Map<string, Set<string>>()
   for (const e of entries) addresses.set(e.pattern, (addresses.get(e.pattern) ?? new Set()).add(e.address))
   return groupSlowlog(entries).map((g) => ({ ...g, nodes: [...(addresses.get(g.pattern) ?? [])].sort() }))
+}
+
+/** COMMANDLOG size-log groups with their nodes named by address, as for the slowlog. */
+function commandLogByAddress(entries: CommandLogEntry[]): CommandLogGroup[] {
+  const addresses = new Map<string, Set<string>>()
+  for (const e of entries) addresses.set(e.pattern, (addresses.get(e.pattern) ?? new Set()).add(e.address))
+  return groupCommandLog(entries).map((g) => ({ ...g, nodes: [...(addresses.get(g.pattern) ?? [])].sort() }))
+}
+
+/**
+ * What the monitor read of COMMANDLOG's size logs, for the rules: absent where no node has
+ * COMMANDLOG (Redis, Valkey before 8.1), so that triage of those is what it was.
+ */
+export function commandLogGroupsOf(
+  engine: Pick<MonitorEngine, 'hasCommandLog' | 'commandLog'>,
+): TriageInput['commandLogGroups'] {
+  if (!engine.hasCommandLog) return undefined
+  return {
+    largeRequests: commandLogByAddress(engine.commandLog['large-request'].list(1000)),
+    largeReplies: commandLogByAddress(engine.commandLog['large-reply'].list(1000)),
+  }
 }
 
 const counts = (findings: Finding[]) => ({
@@ -98,6 +126,7 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
       openSlots: openSlotsFrom(extras, [...known.values()]),
       extras,
       slowlogGroups: groupsByAddress(engine.slowlog.list(1000)),
+      ...(engine.hasCommandLog ? { commandLogGroups: commandLogGroupsOf(engine) } : {}),
       keys,
       ...(cloudwatch ? { cloudwatch } : {}),
       durationSeconds: options.durationSeconds,

@@ -1,5 +1,5 @@
 import type { DataPlaneStatus, Snapshot } from '../../metrics/types.js'
-import type { SlowlogGroup } from '../../metrics/slowlog.js'
+import type { CommandLogGroup, SlowlogGroup } from '../../metrics/slowlog.js'
 
 export type Severity = 'critical' | 'warning' | 'info'
 
@@ -96,6 +96,11 @@ export interface TriageInput {
   extras: NodeExtras[]
   /** The slowlog grouped by pattern; `nodes` are addresses (host:port) here, not node ids. */
   slowlogGroups: SlowlogGroup[]
+  /**
+   * Valkey 8.1+ (only where a node has COMMANDLOG): its large-request and large-reply logs grouped
+   * by pattern; `nodes` are addresses here too.
+   */
+  commandLogGroups?: { largeRequests: CommandLogGroup[]; largeReplies: CommandLogGroup[] }
   keys: KeyScan
   cloudwatch?: CloudWatchSummary
   durationSeconds: number
@@ -110,6 +115,15 @@ export interface CloudWatchSummary {
   error?: string
 }
 
+/** A command pattern of COMMANDLOG's large-request or large-reply log, in the report. */
+export interface LargeCommandSummary {
+  pattern: string
+  count: number
+  maxBytes: number
+  nodes: string[]
+  example: string
+}
+
 export interface TriageReport {
   at: number
   durationSeconds: number
@@ -121,6 +135,11 @@ export interface TriageReport {
     topByCalls: { command: string; opsPerSec: number }[]
     topByTime: { command: string; usecPerSec: number; usecPerCall?: number; p99Us?: number }[]
     slowlog: { pattern: string; count: number; maxUs: number; nodes: string[]; example: string }[]
+    /** Valkey 8.1+: COMMANDLOG's large requests and replies by pattern (only where a node has it). */
+    commandLog?: {
+      largeRequests: LargeCommandSummary[]
+      largeReplies: LargeCommandSummary[]
+    }
   }
   clients: {
     topAddresses: { host: string; connections: number }[]

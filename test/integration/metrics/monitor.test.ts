@@ -81,11 +81,14 @@ describe('monitoring a 2x1 cluster under load', () => {
   })
 
   it('every node appears with its role, and ops/s is non-zero under load', async () => {
-    const { snap } = await pollUntil(
-      engine,
-      (s) => s.round >= 3 && s.nodes.every((n) => n.opsPerSec !== undefined),
-      8000,
-    )
+    // Up to 1500 client ops/s over two primaries; replicas apply the write stream. The bounds are
+    // far below that, and any round may show them: on a loaded machine one 250 ms window can catch
+    // the load generator or a replica's stream paused. What is tested is that rates are measured on
+    // every node, not how fast this machine is.
+    const busy = (s: Snapshot) =>
+      s.nodes.every((n) => (n.opsPerSec ?? 0) > (n.role === 'primary' ? 50 : 5)) &&
+      (s.cluster.opsPerSec ?? 0) > 200
+    const { snap } = await pollUntil(engine, (s) => s.round >= 3 && s.nodes.length === 4 && busy(s), 20000)
     expect(snap.nodes).toHaveLength(4)
     for (const n of sb.summary.nodes)
       expect(byPort(snap, n.port)).toMatchObject({ role: n.role, shard: n.shard, up: true, state: 'ok' })
@@ -97,9 +100,6 @@ describe('monitoring a 2x1 cluster under load', () => {
       clusterState: 'ok',
       engine: 'redis',
     })
-    // Up to 1500 client ops/s over two primaries; replicas apply the write stream. The bounds are
-    // far below that: a loaded machine runs the load generator slower, and what is tested is that
-    // rates are measured on every node, not how fast this machine is.
     for (const p of snap.nodes.filter((n) => n.role === 'primary')) expect(p.opsPerSec).toBeGreaterThan(50)
     for (const r of snap.nodes.filter((n) => n.role === 'replica')) expect(r.opsPerSec).toBeGreaterThan(5)
     expect(snap.cluster.opsPerSec).toBeGreaterThan(200)

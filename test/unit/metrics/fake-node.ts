@@ -8,6 +8,8 @@ import type { Topology, TopologyNode } from '../../../src/connect/topology.js'
  */
 export class FakeNode {
   processed = 0
+  /** Error replies sent (total_error_replies): clients' and kvtop's alike. */
+  errorReplies = 0
   calls: Record<string, number> = {}
   role: 'master' | 'slave' = 'master'
   masterHost = ''
@@ -41,7 +43,7 @@ export class FakeNode {
     for (const h of this.held.splice(0)) h()
   }
 
-  private count(name: string): void {
+  protected count(name: string): void {
     this.processed++
     this.calls[name] = (this.calls[name] ?? 0) + 1
   }
@@ -61,6 +63,7 @@ export class FakeNode {
       'maxmemory:0',
       '# Stats',
       `total_commands_processed:${this.processed}`,
+      `total_error_replies:${this.errorReplies}`,
       'keyspace_hits:0',
       'keyspace_misses:0',
       '# Replication',
@@ -91,7 +94,7 @@ export class FakeNode {
     return lines.join('\r\n') + '\r\n'
   }
 
-  private reply(c: PollCommand): PollReply {
+  protected reply(c: PollCommand): PollReply {
     const [name, sub, arg] = c.args
     switch (name.toUpperCase()) {
       case 'INFO': {
@@ -132,7 +135,11 @@ export class FakeNode {
       this.pipelines++
       if (this.dead) throw new Error('Connection is closed.')
       if (this.stalled) await new Promise<void>((resolve) => this.held.push(resolve))
-      return commands.map((c) => this.reply(c))
+      return commands.map((c) => {
+        const r = this.reply(c)
+        if (!r.ok) this.errorReplies++
+        return r
+      })
     }
     return {
       get ready() {

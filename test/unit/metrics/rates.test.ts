@@ -117,6 +117,12 @@ describe('nodeRates', () => {
     expect(r.p50Us).toBe(2.003)
   })
 
+  it("kvtop's own refused commands (a COMMANDLOG the server does not have) are not the clients' errors", () => {
+    // 2 error replies in 2 s, 1 of them kvtop's: 0.5/s are the clients'; never below zero.
+    expect(nodeRates({ prev, cur, seconds: 2, ownErrors: 1 }).errorsPerSec).toBe(0.5)
+    expect(nodeRates({ prev, cur, seconds: 2, ownErrors: 5 }).errorsPerSec).toBe(0)
+  })
+
   it('CONFIG RESETSTAT (counters down, same process): no rates for that interval, flagged', () => {
     const after = info({ processed: 50, cmds: { get: [40, 60] }, hits: 10, misses: 0 })
     const r = nodeRates({ prev, cur: after, seconds: 1 })
