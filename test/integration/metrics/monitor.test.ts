@@ -86,6 +86,7 @@ describe('monitoring a 2x1 cluster under load', () => {
     // the load generator or a replica's stream paused. What is tested is that rates are measured on
     // every node, not how fast this machine is.
     const busy = (s: Snapshot) =>
+      s.nodes.every((n) => n.role !== 'primary' || n.hitRatio !== undefined) &&
       s.nodes.every((n) => (n.opsPerSec ?? 0) > (n.role === 'primary' ? 50 : 5)) &&
       (s.cluster.opsPerSec ?? 0) > 200
     const { snap } = await pollUntil(engine, (s) => s.round >= 3 && s.nodes.length === 4 && busy(s), 20000)
