@@ -68,7 +68,10 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
     clients.push(writerClient)
     const writer = new AckWriter(writerClient, { prefix: 'fixack', concurrency: 8, pauseMs: 2 })
     writer.start()
-    /** Start a scale and send `signal` once `slot` is half way (open, keys on both sides). */
+    /**
+     * Start a scale and send `signal` once `slot` is part way (open, keys on both sides). Small
+     * MIGRATE batches keep the slot open long enough to be seen on a loaded machine.
+     */
     const interruptMidSlot = async (slot: number, signal: NodeJS.Signals) => {
       const child = spawn(
         process.execPath,
@@ -80,7 +83,7 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
           '3',
           '--yes',
           '--batch',
-          '10',
+          '2',
           '--slot-group',
           '1',
           '--parallel',
@@ -96,12 +99,17 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
       let sent = false
       while (Date.now() < deadline && child.exitCode === null) {
         if ((await openSlots(primary)).includes(slot)) {
+          // Frozen while looked at: on a loaded machine the slot could otherwise finish between
+          // this look and the signal.
+          child.kill('SIGSTOP')
           const left = Number(await primary.call('CLUSTER', 'COUNTKEYSINSLOT', String(slot)))
-          if (left > 0 && left < HOT_KEYS - 500) {
+          if (left > 0 && left < HOT_KEYS) {
             child.kill(signal)
             sent = true
+            child.kill('SIGCONT')
             break
           }
+          child.kill('SIGCONT')
         }
         await new Promise((r) => setTimeout(r, 10))
       }
