@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   checkResumeDeployments,
   checkResumeOptions,
@@ -268,6 +268,13 @@ describe('migrate checkpoint v2: files and locks', () => {
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)', 'kvtop-lock-holder'])
     try {
       await new Promise((r) => child.once('spawn', r))
+      // The lock check reads the holder's command line: wait until /proc shows the exec'd one.
+      await vi.waitUntil(
+        () => readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').includes('kvtop-lock-holder'),
+        {
+          timeout: 10_000,
+        },
+      )
       writeFileSync(`${path}.lock`, JSON.stringify({ pid: child.pid, host: hostname(), since: 0 }))
       expect(() => lockCheckpoint(path)).toThrow(
         new RegExp(
