@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Dashboard } from '../../../src/dashboard/dashboard.js'
-import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
+import { DEFAULT_THRESHOLDS, type Alert } from '../../../src/metrics/alerts.js'
 import type { SeriesStore } from '../../../src/metrics/history.js'
 import type { Snapshot } from '../../../src/metrics/types.js'
 import { clusterSnapshot, event, historyFor, slowEntry } from './snapshots.js'
@@ -36,8 +36,17 @@ function incident(): { s: Snapshot; h: SeriesStore } {
     if (i === 5) n.replication = { link: 'up', lagBytes: 20_000_000, lagSeconds: 12 }
   })
   s.cluster.nodesUp = 5
-  s.alerts = [event('node-down', 'replica 127.0.0.1:7003 is down'), event('lag', 'lag on 127.0.0.1:7005')]
-  s.events = s.alerts
+  s.events = [
+    event('node-down', 'replica 127.0.0.1:7003 is down'),
+    event('replication-lag', 'lag on 127.0.0.1:7005'),
+  ]
+  s.alerts = s.events.map((e) => ({
+    type: e.type as Alert['type'],
+    key: e.type,
+    severity: e.severity,
+    since: e.at,
+    message: e.message,
+  }))
   const h = historyFor(s, 120)
   for (let i = 0; i < 120; i++) h.add('cluster:p99', s.at - (120 - i) * 1000, 25 + (i % 5))
   return { s, h }
