@@ -23,6 +23,7 @@ import {
   type Rect,
   type TableRow,
   type ViewState,
+  windowLabel,
 } from './view-model.js'
 import { headerLinesFor } from './layout.js'
 
@@ -439,7 +440,8 @@ export class Dashboard {
     // Scale to short labels ourselves: blessed-contrib's own abbreviation misaligns its axis.
     const { divisor, suffix } = chartScale(max)
     if (divisor !== 1) for (const d of data) d.y = d.y.map((v) => v / divisor)
-    const title = `${label}${suffix} · ${this.state.window}m`
+    const window = windowLabel(this.state.window, this.history!.capacity, this.snapshot!.intervalMs)
+    const title = `${label}${suffix} · ${window}`
     const key = (x: ChartSeries, name: string) => `{${x.color}-fg}━{/${x.color}-fg} ${name}`
     if (series.length < 2) this.label(chart, title)
     else {

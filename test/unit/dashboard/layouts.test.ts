@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Dashboard } from '../../../src/dashboard/dashboard.js'
+import { historySizeFor } from '../../../src/dashboard/view-model.js'
 import { DEFAULT_THRESHOLDS, type Alert } from '../../../src/metrics/alerts.js'
 import type { SeriesStore } from '../../../src/metrics/history.js'
 import type { Snapshot } from '../../../src/metrics/types.js'
@@ -167,17 +168,18 @@ describe('top at the usual terminal sizes', () => {
   it('w steps the chart window through 15, 1 and 5 minutes of the history kept', async () => {
     const { d, term, lines } = start(160, 45)
     const { s } = incident()
-    const h = historyFor(s, 900)
+    // 16 minutes of rounds, 15 kept (as top keeps them at 1 s).
+    const h = historyFor(s, 960, historySizeFor(1000))
     d.update(s, h, [])
     const mmss = (at: number) =>
       `${String(new Date(at).getMinutes()).padStart(2, '0')}:${String(new Date(at).getSeconds()).padStart(2, '0')}`
-    const firstLabel = () => {
-      const ops = box(lines(), 'ops/s cluster')
-      return ops.rows
-        .find((r) => /^ +\d\d:\d\d/.test(r))!
+    const ops = () => box(lines(), 'ops/s cluster')
+    const firstLabel = () =>
+      ops()
+        .rows.find((r) => /^ +\d\d:\d\d/.test(r))!
         .trim()
         .split(/\s+/)[0]
-    }
+    const title = () => lines()[ops().top].replace(/^.*┌─ (ops\/s cluster[^─]*) ─.*$/, '$1')
     const samples = h.get('cluster:ops')
     const newest = samples.at(-1)!.at
     /** Times of the first `n` samples inside the last `minutes` (a point may stand for a few). */
@@ -186,15 +188,21 @@ describe('top at the usual terminal sizes', () => {
         .filter((p) => p.at > newest - minutes * 60_000)
         .slice(0, n)
         .map((p) => mmss(p.at))
+    expect(title()).toBe('ops/s cluster (k) · 5m')
     expect(firstIn(5, 5)).toContain(firstLabel())
     await term.type('w')
-    expect(lines().join('\n')).toContain('ops/s cluster (k) · 15m')
+    expect(title()).toBe('ops/s cluster (k) · 15m')
     expect(firstIn(15, 12)).toContain(firstLabel())
+    expect(newest - samples[0].at).toBe(15 * 60_000)
     await term.type('w')
-    expect(lines().join('\n')).toContain('ops/s cluster (k) · 1m')
+    expect(title()).toBe('ops/s cluster (k) · 1m')
     // One minute: every sample is a point, the first label is the first sample of the minute.
     expect(firstLabel()).toBe(firstIn(1, 1)[0])
     await term.type('w')
-    expect(lines().join('\n')).toContain('ops/s cluster (k) · 5m')
+    expect(title()).toBe('ops/s cluster (k) · 5m')
+
+    // A history shorter than the window says how much it holds.
+    d.update(s, historyFor(s, 960, 240), [])
+    expect(title()).toBe('ops/s cluster (k) · 5m (4m kept)')
   })
 })
