@@ -4,11 +4,12 @@ import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { openCloudWatchSource, openMonitorOrCloudWatch, parseIntervalFlag } from '../src/metrics/service.js'
+import { historySizeFor } from '../src/dashboard/view-model.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
   static override description =
-    'Keys: q quit, arrows or j/k move, s sort, / filter, p pause, Enter node details, ? help. ' +
+    'Keys: q quit, arrows or j/k move, s sort, / filter, p pause, w chart window, c chart scope, Enter node details, ? help. ' +
     'Needs a terminal; for scripts and pipes use `kvtop status --watch` (NDJSON with --json). ' +
     'With --cloudwatch and a deployment named through AWS whose nodes cannot be reached from here (outside the VPC), ' +
     'it shows the nodes AWS describes with their CloudWatch figures, and a header line saying so.'
@@ -49,6 +50,8 @@ export default class Top extends BaseCommand {
     const feed = await openMonitorOrCloudWatch(endpoint, {
       ...(external ? { external } : {}),
       intervalMs,
+      // Enough rounds for the longest chart window (w).
+      historySize: historySizeFor(intervalMs),
       ...(thresholds ? { thresholds } : {}),
     })
     // Loaded only here: blessed is not needed by any other command.

@@ -19,13 +19,18 @@ if (!running) {
   if (up.status !== 0) process.exit(up.status ?? 1)
 }
 
+// The load generator never writes to the terminal: the dashboard owns it, and a progress line would
+// land on top of its frame. Its output is kept (the tail only) and its summary printed at the end.
 const load = spawn(
   process.execPath,
   [bin, 'sandbox', 'load', '--profile', `sandbox:${name}`, '--rate', '2000', '--keys', '20000'],
-  {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
+  { stdio: ['ignore', 'pipe', 'pipe'] },
 )
+const loadOutput = { stdout: '', stderr: '' }
+const keepTail = (stream) => (d) => (loadOutput[stream] = (loadOutput[stream] + d).slice(-4000))
+load.stdout.on('data', keepTail('stdout'))
+load.stderr.on('data', keepTail('stderr'))
+const loadExit = new Promise((r) => load.once('exit', (c) => r(c)))
 
 const { COMMANDS } = await import('../dist/commands/index.js')
 const has = (id) => id in COMMANDS
@@ -45,7 +50,10 @@ if (process.stdout.isTTY && has('top')) {
 }
 
 load.kill('SIGINT')
-await new Promise((r) => load.once('exit', r))
+const loadCode = await loadExit
+const loadSummary = loadOutput.stdout.trim().split('\n').pop()
+if (loadSummary) console.log(`load: ${loadSummary}`)
+if (loadCode !== 0 && loadOutput.stderr.trim()) process.stderr.write(`load: ${loadOutput.stderr.trim()}\n`)
 if (!keep) {
   kvtop(['sandbox', 'down', '--name', name])
 } else {

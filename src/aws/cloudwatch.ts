@@ -29,6 +29,8 @@ export type CloudWatchMetric =
   | 'setTypeCmds'
   | 'processingUnits'
   | 'throttledCmds'
+  | 'readLatency'
+  | 'writeLatency'
 
 export type Statistic = 'Average' | 'Sum' | 'Maximum' | 'Minimum'
 
@@ -135,9 +137,27 @@ export const METRICS: Record<CloudWatchMetric, Partial<Record<ServiceKey, Metric
   },
   processingUnits: { serverless: { name: 'ElastiCacheProcessingUnits', stat: 'Sum' } },
   throttledCmds: { serverless: { name: 'ThrottledCmds', stat: 'Sum' } },
+  // Server-side latency of successful requests, microseconds (Redis OSS 7.0.7+, Valkey, MemoryDB).
+  readLatency: {
+    elasticache: { name: 'SuccessfulReadRequestLatency', stat: 'Average' },
+    memorydb: { name: 'SuccessfulReadRequestLatency', stat: 'Average' },
+    serverless: { name: 'SuccessfulReadRequestLatency', stat: 'Average' },
+  },
+  writeLatency: {
+    elasticache: { name: 'SuccessfulWriteRequestLatency', stat: 'Average' },
+    memorydb: { name: 'SuccessfulWriteRequestLatency', stat: 'Average' },
+    serverless: { name: 'SuccessfulWriteRequestLatency', stat: 'Average' },
+  },
 }
 
-export const ALL_METRICS = Object.keys(METRICS) as CloudWatchMetric[]
+/** Read for triage's history only: the live views have their own latency, measured on the nodes. */
+const HISTORY_ONLY: ReadonlySet<CloudWatchMetric> = new Set(['readLatency', 'writeLatency'])
+
+/** The metrics the live views poll. */
+export const ALL_METRICS = (Object.keys(METRICS) as CloudWatchMetric[]).filter((m) => !HISTORY_ONLY.has(m))
+
+/** Every metric in the table: what an incident report reads over the last hours. */
+export const HISTORY_METRICS = Object.keys(METRICS) as CloudWatchMetric[]
 
 export const NAMESPACE: Record<ServiceKey, string> = {
   elasticache: 'AWS/ElastiCache',
@@ -260,13 +280,25 @@ export class CloudWatchSource {
     return cloneSamples(result)
   }
 
-  /** Datapoints for the last `hours`, oldest first; the period grows so that a series has at most ~360 points. */
-  async fetchHistory(nodes: CloudWatchNode[], hours: number): Promise<Map<string, CloudWatchHistory>> {
+  /**
+   * The window fetchHistory reads for the last `hours`: whole periods, the period grown so that a
+   * series has at most ~360 points.
+   */
+  historyWindow(hours: number): { periodSeconds: number; startMs: number; endMs: number } {
     const span = Math.max(1, hours * 3600)
     const period = Math.max(this.period, Math.ceil(span / 360 / 60) * 60)
-    const end = Math.floor(this.now() / (period * 1000)) * period * 1000
-    const start = end - Math.ceil(span / period) * period * 1000
-    return this.fetch(nodes, start, end, 'TimestampAscending', period)
+    const endMs = Math.floor(this.now() / (period * 1000)) * period * 1000
+    const startMs = endMs - Math.ceil(span / period) * period * 1000
+    return { periodSeconds: period, startMs, endMs }
+  }
+
+  /** Datapoints for the last `hours` (or the `window` historyWindow gave), oldest first. */
+  async fetchHistory(
+    nodes: CloudWatchNode[],
+    hours: number,
+    window = this.historyWindow(hours),
+  ): Promise<Map<string, CloudWatchHistory>> {
+    return this.fetch(nodes, window.startMs, window.endMs, 'TimestampAscending', window.periodSeconds)
   }
 
   private async fetch(

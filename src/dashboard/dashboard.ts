@@ -4,6 +4,7 @@ import type { SlowlogEntry } from '../metrics/slowlog.js'
 import type { Snapshot } from '../metrics/types.js'
 import { loadBlessed, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
 import {
+  CHART_WINDOWS,
   chartData,
   chartScale,
   computeLayout,
@@ -22,7 +23,27 @@ import {
   type Rect,
   type TableRow,
   type ViewState,
+  windowLabel,
 } from './view-model.js'
+import { headerLinesFor } from './layout.js'
+
+/** Rows the bottom panels would fill: one per shard (memory) and per replica (lag). */
+function panelRows(s: Snapshot): number {
+  return Math.max(s.shards.length, s.nodes.filter((n) => n.role === 'replica').length, 1)
+}
+
+interface ChartSeries {
+  title: string
+  key: string
+  color: string
+}
+
+interface ChartSpec {
+  chart: LineChart
+  rect: Rect | undefined
+  label: string
+  series: ChartSeries[]
+}
 
 export interface DashboardOptions {
   /** Terminal streams; default process.stdin / process.stdout. Tests pass fake ones. */
@@ -71,6 +92,7 @@ export class Dashboard {
     table: Widgets.BoxElement
     ops: LineChart
     latency: LineChart
+    node: LineChart
     memory: Widgets.BoxElement
     lag: Widgets.BoxElement
     slowlog: Widgets.BoxElement
@@ -115,8 +137,9 @@ export class Dashboard {
         label: ` ${label} `,
         border: { type: 'line' },
         style: { line: color, text: 'white', baseline: 'white', border: { fg: 'cyan' } },
-        showLegend: true,
-        legend: { width: 12 },
+        // The legend goes into the label: blessed-contrib draws its box over the newest points.
+        showLegend: false,
+        tags: true,
         xLabelPadding: 3,
         xPadding: 5,
         wholeNumbersOnly: false,
@@ -152,6 +175,7 @@ export class Dashboard {
       table,
       ops: chart('ops/s', 'green'),
       latency: chart('latency (usec)', 'yellow'),
+      node: chart('selected node', 'cyan'),
       memory: panel('memory per shard'),
       lag: panel('replication lag'),
       slowlog: panel('slowlog'),
@@ -200,12 +224,14 @@ export class Dashboard {
     if (this.state.paused) return
     const hadExternal = Boolean(this.snapshot?.external)
     const hadRows = this.headerRows()
+    const hadNodes = this.snapshot?.nodes.length
     this.snapshot = snapshot
     this.history = history
     this.slowlog = slowlog
     if (
       hadExternal !== Boolean(snapshot.external) ||
       hadRows !== this.headerRows() ||
+      hadNodes !== snapshot.nodes.length ||
       Boolean(this.layout.cloudwatchOnly) !== Boolean(snapshot.dataPlane)
     )
       this.relayout()
@@ -227,16 +253,29 @@ export class Dashboard {
     el.show()
   }
 
-  /** A panel label cut to the panel's width (a longer one spills into the content). */
-  private label(el: Widgets.BoxElement, text: string): void {
+  /**
+   * A panel label cut to the panel's width: a longer one would spill over the border into the
+   * next panel. `fallback` (plain text) replaces a tagged label that does not fit.
+   */
+  private label(el: Widgets.BoxElement, text: string, fallback?: string): void {
     const room = Math.max(0, (el.width as number) - 4)
-    el.setLabel(` ${text.length > room ? text.slice(0, Math.max(0, room - 1)) + '…' : text} `)
+    const plain = text.replace(/\{[^{}]*\}/g, '')
+    if (plain.length <= room) return el.setLabel(` ${text} `)
+    const short = fallback ?? plain
+    el.setLabel(` ${short.length > room ? short.slice(0, Math.max(0, room - 1)) + '…' : short} `)
   }
 
-  /** Lines of the header: 2, more when the line saying the nodes are unreachable wraps. */
+  /** Header lines the screen can spare. */
+  private headerMaxLines(): number {
+    return headerLinesFor(this.screen.width as number, this.screen.height as number)
+  }
+
+  /** Lines of the header: 1 or 2, more when the line saying the nodes are unreachable wraps. */
   private headerRows(): number {
     const s = this.snapshot
-    return s ? headerLines(s, this.state, (this.screen.width as number) - 2).length : 2
+    return s
+      ? headerLines(s, this.state, (this.screen.width as number) - 2, this.headerMaxLines()).length
+      : this.headerMaxLines()
   }
 
   private relayout(): void {
@@ -248,6 +287,7 @@ export class Dashboard {
       Boolean(this.snapshot?.external),
       this.headerRows(),
       Boolean(this.snapshot?.dataPlane),
+      this.snapshot ? { tableRows: this.snapshot.nodes.length, panelRows: panelRows(this.snapshot) } : {},
     )
     const l = this.layout
     const wd = this.widgets
@@ -258,12 +298,13 @@ export class Dashboard {
     wd.table.height = Math.max(1, l.table.height - 3)
     this.place(wd.ops, l.ops)
     this.place(wd.latency, l.latency)
+    this.place(wd.node, l.node)
     this.place(wd.memory, l.memory)
     this.place(wd.lag, l.lag)
     this.place(wd.slowlog, l.slowlog)
     this.place(wd.alerts, l.alerts)
     this.place(wd.external, l.external)
-    for (const c of [wd.ops, wd.latency]) if (!c.hidden) resizeCanvas(c)
+    for (const c of [wd.ops, wd.latency, wd.node]) if (!c.hidden) resizeCanvas(c)
     this.label(wd.memory, 'memory per shard')
     this.label(wd.lag, 'replication lag')
     this.label(wd.slowlog, 'slowlog')
@@ -285,7 +326,7 @@ export class Dashboard {
     const cpu = process.cpuUsage()
     const wd = this.widgets
     const l = this.layout
-    wd.header.setContent(headerLines(s, this.state, this.inner(l.header)).join('\n'))
+    wd.header.setContent(this.headerText(s))
 
     const tableWidth = this.inner(l.table)
     const table = nodeTable(s, this.state, this.options.thresholds, tableWidth)
@@ -294,45 +335,26 @@ export class Dashboard {
     this.label(wd.tableBox, `nodes ${table.rows.length}/${table.total}`)
     this.drawRows()
 
-    if (!l.compact) {
-      const points = this.options.chartPoints ?? 60
-      const sel = this.state.selectedId
-      this.setChart(
-        wd.ops,
-        'ops/s',
-        [
-          { title: 'cluster', key: 'cluster:ops', color: 'green' },
-          ...(sel ? [{ title: 'selected', key: `${sel}:ops`, color: 'cyan' }] : []),
-        ],
-        points,
+    for (const spec of this.chartSpecs()) this.setChart(spec)
+    // Panels get only the lines they can show: parsing hidden lines is most of a frame's cost.
+    const fit = (lines: string[], r: Rect | undefined) =>
+      lines.slice(0, Math.max(1, (r?.height ?? 3) - 2)).join('\n')
+    if (l.memory) wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
+    if (l.lag)
+      wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
+    if (l.slowlog)
+      wd.slowlog.setContent(
+        fit(slowlogLines(this.slowlog.slice(0, l.slowlog.height), this.inner(l.slowlog)), l.slowlog),
       )
-      this.setChart(
-        wd.latency,
-        'latency usec',
-        [
-          { title: 'cluster', key: 'cluster:latency', color: 'yellow' },
-          ...(sel ? [{ title: 'selected', key: `${sel}:latency`, color: 'cyan' }] : []),
-        ],
-        points,
-      )
-      // Panels get only the lines they can show: parsing hidden lines is most of a frame's cost.
-      const fit = (lines: string[], r: Rect | undefined) =>
-        lines.slice(0, Math.max(1, (r?.height ?? 3) - 2)).join('\n')
-      if (l.memory) wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
-      if (l.lag)
-        wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
-      if (l.slowlog)
-        wd.slowlog.setContent(
-          fit(slowlogLines(this.slowlog.slice(0, l.slowlog.height), this.inner(l.slowlog)), l.slowlog),
-        )
+    if (l.alerts) {
       this.label(wd.alerts, `alerts (${s.alerts.length} active)`)
       wd.alerts.setContent(
-        fit(eventLines(this.events.slice(0, l.alerts!.height), this.inner(l.alerts)), l.alerts),
+        fit(eventLines(this.events.slice(0, l.alerts.height), this.inner(l.alerts)), l.alerts),
       )
-      if (l.external) {
-        this.label(wd.external, s.external?.source ?? 'external')
-        wd.external.setContent(fit(externalLines(s, this.inner(l.external)), l.external))
-      }
+    }
+    if (l.external) {
+      this.label(wd.external, s.external?.source ?? 'external')
+      wd.external.setContent(fit(externalLines(s, this.inner(l.external)), l.external))
     }
     if (this.mode === 'details') this.showDetails()
     this.render(started, cpu)
@@ -359,30 +381,81 @@ export class Dashboard {
     )
   }
 
-  private setChart(
-    chart: LineChart,
-    label: string,
-    series: { title: string; key: string; color: string }[],
-    points: number,
-  ): void {
-    if (chart.hidden || (chart.width as number) < 20 || (chart.height as number) < 6) return
+  private headerText(s: Snapshot): string {
+    return headerLines(s, this.state, this.inner(this.layout.header), this.headerMaxLines()).join('\n')
+  }
+
+  /**
+   * What each chart shows. With room for three: the cluster's ops/s, its latency (average and the
+   * worst node's p99), and the selected node's ops/s on a scale of its own (a node's line drawn on
+   * the cluster's scale would lie flat along the bottom). With room for two, `c` switches both
+   * between the cluster and the selected node.
+   */
+  private chartSpecs(): ChartSpec[] {
+    const wd = this.widgets
+    const l = this.layout
+    const sel = this.snapshot?.nodes.find((n) => n.id === this.state.selectedId)
+    const scope = sel && !l.node && this.state.chartScope === 'node' ? sel : undefined
+    const key = scope ? scope.id : 'cluster'
+    const who = scope ? scope.address : 'cluster'
+    const specs: ChartSpec[] = [
+      {
+        chart: wd.ops,
+        rect: l.ops,
+        label: `ops/s ${who}`,
+        series: [{ title: who, key: `${key}:ops`, color: 'green' }],
+      },
+      {
+        chart: wd.latency,
+        rect: l.latency,
+        label: `latency usec${scope ? ` ${who}` : ''}`,
+        series: [
+          { title: 'avg', key: `${key}:latency`, color: 'yellow' },
+          { title: scope ? 'p99' : 'p99 worst node', key: `${key}:p99`, color: 'red' },
+        ],
+      },
+    ]
+    if (l.node && sel)
+      specs.push({
+        chart: wd.node,
+        rect: l.node,
+        label: `ops/s ${sel.address}`,
+        series: [{ title: sel.address, key: `${sel.id}:ops`, color: 'cyan' }],
+      })
+    return specs
+  }
+
+  private setChart({ chart, rect, label, series }: ChartSpec): void {
+    if (!rect || chart.hidden || (chart.width as number) < 20 || (chart.height as number) < 6) return
+    const width = chart.width as number
+    // Two points per column: the braille canvas has two dots across each character cell.
+    const points = Math.min(this.options.chartPoints ?? Infinity, Math.max(2, (width - 8) * 2))
+    const windowMs = this.state.window * 60_000
     const data = series.map((x) => ({
       title: x.title,
       style: { line: x.color },
-      ...chartData(this.history!.get(x.key), points),
+      ...chartData(this.history!.get(x.key), windowMs, points),
     }))
     const max = Math.max(0, ...data.flatMap((d) => d.y))
     // Scale to short labels ourselves: blessed-contrib's own abbreviation misaligns its axis.
     const { divisor, suffix } = chartScale(max)
     if (divisor !== 1) for (const d of data) d.y = d.y.map((v) => v / divisor)
-    this.label(chart, `${label}${suffix}`)
+    const window = windowLabel(this.state.window, this.history!.capacity, this.snapshot!.intervalMs)
+    const title = `${label}${suffix} · ${window}`
+    const key = (x: ChartSeries, name: string) => `{${x.color}-fg}━{/${x.color}-fg} ${name}`
+    if (series.length < 2) this.label(chart, title)
+    else {
+      const full = `${title}  ${series.map((x) => key(x, x.title)).join(' ')}`
+      const short = `${title} ${series.map((x) => key(x, x.title.split(' ')[0])).join(' ')}`
+      const room = (chart.width as number) - 4
+      this.label(chart, full.replace(/\{[^{}]*\}/g, '').length <= room ? full : short, title)
+    }
     chart.options.maxY = max > 0 ? undefined : 1
-    // The legend box would cover most of a narrow chart.
-    chart.options.showLegend = (chart.width as number) >= 50
     // Every label would overlap on a narrow chart: show one in N.
+    const shown = Math.max(...data.map((d) => d.x.length))
     ;(chart.options as { showNthLabel?: number }).showNthLabel = Math.max(
       1,
-      Math.ceil(points / Math.max(1, ((chart.width as number) - 10) / 7)),
+      Math.ceil(shown / Math.max(1, (width - 10) / 7)),
     )
     chart.setData(data)
   }
@@ -462,11 +535,16 @@ export class Dashboard {
         return
       case ch === 'p':
         this.state.paused = !this.state.paused
-        if (this.snapshot)
-          this.widgets.header.setContent(
-            headerLines(this.snapshot, this.state, this.inner(this.layout.header)).join('\n'),
-          )
+        if (this.snapshot) this.widgets.header.setContent(this.headerText(this.snapshot))
         return this.render()
+      case ch === 'w': {
+        const i = CHART_WINDOWS.indexOf(this.state.window)
+        this.state.window = CHART_WINDOWS[(i + 1) % CHART_WINDOWS.length]
+        return this.draw()
+      }
+      case ch === 'c':
+        this.state.chartScope = this.state.chartScope === 'cluster' ? 'node' : 'cluster'
+        return this.draw()
       case full === 'enter':
         if (!this.state.selectedId) return
         this.mode = 'details'

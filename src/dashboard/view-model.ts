@@ -14,6 +14,7 @@ import {
 } from '../metrics/format.js'
 import type { Sample, SeriesStore } from '../metrics/history.js'
 import { formatArgs, type SlowlogEntry } from '../metrics/slowlog.js'
+import { sparkChars } from '../ui/sparkline.js'
 import type { NodeStatus, Snapshot } from '../metrics/types.js'
 
 /**
@@ -39,16 +40,42 @@ export const SORT_KEYS: SortKey[] = [
   'address',
 ]
 
+/** The chart windows the `w` key steps through, minutes. */
+export const CHART_WINDOWS = [1, 5, 15] as const
+export type ChartWindow = (typeof CHART_WINDOWS)[number]
+
+/** At most this many samples per series: at short intervals 15 minutes would cost too much memory. */
+export const MAX_HISTORY = 3600
+
+/** Samples the history keeps for the longest chart window at `intervalMs` between rounds. */
+export function historySizeFor(intervalMs: number): number {
+  const longest = Math.max(...CHART_WINDOWS) * 60_000
+  return Math.min(MAX_HISTORY, Math.ceil(longest / Math.max(1, intervalMs)) + 1)
+}
+
+/** The chart window's label: its minutes, and what the history holds when that is less. */
+export function windowLabel(minutes: number, capacity: number, intervalMs: number): string {
+  // A window of N rounds holds N samples (the oldest one interval after the window opens).
+  const keptMinutes = (capacity * intervalMs) / 60_000
+  return keptMinutes + 1e-9 >= minutes
+    ? `${minutes}m`
+    : `${minutes}m (${Math.max(1, Math.floor(keptMinutes))}m kept)`
+}
+
 export interface ViewState {
   sort: SortKey
   descending: boolean
   filter: string
   paused: boolean
   selectedId?: string
+  /** Minutes of history the charts show. */
+  window: ChartWindow
+  /** Where there is room for two charts only: the cluster's figures, or the selected node's. */
+  chartScope: 'cluster' | 'node'
 }
 
 export function initialViewState(): ViewState {
-  return { sort: 'shard', descending: false, filter: '', paused: false }
+  return { sort: 'shard', descending: false, filter: '', paused: false, window: 5, chartScope: 'cluster' }
 }
 
 export interface Flags {
@@ -139,27 +166,43 @@ export interface Column {
   title: string
   width: number
   align: 'left' | 'right'
-  cell: (n: NodeStatus) => string
+  /** Lower comes first when the table is too narrow for every column. */
+  priority?: number
+  cell: (n: NodeStatus, flags?: Flags) => string
+}
+
+/**
+ * The marker column: down, lagging and hot rows carry a symbol as well as a color, for screens,
+ * terminals and eyes without color.
+ */
+export const MARKS = { down: '✗', lagging: '!', hot: '▲' } as const
+
+export function markOf(flags: Flags | undefined): string {
+  if (!flags) return ' '
+  return flags.down ? MARKS.down : flags.lagging ? MARKS.lagging : flags.hot ? MARKS.hot : ' '
 }
 
 export const COLUMNS: Column[] = [
-  { title: 'NODE', width: 21, align: 'left', cell: (n) => n.address },
-  { title: 'ROLE', width: 7, align: 'left', cell: (n) => n.role },
-  { title: 'SH', width: 3, align: 'right', cell: (n) => String(n.shard) },
-  { title: 'STATE', width: 7, align: 'left', cell: (n) => nodeState(n) },
-  { title: 'OPS/S', width: 7, align: 'right', cell: (n) => fmtCount(n.opsPerSec) },
-  { title: 'LAT', width: 7, align: 'right', cell: (n) => fmtUs(n.latencyUs) },
+  { title: ' ', width: 1, align: 'left', priority: 0, cell: (_n, flags) => markOf(flags) },
+  { title: 'NODE', width: 21, align: 'left', priority: 0, cell: (n) => n.address },
+  { title: 'ROLE', width: 7, align: 'left', priority: 2, cell: (n) => n.role },
+  { title: 'SH', width: 3, align: 'right', priority: 3, cell: (n) => String(n.shard) },
+  { title: 'STATE', width: 7, align: 'left', priority: 0, cell: (n) => nodeState(n) },
+  { title: 'OPS/S', width: 7, align: 'right', priority: 4, cell: (n) => fmtCount(n.opsPerSec) },
+  { title: 'LAT', width: 7, align: 'right', priority: 6, cell: (n) => fmtUs(n.latencyUs) },
+  { title: 'P99', width: 7, align: 'right', priority: 5, cell: (n) => fmtUs(n.p99Us) },
   {
     title: 'CPU',
     width: 4,
     align: 'right',
+    priority: 8,
     cell: (n) => (n.cpuPercent === undefined ? '-' : `${Math.round(n.cpuPercent)}%`),
   },
-  { title: 'MEM', width: 7, align: 'right', cell: (n) => fmtBytes(n.memory.used) },
-  { title: 'HIT', width: 4, align: 'right', cell: (n) => fmtPercent(n.hitRatio) },
-  { title: 'LAG', width: 14, align: 'left', cell: (n) => fmtLag(n) },
-  { title: 'MEM%', width: 4, align: 'right', cell: (n) => fmtPercent(n.memory.usedFraction) },
-  { title: 'CLI', width: 5, align: 'right', cell: (n) => fmtCount(n.clients.connected) },
+  { title: 'MEM', width: 7, align: 'right', priority: 9, cell: (n) => fmtBytes(n.memory.used) },
+  { title: 'HIT', width: 4, align: 'right', priority: 10, cell: (n) => fmtPercent(n.hitRatio) },
+  { title: 'LAG', width: 14, align: 'left', priority: 1, cell: (n) => fmtLag(n) },
+  { title: 'MEM%', width: 4, align: 'right', priority: 7, cell: (n) => fmtPercent(n.memory.usedFraction) },
+  { title: 'CLI', width: 5, align: 'right', priority: 11, cell: (n) => fmtCount(n.clients.connected) },
 ]
 
 const CW_WIDTHS: Record<string, number> = {
@@ -197,16 +240,33 @@ function fit(text: string, width: number, align: 'left' | 'right'): string {
   return align === 'right' ? t.padStart(width) : t.padEnd(width)
 }
 
-/** Columns that fit in `width` characters (the first ones, in order). */
+/**
+ * Columns that fit in `width` characters: taken by priority (in order where none is given), each
+ * one that fits added, shown in their own order.
+ */
 export function visibleColumns(width: number, columns: Column[] = COLUMNS): Column[] {
-  const out: Column[] = []
+  const ranked = columns
+    .map((c, i) => ({ c, i, rank: c.priority ?? i }))
+    .sort((a, b) => a.rank - b.rank || a.i - b.i)
+  const chosen = new Set<number>()
   let used = 0
-  for (const c of columns) {
-    if (used + c.width + (out.length ? 1 : 0) > width) break
-    used += c.width + (out.length ? 1 : 0)
-    out.push(c)
+  for (const { c, i } of ranked) {
+    const need = c.width + (chosen.size ? 1 : 0)
+    if (used + need > width) {
+      // Without a priority the columns are one ordered list: the first that does not fit ends it.
+      if (c.priority === undefined) break
+      continue
+    }
+    used += need
+    chosen.add(i)
   }
-  return out
+  return columns.filter((_, i) => chosen.has(i))
+}
+
+/** The NODE column as wide as the longest address (up to its usual width): the rest get the room. */
+function sizedToContent(columns: Column[], nodes: NodeStatus[]): Column[] {
+  const longest = Math.max(4, ...nodes.map((n) => n.address.length))
+  return columns.map((c) => (c.title === 'NODE' ? { ...c, width: Math.min(c.width, longest) } : c))
 }
 
 export interface TableRow {
@@ -224,7 +284,7 @@ export function nodeTable(
   t: AlertThresholds,
   width: number,
 ): { header: string; rows: TableRow[]; total: number } {
-  const cols = visibleColumns(width, s.dataPlane ? CLOUDWATCH_TABLE : COLUMNS)
+  const cols = visibleColumns(width, s.dataPlane ? CLOUDWATCH_TABLE : sizedToContent(COLUMNS, s.nodes))
   const hot = hotNodes(s.nodes)
   const withFlags = s.nodes.map((n) => ({ n, flags: nodeFlags(n, t, hot) }))
   const shown = withFlags.filter(({ n, flags }) => matchesFilter(n, state.filter, flags))
@@ -237,7 +297,7 @@ export function nodeTable(
   const header = cols.map((c) => fit(c.title, c.width, c.align)).join(' ')
   const rows = order.map((n) => {
     const flags = flagsById.get(n.id)!
-    const text = cols.map((c) => fit(c.cell(n), c.width, c.align)).join(' ')
+    const text = cols.map((c) => fit(c.cell(n, flags), c.width, c.align)).join(' ')
     // Unreachable from here is not down: no red rows when only CloudWatch can be seen.
     const color =
       flags.down && !s.dataPlane ? 'red' : flags.lagging ? 'yellow' : flags.hot ? 'magenta' : undefined
@@ -251,36 +311,92 @@ export function sortLabel(state: ViewState): string {
   return `sort: ${state.sort}${state.descending ? ' desc' : ''}${state.filter ? ` | filter: ${state.filter}` : ''}${state.paused ? ' | PAUSED' : ''}`
 }
 
-/** The header's lines; `width` (the header's inner width) wraps the CloudWatch-only line. */
-export function headerLines(s: Snapshot, state: ViewState, width = Infinity): string[] {
+interface HeaderPart {
+  text: string
+  /** Lower stays longer when the line is too narrow for every part. */
+  priority: number
+}
+
+const plainLength = (t: string) => t.replace(/\{[^{}]*\}/g, '').length
+
+/** The parts that fit on one line of `room` characters, in their own order, dropping the least important first. */
+function fitParts(parts: HeaderPart[], room: number): string {
+  const kept = [...parts]
+  const length = () => kept.reduce((sum, p, i) => sum + plainLength(p.text) + (i ? 2 : 0), 0)
+  while (kept.length > 1 && length() > room) {
+    const worst = kept.reduce((w, p, i) => (p.priority > kept[w].priority ? i : w), 0)
+    kept.splice(worst, 1)
+  }
+  return kept.map((p) => p.text).join('  ')
+}
+
+/**
+ * The header's lines: two where the screen is tall enough, else one (`maxLines` 1) with what matters
+ * in an incident kept first: nodes up, cluster state, alerts, ops/s. `width` is the header's inner
+ * width; the CloudWatch-only line wraps to it.
+ */
+export function headerLines(s: Snapshot, state: ViewState, width = Infinity, maxLines = 2): string[] {
   if (s.dataPlane) return cloudWatchOnlyHeader(s, state, width)
   const d = s.deployment
-  const first = [
-    `{bold}kvtop{/bold}`,
-    d.provider ?? '?',
-    d.engine && d.version ? `${d.engine} ${d.version}` : '?',
-    d.mode,
-    `${d.shards} shard${d.shards === 1 ? '' : 's'}`,
-    `${s.cluster.nodesUp}/${d.nodes} nodes up`,
-    d.slotsCovered !== undefined ? `slots ${d.slotsCovered}/16384` : undefined,
+  const c = s.cluster
+  const allUp = c.nodesUp === d.nodes
+  const p = (text: string | undefined, priority: number): HeaderPart[] => (text ? [{ text, priority }] : [])
+  const kvtop = p('{bold}kvtop{/bold}', 0)
+  const up = p(`${allUp ? '' : '{red-fg}'}${c.nodesUp}/${d.nodes} nodes up${allUp ? '' : '{/red-fg}'}`, 0)
+  const clusterState = p(
     d.clusterState
       ? `state ${d.clusterState === 'ok' ? d.clusterState : `{red-fg}${d.clusterState}{/red-fg}`}`
       : undefined,
+    1,
+  )
+  const alerts = p(`alerts ${s.alerts.length ? `{red-fg}${s.alerts.length}{/red-fg}` : '0'}`, 0)
+  const ops = p(`ops/s ${fmtCount(c.opsPerSec)}`, 1)
+  const mem = p(`mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`, 3)
+  const hit = p(`hit ${fmtPercent(c.hitRatio)}`, 4)
+  const shards = p(`${d.shards} shard${d.shards === 1 ? '' : 's'}`, 3)
+  const mode = p(d.mode, 5)
+  const engine = p(d.engine && d.version ? `${d.engine} ${d.version}` : '?', 6)
+  const provider = p(d.provider ?? '?', 7)
+  const slots = p(d.slotsCovered !== undefined ? `slots ${d.slotsCovered}/16384` : undefined, 6)
+  const keys = p(`keys ${fmtCount(c.keys)}`, 8)
+  const clients = p(`clients ${fmtCount(c.connectedClients)}`, 8)
+  const round = p(`round ${s.roundMs}ms @ ${fmtTime(s.at)}`, 9)
+  // Paused and a filter change what is on screen: they stay; the sort order is on the table already.
+  const paused = p(state.paused ? 'PAUSED' : undefined, 0)
+  const filter = p(state.filter ? `filter: ${state.filter}` : undefined, 1)
+  const sort = p(`sort: ${state.sort}${state.descending ? ' desc' : ''}`, 9)
+  // blessed wraps a line as long as the box is wide: one column less than the width.
+  const room = width - 1
+  if (maxLines >= 2) {
+    const first = [kvtop, provider, engine, mode, shards, up, slots, clusterState].flat()
+    const second = [ops, hit, mem, keys, clients, alerts, round].flat()
+    return [fitParts(first, room), fitParts([...second, { text: sortLabel(state), priority: 0 }], room)]
+  }
+  return [
+    fitParts(
+      [
+        kvtop,
+        up,
+        clusterState,
+        alerts,
+        paused,
+        filter,
+        ops,
+        mem,
+        hit,
+        shards,
+        mode,
+        engine,
+        provider,
+        slots,
+        keys,
+        clients,
+        sort,
+        round,
+      ].flat(),
+      room,
+    ),
   ]
-    .filter(Boolean)
-    .join('  ')
-  const c = s.cluster
-  const second = [
-    `ops/s ${fmtCount(c.opsPerSec)}`,
-    `hit ${fmtPercent(c.hitRatio)}`,
-    `mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`,
-    `keys ${fmtCount(c.keys)}`,
-    `clients ${fmtCount(c.connectedClients)}`,
-    `alerts ${s.alerts.length ? `{red-fg}${s.alerts.length}{/red-fg}` : '0'}`,
-    `round ${s.roundMs}ms @ ${fmtTime(s.at)}`,
-    sortLabel(state),
-  ].join('  ')
-  return [first, second]
 }
 
 /** The header when only CloudWatch can be seen: the deployment as AWS describes it, and the line saying why. */
@@ -302,10 +418,9 @@ function cloudWatchOnlyHeader(s: Snapshot, state: ViewState, width: number): str
   // One line: the parts that fit (a wrapped line would push the notice out of the header). blessed
   // wraps a line as long as the box is wide: one column less than the width.
   const room = width - 1
-  const plain = (t: string) => t.replace(/\{[^{}]*\}/g, '').length
   let first = parts[0]
   for (const p of parts.slice(1)) {
-    if (plain(first) + 2 + plain(p) > room) break
+    if (plainLength(first) + 2 + plainLength(p) > room) break
     first += `  ${p}`
   }
   const notice = Number.isFinite(width)
@@ -314,16 +429,9 @@ function cloudWatchOnlyHeader(s: Snapshot, state: ViewState, width: number): str
   return [first, ...notice.map((l) => `{yellow-fg}${esc(l)}{/yellow-fg}`)]
 }
 
-const SPARKS = '▁▂▃▄▅▆▇█'
-
+/** A sparkline of the last `width` values. */
 export function sparkline(values: number[], width: number): string {
-  const vs = values.slice(-width)
-  if (!vs.length) return ''
-  const max = Math.max(...vs)
-  if (max <= 0) return SPARKS[0].repeat(vs.length)
-  return vs
-    .map((v) => SPARKS[Math.min(SPARKS.length - 1, Math.max(0, Math.round((v / max) * (SPARKS.length - 1))))])
-    .join('')
+  return sparkChars(values.slice(-width))
 }
 
 export function bar(fraction: number, width: number): string {
@@ -332,18 +440,30 @@ export function bar(fraction: number, width: number): string {
   return '█'.repeat(full) + '░'.repeat(Math.max(0, width - full))
 }
 
-/** Memory per shard (its primary): a bar against maxmemory, or against the largest shard. */
+/**
+ * Memory per shard (its primary): a bar against maxmemory. A shard without maxmemory has no bar
+ * (a bar against nothing would read as full): its share of the memory in use and "no limit".
+ */
 export function memoryLines(s: Snapshot, width: number): string[] {
-  const maxUsed = Math.max(1, ...s.shards.map((x) => x.memoryUsed ?? 0))
+  const total = s.shards.reduce((sum, x) => sum + (x.memoryUsed ?? 0), 0)
   return s.shards.map((sh) => {
     const label = `s${sh.index}`.padEnd(4)
     const used = sh.memoryUsed
     const cap = sh.maxmemory || undefined
-    const fraction = used === undefined ? 0 : cap ? used / cap : used / maxUsed
-    const text = `${fmtBytes(used)}${cap ? `/${fmtBytes(cap)}` : ''}`
+    if (!cap) {
+      const share = used !== undefined && total > 0 ? `${Math.round((used / total) * 100)}%` : undefined
+      const start = `${label}${fmtBytes(used).padStart(6)}  `
+      const variants = [
+        ...(share ? [`${start}${share} of all, no limit`, `${start}${share}  no limit`] : []),
+        `${start}no limit`,
+      ]
+      return truncate(variants.find((v) => v.length <= width) ?? variants[variants.length - 1], width)
+    }
+    const fraction = used === undefined ? 0 : used / cap
+    const text = `${fmtBytes(used)}/${fmtBytes(cap)}`
     const barWidth = Math.max(3, width - label.length - text.length - 2)
     const b = bar(fraction, barWidth)
-    const colored = cap && fraction >= 0.9 ? `{red-fg}${b}{/red-fg}` : b
+    const colored = fraction >= 0.9 ? `{red-fg}${b}{/red-fg}` : b
     return `${label}${colored} ${text}`
   })
 }
@@ -445,14 +565,34 @@ export function chartScale(max: number): { divisor: number; suffix: string } {
   return { divisor: 1, suffix: '' }
 }
 
-/** Chart data for a series: x labels (mm:ss) and values, at least two points. */
-export function chartData(samples: Sample[], points: number): { x: string[]; y: number[] } {
-  const s = samples.slice(-points)
-  const x = s.map((p) => {
-    const d = new Date(p.at)
+/**
+ * Chart data for a series: the samples of the last `windowMs`, at most `maxPoints` of them (each
+ * point the largest of the samples it stands for, so that a spike survives), x labels mm:ss, and
+ * at least two points.
+ */
+export function chartData(
+  samples: Sample[],
+  windowMs: number,
+  maxPoints = Infinity,
+): { x: string[]; y: number[] } {
+  const newest = samples.at(-1)?.at ?? 0
+  const inWindow = samples.filter((p) => p.at > newest - windowMs)
+  const buckets = Math.max(2, Math.floor(maxPoints))
+  const groups: Sample[][] = []
+  if (inWindow.length <= buckets) for (const p of inWindow) groups.push([p])
+  else
+    for (let b = 0; b < buckets; b++)
+      groups.push(
+        inWindow.slice(
+          Math.floor((b * inWindow.length) / buckets),
+          Math.floor(((b + 1) * inWindow.length) / buckets),
+        ),
+      )
+  const x = groups.map((g) => {
+    const d = new Date(g[g.length - 1].at)
     return `${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`
   })
-  const y = s.map((p) => p.value)
+  const y = groups.map((g) => Math.max(...g.map((p) => p.value)))
   while (y.length < 2) {
     x.unshift('')
     y.unshift(0)
@@ -518,105 +658,12 @@ export const HELP_LINES = [
   '  /             filter: words from an address, primary, replica, down, lag, hot, s3 (shard 3)',
   '  Esc           clear the filter, close a window',
   '  p             pause / resume the display',
+  '  w             chart window: 1, 5 or 15 minutes (of the history kept)',
+  '  c             charts: the cluster or the selected node (when only two fit)',
   '  Enter         details of the selected node',
   '  ?             this help',
   '',
-  'Rows: {red-fg}down{/red-fg}  {yellow-fg}lagging{/yellow-fg}  {magenta-fg}hot{/magenta-fg}',
+  `Rows: {red-fg}${MARKS.down} down{/red-fg}  {yellow-fg}${MARKS.lagging} lagging{/yellow-fg}  {magenta-fg}${MARKS.hot} hot{/magenta-fg}`,
 ]
 
-export interface Rect {
-  top: number
-  left: number
-  width: number
-  height: number
-}
-
-export interface Layout {
-  compact: boolean
-  /** The CloudWatch-only arrangement (see computeLayout). */
-  cloudwatchOnly?: boolean
-  header: Rect
-  table: Rect
-  ops?: Rect
-  latency?: Rect
-  memory?: Rect
-  lag?: Rect
-  slowlog?: Rect
-  alerts?: Rect
-  external?: Rect
-}
-
-/** Where every panel goes on a `width` x `height` screen. Small screens show the header and the table only. */
-export function computeLayout(
-  width: number,
-  height: number,
-  hasExternal: boolean,
-  /** Lines of text in the header (2; more with the CloudWatch-only line). */
-  headerRows = 2,
-  /**
-   * Only CloudWatch can be seen (nodes unreachable from here): no charts, memory, lag or slowlog
-   * panels (nothing would fill them); the table across the screen, the CloudWatch panel below it.
-   */
-  cloudwatchOnly = false,
-): Layout {
-  const header: Rect = { top: 0, left: 0, width, height: headerRows + 2 }
-  const rest = Math.max(1, height - header.height)
-  if (width < 90 || height < 24) {
-    return {
-      compact: true,
-      ...(cloudwatchOnly ? { cloudwatchOnly: true } : {}),
-      header,
-      table: { top: header.height, left: 0, width, height: rest },
-    }
-  }
-  const upper = Math.floor(rest * 0.55)
-  const lower = rest - upper
-  if (cloudwatchOnly) {
-    const alertW = Math.floor(width * 0.3)
-    return {
-      compact: false,
-      cloudwatchOnly: true,
-      header,
-      table: { top: header.height, left: 0, width, height: upper },
-      external: { top: header.height + upper, left: 0, width: width - alertW, height: lower },
-      alerts: { top: header.height + upper, left: width - alertW, width: alertW, height: lower },
-    }
-  }
-  const tableW = Math.min(
-    width - 30,
-    Math.max(Math.floor(width * 0.6), Math.min(visibleColumnsWidth() + 4, width - 40)),
-  )
-  const chartW = width - tableW
-  const opsH = Math.floor(upper / 2)
-  const top2 = header.height + upper
-  const memW = Math.floor(width * 0.2)
-  const lagW = Math.floor(width * 0.27)
-  const slowW = Math.floor(width * 0.3)
-  const alertW = width - memW - lagW - slowW
-  const alertsH = hasExternal ? Math.floor(lower / 2) : lower
-  return {
-    compact: false,
-    header,
-    table: { top: header.height, left: 0, width: tableW, height: upper },
-    ops: { top: header.height, left: tableW, width: chartW, height: opsH },
-    latency: { top: header.height + opsH, left: tableW, width: chartW, height: upper - opsH },
-    memory: { top: top2, left: 0, width: memW, height: lower },
-    lag: { top: top2, left: memW, width: lagW, height: lower },
-    slowlog: { top: top2, left: memW + lagW, width: slowW, height: lower },
-    alerts: { top: top2, left: memW + lagW + slowW, width: alertW, height: alertsH },
-    ...(hasExternal
-      ? {
-          external: {
-            top: top2 + alertsH,
-            left: memW + lagW + slowW,
-            width: alertW,
-            height: lower - alertsH,
-          },
-        }
-      : {}),
-  }
-}
-
-function visibleColumnsWidth(): number {
-  return COLUMNS.reduce((s, c) => s + c.width + 1, -1)
-}
+export { computeLayout, type Layout, type Rect } from './layout.js'

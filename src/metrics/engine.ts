@@ -892,6 +892,7 @@ export class MonitorEngine {
       if (n.state !== 'ok') continue
       this.history.add(`${n.id}:ops`, at, n.opsPerSec)
       this.history.add(`${n.id}:latency`, at, n.latencyUs)
+      this.history.add(`${n.id}:p99`, at, n.p99Us)
       this.history.add(`${n.id}:memory`, at, n.memory.used)
       this.history.add(`${n.id}:cpu`, at, n.cpuPercent)
       if (n.replication) this.history.add(`${n.id}:lag`, at, n.replication.lagBytes)
@@ -901,6 +902,9 @@ export class MonitorEngine {
     const weighted = latencies.reduce((s, n) => s + n.latencyUs! * n.opsPerSec!, 0)
     const weight = latencies.reduce((s, n) => s + n.opsPerSec!, 0)
     this.history.add('cluster:latency', at, weight > 0 ? weighted / weight : undefined)
+    // A cluster has no p99 of its own: the worst node's is what a client can meet.
+    const p99s = nodes.flatMap((n) => (n.state === 'ok' && n.p99Us !== undefined ? [n.p99Us] : []))
+    this.history.add('cluster:p99', at, p99s.length ? Math.max(...p99s) : undefined)
 
     return {
       at,

@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js'
 import { dataPlaneLine } from '../../metrics/format.js'
 import { redact, redactDeep } from '../../redact.js'
 import { formatBytes } from '../../ui/format.js'
+import { mermaidCharts, sparklineTable } from './pictures.js'
 import type { Finding, TriageReport } from './types.js'
 
 const ICON = { critical: 'CRITICAL', warning: 'WARNING', info: 'info' }
@@ -119,7 +120,10 @@ export function markdownReport(r: TriageReport): string {
   return redact(out.join('\n') + '\n')
 }
 
-/** The CloudWatch section: each node's worst period, by AWS node name (and endpoint). */
+/**
+ * The CloudWatch section: each node's worst period, by AWS node name (and endpoint); then the
+ * figures over time as charts, and a sparkline per node and metric.
+ */
 function cloudWatchSection(r: TriageReport): string[] {
   if (!r.cloudwatch) return []
   const out = ['', `## CloudWatch (last ${r.cloudwatch.hours} hours, worst period)`, '']
@@ -133,6 +137,10 @@ function cloudWatchSection(r: TriageReport): string[] {
           .join(', '),
     )
   }
+  const charts = mermaidCharts(r.cloudwatch)
+  if (charts.length) out.push('', '### Over time', '', ...charts)
+  const sparklines = sparklineTable(r.cloudwatch)
+  if (sparklines.length) out.push('', '### Per node', '', ...sparklines)
   return out
 }
 
@@ -149,6 +157,17 @@ function cloudWatchOnlySections(r: TriageReport): string[] {
   for (const n of r.nodes) out.push(`| ${n.address} | ${n.role} | ${n.shard} |`)
   out.push(...cloudWatchSection(r))
   return out
+}
+
+/**
+ * triage.json: indented, except arrays of numbers (the CloudWatch series), kept on one line each so
+ * that hours of datapoints stay readable and small.
+ */
+export function triageJson(r: TriageReport): string {
+  const text = JSON.stringify(redactDeep(r), null, 2)
+  const number = '(?:-?\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?|null)'
+  const numberArray = new RegExp(`\\[\\n\\s*(${number}(?:,\\n\\s*${number})*)\\n\\s*\\]`, 'g')
+  return text.replace(numberArray, (_, items: string) => `[${items.split(/,\n\s*/).join(', ')}]`) + '\n'
 }
 
 /** Check --out before the work: a directory we can write, without an earlier report unless --force. */
@@ -171,7 +190,7 @@ export async function writeReports(
   r: TriageReport,
 ): Promise<void> {
   files.md.writeSync(Buffer.from(markdownReport(r)))
-  files.json.writeSync(Buffer.from(JSON.stringify(redactDeep(r), null, 2) + '\n'))
+  files.json.writeSync(Buffer.from(triageJson(r)))
   await files.md.commit()
   await files.json.commit()
 }

@@ -106,10 +106,21 @@ export interface TriageInput {
   durationSeconds: number
 }
 
+/** One CloudWatch metric of one node: a value per period from `start` (epoch ms), null where none. */
+export interface CloudWatchSeries {
+  start: number
+  periodSeconds: number
+  values: (number | null)[]
+}
+
 export interface CloudWatchSummary {
   hours: number
   /** Per AWS node id: the worst figure over the window, by kvtop metric name. */
   nodes: Record<string, Record<string, number>>
+  /** Per AWS node id and metric: the worst figure and the start of its period (epoch ms). */
+  peaks?: Record<string, Record<string, { value: number; at: number }>>
+  /** Per AWS node id and metric: the whole series, for the report's pictures. */
+  series?: Record<string, Record<string, CloudWatchSeries>>
   /** AWS node id -> its endpoint (host:port), where AWS reports one. */
   addresses?: Record<string, string>
   error?: string

@@ -132,7 +132,8 @@ describe('top, nodes unreachable from here', () => {
     await m.poll()
     const term = new FakeTerminal(160, 48)
     const running = runTop(m, { input: term.input, output: term.output, terminal: 'xterm-256color' })
-    await new Promise((r) => setTimeout(r, 300))
+    // Until three rounds were drawn (one came before runTop, one may be on its way): waited for, not timed.
+    while ((m.latest?.round ?? 0) < 5) await new Promise((r) => setTimeout(r, 20))
     await term.type('q')
     const summary = await running
     expect(summary.rounds).toBeGreaterThanOrEqual(3)

@@ -46,7 +46,7 @@ describe('dashboard on a fake terminal', () => {
     )
     expect(screen).toMatch(/ops\/s \S+ +hit 95%/)
     for (let p = 7000; p <= 7005; p++) expect(screen).toContain(`127.0.0.1:${p}`)
-    expect(screen).toMatch(/127\.0\.0\.1:7003 +replica +1 down/)
+    expect(screen).toMatch(/✗ 127\.0\.0\.1:7003 +replica +1 down/)
     for (const label of [
       'nodes 6/6',
       'ops/s',
@@ -61,8 +61,8 @@ describe('dashboard on a fake terminal', () => {
     // Hash-tag braces shown as typed, not eaten as tags.
     expect(screen).toContain('GET {user1}:cart')
     // Events wrap in the alert log rather than being cut.
-    expect(screen).toContain('failover shard 0: 127.0.0.1:7001')
-    expect(screen).toContain('replaced 127.0.0.1:7000 as primary')
+    expect(screen).toContain('failover shard 0: 127.0.0.1:7001 replaced')
+    expect(screen).toContain('  127.0.0.1:7000 as primary')
     expect(screen).toContain('node-down replica 127.0.0.1:7003')
     expect(screen).toMatch(/s0 +█+░* 47\.7M\/95\.4M/)
     // No cloudwatch panel without an external source.
@@ -138,7 +138,7 @@ describe('dashboard on a fake terminal', () => {
     expect(onQuit).toHaveBeenCalledTimes(1)
   })
 
-  it('survives resizes: panels follow, nothing drawn past the edge, small screens show the table only', async () => {
+  it('survives resizes: panels follow, nothing drawn past the edge, small screens keep a chart', async () => {
     const { d, term, text } = start(160, 48)
     const s = clusterSnapshot(4, 1)
     d.update(s, historyFor(s), [slowEntry(1, ['KEYS', '*'])])
@@ -157,6 +157,7 @@ describe('dashboard on a fake terminal', () => {
       expect(text()).toContain('127.0.0.1:7000')
       if (w >= 90 && h >= 24) expect(text(), `${w}x${h}`).toMatch(/memory per|memory…/)
       else expect(text(), `${w}x${h}`).not.toContain('memory')
+      expect(text(), `${w}x${h}`).toContain('ops/s cluster')
     }
   })
 

@@ -110,8 +110,8 @@ export function clusterSnapshot(
   }
 }
 
-export function historyFor(s: Snapshot, rounds = 10): SeriesStore {
-  const h = new SeriesStore(300)
+export function historyFor(s: Snapshot, rounds = 10, capacity = 300): SeriesStore {
+  const h = new SeriesStore(capacity)
   for (let i = 0; i < rounds; i++) {
     const at = s.at - (rounds - i) * 1000
     h.add('cluster:ops', at, (s.cluster.opsPerSec ?? 0) * (0.8 + (i % 3) * 0.1))

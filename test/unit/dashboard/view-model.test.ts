@@ -21,14 +21,16 @@ describe('node table', () => {
   it('rows in shard order, primary first, with the figures formatted', () => {
     const s = clusterSnapshot(2, 1)
     const t = nodeTable(s, initialViewState(), DEFAULT_THRESHOLDS, 200)
-    expect(t.header).toMatch(/^NODE\s+ROLE\s+SH\s+STATE\s+OPS\/S\s+LAT\s+CPU\s+MEM\s+HIT\s+LAG\s+MEM%\s+CLI$/)
-    expect(t.rows.map((r) => r.text.split(/\s+/).slice(0, 5))).toEqual([
+    expect(t.header).toMatch(
+      /^ {2}NODE\s+ROLE\s+SH\s+STATE\s+OPS\/S\s+LAT\s+P99\s+CPU\s+MEM\s+HIT\s+LAG\s+MEM%\s+CLI$/,
+    )
+    expect(t.rows.map((r) => r.text.trim().split(/\s+/).slice(0, 5))).toEqual([
       ['127.0.0.1:7000', 'primary', '0', 'up', '1.0k'],
       ['127.0.0.1:7001', 'replica', '0', 'up', '300'],
       ['127.0.0.1:7002', 'primary', '1', 'up', '1.0k'],
       ['127.0.0.1:7003', 'replica', '1', 'up', '300'],
     ])
-    expect(t.rows[0].text).toContain('4.5us')
+    expect(t.rows[0].text).toMatch(/ 4\.5us +25us /)
     expect(t.rows[0].text).toContain('47.7M') // 50,000,000 bytes
     expect(t.rows[1].text).toContain('0B/0.0s')
   })
@@ -40,7 +42,7 @@ describe('node table', () => {
       if (i === 4) n.opsPerSec = 50_000
     })
     const t = nodeTable(s, initialViewState(), DEFAULT_THRESHOLDS, 200)
-    const byPort = new Map(t.rows.map((r) => [r.text.slice(10, 14), r]))
+    const byPort = new Map(t.rows.map((r) => [r.text.slice(12, 16), r]))
     expect(byPort.get('7001')!.flags).toEqual({ down: true, lagging: false, hot: false })
     expect(byPort.get('7001')!.tagged.startsWith('{red-fg}')).toBe(true)
     expect(byPort.get('7001')!.text).toContain('down')
@@ -49,6 +51,15 @@ describe('node table', () => {
     expect(byPort.get('7004')!.flags.hot).toBe(true)
     expect(byPort.get('7004')!.tagged.startsWith('{magenta-fg}')).toBe(true)
     expect(byPort.get('7000')!.tagged.startsWith('{')).toBe(false)
+    // Not color alone: a symbol in the first column.
+    expect([...byPort].map(([port, r]) => `${port} ${r.text[0]}`)).toEqual([
+      '7000  ',
+      '7001 ✗',
+      '7002  ',
+      '7003 !',
+      '7004 ▲',
+      '7005  ',
+    ])
   })
 
   it('sorts by any column, and filters by role, state, shard and address', () => {
@@ -73,9 +84,13 @@ describe('node table', () => {
     expect(matchesFilter(s.nodes[0], '')).toBe(true)
   })
 
-  it('narrow tables drop trailing columns instead of wrapping', () => {
-    expect(visibleColumns(41).map((c) => c.title)).toEqual(['NODE', 'ROLE', 'SH', 'STATE'])
-    expect(visibleColumns(40).map((c) => c.title)).toEqual(['NODE', 'ROLE', 'SH'])
+  it('narrow tables keep the marker, node, state and lag first, then role, shard, ops/s, p99', () => {
+    const titles = (w: number) => visibleColumns(w).map((c) => c.title)
+    // 1 + 21 + 7 + 14 and the spaces: marker, node, state, lag.
+    expect(titles(46)).toEqual([' ', 'NODE', 'STATE', 'LAG'])
+    expect(titles(54)).toEqual([' ', 'NODE', 'ROLE', 'STATE', 'LAG'])
+    expect(titles(70)).toEqual([' ', 'NODE', 'ROLE', 'SH', 'STATE', 'OPS/S', 'LAG'])
+    expect(titles(74)).toEqual([' ', 'NODE', 'ROLE', 'SH', 'STATE', 'OPS/S', 'P99', 'LAG'])
     const s = clusterSnapshot(1, 0)
     const t = nodeTable(s, initialViewState(), DEFAULT_THRESHOLDS, 60)
     expect(t.header.length).toBeLessThanOrEqual(60)
@@ -91,6 +106,18 @@ describe('node table', () => {
 })
 
 describe('panels', () => {
+  it('memory per shard without maxmemory: no bar (it would read as full), its share and "no limit"', () => {
+    const s = clusterSnapshot(3, 0)
+    for (const sh of s.shards) sh.maxmemory = 0
+    expect(memoryLines(s, 40)).toEqual([
+      's0   47.7M  33% of all, no limit',
+      's1   48.6M  33% of all, no limit',
+      's2   49.6M  34% of all, no limit',
+    ])
+    expect(memoryLines(s, 26)[0]).toBe('s0   47.7M  33%  no limit')
+    expect(memoryLines(s, 20)[0]).toBe('s0   47.7M  no limit')
+  })
+
   it('memory per shard against maxmemory, red at 90 %', () => {
     const s = clusterSnapshot(2, 0)
     s.shards[1].memoryUsed = 95_000_000
@@ -116,8 +143,8 @@ describe('panels', () => {
     expect(sparkline([0, 1, 2, 4, 8], 10)).toBe('▁▂▃▅█')
     expect(sparkline([0, 0], 10)).toBe('▁▁')
     expect(sparkline([1, 2, 3], 2)).toBe('▆█')
-    expect(chartData([], 10)).toEqual({ x: ['', ''], y: [0, 0] })
-    expect(chartData([{ at: 0, value: 5 }], 10).y).toEqual([0, 5])
+    expect(chartData([], 60_000)).toEqual({ x: ['', ''], y: [0, 0] })
+    expect(chartData([{ at: 0, value: 5 }], 60_000).y).toEqual([0, 5])
     expect(chartScale(150_000)).toEqual({ divisor: 1e3, suffix: ' (k)' })
     expect(chartScale(900)).toEqual({ divisor: 1, suffix: '' })
   })
@@ -142,6 +169,7 @@ describe('layout', () => {
         l.table,
         l.ops!,
         l.latency!,
+        ...(l.node ? [l.node] : []),
         l.memory!,
         l.lag!,
         l.slowlog!,
@@ -167,10 +195,28 @@ describe('layout', () => {
     }
   })
 
-  it('small terminals get the header and the table only', () => {
-    const l = computeLayout(80, 20, true)
+  it('small terminals: header, table and two charts; tiny ones the table only', () => {
+    const l = computeLayout(80, 20, true, 1, false, { tableRows: 6, panelRows: 3 })
     expect(l.compact).toBe(true)
-    expect(l.ops).toBeUndefined()
-    expect(l.table).toEqual({ top: 4, left: 0, width: 80, height: 16 })
+    // Six rows, the column titles and the border: every node stays on screen.
+    expect(l.table).toEqual({ top: 3, left: 0, width: 80, height: 9 })
+    expect(l.ops).toEqual({ top: 12, left: 0, width: 40, height: 8 })
+    expect(l.latency).toEqual({ top: 12, left: 40, width: 40, height: 8 })
+    expect(l.memory).toBeUndefined()
+    const tiny = computeLayout(80, 14, true, 1, false, { tableRows: 6 })
+    expect(tiny.ops).toBeUndefined()
+    expect(tiny.table).toEqual({ top: 3, left: 0, width: 80, height: 11 })
+  })
+
+  it('panels sized by content: six nodes take nine rows, the charts the space the table does not need', () => {
+    const l = computeLayout(160, 45, false, 2, false, { tableRows: 6, panelRows: 3 })
+    expect(l.table).toEqual({ top: 4, left: 0, width: 160, height: 9 })
+    expect(l.ops!.height).toBe(22)
+    expect(l.node).toEqual({ top: 13, left: 106, width: 54, height: 22 })
+    expect(l.memory).toEqual({ top: 35, left: 0, width: 32, height: 10 })
+    // Ninety nodes: the table stops at half of the room under the header.
+    const big = computeLayout(160, 45, false, 2, false, { tableRows: 90, panelRows: 60 })
+    expect(big.table.height).toBe(20)
+    expect(big.ops!.height).toBeGreaterThanOrEqual(8)
   })
 })
