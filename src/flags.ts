@@ -1,0 +1,75 @@
+import { Flags } from '@oclif/core'
+import type { OptionFlag } from '@oclif/core/interfaces'
+import { UsageError } from './errors.js'
+
+/** Bounds of a `seconds()` flag: every time flag takes seconds, fractions allowed. */
+export interface SecondsBounds {
+  /** Smallest value accepted (default 0). */
+  min?: number
+  /** Largest value accepted (default: none). */
+  max?: number
+  /** Refuse 0 even when `min` is 0 (a timeout of nothing makes no sense). */
+  positive?: boolean
+}
+
+// Plain decimal seconds: no sign, exponent, hex or unit ("5", "0.5", ".5"); Number() alone takes
+// "0x10", "1e3" and "" (0), which a person typing a time never means.
+const DECIMAL = /^\d*\.?\d+$|^\d+\.$/
+
+/** Read a number of seconds as typed after a flag, or refuse it naming the flag (exit 2). */
+export function parseSeconds(value: string, flag: string, bounds: SecondsBounds = {}): number {
+  const text = value.trim()
+  const n = Number(text)
+  const min = bounds.min ?? 0
+  const range =
+    bounds.max === undefined
+      ? `${bounds.positive && min === 0 ? 'more than 0' : `${min} or more`}`
+      : `from ${min} to ${bounds.max}`
+  if (!DECIMAL.test(text) || !Number.isFinite(n) || n < min || (bounds.max !== undefined && n > bounds.max)) {
+    throw new UsageError(
+      `invalid --${flag} '${value}': expected seconds ${range}, fractions allowed (e.g. 1.5)`,
+    )
+  }
+  if (bounds.positive && n === 0) {
+    throw new UsageError(
+      `invalid --${flag} '${value}': expected seconds ${range}, fractions allowed (e.g. 1.5)`,
+    )
+  }
+  return n
+}
+
+interface SecondsFlagOptions extends SecondsBounds {
+  description: string
+  helpGroup?: string
+  aliases?: string[]
+}
+
+/**
+ * A time flag: seconds as a number, fractions allowed, negatives and garbage refused with a message
+ * naming the flag (exit 2). A `default` shows in help as `[default: N]`.
+ */
+export function seconds(options: SecondsFlagOptions & { default: number }): OptionFlag<number>
+export function seconds(options: SecondsFlagOptions): OptionFlag<number | undefined>
+export function seconds(options: SecondsFlagOptions & { default?: number }): OptionFlag<number | undefined> {
+  const { min, max, positive, ...flag } = options
+  return Flags.custom<number>({
+    ...flag,
+    helpValue: '<seconds>',
+    parse: async (input, _context, opts) => parseSeconds(input, opts.name, { min, max, positive }),
+  })()
+}
+
+/** Seconds to whole milliseconds, for the APIs below the flags. */
+export function toMs(value: number): number {
+  return Math.round(value * 1000)
+}
+
+/** `--interval` of the monitoring commands: seconds between polls, 0.1 to 3600 (default 1). */
+export function intervalFlag(description: string) {
+  return seconds({ description, default: 1, min: 0.1, max: 3600 })
+}
+
+/** `--lag-alert`: replication lag in seconds that raises an alert (default 5, the engine's). */
+export function lagAlertFlag(description: string) {
+  return seconds({ description, default: 5, min: 0.1, max: 3600 })
+}
