@@ -7,7 +7,7 @@ import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { connectionInput } from '../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../src/connect/options.js'
 import { ExitCode, UsageError } from '../src/errors.js'
-import { seconds } from '../src/flags.js'
+import { percent, seconds } from '../src/flags.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
@@ -28,14 +28,6 @@ export interface ScaleCommandResult {
   plan?: ScalePlan
   result?: ScaleReport
   fix?: FixReport
-}
-
-function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0))
-    throw new UsageError(`invalid --${flag} '${value}': expected a number above 0`)
-  return n
 }
 
 /** The commands self-managed scaling needs, as the capability probe names them. */
@@ -109,10 +101,11 @@ export default class Scale extends BaseCommand {
       char: 'y',
       description: 'Do not ask for the typed confirmation (needed when not on a terminal, and with --json)',
     }),
-    threshold: Flags.string({
+    threshold: percent({
       description:
         "Balance tolerance in percent of a shard's ideal slot count (rebalance skips moves within it)",
-      default: '2',
+      default: 2,
+      positive: true,
     }),
     batch: Flags.integer({ description: 'Keys per MIGRATE command', default: 1000 }),
     'migrate-timeout': seconds({
@@ -151,7 +144,7 @@ export default class Scale extends BaseCommand {
     if (flags.parallel < 1) throw new UsageError('--parallel must be 1 or more')
     if (flags['slot-group'] < 1 || flags['slot-group'] > 1024)
       throw new UsageError('--slot-group must be from 1 to 1024')
-    const threshold = positiveNumber('threshold', flags.threshold, 2)
+    const threshold = flags.threshold
     const migrateTimeout = flags['migrate-timeout']
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
+import { percent } from '../../src/flags.js'
 import { awsNodeTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
 import { defaultProfileSources } from '../../src/connect/deployment.js'
 import { countSlots } from '../../src/connect/cluster-parsers.js'
@@ -57,7 +58,7 @@ export default class ScaleAws extends AwsCommand {
         'ElastiCache scale-in: a node group id to remove (repeatable; default: those holding the least data)',
       multiple: true,
     }),
-    'memory-limit': Flags.integer({
+    'memory-limit': percent({
       description: 'Refuse when a shard would use more than this percent of its memory afterwards',
       default: 90,
       min: 1,

@@ -1,6 +1,6 @@
 import { Command } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
-import { parseSeconds, seconds, toMs } from '../../../src/flags.js'
+import { parseDecimal, parseSeconds, seconds, toMs } from '../../../src/flags.js'
 import { toKvtopError } from '../../../src/error-mapping.js'
 
 describe('parseSeconds: every time flag reads seconds the same way', () => {
@@ -31,6 +31,15 @@ describe('parseSeconds: every time flag reads seconds the same way', () => {
     )
     expect(() => parseSeconds('3601', 'interval', { min: 0.1, max: 3600 })).toThrow(/from 0.1 to 3600/)
     expect(parseSeconds('3600', 'interval', { min: 0.1, max: 3600 })).toBe(3600)
+  })
+})
+
+describe('parseDecimal: percents read like seconds', () => {
+  it('names the unit and the range', () => {
+    expect(parseDecimal('92.5', 'memory-limit', 'a percent', { min: 1, max: 100 })).toBe(92.5)
+    expect(() => parseDecimal('150', 'memory-limit', 'a percent', { min: 1, max: 100 })).toThrow(
+      "invalid --memory-limit '150': expected a percent from 1 to 100, fractions allowed (e.g. 1.5)",
+    )
   })
 })
 

@@ -70,6 +70,11 @@ describe('one flag vocabulary across commands', () => {
     expect(flagsOf('verify')['ttl-tolerance'].description).toMatch(/seconds/)
   })
 
+  it('percent flags agree: typed numbers on both scale commands', () => {
+    expect(flagsOf('scale').threshold).toMatchObject({ helpValue: '<percent>', default: 2 })
+    expect(flagsOf('scale:aws')['memory-limit']).toMatchObject({ helpValue: '<percent>', default: 90 })
+  })
+
   it('verify, migrate plan and migrate run take per side what one-endpoint commands take', () => {
     const oneEndpoint = [
       'user',
