@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../helpers/cli.js'
+import { startFakeAws } from '../../helpers/fake-aws/index.js'
 import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 
 const PASSWORD = 'Cfg-Profile-Pw-8841'
@@ -190,5 +191,51 @@ describe('kvtop config show NAME --redis-cli', () => {
     const needsRedisCli = await runCli(['config', 'show', 'mdb', '--show-password'], { env })
     expect(needsRedisCli.code).toBe(2)
     expect(needsRedisCli.stdout + needsRedisCli.stderr).not.toContain(PASSWORD)
+  })
+})
+
+describe('a profile naming a serverless cache, with its AWS profile and region', () => {
+  it('is looked up at AWS with those credentials, in that region', async () => {
+    const fake = await startFakeAws({ extraKeys: { AKIAPROFILEOPS000042: 'profile/secret/ops42' } })
+    try {
+      fake.state.addServerlessCache({ name: 'sless' })
+      writeFileSync(
+        join(home, 'credentials'),
+        '[ops]\naws_access_key_id = AKIAPROFILEOPS000042\naws_secret_access_key = profile/secret/ops42\n',
+      )
+      writeFileSync(join(home, 'aws-config'), '[profile ops]\nregion = eu-west-1\n')
+      const awsEnv = fake.env({
+        ...env,
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_REGION: '',
+        AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+        AWS_CONFIG_FILE: join(home, 'aws-config'),
+      })
+      const add = await runCli(
+        [
+          'config',
+          'add',
+          'cache',
+          '--serverless',
+          'sless',
+          '--aws-profile',
+          'ops',
+          '--region',
+          fake.state.region,
+        ],
+        { env: awsEnv },
+      )
+      expect(add.code, add.stderr).toBe(0)
+      const r = await runCli(['discover', '--profile', 'cache', '--aws-only', '--json'], { env: awsEnv })
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).aws).toMatchObject({ name: 'sless', kind: 'serverless-cache' })
+      const calls = fake.requests.filter((q) => q.operation === 'DescribeServerlessCaches')
+      expect(calls.length).toBeGreaterThan(0)
+      for (const call of calls)
+        expect(call).toMatchObject({ accessKeyId: 'AKIAPROFILEOPS000042', region: fake.state.region })
+    } finally {
+      await fake.close()
+    }
   })
 })
