@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
+import { seconds } from '../src/flags.js'
 import { Deployment } from '../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { capture, type CaptureReport } from '../src/ops/capture/capture.js'
 import { createReporter, reporterMode } from '../src/ui/reporter.js'
-import { UsageError } from '../src/errors.js'
 
 export default class Capture extends BaseCommand {
   static override summary = 'Record the command stream of every primary (MONITOR) as a replayable log'
@@ -24,7 +24,7 @@ export default class Capture extends BaseCommand {
       description: 'Log file to write (written under a temporary name, renamed when complete)',
       required: true,
     }),
-    duration: Flags.string({ description: 'Seconds to capture (default: until Ctrl-C)' }),
+    duration: seconds({ description: 'Seconds to capture (default: until Ctrl-C)', positive: true }),
     force: Flags.boolean({ description: 'Replace --out if it exists' }),
     'include-admin': Flags.boolean({
       description: 'Keep administrative commands (INFO, CLIENT, CONFIG ...)',
@@ -33,9 +33,6 @@ export default class Capture extends BaseCommand {
 
   async run(): Promise<CaptureReport> {
     const { args, flags } = await this.parse(Capture)
-    const duration = flags.duration === undefined ? undefined : Number(flags.duration)
-    if (duration !== undefined && !(duration > 0))
-      throw new UsageError(`invalid --duration '${flags.duration}': expected seconds > 0`)
     const deployment = await Deployment.connect((await this.resolveEndpoint(args.url, flags)).input, {
       probe: true,
     })
@@ -47,7 +44,7 @@ export default class Capture extends BaseCommand {
     try {
       const report = await capture(deployment, {
         out: flags.out,
-        durationSeconds: duration,
+        durationSeconds: flags.duration,
         signal: controller.signal,
         overwrite: flags.force,
         includeAdmin: flags['include-admin'],

@@ -1,4 +1,8 @@
 import Capture from './capture.js'
+import ConfigAdd from './config/add.js'
+import ConfigList from './config/list.js'
+import ConfigRemove from './config/remove.js'
+import ConfigShow from './config/show.js'
 import AuthToken from './auth/token.js'
 import Discover from './discover.js'
 import Replay from './replay.js'
@@ -28,6 +32,10 @@ import Verify from './verify.js'
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
 export const COMMANDS = {
   capture: Capture,
+  'config:add': ConfigAdd,
+  'config:list': ConfigList,
+  'config:remove': ConfigRemove,
+  'config:show': ConfigShow,
   'auth:token': AuthToken,
   discover: Discover,
   replay: Replay,

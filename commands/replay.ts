@@ -5,18 +5,13 @@ import { connectionFlags } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
 import { LOG_FORMATS, type LogFormat } from '../src/data/logs/detect.js'
-import {
-  parseRetryTimeout,
-  parseSpeed,
-  parseUntil,
-  replay,
-  type ReplayReport,
-} from '../src/ops/replay/replay.js'
+import { parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/replay/replay.js'
 import { formatCounts } from '../src/ops/replay/scan.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { resolveReplayInput } from '../src/ops/replay/sources.js'
 import { createReporter, reporterMode } from '../src/ui/reporter.js'
-import { ExitCode, UsageError } from '../src/errors.js'
+import { ExitCode } from '../src/errors.js'
+import { seconds, toMs } from '../src/flags.js'
 
 export default class Replay extends BaseCommand {
   static override summary =
@@ -32,18 +27,19 @@ export default class Replay extends BaseCommand {
     'MOVED and ASK are followed. A SELECT the target refuses stops the replay before anything meant for that db is sent (exit 5), and so does a node that owes replies and answers nothing for --stall-timeout seconds. ' +
     'Exit codes: 0 every command applied; 2 refused before sending (or bad input); 3 cannot connect; 5 the target refused commands (error replies, counted and listed) or the replay stopped midway.'
   static override examples = [
-    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:7000',
-    '<%= config.bin %> replay traffic.log --to redis://127.0.0.1:6379 --speed 1x --until 2026-11-22T10:00:00Z',
-    '<%= config.bin %> replay dump.aof --to redis://127.0.0.1:7000 --db-map 3:0 --json',
-    '<%= config.bin %> replay appendonlydir/ --to redis://127.0.0.1:6379 --replace --allow-flush --yes',
+    '<%= config.bin %> replay appendonlydir/ --target redis://127.0.0.1:7000',
+    '<%= config.bin %> replay traffic.log --target redis://127.0.0.1:6379 --speed 1x --until 2026-11-22T10:00:00Z',
+    '<%= config.bin %> replay dump.aof --target redis://127.0.0.1:7000 --db-map 3:0 --json',
+    '<%= config.bin %> replay appendonlydir/ --target redis://127.0.0.1:6379 --replace --allow-flush --yes',
   ]
   static override args = { input: Args.string({ description: 'Log file or AOF directory', required: true }) }
   static override flags = {
     ...connectionFlags,
     ...awsConnectionFlags,
-    to: Flags.string({
+    target: Flags.string({
       description: 'Target: a URL (any node of a cluster) or a profile name (sandbox:NAME)',
       required: true,
+      aliases: ['to'],
     }),
     format: Flags.string({ description: 'Force the input format', options: LOG_FORMATS }),
     speed: Flags.string({ description: 'max, or the recorded pace times N (1x, 2x, 0.5x)', default: 'max' }),
@@ -65,10 +61,10 @@ export default class Replay extends BaseCommand {
       description:
         'With --allow-flush: replay the dataset-wide commands without asking (needed when not on a terminal, and with --json)',
     }),
-    'retry-timeout': Flags.string({
+    'retry-timeout': seconds({
       description:
         'Retry commands refused for now (OOM, READONLY, LOADING, ...) with back-off for this many seconds, then stop (exit 5); 0: stop at once',
-      default: '60',
+      default: 60,
     }),
     'stall-timeout': stallTimeoutFlag({ resumable: false }),
     'skip-truncated-tail': Flags.boolean({
@@ -86,18 +82,11 @@ export default class Replay extends BaseCommand {
       skipTruncatedTail: flags['skip-truncated-tail'],
       replace: flags.replace,
       allowFlush: flags['allow-flush'],
-      retryTimeoutMs: parseRetryTimeout(flags['retry-timeout']),
+      retryTimeoutMs: toMs(flags['retry-timeout']),
       stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
-    // --to takes a URL, or a profile name as verify's --target does.
-    const toUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(flags.to)
-    if (!toUrl && flags.profile)
-      throw new UsageError(`--to '${flags.to}' is not a URL, and --profile is given too: give one target`)
-    const endpoint = await this.resolveEndpoint(
-      toUrl ? flags.to : undefined,
-      toUrl ? flags : { ...flags, profile: flags.to },
-    )
+    const endpoint = await this.resolveTargetFlag(flags)
     const target = await Deployment.connect(endpoint.input)
     const controller = new AbortController()
     const stop = () => controller.abort()

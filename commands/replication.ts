@@ -1,14 +1,9 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
+import { intervalFlag, toMs } from '../src/flags.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { formatEvent, formatReplication } from '../src/metrics/format.js'
-import {
-  openMonitor,
-  parseIntervalFlag,
-  replicationReport,
-  type ReplicationReport,
-} from '../src/metrics/service.js'
+import { openMonitor, replicationReport, type ReplicationReport } from '../src/metrics/service.js'
 
 export default class Replication extends BaseCommand {
   static override summary =
@@ -24,13 +19,13 @@ export default class Replication extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     ...awsConnectionFlags,
-    interval: Flags.string({ description: 'Seconds between the two polls that measure rates (default 1)' }),
+    interval: intervalFlag('Seconds between the two polls that measure rates'),
   }
 
   async run(): Promise<ReplicationReport> {
     const { args, flags } = await this.parse(Replication)
     const engine = await openMonitor((await this.resolveEndpoint(args.url, flags)).input, {
-      intervalMs: parseIntervalFlag(flags.interval, 1),
+      intervalMs: toMs(flags.interval),
       slowlog: false,
       latency: false,
     })

@@ -7,6 +7,7 @@ import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { connectionInput } from '../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../src/connect/options.js'
 import { ExitCode, UsageError } from '../src/errors.js'
+import { percent, seconds } from '../src/flags.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
@@ -27,14 +28,6 @@ export interface ScaleCommandResult {
   plan?: ScalePlan
   result?: ScaleReport
   fix?: FixReport
-}
-
-function positiveNumber(flag: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n > 0))
-    throw new UsageError(`invalid --${flag} '${value}': expected a number above 0`)
-  return n
 }
 
 /** The commands self-managed scaling needs, as the capability probe names them. */
@@ -95,9 +88,10 @@ export default class Scale extends BaseCommand {
         'An empty cluster-enabled node to add: HOST:PORT (repeatable; not needed for kvtop sandboxes). Its cluster bus port (cluster-port) is read from the node',
       multiple: true,
     }),
-    remove: Flags.string({
+    'remove-shard': Flags.string({
       description: 'Scale in by removing this shard (its primary: host:port or id). Repeatable',
       multiple: true,
+      aliases: ['remove'],
     }),
     fix: Flags.boolean({
       description: 'Settle slots left open (importing/migrating) by an interrupted move',
@@ -107,15 +101,17 @@ export default class Scale extends BaseCommand {
       char: 'y',
       description: 'Do not ask for the typed confirmation (needed when not on a terminal, and with --json)',
     }),
-    threshold: Flags.string({
+    threshold: percent({
       description:
         "Balance tolerance in percent of a shard's ideal slot count (rebalance skips moves within it)",
-      default: '2',
+      default: 2,
+      positive: true,
     }),
     batch: Flags.integer({ description: 'Keys per MIGRATE command', default: 1000 }),
-    'migrate-timeout': Flags.string({
+    'migrate-timeout': seconds({
       description: 'MIGRATE timeout in seconds: a key that cannot move within it is reported as a big key',
-      default: '10',
+      default: 10,
+      positive: true,
     }),
     parallel: Flags.integer({ description: 'Source shards migrating at the same time', default: 4 }),
     'slot-group': Flags.integer({
@@ -130,16 +126,16 @@ export default class Scale extends BaseCommand {
     const modes = [
       flags.fix,
       flags.rebalance,
-      flags.shards !== undefined || flags.replicas !== undefined || Boolean(flags.remove?.length),
+      flags.shards !== undefined || flags.replicas !== undefined || Boolean(flags['remove-shard']?.length),
     ].filter(Boolean).length
     if (modes === 0)
       throw new UsageError(
-        'nothing to do: give --shards N, --replicas R, --remove NODE, --rebalance or --fix',
+        'nothing to do: give --shards N, --replicas R, --remove-shard NODE, --rebalance or --fix',
       )
     if (flags.fix && modes > 1)
       throw new UsageError('--fix runs alone: settle the open slots first, then scale')
-    if (flags.rebalance && (flags.shards !== undefined || flags.remove?.length))
-      throw new UsageError('--rebalance keeps the shards as they are: leave out --shards and --remove')
+    if (flags.rebalance && (flags.shards !== undefined || flags['remove-shard']?.length))
+      throw new UsageError('--rebalance keeps the shards as they are: leave out --shards and --remove-shard')
     if (flags.weights?.length && flags.fix) throw new UsageError('--weights does not apply to --fix')
     if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
     if (flags.replicas !== undefined && (flags.replicas < 0 || flags.replicas > 5))
@@ -148,8 +144,8 @@ export default class Scale extends BaseCommand {
     if (flags.parallel < 1) throw new UsageError('--parallel must be 1 or more')
     if (flags['slot-group'] < 1 || flags['slot-group'] > 1024)
       throw new UsageError('--slot-group must be from 1 to 1024')
-    const threshold = positiveNumber('threshold', flags.threshold, 2)
-    const migrateTimeout = positiveNumber('migrate-timeout', flags['migrate-timeout'], 10)
+    const threshold = flags.threshold
+    const migrateTimeout = flags['migrate-timeout']
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 
     const spec = resolveConnectionSpec(connectionInput(args.url, flags), process.env, defaultProfileSources)
@@ -190,7 +186,7 @@ export default class Scale extends BaseCommand {
         rebalance: flags.rebalance,
         weights: flags.weights,
         addNodes: flags['add-node'],
-        remove: flags.remove,
+        remove: flags['remove-shard'],
         thresholdPercent: threshold,
       })
       this.log(formatPlan(prepared.plan))

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
+import { intervalFlag, toMs } from '../src/flags.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import {
@@ -12,7 +13,6 @@ import {
 } from '../src/metrics/format.js'
 import {
   openMonitor,
-  parseIntervalFlag,
   readCommandLog,
   readSlowlog,
   type CommandLogReport,
@@ -68,7 +68,7 @@ export default class Slowlog extends BaseCommand {
       description: 'Group by command pattern: count, total, mean and max time (or size), nodes',
     }),
     follow: Flags.boolean({ description: 'Keep reading and print new entries as they appear, until Ctrl-C' }),
-    interval: Flags.string({ description: 'With --follow: seconds between reads (default 1)' }),
+    interval: intervalFlag('With --follow: seconds between reads'),
     kind: Flags.string({
       description:
         'slow: SLOWLOG (execution time); large-request / large-reply: COMMANDLOG (Valkey 8.1+), the size of the request or reply in bytes',
@@ -79,7 +79,7 @@ export default class Slowlog extends BaseCommand {
 
   async run(): Promise<SlowlogReport | CommandLogReport | void> {
     const { args, flags } = await this.parse(Slowlog)
-    const intervalMs = parseIntervalFlag(flags.interval, 1)
+    const intervalMs = toMs(flags.interval)
     const kind = flags.kind as CommandLogType
     const engine = await openMonitor((await this.resolveEndpoint(args.url, flags)).input, {
       intervalMs,

@@ -3,6 +3,7 @@ import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
+import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
 import type { CloudWatchOnlyMonitor } from '../src/metrics/cloudwatch-only.js'
 import {
   dataPlaneLine,
@@ -14,7 +15,6 @@ import {
 import {
   openCloudWatchSource,
   openMonitorOrCloudWatch,
-  parseIntervalFlag,
   sampleStatus,
   statusJson,
 } from '../src/metrics/service.js'
@@ -47,19 +47,16 @@ export default class Status extends BaseCommand {
     watch: Flags.boolean({
       description: 'Keep polling, one report per interval, until Ctrl-C (or --count rounds)',
     }),
-    interval: Flags.string({ description: 'Seconds between polls, fractions allowed (default 1)' }),
+    interval: intervalFlag('Seconds between polls, fractions allowed'),
     count: Flags.integer({ description: 'With --watch: stop after this many rounds', min: 1 }),
-    'lag-alert': Flags.string({ description: 'Replication lag in seconds that raises an alert (default 5)' }),
+    'lag-alert': lagAlertFlag('Replication lag in seconds that raises an alert'),
   }
 
   async run(): Promise<Snapshot | void> {
     const { args, flags } = await this.parse(Status)
-    const intervalMs = parseIntervalFlag(flags.interval, 1)
+    const intervalMs = toMs(flags.interval)
     if (flags.count !== undefined && !flags.watch) throw new UsageError('--count needs --watch')
-    const lagSeconds =
-      flags['lag-alert'] === undefined
-        ? undefined
-        : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
+    const lagSeconds = flags['lag-alert']
     const endpoint = await this.resolveEndpoint(args.url, flags)
     const external = flags.cloudwatch
       ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
@@ -67,7 +64,7 @@ export default class Status extends BaseCommand {
     const feed = await openMonitorOrCloudWatch(endpoint, {
       ...(external ? { external } : {}),
       intervalMs,
-      ...(lagSeconds !== undefined ? { thresholds: { lagSeconds } } : {}),
+      thresholds: { lagSeconds },
     })
     if (feed.cloudwatchOnly) return this.cloudWatchOnly(feed.cloudwatchOnly, flags.watch, flags.count)
     const engine = feed.live

@@ -1,10 +1,10 @@
-import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { openCloudWatchSource, openMonitorOrCloudWatch, parseIntervalFlag } from '../src/metrics/service.js'
+import { openCloudWatchSource, openMonitorOrCloudWatch } from '../src/metrics/service.js'
 import { historySizeFor } from '../src/dashboard/view-model.js'
+import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
@@ -23,10 +23,8 @@ export default class Top extends BaseCommand {
     ...connectionFlags,
     ...awsConnectionFlags,
     ...cloudWatchFlags,
-    interval: Flags.string({ description: 'Seconds between polls, fractions allowed (default 1)' }),
-    'lag-alert': Flags.string({
-      description: 'Replication lag in seconds that raises an alert and marks the replica (default 5)',
-    }),
+    interval: intervalFlag('Seconds between polls, fractions allowed'),
+    'lag-alert': lagAlertFlag('Replication lag in seconds that raises an alert and marks the replica'),
   }
 
   async run(): Promise<void> {
@@ -37,12 +35,8 @@ export default class Top extends BaseCommand {
         hint: `Use: kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''} (a table per interval, or NDJSON with --json).`,
       })
     }
-    const intervalMs = parseIntervalFlag(flags.interval, 1)
-    const lagSeconds =
-      flags['lag-alert'] === undefined
-        ? undefined
-        : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
-    const thresholds = lagSeconds !== undefined ? { lagSeconds } : undefined
+    const intervalMs = toMs(flags.interval)
+    const thresholds = { lagSeconds: flags['lag-alert'] }
     const endpoint = await this.resolveEndpoint(args.url, flags)
     const external = flags.cloudwatch
       ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
@@ -52,7 +46,7 @@ export default class Top extends BaseCommand {
       intervalMs,
       // Enough rounds for the longest chart window (w).
       historySize: historySizeFor(intervalMs),
-      ...(thresholds ? { thresholds } : {}),
+      thresholds,
     })
     // Loaded only here: blessed is not needed by any other command.
     const { runTop } = await import('../src/dashboard/run.js')

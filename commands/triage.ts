@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { BaseCommand } from '../src/base-command.js'
+import { seconds } from '../src/flags.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { formatTriage } from '../src/ops/triage/report.js'
 import { dataPlaneLine } from '../src/metrics/format.js'
@@ -27,7 +28,7 @@ export default class Triage extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     ...awsConnectionFlags,
-    duration: Flags.integer({ description: 'Seconds to measure rates over', default: 10, min: 1, max: 3600 }),
+    duration: seconds({ description: 'Seconds to measure rates over', default: 10, min: 1, max: 3600 }),
     out: Flags.string({ description: 'Directory for report.md and triage.json' }),
     force: Flags.boolean({ description: 'Replace an earlier report in --out' }),
     'scan-keys': Flags.integer({

@@ -1,9 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
-import { pairFlags, pairInputs } from '../src/connect/pair-flags.js'
+import { pairConnectionFlags } from '../src/connect/pair-flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
-import { ExitCode, UsageError } from '../src/errors.js'
+import { ExitCode } from '../src/errors.js'
+import { seconds, toMs } from '../src/flags.js'
 import { runVerify } from '../src/ops/verify/run.js'
 import type { VerifyReport } from '../src/ops/verify/types.js'
 import { formatVerifyReport } from '../src/ops/verify/format.js'
@@ -25,7 +26,7 @@ export default class Verify extends BaseCommand {
     '<%= config.bin %> verify --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --max-ops 5000',
   ]
   static override flags = {
-    ...pairFlags,
+    ...pairConnectionFlags,
     mode: Flags.string({
       description: 'full: values too; quick: counts per db and slot, and types',
       options: ['full', 'quick'],
@@ -35,17 +36,16 @@ export default class Verify extends BaseCommand {
       description: 'Compare source db with target db: SOURCE:TARGET (repeatable)',
       multiple: true,
     }),
-    'ttl-tolerance': Flags.integer({
-      description: 'TTLs further apart than this many ms differ',
-      default: 1000,
-      min: 0,
+    'ttl-tolerance': seconds({
+      description: 'TTLs further apart than this many seconds differ, fractions allowed',
+      default: 1,
     }),
     passes: Flags.integer({
       description: 'Passes over differing keys, the first included',
       default: 3,
       min: 1,
     }),
-    'pass-interval': Flags.string({ description: 'Seconds between passes', default: '1' }),
+    'pass-interval': seconds({ description: 'Seconds between passes', default: 1 }),
     'show-values': Flags.boolean({
       description: 'Show the differing values (escaped) in the output and the report',
     }),
@@ -60,24 +60,19 @@ export default class Verify extends BaseCommand {
 
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify)
-    const interval = Number(flags['pass-interval'])
-    if (!Number.isFinite(interval) || interval < 0) {
-      throw new UsageError(
-        `invalid --pass-interval '${flags['pass-interval']}': expected seconds such as 1 or 0.5`,
-      )
-    }
+    const endpoints = await this.resolvePairEndpoints(flags)
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     const reporter = createReporter(reporterMode(this.jsonEnabled()), 'verify')
     try {
-      const report = await runVerify(pairInputs(flags), {
+      const report = await runVerify(endpoints, {
         mode: flags.mode as 'full' | 'quick',
         dbMap: parseDbMap(flags['db-map']),
-        ttlToleranceMs: flags['ttl-tolerance'],
+        ttlToleranceMs: toMs(flags['ttl-tolerance']),
         passes: flags.passes,
-        passIntervalMs: interval * 1000,
+        passIntervalMs: toMs(flags['pass-interval']),
         showValues: flags['show-values'],
         maxOps: flags['max-ops'],
         stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),

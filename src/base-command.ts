@@ -1,9 +1,11 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { ExitCode, KvtopError, type ExitCodeValue } from './errors.js'
+import { ExitCode, KvtopError, UsageError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
 import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
+import type { ConnectionInput } from './connect/options.js'
+import { describeSide, resolvePair, type PairConnectionFlagValues } from './connect/pair-flags.js'
 import {
   connectionInputWithAws,
   type AwsConnectionFlagValues,
@@ -45,6 +47,39 @@ export abstract class BaseCommand extends Command {
     const result = await connectionInputWithAws(url, flags, { onNotice: (m) => this.warn(m) })
     this.cleanups.push(() => result.close())
     return result
+  }
+
+  /**
+   * `--target` of replay and snapshot restore: a URL, or a profile name as verify's --target takes
+   * (then --profile must not name another one).
+   */
+  protected async resolveTargetFlag(
+    flags: ConnectionFlagValues & AwsConnectionFlagValues & { target: string },
+  ): Promise<AwsConnectionResult> {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(flags.target)) return this.resolveEndpoint(flags.target, flags)
+    if (flags.profile)
+      throw new UsageError(
+        `--target '${flags.target}' is not a URL, and --profile is given too: give one target`,
+      )
+    return this.resolveEndpoint(undefined, { ...flags, profile: flags.target })
+  }
+
+  /**
+   * Both sides of verify / migrate, each resolved as resolveEndpoint() resolves one, and printed
+   * (masked) before any work: `Source: ...` / `Target: ...` lines, or an `endpoints` event with --json.
+   */
+  protected async resolvePairEndpoints(
+    flags: PairConnectionFlagValues,
+  ): Promise<{ source: ConnectionInput; target: ConnectionInput }> {
+    const { source, target } = await resolvePair(flags, { onNotice: (m) => this.warn(m) })
+    this.cleanups.push(
+      () => source.close(),
+      () => target.close(),
+    )
+    const shown = { source: describeSide(source), target: describeSide(target) }
+    if (this.jsonEnabled()) this.emitEventLine({ type: 'endpoints', at: Date.now(), ...shown })
+    else this.diag(`Source: ${shown.source}\nTarget: ${shown.target}`)
+    return { source: source.input, target: target.input }
   }
 
   protected get colorEnabled(): boolean {

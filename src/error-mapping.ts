@@ -28,8 +28,12 @@ export function toKvtopError(err: unknown): KvtopError {
   })
 }
 
+// oclif wraps what a flag's own parser throws as "Parsing --flag \n\t<message>\nSee more help with
+// --help": the parser's message already names the flag, so only it is kept.
+const FLAG_PARSE_WRAP = /^Parsing --\S+ \n\t([\s\S]*?)(?:\nSee more help with --help)?$/
+
 function withRedactedMessage(err: KvtopError): KvtopError {
-  const message = redact(err.message)
+  const message = redact(FLAG_PARSE_WRAP.exec(err.message)?.[1] ?? err.message)
   const hint = err.hint === undefined ? undefined : redact(err.hint)
   if (message === err.message && hint === err.hint) return err
   return new KvtopError(err.exitCode, message, { hint, code: err.code, resumable: err.resumable })

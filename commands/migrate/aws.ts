@@ -19,12 +19,20 @@ export default class MigrateAws extends AwsCommand {
     'It creates billable AWS resources (a snapshot, S3 objects, a MemoryDB cluster): on a terminal it asks first; elsewhere, and with --json, it needs --yes (exit 2 without it, nothing created). ' +
     "The new cluster's ACL must be named with --acl; MemoryDB's open-access ACL (no authentication) is refused unless --allow-open-access."
   static override examples = [
-    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --acl orders-acl --dry-run',
-    '<%= config.bin %> migrate aws --from-elasticache orders --to-memorydb orders-mdb --bucket my-exports --node-type db.r6g.large --shards 4 --replicas 1 --acl orders-acl --subnet-group private --yes',
+    '<%= config.bin %> migrate aws --elasticache orders --memorydb orders-mdb --bucket my-exports --acl orders-acl --dry-run',
+    '<%= config.bin %> migrate aws --elasticache orders --memorydb orders-mdb --bucket my-exports --node-type db.r6g.large --shards 4 --replicas 1 --acl orders-acl --subnet-group private --yes',
   ]
   static override flags = {
-    'from-elasticache': Flags.string({ description: 'Source ElastiCache replication group', required: true }),
-    'to-memorydb': Flags.string({ description: 'MemoryDB cluster to create', required: true }),
+    elasticache: Flags.string({
+      description: 'Source ElastiCache replication group',
+      required: true,
+      aliases: ['from-elasticache'],
+    }),
+    memorydb: Flags.string({
+      description: 'MemoryDB cluster to create',
+      required: true,
+      aliases: ['to-memorydb'],
+    }),
     bucket: Flags.string({ description: 'S3 bucket for the export, in the same Region', required: true }),
     'node-type': Flags.string({ description: "MemoryDB node type (default: the source's, cache.X -> db.X)" }),
     shards: Flags.integer({ description: "Shards of the new cluster (default: the source's)", min: 1 }),
@@ -84,8 +92,8 @@ export default class MigrateAws extends AwsCommand {
   async run(): Promise<MigrateAwsReport | { dryRun: true; calls: PlannedCall[] }> {
     const flags = await this.parseFlags()
     for (const f of [
-      'from-elasticache',
-      'to-memorydb',
+      'elasticache',
+      'memorydb',
       'bucket',
       'acl',
       'subnet-group',
@@ -95,10 +103,10 @@ export default class MigrateAws extends AwsCommand {
       if (flags[f] !== undefined) validateResourceName(f, flags[f])
     const { AwsClients } = await import('../../src/aws/clients.js')
     const request: MigrateAwsRequest = {
-      source: flags['from-elasticache'],
-      target: flags['to-memorydb'],
+      source: flags.elasticache,
+      target: flags.memorydb,
       bucket: flags.bucket,
-      statePath: flags.state ?? `kvtop-migrate-aws-${flags['to-memorydb']}.json`,
+      statePath: flags.state ?? `kvtop-migrate-aws-${flags.memorydb}.json`,
       snapshotName: flags['snapshot-name'],
       prefix: flags.prefix,
       nodeType: flags['node-type'],

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
-import { pairFlags, pairInputs } from '../../src/connect/pair-flags.js'
+import { pairConnectionFlags } from '../../src/connect/pair-flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
 import { ExitCode } from '../../src/errors.js'
 import { formatPlan } from '../../src/ops/migrate/format.js'
@@ -19,7 +19,7 @@ export default class MigratePlan extends BaseCommand {
     '<%= config.bin %> migrate plan --source sandbox:ec --target sandbox:mdb --live --json',
   ]
   static override flags = {
-    ...pairFlags,
+    ...pairConnectionFlags,
     live: Flags.boolean({ description: 'Plan for --live: missing keyspace notifications become a blocker' }),
     replace: Flags.boolean({ description: 'Plan for --replace: a non-empty target becomes a warning' }),
     'db-map': Flags.string({
@@ -30,7 +30,8 @@ export default class MigratePlan extends BaseCommand {
 
   async run(): Promise<PlanReport> {
     const { flags } = await this.parse(MigratePlan)
-    const plan = await runPlan(pairInputs(flags), {
+    const endpoints = await this.resolvePairEndpoints(flags)
+    const plan = await runPlan(endpoints, {
       live: flags.live,
       replace: flags.replace,
       dbMap: parseDbMap(flags['db-map']),

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { pairFlags, pairInputs } from '../../src/connect/pair-flags.js'
+import { pairConnectionFlags } from '../../src/connect/pair-flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
 import { ExitCode, UsageError } from '../../src/errors.js'
 import { formatMigration } from '../../src/ops/migrate/format.js'
@@ -26,7 +26,7 @@ export default class MigrateRun extends BaseCommand {
     '<%= config.bin %> migrate run --source redis://a:6379 --target redis://b:7000 --slots 0-8191 --checkpoint half-1.ckpt',
   ]
   static override flags = {
-    ...pairFlags,
+    ...pairConnectionFlags,
     live: Flags.boolean({
       description: 'Follow changes (keyspace notifications) after the bulk copy until Ctrl-C',
     }),
@@ -71,13 +71,14 @@ export default class MigrateRun extends BaseCommand {
     const { flags } = await this.parse(MigrateRun)
     if (flags['until-synced'] && !flags.live) throw new UsageError('--until-synced needs --live')
     const slots = flags.slots === undefined ? undefined : parseSlotRange(flags.slots)
+    const endpoints = await this.resolvePairEndpoints(flags)
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
     const reporter = createReporter(reporterMode(this.jsonEnabled()), 'migrate')
     try {
-      const report = await runMigration(pairInputs(flags), {
+      const report = await runMigration(endpoints, {
         live: flags.live,
         untilSynced: flags['until-synced'],
         checkpointPath: flags.checkpoint,

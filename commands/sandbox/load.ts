@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
+import { seconds } from '../../src/flags.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { connectionInput } from '../../src/connect/flags-input.js'
 import { runLoad, type LoadReport } from '../../src/sandbox/load.js'
@@ -15,7 +16,7 @@ export default class SandboxLoad extends BaseCommand {
   static override flags = {
     ...connectionFlags,
     rate: Flags.integer({ description: 'Operations per second (0: as fast as possible)', default: 1000 }),
-    duration: Flags.string({
+    duration: seconds({
       description: 'Seconds to run after seeding (0: seed only; default: until Ctrl-C)',
     }),
     keys: Flags.integer({ description: 'Key space size; this many keys are seeded first', default: 10000 }),
@@ -24,7 +25,7 @@ export default class SandboxLoad extends BaseCommand {
 
   async run(): Promise<LoadReport> {
     const { args, flags } = await this.parse(SandboxLoad)
-    const duration = flags.duration === undefined ? Infinity : Number(flags.duration)
+    const duration = flags.duration ?? Infinity
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

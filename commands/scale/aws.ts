@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
-import { awsTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
+import { percent } from '../../src/flags.js'
+import { awsNodeTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
 import { defaultProfileSources } from '../../src/connect/deployment.js'
 import { countSlots } from '../../src/connect/cluster-parsers.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
@@ -40,7 +41,7 @@ export default class ScaleAws extends AwsCommand {
   ]
   static override args = { url: urlArg }
   static override flags = {
-    ...awsTargetFlags,
+    ...awsNodeTargetFlags,
     ...connectionFlags,
     iam: Flags.boolean({
       description:
@@ -57,11 +58,17 @@ export default class ScaleAws extends AwsCommand {
         'ElastiCache scale-in: a node group id to remove (repeatable; default: those holding the least data)',
       multiple: true,
     }),
-    'memory-limit': Flags.string({
+    'memory-limit': percent({
       description: 'Refuse when a shard would use more than this percent of its memory afterwards',
-      default: '90',
+      default: 90,
+      min: 1,
+      max: 100,
     }),
-    force: Flags.boolean({ description: 'Go ahead although the memory check advises against it' }),
+    'ignore-memory-limit': Flags.boolean({
+      description: 'Go ahead although the memory check advises against it (--force: deprecated name)',
+      aliases: ['force'],
+      deprecateAliases: true,
+    }),
     'dry-run': Flags.boolean({
       description: 'Print the plan and change nothing (exit 1 when it has blockers)',
     }),
@@ -87,8 +94,6 @@ export default class ScaleAws extends AwsCommand {
     if (flags.shards === undefined && flags.replicas === undefined && flags['node-type'] === undefined)
       throw new UsageError('nothing to do: give --shards N, --replicas R or --node-type T')
     if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
-    const limit = Number(flags['memory-limit'])
-    if (!(limit > 0 && limit <= 100)) throw new UsageError('--memory-limit must be a percent from 1 to 100')
     const { AwsClients } = await import('../../src/aws/clients.js')
     const clients = new AwsClients(this.awsOptions(flags))
     let admin: ClusterAdmin | undefined
@@ -100,8 +105,8 @@ export default class ScaleAws extends AwsCommand {
         replicas: flags.replicas,
         nodeType: flags['node-type'],
         removeShards: flags['remove-shard'],
-        memoryLimitPercent: limit,
-        force: flags.force,
+        memoryLimitPercent: flags['memory-limit'],
+        force: flags['ignore-memory-limit'],
       })
       if (!this.jsonEnabled()) this.log(formatAwsPlan(plan))
       if (flags['dry-run'] || plan.noop) {

@@ -24,15 +24,19 @@ export default class SnapshotRestore extends BaseCommand {
     'those whose encoding is newer than the target (a Valkey 8 or Redis 7.2 file into Redis 7.0), saying so; --mode dump only RESTOREs (refusing such a file before writing anything); ' +
     '--mode logical rebuilds every key with commands.'
   static override examples = [
-    '<%= config.bin %> snapshot restore dump.rdb --to redis://127.0.0.1:7000',
-    '<%= config.bin %> snapshot restore valkey.rdb --to redis://127.0.0.1:6379 --mode logical',
-    '<%= config.bin %> snapshot restore dump.rdb --user app --to rediss://clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
+    '<%= config.bin %> snapshot restore dump.rdb --target redis://127.0.0.1:7000',
+    '<%= config.bin %> snapshot restore valkey.rdb --target redis://127.0.0.1:6379 --mode logical',
+    '<%= config.bin %> snapshot restore dump.rdb --user app --target rediss://clustercfg.my-db.xxxx.memorydb.us-east-1.amazonaws.com:6379 --db-map 1:0 --db-map 2:0',
   ]
   static override args = { file: Args.string({ description: 'RDB file', required: true }) }
   static override flags = {
     ...connectionFlags,
     ...awsConnectionFlags,
-    to: Flags.string({ description: 'Target endpoint URL (any node of a cluster)', required: true }),
+    target: Flags.string({
+      description: 'Target: a URL (any node of a cluster) or a profile name (sandbox:NAME)',
+      required: true,
+      aliases: ['to'],
+    }),
     replace: Flags.boolean({
       description: 'Overwrite keys that exist on the target (asks first on a terminal; --yes elsewhere)',
     }),
@@ -58,7 +62,7 @@ export default class SnapshotRestore extends BaseCommand {
     const { args, flags } = await this.parse(SnapshotRestore)
     const dbMap = parseDbMap(flags['db-map'])
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
-    const input = (await this.resolveEndpoint(flags.to, flags)).input
+    const input = (await this.resolveTargetFlag(flags)).input
     const controller = new AbortController()
     const stop = () => controller.abort()
     process.once('SIGINT', stop)

@@ -1,7 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../base-command.js'
-import { UsageError } from '../errors.js'
-import { parseTimeoutFlag } from '../connect/flags.js'
+import { seconds, toMs } from '../flags.js'
 import type { AwsClientOptions } from './clients.js'
 import type { AwsAccountFlagValues } from './flags.js'
 import { formatRetryNotice } from './retry.js'
@@ -14,24 +13,22 @@ export const waitFlags = {
     default: true,
     allowNo: true,
   }),
-  'poll-interval': Flags.string({ description: 'Seconds between status polls while waiting', default: '15' }),
-  'wait-timeout': Flags.string({
+  'poll-interval': seconds({
+    description: 'Seconds between status polls while waiting',
+    default: 15,
+    positive: true,
+  }),
+  'wait-timeout': seconds({
     description: 'Give up waiting after this many seconds (AWS carries on)',
-    default: '7200',
+    default: 7200,
+    positive: true,
   }),
 }
 
 export interface WaitFlagValues {
   wait: boolean
-  'poll-interval': string
-  'wait-timeout': string
-}
-
-function seconds(flag: string, value: string): number {
-  const n = parseTimeoutFlag(value)
-  if (n === undefined || Number.isNaN(n))
-    throw new UsageError(`invalid --${flag} '${value}': expected seconds such as 15 or 0.5`)
-  return n
+  'poll-interval': number
+  'wait-timeout': number
 }
 
 /**
@@ -52,8 +49,8 @@ export abstract class AwsCommand extends BaseCommand {
   protected waitOptions(flags: WaitFlagValues): WaitOptions & { wait: boolean } {
     return {
       wait: flags.wait,
-      intervalMs: seconds('poll-interval', flags['poll-interval']) * 1000,
-      timeoutMs: seconds('wait-timeout', flags['wait-timeout']) * 1000,
+      intervalMs: toMs(flags['poll-interval']),
+      timeoutMs: toMs(flags['wait-timeout']),
       onPhase: (e) => this.phase(e),
     }
   }

@@ -6,12 +6,7 @@ import { parseEndpointUrl } from '../connect/endpoint.js'
 import { AwsClients } from './clients.js'
 import { discoverDeployment } from './discovery.js'
 import { isAccessDenied } from './errors.js'
-import {
-  awsTargetFromFlags,
-  validateResourceName,
-  type AwsConnectionFlagValues,
-  type AwsConnectionResult,
-} from './flags.js'
+import { awsTargetFromFlags, type AwsConnectionFlagValues, type AwsConnectionResult } from './flags.js'
 import { IamTokenProvider, inferResourceFromHost } from './iam-token.js'
 import { formatRetryNotice } from './retry.js'
 import { describeTarget, serviceOf, type AwsDeployment, type AwsTarget } from './types.js'
@@ -29,19 +24,10 @@ export async function resolveAwsConnection(
   flags: ConnectionFlagValues & AwsConnectionFlagValues,
   hooks: { onNotice?: (message: string) => void } = {},
 ): Promise<AwsConnectionResult> {
-  let target = awsTargetFromFlags(flags)
-  let region = flags.region
-  if (!target && !url && flags.profile && !flags.profile.startsWith('sandbox:')) {
-    const profile = getProfile(flags.profile)
-    if (!profile.url && (profile.elasticache || profile.memorydb)) {
-      target = profile.memorydb
-        ? { kind: 'memorydb', name: validateResourceName('memorydb', profile.memorydb) }
-        : { kind: 'elasticache', name: validateResourceName('elasticache', profile.elasticache!) }
-      region ??= profile.region
-    }
-  }
+  // The profile's AWS settings (target, iam, region, awsProfile) are merged in by the caller.
+  const target = awsTargetFromFlags(flags)
   const clients = new AwsClients({
-    region,
+    region: flags.region,
     profile: flags['aws-profile'],
     onRetry: hooks.onNotice ? (n) => hooks.onNotice!(formatRetryNotice(n)) : undefined,
   })
@@ -76,7 +62,9 @@ export async function resolveAwsConnection(
   }
   let provider: IamTokenProvider | undefined
   if (flags.iam) {
-    const where = base.url ?? url
+    const profileUrl =
+      flags.profile && !flags.profile.startsWith('sandbox:') ? getProfile(flags.profile).url : undefined
+    const where = base.url ?? url ?? profileUrl
     // With --iam there is no password to give: user@ in the URL names the IAM user.
     const endpoint = where ? parseEndpointUrl(where, { bareUserinfo: 'user' }) : undefined
     const resource = iamResource(target, aws, endpoint?.host)

@@ -45,6 +45,24 @@ export const awsTargetFlags = {
   ...awsAccountFlags,
 }
 
+/**
+ * Name one node-based deployment: for the commands that work on shards, replicas and snapshots,
+ * which serverless caches do not have (so --serverless is not offered there).
+ */
+export const awsNodeTargetFlags = {
+  elasticache: Flags.string({
+    description: 'ElastiCache replication group id (a member cache cluster id works too)',
+    helpGroup: 'AWS',
+    exclusive: ['memorydb'],
+  }),
+  memorydb: Flags.string({
+    description: 'MemoryDB cluster name',
+    helpGroup: 'AWS',
+    exclusive: ['elasticache'],
+  }),
+  ...awsAccountFlags,
+}
+
 /** For commands that take a URL: name the deployment at AWS instead, and/or authenticate with IAM. */
 export const awsConnectionFlags = {
   ...awsTargetFlags,
@@ -96,11 +114,41 @@ export function usesAws(flags: AwsConnectionFlagValues): boolean {
   return Boolean(flags.elasticache || flags.serverless || flags.memorydb || flags.iam)
 }
 
-/** A kvtop profile (--profile) with `elasticache` or `memorydb` and no `url` names an AWS deployment. */
-function profileNamesAwsTarget(url: string | undefined, profile: string | undefined): boolean {
+/** A kvtop profile (--profile) with `elasticache`, `serverless` or `memorydb` and no `url` names an AWS deployment. */
+export function profileNamesAwsTarget(url: string | undefined, profile: string | undefined): boolean {
   if (url || !profile || profile.startsWith('sandbox:')) return false
   const p = getProfile(profile)
-  return !p.url && Boolean(p.elasticache || p.memorydb)
+  return (!p.url && Boolean(p.elasticache || p.serverless || p.memorydb)) || Boolean(p.iam)
+}
+
+/**
+ * The AWS settings a kvtop profile (--profile) holds, under the flags: `iam`, `awsProfile`,
+ * `region`, and the deployment's name when AWS gives the endpoint (no URL) or IAM needs the resource.
+ */
+export function withProfileAwsSettings<T extends ConnectionFlagValues & AwsConnectionFlagValues>(
+  url: string | undefined,
+  flags: T,
+): T {
+  if (!flags.profile || flags.profile.startsWith('sandbox:')) return flags
+  const p = getProfile(flags.profile)
+  const iam = flags.iam || p.iam || undefined
+  const merged: T = {
+    ...flags,
+    ...(iam ? { iam } : {}),
+    ...(flags.user === undefined && iam && p.user ? { user: p.user } : {}),
+  }
+  const named = Boolean(flags.elasticache || flags.serverless || flags.memorydb)
+  const profileNames = Boolean(p.elasticache || p.serverless || p.memorydb)
+  if (!named && profileNames && ((!url && !p.url) || iam)) {
+    if (p.memorydb) merged.memorydb = p.memorydb
+    else if (p.serverless) merged.serverless = p.serverless
+    else merged.elasticache = p.elasticache
+  }
+  if (usesAws(merged)) {
+    merged.region ??= p.region
+    merged['aws-profile'] ??= p.awsProfile
+  }
+  return merged
 }
 
 export interface AwsConnectionResult {
@@ -118,13 +166,15 @@ export interface AwsConnectionResult {
  */
 export async function connectionInputWithAws(
   url: string | undefined,
-  flags: ConnectionFlagValues & AwsConnectionFlagValues,
+  given: ConnectionFlagValues & AwsConnectionFlagValues & { cloudwatch?: boolean },
   hooks: { onNotice?: (message: string) => void } = {},
 ): Promise<AwsConnectionResult> {
-  if (!usesAws(flags) && !profileNamesAwsTarget(url, flags.profile)) {
-    if (flags.region || flags['aws-profile']) {
+  const flags = withProfileAwsSettings(url, given)
+  if (!usesAws(flags)) {
+    // --cloudwatch reads CloudWatch with them (the deployment named by the endpoint).
+    if ((flags.region || flags['aws-profile']) && !flags.cloudwatch) {
       throw new UsageError(
-        '--region and --aws-profile apply with --elasticache, --serverless, --memorydb or --iam',
+        '--region and --aws-profile apply with --elasticache, --serverless, --memorydb, --iam or --cloudwatch',
       )
     }
     return { input: connectionInput(url, flags), close: () => {} }

@@ -15,8 +15,13 @@ export interface Profile {
   timeout?: number
   natMap?: Record<string, string>
   region?: string
+  /** AWS named profile (~/.aws/config) whose credentials reach the deployment. */
+  awsProfile?: string
   elasticache?: string
+  serverless?: string
   memorydb?: string
+  /** Authenticate with IAM auth tokens (the user is `user`; TLS only). */
+  iam?: boolean
 }
 
 export interface KvtopConfig {
@@ -70,12 +75,15 @@ const PROFILE_FIELDS: Record<keyof Profile, 'string' | 'boolean' | 'number' | 'm
   timeout: 'number',
   natMap: 'map',
   region: 'string',
+  awsProfile: 'string',
   elasticache: 'string',
+  serverless: 'string',
   memorydb: 'string',
+  iam: 'boolean',
 }
 
 /** A profile's fields have the types kvtop reads them as: a wrong one is a usage error naming it. */
-function checkProfile(name: string, value: unknown, path: string): Profile {
+export function checkProfile(name: string, value: unknown, path: string): Profile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UsageError(`config file ${path}: profile '${name}' must be an object`)
   }

@@ -74,9 +74,12 @@ function splitUrl(text: string, bareUserinfo: BareUserinfo = 'password'): RawUrl
   return { prefix, scheme, user, password, rest, shown: redact(`${prefix}${shownUserinfo}${rest}`) }
 }
 
-/** The URL with its password masked (everything before the last '@' but the user name), for messages. */
-export function maskUrl(text: string): string {
-  return splitUrl(text.trim()).shown
+/**
+ * The URL with its password masked (everything before the last '@' but the user name), for messages.
+ * Profile URLs read a bare `name@` as the user (`bareUserinfo: 'user'`).
+ */
+export function maskUrl(text: string, bareUserinfo: BareUserinfo = 'password'): string {
+  return splitUrl(text.trim(), bareUserinfo).shown
 }
 
 /**

@@ -1,4 +1,18 @@
 import { Args, Flags } from '@oclif/core'
+import { seconds } from '../flags.js'
+
+/**
+ * `--timeout`: no flag default, so that KVTOP_TIMEOUT and a profile's `timeout` still apply when the
+ * flag is not given (resolveConnectionSpec falls back to 5).
+ */
+export function timeoutFlag() {
+  return seconds({
+    description:
+      "Connect and command timeout in seconds, fractions allowed (default 5, or KVTOP_TIMEOUT, or the profile's)",
+    helpGroup: 'CONNECTION',
+    positive: true,
+  })
+}
 
 /** The flags every command that talks to a server shares (README: Connections). */
 export const connectionFlags = {
@@ -11,10 +25,7 @@ export const connectionFlags = {
     description: 'Skip TLS certificate verification (explicit only; not for production)',
     helpGroup: 'CONNECTION',
   }),
-  timeout: Flags.string({
-    description: 'Connect and command timeout in seconds, fractions allowed (default 5)',
-    helpGroup: 'CONNECTION',
-  }),
+  timeout: timeoutFlag(),
   profile: Flags.string({
     description: 'Named profile from ~/.config/kvtop/config.json, or sandbox:NAME',
     helpGroup: 'CONNECTION',
@@ -36,14 +47,7 @@ export interface ConnectionFlagValues {
   user?: string
   'tls-ca'?: string
   insecure?: boolean
-  timeout?: string
+  timeout?: number
   profile?: string
   'nat-map'?: string[]
-}
-
-export function parseTimeoutFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined
-  const n = Number(value)
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !Number.isFinite(n) || n <= 0) return Number.NaN
-  return n
 }

@@ -1,6 +1,6 @@
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
-import { KvtopError, UsageError } from '../errors.js'
+import { KvtopError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
 import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './cloudwatch-only.js'
 import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
@@ -73,20 +73,6 @@ export async function openMonitorOrCloudWatch(
     }
     return { cloudwatchOnly: monitor }
   }
-}
-
-/** `--interval` seconds (fractions allowed) -> ms. */
-export function parseIntervalFlag(
-  value: string | undefined,
-  fallbackSeconds: number,
-  flag = '--interval',
-): number {
-  if (value === undefined) return Math.round(fallbackSeconds * 1000)
-  const n = Number(value)
-  if (!/^\d*\.?\d+$/.test(value.trim()) || !Number.isFinite(n) || n < 0.1 || n > 3600) {
-    throw new UsageError(`invalid ${flag} '${value}': expected seconds from 0.1 to 3600, such as 1 or 0.5`)
-  }
-  return Math.round(n * 1000)
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

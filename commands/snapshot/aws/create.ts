@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../../../src/errors.js'
 import { AwsCommand, waitFlags } from '../../../src/aws/aws-command.js'
-import { awsTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
+import { awsNodeTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
 import type { CreateResult } from '../../../src/aws/snapshots.js'
 
 export default class SnapshotAwsCreate extends AwsCommand {
@@ -14,7 +14,7 @@ export default class SnapshotAwsCreate extends AwsCommand {
     '<%= config.bin %> snapshot aws create --memorydb sessions --name nightly --region eu-west-1 --json',
   ]
   static override flags = {
-    ...awsTargetFlags,
+    ...awsNodeTargetFlags,
     name: Flags.string({ description: 'Name of the new snapshot', required: true }),
     ...waitFlags,
   }

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { AwsCommand } from '../../../src/aws/aws-command.js'
-import { awsTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
+import { awsNodeTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
 import type { SnapshotInfo } from '../../../src/aws/snapshots.js'
 import type { AwsService } from '../../../src/aws/types.js'
 
@@ -14,7 +14,7 @@ export default class SnapshotAwsList extends AwsCommand {
     '<%= config.bin %> snapshot aws list --service memorydb --region eu-west-1 --json',
   ]
   static override flags = {
-    ...awsTargetFlags,
+    ...awsNodeTargetFlags,
     service: Flags.string({ description: 'Only this service', options: ['elasticache', 'memorydb'] }),
     origin: Flags.string({
       description: 'Only manual or only automated snapshots',

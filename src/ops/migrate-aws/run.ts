@@ -350,7 +350,7 @@ async function checkTargetFree(clients: AwsClients, name: string): Promise<void>
       `MemoryDB cluster '${name}' already exists (status ${existing.status ?? 'unknown'})`,
       {
         code: 'target-exists',
-        hint: 'migrate aws creates the target from the snapshot: choose a new --to-memorydb name, or use migrate run to copy into an existing cluster.',
+        hint: 'migrate aws creates the target from the snapshot: choose a new --memorydb name, or use migrate run to copy into an existing cluster.',
       },
     )
   } catch (err) {

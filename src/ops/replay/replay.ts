@@ -1088,13 +1088,3 @@ export function parseUntil(value: string): number {
     )
   return t
 }
-
-/** --retry-timeout: seconds, 0 allowed. */
-export function parseRetryTimeout(value: string): number {
-  const seconds = Number(value)
-  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0)
-    throw new UsageError(
-      `invalid --retry-timeout '${value}': expected seconds such as 60, or 0 to stop at the first refusal`,
-    )
-  return Math.round(seconds * 1000)
-}

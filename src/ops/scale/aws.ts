@@ -402,9 +402,11 @@ export function buildAwsPlan(req: AwsScaleRequest, inputs: PlanInputs): AwsScale
     const message =
       `after the change each shard would hold ~${gib(memory.perShardAfterBytes)} of ${gib(memory.capacityAfterBytes)} ` +
       `(${memory.projectedPercent} % of maxmemory, above the ${req.memoryLimitPercent} % limit)`
-    if (req.force) warnings.push(`${message}: going ahead (--force)`)
+    if (req.force) warnings.push(`${message}: going ahead (--ignore-memory-limit)`)
     else
-      blockers.push(`${message}: pass --force to go ahead anyway, or choose more shards / a larger node type`)
+      blockers.push(
+        `${message}: pass --ignore-memory-limit to go ahead anyway, or choose more shards / a larger node type`,
+      )
   }
   return {
     target: { ...target, region: d.region, description },

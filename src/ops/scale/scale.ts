@@ -255,21 +255,21 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
   let removalReason: string | undefined
   if (req.remove?.length) {
     removeShards = req.remove.map((r) => {
-      const node = resolveNode(topology, r, '--remove')
+      const node = resolveNode(topology, r, '--remove-shard')
       if (node.role !== 'primary')
-        throw new UsageError(`--remove ${node.address} is a replica: name a shard by its primary`, {
+        throw new UsageError(`--remove-shard ${node.address} is a replica: name a shard by its primary`, {
           hint: 'To drop replicas use --replicas R.',
         })
       return node
     })
-    removalReason = 'named with --remove'
+    removalReason = 'named with --remove-shard'
   }
   const shardsAfter = req.shards ?? primaries.length - removeShards.length
   if (!Number.isInteger(shardsAfter) || shardsAfter < 1)
     throw new UsageError(`a cluster needs at least 1 shard (asked for ${shardsAfter})`)
   if (req.remove?.length && primaries.length - removeShards.length !== shardsAfter)
     throw new UsageError(
-      `--remove names ${removeShards.length} shard(s) but going from ${primaries.length} to ${shardsAfter} shards removes ${primaries.length - shardsAfter}`,
+      `--remove-shard names ${removeShards.length} shard(s) but going from ${primaries.length} to ${shardsAfter} shards removes ${primaries.length - shardsAfter}`,
     )
   if (!req.remove?.length && shardsAfter < primaries.length) {
     const ids = chooseShardsToRemove(
@@ -319,7 +319,8 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
   // Slots.
   const weights = parseWeights(topology, req.weights ?? [])
   for (const id of weights.keys())
-    if (removeIds.has(id)) throw new UsageError('--weights names a shard that --remove (or the plan) removes')
+    if (removeIds.has(id))
+      throw new UsageError('--weights names a shard that --remove-shard (or the plan) removes')
   const targets: TargetShard[] = [
     ...staying.map((p) => ({ id: p.id, weight: weights.get(p.id) ?? 1 })),
     ...newShards.map((s) => ({ id: s.placeholder, weight: 1 })),

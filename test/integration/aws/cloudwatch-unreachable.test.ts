@@ -248,7 +248,7 @@ describe('top --cloudwatch, nodes unreachable from here', () => {
   it('draws the CloudWatch-only view on a terminal: the header line and every node with its figures', async () => {
     const saved = { ...process.env }
     Object.assign(process.env, fake.env())
-    const endpoint = await resolveAwsConnection(undefined, { memorydb: 'sessions', timeout: '0.5' })
+    const endpoint = await resolveAwsConnection(undefined, { memorydb: 'sessions', timeout: 0.5 })
     try {
       const external = await openCloudWatchSource(endpoint, {})
       const feed = await openMonitorOrCloudWatch(endpoint, { external, intervalMs: 200 })

@@ -1,108 +1,31 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../../src/connect/client.js'
 import type { TokenAuth } from '../../../src/connect/iam.js'
 import { openRawNode } from '../../../src/wire/node.js'
 import { runCli } from '../../helpers/cli.js'
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws/index.js'
-import { EMPTY_SHA256, referencePresign, rfc3986 } from '../../helpers/sigv4-reference.js'
+import { acceptIamTokens, makeLoopbackCert, startTlsRedis, type TlsRedis } from '../../helpers/tls-redis.js'
 
 /**
  * --iam against a real redis-server: one process with a plain port and a TLS port (self-signed
  * certificate made with openssl), ACL users standing in for IAM-enabled ElastiCache users.
  */
 let dir: string
-let redis: ChildProcess | undefined
+let server: TlsRedis
 let plainPort: number
 let tlsPort: number
 let admin: Redis
 let fake: FakeAws
-const killRedis = () => redis?.kill('SIGKILL')
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function startRedis(): Promise<void> {
-  plainPort = await freePort()
-  tlsPort = await freePort()
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  )
-  redis = spawn(
-    'redis-server',
-    [
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(plainPort),
-      '--tls-port',
-      String(tlsPort),
-      '--tls-cert-file',
-      join(dir, 'cert.pem'),
-      '--tls-key-file',
-      join(dir, 'key.pem'),
-      '--tls-ca-cert-file',
-      join(dir, 'cert.pem'),
-      '--tls-auth-clients',
-      'no',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  process.once('exit', killRedis)
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start')), 15_000)
-    redis!.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    redis!.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)))
-  })
-  admin = new Redis({ host: '127.0.0.1', port: plainPort, lazyConnect: true })
-  await admin.connect()
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kvtop-iam-'))
-  await startRedis()
+  makeLoopbackCert(dir)
+  server = await startTlsRedis(dir, 'data')
+  ;({ plainPort, tlsPort, admin } = server)
   fake = await startFakeAws()
   fake.state.addReplicationGroup({
     id: 'tlsrg',
@@ -123,9 +46,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await closeQuietly(admin)
-  killRedis()
-  process.removeListener('exit', killRedis)
+  await server?.stop()
   await fake?.close()
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
@@ -207,35 +128,15 @@ describe('kvtop discover --elasticache RG --iam', () => {
     async () => {
       // The user accepts exactly the tokens an independent SigV4 signer makes for the next minutes:
       // the CLI gets in only if its token is right to the byte.
-      const now = Math.floor(Date.now() / 1000)
-      const passwords: string[] = []
-      for (let t = now - 5; t <= now + 300; t++) {
-        const date = new Date(t * 1000)
-          .toISOString()
-          .replace(/[-:]/g, '')
-          .replace(/\.\d{3}/, '')
-        const ref = referencePresign({
-          host: 'tlsrg',
-          path: '/',
-          query: { Action: 'connect', User: 'iam-user' },
-          service: 'elasticache',
-          region: 'us-east-1',
-          accessKeyId: fake.accessKeyId,
-          secretAccessKey: fake.secretAccessKey,
-          date,
-          expires: 900,
-          payloadHash: EMPTY_SHA256,
-        })
-        const q = { ...ref.query, 'X-Amz-Signature': ref.signature }
-        passwords.push(
-          '>' +
-            'tlsrg/?' +
-            Object.entries(q)
-              .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
-              .join('&'),
-        )
-      }
-      await admin.call('ACL', 'SETUSER', 'iam-user', 'on', 'resetpass', ...passwords, '~*', '&*', '+@all')
+      await acceptIamTokens(admin, {
+        user: 'iam-user',
+        resource: 'tlsrg',
+        service: 'elasticache',
+        region: 'us-east-1',
+        accessKeyId: fake.accessKeyId,
+        secretAccessKey: fake.secretAccessKey,
+        seconds: 300,
+      })
       const env = fake.env()
       const [ok, plain] = await Promise.all([
         runCli(

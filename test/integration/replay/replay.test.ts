@@ -151,7 +151,7 @@ describe('kvtop replay', () => {
         '--target',
         target.url,
         '--ttl-tolerance',
-        '60000',
+        '60',
       ])
       expect(verified.code, verified.stdout).toBe(0)
     } finally {

@@ -176,13 +176,17 @@ describe('kvtop scale aws against the fake AWS endpoint', { timeout: 120_000 }, 
     const tight = await runs.tight
     expect(tight.code).toBe(2)
     expect(tight.stderr).toMatch(/160 % of maxmemory/)
-    expect(tight.stderr).toMatch(/--force/)
+    expect(tight.stderr).toMatch(/--ignore-memory-limit/)
     expect(params('ModifyReplicationGroupShardConfiguration', 'tight')).toEqual({})
     const dry = await runs.tightDry
     expect(dry.code).toBe(1)
     expect(dry.stdout).toMatch(/Blocker: .*above the 90 % limit/)
     const forced = await runs.forced
     expect(forced.code, forced.stderr).toBe(0)
+    // --force, the old name, still works and says what to use instead.
+    expect(forced.stderr).toContain(
+      'Warning: The "--force" flag has been deprecated. Use "--ignore-memory-limit"',
+    )
     expect(fake.state.replicationGroups.get('forced')!.nodeGroups).toHaveLength(1)
   })
 

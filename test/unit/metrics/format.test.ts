@@ -10,7 +10,6 @@ import {
   formatStatus,
 } from '../../../src/metrics/format.js'
 import { groupSlowlog, toSlowlogEntry } from '../../../src/metrics/slowlog.js'
-import { parseIntervalFlag } from '../../../src/metrics/service.js'
 import { clusterSnapshot } from '../dashboard/snapshots.js'
 
 describe('text formatting', () => {
@@ -110,12 +109,5 @@ describe('text formatting', () => {
     expect(formatSlowlogGroups(groups).split('\n')[1]).toMatch(
       /^KEYS \* +2 +40\.0ms +20\.0ms +30\.0ms +1 +\d\d:\d\d:\d\d$/,
     )
-  })
-
-  it('--interval in seconds, fractions allowed, bad values refused with exit 2', () => {
-    expect(parseIntervalFlag(undefined, 1)).toBe(1000)
-    expect(parseIntervalFlag('0.25', 1)).toBe(250)
-    for (const bad of ['0', '-1', 'abc', '0.01', '1e3'])
-      expect(() => parseIntervalFlag(bad, 1)).toThrow(/invalid --interval/)
   })
 })

@@ -102,7 +102,7 @@ describe('scale aws planning', () => {
     expect(blocked.blockers.join()).toMatch(/160 % of maxmemory/)
     const forced = buildAwsPlan(req({ shards: 1, force: true }), inputs)
     expect(forced.blockers).toEqual([])
-    expect(forced.warnings.join()).toMatch(/--force/)
+    expect(forced.warnings.join()).toMatch(/--ignore-memory-limit/)
   })
 
   it('scales the capacity by the node type ratio, and says when a type is unknown', () => {

@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { parseRetryTimeout } from '../../../../src/ops/replay/replay.js'
 import { datasetWideCommand, formatCounts, parseSelectArg, scanLog } from '../../../../src/ops/replay/scan.js'
 import { resolveReplayInput } from '../../../../src/ops/replay/sources.js'
 
@@ -129,16 +128,5 @@ describe('scanLog (the pre-pass of a replay)', () => {
     const scan = await scanLog(i)
     expect(scan.commands).toBe(1)
     expect(scan.datasetWide).toEqual({ FLUSHALL: 1 })
-  })
-})
-
-describe('parseRetryTimeout', () => {
-  it('takes seconds, 0 included', () => {
-    expect(parseRetryTimeout('60')).toBe(60_000)
-    expect(parseRetryTimeout('0.5')).toBe(500)
-    expect(parseRetryTimeout('0')).toBe(0)
-  })
-  it.each(['', '-1', 'soon', 'Infinity'])('refuses %j', (value) => {
-    expect(() => parseRetryTimeout(value)).toThrow(/invalid --retry-timeout/)
   })
 })
