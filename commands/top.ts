@@ -4,6 +4,7 @@ import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { openCloudWatchSource, openMonitorOrCloudWatch, parseIntervalFlag } from '../src/metrics/service.js'
+import { RoundRecorder } from '../src/metrics/round-recorder.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
@@ -16,6 +17,7 @@ export default class Top extends BaseCommand {
     '<%= config.bin %> top redis://127.0.0.1:7000',
     '<%= config.bin %> top --profile sandbox:default --interval 2',
     '<%= config.bin %> top --memorydb sessions --cloudwatch --user ops',
+    '<%= config.bin %> top redis://127.0.0.1:7000 --record incident.ndjson',
   ]
   static override args = { url: urlArg }
   static override flags = {
@@ -26,14 +28,26 @@ export default class Top extends BaseCommand {
     'lag-alert': Flags.string({
       description: 'Replication lag in seconds that raises an alert and marks the replica (default 5)',
     }),
+    record: Flags.string({
+      description:
+        'Also write every polled round to FILE as NDJSON (the lines of `status --watch --json`); the file appears when top ends',
+    }),
+    force: Flags.boolean({ description: 'With --record: replace an existing file' }),
   }
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Top)
+    const watchInstead = `kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''}`
+    if (process.env.TERM === 'dumb' && !this.jsonEnabled()) {
+      throw new UsageError('kvtop top needs a terminal that can move the cursor (TERM is dumb)', {
+        code: 'dumb-terminal',
+        hint: `Use: ${watchInstead} (a table per interval, CSV with --csv), or set TERM to your terminal's type.`,
+      })
+    }
     if (this.jsonEnabled() || !process.stdout.isTTY || !process.stdin.isTTY) {
       throw new UsageError('kvtop top needs an interactive terminal (stdin and stdout a TTY)', {
         code: 'no-tty',
-        hint: `Use: kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''} (a table per interval, or NDJSON with --json).`,
+        hint: `Use: ${watchInstead} (a table per interval, or NDJSON with --json).`,
       })
     }
     const intervalMs = parseIntervalFlag(flags.interval, 1)
@@ -42,17 +56,28 @@ export default class Top extends BaseCommand {
         ? undefined
         : parseIntervalFlag(flags['lag-alert'], 5, '--lag-alert') / 1000
     const thresholds = lagSeconds !== undefined ? { lagSeconds } : undefined
-    const endpoint = await this.resolveEndpoint(args.url, flags)
-    const external = flags.cloudwatch
-      ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
-      : undefined
-    const feed = await openMonitorOrCloudWatch(endpoint, {
-      ...(external ? { external } : {}),
-      intervalMs,
-      ...(thresholds ? { thresholds } : {}),
-    })
-    // Loaded only here: blessed is not needed by any other command.
-    const { runTop } = await import('../src/dashboard/run.js')
-    await runTop(feed.live ?? feed.cloudwatchOnly, { thresholds })
+    if (flags.force && !flags.record) throw new UsageError('--force needs --record')
+    // Checked before connecting: an existing file is refused without --force (exit 2).
+    const recording = flags.record ? new RoundRecorder(flags.record, flags.force) : undefined
+    try {
+      const endpoint = await this.resolveEndpoint(args.url, flags)
+      const external = flags.cloudwatch
+        ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
+        : undefined
+      const feed = await openMonitorOrCloudWatch(endpoint, {
+        ...(external ? { external } : {}),
+        intervalMs,
+        ...(thresholds ? { thresholds } : {}),
+      })
+      // Loaded only here: blessed is not needed by any other command.
+      const { runTop } = await import('../src/dashboard/run.js')
+      await runTop(feed.live ?? feed.cloudwatchOnly, {
+        thresholds,
+        color: this.colorEnabled,
+        ...(recording ? { onRound: (snap) => recording.write(snap) } : {}),
+      })
+    } finally {
+      await recording?.close()
+    }
   }
 }
