@@ -221,6 +221,11 @@ describe('colour off', () => {
   })
 
   it('the top dashboard: no colour escape sequences with color false, some with colour', async () => {
+    // One snapshot for both frames: its event's time is part of what is drawn.
+    const s = clusterSnapshot(3, 1, (n, i) => {
+      if (i === 3) Object.assign(n, { up: false, state: 'down', error: 'connect ECONNREFUSED' })
+    })
+    s.events = [event('node-down', 'replica 127.0.0.1:7003 (shard 1) is down')]
     const draw = async (color: boolean) => {
       const term = new FakeTerminal(160, 48)
       const d = new Dashboard({
@@ -232,10 +237,6 @@ describe('colour off', () => {
         color,
       })
       try {
-        const s = clusterSnapshot(3, 1, (n, i) => {
-          if (i === 3) Object.assign(n, { up: false, state: 'down', error: 'connect ECONNREFUSED' })
-        })
-        s.events = [event('node-down', 'replica 127.0.0.1:7003 (shard 1) is down')]
         d.update(s, historyFor(s), [])
         await new Promise((r) => setTimeout(r, 30))
         return { written: term.written, text: d.screenText().join('\n') }
