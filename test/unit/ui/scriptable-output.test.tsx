@@ -276,3 +276,37 @@ describe('status CSV', () => {
     expect(rows[0].split(',').slice(1, 4)).toEqual([String(s.round), s.nodes[0].address, s.nodes[0].role])
   })
 })
+
+describe('BaseCommand under --json: every stderr line an event', () => {
+  it('warn() and diag() write {type: "warning" | "notice", at, message}; text without --json', async () => {
+    const { Config } = await import('@oclif/core')
+    const { BaseCommand } = await import('../../../src/base-command.js')
+    class Talker extends BaseCommand {
+      async run(): Promise<void> {
+        await this.parse(Talker)
+        this.warn('the target is older')
+        this.diag('Connected to 127.0.0.1:1')
+      }
+    }
+    const config = await Config.load(new URL('../../../', import.meta.url).pathname)
+    const capture = async (argv: string[]) => {
+      const lines: string[] = []
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+        lines.push(...String(chunk).split('\n').filter(Boolean))
+        return true
+      })
+      try {
+        await new Talker(argv, config).run()
+      } finally {
+        spy.mockRestore()
+      }
+      return lines
+    }
+    const events = (await capture(['--json'])).map((l) => JSON.parse(l))
+    expect(events).toEqual([
+      { type: 'warning', at: expect.any(Number), message: 'the target is older' },
+      { type: 'notice', at: expect.any(Number), message: 'Connected to 127.0.0.1:1' },
+    ])
+    expect(await capture([])).toEqual(['Warning: the target is older', 'Connected to 127.0.0.1:1'])
+  })
+})
