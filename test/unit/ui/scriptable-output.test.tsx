@@ -279,7 +279,9 @@ describe('status CSV', () => {
 
 describe('BaseCommand under --json: every stderr line an event', () => {
   it('warn() and diag() write {type: "warning" | "notice", at, message}; text without --json', async () => {
-    const { Config } = await import('@oclif/core')
+    const { Config, settings } = await import('@oclif/core')
+    // The built commands, as the binary loads them (no transpiling of the sources).
+    settings.enableAutoTranspile = false
     const { BaseCommand } = await import('../../../src/base-command.js')
     class Talker extends BaseCommand {
       async run(): Promise<void> {
