@@ -19,6 +19,8 @@ import {
   statusJson,
 } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
+import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
+import { watchJsonLines } from '../src/metrics/watch-lines.js'
 import type { Snapshot } from '../src/metrics/types.js'
 
 export default class Status extends BaseCommand {
@@ -36,6 +38,7 @@ export default class Status extends BaseCommand {
     '<%= config.bin %> status redis://127.0.0.1:7000',
     '<%= config.bin %> status --profile sandbox:default --json',
     '<%= config.bin %> status redis://127.0.0.1:7000 --watch --interval 2 --json',
+    '<%= config.bin %> status redis://127.0.0.1:7000 --watch --csv > status.csv',
     '<%= config.bin %> status --elasticache orders --cloudwatch --region eu-west-1',
     '<%= config.bin %> status --memorydb sessions --cloudwatch --timeout 2   # from a laptop: CloudWatch only',
   ]
@@ -50,12 +53,17 @@ export default class Status extends BaseCommand {
     interval: intervalFlag('Seconds between polls, fractions allowed'),
     count: Flags.integer({ description: 'With --watch: stop after this many rounds', min: 1 }),
     'lag-alert': lagAlertFlag('Replication lag in seconds that raises an alert'),
+    csv: Flags.boolean({
+      description: `CSV on stdout: a header, then one row per node per round (columns: ${statusCsvHeader()}); events go to stderr`,
+      exclusive: ['json'],
+    }),
   }
 
   async run(): Promise<Snapshot | void> {
     const { args, flags } = await this.parse(Status)
     const intervalMs = toMs(flags.interval)
     if (flags.count !== undefined && !flags.watch) throw new UsageError('--count needs --watch')
+    this.csv = flags.csv
     const lagSeconds = flags['lag-alert']
     const endpoint = await this.resolveEndpoint(args.url, flags)
     const external = flags.cloudwatch
@@ -71,7 +79,8 @@ export default class Status extends BaseCommand {
     try {
       if (!flags.watch) {
         const result = await sampleStatus(engine)
-        this.log(formatStatus(result.snapshot, { events: result.events }))
+        if (this.csv) this.csvRound(result.snapshot)
+        else this.log(formatStatus(result.snapshot, { events: result.events }))
         return statusJson(result, engine)
       }
       await this.watch(engine, flags.count)
@@ -91,14 +100,28 @@ export default class Status extends BaseCommand {
       // The text report carries the line itself (a --watch prints it once); with --json it goes to stderr.
       if (this.jsonEnabled()) this.diag(dataPlaneLine(monitor.dataPlane))
       if (!watch) {
-        this.log(formatCloudWatchOnly(first))
+        if (this.csv) this.csvRound(first)
+        else this.log(formatCloudWatchOnly(first))
         return first
       }
-      this.log(dataPlaneLine(monitor.dataPlane))
+      if (this.csv) this.diag(dataPlaneLine(monitor.dataPlane))
+      else this.log(dataPlaneLine(monitor.dataPlane))
       await this.watch(monitor, count)
     } finally {
       await monitor.stop()
     }
+  }
+
+  /** --csv: set by run(). */
+  private csv = false
+  private csvHeaderWritten = false
+
+  /** One round as CSV rows (the header before the first); its events as text on stderr. */
+  private csvRound(snap: Snapshot): void {
+    if (!this.csvHeaderWritten) this.log(statusCsvHeader())
+    this.csvHeaderWritten = true
+    for (const row of statusCsvRows(snap)) this.log(row)
+    for (const e of snap.events) this.diag(formatEvent(e))
   }
 
   private async watch(
@@ -118,18 +141,9 @@ export default class Status extends BaseCommand {
       engine.start(
         (snap) => {
           rounds++
-          if (json) {
-            for (const e of snap.events) this.emitJsonLine(e)
-            for (const e of [...snap.slowlog].reverse()) this.emitJsonLine({ type: 'slowlog', ...e })
-            const logged = [
-              ...(snap.commandLog?.largeRequests ?? []),
-              ...(snap.commandLog?.largeReplies ?? []),
-            ]
-            for (const e of logged.sort((a, b) => a.at - b.at))
-              this.emitJsonLine({ type: 'commandlog', ...e })
-            const { events: _events, slowlog: _slowlog, commandLog: _commandLog, ...rest } = snap
-            this.emitJsonLine({ type: 'status', ...rest })
-          } else {
+          if (json) for (const line of watchJsonLines(snap)) this.emitJsonLine(line)
+          else if (this.csv) this.csvRound(snap)
+          else {
             this.log(`--- ${fmtTime(snap.at)} (round ${snap.round}, ${snap.roundMs} ms) ---`)
             if (snap.dataPlane) this.log(formatCloudWatchOnly(snap, { notice: false }))
             else {

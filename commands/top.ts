@@ -1,3 +1,4 @@
+import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
@@ -5,6 +6,7 @@ import { UsageError } from '../src/errors.js'
 import { openCloudWatchSource, openMonitorOrCloudWatch } from '../src/metrics/service.js'
 import { historySizeFor } from '../src/dashboard/view-model.js'
 import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
+import { RoundRecorder } from '../src/metrics/round-recorder.js'
 
 export default class Top extends BaseCommand {
   static override summary = 'Full-screen live dashboard: nodes, rates, memory, replication, slowlog, alerts'
@@ -17,6 +19,7 @@ export default class Top extends BaseCommand {
     '<%= config.bin %> top redis://127.0.0.1:7000',
     '<%= config.bin %> top --profile sandbox:default --interval 2',
     '<%= config.bin %> top --memorydb sessions --cloudwatch --user ops',
+    '<%= config.bin %> top redis://127.0.0.1:7000 --record incident.ndjson',
   ]
   static override args = { url: urlArg }
   static override flags = {
@@ -25,31 +28,54 @@ export default class Top extends BaseCommand {
     ...cloudWatchFlags,
     interval: intervalFlag('Seconds between polls, fractions allowed'),
     'lag-alert': lagAlertFlag('Replication lag in seconds that raises an alert and marks the replica'),
+    record: Flags.string({
+      description:
+        'Also write every polled round to FILE as NDJSON (the lines of `status --watch --json`); the file appears when top ends',
+    }),
+    force: Flags.boolean({ description: 'With --record: replace an existing file' }),
   }
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Top)
+    const watchInstead = `kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''}`
+    if (process.env.TERM === 'dumb' && !this.jsonEnabled()) {
+      throw new UsageError('kvtop top needs a terminal that can move the cursor (TERM is dumb)', {
+        code: 'dumb-terminal',
+        hint: `Use: ${watchInstead} (a table per interval, CSV with --csv), or set TERM to your terminal's type.`,
+      })
+    }
     if (this.jsonEnabled() || !process.stdout.isTTY || !process.stdin.isTTY) {
       throw new UsageError('kvtop top needs an interactive terminal (stdin and stdout a TTY)', {
         code: 'no-tty',
-        hint: `Use: kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''} (a table per interval, or NDJSON with --json).`,
+        hint: `Use: ${watchInstead} (a table per interval, or NDJSON with --json).`,
       })
     }
     const intervalMs = toMs(flags.interval)
     const thresholds = { lagSeconds: flags['lag-alert'] }
-    const endpoint = await this.resolveEndpoint(args.url, flags)
-    const external = flags.cloudwatch
-      ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
-      : undefined
-    const feed = await openMonitorOrCloudWatch(endpoint, {
-      ...(external ? { external } : {}),
-      intervalMs,
-      // Enough rounds for the longest chart window (w).
-      historySize: historySizeFor(intervalMs),
-      thresholds,
-    })
-    // Loaded only here: blessed is not needed by any other command.
-    const { runTop } = await import('../src/dashboard/run.js')
-    await runTop(feed.live ?? feed.cloudwatchOnly, { thresholds })
+    if (flags.force && !flags.record) throw new UsageError('--force needs --record')
+    // Checked before connecting: an existing file is refused without --force (exit 2).
+    const recording = flags.record ? new RoundRecorder(flags.record, flags.force) : undefined
+    try {
+      const endpoint = await this.resolveEndpoint(args.url, flags)
+      const external = flags.cloudwatch
+        ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
+        : undefined
+      const feed = await openMonitorOrCloudWatch(endpoint, {
+        ...(external ? { external } : {}),
+        intervalMs,
+        // Enough rounds for the longest chart window (w).
+        historySize: historySizeFor(intervalMs),
+        thresholds,
+      })
+      // Loaded only here: blessed is not needed by any other command.
+      const { runTop } = await import('../src/dashboard/run.js')
+      await runTop(feed.live ?? feed.cloudwatchOnly, {
+        thresholds,
+        color: this.colorEnabled,
+        ...(recording ? { onRound: (snap) => recording.write(snap) } : {}),
+      })
+    } finally {
+      await recording?.close()
+    }
   }
 }

@@ -57,6 +57,7 @@ if (loadCode !== 0 && loadOutput.stderr.trim()) process.stderr.write(`load: ${lo
 if (!keep) {
   kvtop(['sandbox', 'down', '--name', name])
 } else {
-  console.log(`Sandbox '${name}' is still running: kvtop sandbox down --name ${name}`)
+  // Run from the checkout: `kvtop` is on PATH only after npm i -g or npm link; npx finds the package's bin.
+  console.log(`Sandbox '${name}' is still running: npx kvtop sandbox down --name ${name}`)
 }
 process.exit(code)

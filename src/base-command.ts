@@ -3,6 +3,7 @@ import { ExitCode, KvtopError, UsageError, type ExitCodeValue } from './errors.j
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
 import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
+import { outputModeFrom, setOutputMode } from './ui/output-mode.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
 import type { ConnectionInput } from './connect/options.js'
 import { describeSide, resolvePair, type PairConnectionFlagValues } from './connect/pair-flags.js'
@@ -27,11 +28,21 @@ export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    'no-color': Flags.boolean({ description: 'Disable colors (also NO_COLOR=1)', helpGroup: 'GLOBAL' }),
+    'no-color': Flags.boolean({
+      description: 'Disable colors (also NO_COLOR set to anything, or TERM=dumb)',
+      helpGroup: 'GLOBAL',
+    }),
+    quiet: Flags.boolean({
+      description: 'No progress output (views and heartbeat lines); warnings and errors still go to stderr',
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** Set by a command whose answer is "no" (verify found differences, plan found blockers). */
   protected resultExitCode: ExitCodeValue = ExitCode.ok
+
+  /** An NDJSON stream was started on stdout (--watch/--follow with --json): an error ends it as one line. */
+  private jsonStreamStarted = false
 
   /** What the command opened that must be closed however it ends (IAM token refresh, AWS clients). */
   private readonly cleanups: (() => void | Promise<void>)[] = []
@@ -82,8 +93,13 @@ export abstract class BaseCommand extends Command {
     return { source: source.input, target: target.input }
   }
 
+  override async init(): Promise<void> {
+    await super.init()
+    setOutputMode(outputModeFrom(this.argv))
+  }
+
   protected get colorEnabled(): boolean {
-    return !process.env.NO_COLOR && !this.argv.includes('--no-color') && Boolean(process.stdout.isTTY)
+    return outputModeFrom(this.argv).color && Boolean(process.stdout.isTTY)
   }
 
   protected get interactive(): boolean {
@@ -107,9 +123,13 @@ export abstract class BaseCommand extends Command {
     await confirmYesNo(question, { ...options, json: this.jsonEnabled() })
   }
 
-  /** Diagnostics and progress: always stderr, so stdout stays parseable. */
+  /**
+   * Diagnostics and progress: always stderr, so stdout stays parseable. Under --json every stderr
+   * line is an NDJSON event too (`{type: "notice", at, message}`), so a script can read both streams.
+   */
   protected diag(message: string): void {
-    process.stderr.write(redact(message) + '\n')
+    if (this.jsonEnabled()) this.emitEventLine({ type: 'notice', at: Date.now(), message })
+    else process.stderr.write(redact(message) + '\n')
   }
 
   override logToStderr(message = ''): void {
@@ -117,7 +137,9 @@ export abstract class BaseCommand extends Command {
   }
 
   override warn(input: string | Error): string | Error {
-    this.diag(`Warning: ${typeof input === 'string' ? input : input.message}`)
+    const message = typeof input === 'string' ? input : input.message
+    if (this.jsonEnabled()) this.emitEventLine({ type: 'warning', at: Date.now(), message })
+    else this.diag(`Warning: ${message}`)
     return input
   }
 
@@ -127,6 +149,7 @@ export abstract class BaseCommand extends Command {
 
   /** One line of an NDJSON stream on stdout: the output of `--watch` and `--follow`. */
   protected emitJsonLine(event: unknown): void {
+    this.jsonStreamStarted = true
     process.stdout.write(JSON.stringify(redactDeep(event)) + '\n')
   }
 
@@ -140,17 +163,21 @@ export abstract class BaseCommand extends Command {
     process.exitCode = mapped.exitCode
     if (process.env.KVTOP_DEBUG && err.stack) this.diag(err.stack)
     if (this.jsonEnabled()) {
-      this.logJson({
-        error: {
-          code: mapped.code,
-          message: mapped.message,
-          hint: mapped.hint,
-          exitCode: mapped.exitCode,
-          ...(mapped.resumable === undefined ? {} : { resumable: mapped.resumable }),
-        },
-      })
+      const error = {
+        code: mapped.code,
+        message: mapped.message,
+        hint: mapped.hint,
+        exitCode: mapped.exitCode,
+        ...(mapped.resumable === undefined ? {} : { resumable: mapped.resumable }),
+      }
+      const event = { type: 'error', at: Date.now(), ...error }
+      // A stream (--watch, --follow) ends with one more line of its kind; otherwise one document.
+      if (this.jsonStreamStarted || this.streamRequested()) this.emitJsonLine(event)
+      else this.logJson({ error })
+      // stderr too, as an event: a script reading JSON still sees why it failed.
+      this.emitEventLine(event)
+      return
     }
-    // Text errors go to stderr in both modes: a script reading JSON still sees why it failed.
     this.diag(`Error: ${mapped.message}`)
     if (mapped.hint) this.diag(mapped.hint)
     if (mapped.resumable !== undefined)
@@ -159,6 +186,12 @@ export abstract class BaseCommand extends Command {
           ? 'The operation can be resumed by running the same command again.'
           : 'The operation cannot be resumed; start it again.',
       )
+  }
+
+  private streamRequested(): boolean {
+    const end = this.argv.indexOf('--')
+    const flags = end < 0 ? this.argv : this.argv.slice(0, end)
+    return flags.includes('--watch') || flags.includes('--follow')
   }
 
   protected override async finally(err: Error | undefined): Promise<void> {

@@ -28,8 +28,20 @@ export async function main(argv: string[]): Promise<void> {
       const mapped = toKvtopError(err)
       const notFound = /command .* not found/i.test(mapped.message)
       process.exitCode = notFound ? ExitCode.usage : mapped.exitCode
+      const hint = notFound ? 'Run kvtop --help for the list of commands.' : mapped.hint
       process.stderr.write(
-        `Error: ${mapped.message}\n${notFound ? 'Run kvtop --help for the list of commands.\n' : mapped.hint ? mapped.hint + '\n' : ''}`,
+        jsonRequested(argv)
+          ? JSON.stringify(
+              redactDeep({
+                type: 'error',
+                at: Date.now(),
+                code: mapped.code,
+                message: mapped.message,
+                ...(hint ? { hint } : {}),
+                exitCode: process.exitCode,
+              }),
+            ) + '\n'
+          : `Error: ${mapped.message}\n${hint ? hint + '\n' : ''}`,
       )
     }
   }

@@ -4,6 +4,7 @@ import { ENGINES, type ServerEngine } from '../../src/sandbox/binary.js'
 import { FLAVORS, type Flavor } from '../../src/sandbox/flavors.js'
 import { sandboxUp, type SandboxSummary } from '../../src/sandbox/sandbox.js'
 import { formatSandbox } from '../../src/sandbox/format.js'
+import { kvtopInvocation } from '../../src/ui/invocation.js'
 
 export default class SandboxUp extends BaseCommand {
   static override summary =
@@ -54,7 +55,7 @@ export default class SandboxUp extends BaseCommand {
     })
     this.log(formatSandbox(summary))
     this.log('')
-    this.log(`Connect with: kvtop discover --profile sandbox:${summary.name}`)
+    this.log(`Connect with: ${kvtopInvocation()} discover --profile sandbox:${summary.name}`)
     return summary
   }
 }

@@ -42,7 +42,21 @@ export abstract class AwsCommand extends BaseCommand {
     return {
       ...(flags.region ? { region: flags.region } : {}),
       ...(flags['aws-profile'] ? { profile: flags['aws-profile'] } : {}),
-      onRetry: (n) => this.diag(formatRetryNotice(n)),
+      onRetry: (n) =>
+        this.jsonEnabled()
+          ? this.emitEventLine({
+              type: 'retry',
+              at: Date.now(),
+              service: n.service,
+              errorName: n.errorName,
+              error: n.message,
+              throttling: n.throttling,
+              attempt: n.attempt,
+              maxAttempts: n.maxAttempts,
+              delayMs: n.delayMs,
+              message: formatRetryNotice(n),
+            })
+          : this.diag(formatRetryNotice(n)),
     }
   }
 

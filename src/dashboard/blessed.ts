@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module'
 import type * as Blessed from 'blessed'
 import type line from 'blessed-contrib/lib/widget/charts/line.js'
+import { stripColour } from './monochrome.js'
 
 /**
  * The one module that loads blessed and blessed-contrib. Loaded on demand by `kvtop top`
@@ -30,4 +31,15 @@ export function loadBlessed(): BlessedModules {
 /** Re-create a chart's drawing canvas after its box changed size (blessed-contrib sizes it once, on attach). */
 export function resizeCanvas(chart: LineChart): void {
   ;(chart as unknown as { emit(event: string): void }).emit('attach')
+}
+
+/**
+ * NO_COLOR for a whole screen. blessed has no switch for it (its colour reduction still leaves two
+ * colours), so what it writes to the terminal passes through a filter that drops colour parameters.
+ * `_owrite` is the one place its program writes to the output stream.
+ */
+export function dropColour(screen: Blessed.Widgets.Screen): void {
+  const program = screen.program as unknown as { _owrite(text: string): unknown }
+  const write = program._owrite.bind(program)
+  program._owrite = (text: string) => write(typeof text === 'string' ? stripColour(text) : text)
 }

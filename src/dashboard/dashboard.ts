@@ -2,7 +2,7 @@ import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import { RingBuffer, type SeriesStore } from '../metrics/history.js'
 import type { SlowlogEntry } from '../metrics/slowlog.js'
 import type { Snapshot } from '../metrics/types.js'
-import { loadBlessed, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
+import { dropColour, loadBlessed, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
 import {
   CHART_WINDOWS,
   chartData,
@@ -54,6 +54,8 @@ export interface DashboardOptions {
   thresholds: AlertThresholds
   /** Called on q / Ctrl-C. */
   onQuit: () => void
+  /** False under NO_COLOR / --no-color: the same screen without colour (bold and inverse kept). */
+  color?: boolean
   /** Points per chart. */
   chartPoints?: number
 }
@@ -121,6 +123,7 @@ export class Dashboard {
       title: 'kvtop',
       dockBorders: false,
     })
+    if (options.color === false) dropColour(this.screen)
     const panel = (label: string): Widgets.BoxElement =>
       blessed.box({
         parent: this.screen,

@@ -20,6 +20,10 @@ export interface TopOptions {
   input?: NodeJS.ReadableStream
   output?: NodeJS.WritableStream
   terminal?: string
+  /** False under NO_COLOR / --no-color. */
+  color?: boolean
+  /** Every round, paused or not (top --record). */
+  onRound?: (snapshot: Snapshot) => void
 }
 
 export interface TopSummary {
@@ -40,6 +44,7 @@ export async function runTop(
     input: options.input,
     output: options.output,
     terminal: options.terminal,
+    color: options.color,
     thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
     onQuit: () => quit(),
   })
@@ -52,6 +57,7 @@ export async function runTop(
     engine.start(
       (snap) => {
         rounds++
+        options.onRound?.(snap)
         dashboard.update(snap, engine.history, engine.slowlog.list(200))
       },
       (err) => {

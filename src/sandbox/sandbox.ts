@@ -21,6 +21,7 @@ import {
   type SandboxState,
 } from './state.js'
 import { isProcessAlive, stopProcess } from './process.js'
+import { kvtopInvocation } from '../ui/invocation.js'
 
 export interface SandboxUpOptions {
   name: string
@@ -137,7 +138,7 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
     if (existing.nodes.some((n) => isProcessAlive(readPid(n)))) {
       throw new UsageError(`sandbox '${o.name}' is already running`, {
         code: 'sandbox-exists',
-        hint: `Stop it with: kvtop sandbox down --name ${o.name}, or choose another --name.`,
+        hint: `Stop it with: ${kvtopInvocation()} sandbox down --name ${o.name}, or choose another --name.`,
       })
     }
     rmSync(sandboxDir(o.name, env), { recursive: true, force: true })
@@ -366,7 +367,7 @@ export async function sandboxDown(
   if (!state) {
     throw new UsageError(`no sandbox named '${name}'`, {
       code: 'no-sandbox',
-      hint: 'List them with: kvtop sandbox status',
+      hint: `List them with: ${kvtopInvocation()} sandbox status`,
     })
   }
   const stopped: number[] = []

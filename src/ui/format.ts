@@ -24,3 +24,15 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
 }
+
+export interface LagStatus {
+  pending: number
+  oldestAgeMs: number
+  /** Confirmed caught up (nothing pending and nothing on its way) at the last check. */
+  inSync: boolean
+}
+
+export function lagLine(lag: LagStatus): string {
+  if (lag.pending === 0) return lag.inSync ? 'live: in sync, no change pending' : 'live: no change pending'
+  return `live: ${formatCount(lag.pending)} changes pending, oldest ${formatDuration(lag.oldestAgeMs / 1000)}`
+}

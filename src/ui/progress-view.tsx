@@ -1,6 +1,8 @@
 import { Box, Text } from 'ink'
 import type { ProgressEvent } from '../ops/progress.js'
-import { formatBytes, formatCount, formatDuration } from './format.js'
+import { formatBytes, formatCount, formatDuration, lagLine, type LagStatus } from './format.js'
+
+export { lagLine, type LagStatus }
 
 export interface ProgressViewProps {
   title?: string
@@ -9,18 +11,8 @@ export interface ProgressViewProps {
   warnings: string[]
   /** A following operation's lag (changes not yet applied), when it reports one. */
   lag?: LagStatus
-}
-
-export interface LagStatus {
-  pending: number
-  oldestAgeMs: number
-  /** Confirmed caught up (nothing pending and nothing on its way) at the last check. */
-  inSync: boolean
-}
-
-export function lagLine(lag: LagStatus): string {
-  if (lag.pending === 0) return lag.inSync ? 'live: in sync, no change pending' : 'live: no change pending'
-  return `live: ${formatCount(lag.pending)} changes pending, oldest ${formatDuration(lag.oldestAgeMs / 1000)}`
+  /** False under NO_COLOR / --no-color: the same lines, no colour attributes. */
+  color?: boolean
 }
 
 const BAR_WIDTH = 24
@@ -32,11 +24,12 @@ export function progressBar(done: number, total: number | undefined, width = BAR
 }
 
 /** One line per task: bar, counts, rate, ETA, errors; the current phase above, warnings below. */
-export function ProgressView({ title, phase, tasks, warnings, lag }: ProgressViewProps) {
+export function ProgressView({ title, phase, tasks, warnings, lag, color = true }: ProgressViewProps) {
+  const paint = (name: string) => (color ? { color: name } : {})
   return (
     <Box flexDirection="column">
       {title ? <Text bold>{title}</Text> : null}
-      {phase ? <Text color="cyan">{phase}</Text> : null}
+      {phase ? <Text {...paint('cyan')}>{phase}</Text> : null}
       {tasks.map((t) => (
         <Box key={t.task}>
           <Box width={24}>
@@ -53,13 +46,13 @@ export function ProgressView({ title, phase, tasks, warnings, lag }: ProgressVie
             {formatCount(t.rate ?? 0)} {t.unit}/s
           </Text>
           {t.etaSeconds !== undefined ? <Text dimColor> ETA {formatDuration(t.etaSeconds)}</Text> : null}
-          {t.errors ? <Text color="red"> {t.errors} errors</Text> : null}
+          {t.errors ? <Text {...paint('red')}> {t.errors} errors</Text> : null}
           {t.detail ? <Text dimColor> {t.detail}</Text> : null}
         </Box>
       ))}
-      {lag ? <Text color={lag.pending ? 'yellow' : 'green'}>{lagLine(lag)}</Text> : null}
+      {lag ? <Text {...paint(lag.pending ? 'yellow' : 'green')}>{lagLine(lag)}</Text> : null}
       {warnings.slice(-5).map((w, i) => (
-        <Text key={i} color="yellow">
+        <Text key={i} {...paint('yellow')}>
           ! {w}
         </Text>
       ))}

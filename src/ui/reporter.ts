@@ -1,7 +1,9 @@
 import type { OperationEvent } from '../ops/progress.js'
 import { redact, redactDeep } from '../redact.js'
+import { createHeartbeatReporter, heartbeatIntervalMs } from './heartbeat-reporter.js'
+import { outputMode } from './output-mode.js'
 
-export type ReporterMode = 'tty' | 'json' | 'quiet'
+export type ReporterMode = 'tty' | 'json' | 'log' | 'quiet'
 
 export interface Reporter {
   onEvent(event: OperationEvent): void
@@ -9,14 +11,20 @@ export interface Reporter {
   finish(): void
 }
 
+/**
+ * --json: NDJSON events; --quiet: warnings only; a terminal that can redraw: the ink view; anything
+ * else (a pipe, a log file, TERM=dumb): heartbeat lines.
+ */
 export function reporterMode(json: boolean, stream: NodeJS.WriteStream = process.stderr): ReporterMode {
   if (json) return 'json'
-  return stream.isTTY ? 'tty' : 'quiet'
+  const mode = outputMode()
+  if (mode.quiet) return 'quiet'
+  return stream.isTTY && !mode.dumb ? 'tty' : 'log'
 }
 
 /**
  * Shows an operation's events: an ink view on a TTY, NDJSON lines `{type, at, ...}` with --json,
- * nothing but warnings when piped. All of it on stderr: stdout carries the command's one result
+ * a heartbeat line every few seconds when piped, nothing but warnings with --quiet. All of it on stderr: stdout carries the command's one result
  * document (README: one JSON document on stdout, progress and diagnostics on stderr).
  *
  * ink and React are loaded only for the TTY view, and only when the first event comes: they cost
@@ -30,6 +38,7 @@ export function createReporter(mode: ReporterMode, title?: string): Reporter {
       finish: () => {},
     }
   }
+  if (mode === 'log') return createHeartbeatReporter(title, { intervalMs: heartbeatIntervalMs() })
   if (mode === 'quiet') {
     return {
       onEvent: (event) => {

@@ -3,6 +3,7 @@ import type { OperationEvent, ProgressEvent } from '../ops/progress.js'
 import { redact } from '../redact.js'
 import { ProgressView, type LagStatus } from './progress-view.js'
 import type { Reporter } from './reporter.js'
+import { outputMode } from './output-mode.js'
 
 /** The ink view of an operation's events, on stderr, at most ~10 frames a second. */
 export function createTtyReporter(title?: string): Reporter {
@@ -15,7 +16,14 @@ export function createTtyReporter(title?: string): Reporter {
   const draw = () => {
     pending = undefined
     const view = (
-      <ProgressView title={title} phase={phase} tasks={[...tasks.values()]} warnings={warnings} lag={lag} />
+      <ProgressView
+        title={title}
+        phase={phase}
+        tasks={[...tasks.values()]}
+        warnings={warnings}
+        lag={lag}
+        color={outputMode().color}
+      />
     )
     if (instance) instance.rerender(view)
     else instance = render(view, { stdout: process.stderr, patchConsole: false, exitOnCtrlC: false })

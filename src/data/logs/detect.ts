@@ -14,8 +14,10 @@ export interface DetectedLog {
 }
 
 const MONITOR_LINE = /^\+?\d+\.\d+ \[\d+ [^\]]*\] "/
+/** What `redis-cli monitor > file` writes first: MONITOR's reply, then its lines (or nothing yet). */
+const MONITOR_REPLY_LINE = /^\+?OK\r?\n/
 
-function head(path: string, bytes = 64): Buffer {
+function head(path: string, bytes = 512): Buffer {
   const fd = openSync(path, 'r')
   try {
     const buf = Buffer.alloc(bytes)
@@ -63,5 +65,10 @@ function detect(path: string): DetectedLog | undefined {
   if (text.startsWith('*') || text.startsWith('#TS:'))
     return { format: /\.aof$/i.test(path) ? 'aof' : 'resp' }
   if (MONITOR_LINE.test(text)) return { format: 'monitor' }
+  const reply = MONITOR_REPLY_LINE.exec(text)
+  if (reply) {
+    const rest = text.slice(reply[0].length)
+    if (rest.length === 0 || MONITOR_LINE.test(rest)) return { format: 'monitor' }
+  }
   return undefined
 }

@@ -36,6 +36,12 @@ export interface ReadMonitorOptions {
 
 const MAX_LINE = 1024 * 1024 * 1024
 
+/** MONITOR's reply as redis-cli prints it (`OK`) or as it is on the wire (`+OK`). */
+export function isMonitorReply(line: Buffer): boolean {
+  const text = line.toString('latin1')
+  return text === 'OK' || text === '+OK'
+}
+
 /**
  * Commands from a MONITOR capture, in batches, read only as fast as they are consumed. Lines that
  * are not MONITOR lines are an error naming their line number and byte offset. Time is linear in
@@ -58,6 +64,8 @@ export async function* readMonitorLog(
   const take = (line: Buffer, size: number, owned: boolean) => {
     const trimmed = line[line.length - 1] === 0x0d ? line.subarray(0, line.length - 1) : line
     if (trimmed.length === 0) return
+    // `redis-cli monitor > file` writes MONITOR's own reply first: a line that is no command.
+    if (lineNo === 1 && isMonitorReply(trimmed)) return
     try {
       const rec = parseMonitorLine(trimmed, { inPlace: owned })
       batch.push({

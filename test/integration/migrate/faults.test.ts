@@ -115,7 +115,14 @@ describe('migrate run against a target that runs out of memory', () => {
     const checkpoint = join(dir, 'refused.ckpt')
     const r = await migrate(['run', ...pair(source, target), '--checkpoint', checkpoint, '--json'], 60_000)
     expect(r.code, r.stderr.slice(-2000)).toBe(5)
-    expect(r.stderr).toMatch(/the target refused ".*" \(copied from 127\.0\.0\.1:\d+\): NOPERM/)
+    // Under --json stderr is NDJSON: the error event's message.
+    const failure = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .find((e) => e.type === 'error')
+    expect(failure).toMatchObject({ exitCode: 5, resumable: true })
+    expect(failure.message).toMatch(/the target refused ".*" \(copied from 127\.0\.0\.1:\d+\): NOPERM/)
     expect(r.ms).toBeLessThan(30_000) // not retried for the stall timeout
     const saved = JSON.parse(readFileSync(checkpoint, 'utf8'))
     expect(saved.finished).toBe(false)

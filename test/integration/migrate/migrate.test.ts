@@ -453,7 +453,13 @@ describe('kvtop migrate run', () => {
       const error = JSON.parse(r.stdout).error
       expect(error.message).toMatch(/^the migration stopped: /)
       expect(error.resumable).toBe(true)
-      expect(r.stderr).toMatch(/can be resumed by running the same command again/)
+      // Under --json stderr is NDJSON: one error event saying so.
+      const failure = r.stderr
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.type === 'error')
+      expect(failure).toEqual([expect.objectContaining({ exitCode: 5, resumable: true })])
       const saved = JSON.parse(readFileSync(checkpoint, 'utf8'))
       const node = Object.values(saved.nodes as Record<string, { done: boolean; keys: number }>)[0]
       expect(node).toMatchObject({ done: false })

@@ -52,6 +52,20 @@ describe('readMonitorLog', () => {
     expect(tail).toBe(LOG.length)
   })
 
+  it.each(['OK\n', '+OK\r\n'])(
+    "skips MONITOR's reply (%j) on the first line, as `redis-cli monitor > file` writes it",
+    async (reply) => {
+      const cmds = await collect(readMonitorLog(chunks(reply + LOG, 5)))
+      expect(cmds.map((c) => c.args[0].toString())).toEqual(['SET', 'DEL', 'INCR'])
+      expect(cmds[0].offset).toBe(reply.length)
+      await expect(collect(readMonitorLog(chunks(reply, 5)))).resolves.toEqual([])
+    },
+  )
+
+  it('refuses an OK that is not the first line', async () => {
+    await expect(collect(readMonitorLog(chunks(LOG + 'OK\n', 9)))).rejects.toThrow(`not a MONITOR line (`)
+  })
+
   it('names the offset of a line that is not MONITOR output', async () => {
     await expect(collect(readMonitorLog(chunks('1.5 [0 x:1] "PING"\nhello\n', 3)))).rejects.toThrow(
       /not a MONITOR line .* at byte offset 19/,

@@ -68,6 +68,14 @@ describe('log format detection', () => {
     })
   })
 
+  it("takes a `redis-cli monitor > file` capture (MONITOR's OK first) for a MONITOR log", () => {
+    const line = '1700000000.123456 [0 unix:/run/redis/redis-server.sock] "SET" "k" "v"\n'
+    expect(detectLogFormat(file('cli-monitor.log', `OK\n${line}`))).toEqual({ format: 'monitor' })
+    expect(detectLogFormat(file('cli-monitor-crlf.log', `+OK\r\n${line}`))).toEqual({ format: 'monitor' })
+    expect(detectLogFormat(file('cli-monitor-empty.log', 'OK\n'))).toEqual({ format: 'monitor' })
+    expect(detectLogFormat(file('ok-then-text.log', 'OK\nhello\n'))).toBeUndefined()
+  })
+
   it('returns undefined for anything else', () => {
     expect(detectLogFormat(file('notes.txt', 'hello world'))).toBeUndefined()
     expect(detectLogFormat(file('empty.log', ''))).toBeUndefined()
