@@ -32,7 +32,7 @@ export default class Top extends BaseCommand {
       description:
         'Also write every polled round to FILE as NDJSON (the lines of `status --watch --json`); the file appears when top ends',
     }),
-    force: Flags.boolean({ description: 'With --record: replace an existing file' }),
+    force: Flags.boolean({ description: 'Replace an existing --record file' }),
   }
 
   async run(): Promise<void> {

@@ -42,7 +42,7 @@ describe('one flag vocabulary across commands', () => {
 
   it('--force only replaces an output file; the memory check of scale aws has its own flag', () => {
     const forces = all.filter((f) => f.name === 'force')
-    expect(forces.map((f) => f.id).sort()).toEqual(['capture', 'snapshot:create', 'triage', 'verify'])
+    expect(forces.map((f) => f.id).sort()).toEqual(['capture', 'snapshot:create', 'top', 'triage', 'verify'])
     for (const f of forces) expect(f.def.description).toMatch(/^Replace /)
     const ignore = flagsOf('scale:aws')['ignore-memory-limit']
     expect(ignore.aliases).toEqual(['force'])
