@@ -1,5 +1,4 @@
 import { toConfiguredId, type Hook } from '@oclif/core'
-import suggestOnTerminal from '@oclif/plugin-not-found'
 import { closest, distance } from 'fastest-levenshtein'
 import { UsageError } from '../errors.js'
 
@@ -14,15 +13,32 @@ export function nearestCommand(typed: string, ids: readonly string[]): string | 
 }
 
 /**
+ * The command part of what oclif passes as the id. With spaces between topic and command, oclif
+ * joins every word, arguments too (`snapshot creat x.rdb` -> `snapshot:creat:x.rdb`): the command is
+ * the known topics typed plus one word.
+ */
+export function typedCommandId(id: string, isTopic: (id: string) => boolean): string {
+  const words = id.split(':')
+  let n = 1
+  while (n < words.length && isTopic(words.slice(0, n).join(':'))) n++
+  return words.slice(0, n).join(':')
+}
+
+/**
  * A mistyped command (`kvtop stauts`). On a terminal, @oclif/plugin-not-found asks "Did you mean
  * status?" and runs it on yes. Anywhere else (a script, CI, a pipe) nobody can answer, so nothing
  * waits: the suggestion goes into the usage error (exit 2) and the script's log shows the fix.
  */
 const commandNotFound: Hook.CommandNotFound = async function (opts) {
-  if (process.stdin.isTTY && process.stderr.isTTY) return suggestOnTerminal.call(this, opts)
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    // Only then: the prompt library is the heaviest thing the plugin loads.
+    const { default: suggestOnTerminal } = await import('@oclif/plugin-not-found')
+    return suggestOnTerminal.call(this, opts)
+  }
   const visible = opts.config.commands.filter((c) => !c.hidden).flatMap((c) => [c.id, ...c.aliases])
-  const suggestion = nearestCommand(opts.id, visible)
-  const typed = toConfiguredId(opts.id, opts.config)
+  const typedId = typedCommandId(opts.id, (id) => Boolean(opts.config.findTopic(id)))
+  const suggestion = nearestCommand(typedId, visible)
+  const typed = toConfiguredId(typedId, opts.config)
   throw new UsageError(
     `command ${typed} not found${suggestion ? `. Did you mean ${toConfiguredId(suggestion, opts.config)}?` : ''}`,
   )
