@@ -1,12 +1,10 @@
+import { formatBytesShort, formatCountShort, formatDurationShort } from '../format/units.js'
 import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import {
   CLOUDWATCH_COLUMNS,
   dataPlaneLine,
-  fmtBytes,
-  fmtCount,
   fmtLag,
   fmtPercent,
-  fmtSeconds,
   fmtTime,
   fmtUs,
   nodeState,
@@ -147,7 +145,7 @@ export const COLUMNS: Column[] = [
   { title: 'ROLE', width: 7, align: 'left', cell: (n) => n.role },
   { title: 'SH', width: 3, align: 'right', cell: (n) => String(n.shard) },
   { title: 'STATE', width: 7, align: 'left', cell: (n) => nodeState(n) },
-  { title: 'OPS/S', width: 7, align: 'right', cell: (n) => fmtCount(n.opsPerSec) },
+  { title: 'OPS/S', width: 7, align: 'right', cell: (n) => formatCountShort(n.opsPerSec) },
   { title: 'LAT', width: 7, align: 'right', cell: (n) => fmtUs(n.latencyUs) },
   {
     title: 'CPU',
@@ -155,11 +153,11 @@ export const COLUMNS: Column[] = [
     align: 'right',
     cell: (n) => (n.cpuPercent === undefined ? '-' : `${Math.round(n.cpuPercent)}%`),
   },
-  { title: 'MEM', width: 7, align: 'right', cell: (n) => fmtBytes(n.memory.used) },
+  { title: 'MEM', width: 7, align: 'right', cell: (n) => formatBytesShort(n.memory.used) },
   { title: 'HIT', width: 4, align: 'right', cell: (n) => fmtPercent(n.hitRatio) },
   { title: 'LAG', width: 14, align: 'left', cell: (n) => fmtLag(n) },
   { title: 'MEM%', width: 4, align: 'right', cell: (n) => fmtPercent(n.memory.usedFraction) },
-  { title: 'CLI', width: 5, align: 'right', cell: (n) => fmtCount(n.clients.connected) },
+  { title: 'CLI', width: 5, align: 'right', cell: (n) => formatCountShort(n.clients.connected) },
 ]
 
 const CW_WIDTHS: Record<string, number> = {
@@ -271,11 +269,11 @@ export function headerLines(s: Snapshot, state: ViewState, width = Infinity): st
     .join('  ')
   const c = s.cluster
   const second = [
-    `ops/s ${fmtCount(c.opsPerSec)}`,
+    `ops/s ${formatCountShort(c.opsPerSec)}`,
     `hit ${fmtPercent(c.hitRatio)}`,
-    `mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`,
-    `keys ${fmtCount(c.keys)}`,
-    `clients ${fmtCount(c.connectedClients)}`,
+    `mem ${formatBytesShort(c.memoryUsed)}${c.maxmemory ? `/${formatBytesShort(c.maxmemory)}` : ''}`,
+    `keys ${formatCountShort(c.keys)}`,
+    `clients ${formatCountShort(c.connectedClients)}`,
     `alerts ${s.alerts.length ? `{red-fg}${s.alerts.length}{/red-fg}` : '0'}`,
     `round ${s.roundMs}ms @ ${fmtTime(s.at)}`,
     sortLabel(state),
@@ -340,7 +338,7 @@ export function memoryLines(s: Snapshot, width: number): string[] {
     const used = sh.memoryUsed
     const cap = sh.maxmemory || undefined
     const fraction = used === undefined ? 0 : cap ? used / cap : used / maxUsed
-    const text = `${fmtBytes(used)}${cap ? `/${fmtBytes(cap)}` : ''}`
+    const text = `${formatBytesShort(used)}${cap ? `/${formatBytesShort(cap)}` : ''}`
     const barWidth = Math.max(3, width - label.length - text.length - 2)
     const b = bar(fraction, barWidth)
     const colored = cap && fraction >= 0.9 ? `{red-fg}${b}{/red-fg}` : b
@@ -425,7 +423,7 @@ export function externalLines(s: Snapshot, width: number): string[] {
     // The node, then its figures packed on indented lines that fit the panel.
     let line = n.address
     for (const [k, v] of Object.entries(m).sort(([a], [b]) => a.localeCompare(b))) {
-      const part = `${k}=${fmtCount(v)}`
+      const part = `${k}=${formatCountShort(v)}`
       if (line.length + 1 + part.length > width && line.trim()) {
         lines.push(esc(truncate(line, width)))
         line = '  '
@@ -466,33 +464,33 @@ export function nodeDetails(n: NodeStatus, s: Snapshot): string[] {
   const lines = [
     `{bold}${esc(n.address)}{/bold}  ${n.role}  shard ${n.shard}  ${nodeState(n)}${n.error ? `  {red-fg}${esc(n.error)}{/red-fg}` : ''}`,
     `id ${n.id}`,
-    `${n.engine ?? '?'} ${n.version ?? ''}  uptime ${fmtSeconds(n.uptimeSeconds)}  poll ${n.pollMs ?? '-'} ms`,
+    `${n.engine ?? '?'} ${n.version ?? ''}  uptime ${formatDurationShort(n.uptimeSeconds)}  poll ${n.pollMs ?? '-'} ms`,
     n.slots.length ? `slots ${n.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(' ')}` : '',
     '',
-    `ops/s ${fmtCount(n.opsPerSec)}  latency ${fmtUs(n.latencyUs)}  p50 ${fmtUs(n.p50Us)}  p99 ${fmtUs(n.p99Us)}  cpu ${n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(1)}%`}`,
-    `hit ${fmtPercent(n.hitRatio, 1)}  net in ${fmtBytes(n.netInputBytesPerSec)}/s out ${fmtBytes(n.netOutputBytesPerSec)}/s  errors/s ${fmtCount(n.errorsPerSec)}`,
-    `evictions/s ${fmtCount(n.evictionsPerSec)}  expired/s ${fmtCount(n.expiredPerSec)}  clients ${fmtCount(n.clients.connected)} (blocked ${fmtCount(n.clients.blocked)})`,
-    `memory ${fmtBytes(n.memory.used)} / max ${n.memory.maxmemory ? fmtBytes(n.memory.maxmemory) : 'none'}  rss ${fmtBytes(n.memory.rss)}  peak ${fmtBytes(n.memory.peak)}  frag ${n.memory.fragmentationRatio ?? '-'}  ${n.memory.policy ?? ''}`,
-    `keys ${fmtCount(n.keys)}  with ttl ${fmtCount(n.expires)}`,
+    `ops/s ${formatCountShort(n.opsPerSec)}  latency ${fmtUs(n.latencyUs)}  p50 ${fmtUs(n.p50Us)}  p99 ${fmtUs(n.p99Us)}  cpu ${n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(1)}%`}`,
+    `hit ${fmtPercent(n.hitRatio, 1)}  net in ${formatBytesShort(n.netInputBytesPerSec)}/s out ${formatBytesShort(n.netOutputBytesPerSec)}/s  errors/s ${formatCountShort(n.errorsPerSec)}`,
+    `evictions/s ${formatCountShort(n.evictionsPerSec)}  expired/s ${formatCountShort(n.expiredPerSec)}  clients ${formatCountShort(n.clients.connected)} (blocked ${formatCountShort(n.clients.blocked)})`,
+    `memory ${formatBytesShort(n.memory.used)} / max ${n.memory.maxmemory ? formatBytesShort(n.memory.maxmemory) : 'none'}  rss ${formatBytesShort(n.memory.rss)}  peak ${formatBytesShort(n.memory.peak)}  frag ${n.memory.fragmentationRatio ?? '-'}  ${n.memory.policy ?? ''}`,
+    `keys ${formatCountShort(n.keys)}  with ttl ${formatCountShort(n.expires)}`,
   ]
   if (n.role === 'primary' && repl) {
     lines.push(
       '',
-      `replication offset ${repl.primaryOffset ?? '-'}  writes ${repl.writeBytesPerSec === undefined ? '-' : `${fmtBytes(repl.writeBytesPerSec)}/s`}  backlog ${fmtBytes(repl.backlog?.size)}  full syncs ${repl.fullSyncs ?? '-'}`,
+      `replication offset ${repl.primaryOffset ?? '-'}  writes ${repl.writeBytesPerSec === undefined ? '-' : `${formatBytesShort(repl.writeBytesPerSec)}/s`}  backlog ${formatBytesShort(repl.backlog?.size)}  full syncs ${repl.fullSyncs ?? '-'}`,
     )
   }
   if (replica) {
     lines.push(
       '',
-      `replica of ${repl?.primaryAddress ?? '?'}  link ${replica.link}  offset ${replica.offset ?? '-'}  lag ${replica.lagBytes ?? '-'} bytes / ${fmtSeconds(replica.lagSeconds)}`,
-      `backlog headroom ${fmtBytes(replica.backlogHeadroomBytes)} (${fmtSeconds(replica.backlogHeadroomSeconds)})  full resync risk ${replica.fullResyncRisk ? '{red-fg}yes{/red-fg}' : 'no'}`,
+      `replica of ${repl?.primaryAddress ?? '?'}  link ${replica.link}  offset ${replica.offset ?? '-'}  lag ${replica.lagBytes ?? '-'} bytes / ${formatDurationShort(replica.lagSeconds)}`,
+      `backlog headroom ${formatBytesShort(replica.backlogHeadroomBytes)} (${formatDurationShort(replica.backlogHeadroomSeconds)})  full resync risk ${replica.fullResyncRisk ? '{red-fg}yes{/red-fg}' : 'no'}`,
     )
   }
   if (n.topCommands.length) {
     lines.push('', 'top commands')
     for (const c of n.topCommands) {
       lines.push(
-        `  ${c.command.padEnd(22)} ${fmtCount(c.opsPerSec).padStart(7)}/s  ${fmtUs(c.usecPerCall).padStart(8)}  p99 ${fmtUs(c.p99Us)}`,
+        `  ${c.command.padEnd(22)} ${formatCountShort(c.opsPerSec).padStart(7)}/s  ${fmtUs(c.usecPerCall).padStart(8)}  p99 ${fmtUs(c.p99Us)}`,
       )
     }
   }
