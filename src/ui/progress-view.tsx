@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink'
 import type { ProgressEvent } from '../ops/progress.js'
-import { formatBytes, formatCount, formatDuration } from './format.js'
+import { formatBytes, formatCount, formatDuration } from '../format/units.js'
 
 export interface ProgressViewProps {
   title?: string
