@@ -11,7 +11,7 @@ import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { cachedValkeyServer, findServerBinary } from '../src/sandbox/binary.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
-import { loadMixedDataset, REDIS_CLI, runTimed } from './lib-dataset.js'
+import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /** One 3-shard target cluster: its primaries (connections kept open) and which primary owns each slot. */
@@ -59,6 +59,9 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g')
  * count equals the source's. Without a valkey-server (KVTOP_VALKEY_SERVER, PATH, or the Valkey build
  * cache) the Valkey rows are skipped, saying so in one line, and the Redis rows are reported.
  */
+/** Loads a dataset: run once per data profile. */
+export const usesDataset = true
+
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
   const dir = mkdtempSync(join(tmpdir(), 'kvtop-bench-migrate-engines-'))
@@ -126,14 +129,14 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     if (!rSrc || !rDst) throw new Error('the Redis sandboxes did not come up')
     const redisSrc: Source = { label: label(rSrc), port: rSrc.nodes[0].port }
     const valkeySrc: Source | undefined = vSrc && { label: label(vSrc), port: vSrc.nodes[0].port }
-    await loadMixedDataset(redisSrc.port, keys, dir)
-    if (valkeySrc) await loadMixedDataset(valkeySrc.port, keys, dir)
+    await loadDataset(redisSrc.port, keys, dir, options.profile)
+    if (valkeySrc) await loadDataset(valkeySrc.port, keys, dir, options.profile)
     const dbsize = await (await connect(redisSrc.port)).dbsize()
     const valkeyDbsize = valkeySrc ? await (await connect(valkeySrc.port)).dbsize() : undefined
     const redisDst = await targetOf(rDst)
     const valkeyDst = vDst ? await targetOf(vDst) : undefined
     notes.push(
-      `${dbsize} keys (70% strings, 5% binary, 5% each hash/list/set/zset, 20% with TTLs) on ${redisSrc.label}${valkeySrc ? ` and the same on ${valkeySrc.label} (${valkeyDbsize} keys)` : ''}: one standalone server -> a 3-shard cluster, loopback, 2 cores shared by everything`,
+      `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on ${redisSrc.label}${valkeySrc ? ` and the same on ${valkeySrc.label} (${valkeyDbsize} keys)` : ''}: one standalone server -> a 3-shard cluster, loopback, 2 cores shared by everything`,
     )
     const sourceKeys = (s: Source) => (s === valkeySrc ? valkeyDbsize! : dbsize)
 

@@ -9,7 +9,7 @@ import { createSnapshot } from '../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
-import { loadMixedDataset, REDIS_CLI, runTimed } from './lib-dataset.js'
+import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -23,6 +23,9 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  *   - `redis-cli --cluster import --cluster-copy --cluster-replace`, the stock tool for the job.
  * Goal: kvtop >= 0.5x the ceiling. Each copy is checked: the target's key count equals the source's.
  */
+/** Loads a dataset: run once per data profile. */
+export const usesDataset = true
+
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
   const dir = mkdtempSync(join(tmpdir(), 'kvtop-bench-migrate-'))
@@ -39,7 +42,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     ])
     const sPort = source.nodes[0].port
     const primaries = target.nodes.filter((n) => n.role === 'primary').map((n) => n.port)
-    await loadMixedDataset(sPort, keys, dir)
+    await loadDataset(sPort, keys, dir, options.profile)
     const connect = async (port: number) => {
       const r = new Redis({ port, lazyConnect: true })
       await r.connect()
@@ -52,7 +55,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const targetKeys = async () => (await Promise.all(dst.map((d) => d.dbsize()))).reduce((a, b) => a + b, 0)
     const flushTarget = () => Promise.all(dst.map((d) => d.flushall()))
     notes.push(
-      `${dbsize} keys (70% strings, 5% binary, 5% each hash/list/set/zset, 20% with TTLs) on redis ${source.version}: one standalone server -> a 3-shard cluster, loopback, 2 cores shared by everything`,
+      `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on redis ${source.version}: one standalone server -> a 3-shard cluster, loopback, 2 cores shared by everything`,
     )
 
     // --- kvtop ------------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DATA_PROFILES, parseProfiles } from './lib-dataset.js'
 import type { BenchOptions, BenchReport } from './types.js'
 
 /**
- * `npm run bench -- NAME [--scale S]`: run bench/NAME.ts (compiled), print a Markdown table and the
- * JSON report, and keep the JSON under bench/results/.
+ * `npm run bench -- NAME [--scale S] [--data production,uniform]`: run bench/NAME.ts (compiled),
+ * print a Markdown table and the JSON report, and keep the JSON under bench/results/. Benchmarks
+ * that load a dataset run once per data profile (both by default).
  */
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -36,28 +38,51 @@ function fmt(n: number): string {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const name = argv.find((a) => !a.startsWith('--'))
+  const name = argv.find((a, i) => !a.startsWith('--') && !['--scale', '--data'].includes(argv[i - 1] ?? ''))
   const scaleIndex = argv.indexOf('--scale')
-  const options: BenchOptions = { scale: scaleIndex >= 0 ? Number(argv[scaleIndex + 1]) : 1 }
+  const scale = scaleIndex >= 0 ? Number(argv[scaleIndex + 1]) : 1
   if (!name || !available().includes(name)) {
     process.stderr.write(
-      `usage: npm run bench -- NAME [--scale S]\navailable: ${available().join(', ') || '(none yet)'}\n`,
+      `usage: npm run bench -- NAME [--scale S] [--data ${DATA_PROFILES.join(',')}]\navailable: ${available().join(', ') || '(none yet)'}\n`,
     )
     process.exit(2)
   }
-  const mod = (await import(join(here, `${name}.js`))) as { run: (o: BenchOptions) => Promise<BenchReport> }
-  const report = await mod.run(options)
+  const mod = (await import(join(here, `${name}.js`))) as {
+    run: (o: BenchOptions) => Promise<BenchReport>
+    usesDataset?: boolean
+  }
+  // A benchmark that loads data runs once per profile; its cases are named by profile.
+  const profiles = mod.usesDataset ? parseProfiles(argv) : [DATA_PROFILES[0]]
+  const passes: BenchReport[] = []
+  for (const profile of profiles) {
+    const report = await mod.run({ scale, profile })
+    passes.push(
+      mod.usesDataset
+        ? {
+            ...report,
+            rows: report.rows.map((r) => ({ ...r, case: `[${profile}] ${r.case}` })),
+            notes: (report.notes ?? []).map((n) => `[${profile}] ${n}`),
+          }
+        : report,
+    )
+  }
+  const report: BenchReport = {
+    name: passes[0].name,
+    rows: passes.flatMap((p) => p.rows),
+    notes: passes.flatMap((p) => p.notes ?? []),
+  }
+  const data = mod.usesDataset ? { data: profiles } : {}
   process.stdout.write(
     toMarkdown(report) +
       '\n\n' +
-      JSON.stringify({ ...report, scale: options.scale, at: Date.now() }, null, 2) +
+      JSON.stringify({ ...report, scale, ...data, at: Date.now() }, null, 2) +
       '\n',
   )
   const out = join(here, '..', '..', 'bench', 'results')
   mkdirSync(out, { recursive: true })
   writeFileSync(
     join(out, `${name}-${Date.now()}.json`),
-    JSON.stringify({ ...report, scale: options.scale }, null, 2),
+    JSON.stringify({ ...report, scale, ...data }, null, 2),
   )
 }
 

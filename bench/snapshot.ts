@@ -7,7 +7,7 @@ import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sand
 import { createSnapshot } from '../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { restoreSnapshot, writeRestoreStream } from '../src/ops/snapshot/restore.js'
-import { loadMixedDataset as load, REDIS_CLI, runTimed as run } from './lib-dataset.js'
+import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed as run } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -20,6 +20,9 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  *     commands kvtop sends, pre-generated); goal: kvtop rate >= 0.8x the pipe's.
  * Both restores go into an empty server and are checked with DEBUG DIGEST against the source.
  */
+
+/** Loads a dataset: run once per data profile. */
+export const usesDataset = true
 
 export async function run_(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
@@ -34,7 +37,7 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
     target = await sandboxUp({ name: 'bench-dst', shards: 0, replicas: 0, flavor: 'redis', env })
     const sPort = source.nodes[0].port
     const tPort = target.nodes[0].port
-    await load(sPort, keys, dir)
+    await loadDataset(sPort, keys, dir, options.profile)
     const src = new Redis({ port: sPort, lazyConnect: true })
     const dst = new Redis({ port: tPort, lazyConnect: true })
     await src.connect()
@@ -43,7 +46,7 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       const dbsize = await src.dbsize()
       const sourceDigest = String(await src.call('DEBUG', 'DIGEST'))
       notes.push(
-        `${dbsize} keys (70% strings, 5% binary, 5% each hash/list/set/zset, 20% with TTLs) on redis ${source.version}, one standalone server, loopback`,
+        `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on redis ${source.version}, one standalone server, loopback`,
       )
 
       // --- create ---------------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+import type { DataProfile } from './lib-dataset.js'
+
 /** What every benchmark under bench/ returns: kvtop and its anchor, same run, same data. */
 export interface BenchRow {
   case: string
@@ -18,4 +20,6 @@ export interface BenchReport {
 export interface BenchOptions {
   /** 1 = the size the issue names (e.g. 1M keys); smaller for a quick look. */
   scale: number
+  /** The data profile of this pass, for the benchmarks that load a dataset (`usesDataset`). */
+  profile: DataProfile
 }

@@ -329,12 +329,18 @@ export function formatSlowlogLine(e: SlowlogEntry): string {
 
 export function formatSlowlogGroups(groups: SlowlogGroup[]): string {
   if (!groups.length) return 'No slowlog entries.'
+  return groupsTable(groups, (g) => [fmtUs(g.totalUs), fmtUs(g.avgUs), fmtUs(g.maxUs)])
+}
+
+/** Slowlog and COMMANDLOG groups share one table; only the measure (time or size) differs. */
+function groupsTable<G extends { pattern: string; count: number; nodes: unknown[]; lastAt: number }>(
+  groups: G[],
+  totalAvgMax: (g: G) => [string, string, string],
+): string {
   const rows = groups.map((g) => [
     truncate(g.pattern, 60),
     String(g.count),
-    fmtUs(g.totalUs),
-    fmtUs(g.avgUs),
-    fmtUs(g.maxUs),
+    ...totalAvgMax(g),
     String(g.nodes.length),
     fmtTime(g.lastAt),
   ])
@@ -375,23 +381,10 @@ export function formatCommandLogLine(e: CommandLogEntry): string {
 
 export function formatCommandLogGroups(groups: CommandLogGroup[], kind: LargeLogKind): string {
   if (!groups.length) return `No ${kind} entries.`
-  const rows = groups.map((g) => [
-    truncate(g.pattern, 60),
-    String(g.count),
+  return groupsTable(groups, (g) => [
     formatBytesShort(g.totalBytes),
     formatBytesShort(g.avgBytes),
     formatBytesShort(g.maxBytes),
-    String(g.nodes.length),
-    fmtTime(g.lastAt),
-  ])
-  return renderTable(['PATTERN', 'COUNT', 'TOTAL', 'AVG', 'MAX', 'NODES', 'LAST'], rows, [
-    'left',
-    'right',
-    'right',
-    'right',
-    'right',
-    'right',
-    'left',
   ])
 }
 

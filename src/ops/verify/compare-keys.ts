@@ -1,7 +1,15 @@
 import { escapeBytes } from '../../data/escape.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import { compareValue, lengthCommand, type Endpoints, type ValueMismatch } from './logical.js'
+import type { CommandArg } from '../../wire/encode.js'
+import {
+  compareValue,
+  compareWholeReplies,
+  lengthCommand,
+  wholeValueRead,
+  type Endpoints,
+  type ValueMismatch,
+} from './logical.js'
 import type { Side } from './side.js'
 import type { Difference } from './types.js'
 
@@ -20,6 +28,30 @@ export interface CompareSettings {
 
 /** Values up to this many elements (or bytes, for strings) are compared by DUMP first. */
 const DUMP_LIMIT_BYTES = 512 * 1024
+
+/** What one pipelined round of whole-value reads may bring back from each side, about. */
+const READ_BUDGET_BYTES = 8 << 20
+/** A guess of an element's size (member, field and value, score) for the budget. */
+const ELEMENT_BYTES = 64
+
+/** Whole-value reads in groups whose replies stay within the budget (memory bounded per round). */
+function byReadBudget<T extends { x: { type: string; length: number } }>(items: T[]): T[][] {
+  const groups: T[][] = []
+  let group: T[] = []
+  let bytes = 0
+  for (const item of items) {
+    const cost = item.x.type === 'string' ? item.x.length : item.x.length * ELEMENT_BYTES
+    if (group.length && bytes + cost > READ_BUDGET_BYTES) {
+      groups.push(group)
+      group = []
+      bytes = 0
+    }
+    group.push(item)
+    bytes += cost
+  }
+  if (group.length) groups.push(group)
+  return groups
+}
 
 /**
  * A reply that must be a value. An error reply (NOPERM, a proxy's refusal, a redirect not
@@ -174,25 +206,54 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
     })
   }
 
+  // Small values whose payloads differ (a hashtable's per-process order, another encoding or RDB
+  // version) are read whole, pipelined for many keys in one round per node, and compared in memory:
+  // never a round trip per key. Big values, streams and module types go piece by piece.
+  const batched: { x: (typeof logical)[number]; read: CommandArg[] }[] = []
+  const oneByOne: typeof logical = []
   for (const x of logical) {
-    const key = keys[x.i]
+    const read = wholeValueRead(x.type, keys[x.i], x.length, s.chunkElements)
+    if (read) batched.push({ x, read })
+    else oneByOne.push(x)
+  }
+  const record = (x: (typeof logical)[number], mismatch: ValueMismatch | undefined) => {
+    if (!mismatch) return
+    diffs.push(
+      difference('value', keys[x.i], e.sourceDb, mismatch.detail, {
+        sourceType: x.type,
+        ...(s.showValues
+          ? { sourceValue: shown(mismatch.sourceValue), targetValue: shown(mismatch.targetValue) }
+          : {}),
+      }),
+    )
+  }
+  for (const group of byReadBudget(batched)) {
+    const groupKeys = group.map((b) => keys[b.x.i])
+    const read = (_k: Buffer, j: number) => [group[j].read]
+    const [sv, tv] = await Promise.all([
+      e.source.perKey(e.sourceDb, groupKeys, read),
+      e.target.perKey(e.targetDb, groupKeys, read),
+    ])
+    group.forEach(({ x }, j) => {
+      const a = sv[j][0]
+      const b = tv[j][0]
+      // A key that changed type or vanished while read: a difference for now, rechecked by the next pass.
+      const refused = a instanceof RespError ? a : b instanceof RespError ? b : undefined
+      record(
+        x,
+        refused ? { detail: `could not compare: ${refused.message}` } : compareWholeReplies(x.type, a, b),
+      )
+    })
+  }
+
+  for (const x of oneByOne) {
     let mismatch: ValueMismatch | undefined
     try {
-      mismatch = await compareValue(e, key, x.type, x.length, s.chunkElements)
+      mismatch = await compareValue(e, keys[x.i], x.type, x.length, s.chunkElements)
     } catch (err) {
-      // A key changed type or vanished while read: a difference for now, rechecked by the next pass.
       mismatch = { detail: `could not compare: ${(err as Error).message}` }
     }
-    if (mismatch) {
-      diffs.push(
-        difference('value', key, e.sourceDb, mismatch.detail, {
-          sourceType: x.type,
-          ...(s.showValues
-            ? { sourceValue: shown(mismatch.sourceValue), targetValue: shown(mismatch.targetValue) }
-            : {}),
-        }),
-      )
-    }
+    record(x, mismatch)
   }
   return diffs
 }

@@ -109,22 +109,20 @@ export async function compareValue(
   length: number,
   chunk: number,
 ): Promise<ValueMismatch | undefined> {
+  const whole = wholeValueRead(type, key, length, chunk)
+  if (whole && type !== 'string') {
+    const [s, t] = await both(e, key, whole)
+    return compareWholeReplies(type, s, t)
+  }
   switch (type) {
     case 'string':
       return compareString(e, key, length)
     case 'list':
       return compareList(e, key, length, chunk)
     case 'hash':
-      return length <= chunk
-        ? compareWhole(e, key, ['HGETALL', key], 'field')
-        : compareScanned(e, key, 'hash', chunk)
     case 'set':
-      return length <= chunk ? compareSetWhole(e, key) : compareScanned(e, key, 'set', chunk)
     case 'zset':
-      // Scores are numbers each server prints its own way: compared as doubles.
-      return length <= chunk
-        ? compareWhole(e, key, ['ZRANGE', key, 0, -1, 'WITHSCORES'], 'member', sameScore)
-        : compareScanned(e, key, 'zset', chunk)
+      return compareScanned(e, key, type, chunk)
     case 'stream':
       return compareStream(e, key, chunk)
     default: {
@@ -138,10 +136,7 @@ export async function compareValue(
 async function compareString(e: Endpoints, key: Buffer, length: number): Promise<ValueMismatch | undefined> {
   if (length <= STRING_WHOLE) {
     const [s, t] = await both(e, key, ['GET', key])
-    const sb = buf(s)
-    const tb = buf(t)
-    if (sb.equals(tb)) return undefined
-    return { detail: `string values differ${firstByteDiff(sb, tb, 0)}`, sourceValue: sb, targetValue: tb }
+    return compareWholeReplies('string', s, t)
   }
   for (let at = 0; at < length; at += STRING_CHUNK) {
     const [s, t] = await both(e, key, ['GETRANGE', key, at, at + STRING_CHUNK - 1])
@@ -150,6 +145,56 @@ async function compareString(e: Endpoints, key: Buffer, length: number): Promise
     if (!sb.equals(tb)) return { detail: `string values differ${firstByteDiff(sb, tb, at)}` }
   }
   return undefined
+}
+
+/**
+ * The one command that reads a value whole, when it is small enough to read whole: the command the
+ * batched comparison pipelines for many keys at once. Undefined for what is compared piece by piece
+ * (big values, streams, module types).
+ */
+export function wholeValueRead(
+  type: string,
+  key: Buffer,
+  length: number,
+  chunk: number,
+): CommandArg[] | undefined {
+  if (type === 'string') return length <= STRING_WHOLE ? ['GET', key] : undefined
+  if (length > chunk) return undefined
+  switch (type) {
+    case 'list':
+      return ['LRANGE', key, 0, -1]
+    case 'hash':
+      return ['HGETALL', key]
+    case 'set':
+      return ['SMEMBERS', key]
+    case 'zset':
+      return ['ZRANGE', key, 0, -1, 'WITHSCORES']
+    default:
+      return undefined
+  }
+}
+
+/** Two replies of `wholeValueRead`'s command compared; the first difference in words. */
+export function compareWholeReplies(type: string, s: Reply, t: Reply): ValueMismatch | undefined {
+  switch (type) {
+    case 'string': {
+      const sb = buf(s)
+      const tb = buf(t)
+      if (sb.equals(tb)) return undefined
+      return { detail: `string values differ${firstByteDiff(sb, tb, 0)}`, sourceValue: sb, targetValue: tb }
+    }
+    case 'list':
+      return compareListPage(s as Reply[], t as Reply[], 0)
+    case 'hash':
+      return compareMaps('field', pairs(s), pairs(t))
+    case 'set':
+      return compareSetMembers(s as Reply[], t as Reply[])
+    case 'zset':
+      // Scores are numbers each server prints its own way: compared as doubles.
+      return compareMaps('member', pairs(s), pairs(t), sameScore)
+    default:
+      throw new Error(`no whole-value comparison for ${type}`)
+  }
 }
 
 function firstByteDiff(a: Buffer, b: Buffer, base: number): string {
@@ -166,31 +211,25 @@ async function compareList(
 ): Promise<ValueMismatch | undefined> {
   for (let at = 0; at < length; at += chunk) {
     const [s, t] = (await both(e, key, ['LRANGE', key, at, at + chunk - 1])) as [Reply[], Reply[]]
-    const n = Math.max(s.length, t.length)
-    for (let i = 0; i < n; i++) {
-      const a = s[i] === undefined ? undefined : buf(s[i])
-      const b = t[i] === undefined ? undefined : buf(t[i])
-      if (!a || !b || !a.equals(b)) {
-        return { detail: `list element ${at + i} differs`, sourceValue: a, targetValue: b }
-      }
-    }
+    const mismatch = compareListPage(s, t, at)
+    if (mismatch) return mismatch
   }
   return undefined
 }
 
-async function compareWhole(
-  e: Endpoints,
-  key: Buffer,
-  cmd: CommandArg[],
-  what: string,
-  same: (a: Buffer, b: Buffer) => boolean = sameBytes,
-): Promise<ValueMismatch | undefined> {
-  const [s, t] = await both(e, key, cmd)
-  return compareMaps(what, pairs(s), pairs(t), same)
+function compareListPage(s: Reply[], t: Reply[], at: number): ValueMismatch | undefined {
+  const n = Math.max(s.length, t.length)
+  for (let i = 0; i < n; i++) {
+    const a = s[i] === undefined ? undefined : buf(s[i])
+    const b = t[i] === undefined ? undefined : buf(t[i])
+    if (!a || !b || !a.equals(b))
+      return { detail: `list element ${at + i} differs`, sourceValue: a, targetValue: b }
+  }
+  return undefined
 }
 
-async function compareSetWhole(e: Endpoints, key: Buffer): Promise<ValueMismatch | undefined> {
-  const [s, t] = (await both(e, key, ['SMEMBERS', key])) as [Reply[], Reply[]]
+/** Sets compared as sets (each side in its own order), by member bytes. */
+function compareSetMembers(s: Reply[], t: Reply[]): ValueMismatch | undefined {
   const tset = new Set(t.map((m) => hex(buf(m))))
   for (const m of s)
     if (!tset.has(hex(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in target` }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { runTop } from '../../../src/dashboard/run.js'
 import { MonitorEngine } from '../../../src/metrics/engine.js'
 import { replicatedSet, topologyOf } from '../metrics/fake-node.js'
@@ -16,9 +16,12 @@ describe('runTop: the engine feeding the dashboard', () => {
     const term = new FakeTerminal(160, 48)
     nodes[1].addSlow(['HGETALL', 'cart:{42}'], 75_000)
     const running = runTop(engine, { input: term.input, output: term.output, terminal: 'xterm-256color' })
-    await new Promise((r) => setTimeout(r, 450))
+    // Rounds are waited for, not timed: a loaded machine runs fewer of them in a given time.
+    const waitForPolls = (n: number) =>
+      vi.waitUntil(() => nodes[0].pipelines >= n, { timeout: 10_000, interval: 20 })
+    await waitForPolls(2)
     nodes[0].load(100)
-    await new Promise((r) => setTimeout(r, 250))
+    await waitForPolls(nodes[0].pipelines + 3)
     await term.type('q')
     const summary = await running
     expect(summary.rounds).toBeGreaterThanOrEqual(4)

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MonitorEngine, mapLimit } from '../../../src/metrics/engine.js'
 import type { ExternalMetricsSource } from '../../../src/metrics/external.js'
 import { FakeNode, replicatedSet, topologyOf } from './fake-node.js'
@@ -152,7 +152,7 @@ describe('MonitorEngine with simulated nodes', () => {
     }
     const { engine } = engineFor(nodes, { external: source })
     engine.start(() => {})
-    await new Promise((r) => setTimeout(r, 300))
+    await vi.waitUntil(() => engine.latest?.external, { timeout: 10_000, interval: 20 })
     const snap = engine.latest!
     expect(snap.external).toMatchObject({
       source: 'cloudwatch',

@@ -10,7 +10,8 @@ import { MonitorStream } from '../../../src/data/monitor/monitor-stream.js'
 import { RespError } from '../../../src/wire/reply-parser.js'
 import { fakeServer, handshakeThen, type FakeServer } from './fake-server.js'
 
-const MARGIN = 400
+/** A loaded 2-core machine delays timers by hundreds of ms; a missing deadline would never fire. */
+const MARGIN = 1000
 
 let servers: FakeServer[] = []
 afterEach(async () => {
