@@ -7,7 +7,7 @@ import { UsageError } from '../../src/errors.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatBytes, formatCount } from '../../src/ui/format.js'
+import { formatBytes, formatCount } from '../../src/format/units.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
 export default class SnapshotCreate extends BaseCommand {

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { ExitCode } from '../../src/errors.js'
 import { inspectSnapshot, type InspectReport } from '../../src/ops/snapshot/inspect.js'
-import { formatBytes, formatCount } from '../../src/ui/format.js'
+import { formatBytes, formatCount } from '../../src/format/units.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 import { renderTable } from '../../src/ui/table.js'
 

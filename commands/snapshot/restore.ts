@@ -11,7 +11,7 @@ import {
   type RestoreReport,
 } from '../../src/ops/snapshot/restore.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatCount } from '../../src/ui/format.js'
+import { formatCount } from '../../src/format/units.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
 export default class SnapshotRestore extends BaseCommand {

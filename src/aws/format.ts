@@ -1,3 +1,4 @@
+import { formatBytes } from '../format/units.js'
 import { renderTable } from '../ui/table.js'
 import type { ExportPlan, ExportResult, SnapshotInfo } from './snapshots.js'
 import type { BucketCheck } from './export-check.js'
@@ -55,18 +56,6 @@ function date(ms: number | undefined): string {
   return ms ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') : '-'
 }
 
-export function formatSize(bytes: number | undefined): string {
-  if (bytes === undefined) return '-'
-  const units = ['B', 'KB', 'MB', 'GB', 'TB']
-  let v = bytes
-  let i = 0
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`
-}
-
 export function formatSnapshots(list: SnapshotInfo[]): string {
   if (!list.length) return 'No snapshots.'
   return renderTable(
@@ -79,7 +68,7 @@ export function formatSnapshots(list: SnapshotInfo[]): string {
       s.origin ?? '-',
       date(s.createdAt),
       String(s.shards),
-      formatSize(s.sizeBytes),
+      formatBytes(s.sizeBytes),
       s.nodeType ?? '-',
       `${s.engine ?? ''} ${s.engineVersion ?? ''}`.trim() || '-',
     ]),
@@ -91,7 +80,7 @@ export function formatSnapshot(s: SnapshotInfo): string {
     `Snapshot:  ${s.name} (${s.service === 'elasticache' ? 'ElastiCache' : 'MemoryDB'}), ${s.status}`,
     `Source:    ${s.source ?? '-'}`,
     `Shards:    ${s.shards}`,
-    ...(s.sizeBytes !== undefined ? [`Size:      ${formatSize(s.sizeBytes)}`] : []),
+    ...(s.sizeBytes !== undefined ? [`Size:      ${formatBytes(s.sizeBytes)}`] : []),
     ...(s.arn ? [`ARN:       ${s.arn}`] : []),
   ].join('\n')
 }

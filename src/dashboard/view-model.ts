@@ -1,12 +1,10 @@
+import { formatBytesShort, formatCountShort, formatDurationShort } from '../format/units.js'
 import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import {
   CLOUDWATCH_COLUMNS,
   dataPlaneLine,
-  fmtBytes,
-  fmtCount,
   fmtLag,
   fmtPercent,
-  fmtSeconds,
   fmtTime,
   fmtUs,
   nodeState,
@@ -188,7 +186,7 @@ export const COLUMNS: Column[] = [
   { title: 'ROLE', width: 7, align: 'left', priority: 2, cell: (n) => n.role },
   { title: 'SH', width: 3, align: 'right', priority: 3, cell: (n) => String(n.shard) },
   { title: 'STATE', width: 7, align: 'left', priority: 0, cell: (n) => nodeState(n) },
-  { title: 'OPS/S', width: 7, align: 'right', priority: 4, cell: (n) => fmtCount(n.opsPerSec) },
+  { title: 'OPS/S', width: 7, align: 'right', priority: 4, cell: (n) => formatCountShort(n.opsPerSec) },
   { title: 'LAT', width: 7, align: 'right', priority: 6, cell: (n) => fmtUs(n.latencyUs) },
   { title: 'P99', width: 7, align: 'right', priority: 5, cell: (n) => fmtUs(n.p99Us) },
   {
@@ -198,11 +196,17 @@ export const COLUMNS: Column[] = [
     priority: 8,
     cell: (n) => (n.cpuPercent === undefined ? '-' : `${Math.round(n.cpuPercent)}%`),
   },
-  { title: 'MEM', width: 7, align: 'right', priority: 9, cell: (n) => fmtBytes(n.memory.used) },
+  { title: 'MEM', width: 7, align: 'right', priority: 9, cell: (n) => formatBytesShort(n.memory.used) },
   { title: 'HIT', width: 4, align: 'right', priority: 10, cell: (n) => fmtPercent(n.hitRatio) },
   { title: 'LAG', width: 14, align: 'left', priority: 1, cell: (n) => fmtLag(n) },
   { title: 'MEM%', width: 4, align: 'right', priority: 7, cell: (n) => fmtPercent(n.memory.usedFraction) },
-  { title: 'CLI', width: 5, align: 'right', priority: 11, cell: (n) => fmtCount(n.clients.connected) },
+  {
+    title: 'CLI',
+    width: 5,
+    align: 'right',
+    priority: 11,
+    cell: (n) => formatCountShort(n.clients.connected),
+  },
 ]
 
 const CW_WIDTHS: Record<string, number> = {
@@ -350,16 +354,19 @@ export function headerLines(s: Snapshot, state: ViewState, width = Infinity, max
     1,
   )
   const alerts = p(`alerts ${s.alerts.length ? `{red-fg}${s.alerts.length}{/red-fg}` : '0'}`, 0)
-  const ops = p(`ops/s ${fmtCount(c.opsPerSec)}`, 1)
-  const mem = p(`mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`, 3)
+  const ops = p(`ops/s ${formatCountShort(c.opsPerSec)}`, 1)
+  const mem = p(
+    `mem ${formatBytesShort(c.memoryUsed)}${c.maxmemory ? `/${formatBytesShort(c.maxmemory)}` : ''}`,
+    3,
+  )
   const hit = p(`hit ${fmtPercent(c.hitRatio)}`, 4)
   const shards = p(`${d.shards} shard${d.shards === 1 ? '' : 's'}`, 3)
   const mode = p(d.mode, 5)
   const engine = p(d.engine && d.version ? `${d.engine} ${d.version}` : '?', 6)
   const provider = p(d.provider ?? '?', 7)
   const slots = p(d.slotsCovered !== undefined ? `slots ${d.slotsCovered}/16384` : undefined, 6)
-  const keys = p(`keys ${fmtCount(c.keys)}`, 8)
-  const clients = p(`clients ${fmtCount(c.connectedClients)}`, 8)
+  const keys = p(`keys ${formatCountShort(c.keys)}`, 8)
+  const clients = p(`clients ${formatCountShort(c.connectedClients)}`, 8)
   const round = p(`round ${s.roundMs}ms @ ${fmtTime(s.at)}`, 9)
   // Paused and a filter change what is on screen: they stay; the sort order is on the table already.
   const paused = p(state.paused ? 'PAUSED' : undefined, 0)
@@ -452,7 +459,7 @@ export function memoryLines(s: Snapshot, width: number): string[] {
     const cap = sh.maxmemory || undefined
     if (!cap) {
       const share = used !== undefined && total > 0 ? `${Math.round((used / total) * 100)}%` : undefined
-      const start = `${label}${fmtBytes(used).padStart(6)}  `
+      const start = `${label}${formatBytesShort(used).padStart(6)}  `
       const variants = [
         ...(share ? [`${start}${share} of all, no limit`, `${start}${share}  no limit`] : []),
         `${start}no limit`,
@@ -460,7 +467,7 @@ export function memoryLines(s: Snapshot, width: number): string[] {
       return truncate(variants.find((v) => v.length <= width) ?? variants[variants.length - 1], width)
     }
     const fraction = used === undefined ? 0 : used / cap
-    const text = `${fmtBytes(used)}/${fmtBytes(cap)}`
+    const text = `${formatBytesShort(used)}/${formatBytesShort(cap)}`
     const barWidth = Math.max(3, width - label.length - text.length - 2)
     const b = bar(fraction, barWidth)
     const colored = fraction >= 0.9 ? `{red-fg}${b}{/red-fg}` : b
@@ -545,7 +552,7 @@ export function externalLines(s: Snapshot, width: number): string[] {
     // The node, then its figures packed on indented lines that fit the panel.
     let line = n.address
     for (const [k, v] of Object.entries(m).sort(([a], [b]) => a.localeCompare(b))) {
-      const part = `${k}=${fmtCount(v)}`
+      const part = `${k}=${formatCountShort(v)}`
       if (line.length + 1 + part.length > width && line.trim()) {
         lines.push(esc(truncate(line, width)))
         line = '  '
@@ -606,33 +613,33 @@ export function nodeDetails(n: NodeStatus, s: Snapshot): string[] {
   const lines = [
     `{bold}${esc(n.address)}{/bold}  ${n.role}  shard ${n.shard}  ${nodeState(n)}${n.error ? `  {red-fg}${esc(n.error)}{/red-fg}` : ''}`,
     `id ${n.id}`,
-    `${n.engine ?? '?'} ${n.version ?? ''}  uptime ${fmtSeconds(n.uptimeSeconds)}  poll ${n.pollMs ?? '-'} ms`,
+    `${n.engine ?? '?'} ${n.version ?? ''}  uptime ${formatDurationShort(n.uptimeSeconds)}  poll ${n.pollMs ?? '-'} ms`,
     n.slots.length ? `slots ${n.slots.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(' ')}` : '',
     '',
-    `ops/s ${fmtCount(n.opsPerSec)}  latency ${fmtUs(n.latencyUs)}  p50 ${fmtUs(n.p50Us)}  p99 ${fmtUs(n.p99Us)}  cpu ${n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(1)}%`}`,
-    `hit ${fmtPercent(n.hitRatio, 1)}  net in ${fmtBytes(n.netInputBytesPerSec)}/s out ${fmtBytes(n.netOutputBytesPerSec)}/s  errors/s ${fmtCount(n.errorsPerSec)}`,
-    `evictions/s ${fmtCount(n.evictionsPerSec)}  expired/s ${fmtCount(n.expiredPerSec)}  clients ${fmtCount(n.clients.connected)} (blocked ${fmtCount(n.clients.blocked)})`,
-    `memory ${fmtBytes(n.memory.used)} / max ${n.memory.maxmemory ? fmtBytes(n.memory.maxmemory) : 'none'}  rss ${fmtBytes(n.memory.rss)}  peak ${fmtBytes(n.memory.peak)}  frag ${n.memory.fragmentationRatio ?? '-'}  ${n.memory.policy ?? ''}`,
-    `keys ${fmtCount(n.keys)}  with ttl ${fmtCount(n.expires)}`,
+    `ops/s ${formatCountShort(n.opsPerSec)}  latency ${fmtUs(n.latencyUs)}  p50 ${fmtUs(n.p50Us)}  p99 ${fmtUs(n.p99Us)}  cpu ${n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(1)}%`}`,
+    `hit ${fmtPercent(n.hitRatio, 1)}  net in ${formatBytesShort(n.netInputBytesPerSec)}/s out ${formatBytesShort(n.netOutputBytesPerSec)}/s  errors/s ${formatCountShort(n.errorsPerSec)}`,
+    `evictions/s ${formatCountShort(n.evictionsPerSec)}  expired/s ${formatCountShort(n.expiredPerSec)}  clients ${formatCountShort(n.clients.connected)} (blocked ${formatCountShort(n.clients.blocked)})`,
+    `memory ${formatBytesShort(n.memory.used)} / max ${n.memory.maxmemory ? formatBytesShort(n.memory.maxmemory) : 'none'}  rss ${formatBytesShort(n.memory.rss)}  peak ${formatBytesShort(n.memory.peak)}  frag ${n.memory.fragmentationRatio ?? '-'}  ${n.memory.policy ?? ''}`,
+    `keys ${formatCountShort(n.keys)}  with ttl ${formatCountShort(n.expires)}`,
   ]
   if (n.role === 'primary' && repl) {
     lines.push(
       '',
-      `replication offset ${repl.primaryOffset ?? '-'}  writes ${repl.writeBytesPerSec === undefined ? '-' : `${fmtBytes(repl.writeBytesPerSec)}/s`}  backlog ${fmtBytes(repl.backlog?.size)}  full syncs ${repl.fullSyncs ?? '-'}`,
+      `replication offset ${repl.primaryOffset ?? '-'}  writes ${repl.writeBytesPerSec === undefined ? '-' : `${formatBytesShort(repl.writeBytesPerSec)}/s`}  backlog ${formatBytesShort(repl.backlog?.size)}  full syncs ${repl.fullSyncs ?? '-'}`,
     )
   }
   if (replica) {
     lines.push(
       '',
-      `replica of ${repl?.primaryAddress ?? '?'}  link ${replica.link}  offset ${replica.offset ?? '-'}  lag ${replica.lagBytes ?? '-'} bytes / ${fmtSeconds(replica.lagSeconds)}`,
-      `backlog headroom ${fmtBytes(replica.backlogHeadroomBytes)} (${fmtSeconds(replica.backlogHeadroomSeconds)})  full resync risk ${replica.fullResyncRisk ? '{red-fg}yes{/red-fg}' : 'no'}`,
+      `replica of ${repl?.primaryAddress ?? '?'}  link ${replica.link}  offset ${replica.offset ?? '-'}  lag ${replica.lagBytes ?? '-'} bytes / ${formatDurationShort(replica.lagSeconds)}`,
+      `backlog headroom ${formatBytesShort(replica.backlogHeadroomBytes)} (${formatDurationShort(replica.backlogHeadroomSeconds)})  full resync risk ${replica.fullResyncRisk ? '{red-fg}yes{/red-fg}' : 'no'}`,
     )
   }
   if (n.topCommands.length) {
     lines.push('', 'top commands')
     for (const c of n.topCommands) {
       lines.push(
-        `  ${c.command.padEnd(22)} ${fmtCount(c.opsPerSec).padStart(7)}/s  ${fmtUs(c.usecPerCall).padStart(8)}  p99 ${fmtUs(c.p99Us)}`,
+        `  ${c.command.padEnd(22)} ${formatCountShort(c.opsPerSec).padStart(7)}/s  ${fmtUs(c.usecPerCall).padStart(8)}  p99 ${fmtUs(c.p99Us)}`,
       )
     }
   }

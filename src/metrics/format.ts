@@ -1,3 +1,4 @@
+import { formatBytesShort, formatCountShort, formatDurationShort } from '../format/units.js'
 import { renderTable } from '../ui/table.js'
 import type { MonitorEvent } from './alerts.js'
 import type { ShardReplication } from './replication.js'
@@ -13,29 +14,6 @@ import type { DataPlaneStatus, NodeStatus, Snapshot } from './types.js'
 
 /** Plain-text presentation of monitoring data (tables for `status`, `replication`, `slowlog`). */
 
-export function fmtBytes(n: number | undefined): string {
-  if (n === undefined) return '-'
-  const abs = Math.abs(n)
-  if (abs < 1024) return `${Math.round(n)}B`
-  const units = ['K', 'M', 'G', 'T', 'P']
-  let v = n / 1024
-  let i = 0
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024
-    i++
-  }
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`
-}
-
-export function fmtCount(n: number | undefined): string {
-  if (n === undefined) return '-'
-  const abs = Math.abs(n)
-  if (abs < 1000) return abs < 10 && !Number.isInteger(n) ? n.toFixed(1) : String(Math.round(n))
-  if (abs < 1e6) return `${(n / 1e3).toFixed(abs < 1e4 ? 1 : 0)}k`
-  if (abs < 1e9) return `${(n / 1e6).toFixed(abs < 1e7 ? 1 : 0)}M`
-  return `${(n / 1e9).toFixed(1)}G`
-}
-
 export function fmtPercent(fraction: number | undefined, digits = 0): string {
   return fraction === undefined ? '-' : `${(fraction * 100).toFixed(digits)}%`
 }
@@ -47,13 +25,6 @@ export function fmtUs(us: number | undefined): string {
   return `${(us / 1e6).toFixed(2)}s`
 }
 
-export function fmtSeconds(s: number | undefined): string {
-  if (s === undefined) return '-'
-  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)}s`
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-}
-
 export function fmtTime(at: number): string {
   const d = new Date(at)
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}:${String(d.getSeconds()).padStart(2, '0')}`
@@ -63,7 +34,7 @@ export function fmtLag(n: NodeStatus): string {
   const r = n.replication
   if (!r) return ''
   if (r.link === 'down' && r.lagBytes === undefined) return 'link down'
-  const text = `${fmtBytes(r.lagBytes)}/${fmtSeconds(r.lagSeconds)}`
+  const text = `${formatBytesShort(r.lagBytes)}/${formatDurationShort(r.lagSeconds)}`
   return r.link === 'down' ? `${text} (link down)` : text
 }
 
@@ -90,12 +61,12 @@ export function deploymentLine(s: Snapshot): string {
 export function totalsLine(s: Snapshot): string {
   const c = s.cluster
   return [
-    `ops/s ${fmtCount(c.opsPerSec)}`,
+    `ops/s ${formatCountShort(c.opsPerSec)}`,
     `hit ${fmtPercent(c.hitRatio)}`,
-    `mem ${fmtBytes(c.memoryUsed)}${c.maxmemory ? `/${fmtBytes(c.maxmemory)}` : ''}`,
-    `keys ${fmtCount(c.keys)}`,
-    `clients ${fmtCount(c.connectedClients)}`,
-    `net in ${fmtBytes(c.netInputBytesPerSec)}/s out ${fmtBytes(c.netOutputBytesPerSec)}/s`,
+    `mem ${formatBytesShort(c.memoryUsed)}${c.maxmemory ? `/${formatBytesShort(c.maxmemory)}` : ''}`,
+    `keys ${formatCountShort(c.keys)}`,
+    `clients ${formatCountShort(c.connectedClients)}`,
+    `net in ${formatBytesShort(c.netInputBytesPerSec)}/s out ${formatBytesShort(c.netOutputBytesPerSec)}/s`,
   ].join(' | ')
 }
 
@@ -126,16 +97,16 @@ export function formatNodeTable(nodes: NodeStatus[]): string {
     String(n.shard),
     ...(az ? [n.availabilityZone ?? '-'] : []),
     nodeState(n),
-    fmtCount(n.opsPerSec),
+    formatCountShort(n.opsPerSec),
     fmtUs(n.latencyUs),
     fmtUs(n.p99Us),
     n.cpuPercent === undefined ? '-' : `${n.cpuPercent.toFixed(0)}%`,
     n.memory.maxmemory
-      ? `${fmtBytes(n.memory.used)}/${fmtBytes(n.memory.maxmemory)}`
-      : fmtBytes(n.memory.used),
+      ? `${formatBytesShort(n.memory.used)}/${formatBytesShort(n.memory.maxmemory)}`
+      : formatBytesShort(n.memory.used),
     fmtPercent(n.hitRatio),
-    fmtCount(n.clients.connected),
-    fmtCount(n.keys),
+    formatCountShort(n.clients.connected),
+    formatCountShort(n.keys),
     ...(io ? [ioCell(n)] : []),
     fmtLag(n),
   ])
@@ -164,7 +135,9 @@ function ioCell(n: NodeStatus): string {
   if (!t) return '-'
   if (!t.active) return 'off'
   const rw = (t.readsPerSec ?? 0) + (t.writesPerSec ?? 0)
-  return t.readsPerSec === undefined && t.writesPerSec === undefined ? 'on' : `on ${fmtCount(rw)} io/s`
+  return t.readsPerSec === undefined && t.writesPerSec === undefined
+    ? 'on'
+    : `on ${formatCountShort(rw)} io/s`
 }
 
 export function formatEvent(e: MonitorEvent): string {
@@ -210,20 +183,20 @@ export const CLOUDWATCH_COLUMNS: {
   { title: 'CPU', align: 'right', cell: (m) => pctFigure(m.cpu) },
   { title: 'ENGINE CPU', align: 'right', cell: (m) => pctFigure(m.engineCpu) },
   { title: 'MEM%', align: 'right', cell: (m) => pctFigure(m.memoryUsagePercent) },
-  { title: 'MEM USED', align: 'right', cell: (m) => fmtBytes(m.bytesUsed) },
-  { title: 'CONNS', align: 'right', cell: (m) => fmtCount(m.currConnections) },
+  { title: 'MEM USED', align: 'right', cell: (m) => formatBytesShort(m.bytesUsed) },
+  { title: 'CONNS', align: 'right', cell: (m) => formatCountShort(m.currConnections) },
   {
     title: 'CMDS/MIN',
     align: 'right',
     cell: (m) =>
       m.getTypeCmds === undefined && m.setTypeCmds === undefined
         ? '-'
-        : fmtCount((m.getTypeCmds ?? 0) + (m.setTypeCmds ?? 0)),
+        : formatCountShort((m.getTypeCmds ?? 0) + (m.setTypeCmds ?? 0)),
   },
-  { title: 'HITS/MIN', align: 'right', cell: (m) => fmtCount(m.hits) },
-  { title: 'MISSES/MIN', align: 'right', cell: (m) => fmtCount(m.misses) },
-  { title: 'EVICTED/MIN', align: 'right', cell: (m) => fmtCount(m.evictions) },
-  { title: 'REPL LAG', align: 'right', cell: (m) => fmtSeconds(m.replicationLag) },
+  { title: 'HITS/MIN', align: 'right', cell: (m) => formatCountShort(m.hits) },
+  { title: 'MISSES/MIN', align: 'right', cell: (m) => formatCountShort(m.misses) },
+  { title: 'EVICTED/MIN', align: 'right', cell: (m) => formatCountShort(m.evictions) },
+  { title: 'REPL LAG', align: 'right', cell: (m) => formatDurationShort(m.replicationLag) },
 ]
 
 /**
@@ -283,10 +256,10 @@ export function formatReplication(shards: ShardReplication[]): string {
   const out: string[] = []
   for (const s of shards) {
     const backlog = s.backlog
-      ? `backlog ${fmtBytes(s.backlog.size)}${s.backlog.active ? '' : ' (inactive)'}`
+      ? `backlog ${formatBytesShort(s.backlog.size)}${s.backlog.active ? '' : ' (inactive)'}`
       : 'backlog -'
     out.push(
-      `shard ${s.shard}  primary ${s.primaryAddress ?? '?'}${s.primaryUp ? '' : ' (down)'}  offset ${s.primaryOffset ?? '-'}  writes ${s.writeBytesPerSec === undefined ? '-' : `${fmtBytes(s.writeBytesPerSec)}/s`}  ${backlog}  full syncs ${s.fullSyncs ?? '-'}`,
+      `shard ${s.shard}  primary ${s.primaryAddress ?? '?'}${s.primaryUp ? '' : ' (down)'}  offset ${s.primaryOffset ?? '-'}  writes ${s.writeBytesPerSec === undefined ? '-' : `${formatBytesShort(s.writeBytesPerSec)}/s`}  ${backlog}  full syncs ${s.fullSyncs ?? '-'}`,
     )
     if (!s.replicas.length) {
       out.push('  (no replicas)', '')
@@ -299,9 +272,9 @@ export function formatReplication(shards: ShardReplication[]): string {
       r.state ?? '-',
       r.offset === undefined ? '-' : String(r.offset),
       r.lagBytes === undefined ? '-' : String(r.lagBytes),
-      fmtSeconds(r.lagSeconds),
-      r.backlogHeadroomBytes === undefined ? '-' : fmtBytes(r.backlogHeadroomBytes),
-      fmtSeconds(r.backlogHeadroomSeconds),
+      formatDurationShort(r.lagSeconds),
+      r.backlogHeadroomBytes === undefined ? '-' : formatBytesShort(r.backlogHeadroomBytes),
+      formatDurationShort(r.backlogHeadroomSeconds),
       r.fullResyncRisk ? 'yes' : 'no',
     ])
     out.push(
@@ -387,7 +360,7 @@ export function formatCommandLog(entries: CommandLogEntry[], kind: LargeLogKind)
   if (!entries.length) return `No ${kind} entries.`
   const rows = entries.map((e) => [
     fmtTime(e.at),
-    fmtBytes(e.bytes),
+    formatBytesShort(e.bytes),
     e.address,
     String(e.shard),
     e.role,
@@ -403,12 +376,16 @@ export function formatCommandLog(entries: CommandLogEntry[], kind: LargeLogKind)
 
 /** One COMMANDLOG size entry on one line, fixed columns (for `slowlog --kind ... --follow`). */
 export function formatCommandLogLine(e: CommandLogEntry): string {
-  return `${fmtTime(e.at)} ${fmtBytes(e.bytes).padStart(8)}  ${e.address.padEnd(21)} s${String(e.shard).padEnd(3)} ${e.role.padEnd(7)}  ${formatArgs(e)}  (${e.client})`
+  return `${fmtTime(e.at)} ${formatBytesShort(e.bytes).padStart(8)}  ${e.address.padEnd(21)} s${String(e.shard).padEnd(3)} ${e.role.padEnd(7)}  ${formatArgs(e)}  (${e.client})`
 }
 
 export function formatCommandLogGroups(groups: CommandLogGroup[], kind: LargeLogKind): string {
   if (!groups.length) return `No ${kind} entries.`
-  return groupsTable(groups, (g) => [fmtBytes(g.totalBytes), fmtBytes(g.avgBytes), fmtBytes(g.maxBytes)])
+  return groupsTable(groups, (g) => [
+    formatBytesShort(g.totalBytes),
+    formatBytesShort(g.avgBytes),
+    formatBytesShort(g.maxBytes),
+  ])
 }
 
 export function truncate(text: string, width: number): string {

@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink'
 import type { ProgressEvent } from '../ops/progress.js'
-import { formatBytes, formatCount, formatDuration, lagLine, type LagStatus } from './format.js'
+import { formatBytes, formatCount, formatDuration } from '../format/units.js'
+import { lagLine, type LagStatus } from './lag-line.js'
 
 export { lagLine, type LagStatus }
 

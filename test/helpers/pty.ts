@@ -14,7 +14,7 @@ export interface PtyResult {
   code: number | null
   /** stdout and stderr together, as the terminal showed them. */
   output: string
-  /** Whether the question (`[y/N]`) was shown. */
+  /** Whether the question (`[y/N]`, or `options.question`) was shown. */
   asked: boolean
 }
 
@@ -25,8 +25,9 @@ export interface PtyResult {
 export function runCliInPty(
   args: string[],
   answer: string,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; question?: string } = {},
 ): Promise<PtyResult> {
+  const question = options.question ?? '[y/N]'
   const command = [process.execPath, BIN, ...args].map(quote).join(' ')
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     env: { ...process.env, NO_COLOR: '1', ...options.env },
@@ -36,7 +37,7 @@ export function runCliInPty(
   let asked = false
   const onData = (d: Buffer) => {
     output += String(d)
-    if (!asked && output.includes('[y/N]')) {
+    if (!asked && output.includes(question)) {
       asked = true
       child.stdin.write(`${answer}\r`)
     }

@@ -1,4 +1,4 @@
-import { formatBytes, formatCount } from '../../ui/format.js'
+import { formatBytes, formatCount } from '../../format/units.js'
 import { formatVerifyReport } from '../verify/format.js'
 import type { PlanReport } from './preflight.js'
 import type { Checkpoint, MigrateReport } from './types.js'

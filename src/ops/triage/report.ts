@@ -4,7 +4,7 @@ import { AtomicFile } from '../../data/atomic-file.js'
 import { UsageError } from '../../errors.js'
 import { dataPlaneLine } from '../../metrics/format.js'
 import { redact, redactDeep } from '../../redact.js'
-import { formatBytes } from '../../ui/format.js'
+import { formatBytes } from '../../format/units.js'
 import { mermaidCharts, sparklineTable } from './pictures.js'
 import type { Finding, TriageReport } from './types.js'
 

@@ -1,5 +1,5 @@
 import type { CommandLogGroup } from '../../metrics/slowlog.js'
-import { formatBytes } from '../../ui/format.js'
+import { formatBytes } from '../../format/units.js'
 import type {
   CloudWatchSummary,
   Finding,

@@ -1,4 +1,4 @@
-import { formatCount } from '../../ui/format.js'
+import { formatCount } from '../../format/units.js'
 import type { Difference, VerifyReport } from './types.js'
 
 const LABELS: Record<Difference['category'], string> = {

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { formatBytesShort, formatCountShort, formatDurationShort } from '../../../src/format/units.js'
 import {
-  fmtBytes,
-  fmtCount,
   fmtPercent,
-  fmtSeconds,
   fmtUs,
   formatReplication,
   formatSlowlogGroups,
@@ -15,26 +13,30 @@ import { clusterSnapshot } from '../dashboard/snapshots.js'
 describe('text formatting', () => {
   it('numbers, sizes, times', () => {
     expect([
-      fmtBytes(undefined),
-      fmtBytes(512),
-      fmtBytes(1536),
-      fmtBytes(50_000_000),
-      fmtBytes(5 * 1024 ** 3),
+      formatBytesShort(undefined),
+      formatBytesShort(512),
+      formatBytesShort(1536),
+      formatBytesShort(50_000_000),
+      formatBytesShort(5 * 1024 ** 3),
     ]).toEqual(['-', '512B', '1.5K', '47.7M', '5.0G'])
-    expect([fmtCount(3.25), fmtCount(42), fmtCount(1234), fmtCount(56_789), fmtCount(2_500_000)]).toEqual([
-      '3.3',
-      '42',
-      '1.2k',
-      '57k',
-      '2.5M',
-    ])
+    expect([
+      formatCountShort(3.25),
+      formatCountShort(42),
+      formatCountShort(1234),
+      formatCountShort(56_789),
+      formatCountShort(2_500_000),
+    ]).toEqual(['3.3', '42', '1.2k', '57k', '2.5M'])
     expect([fmtUs(4.5), fmtUs(250), fmtUs(50_137), fmtUs(2_500_000)]).toEqual([
       '4.5us',
       '250us',
       '50.1ms',
       '2.50s',
     ])
-    expect([fmtSeconds(0), fmtSeconds(75), fmtSeconds(7265)]).toEqual(['0.0s', '1m15s', '2h01m'])
+    expect([formatDurationShort(0), formatDurationShort(75), formatDurationShort(7265)]).toEqual([
+      '0.0s',
+      '1m15s',
+      '2h01m',
+    ])
     expect(fmtPercent(0.956)).toBe('96%')
   })
 

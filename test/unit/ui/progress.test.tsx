@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { render } from 'ink'
 import { describe, expect, it } from 'vitest'
 import { ProgressTracker } from '../../../src/ops/progress.js'
-import { formatBytes, formatCount, formatDuration } from '../../../src/ui/format.js'
+import { formatBytes, formatCount, formatDuration } from '../../../src/format/units.js'
 import { lagLine, ProgressView, progressBar } from '../../../src/ui/progress-view.js'
 
 class FakeStdout extends EventEmitter {
