@@ -49,7 +49,7 @@ describe('command metadata', () => {
   })
 
   it('every topic in use has its own description', () => {
-    expect(topicsInUse).toEqual(['auth', 'migrate', 'sandbox', 'scale', 'snapshot', 'snapshot:aws'])
+    expect(topicsInUse).toEqual(['auth', 'config', 'migrate', 'sandbox', 'scale', 'snapshot', 'snapshot:aws'])
     const summaries = new Set(Object.values(COMMANDS).map((c) => (c as { summary?: string }).summary))
     for (const t of topicsInUse) {
       const d = topicDescription(t)

@@ -114,7 +114,7 @@ describe('a mistyped command', () => {
       const r = await runCliInPty(['sandbox', 'statsu'], 'y', { env, question: '(Y/n)' })
       expect(r.asked).toBe(true)
       expect(r.output).toContain('Did you mean sandbox status?')
-      expect(r.output).toContain('No sandboxes. Start one with: kvtop sandbox up')
+      expect(r.output).toContain('No sandboxes. Start one with: npx kvtop sandbox up')
       expect(r.code).toBe(0)
     })
 
