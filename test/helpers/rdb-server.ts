@@ -54,18 +54,43 @@ export async function serverFromRdb(rdbPath: string, extraConfig: string[] = [])
     await stop()
     throw new Error(`redis-server did not load ${rdbPath}:\n${log.split('\n').slice(-8).join('\n')}`)
   }
-  const client = new Redis({ path: sock, lazyConnect: true, protocol: 2, maxRetriesPerRequest: 0 } as never)
-  client.on('error', () => {})
-  await client.connect()
-  for (let i = 0; i < 200; i++) {
-    if (/loading:0/.test(await client.info('persistence'))) break
-    await new Promise((r) => setTimeout(r, 25))
+  // Until the server has loaded the file. A connection that drops while it starts (a loaded
+  // machine) is opened again; whatever happens, a server that never gets ready is stopped here.
+  let client: Redis | undefined
+  const deadline = Date.now() + 30_000
+  try {
+    for (;;) {
+      try {
+        client ??= await openClient(sock)
+        if (/loading:0/.test(await client.info('persistence'))) break
+      } catch (err) {
+        client?.disconnect()
+        client = undefined
+        if (exited || Date.now() > deadline) throw err
+      }
+      if (exited || Date.now() > deadline) throw new Error('not ready in 30 s')
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  } catch (err) {
+    client?.disconnect()
+    await stop()
+    throw new Error(
+      `redis-server did not load ${rdbPath} (${(err as Error).message}):\n${log.split('\n').slice(-8).join('\n')}`,
+    )
   }
+  const ready = client
   return {
-    client,
+    client: ready,
     stop: async () => {
-      client.disconnect()
+      ready.disconnect()
       await stop()
     },
   }
+}
+
+async function openClient(sock: string): Promise<Redis> {
+  const client = new Redis({ path: sock, lazyConnect: true, protocol: 2, maxRetriesPerRequest: 0 } as never)
+  client.on('error', () => {})
+  await client.connect()
+  return client
 }
