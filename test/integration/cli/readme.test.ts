@@ -32,7 +32,7 @@ function shellWords(line: string): string[] {
     } else if (/\s/.test(c)) {
       if (word !== undefined) words.push(word)
       word = undefined
-    } else if (word === undefined && (c === '#' || c === '>' || c === '|' || c === '&')) break
+    } else if (word === undefined && (c === '#' || c === '>' || c === '<' || c === '|' || c === '&')) break
     else word = (word ?? '') + c
   }
   if (word !== undefined) words.push(word)
