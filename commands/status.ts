@@ -12,12 +12,7 @@ import {
   formatStatus,
   fmtTime,
 } from '../src/metrics/format.js'
-import {
-  openCloudWatchSource,
-  openMonitorOrCloudWatch,
-  sampleStatus,
-  statusJson,
-} from '../src/metrics/service.js'
+import { openStatusFeed, sampleStatus, statusJson } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
 import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
 import { watchJsonLines } from '../src/metrics/watch-lines.js'
@@ -66,11 +61,8 @@ export default class Status extends BaseCommand {
     this.csv = flags.csv
     const lagSeconds = flags['lag-alert']
     const endpoint = await this.resolveEndpoint(args.url, flags)
-    const external = flags.cloudwatch
-      ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
-      : undefined
-    const feed = await openMonitorOrCloudWatch(endpoint, {
-      ...(external ? { external } : {}),
+    const feed = await openStatusFeed(endpoint, {
+      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
       intervalMs,
       thresholds: { lagSeconds },
     })

@@ -3,7 +3,7 @@ import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { openCloudWatchSource, openMonitorOrCloudWatch } from '../src/metrics/service.js'
+import { openStatusFeed } from '../src/metrics/service.js'
 import { historySizeFor } from '../src/dashboard/view-model.js'
 import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
 import { RoundRecorder } from '../src/metrics/round-recorder.js'
@@ -57,11 +57,8 @@ export default class Top extends BaseCommand {
     const recording = flags.record ? new RoundRecorder(flags.record, flags.force) : undefined
     try {
       const endpoint = await this.resolveEndpoint(args.url, flags)
-      const external = flags.cloudwatch
-        ? await openCloudWatchSource(endpoint, { region: flags.region, profile: flags['aws-profile'] })
-        : undefined
-      const feed = await openMonitorOrCloudWatch(endpoint, {
-        ...(external ? { external } : {}),
+      const feed = await openStatusFeed(endpoint, {
+        ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
         intervalMs,
         // Enough rounds for the longest chart window (w).
         historySize: historySizeFor(intervalMs),

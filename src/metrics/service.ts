@@ -131,19 +131,25 @@ export async function readSlowlog(
   limit: number,
   group: boolean,
 ): Promise<SlowlogReport> {
-  await engine.connectAll(engine.connectTimeoutMs)
-  const snap = await engine.poll()
-  const entries = engine.slowlog.list(limit)
+  const { snap, errors } = await oneRound(engine)
   return {
     at: snap.at,
     nodes: snap.nodes.length,
     nodesRead: snap.nodes.filter((n) => n.up).length,
-    entries,
+    entries: engine.slowlog.list(limit),
     ...(group ? { groups: groupSlowlog(engine.slowlog.list()) } : {}),
-    errors: snap.nodes
-      .filter((n) => !n.up)
-      .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state })),
+    errors,
   }
+}
+
+/** One poll of every node (connected first), with the nodes it could not read and why. */
+async function oneRound(engine: MonitorEngine): Promise<{ snap: Snapshot; errors: SlowlogReport['errors'] }> {
+  await engine.connectAll(engine.connectTimeoutMs)
+  const snap = await engine.poll()
+  const errors = snap.nodes
+    .filter((n) => !n.up)
+    .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state }))
+  return { snap, errors }
 }
 
 export interface CommandLogReport {
@@ -165,8 +171,7 @@ export async function readCommandLog(
   limit: number,
   group: boolean,
 ): Promise<CommandLogReport> {
-  await engine.connectAll(engine.connectTimeoutMs)
-  const snap = await engine.poll()
+  const { snap, errors } = await oneRound(engine)
   const up = new Set(snap.nodes.filter((n) => n.up).map((n) => n.id))
   return {
     at: snap.at,
@@ -179,9 +184,7 @@ export async function readCommandLog(
       .commandLogSupport()
       .filter((n) => n.support === 'no' && up.has(n.node))
       .map((n) => n.address),
-    errors: snap.nodes
-      .filter((n) => !n.up)
-      .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state })),
+    errors,
   }
 }
 
@@ -201,6 +204,19 @@ export async function replicationReport(engine: MonitorEngine): Promise<Replicat
  * The CloudWatch source for `--cloudwatch`. The AWS SDK is loaded only here, so monitoring without
  * CloudWatch never pays for it.
  */
+/**
+ * `status` and `top`: CloudWatch beside the nodes when asked (`--cloudwatch`), then the live
+ * monitor or, where the nodes cannot be reached from here, CloudWatch alone.
+ */
+export async function openStatusFeed(
+  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
+  options: Omit<MonitorOptions, 'external'> & { cloudwatch?: { region?: string; profile?: string } },
+): Promise<MonitorFeed> {
+  const { cloudwatch, ...monitor } = options
+  const external = cloudwatch ? await openCloudWatchSource(endpoint, cloudwatch) : undefined
+  return openMonitorOrCloudWatch(endpoint, { ...monitor, ...(external ? { external } : {}) })
+}
+
 export async function openCloudWatchSource(
   endpoint: { aws?: AwsDeployment; input: ConnectionInput },
   account: { region?: string; profile?: string },
