@@ -9,6 +9,7 @@ import { fromMemoryDBCluster } from '../../../src/aws/discovery.js'
 import { cloudWatchHistory } from '../../../src/ops/triage/cloudwatch.js'
 import { markdownReport, triageJson } from '../../../src/ops/triage/report.js'
 import type { TriageReport } from '../../../src/ops/triage/types.js'
+import { emptyReport } from './fixtures.js'
 
 /**
  * triage keeps CloudWatch's series and the time of each peak (triage.json), and draws them in
@@ -85,26 +86,10 @@ beforeEach(() => {
 const utc = (ms: number) => new Date(ms).toISOString().slice(11, 16)
 
 function report(cloudwatch: TriageReport['cloudwatch']): TriageReport {
-  return {
-    at: Date.UTC(2026, 0, 2, 3, 4, 5),
-    durationSeconds: 0,
-    deployment: {
-      mode: 'cluster',
-      provider: 'memorydb',
-      engine: 'valkey',
-      version: '7.3',
-      shards: 1,
-      nodes: 2,
-    },
-    counts: { critical: 0, warning: 0, info: 0 },
-    findings: [],
-    workload: { topByCalls: [], topByTime: [], slowlog: [] },
-    clients: { topAddresses: [], topNames: [] },
-    keys: { sampled: 0, bigKeys: [], hotKeys: [], notes: [] },
-    nodes: [],
+  return emptyReport({
     cloudwatch,
     dataPlane: { reachable: false, reason: 'no answer from 10.0.0.1:6379 within 5s', code: 'timeout' },
-  }
+  })
 }
 
 describe('triage: CloudWatch series, peaks and pictures', () => {

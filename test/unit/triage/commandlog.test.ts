@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MonitorEngine } from '../../../src/metrics/engine.js'
-import type { Snapshot } from '../../../src/metrics/types.js'
 import { markdownReport } from '../../../src/ops/triage/report.js'
 import { evaluate, summarize } from '../../../src/ops/triage/rules.js'
 import { commandLogGroupsOf } from '../../../src/ops/triage/triage.js'
@@ -8,6 +7,10 @@ import type { TriageInput, TriageReport } from '../../../src/ops/triage/types.js
 import { LoggingNode, wired } from '../metrics/commandlog-node.js'
 import { topologyOf } from '../metrics/fake-node.js'
 import { replyFixture } from '../metrics/fixtures.js'
+import { triageInput } from './fixtures.js'
+
+const replicatedInput = (over: Partial<TriageInput>) =>
+  triageInput(over, { mode: 'replicated', shards: 1, nodes: 2 })
 
 const engines: MonitorEngine[] = []
 afterEach(async () => {
@@ -25,23 +28,6 @@ async function measured(nodes: LoggingNode[]): Promise<MonitorEngine> {
   engines.push(engine)
   await engine.poll()
   return engine
-}
-
-function input(over: Partial<TriageInput>): TriageInput {
-  return {
-    snapshot: {
-      deployment: { mode: 'replicated', shards: 1, nodes: 2 },
-      cluster: { nodesUp: 2, nodes: 2 },
-      nodes: [],
-      replication: [],
-    } as unknown as Snapshot,
-    openSlots: [],
-    extras: [],
-    slowlogGroups: [],
-    keys: { sampled: 0, bigKeys: [], hotKeys: [], notes: [] },
-    durationSeconds: 5,
-    ...over,
-  }
 }
 
 function report(i: TriageInput): TriageReport {
@@ -67,7 +53,9 @@ describe('triage: COMMANDLOG large requests and replies (Valkey 8.1+)', () => {
     const groups = commandLogGroupsOf(await measured([a, b]))
     expect(groups!.largeReplies[0].nodes).toEqual(['127.0.0.1:7700', '127.0.0.1:7701'])
 
-    const found = evaluate(input({ commandLogGroups: groups })).filter((f) => f.category === 'workload')
+    const found = evaluate(replicatedInput({ commandLogGroups: groups })).filter(
+      (f) => f.category === 'workload',
+    )
     expect(found.map((f) => [f.severity, f.node, f.summary])).toEqual([
       [
         'warning',
@@ -117,7 +105,7 @@ describe('triage: COMMANDLOG large requests and replies (Valkey 8.1+)', () => {
     const [a] = wired([new LoggingNode(7710, 'valkey', '8.1.1')])
     a.logs['large-request'] = replyFixture('commandlog/valkey-8.1-large-request.json').reply as unknown[]
     a.logs['large-reply'] = replyFixture('commandlog/valkey-8.1-large-reply.json').reply as unknown[]
-    const r = report(input({ commandLogGroups: commandLogGroupsOf(await measured([a])) }))
+    const r = report(replicatedInput({ commandLogGroups: commandLogGroupsOf(await measured([a])) }))
     expect(r.workload.commandLog!.largeReplies[0]).toEqual({
       pattern: 'HGETALL cart:*',
       count: 1,
@@ -138,7 +126,7 @@ describe('triage: COMMANDLOG large requests and replies (Valkey 8.1+)', () => {
     const nodes = wired([new LoggingNode(7720, 'redis', '7.2.4'), new LoggingNode(7721, 'valkey', '8.0.2')])
     const groups = commandLogGroupsOf(await measured(nodes))
     expect(groups).toBeUndefined()
-    const r = report(input({ ...(groups ? { commandLogGroups: groups } : {}) }))
+    const r = report(replicatedInput({ ...(groups ? { commandLogGroups: groups } : {}) }))
     expect(r.findings).toEqual([])
     expect(r.workload).not.toHaveProperty('commandLog')
     expect(markdownReport(r)).not.toContain('COMMANDLOG')

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { SlowlogEntry, SlowlogGroup } from '../../../src/metrics/slowlog.js'
-import type { Snapshot } from '../../../src/metrics/types.js'
 import { openSlotsFrom, ownSlotMarkers } from '../../../src/ops/triage/collect.js'
 import { formatTriage, markdownReport } from '../../../src/ops/triage/report.js'
 import { cloudWatchFindings, evaluate, openSlotFindings } from '../../../src/ops/triage/rules.js'
-import type { TriageInput, TriageReport } from '../../../src/ops/triage/types.js'
+import { emptyReport, triageInput } from './fixtures.js'
 
 const A = 'aaaa'.padEnd(40, '0')
 const B = 'bbbb'.padEnd(40, '0')
@@ -124,27 +123,10 @@ function group(pattern: string, entries: SlowlogEntry[], nodes: string[]): Slowl
   }
 }
 
-function input(over: Partial<TriageInput>): TriageInput {
-  return {
-    snapshot: {
-      deployment: { mode: 'cluster', shards: 1, nodes: 0 },
-      cluster: { nodesUp: 0, nodes: 0 },
-      nodes: [],
-      replication: [],
-    } as unknown as Snapshot,
-    openSlots: [],
-    extras: [],
-    slowlogGroups: [],
-    keys: { sampled: 0, bigKeys: [], hotKeys: [], notes: [] },
-    durationSeconds: 5,
-    ...over,
-  }
-}
-
 describe('slow commands', () => {
   it('every slowlog group is a finding on the slowest node, by address: a note under 100 ms, a warning from it', () => {
     const found = evaluate(
-      input({
+      triageInput({
         slowlogGroups: [
           group('DEBUG SLEEP', [entry({})], ['10.0.0.1:7000']),
           group(
@@ -187,21 +169,7 @@ describe('CloudWatch findings', () => {
 })
 
 describe('a CloudWatch-only report', () => {
-  const report: TriageReport = {
-    at: Date.UTC(2026, 0, 2, 3, 4, 5),
-    durationSeconds: 0,
-    deployment: {
-      mode: 'cluster',
-      provider: 'memorydb',
-      engine: 'valkey',
-      version: '7.3',
-      shards: 1,
-      nodes: 2,
-    },
-    counts: { critical: 0, warning: 0, info: 0 },
-    findings: [],
-    workload: { topByCalls: [], topByTime: [], slowlog: [] },
-    clients: { topAddresses: [], topNames: [] },
+  const report = emptyReport({
     keys: {
       sampled: 0,
       bigKeys: [],
@@ -218,7 +186,7 @@ describe('a CloudWatch-only report', () => {
       addresses: { 'm-0001-001': 'm-0001-001.x:6379' },
     },
     dataPlane: { reachable: false, reason: "cannot resolve host 'clustercfg.m.x'", code: 'dns' },
-  }
+  })
   const line =
     "nodes unreachable from here (cannot resolve host 'clustercfg.m.x'): showing CloudWatch only; run kvtop from inside the VPC (bastion, SSM port forwarding) for live figures"
 
