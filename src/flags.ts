@@ -85,3 +85,37 @@ export function intervalFlag(description: string) {
 export function lagAlertFlag(description: string) {
   return seconds({ description, default: 5, min: 0.1, max: 3600 })
 }
+
+// redis.conf's units: 1k = 1000 and 1kb = 1024 (so with m/mb, g/gb, t/tb), plus KiB/MiB/GiB/TiB.
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1024,
+  kib: 1024,
+  m: 1e6,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1e9,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1e12,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+}
+const BYTE_SIZE = /^(\d*\.?\d+|\d+\.)\s*([a-z]*)$/i
+
+/**
+ * A byte size typed after a flag or in the config file: `1048576`, `512kb`, `1MB`, `1.5GiB`, in
+ * redis.conf's units (k = 1000, kb = KiB = 1024), or refused naming the flag (exit 2).
+ */
+export function parseByteSize(value: string, flag: string): number {
+  const m = BYTE_SIZE.exec(value.trim())
+  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined
+  if (!m || unit === undefined) {
+    throw new UsageError(
+      `invalid --${flag} '${value}': expected a byte size such as 1048576, 512kb, 1MB or 1.5GiB (k = 1000, kb = KiB = 1024)`,
+    )
+  }
+  return Math.round(Number(m[1]) * unit)
+}

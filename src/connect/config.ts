@@ -22,10 +22,14 @@ export interface Profile {
   memorydb?: string
   /** Authenticate with IAM auth tokens (the user is `user`; TLS only). */
   iam?: boolean
+  /** `kvtop check` levels for this deployment, by check: `{"memory": "80:95"}` (over the global ones). */
+  checks?: Record<string, string>
 }
 
 export interface KvtopConfig {
   profiles: Record<string, Profile>
+  /** `kvtop check` levels for every deployment, by check: `{"lag-bytes": "1mb:10mb"}`. */
+  checks?: Record<string, string>
 }
 
 export function configDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -63,10 +67,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KvtopConfig {
   ) {
     throw new UsageError(`config file ${path}: "profiles" must be an object of named profiles`)
   }
-  return { profiles: (profiles ?? {}) as Record<string, Profile> }
+  const checks = (parsed as { checks?: unknown })?.checks
+  if (checks !== undefined && !isStringMap(checks)) {
+    throw new UsageError(`config file ${path}: "checks" must be an object of "check": "WARN:CRIT"`)
+  }
+  return {
+    profiles: (profiles ?? {}) as Record<string, Profile>,
+    ...(checks !== undefined ? { checks: checks as Record<string, string> } : {}),
+  }
 }
 
-const PROFILE_FIELDS: Record<keyof Profile, 'string' | 'boolean' | 'number' | 'map'> = {
+function isStringMap(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => typeof x === 'string')
+  )
+}
+
+const PROFILE_FIELDS: Record<keyof Profile, 'string' | 'boolean' | 'number' | 'map' | 'checks'> = {
   url: 'string',
   user: 'string',
   password: 'string',
@@ -80,6 +100,7 @@ const PROFILE_FIELDS: Record<keyof Profile, 'string' | 'boolean' | 'number' | 'm
   serverless: 'string',
   memorydb: 'string',
   iam: 'boolean',
+  checks: 'checks',
 }
 
 /** A profile's fields have the types kvtop reads them as: a wrong one is a usage error naming it. */
@@ -91,15 +112,14 @@ export function checkProfile(name: string, value: unknown, path: string): Profil
   for (const [field, kind] of Object.entries(PROFILE_FIELDS)) {
     const v = profile[field]
     if (v === undefined) continue
-    const ok =
-      kind === 'map'
-        ? typeof v === 'object' &&
-          v !== null &&
-          !Array.isArray(v) &&
-          Object.values(v).every((x) => typeof x === 'string')
-        : typeof v === kind
+    const ok = kind === 'map' || kind === 'checks' ? isStringMap(v) : typeof v === kind
     if (!ok) {
-      const expected = kind === 'map' ? 'an object of "host:port": "host:port"' : `a ${kind}`
+      const expected =
+        kind === 'map'
+          ? 'an object of "host:port": "host:port"'
+          : kind === 'checks'
+            ? 'an object of "check": "WARN:CRIT"'
+            : `a ${kind}`
       throw new UsageError(`config file ${path}: "${field}" of profile '${name}' must be ${expected}`)
     }
   }
