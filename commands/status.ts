@@ -1,6 +1,9 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { fleetFlags, fleetTargets, refuseAwsNamesInFleet, type FleetTarget } from '../src/connect/fleet.js'
+import { findProfile } from '../src/connect/profile-list.js'
+import { fleetExitCode, sampleFleetStatus, type FleetStatusEntry } from '../src/metrics/fleet-status.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
@@ -18,6 +21,11 @@ import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
 import { watchJsonLines } from '../src/metrics/watch-lines.js'
 import type { Snapshot } from '../src/metrics/types.js'
 
+/** `status --json` over several deployments: keyed by profile name or URL. */
+interface FleetStatusDocument {
+  deployments: Record<string, FleetStatusEntry>
+}
+
 export default class Status extends BaseCommand {
   static override summary = 'Every node of the deployment with its rates, memory, replication lag and alerts'
   static override description =
@@ -28,18 +36,28 @@ export default class Status extends BaseCommand {
     'With --cloudwatch and a deployment named through AWS (--elasticache, --serverless, --memorydb) whose nodes cannot be ' +
     'reached from here (outside the VPC: timeout, refused, DNS), the nodes AWS describes are shown with their CloudWatch ' +
     'figures only, one line saying so, and `dataPlane: {reachable: false, reason}` in the JSON; exit 0 when CloudWatch answered, ' +
-    '3 when it did not either.'
+    '3 when it did not either.\n\n' +
+    'Several deployments (URL arguments, --profile more than once, or --all-profiles): each is sampled at the same ' +
+    'time; with --json one document `{deployments: {NAME: {reachable: true, status} | {reachable: false, error}}}` ' +
+    'keyed by profile name or URL (password left out). A deployment that cannot be reached is reported so without ' +
+    'holding up the others; the exit code is then 0 when every deployment answered, else the highest code of those ' +
+    'that did not (3: cannot connect). --watch and --csv take one deployment.'
   static override examples = [
     '<%= config.bin %> status redis://127.0.0.1:7000',
     '<%= config.bin %> status --profile sandbox:default --json',
+    '<%= config.bin %> status --profile orders --profile sessions --json',
+    '<%= config.bin %> status --all-profiles --json',
     '<%= config.bin %> status redis://127.0.0.1:7000 --watch --interval 2 --json',
     '<%= config.bin %> status redis://127.0.0.1:7000 --watch --csv > status.csv',
     '<%= config.bin %> status --elasticache orders --cloudwatch --region eu-west-1',
     '<%= config.bin %> status --memorydb sessions --cloudwatch --timeout 2   # from a laptop: CloudWatch only',
   ]
   static override args = { url: urlArg }
+  /** More URL arguments name more deployments. */
+  static override strict = false
   static override flags = {
     ...connectionFlags,
+    ...fleetFlags,
     ...awsConnectionFlags,
     ...cloudWatchFlags,
     watch: Flags.boolean({
@@ -54,18 +72,14 @@ export default class Status extends BaseCommand {
     }),
   }
 
-  async run(): Promise<Snapshot | void> {
-    const { args, flags } = await this.parse(Status)
-    const intervalMs = toMs(flags.interval)
+  async run(): Promise<Snapshot | FleetStatusDocument | void> {
+    const { argv, flags } = await this.parse(Status)
     if (flags.count !== undefined && !flags.watch) throw new UsageError('--count needs --watch')
     this.csv = flags.csv
-    const lagSeconds = flags['lag-alert']
-    const endpoint = await this.resolveEndpoint(args.url, flags)
-    const feed = await openStatusFeed(endpoint, {
-      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
-      intervalMs,
-      thresholds: { lagSeconds },
-    })
+    const targets = fleetTargets(argv as string[], flags.profile ?? [], flags['all-profiles'])
+    if (targets.length > 1 || flags['all-profiles']) return this.fleet(targets, flags)
+    const endpoint = await this.resolveEndpoint(targets[0]?.url, { ...flags, profile: targets[0]?.profile })
+    const feed = await openStatusFeed(endpoint, this.feedOptions(flags))
     if (feed.cloudwatchOnly) return this.cloudWatchOnly(feed.cloudwatchOnly, flags.watch, flags.count)
     const engine = feed.live
     try {
@@ -79,6 +93,64 @@ export default class Status extends BaseCommand {
     } finally {
       await engine.stop()
     }
+  }
+
+  private feedOptions(flags: {
+    cloudwatch?: boolean
+    region?: string
+    'aws-profile'?: string
+    interval: number
+    'lag-alert': number
+  }) {
+    return {
+      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
+      intervalMs: toMs(flags.interval),
+      thresholds: { lagSeconds: flags['lag-alert'] },
+    }
+  }
+
+  /** Several deployments: each one's status (or why not), sampled at the same time. */
+  private async fleet(
+    targets: FleetTarget[],
+    flags: Parameters<Status['feedOptions']>[0] & {
+      watch?: boolean
+      csv?: boolean
+      elasticache?: string
+      serverless?: string
+      memorydb?: string
+    },
+  ): Promise<FleetStatusDocument> {
+    if (flags.watch)
+      throw new UsageError('--watch takes one deployment', {
+        hint: 'Run one status --watch per deployment, or use kvtop top for several.',
+      })
+    if (flags.csv) throw new UsageError('--csv takes one deployment')
+    refuseAwsNamesInFleet(flags)
+    // A profile that does not exist is bad input for the whole command (exit 2), before connecting.
+    for (const t of targets) if (t.profile) findProfile(t.profile)
+    const entries = await sampleFleetStatus(
+      targets.map((t) => ({
+        name: t.name,
+        open: async () =>
+          openStatusFeed(
+            await this.resolveEndpoint(t.url, { ...flags, profile: t.profile }),
+            this.feedOptions(flags),
+          ),
+      })),
+    )
+    this.resultExitCode = fleetExitCode(entries)
+    for (const [name, entry] of entries) {
+      this.log(`== ${name} ==`)
+      if (entry.reachable)
+        this.log(
+          entry.status.dataPlane
+            ? formatCloudWatchOnly(entry.status)
+            : formatStatus(entry.status, { events: entry.status.events }),
+        )
+      else this.log(`not reachable: ${entry.error.message}`)
+      this.log('')
+    }
+    return { deployments: Object.fromEntries(entries) }
   }
 
   /** The nodes cannot be reached from here: CloudWatch's figures, once or every interval. */
