@@ -239,7 +239,7 @@ export const CLOUDWATCH_TABLE: Column[] = [
   })),
 ]
 
-function fit(text: string, width: number, align: 'left' | 'right'): string {
+export function fit(text: string, width: number, align: 'left' | 'right'): string {
   const t = text.length > width ? truncate(text, width) : text
   return align === 'right' ? t.padStart(width) : t.padEnd(width)
 }
@@ -248,7 +248,10 @@ function fit(text: string, width: number, align: 'left' | 'right'): string {
  * Columns that fit in `width` characters: taken by priority (in order where none is given), each
  * one that fits added, shown in their own order.
  */
-export function visibleColumns(width: number, columns: Column[] = COLUMNS): Column[] {
+export function visibleColumns<C extends Pick<Column, 'width' | 'priority'> = Column>(
+  width: number,
+  columns: C[] = COLUMNS as unknown as C[],
+): C[] {
   const ranked = columns
     .map((c, i) => ({ c, i, rank: c.priority ?? i }))
     .sort((a, b) => a.rank - b.rank || a.i - b.i)
