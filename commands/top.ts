@@ -1,6 +1,10 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
+import { fleetFlags, fleetTargets, refuseAwsNamesInFleet, type FleetTarget } from '../src/connect/fleet.js'
+import { findProfile } from '../src/connect/profile-list.js'
+import { toKvtopError } from '../src/error-mapping.js'
+import type { FleetMember } from '../src/dashboard/fleet-run.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { openStatusFeed } from '../src/metrics/service.js'
@@ -14,16 +18,26 @@ export default class Top extends BaseCommand {
     'Keys: q quit, arrows or j/k move, s sort, / filter, p pause, w chart window, c chart scope, Enter node details, ? help. ' +
     'Needs a terminal; for scripts and pipes use `kvtop status --watch` (NDJSON with --json). ' +
     'With --cloudwatch and a deployment named through AWS whose nodes cannot be reached from here (outside the VPC), ' +
-    'it shows the nodes AWS describes with their CloudWatch figures, and a header line saying so.'
+    'it shows the nodes AWS describes with their CloudWatch figures, and a header line saying so.\n\n' +
+    'Several deployments (URL arguments, --profile more than once, or --all-profiles): the fleet view, one line per ' +
+    'deployment (health, nodes up, ops/s, worst p99, memory, worst replica lag, alerts); arrows or j/k move, Enter opens ' +
+    "that deployment's own dashboard, whose q comes back to the fleet; q in the fleet or Ctrl-C anywhere quits. A " +
+    'deployment that cannot be reached is shown as down on its line. Not on a terminal it is refused (exit 2): ' +
+    '`kvtop status` takes several deployments too.'
   static override examples = [
     '<%= config.bin %> top redis://127.0.0.1:7000',
     '<%= config.bin %> top --profile sandbox:default --interval 2',
     '<%= config.bin %> top --memorydb sessions --cloudwatch --user ops',
     '<%= config.bin %> top redis://127.0.0.1:7000 --record incident.ndjson',
+    '<%= config.bin %> top --profile orders --profile sessions',
+    '<%= config.bin %> top --all-profiles',
   ]
   static override args = { url: urlArg }
+  /** More URL arguments name more deployments (the fleet view). */
+  static override strict = false
   static override flags = {
     ...connectionFlags,
+    ...fleetFlags,
     ...awsConnectionFlags,
     ...cloudWatchFlags,
     interval: intervalFlag('Seconds between polls, fractions allowed'),
@@ -36,43 +50,87 @@ export default class Top extends BaseCommand {
   }
 
   async run(): Promise<void> {
-    const { args, flags } = await this.parse(Top)
-    const watchInstead = `kvtop status${args.url ? ` ${args.url}` : ''} --watch${this.jsonEnabled() ? ' --json' : ''}`
+    const { argv, flags } = await this.parse(Top)
+    const targets = fleetTargets(argv as string[], flags.profile ?? [], flags['all-profiles'])
+    const isFleet = targets.length > 1 || flags['all-profiles']
+    const named = targets.map((t) => (t.url ? ` ${t.url}` : ` --profile ${t.profile}`)).join('')
+    const json = this.jsonEnabled() ? ' --json' : ''
+    const instead = isFleet
+      ? `kvtop status${named}${json} (each deployment's status; one document keyed by deployment with --json)`
+      : `kvtop status${named} --watch${json}`
     if (process.env.TERM === 'dumb' && !this.jsonEnabled()) {
       throw new UsageError('kvtop top needs a terminal that can move the cursor (TERM is dumb)', {
         code: 'dumb-terminal',
-        hint: `Use: ${watchInstead} (a table per interval, CSV with --csv), or set TERM to your terminal's type.`,
+        hint: `Use: ${instead}${isFleet ? '' : ' (a table per interval, CSV with --csv)'}, or set TERM to your terminal's type.`,
       })
     }
     if (this.jsonEnabled() || !process.stdout.isTTY || !process.stdin.isTTY) {
       throw new UsageError('kvtop top needs an interactive terminal (stdin and stdout a TTY)', {
         code: 'no-tty',
-        hint: `Use: ${watchInstead} (a table per interval, or NDJSON with --json).`,
+        hint: `Use: ${instead}${isFleet ? '' : ' (a table per interval, or NDJSON with --json)'}.`,
       })
     }
-    const intervalMs = toMs(flags.interval)
-    const thresholds = { lagSeconds: flags['lag-alert'] }
     if (flags.force && !flags.record) throw new UsageError('--force needs --record')
+    if (isFleet) return this.fleet(targets, flags)
     // Checked before connecting: an existing file is refused without --force (exit 2).
     const recording = flags.record ? new RoundRecorder(flags.record, flags.force) : undefined
     try {
-      const endpoint = await this.resolveEndpoint(args.url, flags)
-      const feed = await openStatusFeed(endpoint, {
-        ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
-        intervalMs,
-        // Enough rounds for the longest chart window (w).
-        historySize: historySizeFor(intervalMs),
-        thresholds,
-      })
+      const endpoint = await this.resolveEndpoint(targets[0]?.url, { ...flags, profile: targets[0]?.profile })
+      const feed = await openStatusFeed(endpoint, this.feedOptions(flags))
       // Loaded only here: blessed is not needed by any other command.
       const { runTop } = await import('../src/dashboard/run.js')
       await runTop(feed.live ?? feed.cloudwatchOnly, {
-        thresholds,
+        thresholds: { lagSeconds: flags['lag-alert'] },
         color: this.colorEnabled,
         ...(recording ? { onRound: (snap) => recording.write(snap) } : {}),
       })
     } finally {
       await recording?.close()
     }
+  }
+
+  private feedOptions(flags: {
+    cloudwatch?: boolean
+    region?: string
+    'aws-profile'?: string
+    interval: number
+    'lag-alert': number
+  }) {
+    const intervalMs = toMs(flags.interval)
+    return {
+      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
+      intervalMs,
+      // Enough rounds for the longest chart window (w).
+      historySize: historySizeFor(intervalMs),
+      thresholds: { lagSeconds: flags['lag-alert'] },
+    }
+  }
+
+  /** Several deployments: the fleet view; one that cannot be opened is a down line, not a failure. */
+  private async fleet(
+    targets: FleetTarget[],
+    flags: Parameters<Top['feedOptions']>[0] & {
+      record?: string
+      elasticache?: string
+      serverless?: string
+      memorydb?: string
+    },
+  ): Promise<void> {
+    if (flags.record) throw new UsageError('--record takes one deployment')
+    refuseAwsNamesInFleet(flags)
+    for (const t of targets) if (t.profile) findProfile(t.profile)
+    const members = await Promise.all(
+      targets.map(async (t): Promise<FleetMember> => {
+        try {
+          const endpoint = await this.resolveEndpoint(t.url, { ...flags, profile: t.profile })
+          const feed = await openStatusFeed(endpoint, this.feedOptions(flags))
+          return { name: t.name, feed: feed.live ?? feed.cloudwatchOnly }
+        } catch (err) {
+          return { name: t.name, error: toKvtopError(err).message }
+        }
+      }),
+    )
+    const { runFleet } = await import('../src/dashboard/fleet-run.js')
+    await runFleet(members, { thresholds: { lagSeconds: flags['lag-alert'] }, color: this.colorEnabled })
   }
 }
