@@ -1,4 +1,5 @@
 import Capture from './capture.js'
+import Check from './check.js'
 import ConfigAdd from './config/add.js'
 import ConfigList from './config/list.js'
 import ConfigRemove from './config/remove.js'
@@ -32,6 +33,7 @@ import Verify from './verify.js'
 /** Explicit command discovery (package.json oclif.commands): ids with spaces as topic separators. */
 export const COMMANDS = {
   capture: Capture,
+  check: Check,
   'config:add': ConfigAdd,
   'config:list': ConfigList,
   'config:remove': ConfigRemove,

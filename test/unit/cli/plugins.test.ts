@@ -31,7 +31,7 @@ describe('oclif standard plugins', () => {
     expect(viaHelp.stdout.split('\n')[0]).toBe(
       'Every node of the deployment with its rates, memory, replication lag and alerts',
     )
-    expect(viaHelp.stdout).toContain('\nUSAGE\n  $ kvtop status [URL]')
+    expect(viaHelp.stdout).toContain('\nUSAGE\n  $ kvtop status [URL...]')
   })
 
   it('help on a topic lists its commands under the topic description', async () => {
