@@ -53,7 +53,9 @@ export default class Check extends BaseCommand {
     const { args, flags } = await this.parse(Check)
     const given: Partial<Record<CheckName, Levels>> = {}
     for (const c of CHECK_NAMES) if (flags[c] !== undefined) given[c] = flags[c]
-    const { levels, sources } = resolveLevels(given, flags.profile)
+    // The profile's levels apply where the profile names the deployment: --profile, or KVTOP_PROFILE without a URL.
+    const profile = flags.profile ?? (args.url ? undefined : process.env.KVTOP_PROFILE || undefined)
+    const { levels, sources } = resolveLevels(given, profile)
     const endpoint = await this.resolveEndpoint(args.url, flags)
     const feed = await openStatusFeed(endpoint, { intervalMs: toMs(flags.interval) })
     const engine = feed.live!

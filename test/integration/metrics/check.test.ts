@@ -99,6 +99,11 @@ describe('kvtop check', () => {
     expect(global.stdout.split('\n')[1]).toMatch(
       /^CRITICAL memory 127\.0\.0\.1:\d+: [\d.]+% of maxmemory, critical above 10%$/,
     )
+    const viaEnv = await runCli(['check', '--interval', '0.5', '--json'], {
+      env: { ...env, KVTOP_PROFILE: 'strict' },
+    })
+    expect(viaEnv.code, viaEnv.stderr).toBe(2)
+    expect(JSON.parse(viaEnv.stdout).levels.memory.source).toBe('profile')
     const flag = await check(['--profile', 'strict', '--memory', '90:95'])
     expect(flag.code).toBe(0)
     const broken = await check(['--profile', 'broken'])
