@@ -135,6 +135,34 @@ describe('kvtop check', () => {
     )
   })
 
+  it('a replica cut off from its primary: CRITICAL, exit 2, the replica-link line', async () => {
+    const primary = cluster.summary.nodes.find((n) => n.role === 'primary' && n.shard === 0)!
+    const replica = cluster.summary.nodes.find((n) => n.role === 'replica' && n.shard === 0)!
+    const onPrimary = await cluster.admin(primary.port)
+    const onReplica = await cluster.admin(replica.port)
+    const linkIs = async (state: string) => {
+      for (let i = 0; i < 240; i++) {
+        if ((await onReplica.info('replication')).includes(`master_link_status:${state}`)) return
+        await new Promise((r) => setTimeout(r, 250))
+      }
+      throw new Error(`the replica's link never went ${state}`)
+    }
+    // The replica logs in as the sandbox's admin user: with it turned off, it cannot reconnect.
+    const [user] = (await onReplica.config('GET', 'masteruser')).slice(1) as string[]
+    await onPrimary.call('ACL', 'SETUSER', user, 'off')
+    try {
+      await onPrimary.call('CLIENT', 'KILL', 'TYPE', 'replica')
+      await linkIs('down')
+      const line = `replica-link 127.0.0.1:${replica.port}: the link to its primary is down`
+      const r = await check(['--profile', `sandbox:${cluster.name}`])
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stdout).toBe(`kvtop check: CRITICAL - 1 critical: ${line}\nCRITICAL ${line}\n`)
+    } finally {
+      await onPrimary.call('ACL', 'SETUSER', user, 'on')
+    }
+    await linkIs('up')
+  })
+
   it('a killed replica: CRITICAL, exit 2, the exact line; --nagios perfdata says one node down', async () => {
     const victim = cluster.summary.nodes.find((n) => n.role === 'replica' && n.shard === 1)!
     process.kill(victim.pid!, 'SIGKILL')
