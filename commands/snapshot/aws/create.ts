@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../../../src/errors.js'
-import { AwsCommand, waitFlags } from '../../../src/aws/aws-command.js'
-import { awsNodeTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
+import { AwsCommand, waitFlags } from '../../../src/aws-command.js'
+import { awsTargetFromFlags } from '../../../src/aws/target.js'
+import { awsNodeTargetFlags } from '../../../src/aws/flags.js'
 import type { CreateResult } from '../../../src/aws/snapshots.js'
 
 export default class SnapshotAwsCreate extends AwsCommand {
