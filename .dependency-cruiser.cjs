@@ -54,7 +54,7 @@ const upward = layers.map((layer, index) => {
   const higher = layers.filter((l, i) => i > index || l.name === peers[layer.name])
   return {
     name: `no-upward-from-${layer.name}`,
-    comment: `${layer.name} (${layer.comment}) must not import ${higher.map((l) => l.name).join(', ')}`,
+    comment: `${layer.name} (${layer.comment}) must not import ${higher.map((l) => l.name).join(', ')}: see docs/architecture.md, Layers`,
     severity: 'error',
     // A path belongs to the lowest layer that claims it (src/ops/events.ts is basics, not operations).
     from: { path: anyOf(layer.path), ...(lower.length ? { pathNot: anyOf(pathsOf(lower)) } : {}) },
