@@ -84,7 +84,8 @@ module.exports = {
     },
     {
       name: 'in-a-layer',
-      comment: 'every module under src/ belongs to a layer: add its folder to the table above',
+      comment:
+        'every module under src/ belongs to a layer: add its folder to the layer table in .dependency-cruiser.cjs',
       severity: 'error',
       from: { path: '^src/', pathNot: anyOf(pathsOf(layers)) },
       to: {},
