@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import type { Capabilities } from '../src/connect/capabilities.js'
-import { Deployment, defaultProfileSources } from '../src/connect/deployment.js'
+import { Deployment } from '../src/connect/deployment.js'
+import { profileSourcesWithSandboxes } from '../src/sandbox/profile-list.js'
 import { formatAddress } from '../src/connect/endpoint.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { connectionInput } from '../src/connect/flags-input.js'
@@ -148,7 +149,11 @@ export default class Scale extends BaseCommand {
     const migrateTimeout = flags['migrate-timeout']
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 
-    const spec = resolveConnectionSpec(connectionInput(args.url, flags), process.env, defaultProfileSources)
+    const spec = resolveConnectionSpec(
+      connectionInput(args.url, flags),
+      process.env,
+      profileSourcesWithSandboxes,
+    )
     spec.clientName = 'kvtop-scale'
     const deployment = await Deployment.connectSpec(spec, { probe: true })
     try {

@@ -7,7 +7,7 @@ import { fleetExitCode, sampleFleetStatus, type FleetStatusEntry } from '../src/
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
-import type { CloudWatchOnlyMonitor } from '../src/metrics/cloudwatch-only.js'
+import type { CloudWatchOnlyMonitor } from '../src/aws/cloudwatch-only.js'
 import {
   dataPlaneLine,
   formatCloudWatchOnly,
@@ -15,7 +15,8 @@ import {
   formatStatus,
   fmtTime,
 } from '../src/metrics/format.js'
-import { openStatusFeed, sampleStatus, statusJson } from '../src/metrics/service.js'
+import { openStatusFeed } from '../src/aws/status-feed.js'
+import { sampleStatus, statusJson } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
 import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
 import { watchJsonLines } from '../src/metrics/watch-lines.js'

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
-import { pairConnectionFlags } from '../src/connect/pair-flags.js'
+import { pairConnectionFlags } from '../src/pair-flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
 import { ExitCode } from '../src/errors.js'
 import { seconds, toMs } from '../src/flags.js'

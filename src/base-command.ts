@@ -5,13 +5,11 @@ import { toKvtopError } from './error-mapping.js'
 import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
 import { outputModeFrom, setOutputMode } from './ui/output-mode.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
-import type { ConnectionInput } from './connect/options.js'
-import { describeSide, resolvePair, type PairConnectionFlagValues } from './connect/pair-flags.js'
-import {
-  connectionInputWithAws,
-  type AwsConnectionFlagValues,
-  type AwsConnectionResult,
-} from './aws/flags.js'
+import { installProfileSources, type ConnectionInput } from './connect/options.js'
+import { profileSourcesWithSandboxes } from './sandbox/profile-list.js'
+import { describeSide, resolvePair, type PairConnectionFlagValues } from './pair-flags.js'
+import { type AwsConnectionFlagValues, type AwsConnectionResult } from './aws/target.js'
+import { connectionInputWithAws } from './aws/flags.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -96,6 +94,8 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     setOutputMode(outputModeFrom(this.argv))
+    // Every command reaches sandboxes by name (sandbox:NAME) and the running default sandbox.
+    installProfileSources(profileSourcesWithSandboxes)
   }
 
   protected get colorEnabled(): boolean {

@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../../src/errors.js'
-import { AwsCommand } from '../../src/aws/aws-command.js'
-import { awsTargetFlags, awsTargetFromFlags } from '../../src/aws/flags.js'
+import { AwsCommand } from '../../src/aws-command.js'
+import { awsTargetFromFlags } from '../../src/aws/target.js'
+import { awsTargetFlags } from '../../src/aws/flags.js'
 import { serviceOf } from '../../src/aws/types.js'
 
 export default class AuthToken extends AwsCommand {

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../src/base-command.js'
 import { configPath } from '../../src/connect/config.js'
-import { formatProfiles, listProfiles, type ProfileEntry } from '../../src/connect/profile-list.js'
+import { formatProfiles, listProfiles, type ProfileEntry } from '../../src/sandbox/profile-list.js'
 
 export default class ConfigList extends BaseCommand {
   static override summary =

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import type { Profile } from '../../src/connect/config.js'
-import { findProfile, formatProfile } from '../../src/connect/profile-list.js'
+import { findProfile, formatProfile } from '../../src/sandbox/profile-list.js'
 import { maskProfile } from '../../src/connect/profile-store.js'
 import { redisCliCommand } from '../../src/connect/redis-cli.js'
 

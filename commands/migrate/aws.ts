@@ -1,12 +1,13 @@
 import { Flags } from '@oclif/core'
-import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
-import { awsAccountFlags, validateResourceName } from '../../src/aws/flags.js'
+import { AwsCommand, waitFlags } from '../../src/aws-command.js'
+import { validateResourceName } from '../../src/connect/resource-name.js'
+import { awsAccountFlags } from '../../src/aws/flags.js'
 import type { ExportPlan } from '../../src/aws/snapshots.js'
-import { pairFlags, sideInput } from '../../src/connect/pair-flags.js'
+import { pairFlags, sideInput } from '../../src/pair-flags.js'
 import { ExitCode } from '../../src/errors.js'
 import type { MigrateAwsRequest } from '../../src/ops/migrate-aws/run.js'
 import type { MigrateAwsReport, PlannedCall } from '../../src/ops/migrate-aws/types.js'
-import type { OperationEvent } from '../../src/ops/progress.js'
+import type { OperationEvent } from '../../src/ops/events.js'
 
 export default class MigrateAws extends AwsCommand {
   static override summary =

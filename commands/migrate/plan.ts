@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
-import { pairConnectionFlags } from '../../src/connect/pair-flags.js'
+import { pairConnectionFlags } from '../../src/pair-flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
 import { ExitCode } from '../../src/errors.js'
 import { formatPlan } from '../../src/ops/migrate/format.js'

@@ -1,7 +1,7 @@
 import { BaseCommand } from '../../src/base-command.js'
 import { sandboxStatus, type SandboxSummary } from '../../src/sandbox/sandbox.js'
 import { formatSandbox } from '../../src/sandbox/format.js'
-import { kvtopInvocation } from '../../src/ui/invocation.js'
+import { kvtopInvocation } from '../../src/invocation.js'
 
 export default class SandboxStatus extends BaseCommand {
   static override summary = 'List sandboxes with their URL and the state of each process'

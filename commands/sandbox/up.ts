@@ -4,7 +4,7 @@ import { ENGINES, type ServerEngine } from '../../src/sandbox/binary.js'
 import { FLAVORS, type Flavor } from '../../src/sandbox/flavors.js'
 import { sandboxUp, type SandboxSummary } from '../../src/sandbox/sandbox.js'
 import { formatSandbox } from '../../src/sandbox/format.js'
-import { kvtopInvocation } from '../../src/ui/invocation.js'
+import { kvtopInvocation } from '../../src/invocation.js'
 
 export default class SandboxUp extends BaseCommand {
   static override summary =

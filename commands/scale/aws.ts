@@ -1,8 +1,9 @@
 import { Flags } from '@oclif/core'
-import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
+import { AwsCommand, waitFlags } from '../../src/aws-command.js'
 import { percent } from '../../src/flags.js'
-import { awsNodeTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
-import { defaultProfileSources } from '../../src/connect/deployment.js'
+import { awsTargetFromFlags } from '../../src/aws/target.js'
+import { awsNodeTargetFlags, connectionInputWithAws } from '../../src/aws/flags.js'
+import { profileSourcesWithSandboxes } from '../../src/sandbox/profile-list.js'
 import { countSlots } from '../../src/connect/cluster-parsers.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { connectionInput } from '../../src/connect/flags-input.js'
@@ -135,7 +136,7 @@ export default class ScaleAws extends AwsCommand {
             ? await connectionInputWithAws(url, flags, { onNotice: (m) => this.diag(m) })
             : { input: connectionInput(url, flags), close: () => {} }
           closeConnection = connection.close
-          const spec = resolveConnectionSpec(connection.input, process.env, defaultProfileSources)
+          const spec = resolveConnectionSpec(connection.input, process.env, profileSourcesWithSandboxes)
           spec.timeoutMs = Math.min(spec.timeoutMs, 3000)
           spec.clientName = 'kvtop-scale-aws'
           admin = new ClusterAdmin(spec)

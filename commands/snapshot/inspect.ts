@@ -4,7 +4,7 @@ import { ExitCode } from '../../src/errors.js'
 import { inspectSnapshot, type InspectReport } from '../../src/ops/snapshot/inspect.js'
 import { formatBytes, formatCount } from '../../src/format/units.js'
 import { createReporter, reporterMode } from '../../src/ui/reporter.js'
-import { renderTable } from '../../src/ui/table.js'
+import { renderTable } from '../../src/format/table.js'
 
 export default class SnapshotInspect extends BaseCommand {
   static override summary =

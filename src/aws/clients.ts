@@ -3,7 +3,7 @@ import type { ElastiCacheClient } from '@aws-sdk/client-elasticache'
 import type { MemoryDBClient } from '@aws-sdk/client-memorydb'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { registerSecret } from '../redact.js'
-import { toAwsError } from './errors.js'
+import { toAwsError, type CallContext } from './errors.js'
 import { BackoffRetryStrategy, retryConfigFromEnv, type RetryConfig, type RetryNotice } from './retry.js'
 
 export type ElastiCacheSdk = typeof import('@aws-sdk/client-elasticache')
@@ -147,14 +147,6 @@ export class AwsClients {
     }
     this.cache.clear()
   }
-}
-
-export interface CallContext {
-  service: 'ElastiCache' | 'MemoryDB' | 'CloudWatch' | 'S3'
-  operation: string
-  /** What the call is about, for messages: "replication group 'orders'". */
-  resource?: string
-  region?: string
 }
 
 /** Run one AWS call; any failure becomes an AwsError (exit 4) that names the call and the resource. */

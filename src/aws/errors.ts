@@ -1,5 +1,13 @@
 import { AwsError, KvtopError, errorMessage } from '../errors.js'
-import type { CallContext } from './clients.js'
+
+/** The AWS call an error came from, named in its message. */
+export interface CallContext {
+  service: 'ElastiCache' | 'MemoryDB' | 'CloudWatch' | 'S3'
+  operation: string
+  /** What the call is about, for messages: "replication group 'orders'". */
+  resource?: string
+  region?: string
+}
 
 interface SdkError {
   name?: string

@@ -7,10 +7,7 @@ import { UsageError } from '../errors.js'
 import { connectionInput } from '../connect/flags-input.js'
 import { getProfile } from '../connect/config.js'
 import type { ConnectionFlagValues } from '../connect/flags.js'
-import type { ConnectionInput } from '../connect/options.js'
-import type { AwsDeployment, AwsTarget } from './types.js'
-
-const TARGETS = ['elasticache', 'serverless', 'memorydb'] as const
+import type { AwsConnectionFlagValues, AwsConnectionResult } from './target.js'
 
 /** Where an AWS resource is and whose credentials reach it. */
 export const awsAccountFlags = {
@@ -73,43 +70,6 @@ export const awsConnectionFlags = {
   }),
 }
 
-export interface AwsAccountFlagValues {
-  region?: string
-  'aws-profile'?: string
-}
-
-export interface AwsTargetFlagValues extends AwsAccountFlagValues {
-  elasticache?: string
-  serverless?: string
-  memorydb?: string
-}
-
-export interface AwsConnectionFlagValues extends AwsTargetFlagValues {
-  iam?: boolean
-}
-
-// A resource name goes into the host part of the signed IAM token URL: keep it to what AWS allows.
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
-
-export function validateResourceName(flag: string, name: string): string {
-  const trimmed = name.trim()
-  if (!NAME.test(trimmed) || trimmed.length > 255) {
-    throw new UsageError(`invalid --${flag} '${name}': expected a name of letters, digits and hyphens`)
-  }
-  return trimmed
-}
-
-/** The deployment named by --elasticache / --serverless / --memorydb, if any. */
-export function awsTargetFromFlags(flags: AwsTargetFlagValues): AwsTarget | undefined {
-  const given = TARGETS.filter((k) => flags[k] !== undefined)
-  if (given.length > 1) {
-    throw new UsageError(`--${given[0]} and --${given[1]} both name a deployment: give one`)
-  }
-  if (!given.length) return undefined
-  const kind = given[0]
-  return { kind, name: validateResourceName(kind, flags[kind]!) }
-}
-
 export function usesAws(flags: AwsConnectionFlagValues): boolean {
   return Boolean(flags.elasticache || flags.serverless || flags.memorydb || flags.iam)
 }
@@ -149,14 +109,6 @@ export function withProfileAwsSettings<T extends ConnectionFlagValues & AwsConne
     merged['aws-profile'] ??= p.awsProfile
   }
   return merged
-}
-
-export interface AwsConnectionResult {
-  input: ConnectionInput
-  /** What AWS reported, when the deployment was named by an AWS flag and looked up. */
-  aws?: AwsDeployment
-  /** Stop background token refresh (IAM); safe to call when there is none. */
-  close(): void
 }
 
 /**

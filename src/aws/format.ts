@@ -1,5 +1,5 @@
 import { formatBytes } from '../format/units.js'
-import { renderTable } from '../ui/table.js'
+import { renderTable } from '../format/table.js'
 import type { ExportPlan, ExportResult, SnapshotInfo } from './snapshots.js'
 import type { BucketCheck } from './export-check.js'
 import type { AwsDeployment } from './types.js'

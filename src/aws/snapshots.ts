@@ -5,7 +5,7 @@ import { awsCall, type AwsClients } from './clients.js'
 import { isAccessDenied, isNotFound } from './errors.js'
 import { checkExportBucket, type BucketCheck } from './export-check.js'
 import { describeTarget, type AwsService, type AwsTarget } from './types.js'
-import { formatElapsed, waitFor, type PhaseEvent, type WaitOptions } from './waiter.js'
+import { formatElapsed, waitFor, type StatusChangeEvent, type WaitOptions } from './waiter.js'
 
 export interface SnapshotInfo {
   service: AwsService
@@ -241,7 +241,7 @@ export interface CreateResult {
   /** True when a snapshot of that name from the same source already existed and was waited on. */
   resumed: boolean
   elapsedMs: number
-  phases: PhaseEvent[]
+  phases: StatusChangeEvent[]
 }
 
 const FAILURE = /fail|error|unable|cannot|denied|not been granted/i
@@ -313,7 +313,7 @@ async function waitForSnapshot(
   options: WaitOptions,
   settled: (status: string) => boolean,
   resumeHint: string,
-): Promise<{ snapshot: SnapshotInfo; failed: boolean; elapsedMs: number; phases: PhaseEvent[] }> {
+): Promise<{ snapshot: SnapshotInfo; failed: boolean; elapsedMs: number; phases: StatusChangeEvent[] }> {
   const result = await waitFor<SnapshotInfo | undefined>(
     {
       resource: `snapshot ${name}`,
@@ -356,7 +356,7 @@ async function failure(
 }
 
 /** CreateSnapshot of a replication group / cache cluster / MemoryDB cluster, then wait until it is available. */
-export async function createSnapshot(
+export async function createAwsSnapshot(
   clients: AwsClients,
   target: AwsTarget,
   name: string,
@@ -521,7 +521,7 @@ export interface ExportResult extends ExportPlan {
   /** True when every key was seen in the bucket afterwards; false when it could not be checked. */
   verified: boolean
   elapsedMs: number
-  phases: PhaseEvent[]
+  phases: StatusChangeEvent[]
 }
 
 /**
@@ -534,7 +534,7 @@ export async function exportSnapshot(clients: AwsClients, options: ExportOptions
   let snapshot = await findSnapshot(clients, options.name, options.service)
   const service = snapshot.service
   const who = service === 'elasticache' ? 'ElastiCache' : 'MemoryDB'
-  const phases: PhaseEvent[] = []
+  const phases: StatusChangeEvent[] = []
   const started = Date.now()
   if (snapshot.status !== 'available') {
     if (snapshot.status === 'failed')

@@ -1,7 +1,11 @@
 import { OperationError } from '../errors.js'
 
-/** One status transition seen while waiting: an NDJSON `phase` event under --json. */
-export interface PhaseEvent {
+/**
+ * One status transition of an AWS resource seen while waiting. On the NDJSON stream it is a `phase`
+ * event (its type value is output, kept as it was); an operation's own phases are ops/events.ts's
+ * PhaseEvent, told apart by their fields (`resource`/`status` here, `phase` there).
+ */
+export interface StatusChangeEvent {
   type: 'phase'
   at: number
   /** What is being waited on: "snapshot nightly", "replication group orders". */
@@ -17,7 +21,7 @@ export interface WaitOptions {
   intervalMs: number
   /** Give up after this long (an OperationError, exit 5). */
   timeoutMs: number
-  onPhase?: (event: PhaseEvent) => void
+  onPhase?: (event: StatusChangeEvent) => void
   now?: () => number
   sleep?: (ms: number) => Promise<void>
 }
@@ -39,7 +43,7 @@ export interface WaitResult<T> {
   status: string
   failed: boolean
   elapsedMs: number
-  phases: PhaseEvent[]
+  phases: StatusChangeEvent[]
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -52,14 +56,14 @@ export async function waitFor<T>(spec: WaitSpec<T>, options: WaitOptions): Promi
   const now = options.now ?? Date.now
   const sleep = options.sleep ?? defaultSleep
   const started = now()
-  const phases: PhaseEvent[] = []
+  const phases: StatusChangeEvent[] = []
   let last: string | undefined
   for (;;) {
     const value = await spec.describe()
     const status = spec.status(value)
     const at = now()
     if (status !== last) {
-      const event: PhaseEvent = {
+      const event: StatusChangeEvent = {
         type: 'phase',
         at,
         resource: spec.resource,
@@ -97,6 +101,6 @@ export function formatElapsed(ms: number): string {
   return `${h ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`
 }
 
-export function formatPhase(e: PhaseEvent): string {
+export function formatPhase(e: StatusChangeEvent): string {
   return `  [${formatElapsed(e.elapsedMs).padStart(5)}] ${e.resource}: ${e.from ? `${e.from} -> ` : ''}${e.status}`
 }

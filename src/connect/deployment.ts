@@ -1,19 +1,12 @@
 import type { Redis } from 'ioredis'
 import { KvtopError, UsageError } from '../errors.js'
-import { sandboxProfile } from '../sandbox/sandbox.js'
 import { mapConnectError } from '../wire/connect-errors.js'
 import { nodeDialOptions } from '../wire/dial.js'
 import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from './client.js'
 import { probeCapabilities, type Capabilities } from './capabilities.js'
-import { getProfile } from './config.js'
-import { resolveConnectionSpec, type ConnectionInput, type ProfileSources } from './options.js'
+import { resolveConnectionSpec, type ConnectionInput } from './options.js'
 import { parseClusterNodes } from './cluster-parsers.js'
 import { discoverTopology, type Topology, type TopologyNode } from './topology.js'
-
-export const defaultProfileSources: ProfileSources = {
-  profile: (name) => getProfile(name),
-  sandbox: (name) => sandboxProfile(name),
-}
 
 /** A slot being moved, as the node it is moved from (migrating) or to (importing) shows it. */
 export interface OpenSlot {
@@ -39,7 +32,7 @@ export class Deployment {
   ) {}
 
   static async connect(input: ConnectionInput, options: { probe?: boolean } = {}): Promise<Deployment> {
-    const spec = resolveConnectionSpec(input, process.env, defaultProfileSources)
+    const spec = resolveConnectionSpec(input, process.env)
     return Deployment.connectSpec(spec, options)
   }
 

@@ -1,4 +1,4 @@
-import { renderTable } from '../ui/table.js'
+import { renderTable } from '../format/table.js'
 import type { DiscoveryReport } from './discover-service.js'
 
 function ranges(slots: [number, number][]): string {

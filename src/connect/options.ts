@@ -28,9 +28,16 @@ export interface ProfileSources {
   sandbox: (name: string) => Profile | undefined
 }
 
-const defaultSources: ProfileSources = {
+// The config file alone until a command installs more: this layer knows nothing of sandboxes, the
+// command shell adds them (docs/architecture.md, "Layers").
+let installedSources: ProfileSources = {
   profile: (name) => getProfile(name),
   sandbox: () => undefined,
+}
+
+/** Where every later resolveConnectionSpec() without sources of its own looks profiles up. */
+export function installProfileSources(sources: ProfileSources): void {
+  installedSources = sources
 }
 
 /** An environment variable that is set to something: an empty one counts as unset. */
@@ -47,7 +54,7 @@ function set(value: string | undefined): string | undefined {
 export function resolveConnectionSpec(
   input: ConnectionInput,
   env: NodeJS.ProcessEnv = process.env,
-  sources: ProfileSources = defaultSources,
+  sources: ProfileSources = installedSources,
 ): ConnectionSpec {
   const profileName = input.profile || set(env.KVTOP_PROFILE)
   let profile: Profile = {}

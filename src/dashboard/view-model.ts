@@ -12,7 +12,7 @@ import {
 } from '../metrics/format.js'
 import type { Sample, SeriesStore } from '../metrics/history.js'
 import { formatArgs, type SlowlogEntry } from '../metrics/slowlog.js'
-import { sparkChars } from '../ui/sparkline.js'
+import { sparkChars } from '../format/sparkline.js'
 import type { NodeStatus, Snapshot } from '../metrics/types.js'
 
 /**

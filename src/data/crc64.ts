@@ -279,22 +279,6 @@ export function crc64(buf: Uint8Array, start = 0, end = buf.length): bigint {
   return new Crc64().update(buf, start, end).bigint
 }
 
-/** CRC-64 written little-endian into `target` at `offset` (how Redis stores it). */
-export function writeCrc64LE(
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  target: Buffer,
-  offset: number,
-): void {
-  new Crc64().update(buf, start, end).writeLE(target, offset)
-}
-
-/** Read a stored little-endian CRC-64. */
-export function readCrc64LE(source: Buffer, offset: number): bigint {
-  return source.readBigUInt64LE(offset)
-}
-
 // --- combination (GF(2) matrices over 64-bit vectors, as zlib's crc32_combine) ---------------
 
 const MASK64 = (1n << 64n) - 1n

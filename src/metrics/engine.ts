@@ -21,7 +21,7 @@ import {
 import { ExternalRunner, type ExternalMetricsSource } from './external.js'
 import { RingBuffer, SeriesStore } from './history.js'
 import { parseLatencyLatest, type LatencyEvent } from './latency.js'
-import type { InfoLineCache } from './info.js'
+import type { InfoLineCache } from '../redis/info.js'
 import { parseNodeInfo, type NodeInfo } from './node-info.js'
 import { nodeRates, type NodeRates } from './rates.js'
 import { shardReplication, type ShardReplication } from './replication.js'

@@ -1,5 +1,5 @@
 import { formatBytesShort, formatCountShort, formatDurationShort } from '../format/units.js'
-import { renderTable } from '../ui/table.js'
+import { renderTable } from '../format/table.js'
 import type { MonitorEvent } from './alerts.js'
 import type { ShardReplication } from './replication.js'
 import {

@@ -1,10 +1,7 @@
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
-import { KvtopError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
-import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './cloudwatch-only.js'
-import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
-import type { AwsDeployment } from '../aws/types.js'
+import { MonitorEngine, type MonitorOptions } from './engine.js'
 import type { ShardReplication } from './replication.js'
 import {
   groupCommandLog,
@@ -27,51 +24,6 @@ export async function openMonitor(input: ConnectionInput, options: MonitorOption
     return new MonitorEngine(spec, deployment.topology, options)
   } finally {
     await deployment.close()
-  }
-}
-
-/** What `status` and `top` watch: the nodes themselves, or (unreachable from here) CloudWatch alone. */
-export type MonitorFeed =
-  | { live: MonitorEngine; cloudwatchOnly?: undefined }
-  | { live?: undefined; cloudwatchOnly: CloudWatchOnlyMonitor }
-
-/**
- * Open the monitor; when the deployment was named through AWS and its nodes cannot be reached
- * from here (timeout, refused, DNS, no route: a laptop outside the VPC), fall back to CloudWatch
- * alone, read once before returning. Without a CloudWatch source (no --cloudwatch), or when
- * CloudWatch cannot be read either, the connection error stands (exit 3), its hint saying so.
- */
-export async function openMonitorOrCloudWatch(
-  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
-  options: MonitorOptions,
-): Promise<MonitorFeed> {
-  try {
-    return { live: await openMonitor(endpoint.input, options) }
-  } catch (err) {
-    const dataPlane = endpoint.aws ? dataPlaneUnreachable(err) : undefined
-    if (!dataPlane || !endpoint.aws) {
-      await options.external?.close?.()
-      throw err
-    }
-    const connectError = err as KvtopError
-    if (!options.external) {
-      throw withConnectHint(
-        connectError,
-        'From outside the VPC CloudWatch still answers: add --cloudwatch to see its figures for every node.',
-      )
-    }
-    const monitor = new CloudWatchOnlyMonitor(endpoint.aws, options.external, dataPlane, {
-      intervalMs: options.intervalMs,
-    })
-    const first = await monitor.poll()
-    if (first.external?.at === undefined) {
-      await monitor.stop()
-      throw withConnectHint(
-        connectError,
-        `CloudWatch could not be read either: ${first.external?.error ?? 'no answer'}`,
-      )
-    }
-    return { cloudwatchOnly: monitor }
   }
 }
 
@@ -198,29 +150,4 @@ export interface ReplicationReport {
 export async function replicationReport(engine: MonitorEngine): Promise<ReplicationReport> {
   const { snapshot, events } = await sampleStatus(engine)
   return { at: snapshot.at, mode: snapshot.deployment.mode, shards: snapshot.replication, events }
-}
-
-/**
- * The CloudWatch source for `--cloudwatch`. The AWS SDK is loaded only here, so monitoring without
- * CloudWatch never pays for it.
- */
-/**
- * `status` and `top`: CloudWatch beside the nodes when asked (`--cloudwatch`), then the live
- * monitor or, where the nodes cannot be reached from here, CloudWatch alone.
- */
-export async function openStatusFeed(
-  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
-  options: Omit<MonitorOptions, 'external'> & { cloudwatch?: { region?: string; profile?: string } },
-): Promise<MonitorFeed> {
-  const { cloudwatch, ...monitor } = options
-  const external = cloudwatch ? await openCloudWatchSource(endpoint, cloudwatch) : undefined
-  return openMonitorOrCloudWatch(endpoint, { ...monitor, ...(external ? { external } : {}) })
-}
-
-export async function openCloudWatchSource(
-  endpoint: { aws?: AwsDeployment; input: ConnectionInput },
-  account: { region?: string; profile?: string },
-): Promise<ExternalMetricsSource> {
-  const { cloudWatchSourceFor } = await import('../aws/cloudwatch-monitor.js')
-  return cloudWatchSourceFor(endpoint, account)
 }

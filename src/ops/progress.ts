@@ -1,37 +1,4 @@
-/**
- * Typed events that long operations emit. Operations know nothing about views: a command hands
- * these to a reporter (ink on a TTY, NDJSON with --json, silence when piped).
- */
-export interface ProgressEvent {
-  type: 'progress'
-  /** Which part of the work, e.g. a source shard '127.0.0.1:7000' or 'restore'. */
-  task: string
-  done: number
-  total?: number
-  unit: string
-  bytes?: number
-  /** Units per second, smoothed. */
-  rate?: number
-  etaSeconds?: number
-  errors?: number
-  detail?: string
-}
-
-export interface PhaseEvent {
-  type: 'phase'
-  phase: string
-  detail?: string
-}
-
-export interface WarningEvent {
-  type: 'warning'
-  message: string
-}
-
-export type OperationEvent =
-  ProgressEvent | PhaseEvent | WarningEvent | ({ type: string } & Record<string, unknown>)
-
-export type EventSink = (event: OperationEvent) => void
+import type { ProgressEvent } from './events.js'
 
 /**
  * Counts work and turns counts into a smoothed rate and an ETA. Counter semantics: `add` for

@@ -1,5 +1,5 @@
 import type { SandboxSummary } from './sandbox.js'
-import { renderTable } from '../ui/table.js'
+import { renderTable } from '../format/table.js'
 
 export function formatSandbox(s: SandboxSummary): string {
   const shape =

@@ -2,8 +2,8 @@ import type { Cluster, Redis } from 'ioredis'
 import { Deployment } from '../connect/deployment.js'
 import { openDataClient } from '../connect/data-client.js'
 import type { ConnectionInput } from '../connect/options.js'
-import { defaultProfileSources } from '../connect/deployment.js'
 import { resolveConnectionSpec } from '../connect/options.js'
+import { profileSourcesWithSandboxes } from './profile-list.js'
 
 export interface LoadOptions {
   /** Operations per second; 0 for as fast as possible. */
@@ -126,7 +126,7 @@ function readOp(client: Client, rand: () => number, n: number): Promise<unknown>
 
 /** Seed `keys` keys of every type, then drive mixed reads and writes at `rate` ops/s. */
 export async function runLoad(input: ConnectionInput, options: LoadOptions): Promise<LoadReport> {
-  const spec = resolveConnectionSpec(input, process.env, defaultProfileSources)
+  const spec = resolveConnectionSpec(input, process.env, profileSourcesWithSandboxes)
   const deployment = await Deployment.connectSpec(spec)
   const client = await openDataClient(deployment, { autoPipelining: true })
   const rand = prng(options.seed)

@@ -7,7 +7,7 @@ import { UsageError, OperationError } from '../errors.js'
 import { registerSecret } from '../redact.js'
 import { closeQuietly, openNode, type ConnectionSpec } from '../connect/client.js'
 import { parseClusterNodes } from '../connect/cluster-parsers.js'
-import { parseInfo } from '../metrics/info.js'
+import { parseInfo } from '../redis/info.js'
 import { findServerBinary, type ServerEngine } from './binary.js'
 import { ADMIN_USER, aclConfigLines, type Flavor } from './flavors.js'
 import { sandboxDir } from './paths.js'
@@ -21,7 +21,7 @@ import {
   type SandboxState,
 } from './state.js'
 import { isProcessAlive, stopProcess } from './process.js'
-import { kvtopInvocation } from '../ui/invocation.js'
+import { kvtopInvocation } from '../invocation.js'
 
 export interface SandboxUpOptions {
   name: string

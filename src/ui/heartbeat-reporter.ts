@@ -1,8 +1,7 @@
-import type { OperationEvent, ProgressEvent } from '../ops/progress.js'
+import type { OperationEvent, ProgressEvent, Reporter } from '../ops/events.js'
 import { redact } from '../redact.js'
 import { formatBytes, formatDuration } from '../format/units.js'
 import { lagLine, type LagStatus } from './lag-line.js'
-import type { Reporter } from './reporter.js'
 
 const DEFAULT_INTERVAL_SECONDS = 5
 

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink'
-import type { ProgressEvent } from '../ops/progress.js'
+import type { ProgressEvent } from '../ops/events.js'
 import { formatBytes, formatCount, formatDuration } from '../format/units.js'
 import { lagLine, type LagStatus } from './lag-line.js'
 

@@ -1,15 +1,9 @@
-import type { OperationEvent } from '../ops/progress.js'
+import type { OperationEvent, Reporter } from '../ops/events.js'
 import { redact, redactDeep } from '../redact.js'
 import { createHeartbeatReporter, heartbeatIntervalMs } from './heartbeat-reporter.js'
 import { outputMode } from './output-mode.js'
 
 export type ReporterMode = 'tty' | 'json' | 'log' | 'quiet'
-
-export interface Reporter {
-  onEvent(event: OperationEvent): void
-  /** Stop rendering; the last frame stays on screen. */
-  finish(): void
-}
 
 /**
  * --json: NDJSON events; --quiet: warnings only; a terminal that can redraw: the ink view; anything

@@ -1,8 +1,7 @@
 import { render, type Instance } from 'ink'
-import type { OperationEvent, ProgressEvent } from '../ops/progress.js'
+import type { OperationEvent, ProgressEvent, Reporter } from '../ops/events.js'
 import { redact } from '../redact.js'
 import { ProgressView, type LagStatus } from './progress-view.js'
-import type { Reporter } from './reporter.js'
 import { outputMode } from './output-mode.js'
 
 /** The ink view of an operation's events, on stderr, at most ~10 frames a second. */

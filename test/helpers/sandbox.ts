@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../src/connect/client.js'
 import { parseEndpointUrl } from '../../src/connect/endpoint.js'
 import {
@@ -65,4 +65,18 @@ export async function startSandbox(options: Partial<SandboxUpOptions> = {}): Pro
       await sandboxDown(name, env).catch(() => {})
     },
   }
+}
+
+/**
+ * A cluster client on the sandbox's primaries (as started) with the admin user: routes by slot and
+ * follows MOVED/ASK. Its connection errors are left to the calls. Disconnect it when done.
+ */
+export function adminClusterClient(sb: TestSandbox): Cluster {
+  const admin = adminSpec(sb.state).endpoint
+  const c = new Cluster(
+    sb.state.nodes.filter((n) => n.role === 'primary').map((n) => ({ host: '127.0.0.1', port: n.port })),
+    { redisOptions: { username: admin.username, password: admin.password } },
+  )
+  c.on('error', () => {})
+  return c
 }

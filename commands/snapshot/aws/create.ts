@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core'
 import { UsageError } from '../../../src/errors.js'
-import { AwsCommand, waitFlags } from '../../../src/aws/aws-command.js'
-import { awsNodeTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
+import { AwsCommand, waitFlags } from '../../../src/aws-command.js'
+import { awsTargetFromFlags } from '../../../src/aws/target.js'
+import { awsNodeTargetFlags } from '../../../src/aws/flags.js'
 import type { CreateResult } from '../../../src/aws/snapshots.js'
 
 export default class SnapshotAwsCreate extends AwsCommand {
@@ -26,12 +27,12 @@ export default class SnapshotAwsCreate extends AwsCommand {
       throw new UsageError('name the deployment to snapshot: --elasticache RG or --memorydb CLUSTER')
     const wait = this.waitOptions(flags)
     const { AwsClients } = await import('../../../src/aws/clients.js')
-    const { createSnapshot } = await import('../../../src/aws/snapshots.js')
+    const { createAwsSnapshot } = await import('../../../src/aws/snapshots.js')
     const { formatSnapshot } = await import('../../../src/aws/format.js')
     const { formatElapsed } = await import('../../../src/aws/waiter.js')
     const clients = new AwsClients(this.awsOptions(flags))
     try {
-      const result = await createSnapshot(clients, target, flags.name, wait)
+      const result = await createAwsSnapshot(clients, target, flags.name, wait)
       if (result.resumed)
         this.diag(`Snapshot ${flags.name} already existed for ${target.name}: waited on it.`)
       this.log(formatSnapshot(result.snapshot))

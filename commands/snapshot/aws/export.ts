@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
-import { AwsCommand, waitFlags } from '../../../src/aws/aws-command.js'
-import { awsAccountFlags, validateResourceName } from '../../../src/aws/flags.js'
+import { AwsCommand, waitFlags } from '../../../src/aws-command.js'
+import { validateResourceName } from '../../../src/connect/resource-name.js'
+import { awsAccountFlags } from '../../../src/aws/flags.js'
 import type { ExportPlan, ExportResult } from '../../../src/aws/snapshots.js'
 import type { AwsService } from '../../../src/aws/types.js'
 

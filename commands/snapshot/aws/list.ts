@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
-import { AwsCommand } from '../../../src/aws/aws-command.js'
-import { awsNodeTargetFlags, awsTargetFromFlags } from '../../../src/aws/flags.js'
+import { AwsCommand } from '../../../src/aws-command.js'
+import { awsTargetFromFlags } from '../../../src/aws/target.js'
+import { awsNodeTargetFlags } from '../../../src/aws/flags.js'
 import type { SnapshotInfo } from '../../../src/aws/snapshots.js'
 import type { AwsService } from '../../../src/aws/types.js'
 

@@ -6,7 +6,8 @@ import { AtomicFile } from '../../data/atomic-file.js'
 import { MonitorStream } from '../../data/monitor/monitor-stream.js'
 import { MonitorParseError, parseMonitorLine } from '../../data/monitor/monitor-line.js'
 import { UsageError } from '../../errors.js'
-import { ProgressTracker, type EventSink } from '../progress.js'
+import { ProgressTracker } from '../progress.js'
+import type { EventSink } from '../events.js'
 
 export interface CaptureOptions {
   out: string

@@ -2,14 +2,14 @@ import type { AwsClients } from '../../aws/clients.js'
 import { awsCall } from '../../aws/clients.js'
 import { deploymentStatus, discoverDeployment } from '../../aws/discovery.js'
 import { isNotFound } from '../../aws/errors.js'
-import { createSnapshot, exportKeys, exportSnapshot, type ExportPlan } from '../../aws/snapshots.js'
+import { createAwsSnapshot, exportKeys, exportSnapshot, type ExportPlan } from '../../aws/snapshots.js'
 import type { AwsDeployment } from '../../aws/types.js'
-import { waitFor, type PhaseEvent, type WaitOptions } from '../../aws/waiter.js'
+import { waitFor, type StatusChangeEvent, type WaitOptions } from '../../aws/waiter.js'
 import type { BucketCheck } from '../../aws/export-check.js'
 import { Deployment } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import { AwsError, KvtopError, UsageError, errorMessage } from '../../errors.js'
-import type { EventSink } from '../progress.js'
+import type { EventSink } from '../events.js'
 import { verifyDatasets } from '../verify/verify.js'
 import { memoryDbNodeType, plannedCalls, snapshotArns } from './plan.js'
 import { checkSameParams, freshState, loadState, saveState } from './state.js'
@@ -192,7 +192,7 @@ export async function runAwsMigration(
   }
   const wait: WaitOptions = {
     ...options.wait,
-    onPhase: (e: PhaseEvent) => {
+    onPhase: (e: StatusChangeEvent) => {
       report.phases.push(e)
       options.wait.onPhase?.(e)
     },
@@ -225,7 +225,7 @@ export async function runAwsMigration(
   await step(
     'snapshot',
     async () => {
-      const r = await createSnapshot(
+      const r = await createAwsSnapshot(
         clients,
         { kind: 'elasticache', name: params.source },
         params.snapshotName,

@@ -1,4 +1,4 @@
-import type { PhaseEvent } from '../../aws/waiter.js'
+import type { StatusChangeEvent } from '../../aws/waiter.js'
 import type { VerifyReport } from '../verify/types.js'
 
 /** What `kvtop migrate aws` was asked to do: the state file holds it so a resume does the same. */
@@ -63,7 +63,7 @@ export interface MigrateAwsReport {
   steps: { step: StepId; status: 'done' | 'already done' | 'skipped'; elapsedMs: number; detail?: string }[]
   snapshotArns: string[]
   compare: CompareResult
-  phases: PhaseEvent[]
+  phases: StatusChangeEvent[]
   /** True when the copy is known to match: equal key counts and (when run) verify identical. */
   matched?: boolean
 }

@@ -1,5 +1,5 @@
 import type { VerifyReport } from '../verify/types.js'
-import type { EventSink } from '../progress.js'
+import type { EventSink } from '../events.js'
 
 export interface SlotRange {
   from: number

@@ -3,9 +3,10 @@ import { keySlot, RoutedPipeline, type CommandBatch } from '../../wire/routed-pi
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { classifyReply, isCommandRefusal } from '../../wire/classify.js'
 import { errorMessage, OperationError, UsageError } from '../../errors.js'
-import { parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
 import { isAdminCommand } from '../capture/capture.js'
-import { ProgressTracker, type EventSink } from '../progress.js'
+import { ProgressTracker } from '../progress.js'
+import type { EventSink } from '../events.js'
 import { CommandTable } from './command-table.js'
 import {
   datasetWideCommand,

@@ -11,7 +11,7 @@ import { discoverDeployment } from '../../aws/discovery.js'
 import { isAccessDenied } from '../../aws/errors.js'
 import { listSnapshots } from '../../aws/snapshots.js'
 import { describeTarget, type AwsDeployment, type AwsTarget } from '../../aws/types.js'
-import { waitFor, type PhaseEvent, type WaitOptions } from '../../aws/waiter.js'
+import { waitFor, type StatusChangeEvent, type WaitOptions } from '../../aws/waiter.js'
 import { AwsError, UsageError } from '../../errors.js'
 
 export interface AwsScaleRequest {
@@ -474,7 +474,7 @@ export interface AwsStepResult {
   to: string | number
   status: string
   seconds: number
-  phases: PhaseEvent[]
+  phases: StatusChangeEvent[]
 }
 
 export interface AwsScaleResult {

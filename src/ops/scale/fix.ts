@@ -10,7 +10,7 @@
 import type { NodeAddress } from '../../connect/client.js'
 import { RespError } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import type { EventSink } from '../progress.js'
+import type { EventSink } from '../events.js'
 import { refOf, type ClusterAdmin, type NodeRef } from './admin.js'
 import { announceOwner, drainSlot, type BigKey, type DrainContext, type MoveTuning } from './migrate.js'
 import { countKeysInSlots } from './nodes.js'

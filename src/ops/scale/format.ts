@@ -1,6 +1,6 @@
 /** Text for `kvtop scale`: the plan, the run's outcome, the --fix report. */
 import { formatCount, formatDuration } from '../../format/units.js'
-import { renderTable } from '../../ui/table.js'
+import { renderTable } from '../../format/table.js'
 import type { AwsScalePlan, AwsScaleResult } from './aws.js'
 import type { FixReport } from './fix.js'
 import { rangesText } from './planner.js'

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises'
 import { escapeBytes } from '../../data/escape.js'
 import { RdbReader, RdbFormatError, type ChecksumStatus, type RdbEntry } from '../../data/rdb/reader.js'
 import { UsageError } from '../../errors.js'
-import { ProgressTracker, type EventSink } from '../progress.js'
+import { ProgressTracker } from '../progress.js'
+import type { EventSink } from '../events.js'
 
 export interface TypeStats {
   keys: number

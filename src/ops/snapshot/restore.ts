@@ -20,7 +20,8 @@ import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { classifyReply } from '../../wire/classify.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
-import { ProgressTracker, type EventSink } from '../progress.js'
+import { ProgressTracker } from '../progress.js'
+import type { EventSink } from '../events.js'
 import { fileError } from './inspect.js'
 
 /**

@@ -1,4 +1,4 @@
-import { downsampleMax, sparkChars } from '../../ui/sparkline.js'
+import { downsampleMax, sparkChars } from '../../format/sparkline.js'
 import type { CloudWatchSeries, CloudWatchSummary } from './types.js'
 
 /**

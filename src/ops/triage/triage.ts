@@ -9,7 +9,7 @@ import {
   dataPlaneUnreachable,
   statedRoles,
   withConnectHint,
-} from '../../metrics/cloudwatch-only.js'
+} from '../../aws/cloudwatch-only.js'
 import { MonitorEngine } from '../../metrics/engine.js'
 import { sampleStatus } from '../../metrics/service.js'
 import {
@@ -21,7 +21,7 @@ import {
   type SlowlogGroup,
 } from '../../metrics/slowlog.js'
 import type { DataPlaneStatus } from '../../metrics/types.js'
-import type { EventSink } from '../progress.js'
+import type { EventSink } from '../events.js'
 import { cloudWatchHistory } from './cloudwatch.js'
 import { collectExtras, openSlotsFrom, sampleKeys } from './collect.js'
 import { prepareOutDir, writeReports } from './report.js'

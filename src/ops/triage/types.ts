@@ -1,7 +1,9 @@
+import type { Severity } from '../../metrics/alerts.js'
 import type { DataPlaneStatus, Snapshot } from '../../metrics/types.js'
 import type { CommandLogGroup, SlowlogGroup } from '../../metrics/slowlog.js'
 
-export type Severity = 'critical' | 'warning' | 'info'
+// One severity scale for the monitor's alerts and triage's findings.
+export type { Severity }
 
 /** A finding (README: Triage): what was seen, why it matters, what to do. */
 export interface Finding {

@@ -9,7 +9,7 @@ import type { CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import { parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
 
 /** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
 const MAX_REDIRECTS = 3

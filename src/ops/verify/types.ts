@@ -1,4 +1,4 @@
-import type { EventSink } from '../progress.js'
+import type { EventSink } from '../events.js'
 
 export type DifferenceCategory =
   'missing-in-target' | 'missing-in-source' | 'type' | 'value' | 'ttl' | 'count'

@@ -8,7 +8,7 @@ import { deploymentStatus, discoverDeployment } from '../../../src/aws/discovery
 import { checkExportBucket } from '../../../src/aws/export-check.js'
 import type { RetryNotice } from '../../../src/aws/retry.js'
 import { listSnapshots } from '../../../src/aws/snapshots.js'
-import { waitFor, type PhaseEvent } from '../../../src/aws/waiter.js'
+import { waitFor, type StatusChangeEvent } from '../../../src/aws/waiter.js'
 import type { TopologyNode } from '../../../src/connect/topology.js'
 import { metricValue } from '../../helpers/fake-aws/state.js'
 import { startFakeAws, type FakeAws } from '../../helpers/fake-aws/index.js'
@@ -192,8 +192,8 @@ describe('waiting on scaling through the SDK', () => {
     await mdb.send(
       new UpdateClusterCommand({ ClusterName: 'sessions', ReplicaConfiguration: { ReplicaCount: 2 } }),
     )
-    const phases: PhaseEvent[] = []
-    const opts = { intervalMs: 20, timeoutMs: 10_000, onPhase: (e: PhaseEvent) => phases.push(e) }
+    const phases: StatusChangeEvent[] = []
+    const opts = { intervalMs: 20, timeoutMs: 10_000, onPhase: (e: StatusChangeEvent) => phases.push(e) }
     const [ec, md] = await Promise.all([
       waitFor(
         {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Config, Flags, Parser, settings } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
-import { kvtopInvocation } from '../../../src/ui/invocation.js'
+import { kvtopInvocation } from '../../../src/invocation.js'
 import { runCli } from '../../helpers/cli.js'
 
 // The built commands, as the binary runs them (no TypeScript transpiling of the sources).

@@ -8,8 +8,8 @@ import { ADMIN_USER } from '../../../src/sandbox/flavors.js'
 import { adminSpec } from '../../../src/sandbox/sandbox.js'
 import { keySlot } from '../../../src/wire/routed-pipeline.js'
 import { runCli, startCli, type CliResult } from '../../helpers/cli.js'
-import { digestsByKey } from '../../helpers/dataset.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { binaryKey, digestsByKey, seedKeys } from '../../helpers/dataset.js'
+import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 import { MixedWriter } from './writer.js'
 
 /**
@@ -34,33 +34,13 @@ async function admin(sb: TestSandbox, port = sb.state.nodes[0].port): Promise<Re
 const admins = (sb: TestSandbox) => Promise.all(primaries(sb).map((n) => admin(sb, n.port)))
 
 function clusterClient(sb: TestSandbox): Cluster {
-  const a = adminSpec(sb.state).endpoint
-  const c = new Cluster(
-    primaries(sb).map((n) => ({ host: '127.0.0.1', port: n.port })),
-    { redisOptions: { username: a.username, password: a.password } },
-  )
-  c.on('error', () => {})
+  const c = adminClusterClient(sb)
   opened.push(c)
   return c
 }
 
-/** A key name with NUL, CR LF and invalid UTF-8 in it. */
-const binaryKey = (prefix: string, i: number) =>
-  Buffer.concat([Buffer.from(`${prefix}:${i}:`), Buffer.from([0x00, 0x0d, 0x0a, 0xff])])
-
-async function seed(db: Redis | Cluster, prefix: string, count: number): Promise<void> {
-  for (let start = 0; start < count; start += 1000) {
-    const sent: Promise<unknown>[] = []
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const key = binaryKey(prefix, i)
-      if (i % 4 === 0) sent.push(db.set(key, Buffer.from([i & 0xff, 0x00, 0x80, 0x0a])))
-      else if (i % 4 === 1) sent.push(db.hset(key, 'a', String(i), 'b\r\n', Buffer.from([0xfe])))
-      else if (i % 4 === 2) sent.push(db.zadd(key, i, 'm', -1.5, Buffer.from([0xc3, 0x28])))
-      else sent.push(db.set(key, `ttl ${i}`, 'EX', 3600))
-    }
-    await Promise.all(sent)
-  }
-}
+const seed = (db: Redis | Cluster, prefix: string, count: number) =>
+  seedKeys(db, prefix, count, ['bytes', 'hash', 'zset', 'expiring'])
 
 async function sameData(a: TestSandbox, b: TestSandbox): Promise<number> {
   const [x, y] = await Promise.all([digestsByKey(await admins(a)), digestsByKey(await admins(b))])

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { adminSpec } from '../../../src/sandbox/sandbox.js'
 import { runCli, startCli } from '../../helpers/cli.js'
-import { digestsByKey } from '../../helpers/dataset.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { digestsByKey, seedKeys } from '../../helpers/dataset.js'
+import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 import { MixedWriter } from './writer.js'
 
 /**
@@ -24,41 +23,9 @@ const primaries = (sb: TestSandbox) => sb.summary.nodes.filter((n) => n.role ===
 const admins = (sb: TestSandbox) => Promise.all(primaries(sb).map((n) => sb.admin(n.port)))
 
 function clusterClient(sb: TestSandbox): Cluster {
-  const admin = adminSpec(sb.state).endpoint
-  const c = new Cluster(
-    primaries(sb).map((n) => ({ host: '127.0.0.1', port: n.port })),
-    { redisOptions: { username: admin.username, password: admin.password } },
-  )
-  c.on('error', () => {})
+  const c = adminClusterClient(sb)
   opened.push(c)
   return c
-}
-
-/** Keys of every type, binary names and values, some with TTLs; spread over all slots. */
-async function seed(db: Redis | Cluster, prefix: string, count: number): Promise<void> {
-  for (let start = 0; start < count; start += 1000) {
-    const sent: Promise<unknown>[] = []
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const key = Buffer.concat([Buffer.from(`${prefix}:${i}:`), Buffer.from([0x00, 0x0d, 0x0a, 0xff])])
-      switch (i % 5) {
-        case 0:
-          sent.push(db.set(key, Buffer.from([i & 0xff, 0x00, 0x80, 0x0a])))
-          break
-        case 1:
-          sent.push(db.hset(key, 'a', String(i), 'b\r\n', Buffer.from([0xfe])))
-          break
-        case 2:
-          sent.push(db.rpush(key, 'x', String(i), 'z'))
-          break
-        case 3:
-          sent.push(db.zadd(key, i, 'm', -1.5, Buffer.from([0xc3, 0x28])))
-          break
-        default:
-          sent.push(db.set(key, `ttl ${i}`, 'EX', 3600))
-      }
-    }
-    await Promise.all(sent)
-  }
 }
 
 async function setNotifications(sb: TestSandbox, flags: string): Promise<void> {
@@ -78,7 +45,7 @@ async function sameData(a: TestSandbox, b: TestSandbox): Promise<number> {
 
 /** 20k keys on `source`, a throttled `migrate run` into the memorydb sandbox, 2000 keys in. */
 async function throttledRunUnderway(source: TestSandbox, checkpoint: string, extra: string[] = []) {
-  await seed(await source.admin(), 'x', 20_000)
+  await seedKeys(await source.admin(), 'x', 20_000)
   const run = startCli([
     'migrate',
     'run',
@@ -127,7 +94,7 @@ beforeEach(async () => {
 describe('kvtop migrate plan', () => {
   it('flags keys in db 3 as a blocker for a MemoryDB target: exit 1, the db named, what to do', async () => {
     const src = await ec.admin()
-    await seed(src, 'p', 50)
+    await seedKeys(src, 'p', 50)
     await src.select(3)
     await src.set('in-db-3', 'x')
     const r = await migrate(['plan', ...pair(ec), '--json'])
@@ -152,7 +119,7 @@ describe('kvtop migrate plan', () => {
 
   it('a sampled key bigger than what the target takes in one command is a blocker, naming the key and the way out', async () => {
     const src = await ec.admin()
-    await seed(src, 'k', 200)
+    await seedKeys(src, 'k', 200)
     await src.set(Buffer.from('huge\r\n\x00', 'latin1'), Buffer.alloc(3 * 1024 * 1024, 0x61))
     const ok = await migrate(['plan', ...pair(ec), '--json'])
     expect(JSON.parse(ok.stdout).items).toContainEqual(
@@ -188,7 +155,7 @@ describe('kvtop migrate plan', () => {
 
   it('run --live without notifications on the source exits 2 before copying, saying how to enable them', async () => {
     await setNotifications(ec, '')
-    await seed(await ec.admin(), 'n', 200)
+    await seedKeys(await ec.admin(), 'n', 200)
     const r = await migrate(['run', ...pair(ec), '--live', '--no-verify'])
     expect(r.code, r.stderr).toBe(2)
     expect(r.stderr).toMatch(/keyspace notifications do not reach kvtop/)
@@ -204,7 +171,7 @@ describe('kvtop migrate plan', () => {
   })
 
   it('refuses a target that holds data unless --replace, and leaves it as it was', async () => {
-    await seed(await ec.admin(), 'r', 100)
+    await seedKeys(await ec.admin(), 'r', 100)
     const tgt = clusterClient(mdb)
     await tgt.set('mine', 'precious')
     const r = await migrate(['run', ...pair(ec), '--no-verify'])
@@ -225,7 +192,7 @@ describe('kvtop migrate run', () => {
       const source = shape === 'standalone' ? ec : ecCluster
       const client = async () => (source === ec ? ec.admin() : clusterClient(ecCluster))
       await setNotifications(source, 'KEA')
-      await seed(await client(), 'live', 30_000)
+      await seedKeys(await client(), 'live', 30_000)
       const writer = new MixedWriter(await client(), { prefix: 'w', keys: 3000, batch: 50, pauseMs: 5 })
       writer.start()
       const checkpoint = join(dir, `live-${source.name}.ckpt`)
@@ -283,7 +250,7 @@ describe('kvtop migrate run', () => {
 
   it('--until-synced stops by itself once nothing is pending', async () => {
     await setNotifications(ec, 'KEA')
-    await seed(await ec.admin(), 'u', 2000)
+    await seedKeys(await ec.admin(), 'u', 2000)
     const r = await migrate(['run', ...pair(ec), '--live', '--until-synced', '--json'])
     expect(r.code, r.stderr.slice(-2000)).toBe(0)
     expect(r.stderr).toMatch(/"type":"in-sync"/)
@@ -292,7 +259,7 @@ describe('kvtop migrate run', () => {
 
   it('SIGKILL in the middle of the bulk copy, same command again: resumes, copies far fewer keys, no difference', async () => {
     const keys = 60_000
-    await seed(clusterClient(ecCluster), 'k', keys)
+    await seedKeys(clusterClient(ecCluster), 'k', keys)
 
     // A fresh run: what a restart from zero copies.
     const fresh = await migrate(['run', ...pair(ecCluster), '--json', '--no-verify'])
@@ -341,7 +308,7 @@ describe('kvtop migrate run', () => {
 
   it('Ctrl-C in the middle of a --live bulk copy: exit 5 saying it can be resumed, checkpoint kept', async () => {
     await setNotifications(ec, 'KEA')
-    await seed(await ec.admin(), 'i', 20_000)
+    await seedKeys(await ec.admin(), 'i', 20_000)
     const checkpoint = join(dir, 'interrupt.ckpt')
     const run = startCli([
       'migrate',
@@ -371,7 +338,7 @@ describe('kvtop migrate run', () => {
 
   it('--live whose subscription is dropped stops with exit 5 instead of claiming a sync it cannot see', async () => {
     await setNotifications(ec, 'KEA')
-    await seed(await ec.admin(), 'd', 2000)
+    await seedKeys(await ec.admin(), 'd', 2000)
     const run = startCli([
       'migrate',
       'run',
@@ -395,7 +362,7 @@ describe('kvtop migrate run', () => {
   it('--mode logical rebuilds every type (big ones in chunks) byte-exactly, live changes included', async () => {
     await setNotifications(ec, 'KEA')
     const src = await ec.admin()
-    await seed(src, 'lg', 3000)
+    await seedKeys(src, 'lg', 3000)
     const bin = Buffer.from([0x00, 0x0d, 0x0a, 0xff])
     const hash: (string | Buffer)[] = []
     for (let i = 0; i < 2500; i++) hash.push(Buffer.concat([Buffer.from(`f${i}`), bin]), `v${i}`)
@@ -491,7 +458,7 @@ describe('kvtop migrate run', () => {
   })
 
   it('--slots splits a cluster migration in two halves that together copy everything', async () => {
-    await seed(clusterClient(ecCluster), 's', 5000)
+    await seedKeys(clusterClient(ecCluster), 's', 5000)
     const halfCheckpoint = join(dir, 'half.ckpt')
     const lower = await migrate([
       'run',

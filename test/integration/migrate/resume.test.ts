@@ -8,8 +8,8 @@ import { parseClusterNodes } from '../../../src/connect/cluster-parsers.js'
 import { isProcessAlive } from '../../../src/sandbox/process.js'
 import { adminSpec, readPid, startNode, waitForPing } from '../../../src/sandbox/sandbox.js'
 import { runCli, startCli, type CliResult } from '../../helpers/cli.js'
-import { digestsByKey } from '../../helpers/dataset.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { digestsByKey, seedKeys } from '../../helpers/dataset.js'
+import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 
 /**
  * Resuming a migration after the source changed under it while kvtop was not running: a source
@@ -62,30 +62,14 @@ async function sameData(source: TestSandbox): Promise<number> {
 }
 
 function clusterClient(sb: TestSandbox): Cluster {
-  const a = adminSpec(sb.state).endpoint
-  const c = new Cluster(
-    sb.state.nodes.filter((n) => n.role === 'primary').map((n) => ({ host: '127.0.0.1', port: n.port })),
-    { redisOptions: { username: a.username, password: a.password } },
-  )
-  c.on('error', () => {})
+  const c = adminClusterClient(sb)
   opened.push(c)
   return c
 }
 
 /** Keys of every type; names with NUL, CR LF and invalid UTF-8; some with TTLs. */
-async function seed(db: Redis | Cluster, prefix: string, count: number): Promise<void> {
-  for (let start = 0; start < count; start += 1000) {
-    const sent: Promise<unknown>[] = []
-    for (let i = start; i < Math.min(count, start + 1000); i++) {
-      const key = Buffer.concat([Buffer.from(`${prefix}:${i}:`), Buffer.from([0x00, 0x0d, 0x0a, 0xff])])
-      if (i % 4 === 0) sent.push(db.set(key, Buffer.from([i & 0xff, 0x00, 0x80, 0x0a])))
-      else if (i % 4 === 1) sent.push(db.hset(key, 'a', String(i), 'b\r\n', Buffer.from([0xfe])))
-      else if (i % 4 === 2) sent.push(db.rpush(key, 'x', String(i), Buffer.from([0xc3, 0x28])))
-      else sent.push(db.set(key, `ttl ${i}`, 'EX', 3600))
-    }
-    await Promise.all(sent)
-  }
-}
+const seed = (db: Redis | Cluster, prefix: string, count: number) =>
+  seedKeys(db, prefix, count, ['bytes', 'hash', 'list', 'expiring'])
 
 const savedKeys = (path: string): number => {
   if (!existsSync(path)) return 0

@@ -5,9 +5,8 @@ import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { escapeBytes } from '../../../src/data/escape.js'
 import { parseScore } from '../../../src/ops/verify/logical.js'
-import { adminSpec } from '../../../src/sandbox/sandbox.js'
 import { runCli, startCli } from '../../helpers/cli.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 import { noValkey, startValkeySandbox } from '../../helpers/valkey.js'
 
 /**
@@ -30,12 +29,7 @@ const isCluster = (sb: TestSandbox) => sb.summary.mode === 'cluster'
 /** Commands routed by key: the admin connection of a standalone server, a cluster client otherwise. */
 async function client(sb: TestSandbox): Promise<Redis | Cluster> {
   if (!isCluster(sb)) return sb.admin()
-  const admin = adminSpec(sb.state).endpoint
-  const c = new Cluster(
-    primaries(sb).map((n) => ({ host: '127.0.0.1', port: n.port })),
-    { redisOptions: { username: admin.username, password: admin.password } },
-  )
-  c.on('error', () => {})
+  const c = adminClusterClient(sb)
   opened.push(c)
   return c
 }

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Cluster, type Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminSpec } from '../../../src/sandbox/sandbox.js'
 import { runCli } from '../../helpers/cli.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 
 /**
  * kvtop verify between shapes: an elasticache-flavored standalone source and a memorydb-flavored
@@ -42,16 +41,6 @@ async function seed(db: Redis | Cluster, prefix: string): Promise<void> {
   for (let i = 0; i < 300; i++) await db.set(k(`bulk:${i}`), `value ${i}`)
 }
 
-function clusterClient(sb: TestSandbox): Cluster {
-  const admin = adminSpec(sb.state).endpoint
-  const c = new Cluster(
-    sb.summary.nodes.filter((n) => n.role === 'primary').map((n) => ({ host: '127.0.0.1', port: n.port })),
-    { redisOptions: { username: admin.username, password: admin.password } },
-  )
-  c.on('error', () => {})
-  return c
-}
-
 const verify = (args: string[]) =>
   runCli(['verify', '--source', `sandbox:${source.name}`, '--target', `sandbox:${target.name}`, ...args], {
     timeoutMs: 90_000,
@@ -64,7 +53,7 @@ beforeAll(async () => {
     startSandbox({ shards: 3, replicas: 0, flavor: 'memorydb' }),
   ])
   src = await source.admin()
-  tgt = clusterClient(target)
+  tgt = adminClusterClient(target)
   await Promise.all([seed(src, 'a'), seed(tgt, 'a')])
 })
 

@@ -7,7 +7,7 @@ import {
   retryConfigFromEnv,
   type RetryNotice,
 } from '../../../src/aws/retry.js'
-import { formatElapsed, formatPhase, waitFor, type PhaseEvent } from '../../../src/aws/waiter.js'
+import { formatElapsed, formatPhase, waitFor, type StatusChangeEvent } from '../../../src/aws/waiter.js'
 import { ExitCode, OperationError } from '../../../src/errors.js'
 import { redact } from '../../../src/redact.js'
 
@@ -200,7 +200,7 @@ describe('waitFor', () => {
 
   it('reports each status change once, with the time since the wait began', async () => {
     const c = clock(['creating', 'creating', 'creating', 'available'])
-    const phases: PhaseEvent[] = []
+    const phases: StatusChangeEvent[] = []
     const r = await waitFor(
       {
         resource: 'snapshot s',

@@ -28,7 +28,7 @@ import {
   requiredGrant,
 } from '../../../src/aws/export-check.js'
 import {
-  createSnapshot,
+  createAwsSnapshot,
   exportKeys,
   fromElastiCacheSnapshot,
   listSnapshots,
@@ -255,13 +255,13 @@ describe('snapshot create and list', () => {
     ec.on(DescribeSnapshotsCommand, { SnapshotName: 's' }).resolves({
       Snapshots: [{ SnapshotName: 's', SnapshotStatus: 'available', ReplicationGroupId: 'orders' }],
     })
-    const r = await createSnapshot(clients, { kind: 'elasticache', name: 'orders' }, 's', {
+    const r = await createAwsSnapshot(clients, { kind: 'elasticache', name: 'orders' }, 's', {
       wait: true,
       intervalMs: 1,
       timeoutMs: 1000,
     })
     expect(r).toMatchObject({ resumed: true, snapshot: { status: 'available', source: 'orders' } })
-    const err = await createSnapshot(clients, { kind: 'elasticache', name: 'other' }, 's', {
+    const err = await createAwsSnapshot(clients, { kind: 'elasticache', name: 'other' }, 's', {
       wait: true,
       intervalMs: 1,
       timeoutMs: 1000,
@@ -290,7 +290,7 @@ describe('snapshot create and list', () => {
   })
 
   it('serverless snapshots are refused with the AWS CLI alternative', async () => {
-    const err = await createSnapshot(clients, { kind: 'serverless', name: 'x' }, 's', {
+    const err = await createAwsSnapshot(clients, { kind: 'serverless', name: 'x' }, 's', {
       wait: false,
       intervalMs: 1,
       timeoutMs: 1,

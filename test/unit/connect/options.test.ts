@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { configPath, getProfile, loadConfig } from '../../../src/connect/config.js'
 import { resolveConnectionSpec, type ProfileSources } from '../../../src/connect/options.js'
-import { pairInputs } from '../../../src/connect/pair-flags.js'
+import { pairInputs } from '../../../src/pair-flags.js'
 import { forgetSecretsForTests, redact } from '../../../src/redact.js'
 
 afterEach(() => forgetSecretsForTests())

@@ -5,7 +5,7 @@ import { Dashboard } from '../../../src/dashboard/dashboard.js'
 import { runTop } from '../../../src/dashboard/run.js'
 import { initialViewState, nodeTable } from '../../../src/dashboard/view-model.js'
 import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
-import { CloudWatchOnlyMonitor } from '../../../src/metrics/cloudwatch-only.js'
+import { CloudWatchOnlyMonitor } from '../../../src/aws/cloudwatch-only.js'
 import { FakeTerminal } from './terminal.js'
 
 /** `top --cloudwatch` when the nodes cannot be reached: what the terminal shows. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { withProfileAwsSettings } from '../../../src/aws/flags.js'
-import { resolvePair, sideFlagValues } from '../../../src/connect/pair-flags.js'
+import { resolvePair, sideFlagValues } from '../../../src/pair-flags.js'
 import { forgetSecretsForTests } from '../../../src/redact.js'
 
 let home: string

@@ -7,7 +7,7 @@ import {
   awsTopology,
   dataPlaneUnreachable,
   parseSlotText,
-} from '../../../src/metrics/cloudwatch-only.js'
+} from '../../../src/aws/cloudwatch-only.js'
 import type { ExternalMetricsSource } from '../../../src/metrics/external.js'
 import { dataPlaneLine, formatCloudWatchOnly } from '../../../src/metrics/format.js'
 

@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core'
-import { BaseCommand } from '../base-command.js'
-import { seconds, toMs } from '../flags.js'
-import type { AwsClientOptions } from './clients.js'
-import type { AwsAccountFlagValues } from './flags.js'
-import { formatRetryNotice } from './retry.js'
-import { formatPhase, type PhaseEvent, type WaitOptions } from './waiter.js'
+import { BaseCommand } from './base-command.js'
+import { seconds, toMs } from './flags.js'
+import type { AwsClientOptions } from './aws/clients.js'
+import type { AwsAccountFlagValues } from './aws/target.js'
+import { formatRetryNotice } from './aws/retry.js'
+import { formatPhase, type StatusChangeEvent, type WaitOptions } from './aws/waiter.js'
 
 /** Flags of the commands that wait on AWS (snapshot creation, export). */
 export const waitFlags = {
@@ -74,7 +74,7 @@ export abstract class AwsCommand extends BaseCommand {
     if (this.jsonEnabled()) this.emitEventLine({ type, at: Date.now(), ...data })
   }
 
-  protected phase(e: PhaseEvent): void {
+  protected phase(e: StatusChangeEvent): void {
     if (this.jsonEnabled()) this.emitEventLine(e)
     else this.diag(formatPhase(e))
   }

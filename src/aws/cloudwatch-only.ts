@@ -1,12 +1,12 @@
-import type { AwsDeployment } from '../aws/types.js'
+import type { AwsDeployment } from './types.js'
 import type { SlotRange } from '../connect/cluster-parsers.js'
 import { formatAddress } from '../connect/endpoint.js'
 import type { Topology, TopologyNode, TopologyShard } from '../connect/topology.js'
 import { ConnectError, ExitCode, KvtopError, errorMessage } from '../errors.js'
-import type { MonitorEvent } from './alerts.js'
-import type { ExternalMetricsSource } from './external.js'
-import { SeriesStore } from './history.js'
-import { SlowlogStore } from './slowlog.js'
+import type { MonitorEvent } from '../metrics/alerts.js'
+import type { ExternalMetricsSource } from '../metrics/external.js'
+import { SeriesStore } from '../metrics/history.js'
+import { SlowlogStore } from '../metrics/slowlog.js'
 import type {
   DataPlaneStatus,
   DeploymentSummary,
@@ -14,7 +14,7 @@ import type {
   NodeStatus,
   ShardStatus,
   Snapshot,
-} from './types.js'
+} from '../metrics/types.js'
 
 /**
  * CloudWatch-only monitoring: a deployment named through AWS (--elasticache, --serverless,

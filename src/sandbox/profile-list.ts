@@ -1,9 +1,10 @@
 import { UsageError } from '../errors.js'
-import { sandboxProfile } from '../sandbox/sandbox.js'
-import { listStates } from '../sandbox/state.js'
-import { renderTable } from '../ui/table.js'
-import { getProfile, loadConfig, type Profile } from './config.js'
-import { maskProfile } from './profile-store.js'
+import { sandboxProfile } from './sandbox.js'
+import { listStates } from './state.js'
+import { renderTable } from '../format/table.js'
+import { getProfile, loadConfig, type Profile } from '../connect/config.js'
+import type { ProfileSources } from '../connect/options.js'
+import { maskProfile } from '../connect/profile-store.js'
 
 export interface ProfileEntry {
   /** As --profile takes it: `prod`, or `sandbox:NAME` for a running sandbox. */
@@ -11,6 +12,15 @@ export interface ProfileEntry {
   source: 'config' | 'sandbox'
   /** Masked: no password. */
   profile: Profile
+}
+
+/**
+ * Profiles as the commands see them: the config file's, `sandbox:NAME` for a running sandbox, and
+ * the running default sandbox when nothing else names an endpoint. BaseCommand installs these.
+ */
+export const profileSourcesWithSandboxes: ProfileSources = {
+  profile: (name) => getProfile(name),
+  sandbox: (name) => sandboxProfile(name),
 }
 
 /** The profile as stored (password included): for connecting, never for printing. */

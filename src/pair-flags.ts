@@ -1,17 +1,11 @@
 import { Flags } from '@oclif/core'
-import { UsageError } from '../errors.js'
-import {
-  awsAccountFlags,
-  connectionInputWithAws,
-  profileNamesAwsTarget,
-  usesAws,
-  type AwsConnectionFlagValues,
-  type AwsConnectionResult,
-} from '../aws/flags.js'
-import { timeoutFlag, type ConnectionFlagValues } from './flags.js'
-import { defaultProfileSources } from './deployment.js'
-import { describeEndpoint } from './endpoint.js'
-import { resolveConnectionSpec, type ConnectionInput } from './options.js'
+import { UsageError } from './errors.js'
+import { type AwsConnectionFlagValues, type AwsConnectionResult } from './aws/target.js'
+import { awsAccountFlags, connectionInputWithAws, profileNamesAwsTarget, usesAws } from './aws/flags.js'
+import { timeoutFlag, type ConnectionFlagValues } from './connect/flags.js'
+import { profileSourcesWithSandboxes } from './sandbox/profile-list.js'
+import { describeEndpoint } from './connect/endpoint.js'
+import { resolveConnectionSpec, type ConnectionInput } from './connect/options.js'
 
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
 
@@ -223,7 +217,7 @@ export function pairInputs(flags: PairFlagValues): { source: ConnectionInput; ta
  * flag, a profile, a sandbox or AWS), what AWS named, and how it authenticates.
  */
 export function describeSide(resolved: AwsConnectionResult): string {
-  const spec = resolveConnectionSpec(resolved.input, process.env, defaultProfileSources)
+  const spec = resolveConnectionSpec(resolved.input, process.env, profileSourcesWithSandboxes)
   const notes = [
     ...(resolved.input.profile ? [`profile ${resolved.input.profile}`] : []),
     ...(resolved.aws
