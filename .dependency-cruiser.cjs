@@ -9,7 +9,7 @@ const layers = [
   {
     name: 'basics',
     comment: 'errors, redaction, text and number formatting, flag parsers, the operation event contract',
-    path: ['^src/(errors|redact|json-text|flags|invocation)\\.ts$', '^src/format/', '^src/ops/events\\.ts$'],
+    path: ['^src/(errors|error-mapping|redact|json-text|flags|invocation)\\.ts$', '^src/format/', '^src/ops/events\\.ts$'],
   },
   { name: 'wire', comment: 'the one RESP/connection layer', path: ['^src/wire/'] },
   {
@@ -37,7 +37,7 @@ const layers = [
     path: [
       '^commands/',
       '^bench/',
-      '^src/(cli|base-command|aws-command|pair-flags|error-mapping|quick-version)\\.ts$',
+      '^src/(cli|base-command|aws-command|pair-flags|quick-version)\\.ts$',
       '^src/hooks/',
     ],
   },

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { fleetFlags, fleetTargets, refuseAwsNamesInFleet, type FleetTarget } from '../src/connect/fleet.js'
-import { findProfile } from '../src/connect/profile-list.js'
+import { findProfile } from '../src/sandbox/profile-list.js'
 import { fleetExitCode, sampleFleetStatus, type FleetStatusEntry } from '../src/metrics/fleet-status.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
@@ -15,7 +15,7 @@ import {
   formatStatus,
   fmtTime,
 } from '../src/metrics/format.js'
-import { openStatusFeed } from '../src/aws/status-feed.js'
+import { openStatusFeed, readStatusOnce } from '../src/aws/status-feed.js'
 import { sampleStatus, statusJson } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
 import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
@@ -132,10 +132,12 @@ export default class Status extends BaseCommand {
     const entries = await sampleFleetStatus(
       targets.map((t) => ({
         name: t.name,
-        open: async () =>
-          openStatusFeed(
-            await this.resolveEndpoint(t.url, { ...flags, profile: t.profile }),
-            this.feedOptions(flags),
+        read: async () =>
+          readStatusOnce(
+            await openStatusFeed(
+              await this.resolveEndpoint(t.url, { ...flags, profile: t.profile }),
+              this.feedOptions(flags),
+            ),
           ),
       })),
     )

@@ -7,7 +7,8 @@ import type { ConnectionInput } from '../connect/options.js'
 import { KvtopError } from '../errors.js'
 import type { MonitorEngine, MonitorOptions } from '../metrics/engine.js'
 import type { ExternalMetricsSource } from '../metrics/external.js'
-import { openMonitor } from '../metrics/service.js'
+import { openMonitor, sampleStatus, statusJson } from '../metrics/service.js'
+import type { Snapshot } from '../metrics/types.js'
 import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './cloudwatch-only.js'
 import type { AwsDeployment } from './types.js'
 
@@ -79,4 +80,17 @@ export async function openCloudWatchSource(
 ): Promise<ExternalMetricsSource> {
   const { cloudWatchSourceFor } = await import('./cloudwatch-monitor.js')
   return cloudWatchSourceFor(endpoint, account)
+}
+
+/** One status document from a feed opened for it, the feed stopped afterwards whatever happens. */
+export async function readStatusOnce(feed: MonitorFeed): Promise<Snapshot> {
+  if (feed.cloudwatchOnly) {
+    await feed.cloudwatchOnly.stop()
+    return feed.cloudwatchOnly.latest!
+  }
+  try {
+    return statusJson(await sampleStatus(feed.live), feed.live)
+  } finally {
+    await feed.live.stop()
+  }
 }

@@ -1,6 +1,5 @@
 import { toKvtopError } from '../error-mapping.js'
 import { ExitCode, type ExitCodeValue } from '../errors.js'
-import { sampleStatus, statusJson, type MonitorFeed } from './service.js'
 import type { Snapshot } from './types.js'
 
 /** One deployment of `status` over several: its status, or why it could not be read. */
@@ -10,8 +9,8 @@ export type FleetStatusEntry =
 
 export interface FleetMember {
   name: string
-  /** Resolve and connect; throws when the deployment cannot be reached (or named). */
-  open: () => Promise<MonitorFeed>
+  /** Resolve, connect and sample once; throws when the deployment cannot be reached (or named). */
+  read: () => Promise<Snapshot>
 }
 
 /**
@@ -24,7 +23,7 @@ export async function sampleFleetStatus(
   const entries = await Promise.all(
     members.map(async (m): Promise<[string, FleetStatusEntry]> => {
       try {
-        return [m.name, { reachable: true, status: await statusOf(await m.open()) }]
+        return [m.name, { reachable: true, status: await m.read() }]
       } catch (err) {
         const e = toKvtopError(err)
         return [
@@ -43,18 +42,6 @@ export async function sampleFleetStatus(
     }),
   )
   return new Map(entries)
-}
-
-async function statusOf(feed: MonitorFeed): Promise<Snapshot> {
-  if (feed.cloudwatchOnly) {
-    await feed.cloudwatchOnly.stop()
-    return feed.cloudwatchOnly.latest!
-  }
-  try {
-    return statusJson(await sampleStatus(feed.live), feed.live)
-  } finally {
-    await feed.live.stop()
-  }
 }
 
 /** 0 when every deployment answered, else the highest exit code of those that did not (3: cannot connect). */
