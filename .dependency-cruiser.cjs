@@ -9,7 +9,11 @@ const layers = [
   {
     name: 'basics',
     comment: 'errors, redaction, text and number formatting, flag parsers, the operation event contract',
-    path: ['^src/(errors|error-mapping|redact|json-text|flags|invocation)\\.ts$', '^src/format/', '^src/ops/events\\.ts$'],
+    path: [
+      '^src/(errors|error-mapping|redact|json-text|flags|invocation)\\.ts$',
+      '^src/format/',
+      '^src/ops/events\\.ts$',
+    ],
   },
   { name: 'wire', comment: 'the one RESP/connection layer', path: ['^src/wire/'] },
   {
