@@ -8,7 +8,7 @@ import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { errorMessage } from '../../errors.js'
 import { parseInfo } from '../../metrics/info.js'
 import { lengthCommand } from '../verify/logical.js'
-import { LIMITS } from './rules.js'
+import { THRESHOLDS } from '../../metrics/thresholds.js'
 import type { ClientInfo, KeySample, KeyScan, NodeExtras, OpenSlot, SlotMarker } from './types.js'
 
 /** Run `fn` over the nodes, `limit` at a time, each bounded by `timeoutMs`: a dead node costs one timeout. */
@@ -214,7 +214,7 @@ export async function sampleKeys(
         } as KeySample & { raw: Buffer })
       })
     }
-    const big = measured.filter((m) => m.bytes >= LIMITS.bigKeyBytes)
+    const big = measured.filter((m) => m.bytes >= THRESHOLDS.bigKeyBytes)
     for (const b of big) {
       const cmd = lengthCommand(b.type)
       if (cmd && cmd !== 'STRLEN')
@@ -227,7 +227,7 @@ export async function sampleKeys(
         const freq = Number(
           await client.call('OBJECT', 'FREQ', (m as KeySample & { raw: Buffer }).raw).catch(() => 0),
         )
-        if (freq >= LIMITS.hotKeyFreq) hot.push({ ...m, freq })
+        if (freq >= THRESHOLDS.hotKeyFreq) hot.push({ ...m, freq })
       }
     }
     return { sampled: measured.length, big, hot, slots: await hotSlots(client, node) }
