@@ -6,7 +6,7 @@ import type { RawRespConnection } from '../wire/connection.js'
 import { nodeDialOptions } from '../wire/dial.js'
 import { openRawNode } from '../wire/node.js'
 import { RespError, type Reply } from '../wire/reply-parser.js'
-import { parseInfo } from '../metrics/info.js'
+import { parseInfo } from '../redis/info.js'
 import type { ConnectionSpec, NodeAddress } from './client.js'
 
 export type Provider = 'elasticache' | 'memorydb' | 'self-managed'

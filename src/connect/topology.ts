@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { formatAddress } from './endpoint.js'
 import { closeQuietly, openNode, type ConnectionSpec } from './client.js'
-import { parseInfo, parseInfoReplicas } from '../metrics/info.js'
+import { parseInfo, parseInfoReplicas } from '../redis/info.js'
 import {
   countSlots,
   parseClusterNodes,

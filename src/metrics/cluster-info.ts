@@ -1,4 +1,4 @@
-import { parseInfo } from './info.js'
+import { parseInfo } from '../redis/info.js'
 
 /** CLUSTER INFO, typed. Unknown fields are kept in `raw`. */
 export interface ClusterInfo {

@@ -10,7 +10,7 @@ import {
   type InfoLineCache,
   type InfoSections,
   type KeyspaceDb,
-} from './info.js'
+} from '../redis/info.js'
 
 /**
  * One INFO reply, typed: every section kvtop reads, numbers as numbers. Fields a server leaves out

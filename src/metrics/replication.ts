@@ -1,4 +1,4 @@
-import type { InfoReplica } from './info.js'
+import type { InfoReplica } from '../redis/info.js'
 import type { NodeInfo } from './node-info.js'
 import type { Sample } from './history.js'
 

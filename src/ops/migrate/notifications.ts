@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../connect/client.js'
 import type { TopologyNode } from '../../connect/topology.js'
-import { parseInfo } from '../../metrics/info.js'
+import { parseInfo } from '../../redis/info.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 
 /** A key whose slot the node serves (a cluster routes writes by slot), named as kvtop's own. */

@@ -4,7 +4,7 @@ import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { UsageError, errorMessage } from '../../errors.js'
-import { parseInfo, parseInfoSections, parseKeyspace } from '../../metrics/info.js'
+import { keyspace, parseInfo } from '../../redis/info.js'
 import { sampleKeys } from '../triage/collect.js'
 import { inspectNotifications, notificationProblems } from './notifications.js'
 import type { CopyMode, MigrateMode } from './types.js'
@@ -65,8 +65,8 @@ async function facts(d: Deployment): Promise<SideFacts> {
     const c: Redis = await d.client(node)
     const text = String(await c.info('all').catch(() => c.info()))
     info = parseInfo(text)
-    for (const [db, ks] of Object.entries(parseKeyspace(parseInfoSections(text).keyspace))) {
-      dbs[Number(db)] = (dbs[Number(db)] ?? 0) + ks.keys
+    for (const [db, ks] of keyspace(text)) {
+      dbs[db] = (dbs[db] ?? 0) + ks.keys
       keys += ks.keys
     }
     usedMemory += Number(info.used_memory ?? 0)

@@ -14,7 +14,7 @@ import { RespError, type Reply } from '../../wire/reply-parser.js'
 import type { CommandArg } from '../../wire/encode.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 import { KvtopError, OperationError, errorMessage } from '../../errors.js'
-import { parseInfo } from '../../metrics/info.js'
+import { parseInfo } from '../../redis/info.js'
 
 export interface NodeRef {
   id: string

@@ -8,7 +8,7 @@ import {
   parseInfoSections,
   parseKeyspace,
   parseLatencyStats,
-} from '../../../src/metrics/info.js'
+} from '../../../src/redis/info.js'
 import { parseNodeInfo, toNodeInfo } from '../../../src/metrics/node-info.js'
 import { fixture } from './fixtures.js'
 

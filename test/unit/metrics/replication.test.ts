@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseInfoSections } from '../../../src/metrics/info.js'
+import { parseInfoSections } from '../../../src/redis/info.js'
 import { toNodeInfo } from '../../../src/metrics/node-info.js'
 import {
   lagSecondsFromHistory,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Topology } from '../../../src/connect/topology.js'
-import { parseInfoSections } from '../../../src/metrics/info.js'
+import { parseInfoSections } from '../../../src/redis/info.js'
 import { toNodeInfo } from '../../../src/metrics/node-info.js'
 import {
   clusterTopologyFromNodes,

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MonitorEngine } from '../../../src/metrics/engine.js'
 import { formatNodeTable } from '../../../src/metrics/format.js'
-import { parseInfoSections } from '../../../src/metrics/info.js'
+import { parseInfoSections } from '../../../src/redis/info.js'
 import { parseNodeInfo, toNodeInfo } from '../../../src/metrics/node-info.js'
 import { nodeRates } from '../../../src/metrics/rates.js'
 import { FakeNode, replicatedSet, topologyOf } from './fake-node.js'
