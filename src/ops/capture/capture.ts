@@ -7,6 +7,7 @@ import { MonitorStream } from '../../data/monitor/monitor-stream.js'
 import { MonitorParseError, parseMonitorLine } from '../../data/monitor/monitor-line.js'
 import { UsageError } from '../../errors.js'
 import { ProgressTracker, type EventSink } from '../progress.js'
+import { isAdminCommand } from '../../redis/commands.js'
 
 export interface CaptureOptions {
   out: string
@@ -30,45 +31,8 @@ export interface CaptureReport {
   seconds: number
 }
 
-/** Commands about the server rather than the data: left out of a replayable log. */
-const ADMIN_COMMANDS = new Set([
-  'auth',
-  'hello',
-  'client',
-  'info',
-  'ping',
-  'echo',
-  'config',
-  'slowlog',
-  'latency',
-  'cluster',
-  'command',
-  'monitor',
-  'memory',
-  'debug',
-  'acl',
-  'readonly',
-  'readwrite',
-  'role',
-  'time',
-  'quit',
-  'reset',
-  'commandlog',
-  'lastsave',
-  'dbsize',
-  'module',
-  'replconf',
-  'psync',
-  'sync',
-  'wait',
-  'waitaof',
-  'failover',
-])
-
-/** `name`: the command's name as bytes, or already in lower case. */
-export function isAdminCommand(name: Buffer | string): boolean {
-  return ADMIN_COMMANDS.has(typeof name === 'string' ? name : name.toString('latin1').toLowerCase())
-}
+// Replay finds it here too; the list lives with the other command facts.
+export { isAdminCommand }
 
 /**
  * Record the command stream of every primary (MONITOR) into a replayable log in MONITOR's own

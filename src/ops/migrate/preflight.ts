@@ -5,7 +5,8 @@ import type { TopologyNode } from '../../connect/topology.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { UsageError, errorMessage } from '../../errors.js'
 import { keyspace, parseInfo } from '../../redis/info.js'
-import { sampleKeys } from '../triage/collect.js'
+import { sampleKeys } from '../../data/keyspace/sampler.js'
+import { THRESHOLDS } from '../../metrics/thresholds.js'
 import { inspectNotifications, notificationProblems } from './notifications.js'
 import type { CopyMode, MigrateMode } from './types.js'
 
@@ -415,7 +416,14 @@ const SLOW_KEY_BYTES = 64 * 1024 * 1024
  * RESTORE may carry on the target (proto-max-bulk-len; its default where CONFIG is refused).
  */
 async function keySizeCheck(source: Deployment, target: Deployment): Promise<PlanItem> {
-  const sample = await sampleKeys(source, [], 2000, 5000, 5000).catch(() => undefined)
+  const sample = await sampleKeys(source, {
+    budget: 2000,
+    lfu: new Map(),
+    perSecond: 5000,
+    timeoutMs: 5000,
+    bigKeyBytes: THRESHOLDS.bigKeyBytes,
+    hotKeyFreq: THRESHOLDS.hotKeyFreq,
+  }).catch(() => undefined)
   if (!sample || sample.sampled === 0)
     return {
       level: 'ok',
