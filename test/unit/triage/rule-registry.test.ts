@@ -4,28 +4,9 @@ import type { CommandLogGroup, SlowlogGroup } from '../../../src/metrics/slowlog
 import type { NodeStatus, Snapshot } from '../../../src/metrics/types.js'
 import { evaluate, findingsOf, RULES } from '../../../src/ops/triage/rules.js'
 import type { Finding, NodeExtras, TriageInput } from '../../../src/ops/triage/types.js'
-import { triageInput } from './fixtures.js'
+import { nodeStatus as node, triageInput } from './fixtures.js'
 
 const MiB = 1024 * 1024
-
-function node(over: Partial<NodeStatus> = {}): NodeStatus {
-  return {
-    id: 'n1',
-    host: '10.0.0.1',
-    port: 6379,
-    address: '10.0.0.1:6379',
-    role: 'primary',
-    shard: 0,
-    slots: [[0, 16383]],
-    up: true,
-    health: 'online',
-    state: 'ok',
-    topCommands: [],
-    memory: {},
-    clients: {},
-    ...over,
-  }
-}
 
 function replica(over: Partial<ReplicaStatus> = {}): ReplicaStatus {
   return { id: 'r1', address: '10.0.0.2:6379', up: true, link: 'up', fullResyncRisk: false, ...over }
