@@ -49,9 +49,38 @@ export function buildSnapshot(input: SnapshotInput): BuiltSnapshot {
   const { at, topology: topo, readings, external } = input
   const nodes: NodeStatus[] = topo.nodes.map((n) => nodeStatus(n, readings.get(n.id), external?.nodes[n.id]))
   const statusById = new Map(nodes.map((n) => [n.id, n]))
-  const replicaOffsets = new Map<string, number>()
+  const { replication, replicaOffsets } = replicationModels(input, statusById)
+  const deployment = deploymentSummary(topo, readings)
+  const snapshot: Snapshot = {
+    at,
+    round: input.round,
+    intervalMs: input.intervalMs,
+    roundMs: input.roundMs,
+    deployment,
+    cluster: clusterTotals(nodes, readings),
+    shards: shardStatuses(topo, statusById),
+    nodes,
+    replication,
+    alerts: [],
+    events: input.events,
+    slowlog: input.slowlog,
+    ...(input.commandLog ? { commandLog: input.commandLog } : {}),
+    ...(external ? { external } : {}),
+  }
+  return { snapshot, alertInput: alertInputOf(at, deployment, nodes, readings), replicaOffsets }
+}
 
-  const replication: ShardReplication[] = topo.shards.map((shard) => {
+/**
+ * The replication model of each shard; each replica's status gets its part of it (offset, lag,
+ * link). Also each replica's best known offset, for the next round.
+ */
+function replicationModels(
+  input: SnapshotInput,
+  statusById: Map<string, NodeStatus>,
+): { replication: ShardReplication[]; replicaOffsets: Map<string, number> } {
+  const { at, topology: topo, readings } = input
+  const replicaOffsets = new Map<string, number>()
+  const replication = topo.shards.map((shard) => {
     const primaryNode = shard.primaryId ? topo.nodes.find((n) => n.id === shard.primaryId) : undefined
     const ps = primaryNode ? readings.get(primaryNode.id) : undefined
     const replicas = topo.nodes.filter((n) => n.role === 'replica' && n.shard === shard.index)
@@ -90,8 +119,12 @@ export function buildSnapshot(input: SnapshotInput): BuiltSnapshot {
     }
     return model
   })
+  return { replication, replicaOffsets }
+}
 
-  const shards: ShardStatus[] = topo.shards.map((shard) => {
+/** Per shard: its members' ops, its primary's memory and keys, its worst replica lag. */
+function shardStatuses(topo: Topology, statusById: Map<string, NodeStatus>): ShardStatus[] {
+  return topo.shards.map((shard) => {
     const members = shard.nodeIds.map((id) => statusById.get(id)).filter((x): x is NodeStatus => !!x)
     const primary = shard.primaryId ? statusById.get(shard.primaryId) : undefined
     const lags = members.filter((m) => m.replication)
@@ -109,10 +142,13 @@ export function buildSnapshot(input: SnapshotInput): BuiltSnapshot {
       nodesUp: members.filter((m) => m.up).length,
     }
   })
+}
 
+/** The deployment's totals: traffic over every node, memory and keys over the primaries (replicas hold copies). */
+function clusterTotals(nodes: NodeStatus[], readings: ReadonlyMap<string, NodeReading>): ClusterStatus {
   const primaries = nodes.filter((n) => n.role === 'primary')
   const hits = nodes.map((n) => n.hitRatio).filter((x): x is number => x !== undefined)
-  const cluster: ClusterStatus = {
+  return {
     opsPerSec: sumDefined(nodes.map((n) => n.opsPerSec)),
     ...(hits.length ? { hitRatio: clusterHitRatio(readings) } : {}),
     memoryUsed: sumDefined(primaries.map((n) => n.memory.used)),
@@ -126,11 +162,18 @@ export function buildSnapshot(input: SnapshotInput): BuiltSnapshot {
     nodesUp: nodes.filter((n) => n.up).length,
     nodes: nodes.length,
   }
+}
 
-  const deployment = deploymentSummary(topo, readings)
-  const alertInput: AlertInput = {
+/** What the alert rules read of this round. */
+function alertInputOf(
+  at: number,
+  deployment: DeploymentSummary,
+  nodes: NodeStatus[],
+  readings: ReadonlyMap<string, NodeReading>,
+): AlertInput {
+  return {
     at,
-    mode: topo.mode,
+    mode: deployment.mode,
     slotsCovered: deployment.slotsCovered,
     clusterState: deployment.clusterState,
     nodes: nodes.map((n) => ({
@@ -151,24 +194,6 @@ export function buildSnapshot(input: SnapshotInput): BuiltSnapshot {
       link: n.replication?.link,
     })),
   }
-
-  const snapshot: Snapshot = {
-    at,
-    round: input.round,
-    intervalMs: input.intervalMs,
-    roundMs: input.roundMs,
-    deployment,
-    cluster,
-    shards,
-    nodes,
-    replication,
-    alerts: [],
-    events: input.events,
-    slowlog: input.slowlog,
-    ...(input.commandLog ? { commandLog: input.commandLog } : {}),
-    ...(external ? { external } : {}),
-  }
-  return { snapshot, alertInput, replicaOffsets }
 }
 
 /** What is deployed: mode, engine and version (a primary's INFO first), shape and cluster health. */
