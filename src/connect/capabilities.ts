@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { parseAddress } from '../wire/address.js'
-import { firstWord, isCommandRefusal } from '../wire/classify.js'
+import { refusalReason } from '../wire/classify.js'
 import { mapConnectError } from '../wire/connect-errors.js'
 import type { RawRespConnection } from '../wire/connection.js'
 import { nodeDialOptions } from '../wire/dial.js'
@@ -122,7 +122,7 @@ export function absentInVersion(command: string, engine: Engine, version: string
 }
 
 /**
- * A sent (read-only) probe's reply: refused (the one refusal test, isCommandRefusal, then why: the
+ * A sent (read-only) probe's reply: refused (the one refusal classifier, refusalReason, says why: the
  * ACL, a renamed or disabled command, a server setting), a subcommand this version lacks, or
  * allowed — any other error is about the harmless arguments or the server's state (a key served
  * elsewhere, cluster support disabled, no LFU policy), not about the command.
@@ -130,11 +130,12 @@ export function absentInVersion(command: string, engine: Engine, version: string
 export function classifyProbeReply(command: string, reply: Reply): Refusal | 'allowed' | 'unsupported' {
   if (!(reply instanceof RespError)) return 'allowed'
   const message = reply.message
-  if (firstWord(message) === 'NOPERM') return { command, reason: 'acl', message }
-  if (/unknown subcommand/i.test(message)) return 'unsupported'
-  if (/cluster support disabled/i.test(message) || !isCommandRefusal(reply)) return 'allowed'
-  if (/^ERR unknown command/i.test(message)) return { command, reason: 'disabled', message }
-  return { command, reason: 'protected', message }
+  const why = refusalReason(message)
+  if (why === 'acl') return { command, reason: 'acl', message }
+  if (why === 'unknown-subcommand') return 'unsupported'
+  // CLUSTER commands on a server without cluster mode: an answer about the server, not a refusal.
+  if (!why || /cluster support disabled/i.test(message)) return 'allowed'
+  return { command, reason: why === 'unknown-command' ? 'disabled' : 'protected', message }
 }
 
 export function detectEngine(info: Record<string, string>): { engine: Engine; version: string } {
@@ -332,7 +333,7 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
     const dry = await Promise.all(pending.map((n) => conn.call(['ACL', 'DRYRUN', user, ...PROBED[n].args])))
     const unavailable =
       dry[0] instanceof RespError &&
-      (firstWord(dry[0].message) === 'NOPERM' || /unknown (sub)?command/i.test(dry[0].message))
+      ['acl', 'unknown-command', 'unknown-subcommand'].includes(refusalReason(dry[0].message) ?? '')
     if (!unavailable) dryrun = dry
     else if (meta) rules = parseGetUserRules(await conn.call(['ACL', 'GETUSER', user]))
   }

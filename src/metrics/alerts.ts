@@ -3,6 +3,8 @@
  * Both transitions are events (`{type, at, ...}`) for NDJSON streams and the dashboard's alert log.
  */
 
+import { THRESHOLDS } from './thresholds.js'
+
 export type Severity = 'critical' | 'warning' | 'info'
 
 export type AlertType =
@@ -46,9 +48,9 @@ export interface AlertThresholds {
 }
 
 export const DEFAULT_THRESHOLDS: AlertThresholds = {
-  lagSeconds: 5,
-  lagBytes: 8 * 1024 * 1024,
-  memoryFraction: 0.9,
+  lagSeconds: THRESHOLDS.lagSeconds,
+  lagBytes: THRESHOLDS.lagBytes,
+  memoryFraction: THRESHOLDS.memoryFraction,
 }
 
 /** What the alert rules read from a round (a narrow view of the snapshot, easy to build in tests). */

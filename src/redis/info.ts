@@ -236,3 +236,12 @@ export function parseKeyspace(section: Record<string, string> | undefined): Reco
   }
   return out
 }
+
+/**
+ * The databases an INFO reply (`INFO keyspace`, or a fuller one) lists, by number in ascending
+ * order: the one reader of `db0:keys=...,expires=...` for every operation.
+ */
+export function keyspace(infoText: string): Map<number, KeyspaceDb> {
+  const dbs = parseKeyspace(parseInfoSections(infoText).keyspace)
+  return new Map(Object.entries(dbs).map(([db, ks]) => [Number(db), ks]))
+}

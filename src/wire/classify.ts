@@ -42,9 +42,26 @@ export function classifyError(err: RespError | { message: string }): Exclude<Rep
  * bad argument): NOPERM, an unknown or renamed command, a managed service's "not allowed".
  */
 export function isCommandRefusal(err: RespError | Error | { message: string }): boolean {
-  return /^NOPERM|^ERR unknown command|^ERR unknown subcommand|unknown command|not allowed|disabled|this user has no permissions/i.test(
-    err.message,
-  )
+  return COMMAND_REFUSAL.test(err.message)
+}
+
+const COMMAND_REFUSAL =
+  /^NOPERM|^ERR unknown command|^ERR unknown subcommand|unknown command|not allowed|disabled|this user has no permissions/i
+
+/**
+ * Why a command was refused: `acl` (NOPERM: this user may not run it), `unknown-subcommand` (this
+ * version lacks the subcommand), `unknown-command` (renamed or disabled), `forbidden` (a server
+ * setting or a managed service refuses it). Undefined: not a refusal of the command (a bad argument,
+ * the server's state).
+ */
+export type RefusalReason = 'acl' | 'unknown-subcommand' | 'unknown-command' | 'forbidden'
+
+export function refusalReason(message: string): RefusalReason | undefined {
+  if (firstWord(message) === 'NOPERM') return 'acl'
+  if (/unknown subcommand/i.test(message)) return 'unknown-subcommand'
+  if (!COMMAND_REFUSAL.test(message)) return undefined
+  if (/^ERR unknown command/i.test(message)) return 'unknown-command'
+  return 'forbidden'
 }
 
 /** A refusal because the target cannot read a DUMP payload (another RDB version, or corrupt). */

@@ -8,6 +8,7 @@ import { MonitorParseError, parseMonitorLine } from '../../data/monitor/monitor-
 import { UsageError } from '../../errors.js'
 import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
+import { isAdminCommand } from '../../redis/commands.js'
 
 export interface CaptureOptions {
   out: string
@@ -31,45 +32,8 @@ export interface CaptureReport {
   seconds: number
 }
 
-/** Commands about the server rather than the data: left out of a replayable log. */
-const ADMIN_COMMANDS = new Set([
-  'auth',
-  'hello',
-  'client',
-  'info',
-  'ping',
-  'echo',
-  'config',
-  'slowlog',
-  'latency',
-  'cluster',
-  'command',
-  'monitor',
-  'memory',
-  'debug',
-  'acl',
-  'readonly',
-  'readwrite',
-  'role',
-  'time',
-  'quit',
-  'reset',
-  'commandlog',
-  'lastsave',
-  'dbsize',
-  'module',
-  'replconf',
-  'psync',
-  'sync',
-  'wait',
-  'waitaof',
-  'failover',
-])
-
-/** `name`: the command's name as bytes, or already in lower case. */
-export function isAdminCommand(name: Buffer | string): boolean {
-  return ADMIN_COMMANDS.has(typeof name === 'string' ? name : name.toString('latin1').toLowerCase())
-}
+// Replay finds it here too; the list lives with the other command facts.
+export { isAdminCommand }
 
 /**
  * Record the command stream of every primary (MONITOR) into a replayable log in MONITOR's own

@@ -4,8 +4,9 @@ import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { UsageError, errorMessage } from '../../errors.js'
-import { parseInfo, parseInfoSections, parseKeyspace } from '../../redis/info.js'
-import { sampleKeys } from '../triage/collect.js'
+import { keyspace, parseInfo } from '../../redis/info.js'
+import { sampleKeys } from '../../data/keyspace/sampler.js'
+import { THRESHOLDS } from '../../metrics/thresholds.js'
 import { inspectNotifications, notificationProblems } from './notifications.js'
 import type { CopyMode, MigrateMode } from './types.js'
 
@@ -65,8 +66,8 @@ async function facts(d: Deployment): Promise<SideFacts> {
     const c: Redis = await d.client(node)
     const text = String(await c.info('all').catch(() => c.info()))
     info = parseInfo(text)
-    for (const [db, ks] of Object.entries(parseKeyspace(parseInfoSections(text).keyspace))) {
-      dbs[Number(db)] = (dbs[Number(db)] ?? 0) + ks.keys
+    for (const [db, ks] of keyspace(text)) {
+      dbs[db] = (dbs[db] ?? 0) + ks.keys
       keys += ks.keys
     }
     usedMemory += Number(info.used_memory ?? 0)
@@ -415,7 +416,14 @@ const SLOW_KEY_BYTES = 64 * 1024 * 1024
  * RESTORE may carry on the target (proto-max-bulk-len; its default where CONFIG is refused).
  */
 async function keySizeCheck(source: Deployment, target: Deployment): Promise<PlanItem> {
-  const sample = await sampleKeys(source, [], 2000, 5000, 5000).catch(() => undefined)
+  const sample = await sampleKeys(source, {
+    budget: 2000,
+    lfu: new Map(),
+    perSecond: 5000,
+    timeoutMs: 5000,
+    bigKeyBytes: THRESHOLDS.bigKeyBytes,
+    hotKeyFreq: THRESHOLDS.hotKeyFreq,
+  }).catch(() => undefined)
   if (!sample || sample.sampled === 0)
     return {
       level: 'ok',

@@ -12,6 +12,7 @@ import { BufferCursor, readString } from '../../data/rdb/walker.js'
 import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError, UsageError, errorMessage } from '../../errors.js'
+import { keyspace } from '../../redis/info.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
@@ -422,15 +423,6 @@ function scanSink(state: WriteState, db: number): DumpSink {
 
 // --- scan method helpers ----------------------------------------------------------------------------
 
-function parseKeyspaceInfo(text: string): Map<number, { keys: number; expires: number }> {
-  const out = new Map<number, { keys: number; expires: number }>()
-  for (const line of text.split('\n')) {
-    const m = /^db(\d+):keys=(\d+),expires=(\d+)/.exec(line.trim())
-    if (m) out.set(Number(m[1]), { keys: Number(m[2]), expires: Number(m[3]) })
-  }
-  return out
-}
-
 async function listSources(
   deployment: Deployment,
   primaries: TopologyNode[],
@@ -439,14 +431,13 @@ async function listSources(
   const sources: Source[] = []
   for (const node of primaries) {
     const client = await deployment.client(node)
-    const keyspace = parseKeyspaceInfo(await client.info('keyspace'))
+    const dbs = keyspace(await client.info('keyspace'))
     if (cluster) {
-      const db0 = keyspace.get(0) ?? { keys: 0, expires: 0 }
-      sources.push({ node, db: 0, ...db0 })
+      const db0 = dbs.get(0)
+      sources.push({ node, db: 0, keys: db0?.keys ?? 0, expires: db0?.expires ?? 0 })
     } else {
-      const dbs = [...keyspace.keys()].sort((a, b) => a - b)
-      if (dbs.length === 0) sources.push({ node, db: 0, keys: 0, expires: 0 })
-      for (const db of dbs) sources.push({ node, db, ...keyspace.get(db)! })
+      if (dbs.size === 0) sources.push({ node, db: 0, keys: 0, expires: 0 })
+      for (const [db, { keys, expires }] of dbs) sources.push({ node, db, keys, expires })
     }
   }
   return sources

@@ -23,10 +23,12 @@ import {
 import type { DataPlaneStatus } from '../../metrics/types.js'
 import type { EventSink } from '../events.js'
 import { cloudWatchHistory } from './cloudwatch.js'
-import { collectExtras, openSlotsFrom, sampleKeys } from './collect.js'
+import { collectExtras, openSlotsFrom } from './collect.js'
 import { prepareOutDir, writeReports } from './report.js'
 import { cloudWatchFindings, evaluate, rankFindings, summarize } from './rules.js'
 import type { CloudWatchSummary, Finding, TriageInput, TriageReport } from './types.js'
+import { sampleKeys } from '../../data/keyspace/sampler.js'
+import { THRESHOLDS } from '../../metrics/thresholds.js'
 
 export interface TriageOptions {
   durationSeconds: number
@@ -116,7 +118,14 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
     const [status, extras] = await Promise.all([sampleStatus(engine), extrasP])
     const keysBudgetMs = Math.max(3000, Math.min(8000, options.durationSeconds * 1000))
     emit({ type: 'phase', phase: 'keys', detail: `sampling up to ${options.scanKeys} keys` })
-    const keys = await sampleKeys(d, extras, options.scanKeys, 10_000, keysBudgetMs)
+    const keys = await sampleKeys(d, {
+      budget: options.scanKeys,
+      lfu: new Map(extras.map((e) => [e.address, e.lfu])),
+      perSecond: 10_000,
+      timeoutMs: keysBudgetMs,
+      bigKeyBytes: THRESHOLDS.bigKeyBytes,
+      hotKeyFreq: THRESHOLDS.hotKeyFreq,
+    })
     const cloudwatch = await cloudwatchP
     // Node ids -> addresses: the engine's latest view, then the one connected with.
     const known = new Map([...d.topology.nodes, ...engine.topology.nodes].map((n) => [n.id, n]))

@@ -1,4 +1,5 @@
 import type { Severity } from '../../metrics/alerts.js'
+import type { KeySample, KeyScan } from '../../data/keyspace/sampler.js'
 import type { DataPlaneStatus, Snapshot } from '../../metrics/types.js'
 import type { CommandLogGroup, SlowlogGroup } from '../../metrics/slowlog.js'
 
@@ -71,25 +72,7 @@ export interface ClientInfo {
   idleSeconds: number
 }
 
-export interface KeySample {
-  node: string
-  /** Escaped like redis-cli. */
-  key: string
-  type: string
-  bytes: number
-  elements?: number
-  /** OBJECT FREQ under an LFU policy. */
-  freq?: number
-}
-
-export interface KeyScan {
-  sampled: number
-  bigKeys: KeySample[]
-  hotKeys: KeySample[]
-  /** Where CLUSTER SLOT-STATS exists: the busiest slots. */
-  hotSlots?: { slot: number; keys?: number; cpuUsec?: number; node: string }[]
-  notes: string[]
-}
+export type { KeySample, KeyScan }
 
 export interface TriageInput {
   snapshot: Snapshot

@@ -1,11 +1,11 @@
 import { escapeBytes } from '../../data/escape.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
+import { lengthCommand } from '../../redis/commands.js'
 import type { CommandArg } from '../../wire/encode.js'
 import {
   compareValue,
   compareWholeReplies,
-  lengthCommand,
   wholeValueRead,
   type Endpoints,
   type ValueMismatch,

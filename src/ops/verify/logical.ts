@@ -23,11 +23,6 @@ const STRING_CHUNK = 1 << 20
 /** Strings up to this size are read whole. */
 const STRING_WHOLE = 8 << 20
 
-/** The command that counts a value's elements (bytes for strings), by TYPE. */
-export function lengthCommand(type: string): string | undefined {
-  return { string: 'STRLEN', list: 'LLEN', hash: 'HLEN', set: 'SCARD', zset: 'ZCARD', stream: 'XLEN' }[type]
-}
-
 async function one(side: Side, db: number, key: Buffer, cmd: CommandArg[]): Promise<Reply> {
   const [[reply]] = await side.perKey(db, [key], () => [cmd])
   if (reply instanceof RespError) {

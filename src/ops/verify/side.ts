@@ -9,7 +9,7 @@ import type { CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
+import { keyspace } from '../../redis/info.js'
 
 /** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
 const MAX_REDIRECTS = 3
@@ -74,8 +74,8 @@ export class Side {
       const info = (await (await this.conn(node.address, 0)).call(['INFO', 'keyspace'])) as Buffer | RespError
       if (info instanceof RespError)
         throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
-      for (const [db, ks] of Object.entries(parseKeyspace(parseInfoSections(info.toString()).keyspace))) {
-        out.set(Number(db), (out.get(Number(db)) ?? 0) + ks.keys)
+      for (const [db, ks] of keyspace(info.toString())) {
+        out.set(db, (out.get(db) ?? 0) + ks.keys)
       }
     }
     return out

@@ -1,7 +1,6 @@
 import type { Deployment } from '../../connect/deployment.js'
 import { SLOTS } from '../../wire/routed-pipeline.js'
 import { RespError } from '../../wire/reply-parser.js'
-import { UsageError } from '../../errors.js'
 import { WorkWindow } from '../work-window.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
@@ -9,6 +8,10 @@ import { compareKeys, difference, type CompareSettings } from './compare-keys.js
 import type { Endpoints } from './logical.js'
 import { Side } from './side.js'
 import type { Difference, DifferenceCategory, VerifyOptions, VerifyReport } from './types.js'
+import { mapDbs } from '../../data/keyspace/db-map.js'
+
+// Migrate finds it here too; it lives with the other keyspace facts.
+export { mapDbs }
 
 const CATEGORIES: DifferenceCategory[] = [
   'missing-in-target',
@@ -26,29 +29,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     const t = setTimeout(resolve, ms)
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
   })
-
-/** Which source db goes to which target db; refuses what the target cannot hold. */
-export function mapDbs(
-  sourceDbs: Map<number, number>,
-  source: Side,
-  target: Side,
-  dbMap: Map<number, number>,
-): { source: number; target: number }[] {
-  const pairs: { source: number; target: number }[] = []
-  const dbs = new Set([...sourceDbs.keys(), 0])
-  for (const db of [...dbs].sort((a, b) => a - b)) {
-    if (source.cluster && db !== 0) continue
-    const to = dbMap.get(db) ?? db
-    if (target.cluster && to !== 0) {
-      throw new UsageError(`the source has keys in db ${db}, and the target, a cluster, holds only db 0`, {
-        code: 'db-refused',
-        hint: `Compare them with --db-map ${db}:0 (keys from several dbs may then collide).`,
-      })
-    }
-    pairs.push({ source: db, target: to })
-  }
-  return pairs
-}
 
 interface Candidate {
   diff: Difference

@@ -1,4 +1,4 @@
-import type { Snapshot } from '../../../src/metrics/types.js'
+import type { NodeStatus, Snapshot } from '../../../src/metrics/types.js'
 import type { TriageInput, TriageReport } from '../../../src/ops/triage/types.js'
 
 /** What `evaluate` reads, empty but for `over`; the snapshot of a deployment of `shape`. */
@@ -45,6 +45,26 @@ export function emptyReport(over: Partial<TriageReport>): TriageReport {
     clients: { topAddresses: [], topNames: [] },
     keys: { sampled: 0, bigKeys: [], hotKeys: [], notes: [] },
     nodes: [],
+    ...over,
+  }
+}
+
+/** A healthy primary serving every slot, but for `over`. */
+export function nodeStatus(over: Partial<NodeStatus> = {}): NodeStatus {
+  return {
+    id: 'n1',
+    host: '10.0.0.1',
+    port: 6379,
+    address: '10.0.0.1:6379',
+    role: 'primary',
+    shard: 0,
+    slots: [[0, 16383]],
+    up: true,
+    health: 'online',
+    state: 'ok',
+    topCommands: [],
+    memory: {},
+    clients: {},
     ...over,
   }
 }

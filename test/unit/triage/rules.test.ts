@@ -3,25 +3,7 @@ import { parseClientList, slotMapView } from '../../../src/ops/triage/collect.js
 import { evaluate, rankFindings } from '../../../src/ops/triage/rules.js'
 import type { Finding, TriageInput } from '../../../src/ops/triage/types.js'
 import type { NodeStatus, Snapshot } from '../../../src/metrics/types.js'
-
-function node(over: Partial<NodeStatus>): NodeStatus {
-  return {
-    id: 'n1',
-    host: '10.0.0.1',
-    port: 6379,
-    address: '10.0.0.1:6379',
-    role: 'primary',
-    shard: 0,
-    slots: [[0, 16383]],
-    up: true,
-    health: 'online',
-    state: 'ok',
-    topCommands: [],
-    memory: {},
-    clients: {},
-    ...over,
-  }
-}
+import { nodeStatus as node } from './fixtures.js'
 
 function input(nodes: NodeStatus[], over: Partial<TriageInput> = {}): TriageInput {
   const snapshot = {

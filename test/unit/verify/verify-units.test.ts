@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { difference } from '../../../src/ops/verify/compare-keys.js'
 import { formatVerifyReport } from '../../../src/ops/verify/format.js'
-import { lengthCommand } from '../../../src/ops/verify/logical.js'
+import { lengthCommand } from '../../../src/redis/commands.js'
 import type { Side } from '../../../src/ops/verify/side.js'
 import type { VerifyReport } from '../../../src/ops/verify/types.js'
-import { mapDbs } from '../../../src/ops/verify/verify.js'
+import { mapDbs } from '../../../src/data/keyspace/db-map.js'
 
 const side = (cluster: boolean) => ({ cluster }) as Side
 
