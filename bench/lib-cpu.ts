@@ -12,6 +12,11 @@ export interface CpuBreakdown {
   wallSeconds: number
   /** user + sys of the kvtop process (or of the bench process, for in-process runs). */
   kvtopCpuSeconds: number
+  /**
+   * Time kvtop's main thread was runnable but waiting for a core (/proc schedstat): on a loaded
+   * machine this, not the servers, is often what the rest of the wall time is.
+   */
+  kvtopRunQueueSeconds: number
   /** user + sys of each redis-server, in the order given. */
   serverCpuSeconds: number[]
 }
@@ -31,6 +36,15 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
+/** Seconds this process's main thread has waited on a run queue (0 where /proc has no schedstat). */
+export function runQueueSeconds(pid: number | 'self' = 'self'): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[1]) / 1e9
+  } catch {
+    return 0
+  }
+}
+
 /** CPU the given server processes spend from now until `stop()`. */
 export function serverCpuMeter(pids: (number | undefined)[]): { stop: () => number[] } {
   const before = pids.map((p) => (p ? processCpuSeconds(p) : 0))
@@ -44,6 +58,7 @@ export async function measureInProcess<T>(
 ): Promise<{ result: T; cpu: CpuBreakdown }> {
   const servers = serverCpuMeter(serverPids)
   const cpu0 = process.cpuUsage()
+  const queued0 = runQueueSeconds()
   const t0 = performance.now()
   const result = await work()
   const wallSeconds = (performance.now() - t0) / 1000
@@ -53,6 +68,7 @@ export async function measureInProcess<T>(
     cpu: {
       wallSeconds,
       kvtopCpuSeconds: (used.user + used.system) / 1e6,
+      kvtopRunQueueSeconds: runQueueSeconds() - queued0,
       serverCpuSeconds: servers.stop(),
     },
   }
@@ -98,8 +114,14 @@ export function runNodeMeasured(
       const seconds = (performance.now() - started) / 1000
       const serverCpuSeconds = servers.stop()
       let kvtopCpuSeconds = NaN
+      let kvtopRunQueueSeconds = NaN
       try {
-        kvtopCpuSeconds = (JSON.parse(readFileSync(out, 'utf8')) as { cpuSeconds: number }).cpuSeconds
+        const reported = JSON.parse(readFileSync(out, 'utf8')) as {
+          cpuSeconds: number
+          runQueueSeconds: number
+        }
+        kvtopCpuSeconds = reported.cpuSeconds
+        kvtopRunQueueSeconds = reported.runQueueSeconds
       } catch {
         // no report: the process died before its exit handler
       }
@@ -110,7 +132,7 @@ export function runNodeMeasured(
         seconds,
         stdout,
         peakRssBytes: peak,
-        cpu: { wallSeconds: seconds, kvtopCpuSeconds, serverCpuSeconds },
+        cpu: { wallSeconds: seconds, kvtopCpuSeconds, kvtopRunQueueSeconds, serverCpuSeconds },
       })
     })
   })
@@ -119,18 +141,23 @@ export function runNodeMeasured(
 const pct = (x: number) => `${Math.round(100 * x)}%`
 
 /**
- * One line for a bench note: kvtop's CPU and idle share of the wall time, each server's busy share,
- * and which side is the limit.
+ * One line for a bench note: kvtop's CPU, its wait for a core, and the rest of the wall time (idle:
+ * waiting on the servers), each server's busy share, and which side is the limit.
  */
 export function describeCpu(label: string, cpu: CpuBreakdown): string {
-  const busy = cpu.kvtopCpuSeconds / cpu.wallSeconds
-  const servers = cpu.serverCpuSeconds.map((s) => s / cpu.wallSeconds)
+  const wall = cpu.wallSeconds
+  const busy = cpu.kvtopCpuSeconds / wall
+  const queued = cpu.kvtopRunQueueSeconds / wall
+  const idle = Math.max(0, 1 - busy - queued)
+  const servers = cpu.serverCpuSeconds.map((s) => s / wall)
   const busiestServer = Math.max(0, ...servers)
   const limit =
     busy >= 0.85
       ? 'kvtop (CPU-bound)'
       : busiestServer >= 0.85
         ? 'a server (CPU-bound)'
-        : 'neither saturated (2 shared cores: scheduling, round trips)'
-  return `${label}: wall ${cpu.wallSeconds.toFixed(2)} s; kvtop CPU ${cpu.kvtopCpuSeconds.toFixed(2)} s (${pct(busy)} busy, ${pct(Math.max(0, 1 - busy))} idle waiting); servers CPU ${cpu.serverCpuSeconds.map((s, i) => `${s.toFixed(2)} s (${pct(servers[i])})`).join(', ')}; limit: ${limit}`
+        : busy + queued >= 0.85
+          ? 'kvtop (CPU-bound, sharing the cores)'
+          : 'round trips to the servers (kvtop idle)'
+  return `${label}: wall ${wall.toFixed(2)} s; kvtop CPU ${cpu.kvtopCpuSeconds.toFixed(2)} s (${pct(busy)}), waiting for a core ${cpu.kvtopRunQueueSeconds.toFixed(2)} s (${pct(queued)}), idle ${pct(idle)}; servers CPU ${cpu.serverCpuSeconds.map((s, i) => `${s.toFixed(2)} s (${pct(servers[i])})`).join(', ')}; limit: ${limit}`
 }
