@@ -143,6 +143,9 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
 }
 
 const RESTORE = Buffer.from('RESTORE')
+const REPLACE = Buffer.from('REPLACE')
+const ABSTTL = Buffer.from('ABSTTL')
+const NO_TTL = Buffer.from('0')
 
 /**
  * RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to; for a target
@@ -190,13 +193,13 @@ function* rdbItems(
     }
     const payload = buildDumpPayload(rec.rdbType, rec.value, label)
     const args = [
-      Buffer.from('RESTORE'),
+      RESTORE,
       Buffer.from(rec.key),
-      Buffer.from(String(rec.expireAt ?? 0)),
+      rec.expireAt === undefined ? NO_TTL : Buffer.from(String(rec.expireAt)),
       payload,
-      Buffer.from('REPLACE'),
+      REPLACE,
     ]
-    if (rec.expireAt !== undefined) args.push(Buffer.from('ABSTTL'))
+    if (rec.expireAt !== undefined) args.push(ABSTTL)
     yield { args, file, offset: rec.offset, size: rec.size, db: rec.db }
   }
 }
@@ -241,7 +244,13 @@ export async function* replayItems(
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
         // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
-        const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb', validate: true })
+        // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
+        // stops at the same place, so it neither walks the values nor sums the file.
+        const reader = new RdbReader(source, {
+          leaveSourceOpen: format !== 'rdb',
+          validate: !options.keysOnly,
+          verifyChecksum: !options.keysOnly,
+        })
         for await (const records of reader.batches()) {
           const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
           const items = [...rdbItems(records, path, header, options.keysOnly, options.rdbTarget)]
