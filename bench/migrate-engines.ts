@@ -11,6 +11,7 @@ import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { cachedValkeyServer, findServerBinary } from '../src/sandbox/binary.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { describeCpu, measureInProcess } from './lib-cpu.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
@@ -20,11 +21,14 @@ interface Target {
   primaries: number[]
   conns: Redis[]
   slotOwner: number[]
+  /** The primaries' process ids, for their CPU. */
+  pids: (number | undefined)[]
 }
 
 interface Source {
   label: string
   port: number
+  pid?: number
 }
 
 interface Copy {
@@ -107,7 +111,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const slots = (await dst[0].call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][]
     for (const [from, to, [, port]] of slots)
       for (let s2 = from; s2 <= to; s2++) slotOwner[s2] = primaries.indexOf(Number(port))
-    return { label: label(s), primaries, conns: dst, slotOwner }
+    const pids = s.nodes.filter((n) => n.role === 'primary').map((n) => n.pid)
+    return { label: label(s), primaries, conns: dst, slotOwner, pids }
   }
   const countKeys = async (t: Target) =>
     (await Promise.all(t.conns.map((d) => d.dbsize()))).reduce((a, b) => a + b, 0)
@@ -127,8 +132,12 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       (u) => (u as PromiseFulfilledResult<SandboxSummary | undefined>).value,
     )
     if (!rSrc || !rDst) throw new Error('the Redis sandboxes did not come up')
-    const redisSrc: Source = { label: label(rSrc), port: rSrc.nodes[0].port }
-    const valkeySrc: Source | undefined = vSrc && { label: label(vSrc), port: vSrc.nodes[0].port }
+    const redisSrc: Source = { label: label(rSrc), port: rSrc.nodes[0].port, pid: rSrc.nodes[0].pid }
+    const valkeySrc: Source | undefined = vSrc && {
+      label: label(vSrc),
+      port: vSrc.nodes[0].port,
+      pid: vSrc.nodes[0].pid,
+    }
     await loadDataset(redisSrc.port, keys, dir, options.profile)
     if (valkeySrc) await loadDataset(valkeySrc.port, keys, dir, options.profile)
     const dbsize = await (await connect(redisSrc.port)).dbsize()
@@ -143,15 +152,19 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     // --- the measurements ---------------------------------------------------------------------------
     const copy = async (s: Source, t: Target, mode: CopyMode): Promise<Copy> => {
       await flush(t)
-      const t0 = performance.now()
-      const report = await runMigration(
-        {
-          source: { url: `redis://127.0.0.1:${s.port}` },
-          target: { url: `redis://127.0.0.1:${t.primaries[0]}` },
-        },
-        { verify: false, mode },
+      const { result: report, cpu } = await measureInProcess([s.pid, ...t.pids], () =>
+        runMigration(
+          {
+            source: { url: `redis://127.0.0.1:${s.port}` },
+            target: { url: `redis://127.0.0.1:${t.primaries[0]}` },
+          },
+          { verify: false, mode },
+        ),
       )
-      const seconds = (performance.now() - t0) / 1000
+      const seconds = cpu.wallSeconds
+      notes.push(
+        describeCpu(`${s.label} -> ${t.label}, ${mode} (servers: source, then the target primaries)`, cpu),
+      )
       const got = await countKeys(t)
       const want = sourceKeys(s)
       return {

@@ -9,6 +9,7 @@ import { createSnapshot } from '../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { describeCpu, measureInProcess, serverCpuMeter } from './lib-cpu.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
@@ -22,6 +23,8 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  *     not timed);
  *   - `redis-cli --cluster import --cluster-copy --cluster-replace`, the stock tool for the job.
  * Goal: kvtop >= 0.5x the ceiling. Each copy is checked: the target's key count equals the source's.
+ * Beside the ratios: kvtop's CPU (this process: the copy runs in it) and its wait for a core against
+ * the wall time, and each server's CPU, so that a missed goal says who the limit is.
  */
 /** Loads a dataset: run once per data profile. */
 export const usesDataset = true
@@ -59,23 +62,35 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     )
 
     // --- kvtop ------------------------------------------------------------------------------------
-    const started = performance.now()
-    const report = await runMigration(
-      { source: { url: `redis://127.0.0.1:${sPort}` }, target: { url: `redis://127.0.0.1:${primaries[0]}` } },
-      { verify: false },
+    const serverPids = [
+      source.nodes[0].pid,
+      ...target.nodes.filter((n) => n.role === 'primary').map((n) => n.pid),
+    ]
+    const { result: report, cpu: kvtopCpu } = await measureInProcess(serverPids, () =>
+      runMigration(
+        {
+          source: { url: `redis://127.0.0.1:${sPort}` },
+          target: { url: `redis://127.0.0.1:${primaries[0]}` },
+        },
+        { verify: false },
+      ),
     )
-    const kvtopSeconds = (performance.now() - started) / 1000
+    const kvtopSeconds = kvtopCpu.wallSeconds
     const kvtopOk = (await targetKeys()) === dbsize && report.errors.total === 0
     const kvtopRate = dbsize / kvtopSeconds
 
     // --- kvtop --mode logical (values rebuilt with type commands) --------------------------------
     await flushTarget()
-    const logicalStarted = performance.now()
-    const logical = await runMigration(
-      { source: { url: `redis://127.0.0.1:${sPort}` }, target: { url: `redis://127.0.0.1:${primaries[0]}` } },
-      { verify: false, mode: 'logical' },
+    const { result: logical, cpu: logicalCpu } = await measureInProcess(serverPids, () =>
+      runMigration(
+        {
+          source: { url: `redis://127.0.0.1:${sPort}` },
+          target: { url: `redis://127.0.0.1:${primaries[0]}` },
+        },
+        { verify: false, mode: 'logical' },
+      ),
     )
-    const logicalSeconds = (performance.now() - logicalStarted) / 1000
+    const logicalSeconds = logicalCpu.wallSeconds
     const logicalOk = (await targetKeys()) === dbsize && logical.errors.total === 0
 
     // --- ceiling: pre-generated RESTORE streams, one per primary, piped in parallel ---------------
@@ -97,11 +112,18 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       streams.map((p) => createWriteStream(p)),
       (key) => slotOwner[keySlot(key)],
     )
+    const pipeServers = serverCpuMeter(serverPids)
     const pipeStarted = performance.now()
     await Promise.all(
       primaries.map((port, i) => runTimed(REDIS_CLI, ['-p', String(port), '--pipe'], { stdin: streams[i] })),
     )
     const pipeSeconds = (performance.now() - pipeStarted) / 1000
+    const pipeServerCpu = pipeServers.stop()
+    notes.push(
+      `servers' CPU while the ceiling ran (source, then the 3 target primaries): ${pipeServerCpu.map((c) => `${c.toFixed(2)} s (${Math.round((100 * c) / pipeSeconds)}%)`).join(', ')} of ${pipeSeconds.toFixed(2)} s`,
+      describeCpu('kvtop bulk copy (servers: source, then the 3 target primaries)', kvtopCpu),
+      describeCpu('kvtop bulk copy --mode logical', logicalCpu),
+    )
     const pipeOk = (await targetKeys()) === dbsize
     const pipeRate = dbsize / pipeSeconds
     rows.push({

@@ -149,6 +149,14 @@ export class CommandBatch<T> {
     this.end(tag)
   }
 
+  /** Append an already-encoded command held in bytes[start..end), without making a view of it. */
+  appendRange(bytes: Uint8Array, start: number, end: number, tag: T): void {
+    this.begin()
+    this.ensure(end - start)
+    this.used += copyBytes(bytes, start, end, this.buf, this.used)
+    this.end(tag)
+  }
+
   header(type: number, n: number): void {
     this.ensure(24)
     this.buf[this.used++] = type

@@ -25,6 +25,42 @@ export type CommandRecord =
       size: number
     }
   | { kind: 'annotation'; text: string; offset: number; size: number }
+  | CommandFrame
+
+/**
+ * A multibulk command left in place (the `frames` option): its bytes are buf[start..end), exactly
+ * as the log holds them, with where its name and first argument are. No buffer is made per
+ * argument; `frameArgs` makes them when a caller needs them all.
+ */
+export interface CommandFrame {
+  kind: 'frame'
+  buf: Buffer
+  start: number
+  end: number
+  argc: number
+  nameStart: number
+  nameEnd: number
+  /** The second argument (-1 when there is none): the key of most commands. */
+  arg1Start: number
+  arg1End: number
+  offset: number
+  size: number
+}
+
+/** Views of every argument of a frame (well formed: the parser checked it). */
+export function frameArgs(frame: CommandFrame): Buffer[] {
+  const { buf } = frame
+  const args: Buffer[] = new Array(frame.argc)
+  let at = buf.indexOf(LF, frame.start) + 1
+  for (let i = 0; i < frame.argc; i++) {
+    let len = 0
+    let j = at + 1
+    for (; buf[j] !== CR; j++) len = len * 10 + (buf[j] - 0x30)
+    args[i] = buf.subarray(j + 2, j + 2 + len)
+    at = j + 2 + len + 2
+  }
+  return args
+}
 
 /** Bad input (exit 2): callers add the file name. */
 export class RespProtocolError extends UsageError {
@@ -62,6 +98,8 @@ export interface CommandParserOptions {
   annotations?: boolean
   /** Accept inline (space separated) commands. Default true. */
   inline?: boolean
+  /** Multibulk commands as frames (CommandFrame: bytes left in place) instead of argument lists. */
+  frames?: boolean
 }
 
 export class RespCommandParser {
@@ -76,6 +114,7 @@ export class RespCommandParser {
   private recordStart = 0
   private readonly annotations: boolean
   private readonly inline: boolean
+  private readonly frames: boolean
   /**
    * While the record waits for the end of a line: the byte that ends it, and how many of the
    * pending chunks are known not to hold it. New chunks are searched on their own, and the
@@ -91,6 +130,7 @@ export class RespCommandParser {
   constructor(options: CommandParserOptions = {}) {
     this.annotations = options.annotations ?? true
     this.inline = options.inline ?? true
+    this.frames = options.frames ?? false
   }
 
   push(chunk: Buffer): void {
@@ -299,9 +339,14 @@ export class RespCommandParser {
         offset,
         'an argument count of at least 1',
       )
+    const frameStart = this.pos
     this.pos = headerEnd + 2
     // Grown as the arguments are there: the declared count is not allocated up front.
     const args: Buffer[] = []
+    let nameStart = 0
+    let nameEnd = 0
+    let arg1Start = -1
+    let arg1End = -1
     for (let i = 0; i < count; i++) {
       if (this.pos >= this.buf.length)
         return this.needFromRecordStart(
@@ -339,11 +384,34 @@ export class RespCommandParser {
           'CRLF after the bulk string',
         )
       }
-      // A view, not a copy: the batch buffer stays alive while its commands do.
-      args.push(this.buf.subarray(dataStart, dataStart + len))
+      if (!this.frames) {
+        // A view, not a copy: the batch buffer stays alive while its commands do.
+        args.push(this.buf.subarray(dataStart, dataStart + len))
+      } else if (i === 0) {
+        nameStart = dataStart
+        nameEnd = dataStart + len
+      } else if (i === 1) {
+        arg1Start = dataStart
+        arg1End = dataStart + len
+      }
       this.pos = dataStart + len + 2
     }
-    return { kind: 'command', args, offset, size: this.base + this.pos - offset }
+    const size = this.base + this.pos - offset
+    if (this.frames)
+      return {
+        kind: 'frame',
+        buf: this.buf,
+        start: frameStart,
+        end: this.pos,
+        argc: count,
+        nameStart,
+        nameEnd,
+        arg1Start,
+        arg1End,
+        offset,
+        size,
+      }
+    return { kind: 'command', args, offset, size }
   }
 
   /** An inline command; BLANK for a line of spaces only (skipped, like Redis does). */

@@ -43,6 +43,11 @@ export class CommandTable {
     return table
   }
 
+  /** Has subcommands (OBJECT, XINFO, CONFIG ...): its key spec depends on its second argument. */
+  isContainer(name: string): boolean {
+    return this.containers.has(name)
+  }
+
   get size(): number {
     return this.specs.size
   }

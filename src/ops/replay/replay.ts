@@ -1,13 +1,13 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { keySlot, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
+import { keySlot, keySlotOf, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { classifyReply, isCommandRefusal } from '../../wire/classify.js'
 import { errorMessage, OperationError, UsageError } from '../../errors.js'
 import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
-import { isAdminCommand } from '../capture/capture.js'
 import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 import { CommandTable } from './command-table.js'
+import { CommandNames, onlyKeyIsFirstArgument, type CommandName } from './command-names.js'
 import {
   datasetWideCommand,
   formatCounts,
@@ -20,7 +20,7 @@ import {
 import { replayItems, type RdbTarget, type ReplayInput, type ReplayItem } from './sources.js'
 import { rdbVersionForServer } from '../../data/rdb/constants.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
-import { NEED_MORE, RespCommandParser } from '../../data/resp/command-parser.js'
+import { NEED_MORE, RespCommandParser, type CommandFrame } from '../../data/resp/command-parser.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 
 export interface ReplayOptions {
@@ -174,10 +174,6 @@ const SELECT = Buffer.from('SELECT')
 const MULTI = Buffer.from('MULTI')
 /** In the slot maps of the retry bookkeeping: every slot (a keyless or movable-keys write). */
 const ALL_SLOTS = -1
-
-function commandName(args: Buffer[]): string {
-  return args[0].toString('latin1').toLowerCase()
-}
 
 function where(item: { file: string; offset: number }): string {
   return `${item.file} at byte offset ${item.offset}`
@@ -507,6 +503,7 @@ export async function replay(
     )
   }
 
+  const names = new CommandNames(table)
   const pipeline = new RoutedPipeline<Tag>({ spec: target.spec, topology: target.topology, onReply })
   const primarySlots = cluster
     ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])
@@ -562,12 +559,16 @@ export async function replay(
   })
 
   /** Queue a command; a promise only when the node's window is full (wait for it: backpressure). */
-  const appendTo = (tag: Tag, args?: readonly Buffer[]): Promise<void> | undefined => {
+  const appendTo = (tag: Tag, args?: readonly Buffer[] | CommandFrame): Promise<void> | undefined => {
     const batch: CommandBatch<Tag> = pipeline.batchFor(tag.slot)
     tag.start = batch.used
-    if (args) {
+    if (args && !Array.isArray(args)) {
+      // The log's own bytes, as they are: nothing to encode again.
+      const frame = args as CommandFrame
+      batch.appendRange(frame.buf, frame.start, frame.end, tag)
+    } else if (args) {
       // Log arguments are all bytes: no per-argument type checks.
-      batch.bytesCommand(args)
+      batch.bytesCommand(args as readonly Buffer[])
       batch.end(tag)
     } else {
       batch.append(tag.bytes!, tag)
@@ -741,8 +742,10 @@ export async function replay(
   }
 
   /** One command: queued at once on a standalone server, or when its keys are in one slot (the common case). */
-  const sendOne = (item: ReplayItem, name: string, db: number): Promise<void> | undefined => {
-    const args = item.args
+  const sendOne = (item: ReplayItem, command: CommandName, db: number): Promise<void> | undefined => {
+    const name = command.name
+    // Sent as the log holds it unless something in it is rewritten (only non-plain commands are).
+    const frame = command.plain ? item.frame : undefined
     const tag: Tag = {
       file: item.file,
       offset: item.offset,
@@ -754,7 +757,12 @@ export async function replay(
       start: 0,
       end: 0,
     }
-    if (!cluster) return appendTo(tag, args)
+    if (!cluster) return appendTo(tag, frame ?? item.args)
+    if (frame && onlyKeyIsFirstArgument(command.spec, frame.argc)) {
+      tag.slot = keySlotOf(frame.buf, frame.arg1Start, frame.arg1End)
+      return appendTo(tag, frame)
+    }
+    const args = item.args
     const { spec } = table.lookup(args, name)
     // One key at a fixed place (GET, SET, HSET, INCR ...): its slot, nothing allocated.
     if (spec && !spec.movable && spec.first > 0 && spec.last === spec.first && spec.first < args.length) {
@@ -926,7 +934,10 @@ export async function replay(
         if (!item.continues) number++
         tracker.add(1, item.size)
         report.bytes += item.size
-        const name = commandName(item.args)
+        const command = item.frame
+          ? names.of(item.frame.buf, item.frame.nameStart, item.frame.nameEnd)
+          : names.of(item.args[0], 0, item.args[0].length)
+        const name = command.name
         if (name === 'select') {
           const db = parseSelectArg(item.args[1])
           // The pre-pass refuses it before anything is sent; kept for safety.
@@ -966,16 +977,16 @@ export async function replay(
           }
           continue
         }
-        if (isAdminCommand(name)) {
+        if (command.admin) {
           report.skippedAdmin++
           continue
         }
         if (!cluster && db !== laneDb) await selectDb(db, dbOrigin(item, sourceDb))
-        if (scan.datasetWideTotal) {
+        if (scan.datasetWideTotal && !command.plain) {
           countDatasetWide(item.args)
           if (name === 'swapdb') item.args = mapSwapdb(item.args)
         }
-        const wait = sendOne(item, name, db)
+        const wait = sendOne(item, command, db)
         if (wait) await wait
         report.commands++
         if (Date.now() - lastProgress > 500) {

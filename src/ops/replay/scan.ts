@@ -17,10 +17,24 @@ export interface LogPosition {
 
 /** Does `bytes` spell `lower` (lower-case ASCII letters), in any case? No allocation. */
 function is(bytes: Buffer | undefined, lower: string): boolean {
-  if (!bytes || bytes.length !== lower.length) return false
+  return bytes !== undefined && spells(bytes, 0, bytes.length, lower)
+}
+
+/** Does buf[start..end) spell `lower` (lower-case ASCII letters), in any case? */
+function spells(buf: Uint8Array, start: number, end: number, lower: string): boolean {
+  if (end - start !== lower.length) return false
   // `| 0x20` folds A-Z onto a-z, and maps no other byte onto a letter.
-  for (let i = 0; i < lower.length; i++) if ((bytes[i] | 0x20) !== lower.charCodeAt(i)) return false
+  for (let i = 0; i < lower.length; i++) if ((buf[start + i] | 0x20) !== lower.charCodeAt(i)) return false
   return true
+}
+
+/** Names the pre-pass looks at the arguments of: SELECT, a MULTI block, a dataset-wide command. */
+const NOTED = ['select', 'multi', 'exec', 'discard', 'swapdb', 'script', 'flushdb', 'flushall', 'function']
+
+/** Is the command named buf[start..end) one the pre-pass must look into? No allocation. */
+function noted(buf: Uint8Array, start: number, end: number): boolean {
+  for (const name of NOTED) if (spells(buf, start, end, name)) return true
+  return false
 }
 
 /** The dataset-wide command `args` is, if it is one. Cheap: a length switch before any compare. */
@@ -120,6 +134,17 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
           break outer
         const number = ++scan.commands
         bytes += item.size
+        const frame = item.frame
+        if (frame && !block && !noted(frame.buf, frame.nameStart, frame.nameEnd)) {
+          // Most commands (GET, SET, HSET, INCR ...): only their db is noted, from the frame.
+          const db = logDb
+          if (!scan.dbs.has(db)) scan.dbs.set(db, { file: item.file, offset: item.offset, number })
+          if (number >= nextProgress) {
+            nextProgress += 50_000
+            options.onProgress?.(number, bytes)
+          }
+          continue
+        }
         const name = item.args[0]
         if (is(name, 'select')) {
           const db = parseSelectArg(item.args[1])

@@ -8,7 +8,12 @@ import { RdbReader, RdbFormatError, RdbEntry, type RdbHeader } from '../../data/
 import { typeInfo } from '../../data/rdb/constants.js'
 import { restoreLabel } from '../../data/rdb/versions.js'
 import { decodeForRebuild, rebuildTransaction } from '../../data/rdb/to-commands.js'
-import { readCommands, RespProtocolError } from '../../data/resp/command-parser.js'
+import {
+  frameArgs,
+  readCommands,
+  RespProtocolError,
+  type CommandFrame,
+} from '../../data/resp/command-parser.js'
 import { UsageError } from '../../errors.js'
 
 /** One command to replay, with where it came from. */
@@ -26,6 +31,34 @@ export interface ReplayItem {
    * commands), numbered with the first.
    */
   continues?: boolean
+  /** The command's bytes as the log holds them (RESP and AOF streams): sent as they are when nothing is rewritten. */
+  frame?: CommandFrame
+}
+
+/**
+ * A command of a RESP or AOF stream: its arguments are made from the frame only when asked for
+ * (most commands are sent as the log holds them, and never need them).
+ */
+class FramedItem implements ReplayItem {
+  private argList: Buffer[] | undefined
+  constructor(
+    readonly frame: CommandFrame,
+    readonly file: string,
+    readonly offset: number,
+    readonly timestampMs: number | undefined,
+  ) {}
+
+  get size(): number {
+    return this.frame.size
+  }
+
+  get args(): Buffer[] {
+    return (this.argList ??= frameArgs(this.frame))
+  }
+
+  set args(args: Buffer[]) {
+    this.argList = args
+  }
 }
 
 /** How RDB entries (an RDB file, an AOF preamble or base) are sent to a target of an older RDB version. */
@@ -110,6 +143,9 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
 }
 
 const RESTORE = Buffer.from('RESTORE')
+const REPLACE = Buffer.from('REPLACE')
+const ABSTTL = Buffer.from('ABSTTL')
+const NO_TTL = Buffer.from('0')
 
 /**
  * RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to; for a target
@@ -157,13 +193,13 @@ function* rdbItems(
     }
     const payload = buildDumpPayload(rec.rdbType, rec.value, label)
     const args = [
-      Buffer.from('RESTORE'),
+      RESTORE,
       Buffer.from(rec.key),
-      Buffer.from(String(rec.expireAt ?? 0)),
+      rec.expireAt === undefined ? NO_TTL : Buffer.from(String(rec.expireAt)),
       payload,
-      Buffer.from('REPLACE'),
+      REPLACE,
     ]
-    if (rec.expireAt !== undefined) args.push(Buffer.from('ABSTTL'))
+    if (rec.expireAt !== undefined) args.push(ABSTTL)
     yield { args, file, offset: rec.offset, size: rec.size, db: rec.db }
   }
 }
@@ -203,12 +239,18 @@ export async function* replayItems(
         }
         continue
       }
-      let source: AsyncIterable<Buffer> = createReadStream(path, { highWaterMark: 256 * 1024 })
+      let source: AsyncIterable<Buffer> = createReadStream(path, { highWaterMark: 1024 * 1024 })
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
         // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
-        const reader = new RdbReader(source, { leaveSourceOpen: format !== 'rdb', validate: true })
+        // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
+        // stops at the same place, so it neither walks the values nor sums the file.
+        const reader = new RdbReader(source, {
+          leaveSourceOpen: format !== 'rdb',
+          validate: !options.keysOnly,
+          verifyChecksum: !options.keysOnly,
+        })
         for await (const records of reader.batches()) {
           const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
           const items = [...rdbItems(records, path, header, options.keysOnly, options.rdbTarget)]
@@ -220,6 +262,7 @@ export async function* replayItems(
       }
       let timestampMs: number | undefined
       for await (const batch of readCommands(source, {
+        frames: true,
         allowTruncatedTail: options.skipTruncatedTail,
         onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
       })) {
@@ -230,13 +273,16 @@ export async function* replayItems(
             if (ts) timestampMs = Number(ts[1]) * 1000
             continue
           }
-          items.push({
-            args: rec.args,
-            file: path,
-            offset: baseOffset + rec.offset,
-            size: rec.size,
-            timestampMs,
-          })
+          if (rec.kind === 'frame')
+            items.push(new FramedItem(rec, path, baseOffset + rec.offset, timestampMs))
+          else
+            items.push({
+              args: rec.args,
+              file: path,
+              offset: baseOffset + rec.offset,
+              size: rec.size,
+              timestampMs,
+            })
         }
         if (items.length) yield items
       }

@@ -2,6 +2,7 @@ import { PassThrough, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { encodeCommand } from '../../../src/wire/encode.js'
 import {
+  frameArgs,
   NEED_MORE,
   readCommands,
   RespCommandParser,
@@ -24,7 +25,11 @@ async function collect(source: AsyncIterable<Buffer>, options = {}): Promise<Com
 }
 
 const args = (r: CommandRecord) =>
-  r.kind === 'command' ? r.args.map((a) => a.toString('latin1')) : [`#${r.text}`]
+  r.kind === 'command'
+    ? r.args.map((a) => a.toString('latin1'))
+    : r.kind === 'frame'
+      ? frameArgs(r).map((a) => a.toString('latin1'))
+      : [`#${r.text}`]
 
 describe('RESP command stream parser', () => {
   const stream = Buffer.concat([
