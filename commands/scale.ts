@@ -21,7 +21,6 @@ import {
 } from '../src/ops/scale/scale.js'
 import { findSandboxByAddress } from '../src/sandbox/grow.js'
 import { confirmTyped } from '../src/ui/confirm.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 
 export interface ScaleCommandResult {
   dryRun: boolean
@@ -193,34 +192,25 @@ export default class Scale extends BaseCommand {
       if (flags['dry-run'] || prepared.plan.noop) return { dryRun: flags['dry-run'], plan: prepared.plan }
       await this.confirmChange(endpoint, flags.yes)
 
-      const graceful = new AbortController()
-      const hard = new AbortController()
-      const onSignal = () => {
-        if (!graceful.signal.aborted) {
-          graceful.abort()
-          this.diag(
-            'Stopping after the slots in flight (no slot is left open). Press Ctrl-C again to stop at once (then run `kvtop scale --fix`).',
-          )
-        } else hard.abort()
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-      const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale')
-      let report: ScaleReport
-      try {
-        report = await executeScale(ctx, prepared, {
-          tuning,
-          parallel: flags.parallel,
-          slotGroup: flags['slot-group'],
-          onEvent: (e) => reporter.onEvent(e),
-          signal: graceful.signal,
-          hardStop: hard.signal,
-        })
-      } finally {
-        reporter.finish()
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
-      }
+      const report = await this.runOperation(
+        ({ signal, hardStop, emit }) =>
+          executeScale(ctx, prepared, {
+            tuning,
+            parallel: flags.parallel,
+            slotGroup: flags['slot-group'],
+            onEvent: emit,
+            signal,
+            hardStop,
+          }),
+        {
+          reporter: 'scale',
+          secondInterrupt: 'abort',
+          onInterrupt: () =>
+            this.diag(
+              'Stopping after the slots in flight (no slot is left open). Press Ctrl-C again to stop at once (then run `kvtop scale --fix`).',
+            ),
+        },
+      )
       this.log('')
       this.log(formatReport(report))
       if (!report.complete) {
@@ -280,18 +270,11 @@ export default class Scale extends BaseCommand {
         .join(', ')}${survey.situations.length > 20 ? ' ...' : ''}`,
     )
     await this.confirmChange(endpoint, yes)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale --fix')
-    let report: FixReport
-    try {
-      report = await fixOpenSlots(
-        admin,
-        endpoint,
-        { tuning, onEvent: (e) => reporter.onEvent(e), timeoutMs },
-        survey,
-      )
-    } finally {
-      reporter.finish()
-    }
+    const report = await this.runOperation(
+      ({ emit }) => fixOpenSlots(admin, endpoint, { tuning, onEvent: emit, timeoutMs }, survey),
+      // Settling a slot has no clean stopping point: Ctrl-C ends the process as it always did.
+      { reporter: 'scale --fix', interruptible: false },
+    )
     await admin.waitConsistent(60_000).catch((err: Error) => {
       report.warnings.push(`the cluster has not settled yet: ${err.message}`)
     })

@@ -1,9 +1,11 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { ExitCode, KvtopError, UsageError, type ExitCodeValue } from './errors.js'
+import { ExitCode, KvtopError, OperationError, UsageError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
 import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
 import { outputModeFrom, setOutputMode } from './ui/output-mode.js'
+import { createReporter, reporterMode, type Reporter } from './ui/reporter.js'
+import { whileInterruptible, type Interrupts } from './interrupts.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
 import type { ConnectionInput } from './connect/options.js'
 import { describeSide, resolvePair, type PairConnectionFlagValues } from './connect/pair-flags.js'
@@ -12,6 +14,30 @@ import {
   type AwsConnectionFlagValues,
   type AwsConnectionResult,
 } from './aws/flags.js'
+
+/** What runOperation() hands the operation it runs. */
+export interface OperationShell extends Interrupts {
+  /** The operation's events, to the reporter (ink view, heartbeat lines, NDJSON or nothing). */
+  emit: Reporter['onEvent']
+  /** Stop the view while `ask` has the terminal (a question), then start a new one. */
+  withViewPaused<T>(ask: () => Promise<T>): Promise<T>
+}
+
+export interface RunOperationOptions {
+  /** Title of the progress view; without one the operation's events are not shown. */
+  reporter?: string
+  /** Said at the first Ctrl-C or SIGTERM, once `signal` is aborted. */
+  onInterrupt?: () => void
+  /**
+   * The second Ctrl-C or SIGTERM: 'exit' (default) ends the process at once, exit 5;
+   * 'abort' aborts `hardStop`, for an operation that stops at once by itself.
+   */
+  secondInterrupt?: 'exit' | 'abort'
+  /** Whether the same command picks up again after a forced stop (it keeps a checkpoint). */
+  resumable?: boolean
+  /** false: Ctrl-C and SIGTERM keep their default (the process ends), for work with no clean stop. */
+  interruptible?: boolean
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -93,6 +119,52 @@ export abstract class BaseCommand extends Command {
     return { source: source.input, target: target.input }
   }
 
+  /**
+   * The one way a command runs a long operation: Ctrl-C and SIGTERM abort `signal` (the operation
+   * stops cleanly, a second one ends the process at once, exit 5), and the progress view lives
+   * exactly as long as the operation, so the command's result prints after it.
+   */
+  protected async runOperation<T>(
+    work: (shell: OperationShell) => Promise<T>,
+    options: RunOperationOptions = {},
+  ): Promise<T> {
+    const title = options.reporter
+    const newReporter = () =>
+      title === undefined ? undefined : createReporter(reporterMode(this.jsonEnabled()), title)
+    let reporter = newReporter()
+    const shell = (interrupts: Interrupts): OperationShell => ({
+      ...interrupts,
+      emit: (event) => reporter?.onEvent(event),
+      withViewPaused: async (ask) => {
+        reporter?.finish()
+        const answer = await ask()
+        reporter = newReporter()
+        return answer
+      },
+    })
+    try {
+      if (options.interruptible === false)
+        return await work(
+          shell({ signal: new AbortController().signal, hardStop: new AbortController().signal }),
+        )
+      return await whileInterruptible((interrupts) => work(shell(interrupts)), {
+        onFirst: options.onInterrupt,
+        second: options.secondInterrupt,
+        onForcedExit: () => {
+          reporter?.finish()
+          this.reportError(
+            new OperationError('stopped at once by a second Ctrl-C or SIGTERM', {
+              code: 'interrupted',
+              resumable: options.resumable,
+            }),
+          )
+        },
+      })
+    } finally {
+      reporter?.finish()
+    }
+  }
+
   override async init(): Promise<void> {
     await super.init()
     setOutputMode(outputModeFrom(this.argv))
@@ -159,6 +231,11 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    this.reportError(err)
+  }
+
+  /** An error, printed once the contract's way (see the class comment), its exit code set. */
+  private reportError(err: Error & { exitCode?: number }): void {
     const mapped = toKvtopError(err)
     process.exitCode = mapped.exitCode
     if (process.env.KVTOP_DEBUG && err.stack) this.diag(err.stack)

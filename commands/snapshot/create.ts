@@ -8,7 +8,6 @@ import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapsho
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { formatBytes, formatCount } from '../../src/format/units.js'
-import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
 export default class SnapshotCreate extends BaseCommand {
   static override summary = 'Write a real RDB file of a standalone server or a whole cluster'
@@ -50,22 +49,21 @@ export default class SnapshotCreate extends BaseCommand {
     const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
     const outputs = SnapshotOutputs.open(flags.out, { split: flags.split, overwrite: flags.force })
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'snapshot create')
     let deployment: Deployment | undefined
     try {
-      deployment = await Deployment.connect(input, { probe: true })
-      const report = await createSnapshot(deployment, outputs, {
-        method: flags.method as 'scan' | 'sync',
-        maxOps: flags['max-ops'],
-        stallTimeoutMs,
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
+      const report = await this.runOperation(
+        async ({ signal, emit }) => {
+          deployment = await Deployment.connect(input, { probe: true })
+          return createSnapshot(deployment, outputs, {
+            method: flags.method as 'scan' | 'sync',
+            maxOps: flags['max-ops'],
+            stallTimeoutMs,
+            signal,
+            onEvent: emit,
+          })
+        },
+        { reporter: 'snapshot create' },
+      )
       for (const f of report.files) {
         this.log(
           `${f.path}: ${formatCount(f.keys)} keys (${formatCount(f.expires)} expiring), ${formatBytes(f.bytes)}${f.slots ? `, slots ${f.slots[0]}-${f.slots[1]}` : ''}`,
@@ -82,9 +80,6 @@ export default class SnapshotCreate extends BaseCommand {
       outputs.discard()
       throw err
     } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       await deployment?.close()
     }
   }
