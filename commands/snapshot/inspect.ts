@@ -3,7 +3,6 @@ import { BaseCommand } from '../../src/base-command.js'
 import { ExitCode } from '../../src/errors.js'
 import { inspectSnapshot, type InspectReport } from '../../src/ops/snapshot/inspect.js'
 import { formatBytes, formatCount } from '../../src/format/units.js'
-import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 import { renderTable } from '../../src/ui/table.js'
 
 export default class SnapshotInspect extends BaseCommand {
@@ -22,16 +21,11 @@ export default class SnapshotInspect extends BaseCommand {
 
   async run(): Promise<InspectReport> {
     const { args, flags } = await this.parse(SnapshotInspect)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'snapshot inspect')
-    let report: InspectReport
-    try {
-      report = await inspectSnapshot(args.file, {
-        top: Math.max(0, flags.top),
-        onEvent: (e) => reporter.onEvent(e),
-      })
-    } finally {
-      reporter.finish()
-    }
+    // Reading a file has nothing to leave half done: Ctrl-C ends the process.
+    const report = await this.runOperation(
+      ({ emit }) => inspectSnapshot(args.file, { top: Math.max(0, flags.top), onEvent: emit }),
+      { reporter: 'snapshot inspect', interruptible: false },
+    )
     this.log(formatInspect(report))
     if (report.checksum.status === 'mismatch') {
       this.diag(
