@@ -4,10 +4,9 @@ import type { Capabilities } from '../src/connect/capabilities.js'
 import { Deployment, defaultProfileSources } from '../src/connect/deployment.js'
 import { formatAddress } from '../src/connect/endpoint.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../src/connect/options.js'
 import { ExitCode, UsageError } from '../src/errors.js'
-import { percent, seconds } from '../src/flags.js'
+import { count, percent, seconds } from '../src/flags.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
@@ -72,8 +71,11 @@ export default class Scale extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
-    shards: Flags.integer({ description: 'Number of shards (primaries holding slots) afterwards' }),
-    replicas: Flags.integer({ description: 'Replicas per shard afterwards (new shards get this many too)' }),
+    shards: count({ description: 'Number of shards (primaries holding slots) afterwards', min: 1 }),
+    replicas: count({
+      description: 'Replicas per shard afterwards (new shards get this many too)',
+      max: 5,
+    }),
     rebalance: Flags.boolean({
       description: 'Even out the slots across the current shards (or by --weights)',
     }),
@@ -106,16 +108,18 @@ export default class Scale extends BaseCommand {
       default: 2,
       positive: true,
     }),
-    batch: Flags.integer({ description: 'Keys per MIGRATE command', default: 1000 }),
+    batch: count({ description: 'Keys per MIGRATE command', default: 1000, min: 1, max: 100_000 }),
     'migrate-timeout': seconds({
       description: 'MIGRATE timeout in seconds: a key that cannot move within it is reported as a big key',
       default: 10,
       positive: true,
     }),
-    parallel: Flags.integer({ description: 'Source shards migrating at the same time', default: 4 }),
-    'slot-group': Flags.integer({
+    parallel: count({ description: 'Source shards migrating at the same time', default: 4, min: 1 }),
+    'slot-group': count({
       description: 'Slots opened and closed together (fewer round trips; more slots open at once)',
       default: 128,
+      min: 1,
+      max: 1024,
     }),
     'stall-timeout': stallTimeoutFlag(),
   }
@@ -136,18 +140,12 @@ export default class Scale extends BaseCommand {
     if (flags.rebalance && (flags.shards !== undefined || flags['remove-shard']?.length))
       throw new UsageError('--rebalance keeps the shards as they are: leave out --shards and --remove-shard')
     if (flags.weights?.length && flags.fix) throw new UsageError('--weights does not apply to --fix')
-    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
-    if (flags.replicas !== undefined && (flags.replicas < 0 || flags.replicas > 5))
-      throw new UsageError('--replicas must be from 0 to 5')
-    if (flags.batch < 1 || flags.batch > 100_000) throw new UsageError('--batch must be from 1 to 100000')
-    if (flags.parallel < 1) throw new UsageError('--parallel must be 1 or more')
-    if (flags['slot-group'] < 1 || flags['slot-group'] > 1024)
-      throw new UsageError('--slot-group must be from 1 to 1024')
     const threshold = flags.threshold
     const migrateTimeout = flags['migrate-timeout']
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 
-    const spec = resolveConnectionSpec(connectionInput(args.url, flags), process.env, defaultProfileSources)
+    const { input } = await this.resolveEndpoint(args.url, flags)
+    const spec = resolveConnectionSpec(input, process.env, defaultProfileSources)
     spec.clientName = 'kvtop-scale'
     const deployment = await Deployment.connectSpec(spec, { probe: true })
     try {

@@ -76,12 +76,17 @@ export abstract class BaseCommand extends Command {
   /**
    * The endpoint a command talks to: its URL, or the deployment named by --elasticache /
    * --serverless / --memorydb (looked up at AWS), with --iam tokens. Released when the command ends.
+   * What AWS had to say on the way (retries, a deployment not available) is a warning unless
+   * `onNotice` takes it.
    */
   protected async resolveEndpoint(
     url: string | undefined,
-    flags: ConnectionFlagValues & AwsConnectionFlagValues,
+    flags: ConnectionFlagValues & AwsConnectionFlagValues & { cloudwatch?: boolean },
+    options: { onNotice?: (message: string) => void } = {},
   ): Promise<AwsConnectionResult> {
-    const result = await connectionInputWithAws(url, flags, { onNotice: (m) => this.warn(m) })
+    const result = await connectionInputWithAws(url, flags, {
+      onNotice: options.onNotice ?? ((m) => this.warn(m)),
+    })
     this.cleanups.push(() => result.close())
     return result
   }

@@ -2,7 +2,6 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { seconds } from '../../src/flags.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
-import { connectionInput } from '../../src/connect/flags-input.js'
 import { runLoad, type LoadReport } from '../../src/sandbox/load.js'
 
 export default class SandboxLoad extends BaseCommand {
@@ -26,8 +25,9 @@ export default class SandboxLoad extends BaseCommand {
   async run(): Promise<LoadReport> {
     const { args, flags } = await this.parse(SandboxLoad)
     const duration = flags.duration ?? Infinity
+    const { input } = await this.resolveEndpoint(args.url, flags)
     const report = await this.runOperation(({ signal }) =>
-      runLoad(connectionInput(args.url, flags), {
+      runLoad(input, {
         rate: flags.rate,
         durationSeconds: duration,
         keys: flags.keys,

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../src/aws/aws-command.js'
-import { percent } from '../../src/flags.js'
+import { count, percent } from '../../src/flags.js'
 import { awsNodeTargetFlags, awsTargetFromFlags, connectionInputWithAws } from '../../src/aws/flags.js'
 import { defaultProfileSources } from '../../src/connect/deployment.js'
 import { countSlots } from '../../src/connect/cluster-parsers.js'
@@ -48,7 +48,7 @@ export default class ScaleAws extends AwsCommand {
         'Watch the slots over an IAM-authenticated connection (TLS; --user names the IAM-enabled user)',
       helpGroup: 'AWS',
     }),
-    shards: Flags.integer({ description: 'Number of shards (node groups) afterwards' }),
+    shards: count({ description: 'Number of shards (node groups) afterwards', min: 1 }),
     replicas: Flags.integer({ description: 'Replicas per shard afterwards' }),
     'node-type': Flags.string({
       description: 'Node type afterwards, e.g. cache.r7g.xlarge or db.r7g.xlarge',
@@ -93,7 +93,6 @@ export default class ScaleAws extends AwsCommand {
       })
     if (flags.shards === undefined && flags.replicas === undefined && flags['node-type'] === undefined)
       throw new UsageError('nothing to do: give --shards N, --replicas R or --node-type T')
-    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
     const { AwsClients } = await import('../../src/aws/clients.js')
     const clients = new AwsClients(this.awsOptions(flags))
     let admin: ClusterAdmin | undefined

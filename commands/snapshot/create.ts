@@ -3,7 +3,7 @@ import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
-import { UsageError } from '../../src/errors.js'
+import { count } from '../../src/flags.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
@@ -35,16 +35,13 @@ export default class SnapshotCreate extends BaseCommand {
       options: ['scan', 'sync'],
       default: 'scan',
     }),
-    'max-ops': Flags.integer({ description: 'Limit each node to N commands per second (scan)' }),
+    'max-ops': count({ description: 'Limit each node to N commands per second (scan)', min: 1 }),
     force: Flags.boolean({ description: 'Replace --out if it exists' }),
     'stall-timeout': stallTimeoutFlag({ resumable: false }),
   }
 
   async run(): Promise<SnapshotCreateReport> {
     const { args, flags } = await this.parse(SnapshotCreate)
-    if (flags['max-ops'] !== undefined && flags['max-ops'] < 1) {
-      throw new UsageError(`invalid --max-ops ${flags['max-ops']}: expected commands per second >= 1`)
-    }
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
