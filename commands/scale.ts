@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
-import type { Capabilities } from '../src/connect/capabilities.js'
 import { Deployment, defaultProfileSources } from '../src/connect/deployment.js'
 import { formatAddress } from '../src/connect/endpoint.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
@@ -9,8 +8,16 @@ import { ExitCode, UsageError } from '../src/errors.js'
 import { count, percent, seconds } from '../src/flags.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
-import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
-import { formatFix, formatPlan, formatReport } from '../src/ops/scale/format.js'
+import { fixOpenSlots, plannedFix, surveyOpenSlots, type FixReport } from '../src/ops/scale/fix.js'
+import {
+  formatFix,
+  formatIncomplete,
+  formatOpenSlots,
+  formatPlan,
+  formatReport,
+  notAClusterRefusal,
+  refusalMessage,
+} from '../src/ops/scale/format.js'
 import {
   executeScale,
   prepareScale,
@@ -30,28 +37,6 @@ export interface ScaleCommandResult {
 
 /** The commands self-managed scaling needs, as the capability probe names them. */
 const NEEDED = ['cluster setslot', 'migrate']
-
-export function refusalMessage(capabilities: Capabilities, needed: string[]): UsageError | undefined {
-  const refused = capabilities.refusals.filter((r) => needed.includes(r.command))
-  const managed = capabilities.provider !== 'self-managed'
-  if (!refused.length && !managed) return undefined
-  const names = (refused.length ? refused.map((r) => r.command) : needed)
-    .map((c) => c.toUpperCase())
-    .join(' and ')
-  const why = managed
-    ? `managed service: ${capabilities.provider === 'memorydb' ? 'MemoryDB' : 'ElastiCache'}`
-    : refused.some((r) => r.reason === 'acl')
-      ? "the user's ACL forbids it"
-      : refused.some((r) => r.reason === 'disabled')
-        ? 'renamed or disabled on the server'
-        : 'a server setting forbids it'
-  return new UsageError(`the endpoint refuses ${names} (${why}): use \`kvtop scale aws\``, {
-    code: 'refused',
-    hint: managed
-      ? 'Managed clusters change shape through the AWS APIs: kvtop scale aws --elasticache RG | --memorydb NAME.'
-      : 'Self-managed scaling needs CLUSTER SETSLOT and MIGRATE (and CLUSTER MEET to add nodes): connect as a user allowed to run them, or for ElastiCache/MemoryDB use `kvtop scale aws`.',
-  })
-}
 
 export default class Scale extends BaseCommand {
   static override summary =
@@ -150,9 +135,9 @@ export default class Scale extends BaseCommand {
     const deployment = await Deployment.connectSpec(spec, { probe: true })
     try {
       if (deployment.topology.mode !== 'cluster')
-        throw new UsageError(
-          `${formatAddress(spec.endpoint.host, spec.endpoint.port)} is not a Redis Cluster (${deployment.topology.mode}): kvtop scale changes a cluster's shards`,
-          { hint: 'For a cluster-mode-disabled ElastiCache group use `kvtop scale aws --replicas R`.' },
+        throw notAClusterRefusal(
+          formatAddress(spec.endpoint.host, spec.endpoint.port),
+          deployment.topology.mode,
         )
       const needed = [...NEEDED]
       if (flags.shards !== undefined || flags.replicas !== undefined || flags['add-node']?.length)
@@ -213,13 +198,7 @@ export default class Scale extends BaseCommand {
       this.log(formatReport(report))
       if (!report.complete) {
         this.resultExitCode = ExitCode.failed
-        this.diag(
-          report.interrupted
-            ? 'Interrupted: no slot is left open. Run the same command again to continue.'
-            : report.openSlots.length
-              ? 'Some slots are still open: run `kvtop scale --fix` (with a larger --migrate-timeout) to finish them.'
-              : 'The scale did not complete: see the warnings above.',
-        )
+        this.diag(formatIncomplete(report))
       }
       return { dryRun: false, plan: prepared.plan, result: report }
     } finally {
@@ -237,36 +216,11 @@ export default class Scale extends BaseCommand {
   ): Promise<ScaleCommandResult> {
     const survey = await surveyOpenSlots(admin)
     if (dryRun || survey.situations.length === 0) {
-      const report: FixReport = {
-        endpoint,
-        openSlots: survey.situations.length,
-        settled: 0,
-        blocked: 0,
-        slots: survey.situations.map((s) => {
-          const d = decideSlot(s)
-          return {
-            ...d,
-            ...(d.from ? { fromAddress: survey.refs.get(d.from)?.address } : {}),
-            ...(d.to ? { toAddress: survey.refs.get(d.to)?.address } : {}),
-            keys: 0,
-            done: false,
-          }
-        }),
-        bigKeys: [],
-        keysMoved: 0,
-        seconds: 0,
-        warnings: [],
-      }
-      report.blocked = report.slots.filter((s) => s.action === 'blocked').length
+      const report = plannedFix(endpoint, survey)
       this.log(formatFix(report))
       return { dryRun, fix: report }
     }
-    this.log(
-      `${survey.situations.length} open slot(s): ${survey.situations
-        .slice(0, 20)
-        .map((s) => s.slot)
-        .join(', ')}${survey.situations.length > 20 ? ' ...' : ''}`,
-    )
+    this.log(formatOpenSlots(survey))
     await this.confirmChange(endpoint, yes)
     const report = await this.runOperation(
       ({ emit }) => fixOpenSlots(admin, endpoint, { tuning, onEvent: emit, timeoutMs }, survey),

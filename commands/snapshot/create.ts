@@ -7,7 +7,7 @@ import { count } from '../../src/flags.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatBytes, formatCount } from '../../src/format/units.js'
+import { formatSnapshotCreate } from '../../src/ops/snapshot/format.js'
 
 export default class SnapshotCreate extends BaseCommand {
   static override summary = 'Write a real RDB file of a standalone server or a whole cluster'
@@ -61,17 +61,7 @@ export default class SnapshotCreate extends BaseCommand {
         },
         { reporter: 'snapshot create' },
       )
-      for (const f of report.files) {
-        this.log(
-          `${f.path}: ${formatCount(f.keys)} keys (${formatCount(f.expires)} expiring), ${formatBytes(f.bytes)}${f.slots ? `, slots ${f.slots[0]}-${f.slots[1]}` : ''}`,
-        )
-      }
-      this.log(
-        `RDB version ${report.rdbVersion}, ${report.method} of ${report.source.primaries.length} primar${report.source.primaries.length === 1 ? 'y' : 'ies'}` +
-          ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
-          (report.functions ? `, ${report.functions} function libraries` : '') +
-          (report.vanished ? `, ${report.vanished} keys vanished while read` : ''),
-      )
+      this.log(formatSnapshotCreate(report))
       return report
     } catch (err) {
       outputs.discard()

@@ -11,7 +11,7 @@ import {
   type RestoreReport,
 } from '../../src/ops/snapshot/restore.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatCount } from '../../src/format/units.js'
+import { formatRestore } from '../../src/ops/snapshot/format.js'
 
 export default class SnapshotRestore extends BaseCommand {
   static override summary = 'RESTORE every key of an RDB file into a standalone server or a cluster'
@@ -92,13 +92,7 @@ export default class SnapshotRestore extends BaseCommand {
         },
         { reporter: 'snapshot restore' },
       )
-      this.log(
-        `Restored ${formatCount(report.restored)} of ${formatCount(report.keys)} keys into ${report.target.mode === 'cluster' ? `${report.target.primaries.length} primaries` : report.target.primaries[0]}` +
-          ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
-          (report.rebuilt ? `; ${formatCount(report.rebuilt)} rebuilt with commands` : '') +
-          (report.expired ? `; ${report.expired} already expired, not sent` : '') +
-          (report.functions ? `; ${report.functions} function libraries` : ''),
-      )
+      this.log(formatRestore(report))
       return report
     } finally {
       await deployment?.close()
