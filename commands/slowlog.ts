@@ -163,35 +163,28 @@ export default class Slowlog extends BaseCommand {
   ): Promise<void> {
     const json = this.jsonEnabled()
     let first = true
-    // Ctrl-C or SIGTERM ends the watch; the command then stops its engine and exits 0.
-    await this.runOperation(
-      ({ signal }) =>
-        new Promise<void>((finish) => {
-          signal.addEventListener('abort', () => finish(), { once: true })
-          engine.start(
-            (snap) => {
-              // The first read shows the newest `limit` entries already there; later reads only new ones.
-              const fresh = log.entries(snap)
-              const entries = (first ? fresh.slice(0, limit) : fresh)
-                .slice()
-                .sort((a, b) => log.compare(b, a))
-              const wasFirst = first
-              first = false
-              for (const e of entries) {
-                if (json) this.emitJsonLine({ type: log.jsonType, ...e })
-                else this.log(log.line(e))
-              }
-              for (const ev of snap.events.filter(
-                (x) => x.type === log.gapEvent || x.type === 'failover' || x.type === 'node-down',
-              )) {
-                if (json) this.emitJsonLine(ev)
-                else this.diag(`${ev.type}: ${ev.message}`)
-              }
-              if (wasFirst) afterFirst?.()
-            },
-            (err) => this.diag(`read failed: ${(err as Error).message}`),
-          )
-        }),
+    await this.watchUntilStopped((finish) =>
+      engine.start(
+        (snap) => {
+          // The first read shows the newest `limit` entries already there; later reads only new ones.
+          const fresh = log.entries(snap)
+          const entries = (first ? fresh.slice(0, limit) : fresh).slice().sort((a, b) => log.compare(b, a))
+          const wasFirst = first
+          first = false
+          for (const e of entries) {
+            if (json) this.emitJsonLine({ type: log.jsonType, ...e })
+            else this.log(log.line(e))
+          }
+          for (const ev of snap.events.filter(
+            (x) => x.type === log.gapEvent || x.type === 'failover' || x.type === 'node-down',
+          )) {
+            if (json) this.emitJsonLine(ev)
+            else this.diag(`${ev.type}: ${ev.message}`)
+          }
+          if (wasFirst) afterFirst?.()
+        },
+        (err) => this.diag(`read failed: ${(err as Error).message}`),
+      ),
     )
   }
 }

@@ -122,30 +122,25 @@ export default class Status extends BaseCommand {
   ): Promise<void> {
     const json = this.jsonEnabled()
     let rounds = 0
-    // Ctrl-C or SIGTERM ends the watch; the command then stops its engine and exits 0.
-    await this.runOperation(
-      ({ signal }) =>
-        new Promise<void>((finish) => {
-          signal.addEventListener('abort', () => finish(), { once: true })
-          engine.start(
-            (snap) => {
-              rounds++
-              if (json) for (const line of watchJsonLines(snap)) this.emitJsonLine(line)
-              else if (this.csv) this.csvRound(snap)
-              else {
-                this.log(`--- ${fmtTime(snap.at)} (round ${snap.round}, ${snap.roundMs} ms) ---`)
-                if (snap.dataPlane) this.log(formatCloudWatchOnly(snap, { notice: false }))
-                else {
-                  this.log(formatStatus(snap))
-                  for (const e of snap.events) this.log(formatEvent(e))
-                }
-                this.log('')
-              }
-              if (count !== undefined && rounds >= count) finish()
-            },
-            (err) => this.diag(`poll failed: ${(err as Error).message}`),
-          )
-        }),
+    await this.watchUntilStopped((finish) =>
+      engine.start(
+        (snap) => {
+          rounds++
+          if (json) for (const line of watchJsonLines(snap)) this.emitJsonLine(line)
+          else if (this.csv) this.csvRound(snap)
+          else {
+            this.log(`--- ${fmtTime(snap.at)} (round ${snap.round}, ${snap.roundMs} ms) ---`)
+            if (snap.dataPlane) this.log(formatCloudWatchOnly(snap, { notice: false }))
+            else {
+              this.log(formatStatus(snap))
+              for (const e of snap.events) this.log(formatEvent(e))
+            }
+            this.log('')
+          }
+          if (count !== undefined && rounds >= count) finish()
+        },
+        (err) => this.diag(`poll failed: ${(err as Error).message}`),
+      ),
     )
   }
 }

@@ -170,6 +170,20 @@ export abstract class BaseCommand extends Command {
     }
   }
 
+  /**
+   * A watch (--watch, --follow): `start` runs until it calls `finish`, or until Ctrl-C or SIGTERM,
+   * which end it as a normal stop (the command then closes what it opened and exits 0).
+   */
+  protected async watchUntilStopped(start: (finish: () => void) => void): Promise<void> {
+    await this.runOperation(
+      ({ signal }) =>
+        new Promise<void>((finish) => {
+          signal.addEventListener('abort', () => finish(), { once: true })
+          start(finish)
+        }),
+    )
+  }
+
   override async init(): Promise<void> {
     await super.init()
     setOutputMode(outputModeFrom(this.argv))

@@ -35,6 +35,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** Source db -> target db, as mapDbs() pairs them. */
 type DbPairs = ReturnType<typeof mapDbs>
 
+/** The two sides as survey() read them. */
+interface Sides {
+  shards: Shard[]
+  sourceId: IdentityNow
+  targetId: IdentityNow
+  sourceKeyspaces: Record<number, number>[]
+  pairs: DbPairs
+}
+
 /** What resume() found: the sides, their shards and dbs, how values are copied, and the checkpoint to follow. */
 interface Prepared {
   source: Deployment
@@ -107,85 +116,23 @@ export class MigrationRun {
     const { options, previous, ctx } = this
     const source = (this.source = await Deployment.connect(this.inputs.source, { probe: true }))
     const target = (this.target = await Deployment.connect(this.inputs.target, { probe: true }))
-    await refuseSameServer(source, target)
-    const sourceCluster = source.topology.mode === 'cluster'
-    // Keys of a slot being moved are on either node: refused before anything is copied.
-    await refuseOpenSlots(source, 'source')
-    await refuseOpenSlots(target, 'target')
-    const shards = await readShards(source)
-    const [sourceId, targetId] = await Promise.all([identityOf(source, shards), identityOf(target)])
-    const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' }) as Side
-    const sourceKeyspaces = await Promise.all(shards.map((s) => keyspaceOf(source, s.node)))
-    const sourceDbs = new Map<number, number>()
-    for (const ks of sourceKeyspaces)
-      for (const [db, n] of Object.entries(ks))
-        sourceDbs.set(Number(db), (sourceDbs.get(Number(db)) ?? 0) + n)
-    const pairs = mapDbs(sourceDbs, cluster(source), cluster(target), options.dbMap ?? new Map())
-    const shardIdentities = Object.fromEntries(shards.map((s) => [s.key, s.identity]))
-
+    const sides = await this.survey(source, target)
     if (previous) {
       checkResumeDeployments(options.checkpointPath!, previous, {
-        source: sourceId,
-        target: targetId,
-        shardKeys: shards.map((s) => s.key),
+        source: sides.sourceId,
+        target: sides.targetId,
+        shardKeys: sides.shards.map((s) => s.key),
       })
     } else await this.refuseNonEmptyTarget(target)
-    // How values are copied: DUMP/RESTORE only where the target reads the source's payloads.
-    const requested = options.mode ?? 'dump'
-    const dump =
-      requested === 'dump' || (requested === 'auto' && !previous)
-        ? await dumpCompatibility(source, target)
-        : undefined
-    const { mode, reason: modeReason } = chooseMode(requested, previous?.mode, dump)
-    if (modeReason) ctx.phase('mode', `--mode auto: ${mode} (${modeReason})`)
-    const absoluteTtl = versionAtLeast(source.capabilities?.version ?? '0.0.0', '7.0.0')
-    const strip = ({ replid2: _r, ...id }: IdentityNow) => id
-    const checkpoint: Checkpoint = previous ?? {
-      kind: 'kvtop-migrate',
-      version: CHECKPOINT_VERSION,
-      source: strip(sourceId),
-      target: strip(targetId),
-      ...(options.slots ? { slots: options.slots } : {}),
-      mode,
-      dbMap: dbMapText(options.dbMap),
-      live: Boolean(options.live),
-      startedAt: this.started,
-      updatedAt: this.started,
-      shards: { ...shardIdentities },
-      nodes: {},
-      liveCopies: 0,
-      liveDeletes: 0,
-      inSync: false,
-      finished: false,
-    }
-    // A cursor is a position in one server process's table: a shard whose primary is another
-    // process now (restarted, failed over) is scanned again from the start.
-    const restarted = restartChangedShards(checkpoint, shardIdentities)
-    for (const r of restarted)
-      ctx.warn(
-        `source node ${r.address}${sourceCluster ? ` (slots ${r.key})` : ''} is not the server process the checkpoint was written with (${r.reason}: restarted or failed over): its scan starts over from the beginning; keys already copied are copied over`,
-      )
-    checkpoint.source = strip(sourceId)
-    checkpoint.target = strip(targetId)
-    checkpoint.finished = false
-    for (const shard of shards)
-      for (const p of pairs)
-        checkpoint.nodes[`${shard.key}/${p.source}`] ??= {
-          db: p.source,
-          targetDb: p.target,
-          cursor: '0',
-          done: false,
-          keys: 0,
-          bytes: 0,
-          vanished: 0,
-        }
+    const { mode, reason: modeReason } = await this.chooseCopyMode(source, target)
+    const { checkpoint, restarted } = this.takeUpCheckpoint(sides, mode, source.topology.mode === 'cluster')
 
     // --live: notifications of every class must reach kvtop, and the subscriptions start before the scan.
     if (options.live)
       this.feeds = await ChangeFeeds.subscribe(
         source,
-        shards,
-        pairs.map((p) => p.source),
+        sides.shards,
+        sides.pairs.map((p) => p.source),
         ctx,
         (close) => this.closers.push(close),
       )
@@ -200,16 +147,102 @@ export class MigrationRun {
     this.prepared = {
       source,
       target,
-      shards,
-      sourceKeyspaces,
-      pairs,
+      shards: sides.shards,
+      sourceKeyspaces: sides.sourceKeyspaces,
+      pairs: sides.pairs,
       mode,
       modeReason,
-      absoluteTtl,
+      absoluteTtl: versionAtLeast(source.capabilities?.version ?? '0.0.0', '7.0.0'),
       checkpoint,
       restarted,
       keysBefore,
     }
+  }
+
+  /** Both sides as they are now (refused when they are one server, or slots are moving), and the db pairs. */
+  private async survey(source: Deployment, target: Deployment): Promise<Sides> {
+    await refuseSameServer(source, target)
+    // Keys of a slot being moved are on either node: refused before anything is copied.
+    await refuseOpenSlots(source, 'source')
+    await refuseOpenSlots(target, 'target')
+    const shards = await readShards(source)
+    const [sourceId, targetId] = await Promise.all([identityOf(source, shards), identityOf(target)])
+    const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' }) as Side
+    const sourceKeyspaces = await Promise.all(shards.map((s) => keyspaceOf(source, s.node)))
+    const sourceDbs = new Map<number, number>()
+    for (const ks of sourceKeyspaces)
+      for (const [db, n] of Object.entries(ks))
+        sourceDbs.set(Number(db), (sourceDbs.get(Number(db)) ?? 0) + n)
+    const pairs = mapDbs(sourceDbs, cluster(source), cluster(target), this.options.dbMap ?? new Map())
+    return { shards, sourceId, targetId, sourceKeyspaces, pairs }
+  }
+
+  /** How values are copied: DUMP/RESTORE only where the target reads the source's payloads. */
+  private async chooseCopyMode(
+    source: Deployment,
+    target: Deployment,
+  ): Promise<{ mode: CopyMode; reason?: string }> {
+    const requested = this.options.mode ?? 'dump'
+    const dump =
+      requested === 'dump' || (requested === 'auto' && !this.previous)
+        ? await dumpCompatibility(source, target)
+        : undefined
+    const chosen = chooseMode(requested, this.previous?.mode, dump)
+    if (chosen.reason) this.ctx.phase('mode', `--mode auto: ${chosen.mode} (${chosen.reason})`)
+    return chosen
+  }
+
+  /**
+   * The checkpoint to follow (the previous one, or a new one) with a state for every shard and db.
+   * A cursor is a position in one server process's table: a shard whose primary is another process
+   * now (restarted, failed over) is scanned again from the start.
+   */
+  private takeUpCheckpoint(
+    sides: Sides,
+    mode: CopyMode,
+    sourceCluster: boolean,
+  ): { checkpoint: Checkpoint; restarted: { address: string }[] } {
+    const { options } = this
+    const shardIdentities = Object.fromEntries(sides.shards.map((s) => [s.key, s.identity]))
+    const strip = ({ replid2: _r, ...id }: IdentityNow) => id
+    const checkpoint: Checkpoint = this.previous ?? {
+      kind: 'kvtop-migrate',
+      version: CHECKPOINT_VERSION,
+      source: strip(sides.sourceId),
+      target: strip(sides.targetId),
+      ...(options.slots ? { slots: options.slots } : {}),
+      mode,
+      dbMap: dbMapText(options.dbMap),
+      live: Boolean(options.live),
+      startedAt: this.started,
+      updatedAt: this.started,
+      shards: { ...shardIdentities },
+      nodes: {},
+      liveCopies: 0,
+      liveDeletes: 0,
+      inSync: false,
+      finished: false,
+    }
+    const restarted = restartChangedShards(checkpoint, shardIdentities)
+    for (const r of restarted)
+      this.ctx.warn(
+        `source node ${r.address}${sourceCluster ? ` (slots ${r.key})` : ''} is not the server process the checkpoint was written with (${r.reason}: restarted or failed over): its scan starts over from the beginning; keys already copied are copied over`,
+      )
+    checkpoint.source = strip(sides.sourceId)
+    checkpoint.target = strip(sides.targetId)
+    checkpoint.finished = false
+    for (const shard of sides.shards)
+      for (const p of sides.pairs)
+        checkpoint.nodes[`${shard.key}/${p.source}`] ??= {
+          db: p.source,
+          targetDb: p.target,
+          cursor: '0',
+          done: false,
+          keys: 0,
+          bytes: 0,
+          vanished: 0,
+        }
+    return { checkpoint, restarted }
   }
 
   /** A fresh run onto a target that holds keys: refused, or (--replace) asked first. */

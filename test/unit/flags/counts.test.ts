@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
 import { count, parseCount } from '../../../src/flags.js'
 import { toKvtopError } from '../../../src/error-mapping.js'
+import { flagProbe, parseWith } from '../../helpers/flag-probe.js'
 
 describe('parseCount: every count flag reads whole numbers the same way', () => {
   it('takes whole numbers within the bounds', () => {
@@ -29,22 +29,11 @@ describe('parseCount: every count flag reads whole numbers the same way', () => 
   })
 })
 
-class Probe extends Command {
-  static override flags = {
-    batch: count({ description: 'Keys per batch', default: 1000, min: 1 }),
-    shards: count({ description: 'Shards', min: 1 }),
-  }
-  async run() {
-    return (await this.parse(Probe)).flags
-  }
-}
-
-async function parse(argv: string[]) {
-  return new Probe(argv, {
-    bin: 'kvtop',
-    runHook: async () => ({ successes: [], failures: [] }),
-  } as never).run()
-}
+const Probe = flagProbe({
+  batch: count({ description: 'Keys per batch', default: 1000, min: 1 }),
+  shards: count({ description: 'Shards', min: 1 }),
+})
+const parse = (argv: string[]) => parseWith(Probe, argv)
 
 describe('count(): a typed oclif flag', () => {
   it('gives numbers, the default when absent, undefined without one', async () => {
