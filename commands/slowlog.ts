@@ -163,7 +163,7 @@ export default class Slowlog extends BaseCommand {
   ): Promise<void> {
     const json = this.jsonEnabled()
     let first = true
-    await this.watchUntilStopped((finish) =>
+    await this.watchUntilStopped(() =>
       engine.start(
         (snap) => {
           // The first read shows the newest `limit` entries already there; later reads only new ones.
