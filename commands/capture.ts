@@ -5,7 +5,6 @@ import { Deployment } from '../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { capture, type CaptureReport } from '../src/ops/capture/capture.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 
 export default class Capture extends BaseCommand {
   static override summary = 'Record the command stream of every primary (MONITOR) as a replayable log'
@@ -36,30 +35,25 @@ export default class Capture extends BaseCommand {
     const deployment = await Deployment.connect((await this.resolveEndpoint(args.url, flags)).input, {
       probe: true,
     })
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'capture')
     try {
-      const report = await capture(deployment, {
-        out: flags.out,
-        durationSeconds: flags.duration,
-        signal: controller.signal,
-        overwrite: flags.force,
-        includeAdmin: flags['include-admin'],
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
+      const report = await this.runOperation(
+        ({ signal, emit }) =>
+          capture(deployment, {
+            out: flags.out,
+            durationSeconds: flags.duration,
+            signal,
+            overwrite: flags.force,
+            includeAdmin: flags['include-admin'],
+            onEvent: emit,
+          }),
+        { reporter: 'capture' },
+      )
       this.log(
         `Captured ${report.commands} commands from ${report.nodes.length} primaries in ${report.seconds.toFixed(1)}s into ${report.out}` +
           ` (${report.skippedAdmin} administrative left out${report.unparsable ? `, ${report.unparsable} unparsable lines skipped` : ''}).`,
       )
       return report
     } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       await deployment.close()
     }
   }

@@ -4,7 +4,7 @@ import { UsageError } from '../src/errors.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
 import { discover, type DiscoveryReport } from '../src/connect/discover-service.js'
 import { formatDiscovery } from '../src/connect/format.js'
-import { awsConnectionFlags, connectionInputWithAws } from '../src/aws/flags.js'
+import { awsConnectionFlags } from '../src/aws/flags.js'
 import type { AwsDeployment } from '../src/aws/types.js'
 
 export default class Discover extends BaseCommand {
@@ -34,25 +34,22 @@ export default class Discover extends BaseCommand {
     (DiscoveryReport & { aws?: AwsDeployment }) | { endpoint?: string; aws: AwsDeployment }
   > {
     const { args, flags } = await this.parse(Discover)
-    const resolved = await connectionInputWithAws(args.url, flags, { onNotice: (m) => this.diag(m) })
-    try {
-      const { aws } = resolved
-      if (flags['aws-only']) {
-        if (!aws)
-          throw new UsageError('--aws-only needs --elasticache, --serverless or --memorydb (and no URL)')
-        const { formatAwsDeployment } = await import('../src/aws/format.js')
-        this.log(formatAwsDeployment(aws))
-        return { ...(aws.url ? { endpoint: aws.url } : {}), aws }
-      }
-      const report = await discover(resolved.input)
-      if (aws) {
-        const { formatAwsDeployment } = await import('../src/aws/format.js')
-        this.log(formatAwsDeployment(aws) + '\n')
-      }
-      this.log(formatDiscovery(report))
-      return aws ? { ...report, aws } : report
-    } finally {
-      resolved.close()
+    // What AWS says on the way is part of discovering: plain lines, not warnings.
+    const resolved = await this.resolveEndpoint(args.url, flags, { onNotice: (m) => this.diag(m) })
+    const { aws } = resolved
+    if (flags['aws-only']) {
+      if (!aws)
+        throw new UsageError('--aws-only needs --elasticache, --serverless or --memorydb (and no URL)')
+      const { formatAwsDeployment } = await import('../src/aws/format.js')
+      this.log(formatAwsDeployment(aws))
+      return { ...(aws.url ? { endpoint: aws.url } : {}), aws }
     }
+    const report = await discover(resolved.input)
+    if (aws) {
+      const { formatAwsDeployment } = await import('../src/aws/format.js')
+      this.log(formatAwsDeployment(aws) + '\n')
+    }
+    this.log(formatDiscovery(report))
+    return aws ? { ...report, aws } : report
   }
 }

@@ -9,7 +9,6 @@ import { parseSpeed, parseUntil, replay, type ReplayReport } from '../src/ops/re
 import { formatCounts } from '../src/ops/replay/scan.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { resolveReplayInput } from '../src/ops/replay/sources.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 import { ExitCode } from '../src/errors.js'
 import { seconds, toMs } from '../src/flags.js'
 
@@ -88,32 +87,29 @@ export default class Replay extends BaseCommand {
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
     const endpoint = await this.resolveTargetFlag(flags)
     const target = await Deployment.connect(endpoint.input)
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    let reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
     try {
-      const report = await replay(input, target, {
-        ...options,
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-        confirmDatasetWide: async (found) => {
-          // The live view stops while the question is on screen; a new one follows the replay.
-          reporter.finish()
-          await this.confirm(
-            `The log holds ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)}; the first at ${found.first.file} byte ${found.first.offset}). ` +
-              `Replay them onto ${target.primaries.map((p) => p.address).join(',')}, acting on everything it holds?`,
-            {
-              yes: flags.yes,
-              action: `replay ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)})`,
-              nothingDone: 'nothing was sent',
-            },
-          )
-          reporter = createReporter(reporterMode(this.jsonEnabled()), `replay ${args.input}`)
-        },
-      })
-      reporter.finish()
+      const report = await this.runOperation(
+        ({ signal, emit, withViewPaused }) =>
+          replay(input, target, {
+            ...options,
+            signal,
+            onEvent: emit,
+            // The live view stops while the question is on screen; a new one follows the replay.
+            confirmDatasetWide: (found) =>
+              withViewPaused(() =>
+                this.confirm(
+                  `The log holds ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)}; the first at ${found.first.file} byte ${found.first.offset}). ` +
+                    `Replay them onto ${target.primaries.map((p) => p.address).join(',')}, acting on everything it holds?`,
+                  {
+                    yes: flags.yes,
+                    action: `replay ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)})`,
+                    nothingDone: 'nothing was sent',
+                  },
+                ),
+              ),
+          }),
+        { reporter: `replay ${args.input}` },
+      )
       this.log(
         `Replayed ${report.commands} commands (${report.format}) onto ${report.mode} ${report.target} in ${report.seconds.toFixed(1)}s: ${report.commandsPerSecond} commands/s.`,
       )
@@ -162,9 +158,6 @@ export default class Replay extends BaseCommand {
       if (report.errors.total) this.resultExitCode = ExitCode.failed
       return report
     } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       await target.close()
     }
   }

@@ -1,18 +1,24 @@
 import { Flags } from '@oclif/core'
 import { BaseCommand } from '../src/base-command.js'
-import type { Capabilities } from '../src/connect/capabilities.js'
 import { Deployment } from '../src/connect/deployment.js'
 import { profileSourcesWithSandboxes } from '../src/sandbox/profile-list.js'
 import { formatAddress } from '../src/connect/endpoint.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'
-import { connectionInput } from '../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../src/connect/options.js'
 import { ExitCode, UsageError } from '../src/errors.js'
-import { percent, seconds } from '../src/flags.js'
+import { count, percent, seconds } from '../src/flags.js'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
-import { fixOpenSlots, surveyOpenSlots, decideSlot, type FixReport } from '../src/ops/scale/fix.js'
-import { formatFix, formatPlan, formatReport } from '../src/ops/scale/format.js'
+import { fixOpenSlots, plannedFix, surveyOpenSlots, type FixReport } from '../src/ops/scale/fix.js'
+import {
+  formatFix,
+  formatIncomplete,
+  formatOpenSlots,
+  formatPlan,
+  formatReport,
+  notAClusterRefusal,
+  refusalMessage,
+} from '../src/ops/scale/format.js'
 import {
   executeScale,
   prepareScale,
@@ -22,7 +28,6 @@ import {
 } from '../src/ops/scale/scale.js'
 import { findSandboxByAddress } from '../src/sandbox/grow.js'
 import { confirmTyped } from '../src/ui/confirm.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 
 export interface ScaleCommandResult {
   dryRun: boolean
@@ -33,28 +38,6 @@ export interface ScaleCommandResult {
 
 /** The commands self-managed scaling needs, as the capability probe names them. */
 const NEEDED = ['cluster setslot', 'migrate']
-
-export function refusalMessage(capabilities: Capabilities, needed: string[]): UsageError | undefined {
-  const refused = capabilities.refusals.filter((r) => needed.includes(r.command))
-  const managed = capabilities.provider !== 'self-managed'
-  if (!refused.length && !managed) return undefined
-  const names = (refused.length ? refused.map((r) => r.command) : needed)
-    .map((c) => c.toUpperCase())
-    .join(' and ')
-  const why = managed
-    ? `managed service: ${capabilities.provider === 'memorydb' ? 'MemoryDB' : 'ElastiCache'}`
-    : refused.some((r) => r.reason === 'acl')
-      ? "the user's ACL forbids it"
-      : refused.some((r) => r.reason === 'disabled')
-        ? 'renamed or disabled on the server'
-        : 'a server setting forbids it'
-  return new UsageError(`the endpoint refuses ${names} (${why}): use \`kvtop scale aws\``, {
-    code: 'refused',
-    hint: managed
-      ? 'Managed clusters change shape through the AWS APIs: kvtop scale aws --elasticache RG | --memorydb NAME.'
-      : 'Self-managed scaling needs CLUSTER SETSLOT and MIGRATE (and CLUSTER MEET to add nodes): connect as a user allowed to run them, or for ElastiCache/MemoryDB use `kvtop scale aws`.',
-  })
-}
 
 export default class Scale extends BaseCommand {
   static override summary =
@@ -74,8 +57,11 @@ export default class Scale extends BaseCommand {
   static override args = { url: urlArg }
   static override flags = {
     ...connectionFlags,
-    shards: Flags.integer({ description: 'Number of shards (primaries holding slots) afterwards' }),
-    replicas: Flags.integer({ description: 'Replicas per shard afterwards (new shards get this many too)' }),
+    shards: count({ description: 'Number of shards (primaries holding slots) afterwards', min: 1 }),
+    replicas: count({
+      description: 'Replicas per shard afterwards (new shards get this many too)',
+      max: 5,
+    }),
     rebalance: Flags.boolean({
       description: 'Even out the slots across the current shards (or by --weights)',
     }),
@@ -108,16 +94,18 @@ export default class Scale extends BaseCommand {
       default: 2,
       positive: true,
     }),
-    batch: Flags.integer({ description: 'Keys per MIGRATE command', default: 1000 }),
+    batch: count({ description: 'Keys per MIGRATE command', default: 1000, min: 1, max: 100_000 }),
     'migrate-timeout': seconds({
       description: 'MIGRATE timeout in seconds: a key that cannot move within it is reported as a big key',
       default: 10,
       positive: true,
     }),
-    parallel: Flags.integer({ description: 'Source shards migrating at the same time', default: 4 }),
-    'slot-group': Flags.integer({
+    parallel: count({ description: 'Source shards migrating at the same time', default: 4, min: 1 }),
+    'slot-group': count({
       description: 'Slots opened and closed together (fewer round trips; more slots open at once)',
       default: 128,
+      min: 1,
+      max: 1024,
     }),
     'stall-timeout': stallTimeoutFlag(),
   }
@@ -138,29 +126,19 @@ export default class Scale extends BaseCommand {
     if (flags.rebalance && (flags.shards !== undefined || flags['remove-shard']?.length))
       throw new UsageError('--rebalance keeps the shards as they are: leave out --shards and --remove-shard')
     if (flags.weights?.length && flags.fix) throw new UsageError('--weights does not apply to --fix')
-    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
-    if (flags.replicas !== undefined && (flags.replicas < 0 || flags.replicas > 5))
-      throw new UsageError('--replicas must be from 0 to 5')
-    if (flags.batch < 1 || flags.batch > 100_000) throw new UsageError('--batch must be from 1 to 100000')
-    if (flags.parallel < 1) throw new UsageError('--parallel must be 1 or more')
-    if (flags['slot-group'] < 1 || flags['slot-group'] > 1024)
-      throw new UsageError('--slot-group must be from 1 to 1024')
     const threshold = flags.threshold
     const migrateTimeout = flags['migrate-timeout']
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
 
-    const spec = resolveConnectionSpec(
-      connectionInput(args.url, flags),
-      process.env,
-      profileSourcesWithSandboxes,
-    )
+    const { input } = await this.resolveEndpoint(args.url, flags)
+    const spec = resolveConnectionSpec(input, process.env, profileSourcesWithSandboxes)
     spec.clientName = 'kvtop-scale'
     const deployment = await Deployment.connectSpec(spec, { probe: true })
     try {
       if (deployment.topology.mode !== 'cluster')
-        throw new UsageError(
-          `${formatAddress(spec.endpoint.host, spec.endpoint.port)} is not a Redis Cluster (${deployment.topology.mode}): kvtop scale changes a cluster's shards`,
-          { hint: 'For a cluster-mode-disabled ElastiCache group use `kvtop scale aws --replicas R`.' },
+        throw notAClusterRefusal(
+          formatAddress(spec.endpoint.host, spec.endpoint.port),
+          deployment.topology.mode,
         )
       const needed = [...NEEDED]
       if (flags.shards !== undefined || flags.replicas !== undefined || flags['add-node']?.length)
@@ -198,45 +176,30 @@ export default class Scale extends BaseCommand {
       if (flags['dry-run'] || prepared.plan.noop) return { dryRun: flags['dry-run'], plan: prepared.plan }
       await this.confirmChange(endpoint, flags.yes)
 
-      const graceful = new AbortController()
-      const hard = new AbortController()
-      const onSignal = () => {
-        if (!graceful.signal.aborted) {
-          graceful.abort()
-          this.diag(
-            'Stopping after the slots in flight (no slot is left open). Press Ctrl-C again to stop at once (then run `kvtop scale --fix`).',
-          )
-        } else hard.abort()
-      }
-      process.on('SIGINT', onSignal)
-      process.on('SIGTERM', onSignal)
-      const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale')
-      let report: ScaleReport
-      try {
-        report = await executeScale(ctx, prepared, {
-          tuning,
-          parallel: flags.parallel,
-          slotGroup: flags['slot-group'],
-          onEvent: (e) => reporter.onEvent(e),
-          signal: graceful.signal,
-          hardStop: hard.signal,
-        })
-      } finally {
-        reporter.finish()
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
-      }
+      const report = await this.runOperation(
+        ({ signal, hardStop, emit }) =>
+          executeScale(ctx, prepared, {
+            tuning,
+            parallel: flags.parallel,
+            slotGroup: flags['slot-group'],
+            onEvent: emit,
+            signal,
+            hardStop,
+          }),
+        {
+          reporter: 'scale',
+          secondInterrupt: 'abort',
+          onInterrupt: () =>
+            this.diag(
+              'Stopping after the slots in flight (no slot is left open). Press Ctrl-C again to stop at once (then run `kvtop scale --fix`).',
+            ),
+        },
+      )
       this.log('')
       this.log(formatReport(report))
       if (!report.complete) {
         this.resultExitCode = ExitCode.failed
-        this.diag(
-          report.interrupted
-            ? 'Interrupted: no slot is left open. Run the same command again to continue.'
-            : report.openSlots.length
-              ? 'Some slots are still open: run `kvtop scale --fix` (with a larger --migrate-timeout) to finish them.'
-              : 'The scale did not complete: see the warnings above.',
-        )
+        this.diag(formatIncomplete(report))
       }
       return { dryRun: false, plan: prepared.plan, result: report }
     } finally {
@@ -254,49 +217,17 @@ export default class Scale extends BaseCommand {
   ): Promise<ScaleCommandResult> {
     const survey = await surveyOpenSlots(admin)
     if (dryRun || survey.situations.length === 0) {
-      const report: FixReport = {
-        endpoint,
-        openSlots: survey.situations.length,
-        settled: 0,
-        blocked: 0,
-        slots: survey.situations.map((s) => {
-          const d = decideSlot(s)
-          return {
-            ...d,
-            ...(d.from ? { fromAddress: survey.refs.get(d.from)?.address } : {}),
-            ...(d.to ? { toAddress: survey.refs.get(d.to)?.address } : {}),
-            keys: 0,
-            done: false,
-          }
-        }),
-        bigKeys: [],
-        keysMoved: 0,
-        seconds: 0,
-        warnings: [],
-      }
-      report.blocked = report.slots.filter((s) => s.action === 'blocked').length
+      const report = plannedFix(endpoint, survey)
       this.log(formatFix(report))
       return { dryRun, fix: report }
     }
-    this.log(
-      `${survey.situations.length} open slot(s): ${survey.situations
-        .slice(0, 20)
-        .map((s) => s.slot)
-        .join(', ')}${survey.situations.length > 20 ? ' ...' : ''}`,
-    )
+    this.log(formatOpenSlots(survey))
     await this.confirmChange(endpoint, yes)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'scale --fix')
-    let report: FixReport
-    try {
-      report = await fixOpenSlots(
-        admin,
-        endpoint,
-        { tuning, onEvent: (e) => reporter.onEvent(e), timeoutMs },
-        survey,
-      )
-    } finally {
-      reporter.finish()
-    }
+    const report = await this.runOperation(
+      ({ emit }) => fixOpenSlots(admin, endpoint, { tuning, onEvent: emit, timeoutMs }, survey),
+      // Settling a slot has no clean stopping point: Ctrl-C ends the process as it always did.
+      { reporter: 'scale --fix', interruptible: false },
+    )
     await admin.waitConsistent(60_000).catch((err: Error) => {
       report.warnings.push(`the cluster has not settled yet: ${err.message}`)
     })

@@ -163,14 +163,7 @@ export default class Slowlog extends BaseCommand {
   ): Promise<void> {
     const json = this.jsonEnabled()
     let first = true
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        process.off('SIGINT', finish)
-        process.off('SIGTERM', finish)
-        resolve()
-      }
-      process.once('SIGINT', finish)
-      process.once('SIGTERM', finish)
+    await this.watchUntilStopped(() =>
       engine.start(
         (snap) => {
           // The first read shows the newest `limit` entries already there; later reads only new ones.
@@ -191,7 +184,7 @@ export default class Slowlog extends BaseCommand {
           if (wasFirst) afterFirst?.()
         },
         (err) => this.diag(`read failed: ${(err as Error).message}`),
-      )
-    })
+      ),
+    )
   }
 }

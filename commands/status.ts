@@ -197,14 +197,7 @@ export default class Status extends BaseCommand {
   ): Promise<void> {
     const json = this.jsonEnabled()
     let rounds = 0
-    await new Promise<void>((resolve) => {
-      const finish = () => {
-        process.off('SIGINT', finish)
-        process.off('SIGTERM', finish)
-        resolve()
-      }
-      process.once('SIGINT', finish)
-      process.once('SIGTERM', finish)
+    await this.watchUntilStopped((finish) =>
       engine.start(
         (snap) => {
           rounds++
@@ -222,7 +215,7 @@ export default class Status extends BaseCommand {
           if (count !== undefined && rounds >= count) finish()
         },
         (err) => this.diag(`poll failed: ${(err as Error).message}`),
-      )
-    })
+      ),
+    )
   }
 }

@@ -7,7 +7,6 @@ import { formatTriage } from '../src/ops/triage/report.js'
 import { dataPlaneLine } from '../src/metrics/format.js'
 import { runTriage } from '../src/ops/triage/triage.js'
 import type { TriageReport } from '../src/ops/triage/types.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 
 export default class Triage extends BaseCommand {
   static override summary = 'What is wrong with this deployment, and what to do: findings ranked by severity'
@@ -41,26 +40,25 @@ export default class Triage extends BaseCommand {
   async run(): Promise<TriageReport> {
     const { args, flags } = await this.parse(Triage)
     const endpoint = await this.resolveEndpoint(args.url, flags)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'triage')
-    try {
-      const report = await runTriage(endpoint.input, {
-        durationSeconds: flags.duration,
-        scanKeys: flags['scan-keys'],
-        outDir: flags.out,
-        overwrite: flags.force,
-        ...(endpoint.aws
-          ? { aws: endpoint.aws, awsAccount: { region: flags.region, profile: flags['aws-profile'] } }
-          : {}),
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
-      // The text summary carries the line itself; with --json it goes to stderr.
-      if (report.dataPlane && this.jsonEnabled()) this.diag(dataPlaneLine(report.dataPlane))
-      this.log(formatTriage(report))
-      if (flags.out) this.log(`\nReport: ${flags.out}/report.md, ${flags.out}/triage.json`)
-      return report
-    } finally {
-      reporter.finish()
-    }
+    // Triage takes no stop signal: Ctrl-C ends the process, as it always did.
+    const report = await this.runOperation(
+      ({ emit }) =>
+        runTriage(endpoint.input, {
+          durationSeconds: flags.duration,
+          scanKeys: flags['scan-keys'],
+          outDir: flags.out,
+          overwrite: flags.force,
+          ...(endpoint.aws
+            ? { aws: endpoint.aws, awsAccount: { region: flags.region, profile: flags['aws-profile'] } }
+            : {}),
+          onEvent: emit,
+        }),
+      { reporter: 'triage', interruptible: false },
+    )
+    // The text summary carries the line itself; with --json it goes to stderr.
+    if (report.dataPlane && this.jsonEnabled()) this.diag(dataPlaneLine(report.dataPlane))
+    this.log(formatTriage(report))
+    if (flags.out) this.log(`\nReport: ${flags.out}/report.md, ${flags.out}/triage.json`)
+    return report
   }
 }

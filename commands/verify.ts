@@ -8,7 +8,6 @@ import { seconds, toMs } from '../src/flags.js'
 import { runVerify } from '../src/ops/verify/run.js'
 import type { VerifyReport } from '../src/ops/verify/types.js'
 import { formatVerifyReport } from '../src/ops/verify/format.js'
-import { createReporter, reporterMode } from '../src/ui/reporter.js'
 
 export default class Verify extends BaseCommand {
   static override summary = 'Check that two datasets are identical: both directions, binary-safe, TTL-aware'
@@ -61,34 +60,26 @@ export default class Verify extends BaseCommand {
   async run(): Promise<VerifyReport> {
     const { flags } = await this.parse(Verify)
     const endpoints = await this.resolvePairEndpoints(flags)
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'verify')
-    try {
-      const report = await runVerify(endpoints, {
-        mode: flags.mode as 'full' | 'quick',
-        dbMap: parseDbMap(flags['db-map']),
-        ttlToleranceMs: toMs(flags['ttl-tolerance']),
-        passes: flags.passes,
-        passIntervalMs: toMs(flags['pass-interval']),
-        showValues: flags['show-values'],
-        maxOps: flags['max-ops'],
-        stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
-        reportPath: flags.report,
-        overwriteReport: flags.force,
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
-      this.log(formatVerifyReport(report, { showValues: flags['show-values'] }))
-      if (!report.identical) this.resultExitCode = ExitCode.answerNo
-      return report
-    } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-    }
+    const report = await this.runOperation(
+      ({ signal, emit }) =>
+        runVerify(endpoints, {
+          mode: flags.mode as 'full' | 'quick',
+          dbMap: parseDbMap(flags['db-map']),
+          ttlToleranceMs: toMs(flags['ttl-tolerance']),
+          passes: flags.passes,
+          passIntervalMs: toMs(flags['pass-interval']),
+          showValues: flags['show-values'],
+          maxOps: flags['max-ops'],
+          stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
+          reportPath: flags.report,
+          overwriteReport: flags.force,
+          signal,
+          onEvent: emit,
+        }),
+      { reporter: 'verify' },
+    )
+    this.log(formatVerifyReport(report, { showValues: flags['show-values'] }))
+    if (!report.identical) this.resultExitCode = ExitCode.answerNo
+    return report
   }
 }

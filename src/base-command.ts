@@ -1,15 +1,42 @@
 import { Command, Flags, Interfaces } from '@oclif/core'
-import { ExitCode, KvtopError, UsageError, type ExitCodeValue } from './errors.js'
+import { ExitCode, KvtopError, OperationError, UsageError, type ExitCodeValue } from './errors.js'
 import { redact, redactDeep } from './redact.js'
 import { toKvtopError } from './error-mapping.js'
 import { confirmYesNo, type ConfirmOptions } from './ui/confirm.js'
 import { outputModeFrom, setOutputMode } from './ui/output-mode.js'
+import { createReporter, reporterMode } from './ui/reporter.js'
+import type { Reporter } from './ops/events.js'
+import { whileInterruptible, type Interrupts } from './interrupts.js'
 import type { ConnectionFlagValues } from './connect/flags.js'
 import { installProfileSources, type ConnectionInput } from './connect/options.js'
 import { profileSourcesWithSandboxes } from './sandbox/profile-list.js'
 import { describeSide, resolvePair, type PairConnectionFlagValues } from './pair-flags.js'
 import { type AwsConnectionFlagValues, type AwsConnectionResult } from './aws/target.js'
 import { connectionInputWithAws } from './aws/flags.js'
+
+/** What runOperation() hands the operation it runs. */
+export interface OperationShell extends Interrupts {
+  /** The operation's events, to the reporter (ink view, heartbeat lines, NDJSON or nothing). */
+  emit: Reporter['onEvent']
+  /** Stop the view while `ask` has the terminal (a question), then start a new one. */
+  withViewPaused<T>(ask: () => Promise<T>): Promise<T>
+}
+
+export interface RunOperationOptions {
+  /** Title of the progress view; without one the operation's events are not shown. */
+  reporter?: string
+  /** Said at the first Ctrl-C or SIGTERM, once `signal` is aborted. */
+  onInterrupt?: () => void
+  /**
+   * The second Ctrl-C or SIGTERM: 'exit' (default) ends the process at once, exit 5;
+   * 'abort' aborts `hardStop`, for an operation that stops at once by itself.
+   */
+  secondInterrupt?: 'exit' | 'abort'
+  /** Whether the same command picks up again after a forced stop (it keeps a checkpoint). */
+  resumable?: boolean
+  /** false: Ctrl-C and SIGTERM keep their default (the process ends), for work with no clean stop. */
+  interruptible?: boolean
+}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof BaseCommand)['baseFlags'] & T['flags']
@@ -48,12 +75,17 @@ export abstract class BaseCommand extends Command {
   /**
    * The endpoint a command talks to: its URL, or the deployment named by --elasticache /
    * --serverless / --memorydb (looked up at AWS), with --iam tokens. Released when the command ends.
+   * What AWS had to say on the way (retries, a deployment not available) is a warning unless
+   * `onNotice` takes it.
    */
   protected async resolveEndpoint(
     url: string | undefined,
-    flags: ConnectionFlagValues & AwsConnectionFlagValues,
+    flags: ConnectionFlagValues & AwsConnectionFlagValues & { cloudwatch?: boolean },
+    options: { onNotice?: (message: string) => void } = {},
   ): Promise<AwsConnectionResult> {
-    const result = await connectionInputWithAws(url, flags, { onNotice: (m) => this.warn(m) })
+    const result = await connectionInputWithAws(url, flags, {
+      onNotice: options.onNotice ?? ((m) => this.warn(m)),
+    })
     this.cleanups.push(() => result.close())
     return result
   }
@@ -89,6 +121,66 @@ export abstract class BaseCommand extends Command {
     if (this.jsonEnabled()) this.emitEventLine({ type: 'endpoints', at: Date.now(), ...shown })
     else this.diag(`Source: ${shown.source}\nTarget: ${shown.target}`)
     return { source: source.input, target: target.input }
+  }
+
+  /**
+   * The one way a command runs a long operation: Ctrl-C and SIGTERM abort `signal` (the operation
+   * stops cleanly, a second one ends the process at once, exit 5), and the progress view lives
+   * exactly as long as the operation, so the command's result prints after it.
+   */
+  protected async runOperation<T>(
+    work: (shell: OperationShell) => Promise<T>,
+    options: RunOperationOptions = {},
+  ): Promise<T> {
+    const title = options.reporter
+    const newReporter = () =>
+      title === undefined ? undefined : createReporter(reporterMode(this.jsonEnabled()), title)
+    let reporter = newReporter()
+    const shell = (interrupts: Interrupts): OperationShell => ({
+      ...interrupts,
+      emit: (event) => reporter?.onEvent(event),
+      withViewPaused: async (ask) => {
+        reporter?.finish()
+        const answer = await ask()
+        reporter = newReporter()
+        return answer
+      },
+    })
+    try {
+      if (options.interruptible === false)
+        return await work(
+          shell({ signal: new AbortController().signal, hardStop: new AbortController().signal }),
+        )
+      return await whileInterruptible((interrupts) => work(shell(interrupts)), {
+        onFirst: options.onInterrupt,
+        second: options.secondInterrupt,
+        onForcedExit: () => {
+          reporter?.finish()
+          this.reportError(
+            new OperationError('stopped at once by a second Ctrl-C or SIGTERM', {
+              code: 'interrupted',
+              resumable: options.resumable,
+            }),
+          )
+        },
+      })
+    } finally {
+      reporter?.finish()
+    }
+  }
+
+  /**
+   * A watch (--watch, --follow): `start` runs until it calls `finish`, or until Ctrl-C or SIGTERM,
+   * which end it as a normal stop (the command then closes what it opened and exits 0).
+   */
+  protected async watchUntilStopped(start: (finish: () => void) => void): Promise<void> {
+    await this.runOperation(
+      ({ signal }) =>
+        new Promise<void>((finish) => {
+          signal.addEventListener('abort', () => finish(), { once: true })
+          start(finish)
+        }),
+    )
   }
 
   override async init(): Promise<void> {
@@ -159,6 +251,11 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & { exitCode?: number }): Promise<void> {
+    this.reportError(err)
+  }
+
+  /** An error, printed once the contract's way (see the class comment), its exit code set. */
+  private reportError(err: Error & { exitCode?: number }): void {
     const mapped = toKvtopError(err)
     process.exitCode = mapped.exitCode
     if (process.env.KVTOP_DEBUG && err.stack) this.diag(err.stack)

@@ -71,6 +71,47 @@ export function percent(options: DecimalFlagOptions & { default: number }): Opti
   return decimalFlag('a percent', '<percent>', options) as OptionFlag<number>
 }
 
+/** Bounds of a `count()` flag. */
+export interface CountBounds {
+  /** Smallest value accepted (default 0). */
+  min?: number
+  /** Largest value accepted (default: none). */
+  max?: number
+}
+
+/** Read a whole number typed after a flag (`unit`: "a count", "shards"), or refuse it naming the flag (exit 2). */
+export function parseCount(value: string, flag: string, bounds: CountBounds = {}): number {
+  const text = value.trim()
+  const n = Number(text)
+  const min = bounds.min ?? 0
+  const inRange = n >= min && (bounds.max === undefined || n <= bounds.max)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || !inRange) {
+    const range = bounds.max === undefined ? `${min} or more` : `from ${min} to ${bounds.max}`
+    throw new UsageError(`invalid --${flag} '${value}': expected a whole number ${range}`)
+  }
+  return n
+}
+
+interface CountFlagOptions extends CountBounds {
+  description: string
+  helpGroup?: string
+  aliases?: string[]
+}
+
+/**
+ * A count flag (keys, commands per second, shards, batch sizes): a whole number within bounds,
+ * anything else refused with a message naming the flag and the range (exit 2).
+ */
+export function count(options: CountFlagOptions & { default: number }): OptionFlag<number>
+export function count(options: CountFlagOptions): OptionFlag<number | undefined>
+export function count(options: CountFlagOptions & { default?: number }): OptionFlag<number | undefined> {
+  const { min, max, ...flag } = options
+  return Flags.custom<number>({
+    ...flag,
+    parse: async (input, _context, opts) => parseCount(input, opts.name, { min, max }),
+  })()
+}
+
 /** Seconds to whole milliseconds, for the APIs below the flags. */
 export function toMs(value: number): number {
   return Math.round(value * 1000)

@@ -8,7 +8,6 @@ import { formatMigration } from '../../src/ops/migrate/format.js'
 import { runMigration } from '../../src/ops/migrate/migrate.js'
 import { parseSlotRange } from '../../src/ops/migrate/slot-range.js'
 import type { MigrateMode, MigrateReport } from '../../src/ops/migrate/types.js'
-import { createReporter, reporterMode } from '../../src/ui/reporter.js'
 
 export default class MigrateRun extends BaseCommand {
   static override summary = 'Copy a live dataset to another deployment without losing a key; resumable'
@@ -72,44 +71,36 @@ export default class MigrateRun extends BaseCommand {
     if (flags['until-synced'] && !flags.live) throw new UsageError('--until-synced needs --live')
     const slots = flags.slots === undefined ? undefined : parseSlotRange(flags.slots)
     const endpoints = await this.resolvePairEndpoints(flags)
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'migrate')
-    try {
-      const report = await runMigration(endpoints, {
-        live: flags.live,
-        untilSynced: flags['until-synced'],
-        checkpointPath: flags.checkpoint,
-        maxOps: flags['max-ops'],
-        replace: flags.replace,
-        confirmReplace: (keys) =>
-          this.confirm(
-            `The target holds ${keys} keys; keys of the same name will be overwritten (others stay). Continue?`,
-            {
-              yes: flags.yes,
-              action: `overwrite keys on a target that holds ${keys}`,
-              nothingDone: 'nothing was copied',
-            },
-          ),
-        mode: flags.mode as MigrateMode,
-        ...(slots ? { slots } : {}),
-        dbMap: parseDbMap(flags['db-map']),
-        verify: flags.verify,
-        stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
-      this.log(formatMigration(report))
-      if (report.errors.total) this.resultExitCode = ExitCode.failed
-      else if (report.verify && !report.verify.identical) this.resultExitCode = ExitCode.answerNo
-      return report
-    } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-    }
+    const report = await this.runOperation(
+      ({ signal, emit }) =>
+        runMigration(endpoints, {
+          live: flags.live,
+          untilSynced: flags['until-synced'],
+          checkpointPath: flags.checkpoint,
+          maxOps: flags['max-ops'],
+          replace: flags.replace,
+          confirmReplace: (keys) =>
+            this.confirm(
+              `The target holds ${keys} keys; keys of the same name will be overwritten (others stay). Continue?`,
+              {
+                yes: flags.yes,
+                action: `overwrite keys on a target that holds ${keys}`,
+                nothingDone: 'nothing was copied',
+              },
+            ),
+          mode: flags.mode as MigrateMode,
+          ...(slots ? { slots } : {}),
+          dbMap: parseDbMap(flags['db-map']),
+          verify: flags.verify,
+          stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
+          signal,
+          onEvent: emit,
+        }),
+      { reporter: 'migrate', resumable: flags.checkpoint !== undefined },
+    )
+    this.log(formatMigration(report))
+    if (report.errors.total) this.resultExitCode = ExitCode.failed
+    else if (report.verify && !report.verify.identical) this.resultExitCode = ExitCode.answerNo
+    return report
   }
 }

@@ -2,7 +2,6 @@ import { Flags } from '@oclif/core'
 import { BaseCommand } from '../../src/base-command.js'
 import { seconds } from '../../src/flags.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
-import { connectionInput } from '../../src/connect/flags-input.js'
 import { runLoad, type LoadReport } from '../../src/sandbox/load.js'
 
 export default class SandboxLoad extends BaseCommand {
@@ -26,32 +25,26 @@ export default class SandboxLoad extends BaseCommand {
   async run(): Promise<LoadReport> {
     const { args, flags } = await this.parse(SandboxLoad)
     const duration = flags.duration ?? Infinity
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    try {
-      const report = await runLoad(connectionInput(args.url, flags), {
+    const { input } = await this.resolveEndpoint(args.url, flags)
+    const report = await this.runOperation(({ signal }) =>
+      runLoad(input, {
         rate: flags.rate,
         durationSeconds: duration,
         keys: flags.keys,
         seed: flags.seed,
-        signal: controller.signal,
+        signal,
         onProgress: (p) => {
           if (process.stderr.isTTY && !this.jsonEnabled())
             process.stderr.write(
               `\r${p.phase}: ${p.ops} ops, ${Math.round(p.opsPerSecond)} ops/s, ${p.errors} errors   `,
             )
         },
-      })
-      if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\n')
-      this.log(
-        `${report.ops} operations (${report.seeded} keys seeded) in ${report.seconds.toFixed(1)}s: ${Math.round(report.opsPerSecond)} ops/s, ${report.errors} errors`,
-      )
-      return report
-    } finally {
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
-    }
+      }),
+    )
+    if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\n')
+    this.log(
+      `${report.ops} operations (${report.seeded} keys seeded) in ${report.seconds.toFixed(1)}s: ${Math.round(report.opsPerSecond)} ops/s, ${report.errors} errors`,
+    )
+    return report
   }
 }

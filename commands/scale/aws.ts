@@ -1,10 +1,9 @@
 import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../src/aws-command.js'
-import { percent } from '../../src/flags.js'
+import { count, percent } from '../../src/flags.js'
 import { awsTargetFromFlags } from '../../src/aws/target.js'
 import { awsNodeTargetFlags, connectionInputWithAws } from '../../src/aws/flags.js'
 import { profileSourcesWithSandboxes } from '../../src/sandbox/profile-list.js'
-import { countSlots } from '../../src/connect/cluster-parsers.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { connectionInput } from '../../src/connect/flags-input.js'
 import { resolveConnectionSpec } from '../../src/connect/options.js'
@@ -16,7 +15,8 @@ import {
   type AwsScalePlan,
   type AwsScaleResult,
 } from '../../src/ops/scale/aws.js'
-import { formatAwsPlan, formatAwsResult, formatSlotLine } from '../../src/ops/scale/format.js'
+import { formatAwsPlan, formatAwsResult, formatSlotsNotShown } from '../../src/ops/scale/format.js'
+import { SlotWatch } from '../../src/ops/scale/slot-watch.js'
 import { confirmTyped } from '../../src/ui/confirm.js'
 
 export interface ScaleAwsResult {
@@ -49,7 +49,7 @@ export default class ScaleAws extends AwsCommand {
         'Watch the slots over an IAM-authenticated connection (TLS; --user names the IAM-enabled user)',
       helpGroup: 'AWS',
     }),
-    shards: Flags.integer({ description: 'Number of shards (node groups) afterwards' }),
+    shards: count({ description: 'Number of shards (node groups) afterwards', min: 1 }),
     replicas: Flags.integer({ description: 'Replicas per shard afterwards' }),
     'node-type': Flags.string({
       description: 'Node type afterwards, e.g. cache.r7g.xlarge or db.r7g.xlarge',
@@ -94,10 +94,9 @@ export default class ScaleAws extends AwsCommand {
       })
     if (flags.shards === undefined && flags.replicas === undefined && flags['node-type'] === undefined)
       throw new UsageError('nothing to do: give --shards N, --replicas R or --node-type T')
-    if (flags.shards !== undefined && flags.shards < 1) throw new UsageError('--shards must be 1 or more')
     const { AwsClients } = await import('../../src/aws/clients.js')
     const clients = new AwsClients(this.awsOptions(flags))
-    let admin: ClusterAdmin | undefined
+    let slotWatch: SlotWatch | undefined
     let closeConnection = () => {}
     try {
       const plan = await prepareAwsScale(clients, {
@@ -128,7 +127,7 @@ export default class ScaleAws extends AwsCommand {
       this.event('plan', { plan })
 
       // Watch the slots move, when the data plane answers.
-      let lastSlots = ''
+      let admin: ClusterAdmin | undefined
       const url = args.url ?? plan.url
       if (flags['watch-slots'] && url && waitOptions.wait) {
         try {
@@ -141,34 +140,21 @@ export default class ScaleAws extends AwsCommand {
           spec.clientName = 'kvtop-scale-aws'
           admin = new ClusterAdmin(spec)
         } catch (err) {
-          this.diag(`Slot distribution not shown: ${(err as Error).message}`)
+          this.diag(formatSlotsNotShown(err))
         }
       }
-      const showSlots = async () => {
-        if (!admin) return
-        try {
-          const topology = await admin.topology()
-          const shards = topology.nodes
-            .filter((n) => n.role === 'primary' && n.slots.length)
-            .map((n) => ({ address: n.address, slots: n.slots, slotCount: countSlots(n.slots) }))
-          const text = formatSlotLine(shards)
-          if (text === lastSlots) return
-          lastSlots = text
-          if (this.jsonEnabled()) this.event('slots', { shards })
-          else this.diag(text)
-        } catch (err) {
-          this.diag(`Slot distribution not shown: ${(err as Error).message}`)
-          await admin.close()
-          admin = undefined
-        }
-      }
+      const watch = (slotWatch = new SlotWatch(admin, {
+        changed: (shards, line) => (this.jsonEnabled() ? this.event('slots', { shards }) : this.diag(line)),
+        failed: (message) => this.diag(message),
+      }))
+      const showSlots = () => watch.poll()
       await showSlots()
       const result = await executeAwsScale(clients, plan, { ...waitOptions, onPoll: showSlots })
       await showSlots()
       if (!this.jsonEnabled()) this.log(formatAwsResult(result))
       return { dryRun: false, plan, result }
     } finally {
-      await admin?.close()
+      await slotWatch?.close()
       closeConnection()
       clients.destroy()
     }

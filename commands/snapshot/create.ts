@@ -3,12 +3,11 @@ import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
-import { UsageError } from '../../src/errors.js'
+import { count } from '../../src/flags.js'
 import { createSnapshot, type SnapshotCreateReport } from '../../src/ops/snapshot/create.js'
 import { SnapshotOutputs } from '../../src/ops/snapshot/outputs.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatBytes, formatCount } from '../../src/format/units.js'
-import { createReporter, reporterMode } from '../../src/ui/reporter.js'
+import { formatSnapshotCreate } from '../../src/ops/snapshot/format.js'
 
 export default class SnapshotCreate extends BaseCommand {
   static override summary = 'Write a real RDB file of a standalone server or a whole cluster'
@@ -36,55 +35,38 @@ export default class SnapshotCreate extends BaseCommand {
       options: ['scan', 'sync'],
       default: 'scan',
     }),
-    'max-ops': Flags.integer({ description: 'Limit each node to N commands per second (scan)' }),
+    'max-ops': count({ description: 'Limit each node to N commands per second (scan)', min: 1 }),
     force: Flags.boolean({ description: 'Replace --out if it exists' }),
     'stall-timeout': stallTimeoutFlag({ resumable: false }),
   }
 
   async run(): Promise<SnapshotCreateReport> {
     const { args, flags } = await this.parse(SnapshotCreate)
-    if (flags['max-ops'] !== undefined && flags['max-ops'] < 1) {
-      throw new UsageError(`invalid --max-ops ${flags['max-ops']}: expected commands per second >= 1`)
-    }
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
     const outputs = SnapshotOutputs.open(flags.out, { split: flags.split, overwrite: flags.force })
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'snapshot create')
     let deployment: Deployment | undefined
     try {
-      deployment = await Deployment.connect(input, { probe: true })
-      const report = await createSnapshot(deployment, outputs, {
-        method: flags.method as 'scan' | 'sync',
-        maxOps: flags['max-ops'],
-        stallTimeoutMs,
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
-      for (const f of report.files) {
-        this.log(
-          `${f.path}: ${formatCount(f.keys)} keys (${formatCount(f.expires)} expiring), ${formatBytes(f.bytes)}${f.slots ? `, slots ${f.slots[0]}-${f.slots[1]}` : ''}`,
-        )
-      }
-      this.log(
-        `RDB version ${report.rdbVersion}, ${report.method} of ${report.source.primaries.length} primar${report.source.primaries.length === 1 ? 'y' : 'ies'}` +
-          ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
-          (report.functions ? `, ${report.functions} function libraries` : '') +
-          (report.vanished ? `, ${report.vanished} keys vanished while read` : ''),
+      const report = await this.runOperation(
+        async ({ signal, emit }) => {
+          deployment = await Deployment.connect(input, { probe: true })
+          return createSnapshot(deployment, outputs, {
+            method: flags.method as 'scan' | 'sync',
+            maxOps: flags['max-ops'],
+            stallTimeoutMs,
+            signal,
+            onEvent: emit,
+          })
+        },
+        { reporter: 'snapshot create' },
       )
+      this.log(formatSnapshotCreate(report))
       return report
     } catch (err) {
       outputs.discard()
       throw err
     } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       await deployment?.close()
     }
   }

@@ -11,8 +11,7 @@ import {
   type RestoreReport,
 } from '../../src/ops/snapshot/restore.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
-import { formatCount } from '../../src/format/units.js'
-import { createReporter, reporterMode } from '../../src/ui/reporter.js'
+import { formatRestore } from '../../src/ops/snapshot/format.js'
 
 export default class SnapshotRestore extends BaseCommand {
   static override summary = 'RESTORE every key of an RDB file into a standalone server or a cluster'
@@ -63,49 +62,39 @@ export default class SnapshotRestore extends BaseCommand {
     const dbMap = parseDbMap(flags['db-map'])
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveTargetFlag(flags)).input
-    const controller = new AbortController()
-    const stop = () => controller.abort()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-    const reporter = createReporter(reporterMode(this.jsonEnabled()), 'snapshot restore')
     let deployment: Deployment | undefined
     try {
-      deployment = await Deployment.connect(input, { probe: true })
-      const report = await restoreSnapshot(deployment, args.file, {
-        replace: flags.replace,
-        ...(flags.yes
-          ? {}
-          : {
-              confirmReplace: (existing: number, total: number) =>
-                this.confirm(
-                  `${existing} of the file's ${total} keys exist on the target and will be overwritten. Continue?`,
-                  {
-                    yes: false,
-                    action: `overwrite ${existing} existing keys`,
-                    nothingDone: 'nothing was restored',
-                  },
-                ),
-            }),
-        dbMap,
-        ignoreChecksum: flags['ignore-checksum'],
-        mode: flags.mode as RestoreMode,
-        stallTimeoutMs,
-        signal: controller.signal,
-        onEvent: (e) => reporter.onEvent(e),
-      })
-      reporter.finish()
-      this.log(
-        `Restored ${formatCount(report.restored)} of ${formatCount(report.keys)} keys into ${report.target.mode === 'cluster' ? `${report.target.primaries.length} primaries` : report.target.primaries[0]}` +
-          ` in ${report.seconds.toFixed(1)}s (${formatCount(report.keysPerSecond)} keys/s)` +
-          (report.rebuilt ? `; ${formatCount(report.rebuilt)} rebuilt with commands` : '') +
-          (report.expired ? `; ${report.expired} already expired, not sent` : '') +
-          (report.functions ? `; ${report.functions} function libraries` : ''),
+      const report = await this.runOperation(
+        async ({ signal, emit }) => {
+          deployment = await Deployment.connect(input, { probe: true })
+          return restoreSnapshot(deployment, args.file, {
+            replace: flags.replace,
+            ...(flags.yes
+              ? {}
+              : {
+                  confirmReplace: (existing: number, total: number) =>
+                    this.confirm(
+                      `${existing} of the file's ${total} keys exist on the target and will be overwritten. Continue?`,
+                      {
+                        yes: false,
+                        action: `overwrite ${existing} existing keys`,
+                        nothingDone: 'nothing was restored',
+                      },
+                    ),
+                }),
+            dbMap,
+            ignoreChecksum: flags['ignore-checksum'],
+            mode: flags.mode as RestoreMode,
+            stallTimeoutMs,
+            signal,
+            onEvent: emit,
+          })
+        },
+        { reporter: 'snapshot restore' },
       )
+      this.log(formatRestore(report))
       return report
     } finally {
-      reporter.finish()
-      process.off('SIGINT', stop)
-      process.off('SIGTERM', stop)
       await deployment?.close()
     }
   }

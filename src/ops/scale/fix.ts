@@ -164,6 +164,31 @@ export interface FixSurvey {
   primaries: NodeRef[]
 }
 
+/** What --fix would do (--dry-run, or nothing open): every open slot's decision, nothing done yet. */
+export function plannedFix(endpoint: string, survey: FixSurvey): FixReport {
+  const slots = survey.situations.map((s) => {
+    const d = decideSlot(s)
+    return {
+      ...d,
+      ...(d.from ? { fromAddress: survey.refs.get(d.from)?.address } : {}),
+      ...(d.to ? { toAddress: survey.refs.get(d.to)?.address } : {}),
+      keys: 0,
+      done: false,
+    }
+  })
+  return {
+    endpoint,
+    openSlots: survey.situations.length,
+    settled: 0,
+    blocked: slots.filter((s) => s.action === 'blocked').length,
+    slots,
+    bigKeys: [],
+    keysMoved: 0,
+    seconds: 0,
+    warnings: [],
+  }
+}
+
 /** Read every primary's view of the slots and its key counts; return the slots that need settling. */
 export async function surveyOpenSlots(admin: ClusterAdmin): Promise<FixSurvey> {
   const topology = await admin.topology()

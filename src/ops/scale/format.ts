@@ -1,8 +1,10 @@
-/** Text for `kvtop scale`: the plan, the run's outcome, the --fix report. */
+/** Text for `kvtop scale`: the plan, the run's outcome, the --fix report, the refusals. */
+import type { Capabilities } from '../../connect/capabilities.js'
+import { UsageError } from '../../errors.js'
 import { formatCount, formatDuration } from '../../format/units.js'
 import { renderTable } from '../../format/table.js'
 import type { AwsScalePlan, AwsScaleResult } from './aws.js'
-import type { FixReport } from './fix.js'
+import type { FixReport, FixSurvey } from './fix.js'
 import { rangesText } from './planner.js'
 import type { ScalePlan, ScaleReport } from './scale.js'
 
@@ -201,4 +203,58 @@ export function formatAwsResult(result: AwsScaleResult): string {
 /** One line of the live slot distribution while AWS reshards. */
 export function formatSlotLine(shards: { address: string; slotCount: number }[]): string {
   return `  slots: ${shards.map((s) => `${s.address}=${s.slotCount}`).join('  ')}`
+}
+
+/** The slot distribution cannot be shown (the endpoint did not answer): the scale goes on. */
+export function formatSlotsNotShown(err: unknown): string {
+  return `Slot distribution not shown: ${(err as Error).message}`
+}
+
+/** Why a scale stopped short, and what to run next (the report above gives the details). */
+export function formatIncomplete(report: ScaleReport): string {
+  return report.interrupted
+    ? 'Interrupted: no slot is left open. Run the same command again to continue.'
+    : report.openSlots.length
+      ? 'Some slots are still open: run `kvtop scale --fix` (with a larger --migrate-timeout) to finish them.'
+      : 'The scale did not complete: see the warnings above.'
+}
+
+/** The open slots --fix is about to settle, the first 20 of them. */
+export function formatOpenSlots(survey: FixSurvey): string {
+  const open = survey.situations
+  return `${open.length} open slot(s): ${open
+    .slice(0, 20)
+    .map((s) => s.slot)
+    .join(', ')}${open.length > 20 ? ' ...' : ''}`
+}
+
+/** `kvtop scale` pointed at something that is not a Redis Cluster. */
+export function notAClusterRefusal(endpoint: string, mode: string): UsageError {
+  return new UsageError(
+    `${endpoint} is not a Redis Cluster (${mode}): kvtop scale changes a cluster's shards`,
+    { hint: 'For a cluster-mode-disabled ElastiCache group use `kvtop scale aws --replicas R`.' },
+  )
+}
+
+/** The endpoint refuses the commands self-managed scaling needs (managed service, ACL, disabled). */
+export function refusalMessage(capabilities: Capabilities, needed: string[]): UsageError | undefined {
+  const refused = capabilities.refusals.filter((r) => needed.includes(r.command))
+  const managed = capabilities.provider !== 'self-managed'
+  if (!refused.length && !managed) return undefined
+  const names = (refused.length ? refused.map((r) => r.command) : needed)
+    .map((c) => c.toUpperCase())
+    .join(' and ')
+  const why = managed
+    ? `managed service: ${capabilities.provider === 'memorydb' ? 'MemoryDB' : 'ElastiCache'}`
+    : refused.some((r) => r.reason === 'acl')
+      ? "the user's ACL forbids it"
+      : refused.some((r) => r.reason === 'disabled')
+        ? 'renamed or disabled on the server'
+        : 'a server setting forbids it'
+  return new UsageError(`the endpoint refuses ${names} (${why}): use \`kvtop scale aws\``, {
+    code: 'refused',
+    hint: managed
+      ? 'Managed clusters change shape through the AWS APIs: kvtop scale aws --elasticache RG | --memorydb NAME.'
+      : 'Self-managed scaling needs CLUSTER SETSLOT and MIGRATE (and CLUSTER MEET to add nodes): connect as a user allowed to run them, or for ElastiCache/MemoryDB use `kvtop scale aws`.',
+  })
 }

@@ -239,19 +239,32 @@ async function preflight(admin: ClusterAdmin): Promise<Topology> {
   return topology
 }
 
-/** Plan the change; nothing in the cluster changes. */
-export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promise<PreparedScale> {
-  const { admin } = ctx
-  const topology = await preflight(admin)
-  const notes: string[] = []
+/** The cluster as the plan starts from it: after preflight(), with each primary's key count. */
+interface ClusterView {
+  topology: Topology
+  primaries: TopologyNode[]
+  replicasOf(id: string): TopologyNode[]
+  keys: Map<string, number>
+  seedNode?: TopologyNode
+}
+
+async function readCluster(ctx: ScaleContext): Promise<ClusterView> {
+  const topology = await preflight(ctx.admin)
   const primaries = topology.nodes.filter((n) => n.role === 'primary' && n.health !== 'failed')
   const replicasOf = (id: string) => topology.nodes.filter((n) => n.role === 'replica' && n.primaryId === id)
   const keys = new Map<string, number>()
-  for (const p of primaries) keys.set(p.id, Number(await admin.call(p, ['DBSIZE'])))
+  for (const p of primaries) keys.set(p.id, Number(await ctx.admin.call(p, ['DBSIZE'])))
   const seedNode = topology.nodes.find((n) => n.host === ctx.seed.host && n.port === ctx.seed.port)
-  const seedShard = seedNode ? (seedNode.role === 'primary' ? seedNode.id : seedNode.primaryId) : undefined
+  return { topology, primaries, replicasOf, keys, seedNode }
+}
 
-  // Which shards go.
+/** Which shards go: those named with --remove-shard, or the ones holding the fewest keys. */
+function chooseRemovals(
+  view: ClusterView,
+  req: ScaleRequest,
+): { shardsAfter: number; removeShards: TopologyNode[]; removalReason?: string } {
+  const { topology, primaries, keys, seedNode } = view
+  const seedShard = seedNode ? (seedNode.role === 'primary' ? seedNode.id : seedNode.primaryId) : undefined
   let removeShards: TopologyNode[] = []
   let removalReason: string | undefined
   if (req.remove?.length) {
@@ -286,10 +299,17 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
     removeShards = primaries.filter((p) => ids.includes(p.id))
     removalReason = 'the shards holding the fewest keys (least data to move), never the one connected to'
   }
-  const removeIds = new Set(removeShards.map((r) => r.id))
-  const staying = primaries.filter((p) => !removeIds.has(p.id))
+  return { shardsAfter, removeShards, removalReason }
+}
 
-  // Replicas.
+/** New shards (with their replicas), and replicas added to or dropped from the shards that stay. */
+function planReplicas(
+  view: ClusterView,
+  req: ScaleRequest,
+  shardsAfter: number,
+  staying: TopologyNode[],
+): Pick<Internals, 'newShards' | 'replicaAdds' | 'replicaRemovals'> & { newShardReplicas: number } {
+  const { primaries, replicasOf, seedNode } = view
   const currentReplicas = primaries.map((p) => replicasOf(p.id).length)
   const newShardReplicas = req.replicas ?? mode(currentReplicas.length ? currentReplicas : [0])
   const newShards = Array.from({ length: Math.max(0, shardsAfter - primaries.length) }, (_, i) => ({
@@ -316,8 +336,19 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
       }
     }
   }
+  return { newShardReplicas, newShards, replicaAdds, replicaRemovals }
+}
 
-  // Slots.
+/** The slot moves to the shards that stay and the new ones, by weight; none when already balanced. */
+function planSlots(
+  view: ClusterView,
+  req: ScaleRequest,
+  staying: TopologyNode[],
+  newShards: Internals['newShards'],
+  removeIds: Set<string>,
+  notes: string[],
+) {
+  const { topology, primaries } = view
   const weights = parseWeights(topology, req.weights ?? [])
   for (const id of weights.keys())
     if (removeIds.has(id))
@@ -330,7 +361,7 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
     throw new UsageError('--weights leave no shard with a weight above 0')
   const current: ShardSlots[] = primaries.map((p) => ({ id: p.id, slots: p.slots }))
   const currentCounts = new Map(current.map((c) => [c.id, countSlots(c.slots)]))
-  const shapeChanges = newShards.length > 0 || removeShards.length > 0
+  const shapeChanges = newShards.length > 0 || removeIds.size > 0
   let moves = planSlotMoves(current, targets)
   const slotsOnly =
     req.replicas !== undefined && req.shards === undefined && !req.rebalance && !req.weights?.length
@@ -345,8 +376,15 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
       )
     moves = []
   }
+  return { weights, targets, current, moves }
+}
 
-  // Keys per moved slot, counted on each source.
+/** Keys per moved slot, counted on each source. */
+async function countMovedKeys(
+  admin: ClusterAdmin,
+  primaries: TopologyNode[],
+  moves: { from: string; ranges: SlotRange[] }[],
+): Promise<Map<number, number>> {
   const slotKeys = new Map<number, number>()
   for (const m of moves) {
     const slots = expandRanges(m.ranges)
@@ -357,30 +395,51 @@ export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promis
     )
     slots.forEach((s, i) => slotKeys.set(s, counts[i]))
   }
+  return slotKeys
+}
 
-  // Where new nodes come from.
-  const needed =
-    newShards.reduce((n, s) => n + 1 + s.replicas, 0) + replicaAdds.reduce((n, a) => n + a.count, 0)
-  let source: NodeSource
+/** Where new nodes come from: --add-node, the sandbox, or nowhere (refused when the plan needs some). */
+async function chooseNodeSource(
+  ctx: ScaleContext,
+  req: ScaleRequest,
+  needed: number,
+  replicas: ReturnType<typeof planReplicas>,
+): Promise<NodeSource> {
+  const { newShards, replicaAdds, newShardReplicas } = replicas
   if (req.addNodes?.length) {
-    const given = await checkGivenNodes(admin, req.addNodes)
+    const given = await checkGivenNodes(ctx.admin, req.addNodes)
     if (given.length !== needed)
       throw new UsageError(`the plan needs ${needed} new node(s) but --add-node gave ${given.length}`, {
         hint: needed
           ? `${newShards.length} new shard(s) x (1 primary + ${newShardReplicas} replicas)${replicaAdds.length ? ` + ${replicaAdds.reduce((n, a) => n + a.count, 0)} replica(s) for existing shards` : ''}.`
           : 'This change adds no nodes: leave --add-node out.',
       })
-    source = givenSource(given, ctx.sandbox, ctx.env)
-  } else if (ctx.sandbox) {
-    source = sandboxSource(ctx.sandbox, ctx.env)
-  } else {
-    if (needed > 0)
-      throw new UsageError(`the plan needs ${needed} new node(s) and kvtop cannot start them here`, {
-        code: 'needs-nodes',
-        hint: 'Start empty cluster-enabled redis-server/valkey-server nodes and pass each with --add-node HOST:PORT.',
-      })
-    source = givenSource([])
+    return givenSource(given, ctx.sandbox, ctx.env)
   }
+  if (ctx.sandbox) return sandboxSource(ctx.sandbox, ctx.env)
+  if (needed > 0)
+    throw new UsageError(`the plan needs ${needed} new node(s) and kvtop cannot start them here`, {
+      code: 'needs-nodes',
+      hint: 'Start empty cluster-enabled redis-server/valkey-server nodes and pass each with --add-node HOST:PORT.',
+    })
+  return givenSource([])
+}
+
+/** Plan the change; nothing in the cluster changes. */
+export async function prepareScale(ctx: ScaleContext, req: ScaleRequest): Promise<PreparedScale> {
+  const view = await readCluster(ctx)
+  const { topology, primaries, replicasOf, keys } = view
+  const notes: string[] = []
+  const { shardsAfter, removeShards, removalReason } = chooseRemovals(view, req)
+  const removeIds = new Set(removeShards.map((r) => r.id))
+  const staying = primaries.filter((p) => !removeIds.has(p.id))
+  const replicas = planReplicas(view, req, shardsAfter, staying)
+  const { newShards, replicaAdds, replicaRemovals } = replicas
+  const { weights, targets, current, moves } = planSlots(view, req, staying, newShards, removeIds, notes)
+  const slotKeys = await countMovedKeys(ctx.admin, primaries, moves)
+  const needed =
+    newShards.reduce((n, s) => n + 1 + s.replicas, 0) + replicaAdds.reduce((n, a) => n + a.count, 0)
+  const source = await chooseNodeSource(ctx, req, needed, replicas)
 
   // Removals: the removed shards' primaries and replicas, and the replicas dropped.
   const shardNodes = new Map<string, NodeRef[]>()

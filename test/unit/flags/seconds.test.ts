@@ -1,7 +1,7 @@
-import { Command } from '@oclif/core'
 import { describe, expect, it } from 'vitest'
 import { parseDecimal, parseSeconds, seconds, toMs } from '../../../src/flags.js'
 import { toKvtopError } from '../../../src/error-mapping.js'
+import { flagProbe, parseWith } from '../../helpers/flag-probe.js'
 
 describe('parseSeconds: every time flag reads seconds the same way', () => {
   it('takes whole and fractional seconds', () => {
@@ -43,22 +43,11 @@ describe('parseDecimal: percents read like seconds', () => {
   })
 })
 
-class Probe extends Command {
-  static override flags = {
-    wait: seconds({ description: 'Seconds to wait', default: 60 }),
-    timeout: seconds({ description: 'Timeout', positive: true }),
-  }
-  async run() {
-    return (await this.parse(Probe)).flags
-  }
-}
-
-async function parse(argv: string[]) {
-  return new Probe(argv, {
-    bin: 'kvtop',
-    runHook: async () => ({ successes: [], failures: [] }),
-  } as never).run()
-}
+const Probe = flagProbe({
+  wait: seconds({ description: 'Seconds to wait', default: 60 }),
+  timeout: seconds({ description: 'Timeout', positive: true }),
+})
+const parse = (argv: string[]) => parseWith(Probe, argv)
 
 describe('seconds(): a typed oclif flag', () => {
   it('gives numbers, the default when absent, undefined without one', async () => {
