@@ -76,4 +76,30 @@ describe('verify: an error reply is never a value', () => {
       compareKeys({ source: badLen, target: ok, sourceDb: 0, targetDb: 0 }, [key], settings),
     ).rejects.toThrow('LLEN refused on the source: NOPERM llen')
   })
+
+  it('a payload of a type number kvtop does not know is never equal unless byte-identical, and says why', async () => {
+    const unknown = (tag: string) => buildDumpPayload(99, Buffer.from(tag), 10)
+    const at = (label: 'source' | 'target', p: Buffer) => side(label, (cmd) => (cmd === 'DUMP' ? p : -1))
+    const pair = (a: Buffer, b: Buffer): Endpoints => ({
+      source: at('source', a),
+      target: at('target', b),
+      sourceDb: 0,
+      targetDb: 0,
+    })
+    expect(await compareKeys(pair(unknown('same'), unknown('same')), [key], settings)).toEqual([])
+    expect(await compareKeys(pair(unknown('one'), unknown('two')), [key], settings)).toEqual([
+      expect.objectContaining({
+        category: 'value',
+        detail:
+          'could not compare: the DUMP payload on the source holds RDB type 99 (RDB version 10), unknown to kvtop',
+      }),
+    ])
+    expect(await compareKeys(pair(stringPayload, unknown('x')), [key], settings)).toEqual([
+      expect.objectContaining({
+        category: 'value',
+        detail:
+          'could not compare: the DUMP payload on the target holds RDB type 99 (RDB version 10), unknown to kvtop',
+      }),
+    ])
+  })
 })
