@@ -769,26 +769,26 @@ async function rawSyncCopy(
       if (!ok) await drainOrFail(sink)
     }
   }
-  let reader: RdbReader | undefined
   const tracker = new ProgressTracker(stream.node, 'keys')
   trackers.set(stream.node, tracker)
   let counted = 0
   /** Keys the reader has walked since the last call, into the progress. */
   const progress = () => {
-    const keys = reader!.tally.keys - counted
+    const keys = reader.tally.keys - counted
     counted += keys
     tracker.add(keys, 0)
     total.add(keys, 0)
   }
   const tee = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of stream.chunks) {
-      await writeUpTo(reader!.offset)
+      await writeUpTo(reader.offset)
       progress()
       received.push(chunk)
       yield chunk
     }
   }
-  reader = new RdbReader(tee(), {
+  // The generator's body runs only once the reader pulls from it, after `reader` is set.
+  const reader: RdbReader = new RdbReader(tee(), {
     entries: 'count',
     leaveSourceOpen: stream.format === 'eof',
     ...(stream.format === 'length' ? { size: stream.length } : {}),
