@@ -63,8 +63,24 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     )
 
     const verifyArgs = [BIN, 'verify', '--source', source.url, '--target', target.url, '--passes', '1']
-    // Exit 0 means identical: a verify that found differences fails the bench.
+    // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
+    // counts during the run say what kvtop asked of them, whatever the machine's load.
+    await Promise.all(
+      [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
+    )
     const kvtop = await runTimed(process.execPath, verifyArgs)
+    const perKey = async (port: number) => {
+      const stats = (await runTimed(REDIS_CLI, ['-p', String(port), 'INFO', 'commandstats'])).stdout
+      const calls = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)]
+        .map(([, name, n]) => [name, Number(n) / dbsize] as const)
+        .filter(([name, n]) => n >= 0.001 && name !== 'info' && name !== 'config|resetstat')
+        .sort((a, b) => b[1] - a[1])
+      const sum = calls.reduce((n, [, c]) => n + c, 0)
+      return `${sum.toFixed(2)} (${calls.map(([name, c]) => `${name} ${c.toFixed(3)}`).join(', ')})`
+    }
+    notes.push(
+      `commands per key during kvtop verify: source ${await perKey(sPort)}; target ${await perKey(tPort)}`,
+    )
     const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
     const listed = scan.stdout.split('\n').filter(Boolean).length
     const kvtopRate = dbsize / kvtop.seconds
