@@ -1,13 +1,12 @@
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { Deployment } from '../src/connect/deployment.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
-import { createSnapshot } from '../src/ops/snapshot/create.js'
-import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
-import { restoreSnapshot, writeRestoreStream } from '../src/ops/snapshot/restore.js'
+import { writeRestoreStream } from '../src/ops/snapshot/restore.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed as run } from './lib-dataset.js'
+import { profileNote, readProfileDir, summarizeProfile } from './lib-profile.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -19,7 +18,12 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  *   - `snapshot restore` against `redis-cli --pipe` of the equivalent RESTORE stream (the same
  *     commands kvtop sends, pre-generated); goal: kvtop rate >= 0.8x the pipe's.
  * Both restores go into an empty server and are checked with DEBUG DIGEST against the source.
+ * kvtop is timed as a whole process (spawn to exit, start-up included), as redis-cli is. With
+ * KVTOP_BENCH_CPU_PROF=1, each kvtop run is profiled (`node --cpu-prof`) and summarized in the
+ * notes. KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after.
  */
+
+const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 /** Loads a dataset: run once per data profile. */
 export const usesDataset = true
@@ -56,17 +60,26 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       const anchorFast = await run(REDIS_CLI, ['-p', String(sPort), '--rdb', cliRdb])
       const cliSize = statSync(cliRdb).size
 
-      const timeCreate = async (method: 'scan' | 'sync', out: string) => {
-        const deployment = await Deployment.connect({ url: `redis://127.0.0.1:${sPort}` }, { probe: true })
-        const started = performance.now()
-        try {
-          const outputs = SnapshotOutputs.open(out, { overwrite: true })
-          const report = await createSnapshot(deployment, outputs, { method })
-          return { seconds: (performance.now() - started) / 1000, report }
-        } finally {
-          await deployment.close()
-        }
+      /** kvtop as a whole process; with KVTOP_BENCH_CPU_PROF, under the profiler, summarized in the notes. */
+      const kvtop = async (label: string, args: string[]) => {
+        const profDir = join(dir, `profile-${label.replace(/\W+/g, '-')}`)
+        const prof = process.env.KVTOP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
+        const result = await run(process.execPath, [...prof, BIN, ...args])
+        if (prof.length)
+          notes.push(profileNote(`kvtop ${label}`, summarizeProfile(readProfileDir(profDir), 8)))
+        return result
       }
+      const timeCreate = (method: 'scan' | 'sync', out: string) =>
+        kvtop(`snapshot create --method ${method}`, [
+          'snapshot',
+          'create',
+          source!.url,
+          '--out',
+          out,
+          '--force',
+          '--method',
+          method,
+        ])
       const scanFile = join(dir, 'kvtop-scan.rdb')
       const scan = await timeCreate('scan', scanFile)
       const sync = await timeCreate('sync', join(dir, 'kvtop-sync.rdb'))
@@ -118,14 +131,14 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       const pipe = await run(REDIS_CLI, ['-p', String(tPort), '--pipe'], { stdin: stream })
       const pipeOk = String(await dst.call('DEBUG', 'DIGEST')) === sourceDigest
       await dst.flushall()
-      const deployment = await Deployment.connect({ url: `redis://127.0.0.1:${tPort}` }, { probe: true })
-      const started = performance.now()
-      try {
-        await restoreSnapshot(deployment, scanFile, {})
-      } finally {
-        await deployment.close()
-      }
-      const restoreSeconds = (performance.now() - started) / 1000
+      const restore = await kvtop('snapshot restore', [
+        'snapshot',
+        'restore',
+        scanFile,
+        '--target',
+        target.url,
+      ])
+      const restoreSeconds = restore.seconds
       const restoredOk = String(await dst.call('DEBUG', 'DIGEST')) === sourceDigest
       const pipeRate = dbsize / pipe.seconds
       const kvtopRate = dbsize / restoreSeconds
@@ -144,7 +157,7 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       notes.push(
         `restore includes kvtop's verification pass over the whole file (structure + CRC-64) before the first RESTORE; the pipe's stream was generated beforehand. DEBUG DIGEST equal to the source: kvtop ${restoredOk}, pipe ${pipeOk}`,
       )
-      notes.push('timed in-process (no CLI start-up); a 2-core machine shared by the client and the server')
+      notes.push('whole processes timed, spawn to exit; a 2-core machine shared by the client and the server')
     } finally {
       src.disconnect()
       dst.disconnect()

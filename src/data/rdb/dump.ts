@@ -1,7 +1,7 @@
 import { copyBytes } from '../../wire/bytes.js'
 import { Crc64 } from '../crc64.js'
 import { dialectFor, typeInfo, type TypeInfo } from './constants.js'
-import { BufferCursor, RdbFormatError, walkValue } from './walker.js'
+import { BufferCursor, moduleTypeName, RdbFormatError, readLenBig, walkValue } from './walker.js'
 
 /**
  * DUMP payloads: `[type byte][value bytes][RDB version, 2 bytes LE][CRC-64 of all before, 8 bytes LE]`.
@@ -102,5 +102,38 @@ export function describeDumpPayload(payload: Buffer): DumpPayloadInfo {
     elements,
     ...(c.module ? { module: c.module } : {}),
     crcOk: dumpPayloadCrcOk(payload),
+  }
+}
+
+/** What the first byte of a DUMP payload says: the key's type as TYPE names it, or why it cannot say. */
+export type PayloadType =
+  { known: true; type: string } | { known: false; rdbType: number; version: number; reason: string }
+
+/**
+ * The type TYPE would answer for a key, read from its DUMP payload's type byte (and, for module
+ * values, the module id that follows it): any encoding of a type (listpack, quicklist, intset,
+ * hashtable ...) names the same type. Type numbers above 21 are read per the payload's RDB version
+ * (Redis CE and Valkey give them different meanings). Never throws: a payload too short or of a type
+ * this code does not know says so.
+ */
+export function payloadType(payload: Buffer): PayloadType {
+  if (payload.length < 1 + DUMP_FOOTER)
+    return { known: false, rdbType: -1, version: 0, reason: `a DUMP payload of ${payload.length} bytes` }
+  const rdbType = payload[0]
+  const version = payload.readUInt16LE(payload.length - DUMP_FOOTER)
+  const info = typeInfo(rdbType, dialectFor(version))
+  if (!info)
+    return {
+      known: false,
+      rdbType,
+      version,
+      reason: `RDB type ${rdbType} (RDB version ${version}), unknown to kvtop`,
+    }
+  if (info.kind !== 'module') return { known: true, type: info.kind }
+  try {
+    const c = new BufferCursor(payload, 1, payload.length - DUMP_FOOTER)
+    return { known: true, type: moduleTypeName(readLenBig(c)).name }
+  } catch {
+    return { known: false, rdbType, version, reason: `a module value whose module id cannot be read` }
   }
 }

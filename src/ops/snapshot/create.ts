@@ -211,6 +211,8 @@ export async function createSnapshot(
 
   let vanished = 0
   let functions = 0
+  /** What the file holds when the server's RDB was copied as is (no writer). */
+  let rawStats: { keys: number; expires: number; bytes: number } | undefined
   let rdbVersion = 0
   try {
     if (options.method === 'scan') {
@@ -278,18 +280,37 @@ export async function createSnapshot(
     } else {
       const makeWriters = (v: number) =>
         outputs.files.map((f) => new RdbWriter(f.writeStream(), { version: v, aux: aux(v) }))
-      const result = await syncSnapshot(
-        deployment,
-        primaries,
-        state,
-        makeWriters,
-        trackers,
-        total,
-        emit,
-        options.signal,
-        stallWatch,
-        stallTimeoutMs,
-      )
+      // One standalone primary into one file: the server's RDB is the file, copied as it streams in.
+      const raw =
+        !cluster && primaries.length === 1 && split === 1
+          ? await rawSyncCopy(
+              deployment,
+              primaries[0],
+              outputs,
+              state,
+              total,
+              trackers,
+              emit,
+              options.signal,
+              stallWatch,
+              stallTimeoutMs,
+            )
+          : undefined
+      rawStats = raw?.stats
+      const result =
+        raw ??
+        (await syncSnapshot(
+          deployment,
+          primaries,
+          state,
+          makeWriters,
+          trackers,
+          total,
+          emit,
+          options.signal,
+          stallWatch,
+          stallTimeoutMs,
+        ))
       rdbVersion = result.rdbVersion
       functions = result.functions
       if (cluster) await checkTopologyUnchanged(deployment, 0)
@@ -317,9 +338,9 @@ export async function createSnapshot(
   const seconds = (performance.now() - started) / 1000
   const files: SnapshotFileReport[] = outputs.files.map((f, i) => ({
     path: f.path,
-    keys: state.writers[i].stats.keys,
-    expires: state.writers[i].stats.expires,
-    bytes: state.writers[i].stats.bytes,
+    keys: (rawStats ?? state.writers[i].stats).keys,
+    expires: (rawStats ?? state.writers[i].stats).expires,
+    bytes: (rawStats ?? state.writers[i].stats).bytes,
     ...(split > 1
       ? {
           slots: [Math.ceil((i * SLOTS) / split), Math.ceil(((i + 1) * SLOTS) / split) - 1] as [
@@ -695,6 +716,134 @@ async function syncSnapshot(
     signal?.removeEventListener('abort', abort)
     abort()
   }
+}
+
+/**
+ * `--method sync` from one standalone primary into one file: the server's RDB is already the file
+ * `redis-cli --rdb` would write, so its bytes go to disk as they arrive (no record re-encoded), while
+ * a reader walks the same bytes for what the report needs (keys, expires, dbs, functions) and checks
+ * the CRC-64. Bytes are written only once the reader has read past them, so nothing after the RDB's
+ * EOF record (the diskless end marker, replication traffic) reaches the file.
+ */
+async function rawSyncCopy(
+  deployment: Deployment,
+  node: TopologyNode,
+  outputs: SnapshotOutputs,
+  state: WriteState,
+  total: ProgressTracker,
+  trackers: Map<string, ProgressTracker>,
+  emit: EventSink,
+  signal: AbortSignal | undefined,
+  stallWatch: StallWatch,
+  stallTimeoutMs: number,
+): Promise<{
+  rdbVersion: number
+  functions: number
+  stats: { keys: number; expires: number; bytes: number }
+}> {
+  emit({ type: 'phase', phase: 'syncing', detail: `SYNC from ${node.address}` })
+  const sink = outputs.files[0].writeStream()
+  const stream = await openSyncStream(deployment.spec, node, { stallTimeoutMs })
+  stallWatch.add(stream.node, stream)
+  const abort = () => stream.close()
+  signal?.addEventListener('abort', abort)
+  const received: Buffer[] = []
+  /** File offset of received[0]; bytes before it are on their way to the file. */
+  let receivedAt = 0
+  const writeUpTo = async (end: number) => {
+    while (received.length && receivedAt < end) {
+      const chunk = received[0]
+      const take = Math.min(chunk.length, end - receivedAt)
+      const ok = sink.write(take === chunk.length ? chunk : chunk.subarray(0, take))
+      if (take === chunk.length) received.shift()
+      else received[0] = chunk.subarray(take)
+      receivedAt += take
+      if (!ok) await drainOrFail(sink)
+    }
+  }
+  const tracker = new ProgressTracker(stream.node, 'keys')
+  trackers.set(stream.node, tracker)
+  let counted = 0
+  /** Keys the reader has walked since the last call, into the progress. */
+  const progress = () => {
+    const keys = reader.tally.keys - counted
+    counted += keys
+    tracker.add(keys, 0)
+    total.add(keys, 0)
+  }
+  const tee = async function* (): AsyncGenerator<Buffer> {
+    for await (const chunk of stream.chunks) {
+      await writeUpTo(reader.offset)
+      progress()
+      received.push(chunk)
+      yield chunk
+    }
+  }
+  // The generator's body runs only once the reader pulls from it, after `reader` is set.
+  const reader: RdbReader = new RdbReader(tee(), {
+    entries: 'count',
+    leaveSourceOpen: stream.format === 'eof',
+    ...(stream.format === 'length' ? { size: stream.length } : {}),
+  })
+  let functions = 0
+  try {
+    for await (const batch of reader.batches()) {
+      for (const rec of batch) {
+        if (rec.kind === 'function') functions++
+        else if (rec.kind === 'resizedb') total.total = tracker.total = (tracker.total ?? 0) + rec.keys
+        else if (rec.kind === 'eof' && rec.checksum === 'mismatch') {
+          throw new OperationError(
+            `the RDB streamed by ${stream.node} fails its CRC-64 check (corrupted in transfer?)`,
+            { resumable: false, hint: 'Run the snapshot again.' },
+          )
+        }
+      }
+    }
+    progress()
+    const size = reader.offset
+    await writeUpTo(size)
+    if (stream.format === 'eof') await checkEofMark(reader, stream)
+    else if (size !== stream.length)
+      throw new OperationError(`the RDB streamed by ${stream.node} ends before the length it announced`, {
+        resumable: false,
+      })
+    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
+    state.dbKeys = new Map(reader.tally.perDb)
+    return {
+      rdbVersion: reader.header?.version ?? 0,
+      functions,
+      stats: { keys: reader.tally.keys, expires: reader.tally.expires, bytes: size },
+    }
+  } catch (err) {
+    if (stallWatch.error) throw stallWatch.error
+    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
+    if (err instanceof RdbFormatError) {
+      throw new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {
+        resumable: false,
+        cause: err,
+      })
+    }
+    throw err
+  } finally {
+    signal?.removeEventListener('abort', abort)
+    stream.close()
+  }
+}
+
+/** Wait until `sink` takes more; rejects with its error when it fails instead (a full disk). */
+function drainOrFail(sink: NodeJS.WritableStream): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      sink.off('drain', done)
+      sink.off('error', done)
+      sink.off('close', done)
+      if (err instanceof Error) reject(err)
+      else resolve()
+    }
+    sink.on('drain', done)
+    sink.on('error', done)
+    sink.on('close', done)
+  })
 }
 
 /** Diskless transfers end with the 40-byte marker announced in `$EOF:<mark>`. */

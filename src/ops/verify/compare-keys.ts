@@ -1,4 +1,5 @@
 import { escapeBytes } from '../../data/escape.js'
+import { payloadType, type PayloadType } from '../../data/rdb/dump.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { lengthCommand } from '../../redis/commands.js'
@@ -6,7 +7,8 @@ import type { CommandArg } from '../../wire/encode.js'
 import {
   compareValue,
   compareWholeReplies,
-  wholeValueRead,
+  wholeReadCommand,
+  wholeReplyLength,
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
@@ -26,21 +28,24 @@ export interface CompareSettings {
   absoluteTtl?: boolean
 }
 
-/** Values up to this many elements (or bytes, for strings) are compared by DUMP first. */
-const DUMP_LIMIT_BYTES = 512 * 1024
+/**
+ * Values whose DUMP payloads differ and are at most this big are read whole (GET, LRANGE, HGETALL,
+ * SMEMBERS, ZRANGE), pipelined for many keys; bigger ones are compared piece by piece.
+ */
+const WHOLE_READ_PAYLOAD_BYTES = 512 * 1024
 
 /** What one pipelined round of whole-value reads may bring back from each side, about. */
 const READ_BUDGET_BYTES = 8 << 20
-/** A guess of an element's size (member, field and value, score) for the budget. */
-const ELEMENT_BYTES = 64
+/** A whole-value reply is about this many times its DUMP payload (RESP framing, no listpack packing). */
+const REPLY_PER_PAYLOAD_BYTE = 2
 
 /** Whole-value reads in groups whose replies stay within the budget (memory bounded per round). */
-function byReadBudget<T extends { x: { type: string; length: number } }>(items: T[]): T[][] {
+function byReadBudget<T extends { payloadBytes: number }>(items: T[]): T[][] {
   const groups: T[][] = []
   let group: T[] = []
   let bytes = 0
   for (const item of items) {
-    const cost = item.x.type === 'string' ? item.x.length : item.x.length * ELEMENT_BYTES
+    const cost = item.payloadBytes * REPLY_PER_PAYLOAD_BYTE
     if (group.length && bytes + cost > READ_BUDGET_BYTES) {
       groups.push(group)
       group = []
@@ -53,15 +58,16 @@ function byReadBudget<T extends { x: { type: string; length: number } }>(items: 
   return groups
 }
 
+const HINT =
+  'verify reads DUMP, PTTL (PEXPIRETIME on Redis 7+), TYPE (--mode quick) and the read commands of each type on both sides: connect as a user allowed them.'
+
 /**
  * A reply that must be a value. An error reply (NOPERM, a proxy's refusal, a redirect not
  * followed ...) stops the comparison: it is never read as "no such key" or "no expiry".
  */
 function checked(r: Reply, what: string, side: Side): Reply {
   if (!(r instanceof RespError)) return r
-  throw new OperationError(`${what} refused on the ${side.label}: ${r.message}`, {
-    hint: 'verify reads TYPE, PTTL (PEXPIRETIME on Redis 7+), the length commands and DUMP on both sides: connect as a user allowed them.',
-  })
+  throw new OperationError(`${what} refused on the ${side.label}: ${r.message}`, { hint: HINT })
 }
 
 function text(r: Reply, what: string, side: Side): string {
@@ -77,6 +83,18 @@ function int(r: Reply, what: string, side: Side): number {
   return n
 }
 
+/** A DUMP reply: the payload, or null when the key does not exist. */
+function payload(r: Reply, side: Side): Buffer | null {
+  const v = checked(r, 'DUMP', side)
+  if (v === null || Buffer.isBuffer(v)) return v
+  throw new OperationError(`DUMP on the ${side.label} answered ${String(v)}, not a payload`)
+}
+
+/** A key of another type now (changed since it was read): compared again by the next pass. */
+const changedType = (r: Reply) => r instanceof RespError && r.message.startsWith('WRONGTYPE')
+
+const typeName = (t: PayloadType) => (t.known ? t.type : `RDB type ${t.rdbType}`)
+
 const shown = (b: Buffer | undefined) =>
   b === undefined ? undefined : escapeBytes(b.length > 256 ? b.subarray(0, 256) : b)
 
@@ -90,133 +108,106 @@ export function difference(
   return { category, key: escapeBytes(key), keyHex: key.toString('hex'), db, detail, ...extra }
 }
 
+/** A key both sides hold with the same type and different payloads: its value is looked at closer. */
+interface Closer {
+  i: number
+  type: string
+  /** The bigger of the two payloads: what a whole read of the value costs, about. */
+  payloadBytes: number
+}
+
 /**
- * Compare a batch of keys between the source db and the target db: existence, type, TTL (within
- * the tolerance), then the value — equal DUMP payloads settle it at once; otherwise (or for big
- * values) the value is compared logically, element by element. A key gone from both sides is not a
+ * Compare a batch of keys between the source db and the target db. One pipelined round per side
+ * reads every key's DUMP payload and expiry: the payload's first byte is the type (whatever the
+ * encoding), equal payloads are equal values. Payloads that differ (a hashtable's per-process
+ * order, another encoding or RDB version) are compared logically: small values read whole, many
+ * keys in one more round (sets, hashes and zsets as sets, in memory); big values, streams piece by
+ * piece. Never a round trip per key for small values. A key gone from both sides is not a
  * difference (it expired or was deleted meanwhile).
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
+  if (s.typesOnly) return compareTypes(e, keys)
   const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
-  const head = (k: Buffer) =>
-    s.typesOnly
-      ? [['TYPE', k]]
-      : [
-          ['TYPE', k],
-          [ttlCmd, k],
-        ]
+  const head = (k: Buffer) => [
+    ['DUMP', k],
+    [ttlCmd, k],
+  ]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
     e.target.perKey(e.targetDb, keys, head),
   ])
   const diffs: Difference[] = []
-  const sameType: { i: number; type: string }[] = []
+  const closer: Closer[] = []
+  const now = Date.now()
+  // As time left (ms) for the report; compared absolute when the servers give absolute times.
+  const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
   keys.forEach((key, i) => {
-    const st = text(src[i][0], 'TYPE', e.source)
-    const tt = text(tgt[i][0], 'TYPE', e.target)
-    if (st === 'none' && tt === 'none') return
-    if (st === 'none') {
+    const sp = payload(src[i][0], e.source)
+    const tp = payload(tgt[i][0], e.target)
+    if (!sp && !tp) return
+    const st = sp && payloadType(sp)
+    const tt = tp && payloadType(tp)
+    if (!st) {
+      const type = typeName(tt!)
       diffs.push(
-        difference('missing-in-source', key, e.sourceDb, `only in target (${tt})`, { targetType: tt }),
+        difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
       )
       return
     }
-    if (tt === 'none') {
+    if (!tt) {
+      const type = typeName(st)
       diffs.push(
-        difference('missing-in-target', key, e.sourceDb, `only in source (${st})`, { sourceType: st }),
+        difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type }),
       )
       return
     }
-    if (st !== tt) {
+    if (st.known && tt.known && st.type !== tt.type) {
       diffs.push(
-        difference('type', key, e.sourceDb, `${st} in source, ${tt} in target`, {
-          sourceType: st,
-          targetType: tt,
+        difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
+          sourceType: st.type,
+          targetType: tt.type,
         }),
       )
       return
     }
-    if (s.typesOnly) return
-    // As time left (ms) for the report; compared absolute when the servers give absolute times.
-    const now = Date.now()
-    const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
     const sRaw = int(src[i][1], ttlCmd, e.source)
     const tRaw = int(tgt[i][1], ttlCmd, e.target)
-    const sTtl = left(sRaw)
-    const tTtl = left(tRaw)
     const differs =
       (sRaw === -1) !== (tRaw === -1) || (sRaw >= 0 && tRaw >= 0 && Math.abs(sRaw - tRaw) > s.ttlToleranceMs)
     if (differs && sRaw !== -2 && tRaw !== -2) {
       const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
       diffs.push(
-        difference('ttl', key, e.sourceDb, `ttl ${ms(sTtl)} in source, ${ms(tTtl)} in target`, {
-          sourceType: st,
-          sourceTtlMs: sTtl,
-          targetTtlMs: tTtl,
+        difference('ttl', key, e.sourceDb, `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`, {
+          sourceType: typeName(st),
+          sourceTtlMs: left(sRaw),
+          targetTtlMs: left(tRaw),
         }),
       )
     }
-    sameType.push({ i, type: st })
-  })
-  if (!sameType.length) return diffs
-
-  // Lengths: a difference on its own, and what decides between DUMP and a chunked comparison.
-  const lenKeys = sameType.map((x) => keys[x.i])
-  const lenCmd = (k: Buffer, j: number) => {
-    const cmd = lengthCommand(sameType[j].type)
-    return cmd ? [[cmd, k]] : [['EXISTS', k]]
-  }
-  const [sl, tl] = await Promise.all([
-    e.source.perKey(e.sourceDb, lenKeys, lenCmd),
-    e.target.perKey(e.targetDb, lenKeys, lenCmd),
-  ])
-  const dumpable: { i: number; type: string; length: number }[] = []
-  const logical: { i: number; type: string; length: number }[] = []
-  sameType.forEach((x, j) => {
-    const what = lengthCommand(x.type) ?? 'EXISTS'
-    const a = int(sl[j][0], what, e.source)
-    const b = int(tl[j][0], what, e.target)
-    const key = keys[x.i]
-    if (a !== b && lengthCommand(x.type)) {
-      const unit = x.type === 'string' ? 'bytes' : 'elements'
+    // Equal payloads (same encoding, same RDB version): equal values.
+    if (sp!.equals(tp!)) return
+    const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
+    if (unknown || !st.known) {
+      const where = unknown === st ? 'source' : 'target'
+      const reason = unknown?.reason ?? ''
       diffs.push(
-        difference('value', key, e.sourceDb, `${x.type} of ${a} ${unit} in source, ${b} in target`, {
-          sourceType: x.type,
-        }),
+        difference(
+          'value',
+          key,
+          e.sourceDb,
+          `could not compare: the DUMP payload on the ${where} holds ${reason}`,
+          {
+            sourceType: typeName(st),
+          },
+        ),
       )
       return
     }
-    const small = x.type === 'string' ? a <= DUMP_LIMIT_BYTES : a <= s.chunkElements
-    ;(small ? dumpable : logical).push({ ...x, length: a })
+    closer.push({ i, type: st.type, payloadBytes: Math.max(sp!.length, tp!.length) })
   })
+  if (!closer.length) return diffs
 
-  if (dumpable.length) {
-    const dumpKeys = dumpable.map((x) => keys[x.i])
-    const dump = (k: Buffer) => [['DUMP', k]]
-    const [sd, td] = await Promise.all([
-      e.source.perKey(e.sourceDb, dumpKeys, dump),
-      e.target.perKey(e.targetDb, dumpKeys, dump),
-    ])
-    dumpable.forEach((x, j) => {
-      const a = sd[j][0]
-      const b = td[j][0]
-      // Equal payloads (same encoding, same RDB version): equal values. Otherwise look closer:
-      // the same value can be encoded differently (listpack vs hashtable, another version).
-      if (!(Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b))) logical.push(x)
-    })
-  }
-
-  // Small values whose payloads differ (a hashtable's per-process order, another encoding or RDB
-  // version) are read whole, pipelined for many keys in one round per node, and compared in memory:
-  // never a round trip per key. Big values, streams and module types go piece by piece.
-  const batched: { x: (typeof logical)[number]; read: CommandArg[] }[] = []
-  const oneByOne: typeof logical = []
-  for (const x of logical) {
-    const read = wholeValueRead(x.type, keys[x.i], x.length, s.chunkElements)
-    if (read) batched.push({ x, read })
-    else oneByOne.push(x)
-  }
-  const record = (x: (typeof logical)[number], mismatch: ValueMismatch | undefined) => {
+  const record = (x: Closer, mismatch: ValueMismatch | undefined) => {
     if (!mismatch) return
     diffs.push(
       difference('value', keys[x.i], e.sourceDb, mismatch.detail, {
@@ -227,6 +218,23 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       }),
     )
   }
+  const lengthMismatch = (x: Closer, a: number, b: number): ValueMismatch | undefined =>
+    a === b
+      ? undefined
+      : {
+          detail: `${x.type} of ${a} ${x.type === 'string' ? 'bytes' : 'elements'} in source, ${b} in target`,
+        }
+
+  const batched: { x: Closer; read: CommandArg[]; payloadBytes: number }[] = []
+  const pieces: Closer[] = []
+  for (const x of closer) {
+    const read = x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES ? wholeReadCommand(x.type, keys[x.i]) : undefined
+    if (read) batched.push({ x, read, payloadBytes: x.payloadBytes })
+    else if (lengthCommand(x.type)) pieces.push(x)
+    // Module types: only their serialized form can be compared.
+    else record(x, { detail: `${x.type} values differ (DUMP payloads)` })
+  }
+
   for (const group of byReadBudget(batched)) {
     const groupKeys = group.map((b) => keys[b.x.i])
     const read = (_k: Buffer, j: number) => [group[j].read]
@@ -239,21 +247,74 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       const b = tv[j][0]
       // A key that changed type or vanished while read: a difference for now, rechecked by the next pass.
       const refused = a instanceof RespError ? a : b instanceof RespError ? b : undefined
+      if (refused) return record(x, { detail: `could not compare: ${refused.message}` })
       record(
         x,
-        refused ? { detail: `could not compare: ${refused.message}` } : compareWholeReplies(x.type, a, b),
+        lengthMismatch(x, wholeReplyLength(x.type, a), wholeReplyLength(x.type, b)) ??
+          compareWholeReplies(x.type, a, b),
       )
     })
   }
 
-  for (const x of oneByOne) {
-    let mismatch: ValueMismatch | undefined
-    try {
-      mismatch = await compareValue(e, keys[x.i], x.type, x.length, s.chunkElements)
-    } catch (err) {
-      mismatch = { detail: `could not compare: ${(err as Error).message}` }
+  if (pieces.length) {
+    // Big values: their lengths in one round, then each compared chunk by chunk.
+    const pieceKeys = pieces.map((x) => keys[x.i])
+    const len = (k: Buffer, j: number) => [[lengthCommand(pieces[j].type)!, k]]
+    const [sl, tl] = await Promise.all([
+      e.source.perKey(e.sourceDb, pieceKeys, len),
+      e.target.perKey(e.targetDb, pieceKeys, len),
+    ])
+    for (let j = 0; j < pieces.length; j++) {
+      const x = pieces[j]
+      const what = lengthCommand(x.type)!
+      const refused = [sl[j][0], tl[j][0]].find(changedType) as RespError | undefined
+      if (refused) {
+        record(x, { detail: `could not compare: ${refused.message}` })
+        continue
+      }
+      const a = int(sl[j][0], what, e.source)
+      const b = int(tl[j][0], what, e.target)
+      let mismatch = lengthMismatch(x, a, b)
+      if (!mismatch) {
+        try {
+          mismatch = await compareValue(e, keys[x.i], x.type, a, s.chunkElements)
+        } catch (err) {
+          mismatch = { detail: `could not compare: ${(err as Error).message}` }
+        }
+      }
+      record(x, mismatch)
     }
-    record(x, mismatch)
   }
+  return diffs
+}
+
+/** --mode quick: types only (TYPE, the cheapest question), no values, no expiries. */
+async function compareTypes(e: Endpoints, keys: Buffer[]): Promise<Difference[]> {
+  const head = (k: Buffer) => [['TYPE', k]]
+  const [src, tgt] = await Promise.all([
+    e.source.perKey(e.sourceDb, keys, head),
+    e.target.perKey(e.targetDb, keys, head),
+  ])
+  const diffs: Difference[] = []
+  keys.forEach((key, i) => {
+    const st = text(src[i][0], 'TYPE', e.source)
+    const tt = text(tgt[i][0], 'TYPE', e.target)
+    if (st === 'none' && tt === 'none') return
+    if (st === 'none')
+      diffs.push(
+        difference('missing-in-source', key, e.sourceDb, `only in target (${tt})`, { targetType: tt }),
+      )
+    else if (tt === 'none')
+      diffs.push(
+        difference('missing-in-target', key, e.sourceDb, `only in source (${st})`, { sourceType: st }),
+      )
+    else if (st !== tt)
+      diffs.push(
+        difference('type', key, e.sourceDb, `${st} in source, ${tt} in target`, {
+          sourceType: st,
+          targetType: tt,
+        }),
+      )
+  })
   return diffs
 }

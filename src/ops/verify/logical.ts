@@ -36,15 +36,17 @@ function both(e: Endpoints, key: Buffer, cmd: CommandArg[]): Promise<[Reply, Rep
 }
 
 const buf = (r: Reply): Buffer => (Buffer.isBuffer(r) ? r : Buffer.from(r === null ? '' : String(r)))
-const hex = (b: Buffer) => b.toString('hex')
+/** Bytes as a string key of a Set or Map: latin1 maps byte n to char n, both ways, and is cheap. */
+const asKey = (b: Buffer) => b.toString('latin1')
+const fromKey = (k: string) => Buffer.from(k, 'latin1')
 const quote = (b: Buffer) =>
   `"${escapeBytes(b.length > 64 ? b.subarray(0, 64) : b)}${b.length > 64 ? '...' : ''}"`
 
-/** Pairs [a, b, a, b ...] -> Map(hex(a) -> b). */
+/** Pairs [a, b, a, b ...] -> Map(a as a key -> b). */
 function pairs(reply: Reply): Map<string, Buffer> {
   const items = reply as Reply[]
   const out = new Map<string, Buffer>()
-  for (let i = 0; i + 1 < items.length; i += 2) out.set(hex(buf(items[i])), buf(items[i + 1]))
+  for (let i = 0; i + 1 < items.length; i += 2) out.set(asKey(buf(items[i])), buf(items[i + 1]))
   return out
 }
 
@@ -80,15 +82,14 @@ function compareMaps(
   same: (a: Buffer, b: Buffer) => boolean = sameBytes,
 ): ValueMismatch | undefined {
   for (const [k, v] of s) {
-    const field = Buffer.from(k, 'hex')
+    const field = fromKey(k)
     const other = t.get(k)
     if (other === undefined) return { detail: `${what} ${quote(field)} missing in target`, sourceValue: v }
     if (!same(v, other))
       return { detail: `${what} ${quote(field)}: values differ`, sourceValue: v, targetValue: other }
   }
   for (const [k, v] of t) {
-    if (!s.has(k))
-      return { detail: `${what} ${quote(Buffer.from(k, 'hex'))} missing in source`, targetValue: v }
+    if (!s.has(k)) return { detail: `${what} ${quote(fromKey(k))} missing in source`, targetValue: v }
   }
   return undefined
 }
@@ -154,8 +155,14 @@ export function wholeValueRead(
   chunk: number,
 ): CommandArg[] | undefined {
   if (type === 'string') return length <= STRING_WHOLE ? ['GET', key] : undefined
-  if (length > chunk) return undefined
+  return length > chunk ? undefined : wholeReadCommand(type, key)
+}
+
+/** The command that reads a value of `type` whole; undefined for streams and module types. */
+export function wholeReadCommand(type: string, key: Buffer): CommandArg[] | undefined {
   switch (type) {
+    case 'string':
+      return ['GET', key]
     case 'list':
       return ['LRANGE', key, 0, -1]
     case 'hash':
@@ -167,6 +174,14 @@ export function wholeValueRead(
     default:
       return undefined
   }
+}
+
+/** The length (bytes of a string, elements otherwise) of a `wholeReadCommand` reply; a nil is 0. */
+export function wholeReplyLength(type: string, reply: Reply): number {
+  if (reply === null) return 0
+  if (type === 'string') return buf(reply).length
+  const items = reply as Reply[]
+  return type === 'hash' || type === 'zset' ? items.length / 2 : items.length
 }
 
 /** Two replies of `wholeValueRead`'s command compared; the first difference in words. */
@@ -225,12 +240,12 @@ function compareListPage(s: Reply[], t: Reply[], at: number): ValueMismatch | un
 
 /** Sets compared as sets (each side in its own order), by member bytes. */
 function compareSetMembers(s: Reply[], t: Reply[]): ValueMismatch | undefined {
-  const tset = new Set(t.map((m) => hex(buf(m))))
+  const tset = new Set(t.map((m) => asKey(buf(m))))
   for (const m of s)
-    if (!tset.has(hex(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in target` }
-  const sset = new Set(s.map((m) => hex(buf(m))))
+    if (!tset.has(asKey(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in target` }
+  const sset = new Set(s.map((m) => asKey(buf(m))))
   for (const m of t)
-    if (!sset.has(hex(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in source` }
+    if (!sset.has(asKey(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in source` }
   return undefined
 }
 
@@ -372,14 +387,14 @@ async function compareStream(e: Endpoints, key: Buffer, chunk: number): Promise<
 
   const [sg, tg] = (await both(e, key, ['XINFO', 'GROUPS', key])) as [Reply[], Reply[]]
   const byName = (r: Reply[]) =>
-    new Map(r.map((g) => [hex(buf(fieldsOf(g).get('name') ?? null)), fieldsOf(g)]))
+    new Map(r.map((g) => [asKey(buf(fieldsOf(g).get('name') ?? null)), fieldsOf(g)]))
   const sGroups = byName(sg)
   const tGroups = byName(tg)
   for (const name of tGroups.keys())
     if (!sGroups.has(name))
-      return { detail: `stream consumer group ${quote(Buffer.from(name, 'hex'))} missing in source` }
+      return { detail: `stream consumer group ${quote(fromKey(name))} missing in source` }
   for (const [name, sf] of sGroups) {
-    const group = Buffer.from(name, 'hex')
+    const group = fromKey(name)
     const tf = tGroups.get(name)
     if (!tf) return { detail: `stream consumer group ${quote(group)} missing in target` }
     const diff = firstFieldDiff(`stream consumer group ${quote(group)}:`, GROUP_FIELDS, sf, tf)
@@ -404,11 +419,13 @@ async function compareConsumers(
 ): Promise<ValueMismatch | undefined> {
   const [s, t] = (await both(e, key, ['XINFO', 'CONSUMERS', key, group])) as [Reply[], Reply[]]
   const consumers = (r: Reply[]) =>
-    new Map(r.map((c) => fieldsOf(c)).map((f) => [hex(buf(f.get('name') ?? null)), scalar(f.get('pending'))]))
+    new Map(
+      r.map((c) => fieldsOf(c)).map((f) => [asKey(buf(f.get('name') ?? null)), scalar(f.get('pending'))]),
+    )
   const a = consumers(s)
   const b = consumers(t)
   for (const [name, pending] of a) {
-    const where = `stream consumer group ${quote(group)}: consumer ${quote(Buffer.from(name, 'hex'))}`
+    const where = `stream consumer group ${quote(group)}: consumer ${quote(fromKey(name))}`
     if (!b.has(name)) return { detail: `${where} missing in target` }
     if (b.get(name) !== pending)
       return { detail: `${where} has ${pending} pending entries in source, ${b.get(name)} in target` }
@@ -416,7 +433,7 @@ async function compareConsumers(
   for (const name of b.keys())
     if (!a.has(name))
       return {
-        detail: `stream consumer group ${quote(group)}: consumer ${quote(Buffer.from(name, 'hex'))} missing in source`,
+        detail: `stream consumer group ${quote(group)}: consumer ${quote(fromKey(name))} missing in source`,
       }
   return undefined
 }

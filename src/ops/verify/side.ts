@@ -173,6 +173,28 @@ export class Side {
     return out
   }
 
+  /**
+   * Which of `keys` exist in `db`. On a standalone, one EXISTS names them all: when it counts them
+   * all (the common case, equal datasets) that settles the batch in one command; otherwise, and
+   * on a cluster (keys of many slots), one EXISTS a key.
+   */
+  async existing(db: number, keys: Buffer[]): Promise<boolean[]> {
+    if (!this.cluster && keys.length > 1) {
+      const address = this.addressFor(keys[0])
+      await this.throttle(address, 1)
+      const count = await (await this.conn(address, db)).call(['EXISTS', ...keys])
+      if (count instanceof RespError)
+        throw new OperationError(`EXISTS refused on the ${this.label}: ${count.message}`)
+      if (count === keys.length) return keys.map(() => true)
+    }
+    const replies = await this.perKey(db, keys, (k) => [['EXISTS', k]])
+    return replies.map(([r]) => {
+      if (r instanceof RespError)
+        throw new OperationError(`EXISTS refused on the ${this.label}: ${r.message}`)
+      return r === 1
+    })
+  }
+
   async close(): Promise<void> {
     await this.pool.closeAll()
   }

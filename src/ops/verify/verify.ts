@@ -95,7 +95,7 @@ export async function verifyDatasets(
       const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
       await Promise.all(
         source.primaries.map(async (node) => {
-          // Several batches in flight per node: each needs three round trips per side.
+          // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
           const window = new WorkWindow(IN_FLIGHT)
           for await (const keys of source.scanNode(node.address, pair.source, batch, options.signal)) {
             await window.add(async () => {
@@ -127,9 +127,9 @@ export async function verifyDatasets(
               await window.add(async () => {
                 const found = new Array<boolean>(keys.length).fill(false)
                 for (const sdb of sourceDbsFor) {
-                  const replies = await source.perKey(sdb, keys, (k) => [['EXISTS', k]])
-                  replies.forEach((r, i) => {
-                    if (r[0] === 1) found[i] = true
+                  const exists = await source.existing(sdb, keys)
+                  exists.forEach((yes, i) => {
+                    if (yes) found[i] = true
                   })
                 }
                 keys.forEach((key, i) => {

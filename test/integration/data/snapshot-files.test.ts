@@ -11,7 +11,14 @@ import { restoreSnapshot } from '../../../src/ops/snapshot/restore.js'
 import { runCli } from '../../helpers/cli.js'
 import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 import { BIN, fillDataset } from '../../helpers/snapshot-dataset.js'
-import { rdbFile, str } from '../../helpers/rdb-craft.js'
+import { listpack, rdbFile, str } from '../../helpers/rdb-craft.js'
+
+/** The same file with its stored CRC-64 wrong. */
+const flipCrc = (file: Buffer) => {
+  const out = Buffer.from(file)
+  out[out.length - 1] ^= 0xff
+  return out
+}
 
 const fixtures = fileURLToPath(new URL('../../fixtures/rdb/', import.meta.url))
 
@@ -121,6 +128,30 @@ describe('RDB files from redis-server, and bad files', () => {
     const forced = await runCli(['snapshot', 'restore', file, '--to', other.url, '--ignore-checksum'])
     expect(forced.code, forced.stderr).toBe(0)
     expect(await o.get('legacy:expire-ms')).toBe('milliseconds'.replace('m', 'M'))
+  })
+
+  it('without a usable checksum, a damaged value stops the restore before anything is sent', async () => {
+    // The verification pass skips values by their lengths when the CRC-64 vouches for the file; a
+    // file saved with rdbchecksum no (or forced with --ignore-checksum) has every value walked first.
+    const damaged = listpack(['field', 'value'])
+    damaged.writeUInt32LE(damaged.length + 7, 0) // the listpack's own total-bytes header, wrong
+    const entries = [
+      { type: 0, key: Buffer.from('first-good-key'), value: str('v') },
+      { type: 16, key: Buffer.concat([Buffer.from('damaged:'), BIN]), value: str(damaged) },
+    ]
+    const o = await other.admin()
+    for (const [name, file, flags] of [
+      ['unchecked.rdb', rdbFile(11, [{ db: 0, entries }], { checksum: false }), []],
+      ['forced.rdb', flipCrc(rdbFile(11, [{ db: 0, entries }])), ['--ignore-checksum']],
+    ] as const) {
+      const path = join(dir, name)
+      writeFileSync(path, file)
+      await o.flushall()
+      const r = await runCli(['snapshot', 'restore', path, '--to', other.url, ...flags])
+      expect(r.code, `${name}: ${r.stderr}`).toBe(2)
+      expect(r.stderr).toMatch(/listpack/)
+      expect(await o.dbsize(), name).toBe(0)
+    }
   })
 
   it('cluster writes follow MOVED (stale slot map) and ASK (a slot being migrated)', async () => {

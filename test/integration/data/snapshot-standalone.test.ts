@@ -85,15 +85,33 @@ describe('snapshot create / inspect / restore on a standalone server', () => {
     expect(text.stdout).toMatch(/checksum ok/)
   })
 
-  it('create --method sync: the replication snapshot, rewritten, loads with the same digest', async () => {
-    const syncFile = join(dir, 'sync.rdb')
-    const r = await runCli(['snapshot', 'create', source.url, '--out', syncFile, '--method', 'sync'])
-    expect(r.code, r.stderr).toBe(0)
-    const fresh = await serverFromRdb(syncFile)
-    try {
-      expect(await digest(fresh.client)).toBe(sourceDigest)
-    } finally {
-      await fresh.stop()
+  it('create --method sync: the replication snapshot, copied as streamed (disk-based and diskless), loads with the same digest', async () => {
+    for (const diskless of ['no', 'yes']) {
+      // Diskless transfers end with a 40-byte marker that must not reach the file.
+      await admin.call('CONFIG', 'SET', 'repl-diskless-sync', diskless)
+      const syncFile = join(dir, `sync-${diskless}.rdb`)
+      const r = await runCli([
+        'snapshot',
+        'create',
+        source.url,
+        '--out',
+        syncFile,
+        '--method',
+        'sync',
+        '--json',
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      const report = finalJson(r.stdout)
+      expect(report).toMatchObject({ method: 'sync', keys, bytes: statSync(syncFile).size })
+      const inspected = await runCli(['snapshot', 'inspect', syncFile, '--json'])
+      expect(inspected.code, inspected.stderr).toBe(0)
+      expect(finalJson(inspected.stdout).checksum).toMatchObject({ status: 'ok' })
+      const fresh = await serverFromRdb(syncFile)
+      try {
+        expect(await digest(fresh.client)).toBe(sourceDigest)
+      } finally {
+        await fresh.stop()
+      }
     }
   })
 

@@ -8,6 +8,8 @@ import {
   type Endpoints,
 } from '../../../../src/ops/verify/logical.js'
 import type { Side } from '../../../../src/ops/verify/side.js'
+import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
+import { RDB_TYPE } from '../../../../src/data/rdb/constants.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'
 import type { Reply } from '../../../../src/wire/reply-parser.js'
 
@@ -29,6 +31,8 @@ function side(label: 'source' | 'target', answer: (args: string[]) => Reply, log
 const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: true }
 const b = (s: string) => Buffer.from(s)
 const key = Buffer.from([0x7a, 0x00, 0x0d, 0x0a, 0xff])
+/** A DUMP payload of `rdbType` (its first byte, which verify reads the type from) whose value bytes are `tag`. */
+const payloadOf = (rdbType: number, tag: string) => buildDumpPayload(rdbType, b(tag), 10)
 
 /** A zset side: its scores as that server prints them, a DUMP payload of its own. */
 function zsetSide(label: 'source' | 'target', scores: [string, string][], dump: string, log?: string[]) {
@@ -43,7 +47,7 @@ function zsetSide(label: 'source' | 'target', scores: [string, string][], dump: 
         case 'ZCARD':
           return scores.length
         case 'DUMP':
-          return b(dump)
+          return payloadOf(RDB_TYPE.ZSET_LISTPACK, dump)
         case 'ZRANGE':
           return scores.flatMap(([m, s]) => [b(m), b(s)])
         case 'ZSCAN':
@@ -155,7 +159,7 @@ function streamSide(label: 'source' | 'target', m: StreamModel, idleShift: numbe
         case 'XLEN':
           return m.entries.length
         case 'DUMP':
-          return b(`${label} payload`)
+          return payloadOf(RDB_TYPE.STREAM_LISTPACKS_3, `${label} payload`)
         case 'XRANGE':
           return m.entries.map(([id, f]) => [b(id), f.map(b)])
         case 'XINFO STREAM':
@@ -297,9 +301,13 @@ describe('verify: stream metadata', () => {
       side(
         label,
         (args) =>
-          ({ TYPE: 'hash', PTTL: -1, HLEN: 2, DUMP: b(`${label} payload`), HGETALL: [b('a'), b('1')] })[
-            args[0]
-          ] as Reply,
+          ({
+            TYPE: 'hash',
+            PTTL: -1,
+            HLEN: 2,
+            DUMP: payloadOf(RDB_TYPE.HASH_LISTPACK, `${label} payload`),
+            HGETALL: [b('a'), b('1')],
+          })[args[0]] as Reply,
         log,
       )
     expect(
@@ -314,7 +322,13 @@ describe('verify: stream metadata', () => {
     const same = (label: 'source' | 'target') =>
       side(
         label,
-        (args) => ({ TYPE: 'stream', PTTL: -1, XLEN: 2, DUMP: b('one payload') })[args[0]] as Reply,
+        (args) =>
+          ({
+            TYPE: 'stream',
+            PTTL: -1,
+            XLEN: 2,
+            DUMP: payloadOf(RDB_TYPE.STREAM_LISTPACKS_3, 'one payload'),
+          })[args[0]] as Reply,
         log,
       )
     log.length = 0

@@ -1,0 +1,113 @@
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
+import { profileNote, readProfileDir, summarizeProfile } from './lib-profile.js'
+import type { BenchOptions, BenchReport } from './types.js'
+
+/**
+ * `npm run bench -- verify [--scale S] [--data production,uniform]` (issue 17): two standalone
+ * redis-servers loaded from the same RDB file (so TTLs agree to the millisecond, and hashtable-encoded
+ * sets and hashes iterate in each process's own order, as on two real servers), 1M keys at scale 1.
+ * `kvtop verify` (whole process, spawn to exit, both directions) against `redis-cli --scan` listing
+ * ONE side. Goal: kvtop's keys/s >= 1.0x the listing's. With KVTOP_BENCH_CPU_PROF=1, one more kvtop
+ * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
+ * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after.
+ */
+export const usesDataset = true
+
+const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
+
+/** Load `rdb` into the server behind `client`: its dbfilename replaced, then DEBUG RELOAD NOSAVE. */
+async function reloadFrom(client: Redis, rdb: string): Promise<void> {
+  const [, dir] = (await client.config('GET', 'dir')) as string[]
+  const [, name] = (await client.config('GET', 'dbfilename')) as string[]
+  copyFileSync(rdb, join(dir, name))
+  await client.call('DEBUG', 'RELOAD', 'NOSAVE')
+}
+
+export async function run(options: BenchOptions): Promise<BenchReport> {
+  const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
+  const dir = mkdtempSync(join(tmpdir(), 'kvtop-bench-verify-'))
+  const env = { ...process.env, KVTOP_SANDBOX_DIR: join(dir, 'sandboxes') }
+  const notes: string[] = []
+  let source: SandboxSummary | undefined
+  let target: SandboxSummary | undefined
+  try {
+    source = await sandboxUp({ name: 'bench-vsrc', shards: 0, replicas: 0, flavor: 'redis', env })
+    target = await sandboxUp({ name: 'bench-vdst', shards: 0, replicas: 0, flavor: 'redis', env })
+    const sPort = source.nodes[0].port
+    const tPort = target.nodes[0].port
+    await loadDataset(sPort, keys, dir, options.profile)
+    const rdb = join(dir, 'dataset.rdb')
+    await runTimed(REDIS_CLI, ['-p', String(sPort), '--rdb', rdb])
+    const src = new Redis({ port: sPort, lazyConnect: true })
+    const dst = new Redis({ port: tPort, lazyConnect: true })
+    await src.connect()
+    await dst.connect()
+    let dbsize: number
+    try {
+      await reloadFrom(src, rdb)
+      await reloadFrom(dst, rdb)
+      dbsize = await src.dbsize()
+      if ((await dst.dbsize()) !== dbsize) throw new Error('the two servers did not load the same keys')
+    } finally {
+      src.disconnect()
+      dst.disconnect()
+    }
+    notes.push(
+      `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on redis ${source.version}, two standalone servers loaded from one RDB file, loopback`,
+    )
+
+    const verifyArgs = [BIN, 'verify', '--source', source.url, '--target', target.url, '--passes', '1']
+    // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
+    // counts during the run say what kvtop asked of them, whatever the machine's load.
+    await Promise.all(
+      [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
+    )
+    const kvtop = await runTimed(process.execPath, verifyArgs)
+    const perKey = async (port: number) => {
+      const stats = (await runTimed(REDIS_CLI, ['-p', String(port), 'INFO', 'commandstats'])).stdout
+      const calls = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)]
+        .map(([, name, n]) => [name, Number(n) / dbsize] as const)
+        .filter(([name, n]) => n >= 0.001 && name !== 'info' && name !== 'config|resetstat')
+        .sort((a, b) => b[1] - a[1])
+      const sum = calls.reduce((n, [, c]) => n + c, 0)
+      return `${sum.toFixed(2)} (${calls.map(([name, c]) => `${name} ${c.toFixed(3)}`).join(', ')})`
+    }
+    notes.push(
+      `commands per key during kvtop verify: source ${await perKey(sPort)}; target ${await perKey(tPort)}`,
+    )
+    const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
+    const listed = scan.stdout.split('\n').filter(Boolean).length
+    const kvtopRate = dbsize / kvtop.seconds
+    const scanRate = listed / scan.seconds
+    if (process.env.KVTOP_BENCH_CPU_PROF) {
+      const profDir = join(dir, 'profile')
+      await runTimed(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, ...verifyArgs])
+      notes.push(profileNote('kvtop verify', summarizeProfile(readProfileDir(profDir), 10)))
+    }
+    notes.push('whole processes timed, spawn to exit; a 2-core machine shared by kvtop and both servers')
+    return {
+      name: 'verify',
+      rows: [
+        {
+          case: `verify ${dbsize} identical keys, both directions`,
+          kvtop: { seconds: kvtop.seconds, rate: kvtopRate, unit: 'keys/s' },
+          anchor: { name: 'redis-cli --scan (one side)', seconds: scan.seconds, rate: scanRate },
+          ratio: kvtopRate / scanRate,
+          goal: '>= 1.0x redis-cli --scan of one side',
+          met: kvtopRate >= scanRate,
+        },
+      ],
+      notes,
+    }
+  } finally {
+    if (source) await sandboxDown('bench-vsrc', env).catch(() => {})
+    if (target) await sandboxDown('bench-vdst', env).catch(() => {})
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
