@@ -3,6 +3,7 @@ import type { ConnectionInput } from '../connect/options.js'
 import { KvtopError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
 import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './cloudwatch-only.js'
+import { ioredisFactory, type ConnectionFactory } from './connection.js'
 import { MonitorEngine, type ExternalMetricsSource, type MonitorOptions } from './engine.js'
 import type { AwsDeployment } from '../aws/types.js'
 import type { ShardReplication } from './replication.js'
@@ -19,12 +20,21 @@ import type { Snapshot } from './types.js'
 
 /** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */
 
-/** Discover the deployment from any one node, then watch every node with its own connection. */
-export async function openMonitor(input: ConnectionInput, options: MonitorOptions): Promise<MonitorEngine> {
+/**
+ * Discover the deployment from any one node, then watch every node with its own connection.
+ * `wrapConnections` sees every node connection the engine opens (export reads the raw INFO counters
+ * the engine's snapshot turns into rates).
+ */
+export async function openMonitor(
+  input: ConnectionInput,
+  options: MonitorOptions,
+  wrapConnections?: (factory: ConnectionFactory) => ConnectionFactory,
+): Promise<MonitorEngine> {
   const deployment = await Deployment.connect(input)
   try {
     const spec = { ...deployment.spec, clientName: deployment.spec.clientName ?? 'kvtop-monitor' }
-    return new MonitorEngine(spec, deployment.topology, options)
+    const connect = wrapConnections?.(options.connect ?? ioredisFactory(spec))
+    return new MonitorEngine(spec, deployment.topology, connect ? { ...options, connect } : options)
   } finally {
     await deployment.close()
   }
