@@ -4,8 +4,14 @@ import { ALL_FAMILIES, COUNTED_EVENTS, POLL_STATES } from './catalog.js'
 
 export type Labels = Record<string, string>
 
+/**
+ * One sample: `shared` are the labels of its node (or deployment, shard), one object per node
+ * reused across metrics and scrapes, so the registry formats them once; `labels` are its own
+ * (cmd, db, state...).
+ */
 export interface Sample {
   labels: Labels
+  sharedLabels: Labels
   value: number
 }
 
@@ -35,36 +41,71 @@ export interface DeploymentView {
 
 const bool = (b: boolean | undefined): number | undefined => (b === undefined ? undefined : b ? 1 : 0)
 
-/** Collects samples by metric name, leaving out values the node did not report. */
-class SampleSink {
-  readonly samples: Samples = new Map(ALL_FAMILIES.map((f) => [f.name, []]))
+const NONE: Labels = Object.freeze({}) as Labels
 
-  add(name: string, labels: Labels, value: number | undefined): void {
-    if (value === undefined || !Number.isFinite(value)) return
-    this.samples.get(name)!.push({ labels, value })
+/** The label objects of nodes, shards and deployments, kept across scrapes (same object, same text). */
+export class LabelCache {
+  private readonly byKey = new Map<string, Labels>()
+
+  get(labels: Labels): Labels {
+    const key = Object.values(labels).join('\u0000')
+    let cached = this.byKey.get(key)
+    if (!cached) this.byKey.set(key, (cached = Object.freeze({ ...labels })))
+    return cached
+  }
+
+  /** Forget what the last scrape did not use (nodes gone). */
+  retain(used: Set<Labels>): void {
+    for (const [key, labels] of this.byKey) if (!used.has(labels)) this.byKey.delete(key)
   }
 }
 
-/** Every metric's samples over every deployment at `now` (epoch ms). Pure: the unit tests' subject. */
-export function collectSamples(views: readonly DeploymentView[], now: number): Samples {
-  const sink = new SampleSink()
+/** Collects samples by metric name, leaving out values the node did not report. */
+class SampleSink {
+  readonly samples: Samples = new Map(ALL_FAMILIES.map((f) => [f.name, []]))
+  readonly used = new Set<Labels>()
+
+  constructor(private readonly cache: LabelCache) {}
+
+  shared(labels: Labels): Labels {
+    const l = this.cache.get(labels)
+    this.used.add(l)
+    return l
+  }
+
+  /** A sample labelled by `shared` (from shared()) and, optionally, labels of its own. */
+  add(name: string, shared: Labels, value: number | undefined, labels: Labels = NONE): void {
+    if (value === undefined || !Number.isFinite(value)) return
+    this.samples.get(name)!.push({ labels, sharedLabels: shared, value })
+  }
+}
+
+/** Every metric's samples over every deployment at `now` (epoch ms). Pure but for the label cache. */
+export function collectSamples(
+  views: readonly DeploymentView[],
+  now: number,
+  cache: LabelCache = new LabelCache(),
+): Samples {
+  const sink = new SampleSink(cache)
   for (const view of views) addDeployment(sink, view, now)
+  cache.retain(sink.used)
   return sink.samples
 }
 
 function addDeployment(sink: SampleSink, view: DeploymentView, now: number): void {
   const deployment = view.name
-  const d = { deployment }
+  const d = sink.shared({ deployment })
   for (const type of new Set([...COUNTED_EVENTS, ...view.events.keys()]))
-    sink.add('kvtop_events_total', { deployment, type }, view.events.get(type) ?? 0)
+    sink.add('kvtop_events_total', d, view.events.get(type) ?? 0, { type })
   for (const [pattern, t] of view.slowlog) {
-    sink.add('kvtop_slowlog_entries_total', { deployment, pattern }, t.count)
-    sink.add('kvtop_slowlog_duration_seconds_total', { deployment, pattern }, t.totalUs / 1e6)
+    sink.add('kvtop_slowlog_entries_total', d, t.count, { pattern })
+    sink.add('kvtop_slowlog_duration_seconds_total', d, t.totalUs / 1e6, { pattern })
   }
   const snap = view.snapshot
   if (!snap) {
     sink.add('kvtop_deployment_up', d, 0)
-    if (view.seedAddress) sink.add('redis_up', { deployment, shard: '0', addr: view.seedAddress }, 0)
+    if (view.seedAddress)
+      sink.add('redis_up', sink.shared({ deployment, shard: '0', addr: view.seedAddress }), 0)
     return
   }
   const age = Math.max(0, now - snap.at)
@@ -99,7 +140,7 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
     alerts.set(key, entry)
   }
   for (const a of alerts.values())
-    sink.add('kvtop_alerts_active', { deployment, type: a.type, severity: a.severity }, a.n)
+    sink.add('kvtop_alerts_active', d, a.n, { type: a.type, severity: a.severity })
 
   for (const n of snap.nodes) addNode(sink, deployment, n, stale ? undefined : view.info(n.address), stale)
 
@@ -124,7 +165,11 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
     }
   }
   for (const shard of snap.shards)
-    sink.add('kvtop_shard_nodes_up', { deployment, shard: String(shard.index) }, stale ? 0 : shard.nodesUp)
+    sink.add(
+      'kvtop_shard_nodes_up',
+      sink.shared({ deployment, shard: String(shard.index) }),
+      stale ? 0 : shard.nodesUp,
+    )
 }
 
 function addNode(
@@ -134,12 +179,11 @@ function addNode(
   info: NodeInfo | undefined,
   stale: boolean,
 ): void {
-  const l = { deployment, shard: String(n.shard), addr: n.address }
+  const l = sink.shared({ deployment, shard: String(n.shard), addr: n.address })
   const up = n.up && !stale
   sink.add('redis_up', l, up ? 1 : 0)
-  sink.add('kvtop_node_info', { ...l, role: n.role }, 1)
-  for (const state of POLL_STATES)
-    sink.add('kvtop_node_poll_state', { ...l, state }, n.state === state ? 1 : 0)
+  sink.add('kvtop_node_info', l, 1, { role: n.role })
+  for (const state of POLL_STATES) sink.add('kvtop_node_poll_state', l, n.state === state ? 1 : 0, { state })
   sink.add('kvtop_node_poll_duration_seconds', l, n.pollMs === undefined ? undefined : n.pollMs / 1000)
   sink.add(
     'kvtop_node_last_seen_timestamp_seconds',
@@ -155,19 +199,14 @@ function addNode(
 /** redis_exporter's figures, from the node's INFO as the engine last read it. */
 function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): void {
   const { server, clients, memory, persistence, stats, cpu, replication: r } = info
-  sink.add(
-    'redis_instance_info',
-    {
-      ...l,
-      role: n.role,
-      redis_version: server.version,
-      redis_mode: server.mode ?? '',
-      engine: server.engine,
-      provider: server.provider,
-      maxmemory_policy: memory.maxmemoryPolicy ?? '',
-    },
-    1,
-  )
+  sink.add('redis_instance_info', l, 1, {
+    role: n.role,
+    redis_version: server.version,
+    redis_mode: server.mode ?? '',
+    engine: server.engine,
+    provider: server.provider,
+    maxmemory_policy: memory.maxmemoryPolicy ?? '',
+  })
   const add = (name: string, value: number | undefined) => sink.add(name, l, value)
   add('redis_uptime_in_seconds', server.uptimeSeconds)
   add('redis_connected_clients', clients.connected)
@@ -199,17 +238,17 @@ function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): vo
   add('redis_cpu_sys_children_seconds_total', cpu.sysChildren)
   add('redis_cpu_user_children_seconds_total', cpu.userChildren)
   for (const [cmd, c] of Object.entries(info.commandStats)) {
-    const labels = { ...l, cmd }
-    sink.add('redis_commands_total', labels, c.calls)
-    sink.add('redis_commands_duration_seconds_total', labels, c.usec / 1e6)
-    sink.add('redis_commands_rejected_calls_total', labels, c.rejectedCalls)
-    sink.add('redis_commands_failed_calls_total', labels, c.failedCalls)
+    const labels = { cmd }
+    sink.add('redis_commands_total', l, c.calls, labels)
+    sink.add('redis_commands_duration_seconds_total', l, c.usec / 1e6, labels)
+    sink.add('redis_commands_rejected_calls_total', l, c.rejectedCalls, labels)
+    sink.add('redis_commands_failed_calls_total', l, c.failedCalls, labels)
   }
   for (const [err, count] of Object.entries(info.errorStats))
-    sink.add('redis_errors_total', { ...l, err }, count)
+    sink.add('redis_errors_total', l, count, { err })
   for (const [db, k] of Object.entries(info.keyspace)) {
-    sink.add('redis_db_keys', { ...l, db: `db${db}` }, k.keys)
-    sink.add('redis_db_keys_expiring', { ...l, db: `db${db}` }, k.expires)
+    sink.add('redis_db_keys', l, k.keys, { db: `db${db}` })
+    sink.add('redis_db_keys_expiring', l, k.expires, { db: `db${db}` })
   }
   add('redis_connected_slaves', r.connectedReplicas)
   add('redis_master_repl_offset', r.masterReplOffset)
@@ -221,16 +260,16 @@ function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): vo
   add('redis_replica_partial_resync_accepted', stats.syncPartialOk)
   add('redis_replica_partial_resync_denied', stats.syncPartialErr)
   if (r.role === 'replica') {
-    const m = { ...l, master_host: r.masterHost ?? '', master_port: String(r.masterPort ?? '') }
-    sink.add('redis_master_link_up', m, r.masterLinkStatus === 'up' ? 1 : 0)
-    sink.add('redis_master_sync_in_progress', m, bool(r.masterSyncInProgress))
-    sink.add('redis_slave_repl_offset', m, r.slaveReplOffset)
-    sink.add('redis_master_last_io_seconds_ago', m, r.masterLastIoSecondsAgo)
+    const m = { master_host: r.masterHost ?? '', master_port: String(r.masterPort ?? '') }
+    sink.add('redis_master_link_up', l, r.masterLinkStatus === 'up' ? 1 : 0, m)
+    sink.add('redis_master_sync_in_progress', l, bool(r.masterSyncInProgress), m)
+    sink.add('redis_slave_repl_offset', l, r.slaveReplOffset, m)
+    sink.add('redis_master_last_io_seconds_ago', l, r.masterLastIoSecondsAgo, m)
   }
   for (const replica of r.replicas) {
-    const s = { ...l, slave_ip: replica.ip, slave_port: String(replica.port), slave_state: replica.state }
-    sink.add('redis_connected_slave_offset_bytes', s, replica.offset)
-    sink.add('redis_connected_slave_lag_seconds', s, replica.lag)
+    const s = { slave_ip: replica.ip, slave_port: String(replica.port), slave_state: replica.state }
+    sink.add('redis_connected_slave_offset_bytes', l, replica.offset, s)
+    sink.add('redis_connected_slave_lag_seconds', l, replica.lag, s)
   }
   add('redis_cluster_enabled', info.clusterEnabled ? 1 : 0)
   add('redis_io_threads_active', bool(server.ioThreadsActive))
