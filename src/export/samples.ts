@@ -115,17 +115,12 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
   sink.add('kvtop_deployment_last_round_timestamp_seconds', d, snap.at / 1000)
   sink.add('kvtop_deployment_round_duration_seconds', d, snap.roundMs / 1000)
   const dep = snap.deployment
-  sink.add(
-    'kvtop_deployment_info',
-    {
-      deployment,
-      mode: dep.mode,
-      engine: dep.engine ?? '',
-      version: dep.version ?? '',
-      provider: dep.provider ?? '',
-    },
-    1,
-  )
+  sink.add('kvtop_deployment_info', d, 1, {
+    mode: dep.mode,
+    engine: dep.engine ?? '',
+    version: dep.version ?? '',
+    provider: dep.provider ?? '',
+  })
   sink.add('kvtop_deployment_nodes', d, snap.cluster.nodes)
   sink.add('kvtop_deployment_nodes_up', d, stale ? 0 : snap.cluster.nodesUp)
   if (dep.mode === 'cluster') {

@@ -1,0 +1,327 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { ALL_FAMILIES } from '../../../src/export/catalog.js'
+import { ExportRegistry } from '../../../src/export/registry.js'
+import type { DeploymentView, PatternTally } from '../../../src/export/samples.js'
+import { parseNodeInfo, type NodeInfo } from '../../../src/metrics/node-info.js'
+import type { NodeStatus, Snapshot } from '../../../src/metrics/types.js'
+
+const AT = 1_700_000_000_000
+
+const PRIMARY_INFO = [
+  '# Server',
+  'redis_version:7.0.15',
+  'redis_mode:standalone',
+  'uptime_in_seconds:120',
+  '# Clients',
+  'connected_clients:7',
+  'blocked_clients:1',
+  'maxclients:10000',
+  '# Memory',
+  'used_memory:1048576',
+  'maxmemory:0',
+  'maxmemory_policy:noeviction',
+  '# Stats',
+  'total_commands_processed:5000',
+  'keyspace_hits:40',
+  'keyspace_misses:2',
+  'sync_full:1',
+  '# Replication',
+  'role:master',
+  'connected_slaves:1',
+  'slave0:ip=127.0.0.1,port=7001,state=online,offset=900,lag=1',
+  'master_repl_offset:1000',
+  'repl_backlog_active:1',
+  'repl_backlog_size:1048576',
+  '# CPU',
+  'used_cpu_sys:1.5',
+  'used_cpu_user:2.25',
+  '# Commandstats',
+  'cmdstat_get:calls=30,usec=60,usec_per_call=2.00,rejected_calls=3,failed_calls=0',
+  '# Errorstats',
+  'errorstat_NOPERM:count=3',
+  '# Keyspace',
+  'db0:keys=12,expires=4,avg_ttl=0',
+  '',
+].join('\r\n')
+
+const REPLICA_INFO = [
+  '# Server',
+  'redis_version:7.0.15',
+  'redis_mode:standalone',
+  '# Replication',
+  'role:slave',
+  'master_host:127.0.0.1',
+  'master_port:7000',
+  'master_link_status:up',
+  'master_last_io_seconds_ago:0',
+  'master_sync_in_progress:0',
+  'slave_repl_offset:900',
+  'master_repl_offset:900',
+  '',
+].join('\r\n')
+
+function node(partial: Partial<NodeStatus> & Pick<NodeStatus, 'id' | 'port' | 'role'>): NodeStatus {
+  return {
+    host: '127.0.0.1',
+    address: `127.0.0.1:${partial.port}`,
+    shard: 0,
+    slots: [],
+    up: true,
+    health: 'online',
+    state: 'ok',
+    topCommands: [],
+    memory: {},
+    clients: {},
+    ...partial,
+  }
+}
+
+function snapshot(nodes: NodeStatus[], overrides: Partial<Snapshot> = {}): Snapshot {
+  return {
+    at: AT,
+    round: 7,
+    intervalMs: 1000,
+    roundMs: 12,
+    deployment: {
+      mode: 'replicated',
+      engine: 'redis',
+      version: '7.0.15',
+      provider: 'self-managed',
+      shards: 1,
+      nodes: nodes.length,
+    },
+    cluster: { nodesUp: nodes.filter((n) => n.up).length, nodes: nodes.length },
+    shards: [
+      {
+        index: 0,
+        primaryId: 'p',
+        slots: [],
+        nodeIds: nodes.map((n) => n.id),
+        nodesUp: nodes.filter((n) => n.up).length,
+      },
+    ],
+    nodes,
+    replication: [
+      {
+        shard: 0,
+        primaryId: 'p',
+        primaryAddress: '127.0.0.1:7000',
+        primaryUp: true,
+        primaryOffset: 1000,
+        writeBytesPerSec: 50,
+        replicas: [
+          {
+            id: 'r',
+            address: '127.0.0.1:7001',
+            up: true,
+            offset: 900,
+            lagBytes: 100,
+            lagSeconds: 2,
+            link: 'up',
+            backlogHeadroomBytes: 1048476,
+            fullResyncRisk: false,
+          },
+        ],
+      },
+    ],
+    alerts: [],
+    events: [],
+    slowlog: [],
+    ...overrides,
+  }
+}
+
+function view(partial: Partial<DeploymentView> & { snapshot?: Snapshot }): DeploymentView {
+  const infos = new Map<string, NodeInfo>([
+    ['127.0.0.1:7000', parseNodeInfo(PRIMARY_INFO, '127.0.0.1')],
+    ['127.0.0.1:7001', parseNodeInfo(REPLICA_INFO, '127.0.0.1')],
+  ])
+  return {
+    name: 'orders',
+    info: (address) => infos.get(address),
+    events: new Map(),
+    slowlog: new Map(),
+    staleAfterMs: 5000,
+    ...partial,
+  }
+}
+
+const healthy = () =>
+  snapshot([
+    node({ id: 'p', port: 7000, role: 'primary', pollMs: 3, lastSeenAt: AT, p99Us: 250 }),
+    node({ id: 'r', port: 7001, role: 'replica', pollMs: 4, lastSeenAt: AT }),
+  ])
+
+async function scrape(views: DeploymentView[], now = AT + 500): Promise<string> {
+  return new ExportRegistry(
+    () => views,
+    () => now,
+  ).scrape()
+}
+
+/** The sample lines of one metric, in order. */
+function lines(text: string, name: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `))
+}
+
+const P = 'deployment="orders",shard="0",addr="127.0.0.1:7000"'
+const R = 'deployment="orders",shard="0",addr="127.0.0.1:7001"'
+
+describe('kvtop export: snapshot -> exposition text', () => {
+  it("serves redis_exporter's names with the node's INFO values and kvtop's labels", async () => {
+    const text = await scrape([view({ snapshot: healthy() })])
+    expect(lines(text, 'redis_up')).toEqual([`redis_up{${P}} 1`, `redis_up{${R}} 1`])
+    expect(lines(text, 'redis_connected_clients')).toEqual([`redis_connected_clients{${P}} 7`])
+    expect(lines(text, 'redis_memory_used_bytes')).toEqual([`redis_memory_used_bytes{${P}} 1048576`])
+    expect(lines(text, 'redis_commands_processed_total')).toEqual([
+      `redis_commands_processed_total{${P}} 5000`,
+    ])
+    expect(lines(text, 'redis_cpu_user_seconds_total')).toEqual([`redis_cpu_user_seconds_total{${P}} 2.25`])
+    expect(lines(text, 'redis_commands_total')).toEqual([`redis_commands_total{cmd="get",${P}} 30`])
+    expect(lines(text, 'redis_commands_duration_seconds_total')).toEqual([
+      `redis_commands_duration_seconds_total{cmd="get",${P}} 0.00006`,
+    ])
+    expect(lines(text, 'redis_commands_rejected_calls_total')).toEqual([
+      `redis_commands_rejected_calls_total{cmd="get",${P}} 3`,
+    ])
+    expect(lines(text, 'redis_errors_total')).toEqual([`redis_errors_total{err="NOPERM",${P}} 3`])
+    expect(lines(text, 'redis_db_keys')).toEqual([`redis_db_keys{db="db0",${P}} 12`])
+    expect(lines(text, 'redis_db_keys_expiring')).toEqual([`redis_db_keys_expiring{db="db0",${P}} 4`])
+    expect(lines(text, 'redis_connected_slaves')).toEqual([`redis_connected_slaves{${P}} 1`])
+    expect(lines(text, 'redis_master_repl_offset')).toEqual([
+      `redis_master_repl_offset{${P}} 1000`,
+      `redis_master_repl_offset{${R}} 900`,
+    ])
+    expect(lines(text, 'redis_connected_slave_offset_bytes')).toEqual([
+      `redis_connected_slave_offset_bytes{slave_ip="127.0.0.1",slave_port="7001",slave_state="online",${P}} 900`,
+    ])
+    expect(lines(text, 'redis_master_link_up')).toEqual([
+      `redis_master_link_up{master_host="127.0.0.1",master_port="7000",${R}} 1`,
+    ])
+    expect(lines(text, 'redis_slave_repl_offset')).toEqual([
+      `redis_slave_repl_offset{master_host="127.0.0.1",master_port="7000",${R}} 900`,
+    ])
+    expect(lines(text, 'redis_instance_info')).toEqual([
+      `redis_instance_info{role="primary",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy="noeviction",${P}} 1`,
+      `redis_instance_info{role="replica",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy="",${R}} 1`,
+    ])
+    expect(text).toContain('# TYPE redis_commands_processed_total counter')
+    expect(text).toContain('# TYPE redis_memory_used_bytes gauge')
+  })
+
+  it("serves kvtop's derived figures: replica lag, headroom, poll state, deployment freshness", async () => {
+    const text = await scrape([view({ snapshot: healthy() })])
+    const replica = `deployment="orders",shard="0",addr="127.0.0.1:7001",primary="127.0.0.1:7000"`
+    expect(lines(text, 'kvtop_replica_lag_bytes')).toEqual([`kvtop_replica_lag_bytes{${replica}} 100`])
+    expect(lines(text, 'kvtop_replica_lag_seconds')).toEqual([`kvtop_replica_lag_seconds{${replica}} 2`])
+    expect(lines(text, 'kvtop_replica_link_up')).toEqual([`kvtop_replica_link_up{${replica}} 1`])
+    expect(lines(text, 'kvtop_replica_backlog_headroom_bytes')).toEqual([
+      `kvtop_replica_backlog_headroom_bytes{${replica}} 1048476`,
+    ])
+    expect(lines(text, 'kvtop_replica_backlog_headroom_seconds')).toEqual([])
+    expect(lines(text, 'kvtop_replica_full_resync_risk')).toEqual([
+      `kvtop_replica_full_resync_risk{${replica}} 0`,
+    ])
+    expect(lines(text, 'kvtop_shard_replication_write_bytes_per_second')).toEqual([
+      'kvtop_shard_replication_write_bytes_per_second{deployment="orders",shard="0"} 50',
+    ])
+    expect(lines(text, 'kvtop_node_poll_state').filter((l) => l.includes('7000'))).toEqual([
+      `kvtop_node_poll_state{state="ok",${P}} 1`,
+      `kvtop_node_poll_state{state="timeout",${P}} 0`,
+      `kvtop_node_poll_state{state="down",${P}} 0`,
+      `kvtop_node_poll_state{state="connecting",${P}} 0`,
+      `kvtop_node_poll_state{state="unreachable",${P}} 0`,
+    ])
+    expect(lines(text, 'kvtop_node_latency_p99_seconds')).toEqual([
+      `kvtop_node_latency_p99_seconds{${P}} 0.00025`,
+    ])
+    expect(lines(text, 'kvtop_node_info')).toEqual([
+      `kvtop_node_info{role="primary",${P}} 1`,
+      `kvtop_node_info{role="replica",${R}} 1`,
+    ])
+    expect(lines(text, 'kvtop_deployment_up')).toEqual(['kvtop_deployment_up{deployment="orders"} 1'])
+    expect(lines(text, 'kvtop_deployment_snapshot_age_seconds')).toEqual([
+      'kvtop_deployment_snapshot_age_seconds{deployment="orders"} 0.5',
+    ])
+    expect(lines(text, 'kvtop_deployment_info')).toEqual([
+      'kvtop_deployment_info{mode="replicated",engine="redis",version="7.0.15",provider="self-managed",deployment="orders"} 1',
+    ])
+  })
+
+  it('counts events from 0 and slowlog entries by pattern, label values escaped', async () => {
+    const slowlog = new Map<string, PatternTally>([
+      ['HGETALL "user:*"\n\\x00', { count: 3, totalUs: 1_500_000 }],
+    ])
+    const text = await scrape([view({ snapshot: healthy(), events: new Map([['failover', 2]]), slowlog })])
+    expect(lines(text, 'kvtop_events_total')).toEqual([
+      'kvtop_events_total{type="failover",deployment="orders"} 2',
+      'kvtop_events_total{type="node-down",deployment="orders"} 0',
+      'kvtop_events_total{type="node-up",deployment="orders"} 0',
+      'kvtop_events_total{type="full-resync",deployment="orders"} 0',
+      'kvtop_events_total{type="node-added",deployment="orders"} 0',
+      'kvtop_events_total{type="node-removed",deployment="orders"} 0',
+      'kvtop_events_total{type="role-change",deployment="orders"} 0',
+      'kvtop_events_total{type="slots-moved",deployment="orders"} 0',
+      'kvtop_events_total{type="replication-lag",deployment="orders"} 0',
+    ])
+    expect(lines(text, 'kvtop_slowlog_entries_total')).toEqual([
+      'kvtop_slowlog_entries_total{pattern="HGETALL \\"user:*\\"\\n\\\\x00",deployment="orders"} 3',
+    ])
+    expect(lines(text, 'kvtop_slowlog_duration_seconds_total')).toEqual([
+      'kvtop_slowlog_duration_seconds_total{pattern="HGETALL \\"user:*\\"\\n\\\\x00",deployment="orders"} 1.5',
+    ])
+  })
+
+  it('a node that does not answer is down, with no stale INFO figures', async () => {
+    const snap = snapshot([
+      node({ id: 'p', port: 7000, role: 'primary' }),
+      node({ id: 'r', port: 7001, role: 'replica', up: false, state: 'down', error: 'connection refused' }),
+    ])
+    const text = await scrape([view({ snapshot: snap })])
+    expect(lines(text, 'redis_up')).toEqual([`redis_up{${P}} 1`, `redis_up{${R}} 0`])
+    expect(lines(text, 'redis_master_repl_offset')).toEqual([`redis_master_repl_offset{${P}} 1000`])
+    expect(
+      lines(text, 'kvtop_node_poll_state').filter((l) => l.includes('7001') && l.endsWith(' 1')),
+    ).toEqual([`kvtop_node_poll_state{state="down",${R}} 1`])
+  })
+
+  it('a stale deployment (its engine stuck) shows every node down and how old its figures are', async () => {
+    const text = await scrape([view({ snapshot: healthy() })], AT + 6000)
+    expect(lines(text, 'redis_up')).toEqual([`redis_up{${P}} 0`, `redis_up{${R}} 0`])
+    expect(lines(text, 'redis_memory_used_bytes')).toEqual([])
+    expect(lines(text, 'kvtop_deployment_up')).toEqual(['kvtop_deployment_up{deployment="orders"} 0'])
+    expect(lines(text, 'kvtop_deployment_nodes_up')).toEqual([
+      'kvtop_deployment_nodes_up{deployment="orders"} 0',
+    ])
+    expect(lines(text, 'kvtop_deployment_snapshot_age_seconds')).toEqual([
+      'kvtop_deployment_snapshot_age_seconds{deployment="orders"} 6',
+    ])
+  })
+
+  it('a deployment never reached shows its seed node down, beside a healthy one', async () => {
+    const dead = view({ name: 'sessions', seedAddress: '10.9.9.9:6379', snapshot: undefined })
+    const text = await scrape([view({ snapshot: healthy() }), dead])
+    expect(lines(text, 'redis_up')).toEqual([
+      `redis_up{${P}} 1`,
+      `redis_up{${R}} 1`,
+      'redis_up{deployment="sessions",shard="0",addr="10.9.9.9:6379"} 0',
+    ])
+    expect(lines(text, 'kvtop_deployment_up')).toEqual([
+      'kvtop_deployment_up{deployment="orders"} 1',
+      'kvtop_deployment_up{deployment="sessions"} 0',
+    ])
+  })
+
+  it('every served metric is in the catalog with its type, and the catalog is documented in docs/export.md', async () => {
+    const text = await scrape([view({ snapshot: healthy() })])
+    const served = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`)
+    expect(served).toEqual(ALL_FAMILIES.map((f) => `${f.name} ${f.type}`))
+    const doc = readFileSync(fileURLToPath(new URL('../../../docs/export.md', import.meta.url)), 'utf8')
+    for (const f of ALL_FAMILIES)
+      expect(doc, f.name).toContain(
+        `| \`${f.name}\` | ${f.type} | ${f.labels.map((l) => `\`${l}\``).join(', ')} |`,
+      )
+  })
+})
