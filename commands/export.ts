@@ -105,6 +105,10 @@ export default class Export extends BaseCommand {
           profile: flags['aws-profile'],
           onPublished: (r) =>
             json && this.emitJsonLine({ type: 'cloudwatch-published', at: Date.now(), ...r }),
+          onRetry: (message) =>
+            json
+              ? this.emitJsonLine({ type: 'cloudwatch-retry', at: Date.now(), message })
+              : this.diag(message),
           onFailed: (message) =>
             json
               ? this.emitJsonLine({ type: 'cloudwatch-failed', at: Date.now(), message })

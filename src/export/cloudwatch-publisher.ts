@@ -13,8 +13,10 @@ export interface CloudWatchPublisherOptions {
   region?: string
   profile?: string
   onPublished?: (result: PublishResult) => void
-  /** A publication (or a retry of it) failed: the message, secrets removed. */
+  /** A publication failed after its retries: the message, secrets removed. */
   onFailed?: (message: string) => void
+  /** A call is retried (throttling, a transient error): what happened and when the retry comes. */
+  onRetry?: (message: string) => void
   /** Clients to use (tests); by default made from region and profile. */
   clients?: AwsClients
 }
@@ -44,7 +46,7 @@ export class CloudWatchPublisher implements SidePublisher {
       new AwsClients({
         region: options.region,
         profile: options.profile,
-        onRetry: (n) => options.onFailed?.(redact(formatRetryNotice(n))),
+        onRetry: (n) => options.onRetry?.(redact(formatRetryNotice(n))),
       })
   }
 
