@@ -51,7 +51,8 @@ export default class Export extends BaseCommand {
       helpGroup: 'AWS',
     }),
     listen: Flags.string({
-      description: `Address of the HTTP server (/metrics, /healthz): host:port, port 0 for any free port (default ${DEFAULT_LISTEN}, redis_exporter's port)`,
+      description:
+        "Address of the HTTP server (/metrics, /healthz): host:port, port 0 for any free port; the default port is redis_exporter's",
       default: DEFAULT_LISTEN,
     }),
     interval: intervalFlag('Seconds between polls of each deployment, fractions allowed'),
