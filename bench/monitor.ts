@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -9,6 +8,7 @@ import { DEFAULT_THRESHOLDS } from '../src/metrics/alerts.js'
 import { openMonitor } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { freePort, pct, procCpuSeconds, sleep, stop } from './lib-process.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -19,49 +19,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  */
 
 const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function pct(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
-
-/**
- * CPU seconds a process has used so far, all its threads, from /proc/PID/task/TID/schedstat
- * (nanoseconds: precise even for a process as light as redis-cli --stat, which clock ticks miss).
- */
-function procCpuSeconds(pid: number): number {
-  let ns = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-    } catch {
-      // thread ended
-    }
-  }
-  return ns / 1e9
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-function stop(child: ChildProcess | undefined): void {
-  if (child && child.exitCode === null && child.pid) {
-    try {
-      child.kill('SIGTERM')
-    } catch {
-      // already gone
-    }
-  }
-}
 
 interface Phase {
   roundsMs: number[]
