@@ -1,10 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { freePort, pct, procStatCpuSeconds, sleep, stop } from './lib-process.js'
+import { BIN, loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -19,8 +16,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * deployment). CPU: utime + stime of each exporter process (/proc/PID/stat) over its rounds. Goals
  * (issue 19): >= 4x faster per scrape, <= half the CPU, with the extra metrics.
  */
-
-const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 interface Timed {
   ms: number
@@ -175,28 +170,12 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const replicas = 2
   const rounds = Math.max(10, Math.round(60 * Math.min(1, scale * 2)))
   const notes: string[] = []
-  const root = mkdtempSync(join(tmpdir(), 'kvtop-bench-export-'))
-  const env = { ...process.env, KVTOP_SANDBOX_DIR: join(root, 'sandboxes'), NO_COLOR: '1' }
-  const name = 'bench-export'
-  let summary: SandboxSummary | undefined
-  let load: ChildProcess | undefined
+  let sandbox: LoadedSandbox | undefined
   try {
-    const upStarted = Date.now()
-    summary = await sandboxUp({ name, shards, replicas, flavor: 'redis', env })
+    sandbox = await loadedSandbox('bench-export', shards, replicas)
+    const { summary, env } = sandbox
     const nodes = summary.nodes.length
-    notes.push(
-      `sandbox: ${shards} shards x ${replicas} replicas = ${nodes} redis-server ${summary.version} processes, up in ${((Date.now() - upStarted) / 1000).toFixed(1)} s`,
-    )
-    // Light client traffic in its own process, so that each exporter's CPU is its own.
-    load = spawn(
-      process.execPath,
-      [BIN, 'sandbox', 'load', summary.url, '--rate', '2000', '--keys', '2000'],
-      {
-        env,
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
-    )
-    await sleep(3000)
+    notes.push(sandbox.note)
 
     const kvtop = await kvtopPhase(summary.url, nodes, rounds, env)
     const exporter = await exporterPhase(
@@ -262,8 +241,6 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     )
     return { name: 'export', rows, notes }
   } finally {
-    stop(load)
-    if (summary) await sandboxDown(name, env).catch(() => {})
-    rmSync(root, { recursive: true, force: true })
+    await sandbox?.down()
   }
 }
