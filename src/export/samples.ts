@@ -5,9 +5,9 @@ import { ALL_FAMILIES, COUNTED_EVENTS, POLL_STATES } from './catalog.js'
 export type Labels = Record<string, string>
 
 /**
- * One sample: `shared` are the labels of its node (or deployment, shard), one object per node
- * reused across metrics and scrapes, so the registry formats them once; `labels` are its own
- * (cmd, db, state...).
+ * One sample. Its labels are in `sharedLabels`: one frozen object per label set, kept across
+ * scrapes, which prom-client's registry formats once and then finds in its cache; `labels` stays
+ * empty (prom-client formats those anew for every sample of every scrape).
  */
 export interface Sample {
   labels: Labels
@@ -43,20 +43,47 @@ const bool = (b: boolean | undefined): number | undefined => (b === undefined ? 
 
 const NONE: Labels = Object.freeze({}) as Labels
 
-/** The label objects of nodes, shards and deployments, kept across scrapes (same object, same text). */
+function keyOf(labels: Labels): string {
+  let key = ''
+  for (const name in labels) key += `${name}\u0000${labels[name]}\u0000`
+  return key
+}
+
+/**
+ * The label sets of a scrape, kept across scrapes (same object, same text): a node's (or shard's,
+ * deployment's), and each of those with a sample's own labels (cmd, db, state...) added.
+ */
 export class LabelCache {
   private readonly byKey = new Map<string, Labels>()
+  private readonly children = new Map<Labels, Map<string, Labels>>()
 
   get(labels: Labels): Labels {
-    const key = Object.values(labels).join('\u0000')
+    const key = keyOf(labels)
     let cached = this.byKey.get(key)
     if (!cached) this.byKey.set(key, (cached = Object.freeze({ ...labels })))
     return cached
   }
 
-  /** Forget what the last scrape did not use (nodes gone). */
+  /** `parent` (from get()) with `extra` added after its labels. */
+  with(parent: Labels, extra: Labels): Labels {
+    let children = this.children.get(parent)
+    if (!children) this.children.set(parent, (children = new Map()))
+    const key = keyOf(extra)
+    let cached = children.get(key)
+    if (!cached) children.set(key, (cached = Object.freeze({ ...parent, ...extra })))
+    return cached
+  }
+
+  /** Forget what the last scrape did not use (nodes gone, commands no longer in commandstats). */
   retain(used: Set<Labels>): void {
     for (const [key, labels] of this.byKey) if (!used.has(labels)) this.byKey.delete(key)
+    for (const [parent, children] of this.children) {
+      if (!used.has(parent)) {
+        this.children.delete(parent)
+        continue
+      }
+      for (const [key, labels] of children) if (!used.has(labels)) children.delete(key)
+    }
   }
 }
 
@@ -74,9 +101,14 @@ class SampleSink {
   }
 
   /** A sample labelled by `shared` (from shared()) and, optionally, labels of its own. */
-  add(name: string, shared: Labels, value: number | undefined, labels: Labels = NONE): void {
+  add(name: string, shared: Labels, value: number | undefined, labels?: Labels): void {
     if (value === undefined || !Number.isFinite(value)) return
-    this.samples.get(name)!.push({ labels, sharedLabels: shared, value })
+    let sharedLabels = shared
+    if (labels) {
+      sharedLabels = this.cache.with(shared, labels)
+      this.used.add(sharedLabels)
+    }
+    this.samples.get(name)!.push({ labels: NONE, sharedLabels, value })
   }
 }
 

@@ -31,33 +31,33 @@ describe('kvtop export: snapshot -> exposition text', () => {
       `redis_commands_processed_total{${P}} 5000`,
     ])
     expect(lines(text, 'redis_cpu_user_seconds_total')).toEqual([`redis_cpu_user_seconds_total{${P}} 2.25`])
-    expect(lines(text, 'redis_commands_total')).toEqual([`redis_commands_total{cmd="get",${P}} 30`])
+    expect(lines(text, 'redis_commands_total')).toEqual([`redis_commands_total{${P},cmd="get"} 30`])
     expect(lines(text, 'redis_commands_duration_seconds_total')).toEqual([
-      `redis_commands_duration_seconds_total{cmd="get",${P}} 0.00006`,
+      `redis_commands_duration_seconds_total{${P},cmd="get"} 0.00006`,
     ])
     expect(lines(text, 'redis_commands_rejected_calls_total')).toEqual([
-      `redis_commands_rejected_calls_total{cmd="get",${P}} 3`,
+      `redis_commands_rejected_calls_total{${P},cmd="get"} 3`,
     ])
-    expect(lines(text, 'redis_errors_total')).toEqual([`redis_errors_total{err="NOPERM",${P}} 3`])
-    expect(lines(text, 'redis_db_keys')).toEqual([`redis_db_keys{db="db0",${P}} 12`])
-    expect(lines(text, 'redis_db_keys_expiring')).toEqual([`redis_db_keys_expiring{db="db0",${P}} 4`])
+    expect(lines(text, 'redis_errors_total')).toEqual([`redis_errors_total{${P},err="NOPERM"} 3`])
+    expect(lines(text, 'redis_db_keys')).toEqual([`redis_db_keys{${P},db="db0"} 12`])
+    expect(lines(text, 'redis_db_keys_expiring')).toEqual([`redis_db_keys_expiring{${P},db="db0"} 4`])
     expect(lines(text, 'redis_connected_slaves')).toEqual([`redis_connected_slaves{${P}} 1`])
     expect(lines(text, 'redis_master_repl_offset')).toEqual([
       `redis_master_repl_offset{${P}} 1000`,
       `redis_master_repl_offset{${R}} 900`,
     ])
     expect(lines(text, 'redis_connected_slave_offset_bytes')).toEqual([
-      `redis_connected_slave_offset_bytes{slave_ip="127.0.0.1",slave_port="7001",slave_state="online",${P}} 900`,
+      `redis_connected_slave_offset_bytes{${P},slave_ip="127.0.0.1",slave_port="7001",slave_state="online"} 900`,
     ])
     expect(lines(text, 'redis_master_link_up')).toEqual([
-      `redis_master_link_up{master_host="127.0.0.1",master_port="7000",${R}} 1`,
+      `redis_master_link_up{${R},master_host="127.0.0.1",master_port="7000"} 1`,
     ])
     expect(lines(text, 'redis_slave_repl_offset')).toEqual([
-      `redis_slave_repl_offset{master_host="127.0.0.1",master_port="7000",${R}} 900`,
+      `redis_slave_repl_offset{${R},master_host="127.0.0.1",master_port="7000"} 900`,
     ])
     expect(lines(text, 'redis_instance_info')).toEqual([
-      `redis_instance_info{role="primary",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy="noeviction",${P}} 1`,
-      `redis_instance_info{role="replica",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy="",${R}} 1`,
+      `redis_instance_info{${P},role="primary",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy="noeviction"} 1`,
+      `redis_instance_info{${R},role="replica",redis_version="7.0.15",redis_mode="standalone",engine="redis",provider="self-managed",maxmemory_policy=""} 1`,
     ])
     expect(text).toContain('# TYPE redis_commands_processed_total counter')
     expect(text).toContain('# TYPE redis_memory_used_bytes gauge')
@@ -80,25 +80,25 @@ describe('kvtop export: snapshot -> exposition text', () => {
       'kvtop_shard_replication_write_bytes_per_second{deployment="orders",shard="0"} 50',
     ])
     expect(lines(text, 'kvtop_node_poll_state').filter((l) => l.includes('7000'))).toEqual([
-      `kvtop_node_poll_state{state="ok",${P}} 1`,
-      `kvtop_node_poll_state{state="timeout",${P}} 0`,
-      `kvtop_node_poll_state{state="down",${P}} 0`,
-      `kvtop_node_poll_state{state="connecting",${P}} 0`,
-      `kvtop_node_poll_state{state="unreachable",${P}} 0`,
+      `kvtop_node_poll_state{${P},state="ok"} 1`,
+      `kvtop_node_poll_state{${P},state="timeout"} 0`,
+      `kvtop_node_poll_state{${P},state="down"} 0`,
+      `kvtop_node_poll_state{${P},state="connecting"} 0`,
+      `kvtop_node_poll_state{${P},state="unreachable"} 0`,
     ])
     expect(lines(text, 'kvtop_node_latency_p99_seconds')).toEqual([
       `kvtop_node_latency_p99_seconds{${P}} 0.00025`,
     ])
     expect(lines(text, 'kvtop_node_info')).toEqual([
-      `kvtop_node_info{role="primary",${P}} 1`,
-      `kvtop_node_info{role="replica",${R}} 1`,
+      `kvtop_node_info{${P},role="primary"} 1`,
+      `kvtop_node_info{${R},role="replica"} 1`,
     ])
     expect(lines(text, 'kvtop_deployment_up')).toEqual(['kvtop_deployment_up{deployment="orders"} 1'])
     expect(lines(text, 'kvtop_deployment_snapshot_age_seconds')).toEqual([
       'kvtop_deployment_snapshot_age_seconds{deployment="orders"} 0.5',
     ])
     expect(lines(text, 'kvtop_deployment_info')).toEqual([
-      'kvtop_deployment_info{mode="replicated",engine="redis",version="7.0.15",provider="self-managed",deployment="orders"} 1',
+      'kvtop_deployment_info{deployment="orders",mode="replicated",engine="redis",version="7.0.15",provider="self-managed"} 1',
     ])
   })
 
@@ -108,21 +108,21 @@ describe('kvtop export: snapshot -> exposition text', () => {
     ])
     const text = await scrape([view({ snapshot: healthy(), events: new Map([['failover', 2]]), slowlog })])
     expect(lines(text, 'kvtop_events_total')).toEqual([
-      'kvtop_events_total{type="failover",deployment="orders"} 2',
-      'kvtop_events_total{type="node-down",deployment="orders"} 0',
-      'kvtop_events_total{type="node-up",deployment="orders"} 0',
-      'kvtop_events_total{type="full-resync",deployment="orders"} 0',
-      'kvtop_events_total{type="node-added",deployment="orders"} 0',
-      'kvtop_events_total{type="node-removed",deployment="orders"} 0',
-      'kvtop_events_total{type="role-change",deployment="orders"} 0',
-      'kvtop_events_total{type="slots-moved",deployment="orders"} 0',
-      'kvtop_events_total{type="replication-lag",deployment="orders"} 0',
+      'kvtop_events_total{deployment="orders",type="failover"} 2',
+      'kvtop_events_total{deployment="orders",type="node-down"} 0',
+      'kvtop_events_total{deployment="orders",type="node-up"} 0',
+      'kvtop_events_total{deployment="orders",type="full-resync"} 0',
+      'kvtop_events_total{deployment="orders",type="node-added"} 0',
+      'kvtop_events_total{deployment="orders",type="node-removed"} 0',
+      'kvtop_events_total{deployment="orders",type="role-change"} 0',
+      'kvtop_events_total{deployment="orders",type="slots-moved"} 0',
+      'kvtop_events_total{deployment="orders",type="replication-lag"} 0',
     ])
     expect(lines(text, 'kvtop_slowlog_entries_total')).toEqual([
-      'kvtop_slowlog_entries_total{pattern="HGETALL \\"user:*\\"\\n\\\\x00",deployment="orders"} 3',
+      'kvtop_slowlog_entries_total{deployment="orders",pattern="HGETALL \\"user:*\\"\\n\\\\x00"} 3',
     ])
     expect(lines(text, 'kvtop_slowlog_duration_seconds_total')).toEqual([
-      'kvtop_slowlog_duration_seconds_total{pattern="HGETALL \\"user:*\\"\\n\\\\x00",deployment="orders"} 1.5',
+      'kvtop_slowlog_duration_seconds_total{deployment="orders",pattern="HGETALL \\"user:*\\"\\n\\\\x00"} 1.5',
     ])
   })
 
@@ -136,7 +136,7 @@ describe('kvtop export: snapshot -> exposition text', () => {
     expect(lines(text, 'redis_master_repl_offset')).toEqual([`redis_master_repl_offset{${P}} 1000`])
     expect(
       lines(text, 'kvtop_node_poll_state').filter((l) => l.includes('7001') && l.endsWith(' 1')),
-    ).toEqual([`kvtop_node_poll_state{state="down",${R}} 1`])
+    ).toEqual([`kvtop_node_poll_state{${R},state="down"} 1`])
   })
 
   it('a stale deployment (its engine stuck) shows every node down and how old its figures are', async () => {
