@@ -5,6 +5,7 @@ import { awsAccountFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { intervalFlag, lagAlertFlag, seconds, toMs } from '../src/flags.js'
 import { formatEvent } from '../src/metrics/format.js'
+import { outputModeFrom } from '../src/ui/output-mode.js'
 import { exportHelp } from '../src/export/help.js'
 import { DEFAULT_LISTEN, parseListen } from '../src/export/server.js'
 import { Exporter, type SidePublisher } from '../src/export/service.js'
@@ -95,6 +96,8 @@ export default class Export extends BaseCommand {
       iam: flags.iam,
     })
     const json = this.jsonEnabled()
+    // --quiet: warnings (connect failures, CloudWatch) only; no progress or event lines on stderr.
+    const quiet = outputModeFrom(this.argv).quiet
     const publishers: SidePublisher[] = []
     if (namespace !== undefined) {
       const { CloudWatchPublisher } = await import('../src/export/cloudwatch-publisher.js')
@@ -126,7 +129,7 @@ export default class Export extends BaseCommand {
         onOpened: (deployment, nodes) =>
           json
             ? this.emitJsonLine({ type: 'polling', at: Date.now(), deployment, nodes })
-            : this.diag(`${deployment}: polling ${nodes} node${nodes === 1 ? '' : 's'}`),
+            : !quiet && this.diag(`${deployment}: polling ${nodes} node${nodes === 1 ? '' : 's'}`),
         onOpenFailed: (deployment, message, retryInMs) =>
           json
             ? this.emitJsonLine({ type: 'connect-failed', at: Date.now(), deployment, message, retryInMs })
@@ -134,7 +137,7 @@ export default class Export extends BaseCommand {
         onEvent: (deployment, event) =>
           json
             ? this.emitJsonLine({ ...event, deployment })
-            : this.diag(`${deployment}: ${formatEvent(event)}`),
+            : !quiet && this.diag(`${deployment}: ${formatEvent(event)}`),
       },
     })
     const stopped = new Promise<void>((resolve) => {
