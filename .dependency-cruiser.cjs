@@ -31,8 +31,8 @@ const layers = [
   { name: 'providers', comment: 'AWS and the local sandbox', path: ['^src/(aws|sandbox)/'] },
   {
     name: 'operations',
-    comment: 'migrate, verify, replay, snapshot, scale, triage, capture',
-    path: ['^src/ops/'],
+    comment: 'migrate, verify, replay, snapshot, scale, triage, capture, export',
+    path: ['^src/ops/', '^src/export/'],
   },
   { name: 'views', comment: 'ink reporters and the blessed dashboard', path: ['^src/(ui|dashboard)/'] },
   {

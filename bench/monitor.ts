@@ -1,14 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PassThrough, Writable } from 'node:stream'
 import { DEFAULT_THRESHOLDS } from '../src/metrics/alerts.js'
 import { openMonitor } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
-import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { freePort, pct, procCpuSeconds, sleep, stop } from './lib-process.js'
+import { loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -17,51 +15,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * every node, under a light `sandbox load`. Goals (issue 3): round p99 <= 250 ms, kvtop CPU <= 10 % of
  * one core, render <= 20 ms per frame.
  */
-
-const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function pct(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
-}
-
-/**
- * CPU seconds a process has used so far, all its threads, from /proc/PID/task/TID/schedstat
- * (nanoseconds: precise even for a process as light as redis-cli --stat, which clock ticks miss).
- */
-function procCpuSeconds(pid: number): number {
-  let ns = 0
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-    } catch {
-      // thread ended
-    }
-  }
-  return ns / 1e9
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-function stop(child: ChildProcess | undefined): void {
-  if (child && child.exitCode === null && child.pid) {
-    try {
-      child.kill('SIGTERM')
-    } catch {
-      // already gone
-    }
-  }
-}
 
 interface Phase {
   roundsMs: number[]
@@ -267,29 +220,13 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
   const rounds = Math.max(10, Math.round(30 * Math.min(1, scale * 2)))
   const intervalMs = 1000
   const notes: string[] = []
-  const root = mkdtempSync(join(tmpdir(), 'kvtop-bench-monitor-'))
-  const env = { ...process.env, KVTOP_SANDBOX_DIR: join(root, 'sandboxes') }
-  const name = 'bench-monitor'
-  let summary: SandboxSummary | undefined
-  let load: ChildProcess | undefined
+  let sandbox: LoadedSandbox | undefined
   let engine: MonitorEngine | undefined
   try {
-    const upStarted = Date.now()
-    summary = await sandboxUp({ name, shards, replicas, flavor: 'redis', env })
+    sandbox = await loadedSandbox('bench-monitor', shards, replicas)
+    const summary = sandbox.summary
     const nodes = summary.nodes.length
-    notes.push(
-      `sandbox: ${shards} shards x ${replicas} replicas = ${nodes} redis-server ${summary.version} processes, up in ${((Date.now() - upStarted) / 1000).toFixed(1)} s`,
-    )
-    // Light client traffic in its own process, so that kvtop's CPU is kvtop's alone.
-    load = spawn(
-      process.execPath,
-      [BIN, 'sandbox', 'load', summary.url, '--rate', '2000', '--keys', '2000'],
-      {
-        env,
-        stdio: ['ignore', 'ignore', 'ignore'],
-      },
-    )
-    await sleep(3000)
+    notes.push(sandbox.note)
 
     engine = await openMonitor({ url: summary.url }, { intervalMs })
     // Warm-up: connections opened, first samples taken.
@@ -421,9 +358,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     )
     return { name: 'monitor', rows, notes }
   } finally {
-    stop(load)
     await engine?.stop().catch(() => {})
-    if (summary) await sandboxDown(name, env).catch(() => {})
-    rmSync(root, { recursive: true, force: true })
+    await sandbox?.down()
   }
 }

@@ -1,6 +1,7 @@
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
 import type { MonitorEvent } from './alerts.js'
+import { ioredisFactory, type ConnectionFactory } from './connection.js'
 import { MonitorEngine, type MonitorOptions } from './engine.js'
 import type { ShardReplication } from './replication.js'
 import {
@@ -16,12 +17,21 @@ import type { Snapshot } from './types.js'
 
 /** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */
 
-/** Discover the deployment from any one node, then watch every node with its own connection. */
-export async function openMonitor(input: ConnectionInput, options: MonitorOptions): Promise<MonitorEngine> {
+/**
+ * Discover the deployment from any one node, then watch every node with its own connection.
+ * `wrapConnections` sees every node connection the engine opens (export reads the raw INFO counters
+ * the engine's snapshot turns into rates).
+ */
+export async function openMonitor(
+  input: ConnectionInput,
+  options: MonitorOptions,
+  wrapConnections?: (factory: ConnectionFactory) => ConnectionFactory,
+): Promise<MonitorEngine> {
   const deployment = await Deployment.connect(input)
   try {
     const spec = { ...deployment.spec, clientName: deployment.spec.clientName ?? 'kvtop-monitor' }
-    return new MonitorEngine(spec, deployment.topology, options)
+    const connect = wrapConnections?.(options.connect ?? ioredisFactory(spec))
+    return new MonitorEngine(spec, deployment.topology, connect ? { ...options, connect } : options)
   } finally {
     await deployment.close()
   }

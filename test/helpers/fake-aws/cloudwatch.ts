@@ -1,5 +1,5 @@
 /**
- * CloudWatch GetMetricData over awsJson1_0 (X-Amz-Target: GraniteServiceVersion20100801.*,
+ * CloudWatch GetMetricData (and PutMetricData, recorded) over awsJson1_0 (X-Amz-Target: GraniteServiceVersion20100801.*,
  * query-compatible errors), as @aws-sdk/client-cloudwatch 3.1162 speaks it. Datapoints exist only
  * for the metric names a node's service publishes, with exactly that service's dimensions.
  */
@@ -135,4 +135,92 @@ export function handleCloudWatch(
     Messages: [],
     ...(served < total ? { NextToken: String(served) } : {}),
   }
+}
+
+interface PutDatum {
+  MetricName?: string
+  Dimensions?: { Name?: string; Value?: string }[]
+  Value?: number
+  Unit?: string
+  Timestamp?: number
+  StorageResolution?: number
+}
+
+/** One accepted PutMetricData call, as recorded by the fake. */
+export interface PutMetricDataCall {
+  namespace: string
+  data: {
+    metricName: string
+    dimensions: Record<string, string>
+    value: number
+    unit?: string
+    timestamp?: number
+    storageResolution?: number
+  }[]
+  bytes: number
+}
+
+/** PutMetricData's limits (API reference): 1000 metric data per call, a 1 MB body, 30 dimensions. */
+export const PUT_LIMITS = { maxData: 1000, maxBytes: 1024 * 1024, maxDimensions: 30 }
+
+/** PutMetricData, validated as CloudWatch validates it, each accepted call recorded. */
+export function handlePutMetricData(
+  body: Record<string, unknown>,
+  bytes: number,
+  published: PutMetricDataCall[],
+): Record<string, unknown> {
+  if (bytes > PUT_LIMITS.maxBytes)
+    throw new FakeAwsError(
+      'RequestEntityTooLarge',
+      `Request size ${bytes} exceeded ${PUT_LIMITS.maxBytes} bytes`,
+      413,
+    )
+  const namespace = body.Namespace
+  if (typeof namespace !== 'string' || !namespace)
+    throw new FakeAwsError('MissingParameter', 'The parameter Namespace is required.')
+  if (namespace.startsWith('AWS/'))
+    throw new FakeAwsError('InvalidParameterValue', 'The value AWS/ for parameter Namespace is invalid.')
+  const data = (body.MetricData as PutDatum[] | undefined) ?? []
+  if (!data.length) throw new FakeAwsError('MissingParameter', 'The parameter MetricData is required.')
+  if (data.length > PUT_LIMITS.maxData)
+    throw new FakeAwsError(
+      'InvalidParameterValue',
+      `The collection MetricData must not have a size greater than ${PUT_LIMITS.maxData}.`,
+    )
+  for (const [i, d] of data.entries()) {
+    if (!d.MetricName)
+      throw new FakeAwsError(
+        'MissingParameter',
+        `The parameter MetricData.member.${i + 1}.MetricName is required.`,
+      )
+    if (typeof d.Value !== 'number' || !Number.isFinite(d.Value) || Math.abs(d.Value) > 2 ** 360)
+      throw new FakeAwsError(
+        'InvalidParameterValue',
+        `The value for parameter MetricData.member.${i + 1}.Value is invalid.`,
+      )
+    if ((d.Dimensions ?? []).length > PUT_LIMITS.maxDimensions)
+      throw new FakeAwsError(
+        'InvalidParameterValue',
+        `MetricData.member.${i + 1} has more than 30 dimensions.`,
+      )
+    for (const dim of d.Dimensions ?? [])
+      if (!dim.Name || !dim.Value || dim.Value.length > 1024)
+        throw new FakeAwsError(
+          'InvalidParameterValue',
+          `A dimension of MetricData.member.${i + 1} is invalid.`,
+        )
+  }
+  published.push({
+    namespace,
+    bytes,
+    data: data.map((d) => ({
+      metricName: d.MetricName!,
+      dimensions: Object.fromEntries((d.Dimensions ?? []).map((x) => [x.Name!, x.Value!])),
+      value: d.Value!,
+      ...(d.Unit ? { unit: d.Unit } : {}),
+      ...(d.Timestamp !== undefined ? { timestamp: d.Timestamp } : {}),
+      ...(d.StorageResolution !== undefined ? { storageResolution: d.StorageResolution } : {}),
+    })),
+  })
+  return {}
 }

@@ -10,14 +10,19 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { handleCloudWatch, type GetMetricDataCall } from './cloudwatch.js'
+import {
+  handleCloudWatch,
+  handlePutMetricData,
+  type GetMetricDataCall,
+  type PutMetricDataCall,
+} from './cloudwatch.js'
 import { handleElastiCache } from './elasticache.js'
 import { handleMemoryDB } from './memorydb.js'
 import { handleS3, s3ErrorBody, s3Operation } from './s3.js'
 import { ACCOUNT_ID, FakeAwsError, FakeState, type Delays } from './state.js'
 
 export { FakeState, FakeAwsError, ACCOUNT_ID } from './state.js'
-export type { GetMetricDataCall } from './cloudwatch.js'
+export type { GetMetricDataCall, PutMetricDataCall } from './cloudwatch.js'
 
 export type FakeService = 'elasticache' | 'memorydb' | 'cloudwatch' | 's3'
 
@@ -68,6 +73,8 @@ export class FakeAws {
   readonly state: FakeState
   readonly requests: RequestRecord[] = []
   readonly metricCalls: GetMetricDataCall[] = []
+  /** PutMetricData calls the fake accepted, in order. */
+  readonly published: PutMetricDataCall[] = []
   readonly accessKeyId: string
   readonly secretAccessKey: string
   private readonly keys: Map<string, string>
@@ -284,7 +291,11 @@ export class FakeAws {
           return send(
             200,
             { 'content-type': 'application/x-amz-json-1.0' },
-            JSON.stringify(handleCloudWatch(this.state, operation, params, this.metricCalls, this.options)),
+            JSON.stringify(
+              operation === 'PutMetricData'
+                ? handlePutMetricData(params, Buffer.byteLength(raw), this.published)
+                : handleCloudWatch(this.state, operation, params, this.metricCalls, this.options),
+            ),
           )
         case 's3': {
           const out = handleS3(this.state, operation, req.method ?? 'GET', url.pathname, url.searchParams)

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
+import { sleep, stop } from './lib-process.js'
+
+export const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
+
+export interface LoadedSandbox {
+  summary: SandboxSummary
+  /** The environment that names the sandbox's folder (for CLI children). */
+  env: NodeJS.ProcessEnv
+  /** What the report says about it. */
+  note: string
+  /** Stop the load, the sandbox, and remove its folder. */
+  down(): Promise<void>
+}
+
+/**
+ * A cluster sandbox in a temporary folder under a light `sandbox load` (2000 ops/s over 2000 keys)
+ * in its own process, so that the CPU measured of the tool under test is its own.
+ */
+export async function loadedSandbox(name: string, shards: number, replicas: number): Promise<LoadedSandbox> {
+  const root = mkdtempSync(join(tmpdir(), `kvtop-${name}-`))
+  const env = { ...process.env, KVTOP_SANDBOX_DIR: join(root, 'sandboxes'), NO_COLOR: '1' }
+  let load: ChildProcess | undefined
+  const down = async () => {
+    stop(load)
+    await sandboxDown(name, env).catch(() => {})
+    rmSync(root, { recursive: true, force: true })
+  }
+  try {
+    const upStarted = Date.now()
+    const summary = await sandboxUp({ name, shards, replicas, flavor: 'redis', env })
+    const note = `sandbox: ${shards} shards x ${replicas} replicas = ${summary.nodes.length} redis-server ${summary.version} processes, up in ${((Date.now() - upStarted) / 1000).toFixed(1)} s`
+    load = spawn(
+      process.execPath,
+      [BIN, 'sandbox', 'load', summary.url, '--rate', '2000', '--keys', '2000'],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'ignore'],
+      },
+    )
+    await sleep(3000)
+    return { summary, env, note, down }
+  } catch (err) {
+    await down()
+    throw err
+  }
+}
