@@ -6,6 +6,7 @@ import ConfigRemove from './config/remove.js'
 import ConfigShow from './config/show.js'
 import AuthToken from './auth/token.js'
 import Discover from './discover.js'
+import Export from './export.js'
 import Replay from './replay.js'
 import SnapshotAwsCreate from './snapshot/aws/create.js'
 import SnapshotAwsExport from './snapshot/aws/export.js'
@@ -40,6 +41,7 @@ export const COMMANDS = {
   'config:show': ConfigShow,
   'auth:token': AuthToken,
   discover: Discover,
+  export: Export,
   replay: Replay,
   verify: Verify,
   'migrate:aws': MigrateAws,

@@ -121,12 +121,19 @@ export default class Top extends BaseCommand {
     for (const t of targets) if (t.profile) findProfile(t.profile)
     const members = await Promise.all(
       targets.map(async (t): Promise<FleetMember> => {
+        const open = async () => {
+          try {
+            const endpoint = await this.resolveEndpoint(t.url, { ...flags, profile: t.profile })
+            const feed = await openStatusFeed(endpoint, this.feedOptions(flags))
+            return feed.live ?? feed.cloudwatchOnly
+          } catch (err) {
+            throw new Error(toKvtopError(err).message)
+          }
+        }
         try {
-          const endpoint = await this.resolveEndpoint(t.url, { ...flags, profile: t.profile })
-          const feed = await openStatusFeed(endpoint, this.feedOptions(flags))
-          return { name: t.name, feed: feed.live ?? feed.cloudwatchOnly }
+          return { name: t.name, feed: await open(), reopen: open }
         } catch (err) {
-          return { name: t.name, error: toKvtopError(err).message }
+          return { name: t.name, error: (err as Error).message, reopen: open }
         }
       }),
     )

@@ -10,7 +10,13 @@ export interface FleetMember {
   name: string
   feed?: TopFeed
   error?: string
+  /** Try again to open a deployment that could not be opened: it joins the fleet when it answers. */
+  reopen?: () => Promise<TopFeed>
 }
+
+/** Retry delays for a deployment that could not be opened: 2 s doubling to 30 s. */
+export const REOPEN_FIRST_MS = 2000
+export const REOPEN_MAX_MS = 30_000
 
 interface Key {
   name?: string
@@ -80,26 +86,51 @@ export async function runFleet(
   signal?.addEventListener('abort', () => quit(), { once: true })
   const onSignal = () => quit()
   for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal)
+  const retries = new Set<NodeJS.Timeout>()
+  const start = (m: FleetMember, feed: TopFeed) =>
+    feed.start(
+      (snap) => {
+        latest.set(m.name, snap)
+        errors.delete(m.name)
+        if (drilled?.member === m) drilled.dashboard.update(snap, feed.history, feed.slowlog.list(200))
+        else fleet?.update(entries())
+      },
+      (err) => {
+        // One deployment failing is shown on its line; the others carry on.
+        errors.set(m.name, (err as Error).message)
+        fleet?.update(entries())
+      },
+    )
+  const reopenLater = (m: FleetMember, delayMs: number) => {
+    const timer = setTimeout(() => {
+      retries.delete(timer)
+      void m.reopen!().then(
+        async (feed) => {
+          if (quitting || signal?.aborted || closed) return feed.stop()
+          m.feed = feed
+          start(m, feed)
+        },
+        (err: unknown) => {
+          if (closed) return
+          errors.set(m.name, (err as Error).message)
+          fleet?.update(entries())
+          reopenLater(m, Math.min(delayMs * 2, REOPEN_MAX_MS))
+        },
+      )
+    }, delayMs)
+    retries.add(timer)
+  }
+  let closed = false
   try {
     showFleet()
     for (const m of members) {
-      m.feed?.start(
-        (snap) => {
-          latest.set(m.name, snap)
-          errors.delete(m.name)
-          if (drilled?.member === m)
-            drilled.dashboard.update(snap, m.feed!.history, m.feed!.slowlog.list(200))
-          else fleet?.update(entries())
-        },
-        (err) => {
-          // One deployment failing is shown on its line; the others carry on.
-          errors.set(m.name, (err as Error).message)
-          fleet?.update(entries())
-        },
-      )
+      if (m.feed) start(m, m.feed)
+      else if (m.reopen) reopenLater(m, REOPEN_FIRST_MS)
     }
     await done
   } finally {
+    closed = true
+    for (const timer of retries) clearTimeout(timer)
     for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal)
     drilled?.dashboard.destroy()
     fleet?.destroy()

@@ -1,8 +1,12 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../helpers/cli.js'
+import { freePort } from '../../helpers/ports.js'
 import { sandboxEnv, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 
 /**
@@ -101,6 +105,57 @@ describe('kvtop top over two deployments', () => {
       tmux('send-keys', '-t', 'fleet', 'q')
       const end = await waitFor((f) => f.some((l) => l.startsWith('top exit=')), 'top ending')
       expect(end).toContain('top exit=0')
+    },
+    240_000,
+  )
+
+  it.skipIf(!hasTmux)(
+    'a deployment down when top starts is a down line, and joins the fleet once it answers (skipped without tmux)',
+    async () => {
+      const port = await freePort()
+      const late = `redis://127.0.0.1:${port}`
+      const nameA = `sandbox:${a.name}`
+      const session = 'late'
+      const command =
+        `env TERM=xterm-256color LANG=C.UTF-8 KVTOP_SANDBOX_DIR='${sandboxEnv().KVTOP_SANDBOX_DIR}' ` +
+        `'${process.execPath}' bin/kvtop.js top ${late} --profile ${nameA} --interval 0.5 --timeout 1; echo "top exit=$?"; sleep 600`
+      const started = tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '24', '-c', ROOT, command)
+      expect(started.status, started.stderr).toBe(0)
+      const dir = mkdtempSync(join(tmpdir(), 'kvtop-fleet-late-'))
+      let server: ChildProcess | undefined
+      try {
+        const paneOf = () => tmux('capture-pane', '-p', '-t', session).stdout.split('\n')
+        const waitPane = async (done: (f: string[]) => boolean, what: string) => {
+          const deadline = Date.now() + 120_000
+          for (;;) {
+            const f = paneOf()
+            if (done(f)) return f
+            if (Date.now() > deadline) throw new Error(`the pane never showed ${what}:\n${f.join('\n')}`)
+            await new Promise((r) => setTimeout(r, 250))
+          }
+        }
+        await waitPane(
+          (f) =>
+            f.some((l) => row(late, 'down', '\\S+').test(l)) &&
+            f.some((l) => row(nameA, 'ok', '2/2').test(l)),
+          'the unreachable deployment down beside the other one ok',
+        )
+        server = spawn(
+          'redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
+          {
+            stdio: 'ignore',
+          },
+        )
+        await waitPane((f) => f.some((l) => row(late, 'ok', '1/1').test(l)), 'the late deployment ok')
+        tmux('send-keys', '-t', session, 'q')
+        const end = await waitPane((f) => f.some((l) => l.startsWith('top exit=')), 'top ending')
+        expect(end).toContain('top exit=0')
+      } finally {
+        tmux('kill-session', '-t', session)
+        server?.kill('SIGKILL')
+        rmSync(dir, { recursive: true, force: true })
+      }
     },
     240_000,
   )

@@ -56,10 +56,12 @@ describe('one flag vocabulary across commands', () => {
   })
 
   it('every time flag is a typed seconds flag; --ttl-tolerance is in seconds too', () => {
-    // Not amounts of time: --until is a point in time, --checkpoint a file (written every few seconds).
+    // Not amounts of time: --until is a point in time, --checkpoint a file (written every few seconds);
+    // check's levels (<warn:crit>, e.g. --lag-seconds 5:30) are pairs of seconds parsed with the levels.
     const timeFlags = all.filter(
       (f) =>
         !['until', 'checkpoint'].includes(f.name) &&
+        f.def.helpValue !== '<warn:crit>' &&
         (/(timeout|interval|duration|tolerance|lag-alert)$/.test(f.name) ||
           /\bseconds\b/i.test(f.def.description ?? '')),
     )
