@@ -66,7 +66,9 @@ export default class Check extends BaseCommand {
       await engine.stop()
     }
     this.resultExitCode = CHECK_EXIT[result.status]
-    this.log(flags.nagios ? formatNagios(result) : formatCheck(result))
+    // A level left at its default that has nothing to measure stays quiet; one the user asked for is named.
+    const notes = result.unchecked.filter((u) => sources[u.check] !== 'default')
+    this.log(flags.nagios ? formatNagios(result, notes) : formatCheck(result, notes))
     return {
       ...result,
       exitCode: CHECK_EXIT[result.status],

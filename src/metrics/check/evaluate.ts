@@ -45,6 +45,8 @@ export interface CheckResult {
   /** Critical first, then warnings, each in node order. */
   breaches: Breach[]
   figures: Figure[]
+  /** Checks that are on but had nothing to measure (memory without maxmemory), and why. */
+  unchecked: { check: CheckName; reason: string }[]
 }
 
 const SLOTS = 16384
@@ -64,6 +66,8 @@ interface PerNodeCheck {
   value: (n: NodeStatus, snap: Snapshot) => number | undefined
   show: (n: number) => string
   what: (shown: string) => string
+  /** Why no node gave a value, when that leaves the check silently unanswered. */
+  unmeasured?: string
 }
 
 const PER_NODE: PerNodeCheck[] = [
@@ -87,6 +91,7 @@ const PER_NODE: PerNodeCheck[] = [
     value: (n) => (n.memory.usedFraction === undefined ? undefined : n.memory.usedFraction * 100),
     show: (n) => `${n.toFixed(1).replace(/\.0$/, '')}%`,
     what: (v) => `${v} of maxmemory`,
+    unmeasured: 'no node has maxmemory set, and the level is a share of maxmemory',
   },
   {
     check: 'evictions',
@@ -133,6 +138,7 @@ function figure(check: CheckName, value: number, levels: Levels, snap: Snapshot)
 export function evaluateChecks(snap: Snapshot, levels: CheckLevels): CheckResult {
   const breaches: Breach[] = []
   const figures: Figure[] = []
+  const unchecked: CheckResult['unchecked'] = []
   const up = snap.nodes.filter((n) => n.up)
   const lagChecked = isChecked(levels['lag-bytes']) || isChecked(levels['lag-seconds'])
   if (lagChecked) {
@@ -173,6 +179,7 @@ export function evaluateChecks(snap: Snapshot, levels: CheckLevels): CheckResult
       })
     }
     if (worst !== undefined) figures.push(figure(c.check, worst, level, snap))
+    else if (c.unmeasured && up.some(c.applies)) unchecked.push({ check: c.check, reason: c.unmeasured })
   }
   const downLevel = levels['nodes-down']
   if (isChecked(downLevel)) {
@@ -228,5 +235,6 @@ export function evaluateChecks(snap: Snapshot, levels: CheckLevels): CheckResult
     },
     breaches: ordered,
     figures,
+    unchecked,
   }
 }

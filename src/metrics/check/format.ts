@@ -22,11 +22,20 @@ function summary(result: CheckResult): string {
   return `${counts}: ${result.breaches[0].message}`
 }
 
-/** The text report: a status line, then one line per threshold broken. */
-export function formatCheck(result: CheckResult): string {
+/** A check that was asked for but had nothing to measure: said, so silence is not read as OK. */
+export function uncheckedLine(u: CheckResult['unchecked'][number]): string {
+  return `NOT CHECKED ${u.check}: ${u.reason}`
+}
+
+/**
+ * The text report: a status line, then one line per threshold broken, then the checks asked for
+ * (`notes`: those given by flag or config, not defaults) that had nothing to measure.
+ */
+export function formatCheck(result: CheckResult, notes: CheckResult['unchecked'] = []): string {
   return [
     `kvtop check: ${result.status.toUpperCase()} - ${summary(result)}`,
     ...result.breaches.map(breachLine),
+    ...notes.map(uncheckedLine),
   ].join('\n')
 }
 
@@ -44,10 +53,10 @@ export function perfdata(f: Figure): string {
  * Nagios plugin output: `KVTOP STATUS - summary | perfdata` on the first line, then one line per
  * threshold broken (the plugin's long output).
  */
-export function formatNagios(result: CheckResult): string {
+export function formatNagios(result: CheckResult, notes: CheckResult['unchecked'] = []): string {
   const perf = result.figures.map(perfdata).join(' ')
   const first = `KVTOP ${result.status.toUpperCase()} - ${summary(result)}${perf ? ` | ${perf}` : ''}`
-  return [first, ...result.breaches.map(breachLine)].join('\n')
+  return [first, ...result.breaches.map(breachLine), ...notes.map(uncheckedLine)].join('\n')
 }
 
 /** The UNKNOWN line of a check that could not run. */

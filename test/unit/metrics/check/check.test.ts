@@ -51,6 +51,29 @@ describe('evaluateChecks', () => {
     )
   })
 
+  it('memory asked for on nodes without maxmemory is named as not checked, never read as ok', () => {
+    const snap = clusterSnapshot(2, 1, (n) => {
+      n.memory = { ...n.memory, usedFraction: undefined }
+    })
+    const result = evaluateChecks(snap, levels())
+    expect(result.status).toBe('ok')
+    expect(result.unchecked).toEqual([
+      { check: 'memory', reason: 'no node has maxmemory set, and the level is a share of maxmemory' },
+    ])
+    expect(result.figures.map((f) => f.label)).not.toContain('memory')
+    expect(formatCheck(result, result.unchecked)).toBe(
+      'kvtop check: OK - 4/4 nodes up, no threshold broken\n' +
+        'NOT CHECKED memory: no node has maxmemory set, and the level is a share of maxmemory',
+    )
+    expect(formatNagios(result, result.unchecked).split('\n')[1]).toBe(
+      'NOT CHECKED memory: no node has maxmemory set, and the level is a share of maxmemory',
+    )
+    // Off, it is not a question asked.
+    expect(evaluateChecks(snap, levels({ memory: {} })).unchecked).toEqual([])
+    // One node with maxmemory is enough to measure.
+    expect(evaluateChecks(clusterSnapshot(2, 1), levels()).unchecked).toEqual([])
+  })
+
   it('one line per breach: node, measured value, level; critical first', () => {
     const snap = clusterSnapshot(2, 1, (n, i) => {
       if (i === 1) n.replication = { ...n.replication!, lagBytes: 12 * 1024 * 1024, lagSeconds: 7.25 }
