@@ -1,7 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
 import { keySlot, keySlotOf, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
-import { RespError, type Reply } from '../../wire/reply-parser.js'
-import { classifyReply, isCommandRefusal } from '../../wire/classify.js'
 import { errorMessage, OperationError, UsageError } from '../../errors.js'
 import type { CommandFrame } from '../../data/resp/command-parser.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
@@ -11,6 +9,8 @@ import type { CommandTable } from './command-table.js'
 import { CommandNames, onlyKeyIsFirstArgument, type CommandName } from './command-names.js'
 import { DEFAULT_RETRY_TIMEOUT_MS, type ReplayOptions } from './options.js'
 import { RefusedForNow } from './refused-for-now.js'
+import { Replies } from './replies.js'
+import { KeySlots, type Routed } from './key-slots.js'
 import { rdbTarget } from './rdb-target.js'
 import { plural, where, type ReplayReport } from './report.js'
 import { datasetWideCommand, formatCounts, parseSelectArg, type LogPosition, type LogScan } from './scan.js'
@@ -32,11 +32,9 @@ const EVERY_PRIMARY = new Set([
   'function|flush',
   'function|restore',
 ])
-const FIRST_ERRORS = 10
 const SELECT = Buffer.from('SELECT')
 const MULTI = Buffer.from('MULTI')
 
-type Routed = { keys: number[]; slots: Set<number> } | 'unknown'
 /** A MULTI seen in the log whose EXEC has not come yet. */
 interface OpenBlock {
   items: BlockItem[]
@@ -54,11 +52,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 /**
  * The send phase of one replay, once planReplay() found nothing to refuse: apply() reads the log and
  * sends it (routed, db-tracked, paced, with backpressure), replies are classified as they come
- * (onReply), commands refused for now are sent again by settle(); finish() closes and completes the
+ * (Replies), commands refused for now are sent again by settle(); finish() closes and completes the
  * report, fail() turns what stopped it into the error the command reports.
  *
- * The hot path (apply -> applyItem -> sendOne -> appendTo) stays synchronous and allocation-free
- * for the common command: a promise only when a node's window is full or the db changes.
+ * The hot path (sendLog -> applyItem -> sendCommand -> sendOne -> appendTo) stays synchronous for
+ * the common command, which goes as the log's own bytes: a promise only when a node's window is
+ * full, the db changes or the keys need the server (movable keys, a split).
  */
 export class Replayer {
   private readonly cluster: boolean
@@ -67,13 +66,12 @@ export class Replayer {
   private readonly primarySlots: number[]
   private readonly tracker: ProgressTracker
   private readonly refused: RefusedForNow
+  private readonly replies: Replies
+  private readonly keySlots: KeySlots
   private readonly watch: StallWatch
   private readonly retryTimeoutMs: number
   private started = 0
   private lastProgress = 0
-  private stopRequested: { file: string; offset: number; reason: string } | undefined
-  /** A reason to stop at once, found in a reply (a refused SELECT). */
-  private fatal: OperationError | undefined
   private logDb = 0
   /** The db the standalone connection is in, as far as what was queued goes. */
   private laneDb = 0
@@ -88,8 +86,6 @@ export class Replayer {
   private stalled: OperationError | undefined
   private stallReject: (err: Error) => void = () => {}
   private readonly stall: Promise<never>
-  /** Since when the seed connection has owed the reply to COMMAND GETKEYS (0: not waiting). */
-  private seedWaitingSince = 0
 
   constructor(
     private readonly input: ReplayInput,
@@ -103,11 +99,12 @@ export class Replayer {
     this.cluster = target.topology.mode === 'cluster'
     this.retryTimeoutMs = options.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS
     this.refused = new RefusedForNow(table, report)
+    this.replies = new Replies(report, this.refused, options.stopOnError)
     this.names = new CommandNames(table)
     this.pipeline = new RoutedPipeline<Tag>({
       spec: target.spec,
       topology: target.topology,
-      onReply: (reply, tag) => this.onReply(reply, tag),
+      onReply: (reply, tag) => this.replies.onReply(reply, tag),
     })
     this.primarySlots = this.cluster
       ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])
@@ -115,6 +112,7 @@ export class Replayer {
     this.tracker = context.tracker('replay', 'commands')
     this.stall = new Promise<never>((_, reject) => (this.stallReject = reject))
     this.stall.catch(() => {})
+    this.keySlots = new KeySlots(table, target.seed, this.stall, () => this.stalled)
     this.watch = this.watchStalls(options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS)
   }
 
@@ -148,8 +146,8 @@ export class Replayer {
           report.stoppedAt = { file: item.file, offset: item.offset, reason: 'interrupted' }
           return
         }
-        if (this.refused.waiting || this.fatal) await this.settle()
-        if (this.stopRequested) return
+        if (this.refused.waiting || this.replies.fatal) await this.settle()
+        if (this.replies.stopRequested) return
         if (
           options.untilMs !== undefined &&
           item.timestampMs !== undefined &&
@@ -294,7 +292,7 @@ export class Replayer {
     report.seconds = (Date.now() - this.started) / 1000
     report.commandsPerSecond =
       report.seconds > 0 ? Math.round(report.commands / report.seconds) : report.commands
-    if (this.stopRequested) report.stoppedAt = this.stopRequested
+    if (this.replies.stopRequested) report.stoppedAt = this.replies.stopRequested
     this.context.emit({ ...this.tracker.snapshot(), total: undefined })
     return report
   }
@@ -349,102 +347,14 @@ export class Replayer {
           address: worst.address,
           target: { silentForMs: worst.ms, abort: (err) => this.pipeline.abort(err) },
         })
-      if (this.seedWaitingSince)
-        silent.push({ address: seedAddress, target: { silentForMs: Date.now() - this.seedWaitingSince } })
+      if (this.keySlots.seedWaitingSince)
+        silent.push({
+          address: seedAddress,
+          target: { silentForMs: Date.now() - this.keySlots.seedWaitingSince },
+        })
       return silent
     })
     return watch
-  }
-
-  // Replies.
-
-  private onReply(reply: Reply, tag: Tag): void {
-    if (tag.block) return this.onBlockReply(reply, tag)
-    const kind = classifyReply(reply)
-    if (kind === 'ok') {
-      if (this.refused.tracking) this.refused.noteApplied({ tag }, tag.number)
-      return
-    }
-    const err = reply as RespError
-    if (tag.select && (kind !== 'retryable' || !tag.select.alone)) {
-      this.fatal ??= this.selectRefusal(tag, err)
-      return
-    }
-    if (kind === 'retryable') return this.refused.add({ tag, err, number: tag.number })
-    // Refused, or a redirect the pipeline could not follow.
-    this.recordError(tag, tag.name, err)
-  }
-
-  private onBlockReply(reply: Reply, tag: Tag): void {
-    const block = tag.block!
-    if (tag.name !== 'exec') {
-      if (reply instanceof RespError) block.queueErrors.push({ index: tag.index!, err: reply })
-      return
-    }
-    if (Array.isArray(reply)) {
-      // Applied: each command ran; some may have failed on their own.
-      reply.forEach((r, i) => {
-        const item = block.items[i]
-        if (r instanceof RespError && item) this.recordError(item, item.name, r)
-      })
-      if (this.refused.tracking) this.refused.noteApplied({ block }, block.exec.number)
-      return
-    }
-    if (reply instanceof RespError) {
-      const causes = block.queueErrors
-      // Refused as a whole (EXECABORT): for now, when every command refused in it was refused for now.
-      const retry =
-        classifyReply(reply) === 'retryable' ||
-        (causes.length > 0 && causes.every((c) => classifyReply(c.err) === 'retryable'))
-      if (retry) return this.refused.add({ block, err: causes[0]?.err ?? reply, number: block.exec.number })
-      if (!causes.length) return this.recordError(block.exec, 'exec', reply)
-      for (const c of causes) {
-        const at = c.index >= 0 ? block.items[c.index] : { ...block.multi, name: 'multi' }
-        this.recordError(at, at.name, c.err)
-      }
-      return
-    }
-    // nil: a key WATCHed in the log changed; nothing in the block was applied.
-    this.recordError(
-      block.exec,
-      'exec',
-      new RespError('EXECABORT EXEC returned nil (a WATCHed key changed): the block was not applied'),
-    )
-  }
-
-  private recordError(at: LogPosition, command: string, err: RespError): void {
-    const errors = this.report.errors
-    errors.total++
-    errors.byKind[err.prefix] = (errors.byKind[err.prefix] ?? 0) + 1
-    if (errors.first.length < FIRST_ERRORS)
-      errors.first.push({
-        file: at.file,
-        offset: at.offset,
-        number: at.number,
-        command,
-        message: err.message,
-      })
-    if (this.options.stopOnError)
-      this.stopRequested ??= { file: at.file, offset: at.offset, reason: err.message }
-  }
-
-  private selectRefusal(tag: Tag, err: RespError): OperationError {
-    const { db, origin, alone } = tag.select!
-    const mapped = db === origin.sourceDb ? '' : ` (mapped to ${db} by --db-map)`
-    const what = origin.viaSelect
-      ? `the log selects db ${origin.sourceDb}${mapped} at ${where(origin)} (command #${origin.number})`
-      : `the command at ${where(origin)} (command #${origin.number}) is in db ${origin.sourceDb}${mapped}`
-    return new OperationError(
-      `the target refused SELECT ${db} (${err.message}): ${what}; ${
-        alone
-          ? 'the replay stopped there, nothing meant for that db was sent'
-          : 'it had accepted that db before, so commands sent after it may have run in another db'
-      }`,
-      {
-        code: 'select-refused',
-        hint: `Map the db to one the target has with --db-map ${origin.sourceDb}:N. ${plural(this.report.commands, 'command')} before it were sent.`,
-      },
-    )
   }
 
   // Sending.
@@ -472,10 +382,10 @@ export class Replayer {
 
   /** Everything queued is answered, and everything refused for now retried (or given up: stop). */
   private async settle(): Promise<void> {
-    if (this.fatal) throw this.fatal
+    if (this.replies.fatal) throw this.replies.fatal
     await this.pipeline.flush()
     if (this.refused.waiting) await this.retryRefused()
-    if (this.fatal) throw this.fatal
+    if (this.replies.fatal) throw this.replies.fatal
   }
 
   /** Send again, in log order, what was refused for now, with back-off, for retryTimeoutMs at most. */
@@ -484,7 +394,7 @@ export class Replayer {
     const since = Date.now()
     let attempt = 0
     while (this.refused.waiting) {
-      if (this.fatal) throw this.fatal
+      if (this.replies.fatal) throw this.replies.fatal
       const entries = this.refused.take()
       const kinds: Record<string, number> = {}
       for (const e of entries) kinds[e.err.prefix] = (kinds[e.err.prefix] ?? 0) + 1
@@ -531,8 +441,8 @@ export class Replayer {
     attempt: number,
   ): OperationError {
     for (const e of entries) {
-      if (e.block) this.recordError(e.block.exec, 'exec', e.err)
-      else this.recordError(e.tag!, e.tag!.name, e.err)
+      if (e.block) this.replies.recordError(e.block.exec, 'exec', e.err)
+      else this.replies.recordError(e.tag!, e.tag!.name, e.err)
     }
     const first = entries[0]
     const at = first.block ? first.block.exec : first.tag!
@@ -664,7 +574,7 @@ export class Replayer {
       tag.slot = keySlot(args[spec.first])
       return this.appendTo(tag, args)
     }
-    const routed = this.slotsOf(args, tag, name)
+    const routed = this.keySlots.of(args, tag, name)
     if (routed !== 'unknown' && !(routed instanceof Promise) && routed.slots.size === 1) {
       tag.slot = routed.slots.values().next().value!
       return this.appendTo(tag, args)
@@ -752,7 +662,7 @@ export class Replayer {
     const slots = new Set<number>()
     if (this.cluster)
       for (const item of items) {
-        const routed = await this.slotsOf(item.args, item)
+        const routed = await this.keySlots.of(item.args, item)
         if (routed !== 'unknown') for (const s of routed.slots) slots.add(s)
       }
     if (this.cluster && slots.size > 1) {
@@ -767,45 +677,6 @@ export class Replayer {
     const slot = slots.size ? [...slots][0] : this.primarySlots[0]
     const wait = this.appendBlock({ slot, db, items, multi: at, exec, queueErrors: [] })
     if (wait) await wait
-  }
-
-  /** Synchronous for every command whose keys the table locates; a promise for movable ones. */
-  private slotsOf(args: Buffer[], item: LogPosition, name?: string): Routed | Promise<Routed> {
-    let keyIdx = this.table.keyIndexes(args, name)
-    if (keyIdx === 'unknown') return 'unknown'
-    if (keyIdx === 'movable') return this.movableSlotsOf(args, item)
-    keyIdx = keyIdx.filter((i) => i < args.length)
-    return { keys: keyIdx, slots: new Set(keyIdx.map((i) => keySlot(args[i]))) }
-  }
-
-  private async movableSlotsOf(args: Buffer[], item: LogPosition): Promise<Routed> {
-    // Only the server knows (EVAL, ZUNIONSTORE, XREAD ...): ask it.
-    this.seedWaitingSince = Date.now()
-    try {
-      const keys = (await Promise.race([
-        this.target.seed.callBuffer('COMMAND', 'GETKEYS', ...args),
-        this.stall,
-      ])) as Buffer[]
-      return { keys: [], slots: new Set(keys.map((k) => keySlot(k))) }
-    } catch (err) {
-      if (err === this.stalled) throw err
-      const message = errorMessage(err)
-      // Not a reply from the server (a lost connection): the replay cannot go on.
-      if ((err as Error).name !== 'ReplyError') throw err
-      if (isCommandRefusal({ message }))
-        throw new UsageError(
-          `cannot find the keys of the command at ${where(item)} (command #${item.number}): the target refuses COMMAND GETKEYS (${message})`,
-          {
-            code: 'refused',
-            hint: 'Routing commands with movable keys (EVAL, ZUNIONSTORE ...) on a cluster needs COMMAND GETKEYS.',
-          },
-        )
-      // The command has no keys (EVAL with numkeys 0), or arguments the server rejects: it gets
-      // the server's own reply when sent.
-      return { keys: [], slots: new Set() }
-    } finally {
-      this.seedWaitingSince = 0
-    }
   }
 }
 
