@@ -1,0 +1,142 @@
+import type { Deployment } from '../../connect/deployment.js'
+import { isCommandRefusal } from '../../wire/classify.js'
+import { errorMessage, UsageError } from '../../errors.js'
+import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
+import type { OperationContext } from '../context.js'
+import type { ReplayOptions } from './options.js'
+import { plural, where, type ReplayReport } from './report.js'
+import { formatCounts, scanLog, type LogScan } from './scan.js'
+import type { ReplayInput } from './sources.js'
+
+/**
+ * Keys on every primary of the target, all dbs (INFO keyspace; DBSIZE, db 0 only, where INFO is
+ * refused), with a short description of where they are.
+ */
+export async function targetKeyCount(target: Deployment): Promise<{ total: number; where: string[] }> {
+  let total = 0
+  const found: string[] = []
+  for (const node of target.primaries) {
+    const client = await target.client(node)
+    let dbs: [string, number][]
+    try {
+      const keyspace = parseKeyspace(parseInfoSections(String(await client.info('keyspace'))).keyspace)
+      dbs = Object.entries(keyspace).map(([db, ks]) => [db, ks.keys])
+    } catch (infoErr) {
+      if (!isCommandRefusal(infoErr as Error)) throw infoErr
+      try {
+        dbs = [['0', Number(await client.dbsize())]]
+      } catch (err) {
+        if (!isCommandRefusal(err as Error)) throw err
+        throw new UsageError(
+          `cannot tell whether the target is empty: ${node.address} refuses INFO keyspace and DBSIZE (${errorMessage(infoErr)})`,
+          { code: 'target-not-empty', hint: 'Pass --replace to replay without this check.' },
+        )
+      }
+    }
+    const held = dbs.filter(([, n]) => n > 0)
+    for (const [, n] of held) total += n
+    if (held.length) found.push(`${node.address} ${held.map(([db, n]) => `db${db} ${n}`).join(', ')}`)
+  }
+  return { total, where: found }
+}
+
+/**
+ * What must be refused before anything is sent: dbs a cluster does not have, dataset-wide commands
+ * without --allow-flush, a target holding keys without --replace. One message for all of them.
+ */
+function refusals(
+  scan: LogScan,
+  keys: { total: number; where: string[] } | undefined,
+  cluster: boolean,
+  options: ReplayOptions,
+): UsageError | undefined {
+  if (scan.badSelect) {
+    const b = scan.badSelect
+    return new UsageError(
+      `invalid SELECT '${b.arg}' at ${where(b)} (command #${b.number}): nothing was sent`,
+      { code: 'bad-input' },
+    )
+  }
+  const problems: string[] = []
+  const hints: string[] = []
+  let code = 'refused'
+  if (cluster) {
+    for (const [db, first] of scan.dbs) {
+      const mapped = options.dbMap.get(db) ?? db
+      if (mapped === 0) continue
+      problems.push(
+        `the command at ${where(first)} (command #${first.number}) is in db ${db}, and a cluster holds only db 0`,
+      )
+      hints.push(`Map it with --db-map ${db}:0 (keys from several dbs may then collide).`)
+      code = 'db-not-allowed'
+      break
+    }
+  }
+  if (scan.datasetWideTotal && !options.allowFlush) {
+    const f = scan.firstDatasetWide!
+    problems.push(
+      `the log holds ${plural(scan.datasetWideTotal, 'dataset-wide command')} (${formatCounts(scan.datasetWide)}; the first at ${where(f)}, command #${f.number}); replaying them needs --allow-flush`,
+    )
+    hints.push('Pass --allow-flush to replay them (they act on everything the target holds).')
+    code = problems.length === 1 ? 'dataset-wide' : code
+  }
+  if (keys && keys.total && !options.replace) {
+    problems.push(
+      `the target is not empty: it holds ${plural(keys.total, 'key')} (${keys.where.slice(0, 3).join('; ')}${keys.where.length > 3 ? '; ...' : ''}); replaying onto it needs --replace`,
+    )
+    hints.push("Pass --replace to replay onto it (the log's commands then act on those keys too).")
+    code = problems.length === 1 ? 'target-not-empty' : code
+  }
+  if (!problems.length) return undefined
+  return new UsageError(`${problems.join('; ')}. Nothing was sent.`, { code, hint: hints.join(' ') })
+}
+
+/**
+ * The plan, before anything is sent: the pre-pass over the whole log, the target's keys, what must
+ * be refused, the confirmation of dataset-wide commands.
+ */
+export async function planReplay(
+  input: ReplayInput,
+  target: Deployment,
+  options: ReplayOptions,
+  report: ReplayReport,
+  context: OperationContext,
+): Promise<LogScan> {
+  const cluster = target.topology.mode === 'cluster'
+  context.phase('scan', `reading ${input.totalBytes} bytes before replaying`)
+  const scanTracker = context.tracker('scan', 'commands')
+  let scannedBytes = 0
+  const scan = await scanLog(input, {
+    untilMs: options.untilMs,
+    skipTruncatedTail: options.skipTruncatedTail,
+    signal: options.signal,
+    onProgress: (commands, bytes) => {
+      scanTracker.add(commands - scanTracker.done, bytes - scannedBytes)
+      scannedBytes = bytes
+      context.emit({
+        ...scanTracker.snapshot(),
+        detail: `${Math.round((100 * bytes) / Math.max(1, input.totalBytes))}% of ${input.totalBytes} bytes`,
+      })
+    },
+  })
+  report.scanSeconds = scan.seconds
+  const keys = await targetKeyCount(target).catch((err) => {
+    if (options.replace) return undefined
+    throw err
+  })
+  report.targetKeysBefore = keys?.total ?? 0
+  const refused = refusals(scan, keys, cluster, options)
+  if (refused) throw refused
+  if (scan.datasetWideTotal && options.confirmDatasetWide)
+    await options.confirmDatasetWide({
+      total: scan.datasetWideTotal,
+      byCommand: scan.datasetWide,
+      first: scan.firstDatasetWide!,
+    })
+  if (scan.datasetWideTotal)
+    context.warn(
+      `the log holds ${plural(scan.datasetWideTotal, 'dataset-wide command')} (${formatCounts(scan.datasetWide)}); --allow-flush: they are replayed`,
+    )
+  context.phase('replay', plural(scan.commands, 'command'))
+  return scan
+}

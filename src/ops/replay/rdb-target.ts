@@ -1,0 +1,47 @@
+import type { Deployment } from '../../connect/deployment.js'
+import { versionAtLeast } from '../../connect/capabilities.js'
+import { rdbVersionForServer } from '../../data/rdb/constants.js'
+import { parseInfoSections } from '../../redis/info.js'
+import type { EventSink } from '../events.js'
+import type { RdbTarget } from './sources.js'
+
+/**
+ * The target's RDB version, for RDB parts of the log: values it can read are RESTOREd labelled
+ * with it, the others rebuilt with commands (said once per file, counted in the report).
+ */
+export async function rdbTarget(
+  target: Deployment,
+  count: () => void,
+  emit: EventSink,
+): Promise<RdbTarget | undefined> {
+  let caps: { engine: string; version: string } | undefined = target.capabilities
+  if (!caps) {
+    // Not probed: INFO server says which server it is (where INFO is refused, values go as labelled).
+    try {
+      const info = parseInfoSections(String(await target.seed.info('server'))).server ?? {}
+      const valkey = info.server_name?.toLowerCase() === 'valkey' || info.valkey_version !== undefined
+      const version = (valkey ? info.valkey_version : undefined) ?? info.redis_version
+      if (!version) return undefined
+      caps = { engine: valkey ? 'valkey' : 'redis', version }
+    } catch (err) {
+      if ((err as Error).name !== 'ReplyError') throw err
+      return undefined
+    }
+  }
+  const { engine, version: serverVersion } = caps
+  const version = rdbVersionForServer(engine, serverVersion)
+  const said = new Set<string>()
+  return {
+    version,
+    legacyStreams: engine === 'redis' && !versionAtLeast(serverVersion, '7.0.0'),
+    onRebuilt: (file, header) => {
+      count()
+      if (said.has(file)) return
+      said.add(file)
+      emit({
+        type: 'warning',
+        message: `${file}: RDB ${header.version} values the target (${engine} ${serverVersion}, RDB ${version}) cannot RESTORE are rebuilt with commands (MULTI, DEL, SET/RPUSH/SADD/HSET/ZADD/XADD ..., EXEC)`,
+      })
+    },
+  }
+}
