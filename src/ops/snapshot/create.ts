@@ -12,28 +12,15 @@ import { BufferCursor, readString } from '../../data/rdb/walker.js'
 import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError, UsageError, errorMessage } from '../../errors.js'
-import { keyspace } from '../../redis/info.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 import type { SnapshotOutputs } from './outputs.js'
+import { preflightCreate, type Source } from './create-preflight.js'
+import type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 
-export type SnapshotMethod = 'scan' | 'sync'
-
-export interface SnapshotCreateOptions {
-  method: SnapshotMethod
-  /** Commands per second per node (scan method); undefined: unlimited. */
-  maxOps?: number
-  /** SCAN COUNT hint. */
-  scanCount?: number
-  signal?: AbortSignal
-  /** A node that owes replies (SCAN/DUMP, or the SYNC stream) and sends nothing this long stops the snapshot (exit 5); 0: never. Default 60 s. */
-  stallTimeoutMs?: number
-  onEvent?: EventSink
-  /** Milliseconds between progress events (default 250). */
-  progressIntervalMs?: number
-}
+export type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 
 export interface SnapshotFileReport {
   path: string
@@ -62,14 +49,6 @@ export interface SnapshotCreateReport {
   seconds: number
   keysPerSecond: number
   warnings: string[]
-}
-
-interface Source {
-  node: TopologyNode
-  db: number
-  /** Keys at the start (INFO keyspace), for ETA. */
-  keys: number
-  expires: number
 }
 
 /**
@@ -101,62 +80,8 @@ export async function createSnapshot(
     warnings.push(message)
     emit({ type: 'warning', message })
   }
-  const primaries = deployment.primaries.filter((n) => n.up && (!cluster || n.slots.length > 0))
-  if (primaries.length === 0)
-    throw new OperationError('no reachable primary to snapshot', { resumable: true })
-  if (cluster && topology.slotsCovered !== undefined && topology.slotsCovered < SLOTS) {
-    throw new OperationError(
-      `only ${topology.slotsCovered} of ${SLOTS} slots are served: the snapshot would be incomplete`,
-      {
-        resumable: true,
-        hint: 'Run it again when the cluster is healthy (kvtop discover shows the slot coverage).',
-      },
-    )
-  }
-  const refused = new Set(caps?.refused ?? [])
-  if (options.method === 'sync' && (refused.has('sync') || refused.has('psync'))) {
-    throw new UsageError(
-      `the endpoint refuses SYNC${caps?.provider !== 'self-managed' ? ` (${caps?.provider})` : ''}`,
-      {
-        code: 'refused',
-        hint: 'Use --method scan (the default): it reads keys with SCAN and DUMP, which managed services allow.',
-      },
-    )
-  }
-  if (options.method === 'scan') {
-    for (const command of ['scan', 'dump']) {
-      if (refused.has(command)) {
-        throw new UsageError(`the endpoint refuses ${command.toUpperCase()} for this user`, {
-          code: 'refused',
-          hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
-        })
-      }
-    }
-  }
-  // Migrating slots: a key could be read twice or missed. Refuse rather than write such a file.
-  const moving = await deployment.openSlots()
-  if (moving.length) {
-    throw new OperationError(
-      `slots are being migrated (${moving
-        .slice(0, 5)
-        .map((m) => m.text)
-        .join(
-          '; ',
-        )}${moving.length > 5 ? `; and ${moving.length - 5} more` : ''}): a snapshot now could miss keys`,
-      {
-        resumable: true,
-        hint: 'Run it again when the resharding has finished.',
-      },
-    )
-  }
-
-  const sources = await listSources(deployment, primaries, cluster)
-  const dbs = [...new Set(sources.map((s) => s.db))].sort((a, b) => a - b)
-  if (!cluster && dbs.some((db) => db !== 0)) {
-    warn(
-      `the snapshot holds databases ${dbs.join(', ')}: MemoryDB (and any cluster) accepts only db 0; map them with snapshot restore --db-map`,
-    )
-  }
+  // Every check that may refuse, before any file is written.
+  const { primaries, sources, dbs, refused } = await preflightCreate(deployment, options, warn)
   const usedMemory = await sumUsedMemory(deployment, primaries)
   const split = outputs.files.length
   const state: WriteState = {
@@ -443,26 +368,6 @@ function scanSink(state: WriteState, db: number): DumpSink {
 }
 
 // --- scan method helpers ----------------------------------------------------------------------------
-
-async function listSources(
-  deployment: Deployment,
-  primaries: TopologyNode[],
-  cluster: boolean,
-): Promise<Source[]> {
-  const sources: Source[] = []
-  for (const node of primaries) {
-    const client = await deployment.client(node)
-    const dbs = keyspace(await client.info('keyspace'))
-    if (cluster) {
-      const db0 = dbs.get(0)
-      sources.push({ node, db: 0, keys: db0?.keys ?? 0, expires: db0?.expires ?? 0 })
-    } else {
-      if (dbs.size === 0) sources.push({ node, db: 0, keys: 0, expires: 0 })
-      for (const [db, { keys, expires }] of dbs) sources.push({ node, db, keys, expires })
-    }
-  }
-  return sources
-}
 
 async function sumUsedMemory(deployment: Deployment, primaries: TopologyNode[]): Promise<number> {
   let total = 0

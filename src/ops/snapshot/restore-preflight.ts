@@ -67,102 +67,15 @@ export async function preflightRestore(
   const targetDb = (db: number) => dbMap.get(db) ?? db
   const merged = mapDatabases(summary, dbMap, targetDb, cluster, options, warn)
 
-  // 3. Can the target read these values? What it cannot read (or everything, with --mode logical
-  // or a target refusing RESTORE) is rebuilt with commands.
-  const engine = caps?.engine ?? 'redis'
-  const targetVersion = caps ? rdbVersionForServer(engine, caps.version) : summary.header.version
-  const dialect = summary.header.dialect
-  const allLogical = mode === 'logical' || (mode === 'auto' && refused.has('restore'))
-  if (allLogical && mode === 'auto')
-    warn('the target refuses RESTORE for this user: every key is rebuilt with commands (--mode auto)')
-  const labels = new Map<number, number>()
-  /** RDB types rebuilt with commands, with their key counts. */
-  const rebuild = new Map<number, number>()
-  const unreadable: string[] = []
-  const modules: string[] = []
-  for (const [type, n] of summary.types) {
-    const label = allLogical
-      ? undefined
-      : restoreLabel(type, summary.header.version, summary.header.dialect, targetVersion)
-    const info = typeInfo(type, dialect)
-    if (label !== undefined) labels.set(type, label)
-    else if (mode === 'dump') unreadable.push(`type ${type} (${n} keys)`)
-    else if (!info || info.kind === 'module') modules.push(`type ${type} (${n} keys)`)
-    else rebuild.set(type, n)
-  }
-  if (unreadable.length) {
-    throw new UsageError(
-      `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read values of ${unreadable.join(', ')} from this RDB ${summary.header.version} file: nothing was restored`,
-      {
-        code: 'version',
-        hint: 'Restore into a server of the version that wrote the file, or newer; or leave out --mode dump: --mode auto (the default) rebuilds those values with commands.',
-      },
-    )
-  }
-  if (modules.length) {
-    throw new UsageError(
-      `${allLogical ? 'module values cannot be rebuilt with commands' : `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read`} (${modules.join(', ')}) from this RDB ${summary.header.version} file: nothing was restored`,
-      {
-        code: 'version',
-        hint: 'Module values are restored with RESTORE only: restore into a server with the module that can read the file (--mode dump).',
-      },
-    )
-  }
-  let relabelled = 0
-  for (const [type, label] of labels)
-    if (label !== summary.header.version) relabelled += summary.types.get(type) ?? 0
-  if (relabelled) {
-    warn(`${relabelled} values are labelled RDB ${targetVersion} for the target (their encodings predate it)`)
-  }
-  const toRebuild = [...rebuild.values()].reduce((a, n) => a + n, 0)
-  if (toRebuild && !allLogical) {
-    const kinds = [...rebuild]
-      .map(([type, n]) => `${n} ${typeInfo(type, dialect)?.kind} (${typeInfo(type, dialect)?.encoding})`)
-      .join(', ')
-    warn(
-      `${toRebuild} keys are rebuilt with commands (--mode auto): the target (${engine} ${caps?.version}) reads RDB ${targetVersion} and cannot RESTORE their RDB ${summary.header.version} encodings: ${kinds}`,
-    )
-  }
-  if (toRebuild)
-    emit({
-      type: 'phase',
-      phase: 'mode',
-      detail: allLogical
-        ? `${mode === 'logical' ? '--mode logical' : '--mode auto'}: every key rebuilt with commands`
-        : `--mode ${mode}: RESTORE for ${summary.keys - toRebuild} keys, commands for ${toRebuild}`,
-    })
-  const rebuildOptions = {
-    dialect,
-    legacyStreams: engine === 'redis' && caps !== undefined && !versionAtLeast(caps.version, '7.0.0'),
-    tempSuffix: `__kvtop_restore_${randomBytes(6).toString('hex')}`,
-    cluster,
-  }
+  // 3. Can the target read these values?
+  const encodings = chooseEncodings(summary, caps, mode, refused, cluster, { emit, warn })
 
   // Every target database must exist (a standalone has 16 by default).
-  if (!cluster) {
-    for (const db of merged.keys()) {
-      if (db === 0) continue
-      const conn = await openRawNode(deployment.spec, deployment.primaries[0], { db, name: 'kvtop-restore' })
-      conn.close()
-    }
-  }
+  if (!cluster) await openDatabases(deployment, merged.keys())
 
-  // 4. Existing keys: refused unless --replace, before anything is written; with --replace over
-  // keys that exist, the user is asked first (when the command asks: not with --yes).
-  if (options.replace && options.confirmReplace) {
-    const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
-    if (existing.count) await options.confirmReplace(existing.count, summary.keys)
-  }
-  if (!options.replace) {
-    const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
-    if (existing.count) {
-      throw new UsageError(
-        `${existing.count} of ${summary.keys} keys already exist on the target (e.g. "${existing.example}"): nothing was restored`,
-        { code: 'exists', hint: 'Pass --replace to overwrite them, or restore into an empty target.' },
-      )
-    }
-  }
-  return { path, summary, mode, cluster, engine, targetVersion, targetDb, labels, relabelled, rebuildOptions }
+  // 4. Existing keys: refused unless --replace, before anything is written.
+  await checkExisting(deployment, path, summary.keys, merged, targetDb, options, emit)
+  return { path, summary, mode, cluster, targetDb, ...encodings }
 }
 
 async function fileSize(path: string): Promise<number> {
@@ -238,4 +151,123 @@ function mapDatabases(
     }
   }
   return merged
+}
+
+/**
+ * Which RDB types are RESTOREd (with the version label the target reads) and which are rebuilt with
+ * commands: what the target cannot read, or everything with --mode logical or a target refusing
+ * RESTORE. Refused when --mode dump meets a value the target cannot read, or a module value cannot
+ * be restored at all.
+ */
+function chooseEncodings(
+  summary: FileSummary,
+  caps: Deployment['capabilities'],
+  mode: RestoreMode,
+  refused: Set<string>,
+  cluster: boolean,
+  { emit, warn }: RestoreContext,
+): Pick<RestorePlan, 'engine' | 'targetVersion' | 'labels' | 'relabelled' | 'rebuildOptions'> {
+  const engine = caps?.engine ?? 'redis'
+  const targetVersion = caps ? rdbVersionForServer(engine, caps.version) : summary.header.version
+  const dialect = summary.header.dialect
+  const allLogical = mode === 'logical' || (mode === 'auto' && refused.has('restore'))
+  if (allLogical && mode === 'auto')
+    warn('the target refuses RESTORE for this user: every key is rebuilt with commands (--mode auto)')
+  const labels = new Map<number, number>()
+  /** RDB types rebuilt with commands, with their key counts. */
+  const rebuild = new Map<number, number>()
+  const unreadable: string[] = []
+  const modules: string[] = []
+  for (const [type, n] of summary.types) {
+    const label = allLogical
+      ? undefined
+      : restoreLabel(type, summary.header.version, summary.header.dialect, targetVersion)
+    const info = typeInfo(type, dialect)
+    if (label !== undefined) labels.set(type, label)
+    else if (mode === 'dump') unreadable.push(`type ${type} (${n} keys)`)
+    else if (!info || info.kind === 'module') modules.push(`type ${type} (${n} keys)`)
+    else rebuild.set(type, n)
+  }
+  if (unreadable.length) {
+    throw new UsageError(
+      `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read values of ${unreadable.join(', ')} from this RDB ${summary.header.version} file: nothing was restored`,
+      {
+        code: 'version',
+        hint: 'Restore into a server of the version that wrote the file, or newer; or leave out --mode dump: --mode auto (the default) rebuilds those values with commands.',
+      },
+    )
+  }
+  if (modules.length) {
+    throw new UsageError(
+      `${allLogical ? 'module values cannot be rebuilt with commands' : `the target (${engine} ${caps?.version}, RDB ${targetVersion}) cannot read`} (${modules.join(', ')}) from this RDB ${summary.header.version} file: nothing was restored`,
+      {
+        code: 'version',
+        hint: 'Module values are restored with RESTORE only: restore into a server with the module that can read the file (--mode dump).',
+      },
+    )
+  }
+  let relabelled = 0
+  for (const [type, label] of labels)
+    if (label !== summary.header.version) relabelled += summary.types.get(type) ?? 0
+  if (relabelled) {
+    warn(`${relabelled} values are labelled RDB ${targetVersion} for the target (their encodings predate it)`)
+  }
+  const toRebuild = [...rebuild.values()].reduce((a, n) => a + n, 0)
+  if (toRebuild && !allLogical) {
+    const kinds = [...rebuild]
+      .map(([type, n]) => `${n} ${typeInfo(type, dialect)?.kind} (${typeInfo(type, dialect)?.encoding})`)
+      .join(', ')
+    warn(
+      `${toRebuild} keys are rebuilt with commands (--mode auto): the target (${engine} ${caps?.version}) reads RDB ${targetVersion} and cannot RESTORE their RDB ${summary.header.version} encodings: ${kinds}`,
+    )
+  }
+  if (toRebuild)
+    emit({
+      type: 'phase',
+      phase: 'mode',
+      detail: allLogical
+        ? `${mode === 'logical' ? '--mode logical' : '--mode auto'}: every key rebuilt with commands`
+        : `--mode ${mode}: RESTORE for ${summary.keys - toRebuild} keys, commands for ${toRebuild}`,
+    })
+  const rebuildOptions: RebuildOptions = {
+    dialect,
+    legacyStreams: engine === 'redis' && caps !== undefined && !versionAtLeast(caps.version, '7.0.0'),
+    tempSuffix: `__kvtop_restore_${randomBytes(6).toString('hex')}`,
+    cluster,
+  }
+
+  return { engine, targetVersion, labels, relabelled, rebuildOptions }
+}
+
+async function openDatabases(deployment: Deployment, dbs: Iterable<number>): Promise<void> {
+  for (const db of dbs) {
+    if (db === 0) continue
+    const conn = await openRawNode(deployment.spec, deployment.primaries[0], { db, name: 'kvtop-restore' })
+    conn.close()
+  }
+}
+
+/** Keys of the file that exist on the target: refused unless --replace; with it, the user is asked first (when the command asks: not with --yes). */
+async function checkExisting(
+  deployment: Deployment,
+  path: string,
+  keys: number,
+  merged: Map<number, number[]>,
+  targetDb: (db: number) => number,
+  options: RestoreOptions,
+  emit: EventSink,
+): Promise<void> {
+  if (options.replace && options.confirmReplace) {
+    const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
+    if (existing.count) await options.confirmReplace(existing.count, keys)
+  }
+  if (!options.replace) {
+    const existing = await countExisting(deployment, path, merged, targetDb, options, emit)
+    if (existing.count) {
+      throw new UsageError(
+        `${existing.count} of ${keys} keys already exist on the target (e.g. "${existing.example}"): nothing was restored`,
+        { code: 'exists', hint: 'Pass --replace to overwrite them, or restore into an empty target.' },
+      )
+    }
+  }
 }
