@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Deployment } from '../../connect/deployment.js'
-import { type TopologyNode } from '../../connect/topology.js'
+import type { TopologyNode } from '../../connect/topology.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { scanNode, type NodeScanResult } from '../../data/keyspace/scanner.js'
 import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
@@ -9,8 +9,7 @@ import { BufferCursor, readString } from '../../data/rdb/walker.js'
 import { OperationError, UsageError, errorMessage } from '../../errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { ProgressTracker } from '../progress.js'
-import { type Source } from './create-preflight.js'
-
+import type { Source } from './create-preflight.js'
 import { selectDbAll, scanSink, type MethodResult, type SnapshotRun } from './create-write.js'
 import { checkTopologyUnchanged } from './create-topology.js'
 
@@ -35,11 +34,8 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
     warn,
   } = ctx
   const { primaries, sources, dbs, refused } = ctx.plan
-  let rdbVersion = 0
-  let vanished = 0
-  let functions = 0
   emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
-  rdbVersion = (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(engine, version)
+  const rdbVersion = (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(engine, version)
   state.writers = outputs.files.map(
     (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: aux(rdbVersion) }),
   )
@@ -93,11 +89,12 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
   }
   if (options.signal?.aborted)
     throw new OperationError('interrupted: nothing was written', { resumable: false })
-  vanished = results.reduce((n, r) => n + r.vanished, 0)
+  const vanished = results.reduce((n, r) => n + r.vanished, 0)
   const redirected = results.reduce((n, r) => n + r.redirected, 0)
   if (cluster) await checkTopologyUnchanged(deployment, redirected)
-  if (!refused.has('function'))
-    functions = await copyFunctions(deployment, primaries[0], state.writers[0], warn)
+  const functions = refused.has('function')
+    ? 0
+    : await copyFunctions(deployment, primaries[0], state.writers[0], warn)
   return { rdbVersion, functions, vanished }
 }
 

@@ -1,5 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { type TopologyNode } from '../../connect/topology.js'
+import type { TopologyNode } from '../../connect/topology.js'
 import { RdbReader, RdbFormatError, type RdbRecord } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
 import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
@@ -8,7 +8,6 @@ import { StallWatch } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 import type { SnapshotOutputs } from './outputs.js'
-
 import {
   countDbKey,
   fileIndex,
@@ -78,8 +77,6 @@ export async function syncMethod(ctx: SnapshotRun): Promise<MethodResult> {
     ...(raw ? { rawStats: raw.stats } : {}),
   }
 }
-
-// --- sync method ------------------------------------------------------------------------------------
 
 async function syncSnapshot(
   deployment: Deployment,
@@ -209,15 +206,7 @@ async function syncSnapshot(
     if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
     return { rdbVersion, functions }
   } catch (err) {
-    if (stallWatch.error) throw stallWatch.error
-    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
-    if (err instanceof RdbFormatError) {
-      throw new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {
-        resumable: false,
-        cause: err,
-      })
-    }
-    throw err
+    throw syncFailure(err, stallWatch, signal)
   } finally {
     signal?.removeEventListener('abort', abort)
     abort()
@@ -321,15 +310,7 @@ async function rawSyncCopy(
       stats: { keys: reader.tally.keys, expires: reader.tally.expires, bytes: size },
     }
   } catch (err) {
-    if (stallWatch.error) throw stallWatch.error
-    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
-    if (err instanceof RdbFormatError) {
-      throw new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {
-        resumable: false,
-        cause: err,
-      })
-    }
-    throw err
+    throw syncFailure(err, stallWatch, signal)
   } finally {
     signal?.removeEventListener('abort', abort)
     stream.close()
@@ -364,4 +345,17 @@ async function checkEofMark(reader: RdbReader, stream: SyncStream): Promise<void
       resumable: false,
     })
   }
+}
+
+/** Why reading a SYNC stream failed: the stalled node, the interruption, or an RDB that cannot be read. */
+function syncFailure(err: unknown, stallWatch: StallWatch, signal: AbortSignal | undefined): unknown {
+  if (stallWatch.error) return stallWatch.error
+  if (signal?.aborted) return new OperationError('interrupted: nothing was written', { resumable: false })
+  if (err instanceof RdbFormatError) {
+    return new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {
+      resumable: false,
+      cause: err,
+    })
+  }
+  return err
 }

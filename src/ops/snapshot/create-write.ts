@@ -1,6 +1,6 @@
 import type { Deployment } from '../../connect/deployment.js'
 import { KeyFingerprintSet } from '../../data/keyspace/fingerprints.js'
-import { type DumpSink } from '../../data/keyspace/scanner.js'
+import type { DumpSink } from '../../data/keyspace/scanner.js'
 import { keySlot, keySlotOf, SLOTS } from '../../wire/routed-pipeline.js'
 import { RdbFormatError } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
@@ -11,10 +11,9 @@ import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 import type { SnapshotOutputs } from './outputs.js'
 import type { SnapshotCreateOptions } from './create-options.js'
-
 import type { CreatePlan } from './create-preflight.js'
 
-// The write path shared by the scan and sync methods. ----------------------------------------------------------------------------
+// The write path shared by the scan and sync methods.
 
 export interface WriteState {
   writers: RdbWriter[]
@@ -23,6 +22,18 @@ export interface WriteState {
   duplicates: number
   currentDb: number[]
   dbKeys?: Map<number, number>
+}
+
+/** `keys`: the keys expected, to size the fingerprints of keys written; undefined: no deduplication. */
+export function newWriteState(split: number, keys: number | undefined): WriteState {
+  return {
+    writers: [],
+    fingerprints:
+      keys === undefined ? undefined : new KeyFingerprintSet(Math.min(1 << 22, Math.max(1024, keys))),
+    split,
+    duplicates: 0,
+    currentDb: new Array(split).fill(-1),
+  }
 }
 
 export function fileIndex(state: WriteState, key: Buffer): number {

@@ -1,6 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
 import { type Topology, type TopologyNode } from '../../connect/topology.js'
-import { KeyFingerprintSet } from '../../data/keyspace/fingerprints.js'
 import { SLOTS } from '../../wire/routed-pipeline.js'
 import { RdbFormatError } from '../../data/rdb/reader.js'
 import { OperationError } from '../../errors.js'
@@ -10,7 +9,7 @@ import type { SnapshotOutputs } from './outputs.js'
 import { preflightCreate } from './create-preflight.js'
 import { scanMethod } from './create-scan.js'
 import { syncMethod } from './create-sync.js'
-import { type MethodResult, type SnapshotRun, type WriteState } from './create-write.js'
+import { newWriteState, type MethodResult, type SnapshotRun, type WriteState } from './create-write.js'
 import type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 
 export type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
@@ -78,33 +77,12 @@ export async function createSnapshot(
   const { primaries, sources, dbs } = plan
   const usedMemory = await sumUsedMemory(deployment, primaries)
   const split = outputs.files.length
-  const state: WriteState = {
-    writers: [],
-    fingerprints:
-      cluster || options.method === 'scan'
-        ? new KeyFingerprintSet(
-            Math.min(
-              1 << 22,
-              Math.max(
-                1024,
-                sources.reduce((n, s) => n + s.keys, 0),
-              ),
-            ),
-          )
-        : undefined,
+  // Keys are deduplicated where a key can be read twice: SCAN, or a cluster's shards into one file.
+  const state = newWriteState(
     split,
-    duplicates: 0,
-    currentDb: new Array(split).fill(-1),
-  }
-  const aux = (rdbVersion: number): [string, string][] => [
-    [engine === 'valkey' ? 'valkey-ver' : 'redis-ver', version],
-    ['redis-bits', '64'],
-    ['ctime', String(Math.floor(Date.now() / 1000))],
-    ['used-mem', String(usedMemory)],
-    ['aof-base', '0'],
-    ['kvtop-method', options.method],
-    ['kvtop-rdb-version', String(rdbVersion)],
-  ]
+    cluster || options.method === 'scan' ? sources.reduce((n, s) => n + s.keys, 0) : undefined,
+  )
+  const aux = auxFields(engine, version, usedMemory, options.method)
   const trackers = new Map<string, ProgressTracker>()
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
   // Every node read from is watched: one that owes replies and stays silent stops the snapshot.
@@ -170,20 +148,7 @@ export async function createSnapshot(
   for (const t of trackers.values()) emit(t.snapshot())
   emit(total.snapshot())
   const seconds = (performance.now() - started) / 1000
-  const files: SnapshotFileReport[] = outputs.files.map((f, i) => ({
-    path: f.path,
-    keys: (result.rawStats ?? state.writers[i].stats).keys,
-    expires: (result.rawStats ?? state.writers[i].stats).expires,
-    bytes: (result.rawStats ?? state.writers[i].stats).bytes,
-    ...(split > 1
-      ? {
-          slots: [Math.ceil((i * SLOTS) / split), Math.ceil(((i + 1) * SLOTS) / split) - 1] as [
-            number,
-            number,
-          ],
-        }
-      : {}),
-  }))
+  const files = fileReports(outputs, state, result.rawStats)
   const keys = files.reduce((n, f) => n + f.keys, 0)
   if (state.duplicates) warn(`${state.duplicates} keys were returned twice by SCAN and written once`)
   return {
@@ -208,6 +173,47 @@ export async function createSnapshot(
     keysPerSecond: seconds > 0 ? keys / seconds : 0,
     warnings,
   }
+}
+
+/** Each file: what it holds (the writer's count, or the server's RDB copied as is) and, split, its slots. */
+function fileReports(
+  outputs: SnapshotOutputs,
+  state: WriteState,
+  rawStats: MethodResult['rawStats'],
+): SnapshotFileReport[] {
+  const split = state.split
+  return outputs.files.map((f, i) => ({
+    path: f.path,
+    keys: (rawStats ?? state.writers[i].stats).keys,
+    expires: (rawStats ?? state.writers[i].stats).expires,
+    bytes: (rawStats ?? state.writers[i].stats).bytes,
+    ...(split > 1
+      ? {
+          slots: [Math.ceil((i * SLOTS) / split), Math.ceil(((i + 1) * SLOTS) / split) - 1] as [
+            number,
+            number,
+          ],
+        }
+      : {}),
+  }))
+}
+
+/** The AUX fields of a file of this RDB version. */
+function auxFields(
+  engine: string,
+  version: string,
+  usedMemory: number,
+  method: SnapshotMethod,
+): (rdbVersion: number) => [string, string][] {
+  return (rdbVersion) => [
+    [engine === 'valkey' ? 'valkey-ver' : 'redis-ver', version],
+    ['redis-bits', '64'],
+    ['ctime', String(Math.floor(Date.now() / 1000))],
+    ['used-mem', String(usedMemory)],
+    ['aof-base', '0'],
+    ['kvtop-method', method],
+    ['kvtop-rdb-version', String(rdbVersion)],
+  ]
 }
 
 async function sumUsedMemory(deployment: Deployment, primaries: TopologyNode[]): Promise<number> {
