@@ -18,39 +18,26 @@ import { checkTopologyUnchanged } from './create-topology.js'
  * written as RDB entries; a cluster's shards in parallel, a standalone's dbs one after another.
  */
 export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
-  const {
-    deployment,
-    outputs,
-    options,
-    cluster,
-    engine,
-    version,
-    state,
-    aux,
-    trackers,
-    total,
-    stallWatch,
-    emit,
-    warn,
-  } = ctx
+  const { deployment, options, cluster, state, total, emit } = ctx
   const { primaries, sources, dbs, refused } = ctx.plan
   emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
-  const rdbVersion = (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(engine, version)
-  state.writers = outputs.files.map(
-    (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: aux(rdbVersion) }),
+  const rdbVersion =
+    (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
+  state.writers = ctx.outputs.files.map(
+    (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: ctx.aux(rdbVersion) }),
   )
   emit({
     type: 'phase',
     phase: 'scanning',
     detail: `${sources.length} source${sources.length === 1 ? '' : 's'} (${primaries.length} primar${primaries.length === 1 ? 'y' : 'ies'})`,
   })
-  const expireCommand = versionAtLeast(version, '7.0.0') ? 'PEXPIRETIME' : 'PTTL'
+  const expireCommand = versionAtLeast(ctx.version, '7.0.0') ? 'PEXPIRETIME' : 'PTTL'
   const stopAll = new AbortController()
   const scanSignal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal
   const run = async (source: Source): Promise<NodeScanResult> => {
     const task = cluster || dbs.length === 1 ? source.node.address : `${source.node.address} db${source.db}`
     const tracker = new ProgressTracker(task, 'keys', source.keys)
-    trackers.set(task, tracker)
+    ctx.trackers.set(task, tracker)
     if (!cluster) selectDbAll(state, source.db, source)
     return scanNode({
       spec: deployment.spec,
@@ -60,7 +47,7 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
       maxOps: options.maxOps,
       expireCommand,
       signal: scanSignal,
-      stallWatch,
+      stallWatch: ctx.stallWatch,
       onProgress: (d) => {
         tracker.add(d.keys, d.bytes)
         total.add(d.keys, d.bytes)
@@ -94,7 +81,7 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
   if (cluster) await checkTopologyUnchanged(deployment, redirected)
   const functions = refused.has('function')
     ? 0
-    : await copyFunctions(deployment, primaries[0], state.writers[0], warn)
+    : await copyFunctions(deployment, primaries[0], state.writers[0], ctx.warn)
   return { rdbVersion, functions, vanished }
 }
 

@@ -23,22 +23,11 @@ import { checkTopologyUnchanged } from './create-topology.js'
  * standalone primary into one file is the server's RDB copied as it streams in.
  */
 export async function syncMethod(ctx: SnapshotRun): Promise<MethodResult> {
-  const {
-    deployment,
-    outputs,
-    options,
-    cluster,
-    state,
-    aux,
-    trackers,
-    total,
-    stallWatch,
-    stallTimeoutMs,
-    emit,
-  } = ctx
+  const { deployment, outputs, cluster, state, trackers, total, stallWatch, stallTimeoutMs, emit } = ctx
+  const signal = ctx.options.signal
   const { primaries } = ctx.plan
   const makeWriters = (v: number) =>
-    outputs.files.map((f) => new RdbWriter(f.writeStream(), { version: v, aux: aux(v) }))
+    outputs.files.map((f) => new RdbWriter(f.writeStream(), { version: v, aux: ctx.aux(v) }))
   // One standalone primary into one file: the server's RDB is the file, copied as it streams in.
   const raw =
     !cluster && primaries.length === 1 && state.split === 1
@@ -50,7 +39,7 @@ export async function syncMethod(ctx: SnapshotRun): Promise<MethodResult> {
           total,
           trackers,
           emit,
-          options.signal,
+          signal,
           stallWatch,
           stallTimeoutMs,
         )
@@ -65,7 +54,7 @@ export async function syncMethod(ctx: SnapshotRun): Promise<MethodResult> {
       trackers,
       total,
       emit,
-      options.signal,
+      signal,
       stallWatch,
       stallTimeoutMs,
     ))
