@@ -1,0 +1,116 @@
+import type { Deployment } from '../../connect/deployment.js'
+import type { TopologyNode } from '../../connect/topology.js'
+import { SLOTS } from '../../wire/routed-pipeline.js'
+import { OperationError, UsageError } from '../../errors.js'
+import { keyspace } from '../../redis/info.js'
+import type { SnapshotCreateOptions } from './create-options.js'
+
+export interface Source {
+  node: TopologyNode
+  db: number
+  /** Keys at the start (INFO keyspace), for ETA. */
+  keys: number
+  expires: number
+}
+
+/** What a snapshot reads: decided, and every refusal made, before any file is written. */
+export interface CreatePlan {
+  /** The primaries read (up, and serving slots on a cluster). */
+  primaries: TopologyNode[]
+  sources: Source[]
+  /** The dbs holding keys, ascending. */
+  dbs: number[]
+  /** Commands the endpoint refuses for this user. */
+  refused: Set<string>
+}
+
+/**
+ * Every check that may refuse a snapshot: a reachable primary, every slot served, the commands the
+ * method needs, no slot being migrated; then the sources (node and db) and their sizes.
+ */
+export async function preflightCreate(
+  deployment: Deployment,
+  options: SnapshotCreateOptions,
+  warn: (message: string) => void,
+): Promise<CreatePlan> {
+  const caps = deployment.capabilities
+  const topology = deployment.topology
+  const cluster = topology.mode === 'cluster'
+  const primaries = deployment.primaries.filter((n) => n.up && (!cluster || n.slots.length > 0))
+  if (primaries.length === 0)
+    throw new OperationError('no reachable primary to snapshot', { resumable: true })
+  if (cluster && topology.slotsCovered !== undefined && topology.slotsCovered < SLOTS) {
+    throw new OperationError(
+      `only ${topology.slotsCovered} of ${SLOTS} slots are served: the snapshot would be incomplete`,
+      {
+        resumable: true,
+        hint: 'Run it again when the cluster is healthy (kvtop discover shows the slot coverage).',
+      },
+    )
+  }
+  const refused = new Set(caps?.refused ?? [])
+  if (options.method === 'sync' && (refused.has('sync') || refused.has('psync'))) {
+    throw new UsageError(
+      `the endpoint refuses SYNC${caps?.provider !== 'self-managed' ? ` (${caps?.provider})` : ''}`,
+      {
+        code: 'refused',
+        hint: 'Use --method scan (the default): it reads keys with SCAN and DUMP, which managed services allow.',
+      },
+    )
+  }
+  if (options.method === 'scan') {
+    for (const command of ['scan', 'dump']) {
+      if (refused.has(command)) {
+        throw new UsageError(`the endpoint refuses ${command.toUpperCase()} for this user`, {
+          code: 'refused',
+          hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
+        })
+      }
+    }
+  }
+  // Migrating slots: a key could be read twice or missed. Refuse rather than write such a file.
+  const moving = await deployment.openSlots()
+  if (moving.length) {
+    throw new OperationError(
+      `slots are being migrated (${moving
+        .slice(0, 5)
+        .map((m) => m.text)
+        .join(
+          '; ',
+        )}${moving.length > 5 ? `; and ${moving.length - 5} more` : ''}): a snapshot now could miss keys`,
+      {
+        resumable: true,
+        hint: 'Run it again when the resharding has finished.',
+      },
+    )
+  }
+
+  const sources = await listSources(deployment, primaries, cluster)
+  const dbs = [...new Set(sources.map((s) => s.db))].sort((a, b) => a - b)
+  if (!cluster && dbs.some((db) => db !== 0)) {
+    warn(
+      `the snapshot holds databases ${dbs.join(', ')}: MemoryDB (and any cluster) accepts only db 0; map them with snapshot restore --db-map`,
+    )
+  }
+  return { primaries, sources, dbs, refused }
+}
+
+async function listSources(
+  deployment: Deployment,
+  primaries: TopologyNode[],
+  cluster: boolean,
+): Promise<Source[]> {
+  const sources: Source[] = []
+  for (const node of primaries) {
+    const client = await deployment.client(node)
+    const dbs = keyspace(await client.info('keyspace'))
+    if (cluster) {
+      const db0 = dbs.get(0)
+      sources.push({ node, db: 0, keys: db0?.keys ?? 0, expires: db0?.expires ?? 0 })
+    } else {
+      if (dbs.size === 0) sources.push({ node, db: 0, keys: 0, expires: 0 })
+      for (const [db, { keys, expires }] of dbs) sources.push({ node, db, keys, expires })
+    }
+  }
+  return sources
+}

@@ -1,0 +1,162 @@
+import type { Redis } from 'ioredis'
+import type { Deployment } from '../../connect/deployment.js'
+import type { TopologyNode } from '../../connect/topology.js'
+import { versionAtLeast } from '../../connect/capabilities.js'
+import { scanNode, type NodeScanResult } from '../../data/keyspace/scanner.js'
+import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
+import { RdbWriter } from '../../data/rdb/writer.js'
+import { BufferCursor, readString } from '../../data/rdb/walker.js'
+import { OperationError, UsageError, errorMessage } from '../../errors.js'
+import { isCommandRefusal } from '../../wire/classify.js'
+import { ProgressTracker } from '../progress.js'
+import type { Source } from './create-preflight.js'
+import { selectDbAll, scanSink, type MethodResult, type SnapshotRun } from './create-write.js'
+import { checkTopologyUnchanged } from './create-topology.js'
+
+/**
+ * The scan method: SCAN every source, DUMP + PEXPIRETIME (PTTL before Redis 7) pipelined, payloads
+ * written as RDB entries; a cluster's shards in parallel, a standalone's dbs one after another.
+ */
+export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
+  const { deployment, options, cluster, state, total, emit } = ctx
+  const { primaries, sources, dbs, refused } = ctx.plan
+  emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
+  const rdbVersion =
+    (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
+  state.writers = ctx.outputs.files.map(
+    (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: ctx.aux(rdbVersion) }),
+  )
+  emit({
+    type: 'phase',
+    phase: 'scanning',
+    detail: `${sources.length} source${sources.length === 1 ? '' : 's'} (${primaries.length} primar${primaries.length === 1 ? 'y' : 'ies'})`,
+  })
+  const expireCommand = versionAtLeast(ctx.version, '7.0.0') ? 'PEXPIRETIME' : 'PTTL'
+  const stopAll = new AbortController()
+  const scanSignal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal
+  const run = async (source: Source): Promise<NodeScanResult> => {
+    const task = cluster || dbs.length === 1 ? source.node.address : `${source.node.address} db${source.db}`
+    const tracker = new ProgressTracker(task, 'keys', source.keys)
+    ctx.trackers.set(task, tracker)
+    if (!cluster) selectDbAll(state, source.db, source)
+    return scanNode({
+      spec: deployment.spec,
+      node: source.node,
+      db: source.db,
+      count: options.scanCount,
+      maxOps: options.maxOps,
+      expireCommand,
+      signal: scanSignal,
+      stallWatch: ctx.stallWatch,
+      onProgress: (d) => {
+        tracker.add(d.keys, d.bytes)
+        total.add(d.keys, d.bytes)
+      },
+      sink: scanSink(state, source.db),
+    })
+  }
+  let results: NodeScanResult[]
+  if (cluster) {
+    selectDbAll(state, 0, { keys: total.total ?? 0, expires: sources.reduce((n, s) => n + s.expires, 0) })
+    // One shard failing stops the others before the error is reported.
+    const settled = await Promise.allSettled(
+      sources.map((source) =>
+        run(source).catch((err: unknown) => {
+          stopAll.abort()
+          throw err
+        }),
+      ),
+    )
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+    results = settled.map((r) => (r as PromiseFulfilledResult<NodeScanResult>).value)
+  } else {
+    results = []
+    for (const source of sources) results.push(await run(source))
+  }
+  if (options.signal?.aborted)
+    throw new OperationError('interrupted: nothing was written', { resumable: false })
+  const vanished = results.reduce((n, r) => n + r.vanished, 0)
+  const redirected = results.reduce((n, r) => n + r.redirected, 0)
+  if (cluster) await checkTopologyUnchanged(deployment, redirected)
+  const functions = refused.has('function')
+    ? 0
+    : await copyFunctions(deployment, primaries[0], state.writers[0], ctx.warn)
+  return { rdbVersion, functions, vanished }
+}
+
+/**
+ * The RDB version the file must carry is that of the values in it: DUMP one key of each source
+ * (the first SCAN finds) and take the highest. Undefined when there are no keys at all.
+ */
+async function probeDumpVersion(deployment: Deployment, sources: Source[]): Promise<number | undefined> {
+  let best: number | undefined
+  for (const source of sources) {
+    if (source.keys === 0) continue
+    const client: Redis = await deployment.client(source.node)
+    if (source.db) await client.select(source.db)
+    try {
+      let cursor = '0'
+      for (let round = 0; round < 50; round++) {
+        const [next, keys] = (await client.callBuffer('SCAN', cursor, 'COUNT', '100')) as [Buffer, Buffer[]]
+        cursor = next.toString()
+        let found = false
+        for (const key of keys) {
+          const payload = (await client.callBuffer('DUMP', key)) as Buffer | null
+          if (!payload || payload.length < 11) continue
+          const v = payload.readUInt16LE(payload.length - 10)
+          best = best === undefined ? v : Math.max(best, v)
+          found = true
+          break
+        }
+        if (found || cursor === '0') break
+      }
+    } catch (err) {
+      if (isCommandRefusal(err as Error)) {
+        throw new UsageError(
+          `${source.node.address} refuses SCAN or DUMP for this user: ${errorMessage(err)}`,
+          {
+            code: 'refused',
+            hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
+          },
+        )
+      }
+      throw err
+    } finally {
+      if (source.db) await client.select(0)
+    }
+  }
+  return best
+}
+
+/** Function libraries (Redis 7+): FUNCTION DUMP is a payload of FUNCTION2 records. */
+async function copyFunctions(
+  deployment: Deployment,
+  node: TopologyNode,
+  writer: RdbWriter,
+  warn: (m: string) => void,
+): Promise<number> {
+  const caps = deployment.capabilities
+  if (caps && !versionAtLeast(caps.version, '7.0.0')) return 0
+  let payload: Buffer | null
+  try {
+    payload = (await (await deployment.client(node)).callBuffer('FUNCTION', 'DUMP')) as Buffer | null
+  } catch (err) {
+    warn(`function libraries not copied: FUNCTION DUMP failed (${errorMessage(err)})`)
+    return 0
+  }
+  if (!payload || payload.length < 11) return 0
+  const c = new BufferCursor(payload, 0, payload.length - 10)
+  c.what = 'the FUNCTION DUMP payload'
+  let n = 0
+  while (c.pos < c.end) {
+    const op = c.buf[c.pos++]
+    if (op !== RDB_OPCODE.FUNCTION2) {
+      warn(`function libraries not copied: unexpected opcode ${op} in FUNCTION DUMP`)
+      return n
+    }
+    writer.writeFunction(Buffer.from(readString(c)))
+    n++
+  }
+  return n
+}

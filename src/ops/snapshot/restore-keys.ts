@@ -1,0 +1,248 @@
+import type { Deployment } from '../../connect/deployment.js'
+import { escapeBytes } from '../../data/escape.js'
+import { keyAtOffset, RdbReader } from '../../data/rdb/reader.js'
+import { RespError, type Reply } from '../../wire/reply-parser.js'
+import { classifyReply } from '../../wire/classify.js'
+import { RoutedPipeline } from '../../wire/routed-pipeline.js'
+import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
+import { KvtopError, OperationError, errorMessage } from '../../errors.js'
+import { ProgressTracker } from '../progress.js'
+import { fileError } from './inspect.js'
+import { watchPipeline } from './pipeline-stall.js'
+import { encodeDel, encodeRebuild, encodeRestore, type BlockTag, type Tag } from './restore-encode.js'
+import type { RestoreOptions, RestoreReport } from './restore-options.js'
+import type { RestoreContext, RestorePlan } from './restore-preflight.js'
+import { entryRouting, type EntryRouting } from './restore-routing.js'
+
+/** Back-off for keys the target refused for now: about 13 s in all, then they count as failed. */
+const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000]
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/**
+ * Writes the keys of a planned restore, pipelined per node: RESTORE for the types the target reads,
+ * a MULTI ... EXEC block of ordinary commands for the others, DEL for keys expired in the file (with
+ * --replace). Counts every reply into the report; keys refused for now are sent again after a
+ * back-off.
+ */
+export class KeyWriter {
+  private readonly errors = new Map<string, { count: number; example: string; offset: number }>()
+  /** Keys refused for now (OOM, LOADING, READONLY, TRYAGAIN ...): file offset -> the refusal. Sent again later. */
+  private readonly retry = new Map<number, string>()
+  private readonly tracker: ProgressTracker
+  private readonly pipeline: RoutedPipeline<Tag>
+  private readonly routing: EntryRouting
+  private readonly stallWatch: StallWatch
+  private readonly now: () => number
+  private readonly replace: boolean
+  private lastEmit = 0
+  private sent = 0
+
+  constructor(
+    private readonly deployment: Deployment,
+    private readonly plan: RestorePlan,
+    private readonly options: RestoreOptions,
+    private readonly report: RestoreReport,
+    private readonly context: RestoreContext,
+  ) {
+    this.now = options.now ?? Date.now
+    this.replace = options.replace ?? false
+    this.tracker = new ProgressTracker('restore', 'keys', plan.summary.keys)
+    this.pipeline = new RoutedPipeline<Tag>({
+      spec: deployment.spec,
+      topology: deployment.topology,
+      batchBytes: options.batchBytes,
+      window: options.window,
+      onReply: (reply: Reply, tag: Tag) => this.onReply(reply, tag),
+    })
+    this.routing = entryRouting(this.pipeline, plan.cluster, plan.targetDb, -1)
+    this.stallWatch = new StallWatch({
+      timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+      onStall: (stall) =>
+        new OperationError(
+          `the restore stopped after ${report.restored} of ${plan.summary.keys} keys: ${stallMessage(stall)}`,
+          {
+            code: 'stalled',
+            resumable: true,
+            hint: 'Check the node (hung, overloaded or cut off?), then run it again with --replace to restore the rest (keys already restored are overwritten). If it is only slow, raise --stall-timeout (0 waits forever).',
+          },
+        ),
+    })
+    watchPipeline(this.stallWatch, this.pipeline)
+  }
+
+  /** Every key, then the keys refused for now again (a bounded number of times); fills the report's errors. */
+  async run(): Promise<void> {
+    const { report, options, plan } = this
+    const { emit, warn } = this.context
+    emit({
+      type: 'phase',
+      phase: 'restoring',
+      detail: `${plan.summary.keys} keys into ${plan.cluster ? `${this.deployment.primaries.length} primaries` : this.deployment.primaries[0]?.address}`,
+    })
+    try {
+      await this.sendFile()
+      // Keys refused for now are sent again after a back-off, a bounded number of times.
+      for (const delay of options.retryDelaysMs ?? RETRY_DELAYS_MS) {
+        if (this.retry.size === 0 || options.signal?.aborted) break
+        const [first] = this.retry.values()
+        warn(
+          `the target refused ${this.retry.size} keys for now (${first.slice(0, 120)}): sending them again in ${delay} ms`,
+        )
+        await sleep(delay)
+        const again = new Set(this.retry.keys())
+        this.retry.clear()
+        await this.sendFile(again)
+      }
+      // Still refused after the last try: failed, with the target's reason.
+      for (const [offset, message] of this.retry) this.failed(message, offset)
+      this.retry.clear()
+    } catch (err) {
+      if (this.stallWatch.error) throw this.stallWatch.error
+      const mapped = fileError(plan.path, err)
+      if (mapped instanceof KvtopError) throw mapped
+      throw new OperationError(
+        `the restore stopped after ${report.restored} of ${plan.summary.keys} keys: ${errorMessage(err)}`,
+        {
+          resumable: true,
+          hint: 'Run it again with --replace to restore the rest (keys already restored are overwritten).',
+          cause: err,
+        },
+      )
+    } finally {
+      this.stallWatch.stop()
+      await this.pipeline.close()
+    }
+    emit(this.tracker.snapshot())
+    const sorted = [...this.errors].sort((a, b) => b[1].count - a[1].count)
+    for (const [message, e] of sorted) {
+      const example = report.errors.length < 10 ? escapeBytes(await keyAtOffset(plan.path, e.offset)) : ''
+      report.errors.push({ message, count: e.count, example })
+    }
+  }
+
+  /**
+   * One pass over the file: every key, or (`only`) the keys at these offsets again. While the
+   * target refuses keys for now, the pass slows down (a growing pause between batches) rather than
+   * flood a node that is out of memory or loading.
+   */
+  private async sendFile(only?: ReadonlySet<number>): Promise<void> {
+    const { pipeline, plan, report, tracker } = this
+    const reader = RdbReader.fromFile(plan.path, { verifyChecksum: false })
+    let refusedSoFar = this.retry.size
+    let pause = 0
+    for await (const batch of reader.batches()) {
+      if (this.options.signal?.aborted) break
+      const t = this.now()
+      let wait: Promise<void> | undefined
+      for (const rec of batch) {
+        if (rec.kind !== 'entry') continue
+        if (only && !only.has(rec.offset)) continue
+        const expired = rec.expireAt !== undefined && rec.expireAt <= t
+        if (expired) report.expired++
+        // An expired key is not sent; with --replace the target's copy of it goes, as RESTORE ...
+        // REPLACE with a past ABSTTL would have it.
+        if (expired && !this.replace) continue
+        const slot = this.routing.slotFor(rec)
+        const label = plan.labels.get(rec.rdbType)
+        if (expired) encodeDel(pipeline.batchFor(slot), rec)
+        else if (label !== undefined) encodeRestore(pipeline.batchFor(slot), rec, label, this.replace)
+        else {
+          if (!only) report.rebuilt++
+          const problem = encodeRebuild(pipeline.batchFor(slot), rec, this.replace, plan.rebuildOptions)
+          if (problem) this.failed(problem, rec.offset)
+        }
+        if (!only) this.sent++
+        wait = pipeline.written(slot) ?? wait
+      }
+      if (wait) await wait
+      if (this.retry.size > refusedSoFar) {
+        refusedSoFar = this.retry.size
+        pause = Math.min(pause ? pause * 2 : 50, 2000)
+        await sleep(pause)
+      } else pause = 0
+      if (tracker.done < this.sent) tracker.add(this.sent - tracker.done)
+      if (t - this.lastEmit > 250) {
+        this.lastEmit = t
+        this.context.emit(tracker.snapshot())
+      }
+    }
+    await pipeline.flush()
+  }
+
+  private failed(message: string, offset: number): void {
+    this.report.failed++
+    const text = message.slice(0, 200)
+    const e = this.errors.get(text)
+    if (e) e.count++
+    else this.errors.set(text, { count: 1, example: '', offset })
+  }
+
+  private onReply(reply: Reply, tag: Tag): void {
+    const verdict = classifyReply(reply)
+    if (typeof tag === 'object') return this.blockReply(reply, verdict, tag)
+    const offset = tag
+    if (offset < 0) {
+      if (verdict !== 'ok') {
+        throw new OperationError(
+          `${offset === -1 ? 'SELECT' : 'DEL'} failed on the target: ${(reply as RespError).message}`,
+        )
+      }
+      return
+    }
+    // Only a reply that is not an error counts as restored.
+    if (verdict === 'ok') {
+      this.report.restored++
+      return
+    }
+    const error = reply as RespError
+    if (verdict === 'retryable') {
+      this.retry.set(offset, error.message)
+      return
+    }
+    if (error.prefix === 'BUSYKEY') {
+      this.report.existing++
+      return
+    }
+    this.failed(error.message, offset)
+  }
+
+  /** A reply within a key's rebuild block: queued ones note refusals, EXEC settles the key. */
+  private blockReply(reply: Reply, verdict: ReturnType<typeof classifyReply>, tag: BlockTag): void {
+    const block = tag.block
+    if (!tag.exec) {
+      if (verdict !== 'ok') block.queueErrors.push(reply as RespError)
+      return
+    }
+    if (Array.isArray(reply)) {
+      const bad = reply.find((r) => r instanceof RespError) as RespError | undefined
+      if (bad) {
+        // Its time came while it was on its way: PEXPIREAT removed the temporary key, so RENAMENX
+        // found nothing to move. Gone, as RESTORE ... ABSTTL with a past time leaves it.
+        const onlyRename = reply.every((r, i) => !(r instanceof RespError) || i === block.existedAt)
+        if (onlyRename && block.expireAt !== undefined && block.expireAt <= this.now()) {
+          this.report.restored++
+          return
+        }
+        return this.failed(bad.message, block.offset)
+      }
+      if (block.existedAt !== undefined && reply[block.existedAt] === block.existedWhen) {
+        // RENAMENX found the key there: nothing written (RESTORE's BUSYKEY). EXISTS: merged into it.
+        this.report.existing++
+        if (block.existedWhen === 1) this.report.restored++
+        return
+      }
+      this.report.restored++
+      return
+    }
+    // Refused as a whole (EXECABORT, or EXEC itself refused): for now when every refusal was.
+    const causes = block.queueErrors
+    const error = causes.find((e) => classifyReply(e) !== 'retryable') ?? causes[0] ?? (reply as RespError)
+    const forNow =
+      (verdict === 'retryable' || causes.length > 0) && causes.every((e) => classifyReply(e) === 'retryable')
+    if (forNow) this.retry.set(block.offset, error.message)
+    else this.failed(error.message, block.offset)
+  }
+}
