@@ -6,7 +6,7 @@ import { findProfile } from '../src/sandbox/profile-list.js'
 import { fleetExitCode, sampleFleetStatus, type FleetStatusEntry } from '../src/metrics/fleet-status.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
+import { intervalFlag, lagAlertFlag } from '../src/flags.js'
 import type { CloudWatchOnlyMonitor } from '../src/aws/cloudwatch-only.js'
 import {
   dataPlaneLine,
@@ -15,7 +15,12 @@ import {
   formatStatus,
   fmtTime,
 } from '../src/metrics/format.js'
-import { openStatusFeed, readStatusOnce } from '../src/aws/status-feed.js'
+import {
+  openStatusFeed,
+  readStatusOnce,
+  feedOptionsFromFlags,
+  type FeedFlags,
+} from '../src/aws/status-feed.js'
 import { sampleStatus, statusJson } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
 import { statusCsvHeader, statusCsvRows } from '../src/metrics/csv.js'
@@ -96,18 +101,8 @@ export default class Status extends BaseCommand {
     }
   }
 
-  private feedOptions(flags: {
-    cloudwatch?: boolean
-    region?: string
-    'aws-profile'?: string
-    interval: number
-    'lag-alert': number
-  }) {
-    return {
-      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
-      intervalMs: toMs(flags.interval),
-      thresholds: { lagSeconds: flags['lag-alert'] },
-    }
+  private feedOptions(flags: FeedFlags) {
+    return feedOptionsFromFlags(flags)
   }
 
   /** Several deployments: each one's status (or why not), sampled at the same time. */

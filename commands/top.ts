@@ -7,9 +7,9 @@ import { toKvtopError } from '../src/error-mapping.js'
 import type { FleetMember } from '../src/dashboard/fleet-run.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
-import { openStatusFeed } from '../src/aws/status-feed.js'
+import { openStatusFeed, feedOptionsFromFlags, type FeedFlags } from '../src/aws/status-feed.js'
 import { historySizeFor } from '../src/dashboard/view-model.js'
-import { intervalFlag, lagAlertFlag, toMs } from '../src/flags.js'
+import { intervalFlag, lagAlertFlag } from '../src/flags.js'
 import { RoundRecorder } from '../src/metrics/round-recorder.js'
 
 export default class Top extends BaseCommand {
@@ -89,21 +89,10 @@ export default class Top extends BaseCommand {
     }
   }
 
-  private feedOptions(flags: {
-    cloudwatch?: boolean
-    region?: string
-    'aws-profile'?: string
-    interval: number
-    'lag-alert': number
-  }) {
-    const intervalMs = toMs(flags.interval)
-    return {
-      ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
-      intervalMs,
-      // Enough rounds for the longest chart window (w).
-      historySize: historySizeFor(intervalMs),
-      thresholds: { lagSeconds: flags['lag-alert'] },
-    }
+  private feedOptions(flags: FeedFlags) {
+    const options = feedOptionsFromFlags(flags)
+    // Enough rounds for the longest chart window (w).
+    return { ...options, historySize: historySizeFor(options.intervalMs) }
   }
 
   /** Several deployments: the fleet view; one that cannot be opened is a down line, not a failure. */

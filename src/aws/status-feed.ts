@@ -1,3 +1,4 @@
+import { toMs } from '../flags.js'
 /**
  * The monitor as `status` and `top` open it when the deployment may be at AWS: CloudWatch beside
  * the nodes, or CloudWatch alone when the nodes cannot be reached. The monitor engine below knows
@@ -92,5 +93,23 @@ export async function readStatusOnce(feed: MonitorFeed): Promise<Snapshot> {
     return statusJson(await sampleStatus(feed.live), feed.live)
   } finally {
     await feed.live.stop()
+  }
+}
+
+/** What `status` and `top` (and their fleets) poll with, from their shared flags. */
+export interface FeedFlags {
+  cloudwatch?: boolean
+  region?: string
+  'aws-profile'?: string
+  /** Seconds between polls. */
+  interval: number
+  'lag-alert': number
+}
+
+export function feedOptionsFromFlags(flags: FeedFlags) {
+  return {
+    ...(flags.cloudwatch ? { cloudwatch: { region: flags.region, profile: flags['aws-profile'] } } : {}),
+    intervalMs: toMs(flags.interval),
+    thresholds: { lagSeconds: flags['lag-alert'] },
   }
 }
