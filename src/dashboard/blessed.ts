@@ -43,3 +43,36 @@ export function dropColour(screen: Blessed.Widgets.Screen): void {
   const write = program._owrite.bind(program)
   program._owrite = (text: string) => write(typeof text === 'string' ? stripColour(text) : text)
 }
+
+/** Where a full-screen view draws: the terminal by default, other streams in tests. */
+export interface ScreenTarget {
+  input?: NodeJS.ReadableStream
+  output?: NodeJS.WritableStream
+  terminal?: string
+  color?: boolean
+}
+
+/** A blessed screen as every kvtop view opens one; without colour under NO_COLOR / --no-color. */
+export function openScreen(
+  target: ScreenTarget,
+  options: Pick<Blessed.Widgets.IScreenOptions, 'title' | 'dockBorders'>,
+): Blessed.Widgets.Screen {
+  // (@types/blessed types `input` as a Writable; it is the terminal's readable side.)
+  const streams = {
+    ...(target.input ? { input: target.input } : {}),
+    ...(target.output ? { output: target.output } : {}),
+  } as Pick<Blessed.Widgets.IScreenOptions, 'input' | 'output'>
+  const screen = loadBlessed().blessed.screen({
+    ...streams,
+    ...(target.terminal ? { terminal: target.terminal } : {}),
+    smartCSR: true,
+    // Everything drawn is ASCII (server bytes are escaped) or single-width BMP symbols (box, block
+    // and braille characters): the slower full-Unicode width handling is not needed.
+    fullUnicode: false,
+    autoPadding: true,
+    warnings: false,
+    ...options,
+  })
+  if (target.color === false) dropColour(screen)
+  return screen
+}

@@ -2,7 +2,7 @@ import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import { RingBuffer, type SeriesStore } from '../metrics/history.js'
 import type { SlowlogEntry } from '../metrics/slowlog.js'
 import type { Snapshot } from '../metrics/types.js'
-import { dropColour, loadBlessed, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
+import { loadBlessed, openScreen, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
 import {
   CHART_WINDOWS,
   chartData,
@@ -106,24 +106,7 @@ export class Dashboard {
 
   constructor(private readonly options: DashboardOptions) {
     const { blessed, line } = loadBlessed()
-    // (@types/blessed types `input` as a Writable; it is the terminal's readable side.)
-    const streams = {
-      ...(options.input ? { input: options.input } : {}),
-      ...(options.output ? { output: options.output } : {}),
-    } as Pick<Widgets.IScreenOptions, 'input' | 'output'>
-    this.screen = blessed.screen({
-      ...streams,
-      ...(options.terminal ? { terminal: options.terminal } : {}),
-      smartCSR: true,
-      // Everything drawn is ASCII (server bytes are escaped) or single-width BMP symbols (box, block
-      // and braille characters): the slower full-Unicode width handling is not needed.
-      fullUnicode: false,
-      autoPadding: true,
-      warnings: false,
-      title: 'kvtop',
-      dockBorders: false,
-    })
-    if (options.color === false) dropColour(this.screen)
+    this.screen = openScreen(options, { title: 'kvtop', dockBorders: false })
     const panel = (label: string): Widgets.BoxElement =>
       blessed.box({
         parent: this.screen,

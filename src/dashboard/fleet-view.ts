@@ -1,4 +1,4 @@
-import { dropColour, loadBlessed, type Widgets } from './blessed.js'
+import { loadBlessed, openScreen, type Widgets } from './blessed.js'
 import { fleetHeader, fleetTable, type FleetEntry } from './fleet-view-model.js'
 
 export interface FleetViewOptions {
@@ -27,20 +27,7 @@ export class FleetView {
 
   constructor(private readonly options: FleetViewOptions) {
     const { blessed } = loadBlessed()
-    const streams = {
-      ...(options.input ? { input: options.input } : {}),
-      ...(options.output ? { output: options.output } : {}),
-    } as Pick<Widgets.IScreenOptions, 'input' | 'output'>
-    this.screen = blessed.screen({
-      ...streams,
-      ...(options.terminal ? { terminal: options.terminal } : {}),
-      smartCSR: true,
-      fullUnicode: false,
-      autoPadding: true,
-      warnings: false,
-      title: 'kvtop fleet',
-    })
-    if (options.color === false) dropColour(this.screen)
+    this.screen = openScreen(options, { title: 'kvtop fleet' })
     this.header = blessed.box({
       parent: this.screen,
       top: 0,
