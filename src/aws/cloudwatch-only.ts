@@ -1,3 +1,4 @@
+import { PollLoop } from '../metrics/poll-loop.js'
 import type { AwsDeployment } from './types.js'
 import type { SlotRange } from '../connect/cluster-parsers.js'
 import { formatAddress } from '../connect/endpoint.js'
@@ -157,9 +158,7 @@ export class CloudWatchOnlyMonitor {
   /** The read made on opening has not been handed to a listener yet: start() begins with it. */
   private undelivered = false
   private roundNo = 0
-  private running = false
-  private timer?: NodeJS.Timeout
-  private wake?: () => void
+  private readonly loop: PollLoop<Snapshot>
   private current?: Promise<Snapshot>
   private readonly pendingEvents: MonitorEvent[] = []
 
@@ -173,6 +172,7 @@ export class CloudWatchOnlyMonitor {
     this.stated = statedRoles(aws)
     this.history = new SeriesStore(options.historySize ?? 300)
     this.external = { source: source.name, nodes: {} }
+    this.loop = new PollLoop(options.intervalMs)
   }
 
   get topology(): Topology {
@@ -215,7 +215,7 @@ export class CloudWatchOnlyMonitor {
     const at = Date.now()
     const snapshot = this.buildSnapshot(at, at - started, this.pendingEvents.splice(0))
     this.latestSnapshot = snapshot
-    this.undelivered = !this.running
+    this.undelivered = !this.loop.running
     return snapshot
   }
 
@@ -292,35 +292,20 @@ export class CloudWatchOnlyMonitor {
 
   /** Read every interval until stop(); each snapshot goes to `listener`. */
   start(listener: Listener, onError?: (err: unknown) => void): void {
-    if (this.running) return
-    this.running = true
-    const loop = async () => {
-      while (this.running) {
-        const t0 = Date.now()
-        try {
-          // The read made when the monitor was opened is the first round: CloudWatch is not asked twice.
-          const ready = this.undelivered ? this.latestSnapshot : undefined
-          this.undelivered = false
-          const snap = ready ?? (await this.poll())
-          if (this.running) listener(snap)
-        } catch (err) {
-          onError?.(err)
-        }
-        if (!this.running) break
-        const wait = Math.max(0, t0 + this.options.intervalMs - Date.now())
-        await new Promise<void>((resolve) => {
-          this.wake = resolve
-          this.timer = setTimeout(resolve, wait)
-        })
-      }
-    }
-    void loop()
+    this.loop.start(
+      async () => {
+        // The read made when the monitor was opened is the first round: CloudWatch is not asked twice.
+        const ready = this.undelivered ? this.latestSnapshot : undefined
+        this.undelivered = false
+        return ready ?? (await this.poll())
+      },
+      listener,
+      onError,
+    )
   }
 
   async stop(): Promise<void> {
-    this.running = false
-    if (this.timer) clearTimeout(this.timer)
-    this.wake?.()
+    this.loop.stop()
     // A CloudWatch call in flight is not waited for long: quitting must be quick.
     let timer: NodeJS.Timeout | undefined
     await Promise.race([

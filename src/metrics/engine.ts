@@ -1,3 +1,4 @@
+import { PollLoop } from './poll-loop.js'
 import type { ConnectionSpec } from '../connect/client.js'
 import type { Topology } from '../connect/topology.js'
 import {
@@ -92,10 +93,8 @@ export class MonitorEngine {
   private readonly tracker: TopologyTracker
   private roundNo = 0
   private latestSnapshot?: Snapshot
-  private running = false
+  private readonly loop: PollLoop<Snapshot>
   private closed = false
-  private timer?: NodeJS.Timeout
-  private wake?: () => void
   private current?: Promise<Snapshot>
   private readonly pendingEvents: MonitorEvent[] = []
   readonly timeoutMs: number
@@ -112,6 +111,7 @@ export class MonitorEngine {
       throw new Error('MonitorEngine needs a connection spec or a connection factory')
     this.connectTimeoutMs = spec?.timeoutMs ?? 5000
     this.tracker = new TopologyTracker(topology)
+    this.loop = new PollLoop(options.intervalMs)
     this.timeoutMs = options.timeoutMs ?? Math.max(100, Math.min(5000, Math.round(options.intervalMs * 0.8)))
     this.concurrency = options.concurrency ?? 128
     this.history = new SeriesStore(options.historySize ?? 300)
@@ -298,35 +298,15 @@ export class MonitorEngine {
 
   /** Poll every interval until stop(); each snapshot goes to `listener`. */
   start(listener: Listener, onError?: (err: unknown) => void): void {
-    if (this.running) return
-    this.running = true
+    if (this.loop.running) return
     this.external?.start()
-    const loop = async () => {
-      while (this.running) {
-        const t0 = Date.now()
-        try {
-          const snap = await this.poll()
-          if (this.running) listener(snap)
-        } catch (err) {
-          onError?.(err)
-        }
-        if (!this.running) break
-        const wait = Math.max(0, t0 + this.options.intervalMs - Date.now())
-        await new Promise<void>((resolve) => {
-          this.wake = resolve
-          this.timer = setTimeout(resolve, wait)
-        })
-      }
-    }
-    void loop()
+    this.loop.start(() => this.poll(), listener, onError)
   }
 
   /** Stop polling and close every connection. */
   async stop(): Promise<void> {
-    this.running = false
+    this.loop.stop()
     this.closed = true
-    if (this.timer) clearTimeout(this.timer)
-    this.wake?.()
     this.external?.stop()
     if (this.current)
       await Promise.race([
