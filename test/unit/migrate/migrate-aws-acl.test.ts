@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { UsageError } from '../../../src/errors.js'
-import { checkAcl, type MigrateAwsRequest } from '../../../src/ops/migrate-aws/run.js'
+import { checkAcl, type MigrateAwsRequest } from '../../../src/ops/migrate-aws/request.js'
 import { freshState } from '../../../src/ops/migrate-aws/state.js'
 import type { MigrateAwsParams } from '../../../src/ops/migrate-aws/types.js'
 
