@@ -1,4 +1,4 @@
-import type { ExportPlan } from '../../aws/snapshots.js'
+import type { ExportPlan } from '../../aws/snapshot-export.js'
 import type { WaitOptions } from '../../aws/waiter.js'
 import type { BucketCheck } from '../../aws/export-check.js'
 import type { ConnectionInput } from '../../connect/options.js'
