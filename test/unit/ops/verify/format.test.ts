@@ -1,56 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { difference } from '../../../../src/ops/verify/compare-keys.js'
 import { formatVerifyReport } from '../../../../src/ops/verify/format.js'
-import { lengthCommand } from '../../../../src/redis/commands.js'
-import type { Side } from '../../../../src/ops/verify/side.js'
 import type { VerifyReport } from '../../../../src/ops/verify/types.js'
-import { mapDbs } from '../../../../src/data/keyspace/db-map.js'
-
-const side = (cluster: boolean) => ({ cluster }) as Side
-
-describe('verify: db pairs', () => {
-  it('keeps dbs on a standalone target, maps them with --db-map, refuses what a cluster cannot hold', () => {
-    const dbs = new Map([
-      [0, 10],
-      [3, 5],
-    ])
-    expect(mapDbs(dbs, side(false), side(false), new Map())).toEqual([
-      { source: 0, target: 0 },
-      { source: 3, target: 3 },
-    ])
-    expect(mapDbs(dbs, side(false), side(true), new Map([[3, 0]]))).toEqual([
-      { source: 0, target: 0 },
-      { source: 3, target: 0 },
-    ])
-    expect(() => mapDbs(dbs, side(false), side(true), new Map())).toThrow(/keys in db 3.*holds only db 0/)
-    // A cluster source has db 0 only, whatever INFO says.
-    expect(mapDbs(new Map([[0, 1]]), side(true), side(true), new Map())).toEqual([{ source: 0, target: 0 }])
-  })
-})
 
 describe('verify: differences and their text', () => {
-  it('keys escaped as redis-cli prints them, with exact hex', () => {
-    const d = difference(
-      'missing-in-target',
-      Buffer.from('k\r\n\x00\xff', 'latin1'),
-      0,
-      'only in source (string)',
-    )
-    expect(d).toEqual({
-      category: 'missing-in-target',
-      key: 'k\\r\\n\\x00\\xff',
-      keyHex: '6b0d0a00ff',
-      db: 0,
-      detail: 'only in source (string)',
-    })
-  })
-
-  it('length commands per type; none for module types', () => {
-    expect(lengthCommand('hash')).toBe('HLEN')
-    expect(lengthCommand('stream')).toBe('XLEN')
-    expect(lengthCommand('ReJSON-RL')).toBeUndefined()
-  })
-
   it('summary: verdict, counts by category, examples; values only when asked', () => {
     const report: VerifyReport = {
       mode: 'full',
