@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseClusterInfo } from '../../../src/metrics/cluster-info.js'
-import {
-  parseCommandStats,
-  parseErrorStats,
-  parseInfo,
-  parseInfoReplicas,
-  parseInfoSections,
-  parseKeyspace,
-  parseLatencyStats,
-} from '../../../src/redis/info.js'
+import { parseInfoSections } from '../../../src/redis/info.js'
 import { parseNodeInfo, toNodeInfo } from '../../../src/metrics/node-info.js'
 import { fixture } from './fixtures.js'
 
@@ -253,54 +244,5 @@ describe('INFO line cache', () => {
     expect(b.commandStats.get).not.toBe(a.commandStats.get)
     expect(b.commandStats.get.calls).toBe(581)
     expect(a).toEqual(toNodeInfo(parseInfoSections(text), 'h'))
-  })
-})
-
-describe('section helpers', () => {
-  it('parseInfo flattens sections; parseInfoReplicas keeps its old shape', () => {
-    const flat = parseInfo(
-      '# Replication\r\nrole:master\r\nslave0:ip=1.2.3.4,port=7000,state=online,offset=10,lag=2\r\n',
-    )
-    expect(parseInfoReplicas(flat)).toEqual([
-      { ip: '1.2.3.4', port: 7000, state: 'online', offset: 10, lag: 2 },
-    ])
-  })
-
-  it('tolerates junk lines, empty sections and absent input', () => {
-    expect(parseCommandStats(undefined)).toEqual({})
-    expect(parseErrorStats({ errorstat_X: 'count=notanumber', other: '1' })).toEqual({})
-    expect(parseLatencyStats({ latency_percentiles_usec_get: 'p50=1.5,p99=,bogus' })).toEqual({
-      get: { p50: 1.5 },
-    })
-    expect(parseKeyspace({ db12: 'keys=3,expires=1,avg_ttl=5', dbx: 'keys=1' })).toEqual({
-      12: { keys: 3, expires: 1, avgTtl: 5 },
-    })
-    expect(parseInfoSections('garbage\n:novalue\n# Empty\nkey:value:with:colons\n')).toEqual({
-      empty: { key: 'value:with:colons' },
-    })
-  })
-})
-
-describe('CLUSTER INFO', () => {
-  it('parses the captured reply', () => {
-    const ci = parseClusterInfo(fixture('metrics/cluster-info-7.0.txt'))
-    expect(ci).toMatchObject({
-      state: 'ok',
-      slotsAssigned: 16384,
-      slotsOk: 16384,
-      slotsPfail: 0,
-      slotsFail: 0,
-      knownNodes: 4,
-      size: 2,
-      currentEpoch: 3,
-      myEpoch: 0,
-    })
-    expect(ci.raw.total_cluster_links_buffer_limit_exceeded).toBe('0')
-  })
-
-  it('a failing cluster', () => {
-    expect(
-      parseClusterInfo('cluster_state:fail\r\ncluster_slots_ok:16000\r\ncluster_slots_fail:384\r\n'),
-    ).toMatchObject({ state: 'fail', slotsOk: 16000, slotsFail: 384 })
   })
 })
