@@ -6,3 +6,7 @@ export const sdkError = (name: string, message: string, status?: number, extra: 
     $metadata: { httpStatusCode: status, requestId: 'req-123' },
     ...extra,
   })
+
+/** What S3 answers a caller the bucket does not let in. */
+export const denied = () =>
+  Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } })
