@@ -1,15 +1,14 @@
 /**
  * Corrupt RDB files: every declared length (strings, LZF sizes, element counts, compact encodings,
  * module data, AUX fields) that the file cannot hold is refused as bad input (UsageError, exit 2)
- * naming the byte offset, before anything of the declared size is read or allocated; and
- * `snapshot inspect` walks every value, so a damaged value whose CRC-64 matches is still reported.
+ * naming the byte offset, before anything of the declared size is read or allocated.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ExitCode, KvtopError, UsageError } from '../../../../src/errors.js'
-import { lzfCompress, lzfDecompress, LzfError } from '../../../../src/data/lzf.js'
+import { lzfDecompress, LzfError } from '../../../../src/data/lzf.js'
 import {
   RdbFormatError,
   RdbReader,
@@ -17,20 +16,8 @@ import {
   type RdbRecord,
 } from '../../../../src/data/rdb/reader.js'
 import { decodeValue } from '../../../../src/data/rdb/value.js'
-import { inspectSnapshot } from '../../../../src/ops/snapshot/inspect.js'
 import { intset, len, listpack, rdbFile, str, ziplist, zipmap } from '../../../helpers/rdb-craft.js'
-
-/** A file with one key "k" in db 0: its value starts at byte offset 17. */
-const VALUE_AT = 17
-function oneKey(type: number, value: Buffer, version = 9): Buffer {
-  return rdbFile(version, [{ db: 0, entries: [{ type, key: Buffer.from('k'), value }] }])
-}
-
-const compressed = lzfCompress(Buffer.from('a'.repeat(100)))!
-/** An LZF string of `compressed` bytes declaring `ulen` bytes once decompressed. */
-function lzfValue(ulen: number): Buffer {
-  return Buffer.concat([Buffer.from([0xc3]), len(compressed.length), len(ulen), compressed])
-}
+import { compressed, lzfValue, oneKey, VALUE_AT } from './corrupt-values.js'
 
 /** A 9-byte length (0x81 + 64-bit big-endian). */
 function len64(n: bigint): Buffer {
@@ -371,46 +358,5 @@ describe('corrupt RDB lengths are refused before their size is read or allocated
     ])
     const err = await failure(parse(oneKey(15, value), { countElements: true }))
     expect(err.message).toMatch(/declares 1073741823 elements \(of at least 16 bytes each\)/)
-  })
-})
-
-describe('snapshot inspect walks every value', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kvtop-inspect-corrupt-'))
-  afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-  it('a 0xFFFFFFF0-byte LZF value with a matching CRC-64 is corrupt (exit 2), not "checksum ok"', async () => {
-    const path = join(dir, 'bad-lzf.rdb')
-    writeFileSync(path, oneKey(0, lzfValue(0xfffffff0)))
-    const err = await inspectSnapshot(path).then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    expect(err).toBeInstanceOf(UsageError)
-    expect((err as KvtopError).exitCode).toBe(2)
-    expect((err as KvtopError).code).toBe('corrupt')
-    expect((err as Error).message).toMatch(
-      new RegExp(
-        `^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: corrupt RDB: corrupt LZF string .* at byte offset 17`,
-      ),
-    )
-  })
-
-  it('a damaged listpack inside an LZF-compressed value is found; the good file still reads', async () => {
-    const good = listpack(Array.from({ length: 40 }, (_, i) => `field-${i % 4}`))
-    const lzf = (blob: Buffer) => {
-      const c = lzfCompress(blob)!
-      return Buffer.concat([Buffer.from([0xc3]), len(c.length), len(blob.length), c])
-    }
-    writeFileSync(join(dir, 'good.rdb'), oneKey(20, lzf(good)))
-    const report = await inspectSnapshot(join(dir, 'good.rdb'))
-    expect(report.checksum.status).toBe('ok')
-    expect(report.totals.elements).toBe(40)
-    // The first entry's header byte turned into an integer encoding: the entry no longer ends where
-    // its backlen says.
-    const bad = Buffer.concat([good.subarray(0, 6), Buffer.from([0xc5]), good.subarray(7)])
-    writeFileSync(join(dir, 'bad.rdb'), oneKey(20, lzf(bad)))
-    await expect(inspectSnapshot(join(dir, 'bad.rdb'))).rejects.toThrow(
-      /bad\.rdb: corrupt RDB: corrupt listpack: entry backlen says \d+ bytes.* at byte offset 17/,
-    )
   })
 })
