@@ -4,7 +4,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../../helpers/cli.js'
 import { startFakeAws, type FakeAws } from '../../../helpers/fake-aws/index.js'
-import { acceptIamTokens, makeLoopbackCert, startTlsRedis, type TlsRedis } from '../../../helpers/tls-redis.js'
+import {
+  acceptIamTokens,
+  makeLoopbackCert,
+  startTlsRedis,
+  type TlsRedis,
+} from '../../../helpers/tls-redis.js'
 
 /**
  * ElastiCache -> MemoryDB with IAM auth on both sides, through `migrate run`: each side is named at
