@@ -1,35 +1,13 @@
-import { PassThrough, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { encodeCommand } from '../../../../src/wire/encode.js'
 import {
-  frameArgs,
   NEED_MORE,
   readCommands,
   RespCommandParser,
   RespProtocolError,
   splitInlineArgs,
-  type CommandRecord,
 } from '../../../../src/data/resp/command-parser.js'
-import { RespCommandWriter } from '../../../../src/wire/command-writer.js'
-
-const BIN = Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x00, 0x2a, 0x24])
-
-async function* chunks(buf: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size)
-}
-
-async function collect(source: AsyncIterable<Buffer>, options = {}): Promise<CommandRecord[]> {
-  const out: CommandRecord[] = []
-  for await (const batch of readCommands(source, options)) out.push(...batch)
-  return out
-}
-
-const args = (r: CommandRecord) =>
-  r.kind === 'command'
-    ? r.args.map((a) => a.toString('latin1'))
-    : r.kind === 'frame'
-      ? frameArgs(r).map((a) => a.toString('latin1'))
-      : [`#${r.text}`]
+import { args, BIN, chunks, collect } from './resp-records.js'
 
 describe('RESP command stream parser', () => {
   const stream = Buffer.concat([
@@ -127,46 +105,5 @@ describe('RESP command stream parser', () => {
       'va"l',
     ])
     expect(() => splitInlineArgs(Buffer.from('GET "open'))).toThrow(/unbalanced quotes/)
-  })
-})
-
-describe('RESP command writer', () => {
-  it('encodes commands binary-safe; the parser reads back the same arguments', async () => {
-    const sink = new PassThrough()
-    const out: Buffer[] = []
-    sink.on('data', (d: Buffer) => out.push(d))
-    const w = new RespCommandWriter(sink, 64)
-    const cmds = [
-      ['SET', BIN, Buffer.alloc(300, 1)],
-      ['DEL', 'x'],
-      [Buffer.from('ECHO'), 12345],
-    ] as const
-    for (const c of cmds) await w.write(c)
-    await w.end()
-    const parsed = await collect(chunks(Buffer.concat(out), 13))
-    expect(parsed.map((r) => (r.kind === 'command' ? r.args.map((a) => a.toString('hex')) : []))).toEqual(
-      cmds.map((c) => c.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))).toString('hex'))),
-    )
-    expect(w.stats.commands).toBe(3)
-  })
-
-  it('waits for drain when the sink is full', async () => {
-    let release: () => void = () => {}
-    const slow = new Writable({
-      highWaterMark: 16,
-      write(_chunk, _enc, cb) {
-        release = cb
-      },
-    })
-    const w = new RespCommandWriter(slow, 32)
-    const pending = w.write(['SET', 'k', 'x'.repeat(100)])
-    expect(pending).toBeInstanceOf(Promise)
-    let done = false
-    void (pending as Promise<void>).then(() => (done = true))
-    await new Promise((r) => setTimeout(r, 20))
-    expect(done).toBe(false)
-    release()
-    await pending
-    expect(done).toBe(true)
   })
 })
