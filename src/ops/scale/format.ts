@@ -6,7 +6,7 @@ import { renderTable } from '../../format/table.js'
 import type { AwsScalePlan, AwsScaleResult } from './aws.js'
 import type { FixReport, FixSurvey } from './fix.js'
 import { rangesText } from './planner.js'
-import type { ScalePlan, ScaleReport } from './scale.js'
+import type { ScalePlan, ScaleReport } from './types.js'
 
 const short = (id: string) => (/^[0-9a-f]{40}$/.test(id) ? id.slice(0, 8) : id)
 
