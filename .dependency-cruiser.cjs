@@ -10,7 +10,7 @@ const layers = [
     name: 'basics',
     comment: 'errors, redaction, text and number formatting, flag parsers, the operation event contract',
     path: [
-      '^src/(errors|error-mapping|interrupts|redact|json-text|flags|invocation)\\.ts$',
+      '^src/(errors|error-mapping|interrupts|redact|json-text|flags|invocation|backoff)\\.ts$',
       '^src/format/',
       '^src/ops/events\\.ts$',
     ],

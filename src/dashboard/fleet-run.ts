@@ -1,3 +1,4 @@
+import { retryWithBackoff, type BackoffSchedule } from '../backoff.js'
 import { DEFAULT_THRESHOLDS } from '../metrics/alerts.js'
 import type { Snapshot } from '../metrics/types.js'
 import { Dashboard } from './dashboard.js'
@@ -15,8 +16,7 @@ export interface FleetMember {
 }
 
 /** Retry delays for a deployment that could not be opened: 2 s doubling to 30 s. */
-export const REOPEN_FIRST_MS = 2000
-export const REOPEN_MAX_MS = 30_000
+const REOPEN_RETRY: BackoffSchedule = { firstMs: 2000, maxMs: 30_000 }
 
 interface Key {
   name?: string
@@ -86,7 +86,7 @@ export async function runFleet(
   signal?.addEventListener('abort', () => quit(), { once: true })
   const onSignal = () => quit()
   for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal)
-  const retries = new Set<NodeJS.Timeout>()
+  const closing = new AbortController()
   const start = (m: FleetMember, feed: TopFeed) =>
     feed.start(
       (snap) => {
@@ -101,36 +101,30 @@ export async function runFleet(
         fleet?.update(entries())
       },
     )
-  const reopenLater = (m: FleetMember, delayMs: number) => {
-    const timer = setTimeout(() => {
-      retries.delete(timer)
-      void m.reopen!().then(
-        async (feed) => {
-          if (quitting || signal?.aborted || closed) return feed.stop()
-          m.feed = feed
-          start(m, feed)
-        },
-        (err: unknown) => {
-          if (closed) return
-          errors.set(m.name, (err as Error).message)
-          fleet?.update(entries())
-          reopenLater(m, Math.min(delayMs * 2, REOPEN_MAX_MS))
-        },
-      )
-    }, delayMs)
-    retries.add(timer)
-  }
-  let closed = false
+  const reopenLater = (m: FleetMember) =>
+    void retryWithBackoff(m.reopen!, {
+      ...REOPEN_RETRY,
+      waitFirst: true,
+      signal: closing.signal,
+      onFailure: (err) => {
+        errors.set(m.name, (err as Error).message)
+        fleet?.update(entries())
+      },
+    }).then(async (feed) => {
+      if (!feed) return
+      if (quitting || signal?.aborted || closing.signal.aborted) return feed.stop()
+      m.feed = feed
+      start(m, feed)
+    })
   try {
     showFleet()
     for (const m of members) {
       if (m.feed) start(m, m.feed)
-      else if (m.reopen) reopenLater(m, REOPEN_FIRST_MS)
+      else if (m.reopen) reopenLater(m)
     }
     await done
   } finally {
-    closed = true
-    for (const timer of retries) clearTimeout(timer)
+    closing.abort()
     for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal)
     drilled?.dashboard.destroy()
     fleet?.destroy()

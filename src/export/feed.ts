@@ -1,4 +1,5 @@
 import type { AwsConnectionResult } from '../aws/target.js'
+import { retryWithBackoff, type BackoffSchedule } from '../backoff.js'
 import { errorMessage } from '../errors.js'
 import type { MonitorEvent } from '../metrics/alerts.js'
 import type { MonitorEngine, MonitorOptions } from '../metrics/engine.js'
@@ -26,6 +27,9 @@ export interface FeedListener {
   onOpened?(deployment: string, nodes: number): void
 }
 
+/** Retries of a deployment that cannot be opened yet: 1 s doubling to 30 s. */
+const OPEN_RETRY: BackoffSchedule = { firstMs: 1000, maxMs: 30_000 }
+
 /** Distinct slowlog patterns counted per deployment; the rest are counted as `(other)`. */
 const MAX_PATTERNS = 200
 
@@ -45,8 +49,7 @@ export class DeploymentFeed implements DeploymentView {
   private readonly tap = new InfoTap()
   private engine?: MonitorEngine
   private connection?: AwsConnectionResult
-  private stopped = false
-  private retryTimer?: NodeJS.Timeout
+  private readonly stopping = new AbortController()
   private opening?: Promise<void>
 
   constructor(
@@ -69,15 +72,21 @@ export class DeploymentFeed implements DeploymentView {
 
   /** Start polling (or trying to connect); returns at once. */
   start(): void {
-    this.opening = this.open(0)
+    this.opening = retryWithBackoff(() => this.open(), {
+      ...OPEN_RETRY,
+      signal: this.stopping.signal,
+      onFailure: (err, retryInMs) => {
+        this.openError = redact(errorMessage(err))
+        this.listener.onOpenFailed?.(this.name, this.openError, retryInMs)
+      },
+    }).then(() => undefined)
   }
 
-  private async open(failures: number): Promise<void> {
-    if (this.stopped) return
+  private async open(): Promise<void> {
     try {
       this.connection = await this.target.resolve()
       const engine = await openMonitor(this.connection.input, this.options, (f) => this.tap.wrap(f))
-      if (this.stopped) {
+      if (this.stopping.signal.aborted) {
         await engine.stop()
         return
       }
@@ -91,12 +100,7 @@ export class DeploymentFeed implements DeploymentView {
     } catch (err) {
       this.connection?.close()
       this.connection = undefined
-      if (this.stopped) return
-      const retryInMs = Math.min(1000 * 2 ** failures, 30_000)
-      this.openError = redact(errorMessage(err))
-      this.listener.onOpenFailed?.(this.name, this.openError, retryInMs)
-      await new Promise<void>((resolve) => (this.retryTimer = setTimeout(resolve, retryInMs)))
-      return this.open(failures + 1)
+      throw err
     }
   }
 
@@ -118,8 +122,7 @@ export class DeploymentFeed implements DeploymentView {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.retryTimer)
+    this.stopping.abort()
     // An open in progress ends on its own (its connect is bounded by --timeout) and stops what it opened.
     await Promise.race([this.opening, new Promise((r) => setTimeout(r, 100))])
     await this.engine?.stop()
