@@ -22,6 +22,11 @@ export interface StateFileKind<T> {
   valid?: (value: T) => boolean
   /** What to do with a file of this kind written by another version (default: start over). */
   otherVersionHint?: string
+  /**
+   * Reads a file from before the kind had a `kind` field: the value in today's shape, or undefined
+   * when it is not one.
+   */
+  upgrade?: (value: unknown) => T | undefined
 }
 
 /** The recorded state, or undefined when there is no file. Anything else there is an error (exit 2). */
@@ -39,6 +44,8 @@ export function loadStateFile<T extends { kind: string; version: number }>(
   let value: T
   try {
     value = parseJsonText(text) as T
+    const upgraded = value?.kind === undefined ? kind.upgrade?.(value) : undefined
+    if (upgraded) return upgraded
     if (value?.kind !== kind.kind) throw new Error(`not a ${kind.what}`)
   } catch (err) {
     throw new UsageError(`${path} is not a ${kind.what}: ${(err as Error).message}`, {
@@ -66,7 +73,7 @@ export function loadStateFile<T extends { kind: string; version: number }>(
 const writing = new Map<string, Promise<void>>()
 
 /** Write the state (with `updatedAt` set now), after any write of the same file still under way. */
-export function saveStateFile(path: string, value: { updatedAt: number }): Promise<void> {
+export function saveStateFile(path: string, value: { updatedAt?: number }): Promise<void> {
   const write = async () => {
     value.updatedAt = Date.now()
     const file = AtomicFile.open(path, { overwrite: true })

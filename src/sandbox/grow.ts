@@ -68,7 +68,7 @@ export async function addSandboxNodes(
     }
   })
   state.nodes.push(...added)
-  writeState(state, env)
+  await writeState(state, env)
   try {
     for (const node of added) startNode(state, node, true)
     await Promise.all(added.map((n) => waitForPing(state, n)))
@@ -77,7 +77,7 @@ export async function addSandboxNodes(
     const now = readState(name, env)
     if (now) {
       now.nodes = now.nodes.filter((n) => !added.some((a) => a.port === n.port))
-      writeState(now, env)
+      await writeState(now, env)
     }
     for (const n of added) rmSync(n.dir, { recursive: true, force: true })
     throw err instanceof UsageError || err instanceof OperationError
@@ -104,17 +104,17 @@ export async function removeSandboxNode(
   if (state.nodes.length === 1) throw new UsageError(`refusing to stop the last node of sandbox '${name}'`)
   const stopped = await stopOwned(node)
   state.nodes = state.nodes.filter((n) => n.port !== port)
-  writeState(state, env)
+  await writeState(state, env)
   rmSync(node.dir, { recursive: true, force: true })
   return stopped
 }
 
 /** Record the layout the cluster ended with (roles and shards by port; shard and replica counts). */
-export function recordSandboxLayout(
+export async function recordSandboxLayout(
   name: string,
   layout: readonly { port: number; role: 'primary' | 'replica'; shard: number }[],
   env: NodeJS.ProcessEnv = process.env,
-): void {
+): Promise<void> {
   const state = readState(name, env)
   if (!state) return
   const byPort = new Map(layout.map((l) => [l.port, l]))
@@ -131,5 +131,5 @@ export function recordSandboxLayout(
     (p) => layout.filter((l) => l.role === 'replica' && l.shard === p.shard).length,
   )
   state.replicas = perShard.length ? Math.min(...perShard) : 0
-  writeState(state, env)
+  await writeState(state, env)
 }

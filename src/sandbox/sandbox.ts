@@ -15,6 +15,8 @@ import { findFreePortBlock, firstTakenPort } from './ports.js'
 import {
   listStates,
   readState,
+  SANDBOX_STATE_KIND,
+  SANDBOX_STATE_VERSION,
   sandboxUrl,
   writeState,
   type SandboxNodeState,
@@ -65,7 +67,7 @@ export function summarize(state: SandboxState, alive?: Map<number, boolean>): Sa
     shards: state.shards,
     replicas: state.replicas,
     engine: state.engine,
-    version: state.version,
+    version: state.serverVersion,
     url: sandboxUrl(state),
     user: state.clientUser,
     nodes: state.nodes.map((n) => ({
@@ -164,12 +166,14 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
   const clientPassword =
     o.password ?? (o.flavor === 'memorydb' ? randomBytes(12).toString('base64url') : undefined)
   const state: SandboxState = {
+    kind: SANDBOX_STATE_KIND,
+    version: SANDBOX_STATE_VERSION,
     name: o.name,
     flavor: o.flavor,
     shards: o.shards,
     replicas: o.replicas,
     engine: binary.engine,
-    version: binary.version,
+    serverVersion: binary.version,
     serverPath: binary.path,
     createdAt: Date.now(),
     adminPassword: randomBytes(18).toString('base64url'),
@@ -195,7 +199,7 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
       logFile: join(nodeDir, 'redis.log'),
     })
   }
-  writeState(state, env)
+  await writeState(state, env)
   try {
     phase('starting', `${nodeCount} ${binary.engine}-server ${binary.version} processes`)
     for (const node of state.nodes) startNode(state, node, cluster)

@@ -71,7 +71,7 @@ export async function finishReport(
   }))
   if (targets.length) report.balance = balanceOf(counts, targets, plan.balance.thresholdPercent)
   if (ctx.sandbox) {
-    recordSandboxLayout(
+    await recordSandboxLayout(
       ctx.sandbox.name,
       topology.nodes
         .filter((n) => n.host === '127.0.0.1' || n.host === 'localhost')

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../helpers/cli.js'
@@ -18,6 +18,7 @@ interface SandboxJson {
   mode: string
   flavor: string
   url: string
+  version: string
   nodes: { port: number; role: string; shard: number; pid: number; up: boolean }[]
 }
 
@@ -87,6 +88,66 @@ describe('kvtop sandbox up / status / down', () => {
     const r = await runCli(['sandbox', 'up', '--name', 'bad', '--flavor', 'memorydb', '--shards', '0'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('memorydb flavor is always cluster mode')
+  })
+
+  it("a sandbox whose state file an earlier kvtop wrote (no kind, `version` the server's) is listed and stopped", async () => {
+    const up = await runCli([
+      'sandbox',
+      'up',
+      '--name',
+      'cli-old',
+      '--shards',
+      '0',
+      '--replicas',
+      '0',
+      '--json',
+    ])
+    started.push('cli-old')
+    expect(up.code).toBe(0)
+    const summary = JSON.parse(up.stdout) as SandboxJson
+    const port = summary.nodes[0].port
+    const dir = join(process.env.KVTOP_SANDBOX_DIR!, 'cli-old')
+    const nodeDir = join(dir, `node-${port}`)
+    // The file as builds before the shared state-file format wrote it, by hand.
+    writeFileSync(
+      join(dir, 'sandbox.json'),
+      `{
+  "name": "cli-old",
+  "flavor": "redis",
+  "shards": 0,
+  "replicas": 0,
+  "engine": "redis",
+  "version": "${summary.version}",
+  "serverPath": "/usr/bin/redis-server",
+  "createdAt": 1764000000000,
+  "adminPassword": "old-admin-secret",
+  "clientUser": "default",
+  "nodes": [
+    {
+      "port": ${port},
+      "role": "primary",
+      "shard": 0,
+      "dir": "${nodeDir}",
+      "pidFile": "${join(nodeDir, 'redis.pid')}",
+      "logFile": "${join(nodeDir, 'redis.log')}"
+    }
+  ]
+}`,
+      { mode: 0o600 },
+    )
+
+    const listed = (
+      JSON.parse((await runCli(['sandbox', 'status', '--json'])).stdout) as { sandboxes: SandboxJson[] }
+    ).sandboxes.find((s) => s.name === 'cli-old')!
+    expect(listed).toMatchObject({ version: summary.version, url: `redis://127.0.0.1:${port}` })
+    expect(listed.nodes).toEqual([{ port, role: 'primary', shard: 0, pid: summary.nodes[0].pid, up: true }])
+
+    const down = await runCli(['sandbox', 'down', '--name', 'cli-old', '--json'])
+    expect(down.code).toBe(0)
+    expect(JSON.parse(down.stdout).sandboxes[0].stopped).toEqual([port])
+    await new Promise((r) => setTimeout(r, 200))
+    expect(alive(summary.nodes[0].pid)).toBe(false)
+    expect(existsSync(dir)).toBe(false)
   })
 
   it('load drives a mixed workload with binary keys and reports no errors', async () => {

@@ -226,7 +226,7 @@ describe.skipIf(skip)('Valkey 8 as a first-class engine', () => {
       startSandbox({ shards: 0, replicas: 0 }),
       startSandbox({ shards: 2, replicas: 0 }),
     ])
-    valkeyVersion = valkey.state.version
+    valkeyVersion = valkey.state.serverVersion
     expect(valkey.state.engine).toBe('valkey')
     expect(redis.state.engine).toBe('redis')
   })
