@@ -64,6 +64,17 @@ export function refusalReason(message: string): RefusalReason | undefined {
   return 'forbidden'
 }
 
+/**
+ * The server's error reply in the message of an error that carries one: the message itself (a
+ * RespError, a client library's reply error), or the reply a client library wrapped into its own
+ * words (ioredis: `Ready check failed: NOPERM this user has no permissions to run the 'info' command`).
+ */
+export function replyInMessage(message: string): string {
+  if (/^[A-Z][A-Z_-]* /.test(message)) return message
+  const wrapped = /^[^:]*: ([A-Z][A-Z_-]* [\s\S]*)$/.exec(message)
+  return wrapped ? wrapped[1] : message
+}
+
 /** A refusal because the target cannot read a DUMP payload (another RDB version, or corrupt). */
 export function isPayloadRefusal(err: RespError | { message: string }): boolean {
   return /DUMP payload version or checksum are wrong|Bad data format/i.test(err.message)

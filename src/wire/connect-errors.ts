@@ -1,5 +1,6 @@
 import { ConnectError, UsageError, errorMessage } from '../errors.js'
 import { formatAddress } from './address.js'
+import { refusalReason, replyInMessage } from './classify.js'
 
 const TLS_CODES = new Set([
   'EPROTO',
@@ -43,7 +44,7 @@ export function mapConnectError(err: unknown, ctx: ConnectContext): ConnectError
       hint: "Put the password in the URL's user info (user:password before the host), or set KVTOP_PASSWORD or REDISCLI_AUTH.",
     })
   }
-  if (/NOPERM/i.test(message)) {
+  if (refusalReason(replyInMessage(message)) === 'acl') {
     return new ConnectError(
       `the user at ${address} may not run a command kvtop needs to connect: ${message}`,
       {
