@@ -4,6 +4,7 @@ import {
   parseErrorStats,
   parseInfoReplicas,
   parseKeyspace,
+  parseInfoSections,
   parseLatencyStats,
   type CommandStat,
   type InfoReplica,
@@ -291,32 +292,5 @@ function wanted(key: string): boolean {
  * Same result as toNodeInfo(parseInfoSections(text)).
  */
 export function parseNodeInfo(text: string, host = '', cache?: InfoLineCache): NodeInfo {
-  const sections: InfoSections = {}
-  let current: Record<string, string> = {}
-  let start = 0
-  const length = text.length
-  while (start < length) {
-    let end = text.indexOf('\n', start)
-    if (end < 0) end = length
-    let stop = end
-    if (stop > start && text.charCodeAt(stop - 1) === 13) stop--
-    if (stop > start) {
-      if (text.charCodeAt(start) === 35) {
-        current = sections[
-          text
-            .slice(start + 1, stop)
-            .trim()
-            .toLowerCase()
-        ] ??= {}
-      } else {
-        const colon = text.indexOf(':', start)
-        if (colon > start && colon < stop) {
-          const key = text.slice(start, colon)
-          if (wanted(key)) current[key] = text.slice(colon + 1, stop)
-        }
-      }
-    }
-    start = end + 1
-  }
-  return toNodeInfo(sections, host, cache)
+  return toNodeInfo(parseInfoSections(text, wanted), host, cache)
 }

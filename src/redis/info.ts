@@ -4,7 +4,11 @@
  */
 export type InfoSections = Record<string, Record<string, string>>
 
-export function parseInfoSections(text: string): InfoSections {
+/**
+ * `keep`, when given, chooses the fields to keep by name (the poller keeps only those it reads:
+ * most of INFO, allocator details and persistence internals, it does not need).
+ */
+export function parseInfoSections(text: string, keep?: (field: string) => boolean): InfoSections {
   // Called for every node every round: a plain scan, no regular expressions.
   const sections: InfoSections = {}
   let current: Record<string, string> | undefined
@@ -24,8 +28,11 @@ export function parseInfoSections(text: string): InfoSections {
         current = sections[name] ??= {}
       } else {
         const colon = text.indexOf(':', start)
-        if (colon > start && colon < stop)
-          (current ??= sections.default ??= {})[text.slice(start, colon)] = text.slice(colon + 1, stop)
+        if (colon > start && colon < stop) {
+          const field = text.slice(start, colon)
+          if (keep === undefined || keep(field))
+            (current ??= sections.default ??= {})[field] = text.slice(colon + 1, stop)
+        }
       }
     }
     start = end + 1

@@ -32,4 +32,16 @@ describe('section helpers', () => {
       empty: { key: 'value:with:colons' },
     })
   })
+
+  it('keeps only the fields asked for, sections (even emptied ones) as they are', () => {
+    const text =
+      '# Server\r\nredis_version:7.2.4\r\nos:Linux\r\n\r\n# Memory\r\nused_memory:100\r\nallocator_frag_bytes:9\r\n'
+    expect(parseInfoSections(text, (field) => field.startsWith('redis_') || field === 'used_memory')).toEqual(
+      {
+        server: { redis_version: '7.2.4' },
+        memory: { used_memory: '100' },
+      },
+    )
+    expect(parseInfoSections(text, () => false)).toEqual({ server: {}, memory: {} })
+  })
 })
