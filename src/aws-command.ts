@@ -25,7 +25,7 @@ export const waitFlags = {
   }),
 }
 
-export interface WaitFlagValues {
+interface WaitFlagValues {
   wait: boolean
   'poll-interval': number
   'wait-timeout': number

@@ -12,7 +12,7 @@ export function backoffDelay(schedule: BackoffSchedule, n: number): number {
   return Math.min(schedule.firstMs * 2 ** n, schedule.maxMs)
 }
 
-export interface RetryOptions extends BackoffSchedule {
+interface RetryOptions extends BackoffSchedule {
   /** Stops the retries: no further attempt starts, a wait ends at once. */
   signal?: AbortSignal
   /** Wait `firstMs` before the first attempt too (for what has just failed elsewhere). */

@@ -3,7 +3,7 @@ import type { OptionFlag } from '@oclif/core/interfaces'
 import { UsageError } from './errors.js'
 
 /** Bounds of a `seconds()` or `percent()` flag. */
-export interface DecimalBounds {
+interface DecimalBounds {
   /** Smallest value accepted (default 0). */
   min?: number
   /** Largest value accepted (default: none). */
@@ -72,7 +72,7 @@ export function percent(options: DecimalFlagOptions & { default: number }): Opti
 }
 
 /** Bounds of a `count()` flag. */
-export interface CountBounds {
+interface CountBounds {
   /** Smallest value accepted (default 0). */
   min?: number
   /** Largest value accepted (default: none). */

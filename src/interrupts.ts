@@ -10,7 +10,7 @@ export interface Interrupts {
   hardStop: AbortSignal
 }
 
-export interface InterruptOptions {
+interface InterruptOptions {
   /** Called at the first signal, after `signal` is aborted (e.g. to say what happens now). */
   onFirst?: () => void
   /**

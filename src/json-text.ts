@@ -4,7 +4,7 @@
  * mistakes ("Unexpected token '}', ... is not valid JSON") and quote the surrounding text, which in
  * a config file may be a password; these name one character at most.
  */
-export class JsonTextError extends Error {
+class JsonTextError extends Error {
   constructor(
     /** What is wrong, e.g. "unexpected '}'". */
     readonly reason: string,

@@ -101,7 +101,7 @@ interface SideFlagValues {
   memorydb?: string
 }
 
-export interface PairFlagValues {
+interface PairFlagValues {
   source?: string
   target?: string
   'tls-ca'?: string

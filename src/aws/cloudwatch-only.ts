@@ -134,7 +134,7 @@ export function statedRoles(aws: AwsDeployment): Map<string, 'primary' | 'replic
   return out
 }
 
-export interface CloudWatchOnlyOptions {
+interface CloudWatchOnlyOptions {
   /** Milliseconds between reads (CloudWatch answers are cached for their 60 s period by the source). */
   intervalMs: number
   historySize?: number

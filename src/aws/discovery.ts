@@ -10,7 +10,7 @@ function hostPort(e: { Address?: string; Port?: number } | undefined): HostPort 
   return e?.Address ? { host: e.Address, port: e.Port ?? 6379 } : undefined
 }
 
-export function endpointUrl(endpoint: HostPort | undefined, tls: boolean): string | undefined {
+function endpointUrl(endpoint: HostPort | undefined, tls: boolean): string | undefined {
   if (!endpoint) return undefined
   return `${tls ? 'rediss' : 'redis'}://${formatAddress(endpoint.host, endpoint.port)}`
 }
@@ -89,7 +89,7 @@ export function fromReplicationGroup(
 }
 
 /** A cache cluster outside any replication group (a single-node Redis OSS / Valkey cluster). */
-export function fromCacheCluster(cc: CacheCluster, region: string): AwsDeployment {
+function fromCacheCluster(cc: CacheCluster, region: string): AwsDeployment {
   const tls = Boolean(cc.TransitEncryptionEnabled)
   const node = cc.CacheNodes?.[0]
   const ep = hostPort(node?.Endpoint)

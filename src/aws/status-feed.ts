@@ -14,7 +14,7 @@ import { CloudWatchOnlyMonitor, dataPlaneUnreachable, withConnectHint } from './
 import type { AwsDeployment } from './types.js'
 
 /** What `status` and `top` watch: the nodes themselves, or (unreachable from here) CloudWatch alone. */
-export type MonitorFeed =
+type MonitorFeed =
   | { live: MonitorEngine; cloudwatchOnly?: undefined }
   | { live?: undefined; cloudwatchOnly: CloudWatchOnlyMonitor }
 

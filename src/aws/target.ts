@@ -16,7 +16,7 @@ export interface AwsAccountFlagValues {
   'aws-profile'?: string
 }
 
-export interface AwsTargetFlagValues extends AwsAccountFlagValues {
+interface AwsTargetFlagValues extends AwsAccountFlagValues {
   elasticache?: string
   serverless?: string
   memorydb?: string

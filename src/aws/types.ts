@@ -2,7 +2,7 @@
 export type AwsService = 'elasticache' | 'memorydb'
 
 /** What `--elasticache`, `--serverless` and `--memorydb` name. */
-export type AwsTargetKind = 'elasticache' | 'serverless' | 'memorydb'
+type AwsTargetKind = 'elasticache' | 'serverless' | 'memorydb'
 
 export interface AwsTarget {
   kind: AwsTargetKind

@@ -12,7 +12,7 @@ import type { ConnectionSpec, NodeAddress } from './client.js'
 export type Provider = 'elasticache' | 'memorydb' | 'self-managed'
 export type Engine = 'redis' | 'valkey'
 
-export interface Refusal {
+interface Refusal {
   command: string
   /** acl: NOPERM for this user; disabled: unknown/renamed command; protected: a server setting forbids it. */
   reason: 'acl' | 'disabled' | 'protected'
@@ -45,7 +45,7 @@ export interface Capabilities {
  * or disabled command is missing), ACL DRYRUN (or the user's rules from ACL GETUSER), and the
  * server setting that protects DEBUG — or, where none of it can be read, from the first real use.
  */
-export interface ProbedCommand {
+interface ProbedCommand {
   args: string[]
   /** Read-only: safe to send as it is. */
   send?: true
@@ -85,11 +85,6 @@ export const PROBED: Record<string, ProbedCommand> = {
   commandlog: { args: ['COMMANDLOG', 'GET', '1', 'slow'], send: true },
 }
 
-/** The probed commands' forms, by name (as before PROBED carried whether each may be sent). */
-export const PROBED_COMMANDS: Record<string, string[]> = Object.fromEntries(
-  Object.entries(PROBED).map(([name, p]) => [name, p.args]),
-)
-
 /** Commands that exist only from some engine version on: absent below it, not refused. */
 const INTRODUCED: Record<string, { redis?: string; valkey?: string }> = {
   commandlog: { valkey: '8.1.0' },
@@ -127,7 +122,7 @@ export function absentInVersion(command: string, engine: Engine, version: string
  * allowed — any other error is about the harmless arguments or the server's state (a key served
  * elsewhere, cluster support disabled, no LFU policy), not about the command.
  */
-export function classifyProbeReply(command: string, reply: Reply): Refusal | 'allowed' | 'unsupported' {
+function classifyProbeReply(command: string, reply: Reply): Refusal | 'allowed' | 'unsupported' {
   if (!(reply instanceof RespError)) return 'allowed'
   const message = reply.message
   const why = refusalReason(message)
@@ -159,7 +154,7 @@ function text(reply: Reply | undefined): string | undefined {
 }
 
 /** What COMMAND INFO says of one command: its ACL categories and (Redis 7+) its subcommands. */
-export interface CommandMeta {
+interface CommandMeta {
   /** `@admin`, `@dangerous`, ... (lower case). */
   categories: string[]
   /** By full name (`config|get`); undefined where the server lists none (Redis < 7). */
@@ -187,7 +182,7 @@ function commandMeta(entry: Reply): CommandMeta | null {
  * COMMAND INFO's reply for `names` (in that order), by lower-case name: null where the server does
  * not know the command — renamed, disabled, or not in this version.
  */
-export function parseCommandInfo(names: string[], reply: Reply): Map<string, CommandMeta | null> {
+function parseCommandInfo(names: string[], reply: Reply): Map<string, CommandMeta | null> {
   const out = new Map<string, CommandMeta | null>()
   if (!Array.isArray(reply)) return out
   names.forEach((name, i) => out.set(name.toLowerCase(), commandMeta(reply[i])))

@@ -109,7 +109,7 @@ function pairsToObject(reply: unknown[]): Record<string, unknown> {
   return out
 }
 
-export interface ClusterShardRecord {
+interface ClusterShardRecord {
   slots: SlotRange[]
   nodes: ClusterNodeRecord[]
 }

@@ -26,13 +26,13 @@ export interface Profile {
   checks?: Record<string, string>
 }
 
-export interface KvtopConfig {
+interface KvtopConfig {
   profiles: Record<string, Profile>
   /** `kvtop check` levels for every deployment, by check: `{"lag-bytes": "1mb:10mb"}`. */
   checks?: Record<string, string>
 }
 
-export function configDir(env: NodeJS.ProcessEnv = process.env): string {
+function configDir(env: NodeJS.ProcessEnv = process.env): string {
   const base =
     env.XDG_CONFIG_HOME && env.XDG_CONFIG_HOME.trim() ? env.XDG_CONFIG_HOME : join(homedir(), '.config')
   return join(base, 'kvtop')

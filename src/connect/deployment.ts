@@ -9,7 +9,7 @@ import { parseClusterNodes } from './cluster-parsers.js'
 import { discoverTopology, type Topology, type TopologyNode } from './topology.js'
 
 /** A slot being moved, as the node it is moved from (migrating) or to (importing) shows it. */
-export interface OpenSlot {
+interface OpenSlot {
   slot: number
   node: string
   state: 'migrating' | 'importing'

@@ -6,7 +6,7 @@ import type { Endpoint } from '../wire/spec.js'
 
 export type { Endpoint }
 
-export const DEFAULT_PORT = 6379
+const DEFAULT_PORT = 6379
 
 export { formatAddress }
 
@@ -27,7 +27,7 @@ const URL_HINT = 'Expected redis://[user:password@]host[:port][/db] (rediss:// f
  * the command line and in KVTOP_URL), or `user` for URLs in profiles and sandboxes, which give the
  * password in a field of its own.
  */
-export type BareUserinfo = 'password' | 'user'
+type BareUserinfo = 'password' | 'user'
 
 /**
  * A URL cut into its raw (still percent-encoded) parts, the way redis-cli reads it: the userinfo

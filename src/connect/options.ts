@@ -6,7 +6,7 @@ import { parseEndpointUrl } from './endpoint.js'
 import type { TokenAuth } from './iam.js'
 import { parseNatMap } from './nat-map.js'
 
-export const DEFAULT_TIMEOUT_SECONDS = 5
+const DEFAULT_TIMEOUT_SECONDS = 5
 
 export interface ConnectionInput {
   url?: string

@@ -89,7 +89,7 @@ export function maskProfile(profile: Profile): Profile {
 }
 
 /** The connection flags `config add` takes, as parsed. */
-export interface ProfileFlagValues {
+interface ProfileFlagValues {
   url?: string
   user?: string
   password?: string

@@ -3,7 +3,7 @@ import type { Profile } from './config.js'
 import { parseEndpointUrl } from './endpoint.js'
 
 /** A word for a POSIX shell: as is when it holds nothing the shell reads, else in single quotes. */
-export function shellWord(text: string): string {
+function shellWord(text: string): string {
   return /^[A-Za-z0-9_./:@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
 }
 

@@ -15,9 +15,8 @@ import { basename, dirname, join } from 'node:path'
 import { UsageError, fileWriteError, type KvtopError } from '../errors.js'
 
 /** How the temporary file is opened: a new file only, never through a symbolic link. */
-export const TEMP_FILE_FLAGS =
-  constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY
-export const TEMP_FILE_MODE = 0o600
+const TEMP_FILE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY
+const TEMP_FILE_MODE = 0o600
 
 /** Directory fsync is not supported everywhere (some network and FUSE file systems): not an error there. */
 const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EPERM', 'EACCES'])

@@ -97,7 +97,7 @@ export function saveStateFile(path: string, value: { updatedAt?: number }): Prom
 }
 
 /** Who holds a state file's lock: written into `<file>.lock`. */
-export interface LockOwner {
+interface LockOwner {
   pid: number
   host: string
   since: number

@@ -5,7 +5,7 @@
  * The same list is printed in docs/export.md (a unit test keeps the two equal).
  */
 
-export type MetricType = 'gauge' | 'counter'
+type MetricType = 'gauge' | 'counter'
 
 export interface MetricFamily {
   name: string
@@ -15,7 +15,7 @@ export interface MetricFamily {
 }
 
 /** Labels of every per-node metric. `role` is only on the info metrics: a failover would split every series. */
-export const NODE_LABELS = ['deployment', 'shard', 'addr'] as const
+const NODE_LABELS = ['deployment', 'shard', 'addr'] as const
 
 const node = (name: string, type: MetricType, help: string, extra: string[] = []): MetricFamily => ({
   name,

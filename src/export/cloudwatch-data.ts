@@ -5,7 +5,7 @@ import type { DeploymentView } from './samples.js'
  * and their batching within the API's limits.
  */
 
-export interface Dimension {
+interface Dimension {
   Name: string
   Value: string
 }
@@ -32,7 +32,7 @@ const LIMIT = 2 ** 360
 /** Counter values as last published, per deployment: the next publication sends the increase. */
 export type PublishedCounts = Map<string, Map<string, number>>
 
-export interface CloudWatchRound {
+interface CloudWatchRound {
   data: MetricDatum[]
   /** The counts these data were computed against: commit them once every batch was accepted. */
   counts: PublishedCounts

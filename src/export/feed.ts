@@ -21,7 +21,7 @@ export interface ExportTarget {
 }
 
 /** What the feed tells the exporter: events of its rounds, and why it cannot poll (yet). */
-export interface FeedListener {
+interface FeedListener {
   onEvent?(deployment: string, event: MonitorEvent): void
   onOpenFailed?(deployment: string, message: string, retryInMs: number): void
   onOpened?(deployment: string, nodes: number): void

@@ -3,7 +3,7 @@ import type { InfoLineCache } from '../redis/info.js'
 import { parseNodeInfo, type NodeInfo } from '../metrics/node-info.js'
 
 /** A node's latest INFO reply, typed, and when it arrived. */
-export interface TappedInfo {
+interface TappedInfo {
   info: NodeInfo
   at: number
 }

@@ -2,7 +2,7 @@ import type { NodeInfo } from '../metrics/node-info.js'
 import type { NodeStatus, Snapshot } from '../metrics/types.js'
 import { ALL_FAMILIES, COUNTED_EVENTS, POLL_STATES } from './catalog.js'
 
-export type Labels = Record<string, string>
+type Labels = Record<string, string>
 
 /**
  * One sample. Its labels are in `sharedLabels`: one frozen object per label set, kept across

@@ -16,7 +16,7 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[|\]$/g, ''), port }
 }
 
-export interface MetricsEndpoint {
+interface MetricsEndpoint {
   contentType: string
   scrape(): Promise<string>
   /** /healthz: ok while the process serves; the body says how many deployments are polled. */

@@ -5,7 +5,7 @@ import { ExportRegistry } from './registry.js'
 import { MetricsServer } from './server.js'
 
 /** What the exporter tells the command, which presents it (text on stderr, or NDJSON). */
-export interface ExportListener {
+interface ExportListener {
   onEvent?(deployment: string, event: MonitorEvent): void
   onOpenFailed?(deployment: string, message: string, retryInMs: number): void
   onOpened?(deployment: string, nodes: number): void
@@ -17,7 +17,7 @@ export interface SidePublisher {
   stop(): Promise<void>
 }
 
-export interface ExportOptions {
+interface ExportOptions {
   targets: ExportTarget[]
   monitor: MonitorOptions
   listen: { host: string; port: number }

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js'
 import type { ExportTarget } from './feed.js'
 
 /** The deployments `kvtop export` is asked to watch, as the command line names them. */
-export interface TargetFlags
+interface TargetFlags
   extends
     Omit<ConnectionFlagValues, 'profile'>,
     Omit<AwsConnectionFlagValues, 'elasticache' | 'memorydb' | 'serverless'> {

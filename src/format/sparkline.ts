@@ -2,7 +2,7 @@
  * Unicode sparklines (▁▂▃▄▅▆▇█), shared by the dashboard and the triage report. Bars are scaled
  * from zero to the largest value, so equal heights mean equal values across one line.
  */
-export const SPARKS = '▁▂▃▄▅▆▇█'
+const SPARKS = '▁▂▃▄▅▆▇█'
 
 /** One character per value; a missing value (a gap in the series) is a space. */
 export function sparkChars(values: (number | null | undefined)[], max?: number): string {

@@ -7,7 +7,7 @@ import { THRESHOLDS } from './thresholds.js'
 
 export type Severity = 'critical' | 'warning' | 'info'
 
-export type AlertType =
+type AlertType =
   | 'node-down'
   | 'replication-lag'
   | 'memory-high'
@@ -160,7 +160,7 @@ function candidates(input: AlertInput, t: AlertThresholds): Omit<Alert, 'since'>
   return out
 }
 
-export function formatLag(bytes: number | undefined, seconds: number | undefined): string {
+function formatLag(bytes: number | undefined, seconds: number | undefined): string {
   const parts: string[] = []
   if (bytes !== undefined) parts.push(`${bytes} bytes`)
   if (seconds !== undefined) parts.push(`${seconds.toFixed(1)} s`)

@@ -7,7 +7,7 @@ export type FleetStatusEntry =
   | { reachable: true; status: Snapshot }
   | { reachable: false; error: { code: string; message: string; hint?: string; exitCode: ExitCodeValue } }
 
-export interface FleetMember {
+interface FleetMember {
   name: string
   /** Resolve, connect and sample once; throws when the deployment cannot be reached (or named). */
   read: () => Promise<Snapshot>

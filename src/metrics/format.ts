@@ -44,7 +44,7 @@ export function nodeState(n: NodeStatus): string {
   return n.state === 'timeout' ? 'timeout' : n.state === 'connecting' ? 'connecting' : 'down'
 }
 
-export function deploymentLine(s: Snapshot): string {
+function deploymentLine(s: Snapshot): string {
   const d = s.deployment
   const parts = [
     d.provider ?? 'unknown provider',
@@ -58,7 +58,7 @@ export function deploymentLine(s: Snapshot): string {
   return parts.filter(Boolean).join(' | ')
 }
 
-export function totalsLine(s: Snapshot): string {
+function totalsLine(s: Snapshot): string {
   const c = s.cluster
   return [
     `ops/s ${formatCountShort(c.opsPerSec)}`,

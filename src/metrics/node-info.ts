@@ -97,7 +97,7 @@ export interface NodeInfo {
   clusterEnabled: boolean
 }
 
-export interface ReplicationInfo {
+interface ReplicationInfo {
   role: 'primary' | 'replica' | 'unknown'
   /** Primary: its offset. Replica: the offset of the stream it has processed (master_repl_offset). */
   masterReplOffset?: number
@@ -136,7 +136,7 @@ function str(section: Record<string, string> | undefined, key: string): string |
   return raw === undefined || raw === '' ? undefined : raw
 }
 
-export function parseReplicationInfo(r: Record<string, string> | undefined): ReplicationInfo {
+function parseReplicationInfo(r: Record<string, string> | undefined): ReplicationInfo {
   const role =
     r?.role === 'master' ? 'primary' : r?.role === 'slave' || r?.role === 'replica' ? 'replica' : 'unknown'
   const link = str(r, 'master_link_status')

@@ -4,7 +4,7 @@ import type { NodeInfo } from './node-info.js'
  * Rates from two samples of cumulative counters. A counter that went down was reset (restart,
  * failover to a fresh process, CONFIG RESETSTAT): that interval has no rate, never a negative one.
  */
-export type Delta = { value: number; reset: false } | { value: undefined; reset: boolean }
+type Delta = { value: number; reset: false } | { value: undefined; reset: boolean }
 
 export function counterDelta(prev: number | undefined, cur: number | undefined): Delta {
   if (prev === undefined || cur === undefined) return { value: undefined, reset: false }
@@ -69,7 +69,7 @@ export interface NodeRates {
   countersReset: boolean
 }
 
-export interface RateInput {
+interface RateInput {
   prev: NodeInfo
   cur: NodeInfo
   seconds: number

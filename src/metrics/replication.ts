@@ -48,7 +48,7 @@ export interface ShardReplication {
   replicas: ReplicaStatus[]
 }
 
-export interface ReplicaInput {
+interface ReplicaInput {
   id: string
   host: string
   port: number
@@ -59,7 +59,7 @@ export interface ReplicaInput {
   lastKnownOffset?: number
 }
 
-export interface ShardInput {
+interface ShardInput {
   shard: number
   primary?: { id: string; address: string; info?: NodeInfo }
   replicas: ReplicaInput[]

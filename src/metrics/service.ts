@@ -39,7 +39,7 @@ export async function openMonitor(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-export interface StatusResult {
+interface StatusResult {
   snapshot: Snapshot
   /** Events of both sampling rounds. */
   events: MonitorEvent[]

@@ -113,7 +113,7 @@ export function formatArgs(entry: Pick<RawLogEntry, 'args' | 'moreArguments' | '
 // ---------------------------------------------------------------------------------------------
 // Incremental reading
 
-export interface CursorResult {
+interface CursorResult {
   /** Entries not seen before, newest first. */
   fresh: RawLogEntry[]
   /** The server restarted (run id changed or ids went backwards): ids start over. */
@@ -285,7 +285,7 @@ type Logged = Pick<SlowlogEntry, 'runId' | 'address' | 'id' | 'at'> & { kind?: L
  * Identity of an entry across reads: the same server process and entry id is the same entry. Each
  * COMMANDLOG type numbers its entries on its own, so the kind is part of the identity.
  */
-export function entryKey(e: Logged): string {
+function entryKey(e: Logged): string {
   return `${e.kind ? `${e.kind}:` : ''}${e.runId ?? e.address}#${e.id}`
 }
 
@@ -323,7 +323,7 @@ export function mergeCommandLogs(lists: CommandLogEntry[][], limit = Infinity): 
 }
 
 /** Bounded, deduplicated, newest-first store of merged entries. */
-export class LogStore<T extends Logged> {
+class LogStore<T extends Logged> {
   private readonly keys = new Set<string>()
   private entries: T[] = []
 
@@ -472,7 +472,7 @@ const NO_KEY = new Set([
 ])
 
 /** `GET`, `CLUSTER NODES`: the command (and subcommand) in upper case. */
-export function commandName(args: string[]): string {
+function commandName(args: string[]): string {
   if (!args.length) return ''
   const name = args[0].toLowerCase()
   if (CONTAINERS.has(name) && args.length > 1) return `${name} ${args[1].toLowerCase()}`.toUpperCase()

@@ -32,7 +32,7 @@ export interface SnapshotInput {
   commandLog?: CommandLogSnapshot
 }
 
-export interface BuiltSnapshot {
+interface BuiltSnapshot {
   /** `alerts` is empty: the caller's alert tracker fills it from `alertInput`. */
   snapshot: Snapshot
   alertInput: AlertInput
@@ -197,10 +197,7 @@ function alertInputOf(
 }
 
 /** What is deployed: mode, engine and version (a primary's INFO first), shape and cluster health. */
-export function deploymentSummary(
-  topo: Topology,
-  readings: ReadonlyMap<string, NodeReading>,
-): DeploymentSummary {
+function deploymentSummary(topo: Topology, readings: ReadonlyMap<string, NodeReading>): DeploymentSummary {
   const all = [...readings.values()]
   const anyInfo = all.find((s) => s.node.role === 'primary' && s.info)?.info ?? all.find((s) => s.info)?.info
   const clusterState = clusterStateFromNodes(readings) ?? topo.clusterState
@@ -256,7 +253,7 @@ function clusterStateFromNodes(readings: ReadonlyMap<string, NodeReading>): stri
 }
 
 /** One node's status: its topology entry, its last INFO, and rates only when this round's sample is fresh. */
-export function nodeStatus(
+function nodeStatus(
   n: TopologyNode,
   s: NodeReading | undefined,
   external: Record<string, number> | undefined,

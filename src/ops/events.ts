@@ -19,13 +19,13 @@ export interface ProgressEvent {
   detail?: string
 }
 
-export interface PhaseEvent {
+interface PhaseEvent {
   type: 'phase'
   phase: string
   detail?: string
 }
 
-export interface WarningEvent {
+interface WarningEvent {
   type: 'warning'
   message: string
 }

@@ -41,7 +41,7 @@ export function parseInfoSections(text: string, keep?: (field: string) => boolea
 }
 
 /** All fields of all sections in one map (later sections win on a clash, which INFO never has). */
-export function flattenInfo(sections: InfoSections): Record<string, string> {
+function flattenInfo(sections: InfoSections): Record<string, string> {
   return Object.assign({}, ...Object.values(sections))
 }
 
@@ -50,20 +50,13 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 /** `a=1,b=x` -> {a: '1', b: 'x'} (slaveN, dbN, cmdstat_*, errorstat_*, latency_percentiles_usec_*). */
-export function parseInfoKeyValues(value: string): Record<string, string> {
+function parseInfoKeyValues(value: string): Record<string, string> {
   const out: Record<string, string> = {}
   for (const part of value.split(',')) {
     const eq = part.indexOf('=')
     if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1)
   }
   return out
-}
-
-export function infoNumber(info: Record<string, string>, key: string): number | undefined {
-  const raw = info[key]
-  if (raw === undefined || raw === '') return undefined
-  const n = Number(raw)
-  return Number.isFinite(n) ? n : undefined
 }
 
 export interface InfoReplica {

@@ -4,7 +4,7 @@ import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { UsageError } from '../errors.js'
 
-export interface ServerBinary {
+interface ServerBinary {
   path: string
   engine: 'redis' | 'valkey'
   version: string
@@ -24,7 +24,7 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
   return undefined
 }
 
-export function installHint(): string {
+function installHint(): string {
   if (process.platform === 'darwin') return 'Install it with: brew install redis'
   if (existsSync('/etc/debian_version'))
     return 'Install it with: sudo apt-get install -y redis-server (or run: npm run setup:redis)'
@@ -37,7 +37,7 @@ export type ServerEngine = ServerBinary['engine']
 export const ENGINES: ServerEngine[] = ['redis', 'valkey']
 
 /** Where a Valkey build lives: ${KVTOP_VALKEY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvtop-valkey}. */
-export function valkeyCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+function valkeyCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return (
     env.KVTOP_VALKEY_CACHE ||
     join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'kvtop-valkey')

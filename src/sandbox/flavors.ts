@@ -9,7 +9,7 @@ export const FLAVORS: Flavor[] = ['redis', 'elasticache', 'memorydb']
 export const ADMIN_USER = 'kvtop-admin'
 
 /** Commands ElastiCache refuses (README: Sandboxes); PSYNC is refused in practice too. */
-export const ELASTICACHE_REFUSED = [
+const ELASTICACHE_REFUSED = [
   'bgrewriteaof',
   'bgsave',
   'config',
@@ -24,7 +24,7 @@ export const ELASTICACHE_REFUSED = [
 ]
 
 /** MemoryDB refuses ElastiCache's list and more. */
-export const MEMORYDB_REFUSED = [
+const MEMORYDB_REFUSED = [
   ...ELASTICACHE_REFUSED,
   'module',
   'acl|setuser',
@@ -38,13 +38,13 @@ export const MEMORYDB_REFUSED = [
   'cluster|setslot',
 ]
 
-export function refusedCommands(flavor: Flavor): string[] {
+function refusedCommands(flavor: Flavor): string[] {
   if (flavor === 'elasticache') return ELASTICACHE_REFUSED
   if (flavor === 'memorydb') return MEMORYDB_REFUSED
   return []
 }
 
-export interface AclInput {
+interface AclInput {
   flavor: Flavor
   adminPassword: string
   /** The client's user: 'default' unless the flavor or the caller names another. */

@@ -5,7 +5,7 @@ import type { ConnectionInput } from '../connect/options.js'
 import { resolveConnectionSpec } from '../connect/options.js'
 import { profileSourcesWithSandboxes } from './profile-list.js'
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Operations per second; 0 for as fast as possible. */
   rate: number
   /** Seconds of mixed traffic after seeding; 0 seeds only; Infinity until aborted. */
@@ -16,7 +16,7 @@ export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void
 }
 
-export interface LoadProgress {
+interface LoadProgress {
   phase: 'seeding' | 'running'
   ops: number
   errors: number

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import net from 'node:net'
 
 /** True when nothing listens on 127.0.0.1:port and we may bind it. */
-export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer()
     server.once('error', () => resolve(false))
@@ -22,7 +22,7 @@ export interface PortRange {
   high: number
 }
 
-export const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range'
+const EPHEMERAL_RANGE_FILE = '/proc/sys/net/ipv4/ip_local_port_range'
 
 /**
  * Read the ephemeral port range. Where it cannot be read (not Linux), assume the widest of the
@@ -40,10 +40,10 @@ export function ephemeralPortRange(file = EPHEMERAL_RANGE_FILE): PortRange {
 }
 
 /** The cluster bus port of a node: its port + 10000 (as redis-server computes it). */
-export const BUS_OFFSET = 10000
+const BUS_OFFSET = 10000
 /** Below this, ports belong to well-known services more often than not. */
-export const MIN_PORT = 10000
-export const MAX_PORT = 65535
+const MIN_PORT = 10000
+const MAX_PORT = 65535
 
 /**
  * The bases from which `count` consecutive ports (and, `withBus`, their bus ports) all lie in
@@ -75,7 +75,7 @@ export function portBaseWindows(count: number, withBus: boolean, range: PortRang
   return windows
 }
 
-export interface PortBlockOptions {
+interface PortBlockOptions {
   /** The ephemeral range to stay out of (default: the kernel's). */
   range?: PortRange
   /** A number in [0, 1) (default Math.random). */

@@ -59,7 +59,7 @@ export interface SandboxSummary {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 const SLOTS = 16384
 
-export function summarize(state: SandboxState, alive?: Map<number, boolean>): SandboxSummary {
+function summarize(state: SandboxState, alive?: Map<number, boolean>): SandboxSummary {
   return {
     name: state.name,
     flavor: state.flavor,
@@ -107,7 +107,7 @@ export function adminSpec(state: SandboxState, timeoutMs = 3000): ConnectionSpec
   }
 }
 
-export function validateUpOptions(o: SandboxUpOptions): void {
+function validateUpOptions(o: SandboxUpOptions): void {
   if (!NAME.test(o.name))
     throw new UsageError(`invalid sandbox name '${o.name}': use letters, digits, '.', '_' and '-'`)
   if (!Number.isInteger(o.shards) || o.shards < 0 || o.shards > 100)

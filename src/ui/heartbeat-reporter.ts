@@ -15,7 +15,7 @@ export function heartbeatIntervalMs(env: NodeJS.ProcessEnv = process.env): numbe
   return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INTERVAL_SECONDS) * 1000
 }
 
-export interface HeartbeatOptions {
+interface HeartbeatOptions {
   intervalMs: number
   write?: (line: string) => void
   now?: () => number

@@ -3,7 +3,7 @@
  * colour or not, and whether progress is shown at all (--quiet). Views read it rather than each
  * probing the environment in its own way.
  */
-export interface OutputMode {
+interface OutputMode {
   /** Colour allowed: NO_COLOR unset or empty, no --no-color, TERM not dumb. Views still need a TTY. */
   color: boolean
   /** The terminal cannot move the cursor or draw (TERM=dumb): no full-screen view, no redrawn progress. */

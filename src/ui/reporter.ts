@@ -3,7 +3,7 @@ import { redact, redactDeep } from '../redact.js'
 import { createHeartbeatReporter, heartbeatIntervalMs } from './heartbeat-reporter.js'
 import { outputMode } from './output-mode.js'
 
-export type ReporterMode = 'tty' | 'json' | 'log' | 'quiet'
+type ReporterMode = 'tty' | 'json' | 'log' | 'quiet'
 
 /**
  * --json: NDJSON events; --quiet: warnings only; a terminal that can redraw: the ink view; anything

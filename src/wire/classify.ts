@@ -11,7 +11,7 @@ import { RespError, type Reply } from './reply-parser.js'
  * - refused: it will never succeed as sent (permissions, unknown command, a DUMP payload the
  *   target cannot read, a wrong type, a bad argument).
  */
-export type ReplyClass = 'ok' | 'retryable' | 'redirect' | 'refused'
+type ReplyClass = 'ok' | 'retryable' | 'redirect' | 'refused'
 
 const RETRYABLE = new Set([
   'OOM',
@@ -54,7 +54,7 @@ const COMMAND_REFUSAL =
  * setting or a managed service refuses it). Undefined: not a refusal of the command (a bad argument,
  * the server's state).
  */
-export type RefusalReason = 'acl' | 'unknown-subcommand' | 'unknown-command' | 'forbidden'
+type RefusalReason = 'acl' | 'unknown-subcommand' | 'unknown-command' | 'forbidden'
 
 export function refusalReason(message: string): RefusalReason | undefined {
   if (firstWord(message) === 'NOPERM') return 'acl'

@@ -23,7 +23,7 @@ export class ReplyTimeoutError extends Error {
   }
 }
 
-export interface CallOptions {
+interface CallOptions {
   /**
    * How long the server may owe this reply without sending anything, once it is the next reply
    * due; past it the connection is destroyed and every pending command fails with a

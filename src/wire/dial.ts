@@ -14,7 +14,7 @@ import { formatAddress } from './address.js'
 import { UsageError } from '../errors.js'
 import type { CommandArg } from './encode.js'
 
-export interface TlsDialOptions {
+interface TlsDialOptions {
   /** A CA bundle: a file path, or its contents. */
   ca?: string | Buffer
   /** Skip certificate verification (--insecure). */
@@ -23,7 +23,7 @@ export interface TlsDialOptions {
   servername?: string
 }
 
-export interface DialOptions {
+interface DialOptions {
   host: string
   port: number
   tls?: TlsDialOptions
@@ -31,7 +31,7 @@ export interface DialOptions {
   timeoutMs: number
 }
 
-export interface DialCredentials {
+interface DialCredentials {
   /** ACL user; with a password only, the default user. */
   username?: string
   password?: string

@@ -7,7 +7,7 @@ import { openRawNode } from './node.js'
 import type { Watched } from './stall-watch.js'
 
 /** Opens one connection to a node, with a database selected. */
-export type NodeOpener = (node: NodeAddress, db: number) => Promise<RawRespConnection>
+type NodeOpener = (node: NodeAddress, db: number) => Promise<RawRespConnection>
 
 interface Entry {
   address: string

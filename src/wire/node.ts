@@ -52,7 +52,7 @@ export async function openRawNode(
  * connection's ordered stream, so pipelined traffic is undisturbed; a refused re-AUTH leaves the
  * connection to be dropped at the limit. Stops when the connection closes or is detached.
  */
-export function keepTokenAuthenticatedRaw(conn: RawRespConnection, auth: TokenAuth): void {
+function keepTokenAuthenticatedRaw(conn: RawRespConnection, auth: TokenAuth): void {
   const timer = setInterval(() => {
     if (conn.closed) {
       clearInterval(timer)

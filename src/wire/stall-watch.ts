@@ -25,12 +25,12 @@ export interface Watched {
   target: Silent
 }
 
-export interface Stall {
+interface Stall {
   address: string
   silentForMs: number
 }
 
-export interface StallWatchOptions {
+interface StallWatchOptions {
   /** Silence that counts as a stall; 0 (or less): never. */
   timeoutMs: number
   /**

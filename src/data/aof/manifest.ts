@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js'
  * Types: b (base, RDB or AOF format), h (history, superseded by the base), i (incremental).
  * Names with special characters are written quoted, as sdscatrepr does.
  */
-export interface ManifestEntry {
+interface ManifestEntry {
   file: string
   seq: number
   type: 'base' | 'history' | 'incr'

@@ -26,7 +26,7 @@ export interface KeyScan {
   notes: string[]
 }
 
-export interface SampleOptions {
+interface SampleOptions {
   /** Keys sampled at most, over all primaries. */
   budget: number
   /** Whether each primary (by address) runs an LFU policy: only there is OBJECT FREQ read. */

@@ -27,7 +27,7 @@ export interface DumpSink {
   wait(): Promise<void> | undefined
 }
 
-export interface NodeScanOptions {
+interface NodeScanOptions {
   spec: ConnectionSpec
   node: NodeAddress
   db: number

@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js'
 export type LogFormat = 'resp' | 'aof' | 'aof-dir' | 'monitor' | 'rdb'
 export const LOG_FORMATS: LogFormat[] = ['resp', 'aof', 'aof-dir', 'monitor', 'rdb']
 
-export interface DetectedLog {
+interface DetectedLog {
   format: LogFormat
   /** For aof-dir: the manifest file. */
   manifest?: string

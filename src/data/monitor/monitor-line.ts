@@ -6,7 +6,7 @@ import { quoteBytes } from '../escape.js'
  * Redis prints arguments with sdscatrepr: printable ASCII as is, `\\ \" \n \r \t \a \b`, every other
  * byte as \xHH. Decoding reverses exactly that, so binary keys and values survive the round trip.
  */
-export interface MonitorRecord {
+interface MonitorRecord {
   /** Seconds since the epoch as printed ("1700000000.123456"), kept as text to keep microseconds. */
   timestamp: string
   db: number

@@ -25,7 +25,7 @@ export class MonitorLogError extends UsageError {
   }
 }
 
-export interface ReadMonitorOptions {
+interface ReadMonitorOptions {
   batchSize?: number
   /** A last line without its newline (a capture cut short) is accepted instead of an error. */
   allowTruncatedTail?: boolean
@@ -37,7 +37,7 @@ export interface ReadMonitorOptions {
 const MAX_LINE = 1024 * 1024 * 1024
 
 /** MONITOR's reply as redis-cli prints it (`OK`) or as it is on the wire (`+OK`). */
-export function isMonitorReply(line: Buffer): boolean {
+function isMonitorReply(line: Buffer): boolean {
   const text = line.toString('latin1')
   return text === 'OK' || text === '+OK'
 }

@@ -4,7 +4,7 @@ import type { RawConnectOptions } from '../../wire/dial.js'
 import { encodeCommand } from '../../wire/encode.js'
 
 /** How to reach and log in to the node (see wire/dial.ts); `timeoutMs` bounds connect, AUTH and MONITOR's reply. */
-export type MonitorConnectOptions = RawConnectOptions
+type MonitorConnectOptions = RawConnectOptions
 
 /**
  * A MONITOR session on one node. MONITOR lines are simple strings whose arguments Redis has already

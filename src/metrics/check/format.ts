@@ -6,7 +6,7 @@ export const CHECK_EXIT: Record<CheckStatus, 0 | 1 | 2> = { ok: 0, warning: 1, c
 /** Nagios' exit code when the plugin cannot answer (unreachable deployment, bad arguments). */
 export const NAGIOS_UNKNOWN = 3
 
-export function breachLine(b: Breach): string {
+function breachLine(b: Breach): string {
   return `${b.severity.toUpperCase()} ${b.message}`
 }
 
@@ -23,7 +23,7 @@ function summary(result: CheckResult): string {
 }
 
 /** A check that was asked for but had nothing to measure: said, so silence is not read as OK. */
-export function uncheckedLine(u: CheckResult['unchecked'][number]): string {
+function uncheckedLine(u: CheckResult['unchecked'][number]): string {
   return `NOT CHECKED ${u.check}: ${u.reason}`
 }
 

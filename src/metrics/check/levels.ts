@@ -40,15 +40,14 @@ export const DEFAULT_LEVELS: CheckLevels = {
 }
 
 /** How each check's figures are typed: the parser of one level and the unit they are shown in. */
-export const CHECK_UNITS: Record<CheckName, { parse: (text: string, flag: string) => number; unit: string }> =
-  {
-    'lag-bytes': { parse: parseByteSize, unit: 'bytes' },
-    'lag-seconds': { parse: (t, f) => parseDecimal(t, f, 'seconds'), unit: 'seconds' },
-    memory: { parse: (t, f) => parseDecimal(t, f, 'a percent', { max: 100 }), unit: 'percent' },
-    evictions: { parse: (t, f) => parseDecimal(t, f, 'evictions per second'), unit: 'per second' },
-    slowlog: { parse: (t, f) => parseDecimal(t, f, 'slowlog entries per second'), unit: 'per second' },
-    'nodes-down': { parse: (t, f) => parseDecimal(t, f, 'nodes', { max: 100000 }), unit: 'nodes' },
-  }
+const CHECK_UNITS: Record<CheckName, { parse: (text: string, flag: string) => number; unit: string }> = {
+  'lag-bytes': { parse: parseByteSize, unit: 'bytes' },
+  'lag-seconds': { parse: (t, f) => parseDecimal(t, f, 'seconds'), unit: 'seconds' },
+  memory: { parse: (t, f) => parseDecimal(t, f, 'a percent', { max: 100 }), unit: 'percent' },
+  evictions: { parse: (t, f) => parseDecimal(t, f, 'evictions per second'), unit: 'per second' },
+  slowlog: { parse: (t, f) => parseDecimal(t, f, 'slowlog entries per second'), unit: 'per second' },
+  'nodes-down': { parse: (t, f) => parseDecimal(t, f, 'nodes', { max: 100000 }), unit: 'nodes' },
+}
 
 /**
  * `WARN:CRIT`, `WARN` or `WARN:` (warning only), `:CRIT` (critical only), or `off`. A critical level

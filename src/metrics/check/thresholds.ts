@@ -10,9 +10,9 @@ import {
 } from './levels.js'
 
 /** Where the levels of a check came from (shown in --json, so a CI log says why a gate tripped). */
-export type LevelSource = 'flag' | 'profile' | 'config' | 'default'
+type LevelSource = 'flag' | 'profile' | 'config' | 'default'
 
-export interface ResolvedLevels {
+interface ResolvedLevels {
   levels: CheckLevels
   sources: Record<CheckName, LevelSource>
 }

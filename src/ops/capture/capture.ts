@@ -10,7 +10,7 @@ import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 import { isAdminCommand } from '../../redis/commands.js'
 
-export interface CaptureOptions {
+interface CaptureOptions {
   out: string
   /** Stop after this many seconds; undefined: until the signal aborts. */
   durationSeconds?: number

@@ -32,7 +32,7 @@ export interface PlannedCall {
   until?: string
 }
 
-export interface StepRecord {
+interface StepRecord {
   done: boolean
   /** When the step's request was sent: a resume then knows the resource is ours. */
   requestedAt?: number

@@ -24,7 +24,7 @@ export interface NodeRef {
 }
 
 /** An error reply from one node, naming the node and the command. */
-export class NodeCommandError extends Error {
+class NodeCommandError extends Error {
   constructor(
     readonly address: string,
     readonly command: string,
@@ -45,7 +45,7 @@ export function refOf(node: TopologyNode | NodeRef): NodeRef {
   return { id: node.id, host: node.host, port: node.port, address: node.address }
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
@@ -73,7 +73,7 @@ export async function waitUntil(
   )
 }
 
-export interface ClusterAdminOptions {
+interface ClusterAdminOptions {
   /**
    * A node that owes replies and sends nothing this long (a MIGRATE batch, a SETSLOT sweep) stops
    * the operation: every connection fails with an error naming the node (exit 5). 0: never.
@@ -296,7 +296,7 @@ export class ClusterAdmin {
 }
 
 /** Who owns which slots, as one node sees it: equal for nodes that agree. */
-export function configSignature(view: readonly ClusterNodeRecord[]): string {
+function configSignature(view: readonly ClusterNodeRecord[]): string {
   return view
     .filter((r) => r.role === 'primary' && r.slots.length > 0)
     .map((r) => `${r.id}:${r.slots.map(([a, b]) => `${a}-${b}`).join(',')}`)

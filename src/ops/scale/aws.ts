@@ -27,9 +27,9 @@ export interface AwsScaleRequest {
   force?: boolean
 }
 
-export type AwsStepKind = 'shards' | 'replicas' | 'node-type'
+type AwsStepKind = 'shards' | 'replicas' | 'node-type'
 
-export interface AwsScaleStep {
+interface AwsScaleStep {
   kind: AwsStepKind
   /** The API operation called. */
   operation: string
@@ -50,7 +50,7 @@ export interface ShardMemory {
   usedPercent?: number
 }
 
-export interface MemoryCheck {
+interface MemoryCheck {
   source: 'cloudwatch' | 'unavailable'
   shards: ShardMemory[]
   totalBytes?: number
@@ -88,7 +88,7 @@ export interface AwsScalePlan {
  * maxmemory-relevant memory of common node types in GiB (AWS's published figures). Only ratios
  * between two types are used: the current capacity is measured, not looked up.
  */
-export const NODE_MEMORY_GIB: Record<string, number> = {
+const NODE_MEMORY_GIB: Record<string, number> = {
   't2.micro': 0.555,
   't2.small': 1.55,
   't2.medium': 3.22,
@@ -245,7 +245,7 @@ export function projectMemory(
   }
 }
 
-export interface PlanInputs {
+interface PlanInputs {
   deployment: AwsDeployment
   memory: ShardMemory[]
   /** Snapshots being taken now (names). */
@@ -467,7 +467,7 @@ export async function prepareAwsScale(clients: AwsClients, req: AwsScaleRequest)
   })
 }
 
-export interface AwsStepResult {
+interface AwsStepResult {
   kind: AwsStepKind
   operation: string
   from: string | number
@@ -489,7 +489,7 @@ export interface AwsScaleResult {
   seconds: number
 }
 
-export interface AwsExecuteOptions extends WaitOptions {
+interface AwsExecuteOptions extends WaitOptions {
   /** Return after issuing each call without waiting (only for a single step). */
   wait: boolean
   /** Called between status polls while a step runs (e.g. to show the slot distribution). */

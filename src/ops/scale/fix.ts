@@ -37,9 +37,9 @@ export interface SlotSituation {
   nodes: SlotNodeState[]
 }
 
-export type FixAction = 'finish' | 'rollback' | 'clear' | 'assign' | 'blocked'
+type FixAction = 'finish' | 'rollback' | 'clear' | 'assign' | 'blocked'
 
-export interface SlotDecision {
+interface SlotDecision {
   slot: number
   action: FixAction
   /** finish: the owner the keys leave. */
@@ -138,7 +138,7 @@ export function decideSlot(s: SlotSituation): SlotDecision {
   }
 }
 
-export interface FixSlotResult extends SlotDecision {
+interface FixSlotResult extends SlotDecision {
   fromAddress?: string
   toAddress?: string
   keys: number
@@ -263,7 +263,7 @@ export async function surveyOpenSlots(admin: ClusterAdmin): Promise<FixSurvey> {
   return { situations, refs, primaries: primaries.filter((p) => p.health !== 'failed').map(refOf) }
 }
 
-export interface FixOptions {
+interface FixOptions {
   tuning: MoveTuning
   onEvent?: EventSink
   timeoutMs: number

@@ -30,7 +30,7 @@ export interface BigKey {
   error: string
 }
 
-export interface MoveHooks {
+interface MoveHooks {
   onKeys?: (count: number) => void
   onWarning?: (message: string) => void
   onBigKey?: (key: BigKey) => void
@@ -44,9 +44,9 @@ export interface MoveHooks {
  * leftover of an interrupted MIGRATE). `keep-target`: the target's copy wins and the source's
  * duplicate is deleted (cold clean-up moves of keys clients could not see).
  */
-export type ConflictRule = 'replace-on-busy' | 'replace' | 'keep-target'
+type ConflictRule = 'replace-on-busy' | 'replace' | 'keep-target'
 
-export interface DrainResult {
+interface DrainResult {
   keys: number
   stuck: BigKey[]
   /** The target held copies of keys still on the source; the source's copies replaced them. */
@@ -55,7 +55,7 @@ export interface DrainResult {
   conflicts: string[]
 }
 
-export class MoveInterrupted extends OperationError {
+class MoveInterrupted extends OperationError {
   constructor(readonly slot: number) {
     super(`stopped in the middle of slot ${slot}: the slot is left open (importing/migrating)`, {
       code: 'interrupted',
@@ -69,12 +69,12 @@ export class MoveInterrupted extends OperationError {
  * The error of a MIGRATE reply as the target gave it: the source wraps the target's refusals as
  * `ERR Target instance replied with error: BUSYKEY ...`; its own errors (IOERR, NOKEY ...) as they are.
  */
-export function migrateErrorText(reply: RespError): string {
+function migrateErrorText(reply: RespError): string {
   const m = /^ERR Target instance replied with error: (.*)$/s.exec(reply.message)
   return m ? m[1] : reply.message
 }
 
-export function isIoError(reply: Reply): boolean {
+function isIoError(reply: Reply): boolean {
   return reply instanceof RespError && reply.prefix === 'IOERR'
 }
 
@@ -82,11 +82,11 @@ export function isIoError(reply: Reply): boolean {
  * Refusals that pass (the one reply classifier, on the target's own error): the cluster settling,
  * a load or a failover in progress, the target out of memory for now.
  */
-export function isTransient(reply: Reply): boolean {
+function isTransient(reply: Reply): boolean {
   return reply instanceof RespError && classifyError({ message: migrateErrorText(reply) }) === 'retryable'
 }
 
-export function isBusyKey(reply: Reply): boolean {
+function isBusyKey(reply: Reply): boolean {
   return reply instanceof RespError && firstWord(migrateErrorText(reply)) === 'BUSYKEY'
 }
 
@@ -99,7 +99,7 @@ function asKeys(reply: Reply, what: string): Buffer[] {
   return reply.map((k) => (Buffer.isBuffer(k) ? k : Buffer.from(String(k))))
 }
 
-export function migrateCommand(
+function migrateCommand(
   admin: ClusterAdmin,
   target: NodeRef,
   keys: readonly Buffer[],
@@ -179,10 +179,7 @@ interface SlotState {
  * `batch` keys, a MIGRATE of the keys listed last time followed by the next GETKEYSINSLOT, so that
  * slots with few keys cost one round trip together rather than two each (MIGRATE cannot mix slots).
  */
-export async function drainSlots(
-  ctx: DrainContext,
-  slots: readonly number[],
-): Promise<Map<number, DrainResult>> {
+async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<Map<number, DrainResult>> {
   const { admin, conn, source, target, tuning, hooks } = ctx
   const states: SlotState[] = slots.map((slot) => ({
     slot,
@@ -343,7 +340,7 @@ function migrateFailed(slot: number, source: NodeRef, target: NodeRef, message: 
   )
 }
 
-export interface GroupContext {
+interface GroupContext {
   admin: ClusterAdmin
   conn: RawRespConnection
   source: NodeRef

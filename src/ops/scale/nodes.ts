@@ -117,13 +117,13 @@ export interface JoiningNode extends NodeRef {
 }
 
 /** One node's CLUSTER NODES, for explaining why a join has not completed. */
-export interface NodeView {
+interface NodeView {
   address: string
   records: readonly ClusterNodeRecord[]
 }
 
 /** The bus port a node listens on when it does not say: port + 10000. */
-export function busPortOf(node: { port: number; busPort?: number }): number {
+function busPortOf(node: { port: number; busPort?: number }): number {
   return node.busPort ?? node.port + 10000
 }
 

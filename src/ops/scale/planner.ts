@@ -165,7 +165,7 @@ export function countsAfter(current: readonly ShardSlots[], moves: readonly Slot
   return counts
 }
 
-export interface RemovalCandidate {
+interface RemovalCandidate {
   id: string
   address: string
   keys: number

@@ -3,13 +3,13 @@ import type { ClusterAdmin } from './admin.js'
 import { formatSlotLine, formatSlotsNotShown } from './format.js'
 
 /** One primary's share of the slots. */
-export interface ShardSlots {
+interface ShardSlots {
   address: string
   slots: SlotRange[]
   slotCount: number
 }
 
-export interface SlotWatchView {
+interface SlotWatchView {
   /** The distribution changed (or is read for the first time): the shards, and their text line. */
   changed(shards: ShardSlots[], line: string): void
   /** Why the distribution is not shown any more (the endpoint stopped answering). */

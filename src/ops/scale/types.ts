@@ -129,7 +129,7 @@ export interface ExecuteOptions {
   syncTimeoutMs?: number
 }
 
-export interface ReportShard {
+interface ReportShard {
   index: number
   id: string
   address: string

@@ -35,7 +35,7 @@ export async function cloudWatchHistory(
 }
 
 /** Worst values, their times, and the series laid out on the window's periods. */
-export function summarizeHistory(
+function summarizeHistory(
   history: Map<string, CloudWatchHistory>,
   window: { periodSeconds: number; startMs: number; endMs: number },
 ): Pick<CloudWatchSummary, 'nodes' | 'peaks' | 'series'> {

@@ -8,9 +8,9 @@ import type { CloudWatchSeries, CloudWatchSummary } from './types.js'
  */
 
 /** Characters in a sparkline: 3 hours of 60 s periods are 180 values, 3 to a character. */
-export const SPARK_WIDTH = 60
+const SPARK_WIDTH = 60
 /** Points in a chart, at most. */
-export const CHART_POINTS = 36
+const CHART_POINTS = 36
 
 const UNITS: Record<string, string> = {
   cpu: '%',

@@ -30,7 +30,7 @@ import type { CloudWatchSummary, Finding, TriageInput, TriageReport } from './ty
 import { sampleKeys } from '../../data/keyspace/sampler.js'
 import { THRESHOLDS } from '../../metrics/thresholds.js'
 
-export interface TriageOptions {
+interface TriageOptions {
   durationSeconds: number
   /** Keys sampled for big / hot keys over all primaries. */
   scanKeys: number
