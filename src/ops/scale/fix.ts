@@ -12,7 +12,14 @@ import { RespError } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import type { EventSink } from '../events.js'
 import { refOf, type ClusterAdmin, type NodeRef } from './admin.js'
-import { announceOwner, drainSlot, type BigKey, type DrainContext, type MoveTuning } from './migrate.js'
+import {
+  announceOwner,
+  drainSlot,
+  type BigKey,
+  type DrainContext,
+  type DrainResult,
+  type MoveTuning,
+} from './migrate.js'
 import { countKeysInSlots } from './nodes.js'
 import { SLOT_COUNT } from './planner.js'
 
@@ -285,6 +292,123 @@ async function openForMove(
     await setslot(admin, ref, [slot, 'IMPORTING', ownerId])
 }
 
+/** What settling the open slots shares: the cluster, the nodes by id, and where warnings go. */
+interface FixRun {
+  admin: ClusterAdmin
+  tuning: MoveTuning
+  refs: Map<string, NodeRef>
+  primaries: NodeRef[]
+  hooks: { onWarning(m: string): void; onBigKey(k: BigKey): void }
+}
+
+/**
+ * A non-owner's keys of the slot, drained into `target` (whose copies win: keep-target), the slot
+ * opened there first (as importing from `openFrom`) when it is not open yet.
+ */
+async function drainHolder(
+  run: FixRun,
+  holder: SlotNodeState,
+  target: NodeRef,
+  slot: number,
+  openFrom: string,
+  result: FixSlotResult,
+): Promise<DrainResult> {
+  const { admin } = run
+  const ref = run.refs.get(holder.id)!
+  await openForMove(admin, holder, ref, slot, openFrom)
+  const drained = await withConn(admin, ref, (conn) =>
+    drainSlot(
+      { admin, conn, source: ref, target, tuning: run.tuning, hooks: run.hooks, rule: 'keep-target' },
+      slot,
+    ),
+  )
+  result.keys += drained.keys
+  if (drained.conflicts.length) result.conflicts = [...(result.conflicts ?? []), ...drained.conflicts]
+  return drained
+}
+
+/** finish: the move goes on to its target, then every other node forgets the slot's state. Settled? */
+async function finishMove(
+  run: FixRun,
+  s: SlotSituation,
+  decision: SlotDecision,
+  result: FixSlotResult,
+): Promise<boolean> {
+  const { admin, refs, primaries, hooks } = run
+  const byId = new Map(s.nodes.map((n) => [n.id, n]))
+  const to = refs.get(decision.to!)!
+  const others = s.nodes.filter((n) => n.reachable && !n.failed && n.id !== decision.to)
+  const from = refs.get(decision.from!)!
+  const dest = byId.get(to.id)!
+  const src = byId.get(from.id)!
+  if (dest.importingFrom !== from.id) await setslot(admin, to, [s.slot, 'IMPORTING', from.id])
+  if (src.migratingTo !== to.id) await setslot(admin, from, [s.slot, 'MIGRATING', to.id])
+  // Keys on third nodes nobody redirects to: into the target, whose visible copies win.
+  for (const h of others.filter((n) => n.id !== from.id && n.keys > 0))
+    await drainHolder(run, h, to, s.slot, from.id, result)
+  const drainCtx = (conn: DrainContext['conn']): DrainContext => ({
+    admin,
+    conn,
+    source: from,
+    target: to,
+    tuning: run.tuning,
+    hooks,
+    rule: 'replace-on-busy',
+  })
+  const drained = await withConn(admin, from, (conn) => drainSlot(drainCtx(conn), s.slot))
+  result.keys += drained.keys
+  if (drained.stuck.length) {
+    hooks.onWarning(`slot ${s.slot}: ${drained.stuck.length} big key(s) could not move; the slot stays open`)
+    return false
+  }
+  await withConn(admin, from, (conn) =>
+    announceOwner({ admin, conn, source: from, target: to, primaries, hooks }, [s.slot], drainCtx(conn)),
+  )
+  for (const n of others.filter((o) => o.id !== from.id && (o.importingFrom || o.migratingTo || o.keys > 0)))
+    await clearState(admin, refs.get(n.id)!, s.slot)
+  return true
+}
+
+/**
+ * rollback, clear, assign: the slot stays with (or is given to) its owner, and keys elsewhere come
+ * back to it. Settled?
+ */
+async function keepOwner(
+  run: FixRun,
+  s: SlotSituation,
+  decision: SlotDecision,
+  result: FixSlotResult,
+): Promise<boolean> {
+  const { admin, refs, hooks } = run
+  const byId = new Map(s.nodes.map((n) => [n.id, n]))
+  const to = refs.get(decision.to!)!
+  const others = s.nodes.filter((n) => n.reachable && !n.failed && n.id !== decision.to)
+  const owner = byId.get(to.id)!
+  if (decision.action === 'assign') {
+    if (owner.importingFrom || owner.migratingTo) await setslot(admin, to, [s.slot, 'STABLE'])
+    await admin.call(to, ['CLUSTER', 'ADDSLOTS', s.slot])
+  } else if (owner.migratingTo || owner.importingFrom) {
+    // The owner must stop redirecting (and accept RESTORE) before keys come back to it.
+    await setslot(admin, to, [s.slot, 'STABLE'])
+  }
+  let stuck = false
+  for (const h of others.filter((n) => n.keys > 0 && n.primary)) {
+    const drained = await drainHolder(run, h, to, s.slot, to.id, result)
+    const ref = refs.get(h.id)!
+    if (drained.stuck.length) {
+      hooks.onWarning(
+        `slot ${s.slot}: big key(s) on ${ref.address} could not move; the slot stays open there`,
+      )
+      stuck = true
+      continue
+    }
+    await clearState(admin, ref, s.slot)
+  }
+  for (const n of others.filter((o) => (o.importingFrom || o.migratingTo) && o.keys === 0))
+    await clearState(admin, refs.get(n.id)!, s.slot)
+  return !stuck
+}
+
 /** Settle every open slot; returns what was done, slot by slot. */
 export async function fixOpenSlots(
   admin: ClusterAdmin,
@@ -309,6 +433,7 @@ export async function fixOpenSlots(
       emit({ type: 'big-key', ...k })
     },
   }
+  const run: FixRun = { admin, tuning: options.tuning, refs, primaries, hooks }
   let done = 0
   for (const s of situations) {
     const decision = decideSlot(s)
@@ -324,86 +449,11 @@ export async function fixOpenSlots(
       hooks.onWarning(`slot ${s.slot}: ${decision.reason}`)
       continue
     }
-    const byId = new Map(s.nodes.map((n) => [n.id, n]))
-    const to = refs.get(decision.to!)!
-    const others = s.nodes.filter((n) => n.reachable && !n.failed && n.id !== decision.to)
-    if (decision.action === 'finish') {
-      const from = refs.get(decision.from!)!
-      const dest = byId.get(to.id)!
-      const src = byId.get(from.id)!
-      if (dest.importingFrom !== from.id) await setslot(admin, to, [s.slot, 'IMPORTING', from.id])
-      if (src.migratingTo !== to.id) await setslot(admin, from, [s.slot, 'MIGRATING', to.id])
-      // Keys on third nodes nobody redirects to: into the target, whose visible copies win.
-      for (const h of others.filter((n) => n.id !== from.id && n.keys > 0)) {
-        const ref = refs.get(h.id)!
-        await openForMove(admin, h, ref, s.slot, from.id)
-        const drained = await withConn(admin, ref, (conn) =>
-          drainSlot(
-            { admin, conn, source: ref, target: to, tuning: options.tuning, hooks, rule: 'keep-target' },
-            s.slot,
-          ),
-        )
-        result.keys += drained.keys
-        if (drained.conflicts.length) result.conflicts = [...(result.conflicts ?? []), ...drained.conflicts]
-      }
-      const drainCtx = (conn: DrainContext['conn']): DrainContext => ({
-        admin,
-        conn,
-        source: from,
-        target: to,
-        tuning: options.tuning,
-        hooks,
-        rule: 'replace-on-busy',
-      })
-      const drained = await withConn(admin, from, (conn) => drainSlot(drainCtx(conn), s.slot))
-      result.keys += drained.keys
-      if (drained.stuck.length) {
-        hooks.onWarning(
-          `slot ${s.slot}: ${drained.stuck.length} big key(s) could not move; the slot stays open`,
-        )
-        continue
-      }
-      await withConn(admin, from, (conn) =>
-        announceOwner({ admin, conn, source: from, target: to, primaries, hooks }, [s.slot], drainCtx(conn)),
-      )
-      for (const n of others.filter(
-        (o) => o.id !== from.id && (o.importingFrom || o.migratingTo || o.keys > 0),
-      ))
-        await clearState(admin, refs.get(n.id)!, s.slot)
-    } else {
-      const owner = byId.get(to.id)!
-      if (decision.action === 'assign') {
-        if (owner.importingFrom || owner.migratingTo) await setslot(admin, to, [s.slot, 'STABLE'])
-        await admin.call(to, ['CLUSTER', 'ADDSLOTS', s.slot])
-      } else if (owner.migratingTo || owner.importingFrom) {
-        // The owner must stop redirecting (and accept RESTORE) before keys come back to it.
-        await setslot(admin, to, [s.slot, 'STABLE'])
-      }
-      let stuck = false
-      for (const h of others.filter((n) => n.keys > 0 && n.primary)) {
-        const ref = refs.get(h.id)!
-        await openForMove(admin, h, ref, s.slot, to.id)
-        const drained = await withConn(admin, ref, (conn) =>
-          drainSlot(
-            { admin, conn, source: ref, target: to, tuning: options.tuning, hooks, rule: 'keep-target' },
-            s.slot,
-          ),
-        )
-        result.keys += drained.keys
-        if (drained.conflicts.length) result.conflicts = [...(result.conflicts ?? []), ...drained.conflicts]
-        if (drained.stuck.length) {
-          hooks.onWarning(
-            `slot ${s.slot}: big key(s) on ${ref.address} could not move; the slot stays open there`,
-          )
-          stuck = true
-          continue
-        }
-        await clearState(admin, ref, s.slot)
-      }
-      for (const n of others.filter((o) => (o.importingFrom || o.migratingTo) && o.keys === 0))
-        await clearState(admin, refs.get(n.id)!, s.slot)
-      if (stuck) continue
-    }
+    const settled =
+      decision.action === 'finish'
+        ? await finishMove(run, s, decision, result)
+        : await keepOwner(run, s, decision, result)
+    if (!settled) continue
     result.done = true
     done++
     emit({ type: 'progress', task: 'open slots', done, total: situations.length, unit: 'slots' })

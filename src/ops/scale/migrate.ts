@@ -46,7 +46,7 @@ interface MoveHooks {
  */
 type ConflictRule = 'replace-on-busy' | 'replace' | 'keep-target'
 
-interface DrainResult {
+export interface DrainResult {
   keys: number
   stuck: BigKey[]
   /** The target held copies of keys still on the source; the source's copies replaced them. */
@@ -175,39 +175,85 @@ interface SlotState {
 }
 
 /**
- * Drain several open slots on one connection. Each write carries, for as many slots as fit in
+ * Drains several open slots on one connection. Each write carries, for as many slots as fit in
  * `batch` keys, a MIGRATE of the keys listed last time followed by the next GETKEYSINSLOT, so that
  * slots with few keys cost one round trip together rather than two each (MIGRATE cannot mix slots).
  */
-async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<Map<number, DrainResult>> {
-  const { admin, conn, source, target, tuning, hooks } = ctx
-  const states: SlotState[] = slots.map((slot) => ({
-    slot,
-    keys: [],
-    replace: ctx.rule === 'replace',
-    replaced: false,
-    stuck: new Map(),
-    conflicts: [],
-    moved: 0,
-    retries: 0,
-  }))
-  const getKeys = (st: SlotState): CommandArg[] => [
-    'CLUSTER',
-    'GETKEYSINSLOT',
-    st.slot,
-    tuning.batch + st.stuck.size,
-  ]
-  const list = (st: SlotState, reply: Reply) =>
-    (st.keys = asKeys(reply, `GETKEYSINSLOT ${st.slot} on ${source.address}`).filter(
+class SlotDrainer {
+  private readonly states: SlotState[]
+
+  constructor(
+    private readonly ctx: DrainContext,
+    slots: readonly number[],
+  ) {
+    this.states = slots.map((slot) => ({
+      slot,
+      keys: [],
+      replace: ctx.rule === 'replace',
+      replaced: false,
+      stuck: new Map(),
+      conflicts: [],
+      moved: 0,
+      retries: 0,
+    }))
+  }
+
+  async run(): Promise<Map<number, DrainResult>> {
+    const { admin, conn, target, tuning, hooks } = this.ctx
+    const states = this.states
+    const first = await conn.pipeline(states.map((st) => this.getKeys(st)))
+    states.forEach((st, i) => this.list(st, first[i]))
+    for (;;) {
+      const active = states.filter((st) => st.keys.length > 0)
+      if (active.length === 0) break
+      if (hooks.hardStop?.aborted) throw new MoveInterrupted(active[0].slot)
+      const wave = this.nextWave(active)
+      const replies = await conn.pipeline(
+        wave.flatMap((st) => [
+          migrateCommand(admin, target, st.keys, tuning.timeoutMs, st.replace),
+          this.getKeys(st),
+        ]),
+      )
+      for (let i = 0; i < wave.length; i++) await this.settle(wave[i], replies[2 * i], replies[2 * i + 1])
+    }
+    return new Map(
+      states.map((st) => [
+        st.slot,
+        { keys: st.moved, stuck: [...st.stuck.values()], replaced: st.replaced, conflicts: st.conflicts },
+      ]),
+    )
+  }
+
+  /** The slots whose listed keys fit in one batch together (at least one slot). */
+  private nextWave(active: SlotState[]): SlotState[] {
+    const wave: SlotState[] = []
+    let total = 0
+    for (const st of active) {
+      if (wave.length && total + st.keys.length > this.ctx.tuning.batch) break
+      wave.push(st)
+      total += st.keys.length
+    }
+    return wave
+  }
+
+  private getKeys(st: SlotState): CommandArg[] {
+    return ['CLUSTER', 'GETKEYSINSLOT', st.slot, this.ctx.tuning.batch + st.stuck.size]
+  }
+
+  private list(st: SlotState, reply: Reply): void {
+    st.keys = asKeys(reply, `GETKEYSINSLOT ${st.slot} on ${this.ctx.source.address}`).filter(
       (k) => !st.stuck.has(k.toString('latin1')),
-    ))
-  const moved = (st: SlotState, n: number) => {
+    )
+  }
+
+  private moved(st: SlotState, n: number): void {
     st.moved += n
-    hooks.onKeys?.(n)
+    this.ctx.hooks.onKeys?.(n)
   }
 
   /** One key at a time: find the big keys, settle conflicts. */
-  const oneByOne = async (st: SlotState, keys: Buffer[]) => {
+  private async oneByOne(st: SlotState, keys: Buffer[]): Promise<void> {
+    const { admin, conn, source, target, tuning, hooks } = this.ctx
     for (const key of keys) {
       if (hooks.hardStop?.aborted) throw new MoveInterrupted(st.slot)
       const reply = await conn.call(
@@ -215,13 +261,13 @@ async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<
         MIGRATE_CALL,
       )
       if (!(reply instanceof RespError)) {
-        if (reply !== 'NOKEY') moved(st, 1)
+        if (reply !== 'NOKEY') this.moved(st, 1)
       } else if (isIoError(reply)) {
         if (!(await admin.ping(target))) throw targetLost(st.slot, source, target, reply.message)
         const big = await describeBigKey(conn, key, st.slot, source, target, reply.message)
         st.stuck.set(key.toString('latin1'), big)
         hooks.onBigKey?.(big)
-      } else if (isBusyKey(reply) && ctx.rule === 'keep-target') {
+      } else if (isBusyKey(reply) && this.ctx.rule === 'keep-target') {
         const [, del] = await conn.pipeline([['ASKING'], ['DEL', key]])
         if (del instanceof RespError)
           throw new OperationError(
@@ -239,21 +285,23 @@ async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<
           MIGRATE_CALL,
         )
         if (again instanceof RespError) throw migrateFailed(st.slot, source, target, again.message)
-        moved(st, 1)
+        this.moved(st, 1)
       } else {
         throw migrateFailed(st.slot, source, target, reply.message)
       }
     }
   }
 
-  const settle = async (st: SlotState, reply: Reply, next: Reply) => {
+  /** What a MIGRATE of a slot's listed keys answered, and the slot's next keys (`next`). */
+  private async settle(st: SlotState, reply: Reply, next: Reply): Promise<void> {
+    const { admin, conn, source, target, hooks } = this.ctx
     const sent = st.keys
     if (!(reply instanceof RespError)) {
-      if (reply !== 'NOKEY') moved(st, sent.length)
-      list(st, next)
+      if (reply !== 'NOKEY') this.moved(st, sent.length)
+      this.list(st, next)
       return
     }
-    if (isBusyKey(reply) && ctx.rule === 'replace-on-busy') {
+    if (isBusyKey(reply) && this.ctx.rule === 'replace-on-busy') {
       // Keys before the busy one moved; the rest are retried with REPLACE (the source wins).
       if (!st.replaced)
         hooks.onWarning?.(
@@ -261,61 +309,38 @@ async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<
         )
       st.replace = true
       st.replaced = true
-      list(st, next)
+      this.list(st, next)
       return
     }
     if (isIoError(reply) || isBusyKey(reply)) {
       if (isIoError(reply)) {
         if (!(await admin.ping(target))) throw targetLost(st.slot, source, target, reply.message)
         // The target may finish restoring what timed out: later copies must replace it.
-        if (ctx.rule !== 'keep-target') st.replace = true
+        if (this.ctx.rule !== 'keep-target') st.replace = true
       }
       const failed = new Set(sent.map((k) => k.toString('latin1')))
-      list(st, next)
-      await oneByOne(
+      this.list(st, next)
+      await this.oneByOne(
         st,
         st.keys.filter((k) => failed.has(k.toString('latin1'))),
       )
-      list(st, await conn.call(getKeys(st)))
+      this.list(st, await conn.call(this.getKeys(st)))
       return
     }
     if (isTransient(reply) && st.retries < 50) {
       // CLUSTERDOWN / TRYAGAIN / LOADING on the target: wait, then list and send again.
       st.retries++
       await new Promise((r) => setTimeout(r, 200))
-      list(st, await conn.call(getKeys(st)))
+      this.list(st, await conn.call(this.getKeys(st)))
       return
     }
     throw migrateFailed(st.slot, source, target, reply.message)
   }
+}
 
-  const first = await conn.pipeline(states.map(getKeys))
-  states.forEach((st, i) => list(st, first[i]))
-  for (;;) {
-    const active = states.filter((st) => st.keys.length > 0)
-    if (active.length === 0) break
-    if (hooks.hardStop?.aborted) throw new MoveInterrupted(active[0].slot)
-    const wave: SlotState[] = []
-    let total = 0
-    for (const st of active) {
-      if (wave.length && total + st.keys.length > tuning.batch) break
-      wave.push(st)
-      total += st.keys.length
-    }
-    const replies = await conn.pipeline(
-      wave.flatMap((st) => [
-        migrateCommand(admin, target, st.keys, tuning.timeoutMs, st.replace),
-        getKeys(st),
-      ]),
-    )
-    for (let i = 0; i < wave.length; i++) await settle(wave[i], replies[2 * i], replies[2 * i + 1])
-  }
-  return new Map(
-    states.map((st) => [
-      st.slot,
-      { keys: st.moved, stuck: [...st.stuck.values()], replaced: st.replaced, conflicts: st.conflicts },
-    ]),
-  )
+/** Drain several open slots on one connection (see SlotDrainer). */
+async function drainSlots(ctx: DrainContext, slots: readonly number[]): Promise<Map<number, DrainResult>> {
+  return new SlotDrainer(ctx, slots).run()
 }
 
 function targetLost(slot: number, source: NodeRef, target: NodeRef, message: string): OperationError {

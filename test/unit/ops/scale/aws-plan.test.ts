@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { AwsDeployment } from '../../../../src/aws/types.js'
 import {
-  buildAwsPlan,
   chooseNodeGroupsToRemove,
   nodeMemoryGiB,
   projectMemory,
   shardMemory,
-  type AwsScaleRequest,
   type ShardMemory,
-} from '../../../../src/ops/scale/aws.js'
+} from '../../../../src/ops/scale/aws-memory.js'
+import { buildAwsPlan, type AwsScaleRequest } from '../../../../src/ops/scale/aws-plan.js'
 
 const GiB = 1024 ** 3
 
