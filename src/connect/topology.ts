@@ -2,6 +2,10 @@ import type { Redis } from 'ioredis'
 import { formatAddress } from './endpoint.js'
 import { closeQuietly, openNode, type ConnectionSpec } from './client.js'
 import { parseInfo, parseInfoReplicas } from '../redis/info.js'
+import { errorMessage } from '../errors.js'
+import { refusalReason } from '../wire/classify.js'
+import { mapConnectError } from '../wire/connect-errors.js'
+import { nodeDialOptions } from '../wire/dial.js'
 import {
   countSlots,
   parseClusterNodes,
@@ -49,9 +53,17 @@ export interface Topology {
 
 /** Discover the whole deployment from a connection to any one of its nodes. */
 export async function discoverTopology(spec: ConnectionSpec, seed: Redis): Promise<Topology> {
-  const info = parseInfo(await seed.info())
-  if (info.cluster_enabled === '1') return discoverCluster(seed, spec.endpoint.host, spec.endpoint.port)
-  return discoverReplicated(spec, seed, info)
+  try {
+    const info = parseInfo(await seed.info())
+    if (info.cluster_enabled === '1')
+      return await discoverCluster(seed, spec.endpoint.host, spec.endpoint.port)
+    return await discoverReplicated(spec, seed, info)
+  } catch (err) {
+    // A user the ACL denies INFO or CLUSTER cannot be monitored: exit 3 naming the grant, not a crash.
+    if (refusalReason(errorMessage(err)) === 'acl')
+      throw mapConnectError(err, nodeDialOptions(spec, spec.endpoint).context)
+    throw err
+  }
 }
 
 async function discoverCluster(seed: Redis, seedHost: string, seedPort: number): Promise<Topology> {

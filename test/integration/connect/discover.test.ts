@@ -217,6 +217,33 @@ describe('bad input and unreachable endpoints', () => {
     expect(r.stdout + r.stderr).not.toContain(password)
   })
 
+  it('a user the ACL denies INFO -> exit 3 naming the refusal and the grant, for discover and status', async () => {
+    const port = sb.summary.nodes[0].port
+    const admin = await sb.admin(port)
+    const secret = 'Limited-Secret-913'
+    try {
+      await admin.call('ACL', 'SETUSER', 'no-info', 'on', `>${secret}`, '~*', '+@all', '-info')
+      for (const command of ['discover', 'status']) {
+        const r = await runCli([command, `redis://no-info:${secret}@127.0.0.1:${port}`, '--json'])
+        expect(r.code).toBe(3)
+        // discover prints one JSON document; status an NDJSON event stream ending in the error.
+        const out = r.stdout.trim()
+        const last = JSON.parse(out.startsWith('{\n') ? out : out.split('\n').pop()!) as {
+          error?: unknown
+        }
+        expect(last.error ?? last).toMatchObject({ code: 'no-permission', exitCode: 3 })
+        expect(r.stderr).toContain(
+          `the user at 127.0.0.1:${port} may not run a command kvtop needs to connect: NOPERM this user has no permissions to run the 'info' command`,
+        )
+        expect(r.stderr).toContain('Grant the ACL user +info')
+        expect(r.stdout + r.stderr).not.toContain(secret)
+      }
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'no-info')
+      admin.disconnect()
+    }
+  })
+
   it('the right password from KVTOP_PASSWORD works and never appears in output', async () => {
     const r = await runCli(['discover', `redis://127.0.0.1:${sb.summary.nodes[0].port}`, '--json'], {
       env: { KVTOP_PASSWORD: password },
