@@ -5,7 +5,7 @@ import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
 import type { RawRespConnection } from '../../wire/connection.js'
-import type { CommandArg } from '../../wire/encode.js'
+import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
@@ -397,13 +397,8 @@ export class NodeCopier implements WriteOwner {
     await this.limiter.take(keys.length * 2, this.o.signal)
     const started = performance.now()
     // ASKING holds for the next command only: one before each read of a slot being imported.
-    const commands = asking
-      ? keys.flatMap((k) => [['ASKING'], [ttlCmd, k], ['ASKING'], ['DUMP', k]])
-      : keys.flatMap((k) => [
-          [ttlCmd, k],
-          ['DUMP', k],
-        ])
-    const replies = await conn.pipeline(commands)
+    const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
+    const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
     timed?.(performance.now() - started)
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
