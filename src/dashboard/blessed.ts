@@ -31,6 +31,41 @@ export function loadBlessed(): BlessedModules {
 /** Re-create a chart's drawing canvas after its box changed size (blessed-contrib sizes it once, on attach). */
 export function resizeCanvas(chart: LineChart): void {
   ;(chart as unknown as { emit(event: string): void }).emit('attach')
+  clearWholeCanvasAtOnce(chart)
+}
+
+/** What of blessed-contrib's drawing context (drawille) the fast clear touches. */
+interface DrawingContext {
+  _matrix: ArrayLike<number>
+  _canvas: { width: number; height: number; content: Uint8Array; chars: unknown[] }
+  clearRect(x: number, y: number, w: number, h: number): void
+}
+
+const patchedContexts = new WeakSet<object>()
+
+/**
+ * A chart clears its whole canvas before every redraw, and drawille does that one dot at a time
+ * through two rasterised triangles (a sixth of a frame at 90 nodes). A clear of the whole
+ * untransformed canvas is done here at once instead: every dot and text character emptied, which
+ * is what the dot-by-dot clear leaves. Any other clear goes the original way.
+ */
+function clearWholeCanvasAtOnce(chart: LineChart): void {
+  const ctx = (chart as unknown as { ctx?: DrawingContext }).ctx
+  const proto = ctx && (Object.getPrototypeOf(ctx) as DrawingContext)
+  if (!proto || patchedContexts.has(proto)) return
+  patchedContexts.add(proto)
+  const original = proto.clearRect
+  proto.clearRect = function (this: DrawingContext, x: number, y: number, w: number, h: number) {
+    const m = this._matrix
+    const identity = m[0] === 1 && m[1] === 0 && m[2] === 0 && m[3] === 1 && m[4] === 0 && m[5] === 0
+    const canvas = this._canvas
+    if (identity && x <= 0 && y <= 0 && x + w >= canvas.width && y + h >= canvas.height) {
+      canvas.content.fill(0)
+      canvas.chars.fill(null)
+      return
+    }
+    original.call(this, x, y, w, h)
+  }
 }
 
 /**

@@ -27,6 +27,19 @@ import {
 } from './view-model.js'
 import { headerLinesFor } from './layout.js'
 
+/**
+ * Set a widget's text only when it changed: blessed blanks the widget's region on every
+ * setContent, so an unchanged panel would be diffed and redrawn on every frame.
+ */
+function setText(el: Widgets.BoxElement, text: string): void {
+  if ((el as { content?: string }).content !== text) el.setContent(text)
+}
+
+/** Lines a bordered panel shows. */
+function panelLines(r: Rect | undefined): number {
+  return Math.max(1, (r?.height ?? 3) - 2)
+}
+
 /** Rows the bottom panels would fill: one per shard (memory) and per replica (lag). */
 function panelRows(s: Snapshot): number {
   return Math.max(s.shards.length, s.nodes.filter((n) => n.role === 'replica').length, 1)
@@ -87,6 +100,8 @@ export class Dashboard {
   /** Index of the first table row on screen. */
   private scrollTop = 0
   private layout!: Layout
+  /** The label last set on each panel. */
+  private readonly labels = new Map<Widgets.BoxElement, string>()
   private readonly widgets: {
     header: Widgets.BoxElement
     tableBox: Widgets.BoxElement
@@ -246,9 +261,15 @@ export class Dashboard {
   private label(el: Widgets.BoxElement, text: string, fallback?: string): void {
     const room = Math.max(0, (el.width as number) - 4)
     const plain = text.replace(/\{[^{}]*\}/g, '')
-    if (plain.length <= room) return el.setLabel(` ${text} `)
     const short = fallback ?? plain
-    el.setLabel(` ${short.length > room ? short.slice(0, Math.max(0, room - 1)) + '…' : short} `)
+    const label =
+      plain.length <= room
+        ? ` ${text} `
+        : ` ${short.length > room ? short.slice(0, Math.max(0, room - 1)) + '…' : short} `
+    // Setting a label redraws it: only when it changed.
+    if (this.labels.get(el) === label) return
+    this.labels.set(el, label)
+    el.setLabel(label)
   }
 
   /** Header lines the screen can spare. */
@@ -312,35 +333,39 @@ export class Dashboard {
     const cpu = process.cpuUsage()
     const wd = this.widgets
     const l = this.layout
-    wd.header.setContent(this.headerText(s))
+    setText(wd.header, this.headerText(s))
 
     const tableWidth = this.inner(l.table)
     const table = nodeTable(s, this.state, this.options.thresholds, tableWidth)
     this.rows = table.rows
-    wd.tableHeader.setContent(table.header)
+    setText(wd.tableHeader, table.header)
     this.label(wd.tableBox, `nodes ${table.rows.length}/${table.total}`)
     this.drawRows()
 
     for (const spec of this.chartSpecs()) this.setChart(spec)
     // Panels get only the lines they can show: parsing hidden lines is most of a frame's cost.
-    const fit = (lines: string[], r: Rect | undefined) =>
-      lines.slice(0, Math.max(1, (r?.height ?? 3) - 2)).join('\n')
-    if (l.memory) wd.memory.setContent(fit(memoryLines(s, this.inner(l.memory)), l.memory))
+    const fit = (lines: string[], r: Rect | undefined) => lines.slice(0, panelLines(r)).join('\n')
+    if (l.memory) setText(wd.memory, fit(memoryLines(s, this.inner(l.memory)), l.memory))
     if (l.lag)
-      wd.lag.setContent(fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds), l.lag))
+      setText(
+        wd.lag,
+        fit(lagLines(s, this.history, this.inner(l.lag), this.options.thresholds, panelLines(l.lag)), l.lag),
+      )
     if (l.slowlog)
-      wd.slowlog.setContent(
+      setText(
+        wd.slowlog,
         fit(slowlogLines(this.slowlog.slice(0, l.slowlog.height), this.inner(l.slowlog)), l.slowlog),
       )
     if (l.alerts) {
       this.label(wd.alerts, `alerts (${s.alerts.length} active)`)
-      wd.alerts.setContent(
+      setText(
+        wd.alerts,
         fit(eventLines(this.events.slice(0, l.alerts.height), this.inner(l.alerts)), l.alerts),
       )
     }
     if (l.external) {
       this.label(wd.external, s.external?.source ?? 'external')
-      wd.external.setContent(fit(externalLines(s, this.inner(l.external)), l.external))
+      setText(wd.external, fit(externalLines(s, this.inner(l.external)), l.external))
     }
     if (this.mode === 'details') this.showDetails()
     this.render(started, cpu)
@@ -360,7 +385,8 @@ export class Dashboard {
     if (index >= this.scrollTop + height) this.scrollTop = index - height + 1
     this.scrollTop = Math.max(0, Math.min(this.scrollTop, Math.max(0, this.rows.length - height)))
     const visible = this.rows.slice(this.scrollTop, this.scrollTop + height)
-    this.widgets.table.setContent(
+    setText(
+      this.widgets.table,
       visible
         .map((r, i) => (this.scrollTop + i === index ? `{inverse}${r.tagged}{/inverse}` : r.tagged))
         .join('\n'),
@@ -426,6 +452,7 @@ export class Dashboard {
     // Scale to short labels ourselves: blessed-contrib's own abbreviation misaligns its axis.
     const { divisor, suffix } = chartScale(max)
     if (divisor !== 1) for (const d of data) d.y = d.y.map((v) => v / divisor)
+    const top = Math.max(...data.map((d) => Math.max(...d.y)))
     const window = windowLabel(this.state.window, this.history!.capacity, this.snapshot!.intervalMs)
     const title = `${label}${suffix} · ${window}`
     const key = (x: ChartSeries, name: string) => `{${x.color}-fg}━{/${x.color}-fg} ${name}`
@@ -436,7 +463,9 @@ export class Dashboard {
       const room = (chart.width as number) - 4
       this.label(chart, full.replace(/\{[^{}]*\}/g, '').length <= room ? full : short, title)
     }
-    chart.options.maxY = max > 0 ? undefined : 1
+    // The top of the y axis as blessed-contrib computes it (the largest value plus a fifth), given
+    // up front: left to itself it recomputes it over every series for every point it draws.
+    chart.options.maxY = max > 0 ? top + (top - (chart.options.minY ?? 0)) * 0.2 : 1
     // Every label would overlap on a narrow chart: show one in N.
     const shown = Math.max(...data.map((d) => d.x.length))
     ;(chart.options as { showNthLabel?: number }).showNthLabel = Math.max(

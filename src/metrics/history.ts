@@ -33,8 +33,14 @@ export class RingBuffer<T> {
   }
 
   toArray(): T[] {
-    const out: T[] = []
-    for (let i = 0; i < this.count; i++) out.push(this.items[(this.start + i) % this.capacity] as T)
+    return this.tail(this.count)
+  }
+
+  /** The newest `n` items (all when fewer), oldest first. */
+  tail(n: number): T[] {
+    const k = Math.max(0, Math.min(n, this.count))
+    const out: T[] = new Array<T>(k)
+    for (let i = 0; i < k; i++) out[i] = this.items[(this.start + this.count - k + i) % this.capacity] as T
     return out
   }
 
@@ -68,6 +74,11 @@ export class SeriesStore {
 
   get(name: string): Sample[] {
     return this.series.get(name)?.toArray() ?? []
+  }
+
+  /** The newest `n` samples of a series, oldest first (a sparkline's worth, without copying the rest). */
+  tail(name: string, n: number): Sample[] {
+    return this.series.get(name)?.tail(n) ?? []
   }
 
   last(name: string): Sample | undefined {

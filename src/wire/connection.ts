@@ -171,7 +171,8 @@ export class RawRespConnection {
       this.waiters.push({
         resolve: resolve as (reply: Reply) => void,
         reject,
-        batch: [],
+        // Sized up front: thousands of replies are not pushed into a growing array.
+        batch: new Array<Reply>(count),
         remaining: count,
       })
       this.socket.write(buf)
@@ -270,7 +271,7 @@ export class RawRespConnection {
       if (reply === INCOMPLETE) break
       const waiter = this.waiters[this.head]
       if (waiter?.batch) {
-        waiter.batch.push(reply)
+        waiter.batch[waiter.batch.length - waiter.remaining!] = reply
         if (--waiter.remaining! > 0) continue
       }
       this.head++

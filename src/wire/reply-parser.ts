@@ -1,3 +1,5 @@
+import { copyBytes } from './bytes.js'
+
 /**
  * Incremental RESP2 reply parser (with the RESP3 scalar and aggregate types tolerated), binary-safe:
  * bulk strings come out as Buffers. Feed it socket chunks with `push`, take replies with `next`.
@@ -132,7 +134,8 @@ export class RespReplyParser {
             return INCOMPLETE
           }
           const value = Buffer.allocUnsafe(n)
-          this.buf.copy(value, 0, this.pos, this.pos + n)
+          // copyBytes: a short value copied without the view object Buffer#copy makes.
+          copyBytes(this.buf, this.pos, this.pos + n, value, 0)
           this.pos += n + 2
           return value
         }

@@ -18,6 +18,8 @@ export interface SlotOwners {
 
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n')
 const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
+const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
+const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
@@ -244,8 +246,8 @@ export class CommandBatch<T> {
     this.bulk(key)
     this.integer(ttl)
     this.bulk(payload)
-    if (options.replace) this.text('REPLACE')
-    if (options.absolute) this.text('ABSTTL')
+    if (options.replace) this.raw(REPLACE)
+    if (options.absolute) this.raw(ABSTTL)
   }
 
   /** The bytes of command i. */

@@ -5,7 +5,7 @@ import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
 import type { RawRespConnection } from '../../wire/connection.js'
-import type { CommandArg } from '../../wire/encode.js'
+import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
@@ -366,24 +366,26 @@ export class NodeCopier implements WriteOwner {
 
   /** One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not. */
   private dumped(from: string, ttl: Reply, dump: Reply): Dumped {
-    for (const [what, reply] of [
-      ['DUMP', dump],
-      [this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', ttl],
-    ] as const) {
-      if (!(reply instanceof RespError)) continue
-      const kind = classifyReply(reply)
-      if (kind === 'redirect') {
-        const r = parseRedirect(reply)
-        if (r) return { redirect: { kind: r.kind, address: formatRedirect(reply) } }
-      }
-      if (kind === 'retryable') return { retry: reply }
-      // An error reply is never "no expiry" and never "no value": the copy stops here.
-      throw new OperationError(`${what} refused on ${from}: ${reply.message}`, {
-        hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
-      })
-    }
+    // The DUMP reply's error first, then the expiry's; nothing allocated for the usual replies.
+    if (dump instanceof RespError) return this.readRefused(from, 'DUMP', dump)
+    if (ttl instanceof RespError)
+      return this.readRefused(from, this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', ttl)
     if (dump === null || ttl === -2) return 'gone'
     return { ttl: toTtl(ttl, this.o.absoluteTtl), payload: dump as Buffer }
+  }
+
+  /** An error reply to a read: follow a redirect, retry what is refused for now, stop on the rest. */
+  private readRefused(from: string, what: string, reply: RespError): Dumped {
+    const kind = classifyReply(reply)
+    if (kind === 'redirect') {
+      const r = parseRedirect(reply)
+      if (r) return { redirect: { kind: r.kind, address: formatRedirect(reply) } }
+    }
+    if (kind === 'retryable') return { retry: reply }
+    // An error reply is never "no expiry" and never "no value": the copy stops here.
+    throw new OperationError(`${what} refused on ${from}: ${reply.message}`, {
+      hint: 'The DUMP path needs SCAN, DUMP and PEXPIRETIME/PTTL on the source; --mode logical reads values with type commands instead.',
+    })
   }
 
   /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
@@ -397,13 +399,8 @@ export class NodeCopier implements WriteOwner {
     await this.limiter.take(keys.length * 2, this.o.signal)
     const started = performance.now()
     // ASKING holds for the next command only: one before each read of a slot being imported.
-    const commands = asking
-      ? keys.flatMap((k) => [['ASKING'], [ttlCmd, k], ['ASKING'], ['DUMP', k]])
-      : keys.flatMap((k) => [
-          [ttlCmd, k],
-          ['DUMP', k],
-        ])
-    const replies = await conn.pipeline(commands)
+    const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
+    const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
     timed?.(performance.now() - started)
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }

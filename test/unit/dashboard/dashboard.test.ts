@@ -210,4 +210,20 @@ describe('dashboard on a fake terminal', () => {
     // A gross check only: wall time on a shared test machine is noisy.
     expect(times[5]).toBeLessThan(1000)
   })
+
+  it('a chart redrawn with new figures shows what a fresh dashboard draws for them (nothing of the old line left)', () => {
+    const first = clusterSnapshot(3, 1)
+    const history = historyFor(first, 40)
+    const peaky = clusterSnapshot(3, 1)
+    peaky.at = first.at + 1000
+    peaky.cluster.opsPerSec = 10 * (first.cluster.opsPerSec ?? 1000)
+    history.add('cluster:ops', peaky.at, peaky.cluster.opsPerSec)
+    history.add('cluster:latency', peaky.at, 40)
+    const redrawn = start(200, 50)
+    redrawn.d.update(first, historyFor(first, 40), [])
+    redrawn.d.update(peaky, history, [])
+    const fresh = start(200, 50)
+    fresh.d.update(peaky, history, [])
+    expect(redrawn.text()).toBe(fresh.text())
+  })
 })

@@ -139,6 +139,14 @@ describe('panels', () => {
     expect(lagLines(s, historyFor(s), 20, DEFAULT_THRESHOLDS)[0].length).toBeLessThanOrEqual(20)
   })
 
+  it('replication lag: only the lines a panel shows are built, the same as the first of all lines', () => {
+    const s = clusterSnapshot(4, 2)
+    const history = historyFor(s, 120)
+    const all = lagLines(s, history, 60, DEFAULT_THRESHOLDS)
+    expect(all).toHaveLength(8)
+    expect(lagLines(s, history, 60, DEFAULT_THRESHOLDS, 3)).toEqual(all.slice(0, 3))
+  })
+
   it('sparklines, chart data and scales', () => {
     expect(sparkline([0, 1, 2, 4, 8], 10)).toBe('▁▂▃▅█')
     expect(sparkline([0, 0], 10)).toBe('▁▁')

@@ -31,4 +31,22 @@ describe('history', () => {
     s.drop('n1:')
     expect(s.names()).toEqual(['n2:ops'])
   })
+
+  it('tail: the newest n in order, across the wrap, all when fewer, none for n <= 0', () => {
+    const r = new RingBuffer<number>(4)
+    for (let i = 1; i <= 6; i++) r.push(i)
+    expect(r.tail(2)).toEqual([5, 6])
+    expect(r.tail(3)).toEqual([4, 5, 6])
+    expect(r.tail(10)).toEqual([3, 4, 5, 6])
+    expect(r.tail(0)).toEqual([])
+    expect(r.tail(-1)).toEqual([])
+    const s = new SeriesStore(3)
+    for (let at = 1; at <= 5; at++) s.add('n1:lag', at, at * 10)
+    expect(s.tail('n1:lag', 2)).toEqual([
+      { at: 4, value: 40 },
+      { at: 5, value: 50 },
+    ])
+    expect(s.tail('n1:lag', 9)).toEqual(s.get('n1:lag'))
+    expect(s.tail('missing', 2)).toEqual([])
+  })
 })

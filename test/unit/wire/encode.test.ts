@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodeCommand, encodeCommands } from '../../../src/wire/encode.js'
+import { encodeCommand, encodeCommands, encodeKeyCommands } from '../../../src/wire/encode.js'
 
 describe('RESP command encoding', () => {
   it('encodes buffers, UTF-8 strings and numbers byte-exactly, in one buffer for many commands', () => {
@@ -30,5 +30,26 @@ describe('RESP command encoding', () => {
       ])
       expect(out.equals(expected), `length ${n}`).toBe(true)
     }
+  })
+
+  it('encodes per-key reads byte for byte as the general encoder does, with ASKING before each when asked', () => {
+    const keys = [
+      Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0xfe]),
+      Buffer.alloc(0),
+      Buffer.from('k'),
+      Buffer.alloc(1000, 0x7b),
+    ]
+    expect(encodeKeyCommands(['PEXPIRETIME', 'DUMP'], keys)).toEqual(
+      encodeCommands(
+        keys.flatMap((k) => [
+          ['PEXPIRETIME', k],
+          ['DUMP', k],
+        ]),
+      ),
+    )
+    expect(encodeKeyCommands(['PTTL', 'DUMP'], keys, 'ASKING')).toEqual(
+      encodeCommands(keys.flatMap((k) => [['ASKING'], ['PTTL', k], ['ASKING'], ['DUMP', k]])),
+    )
+    expect(encodeKeyCommands(['DUMP'], [])).toEqual(Buffer.alloc(0))
   })
 })
