@@ -1,7 +1,7 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { Reply } from '../../wire/reply-parser.js'
 import { OperationContext } from '../context.js'
-import { CommandTable } from './command-table.js'
+import { CommandTable } from '../../redis/command-table.js'
 import type { ReplayOptions } from './options.js'
 import { planReplay } from './plan.js'
 import { Replayer } from './replayer.js'
