@@ -72,6 +72,8 @@ export function keySlotOf(buf: Uint8Array, start: number, end: number): number {
 export class SlotTable {
   private readonly owner: string[] = new Array(SLOTS)
   readonly addresses = new Set<string>()
+  /** Counts the changes (MOVED): what is cached from the table is stale when it moved on. */
+  changes = 0
 
   constructor(topology: SlotOwners) {
     const primaries = topology.nodes.filter((n) => n.role === 'primary')
@@ -93,6 +95,7 @@ export class SlotTable {
 
   /** After `MOVED slot host:port`. */
   moved(slot: number, address: string): void {
+    this.changes++
     this.owner[slot] = address
     this.addresses.add(address)
   }
@@ -271,8 +274,11 @@ export interface RoutedPipelineOptions<T> {
   batchBytes?: number
   /** Writes in flight per node (default 4). */
   window?: number
-  /** Every command's final reply (after redirects are followed), with its tag. */
-  onReply: (reply: Reply, tag: T) => void
+  /**
+   * Every command's final reply (after redirects are followed), with its tag, and the batch and
+   * index it was sent at (for tags shared by several commands of a batch).
+   */
+  onReply: (reply: Reply, tag: T, batch: CommandBatch<T>, index: number) => void
   /** Database to SELECT on each connection (standalone). */
   db?: number
 }
@@ -292,6 +298,9 @@ export class RoutedPipeline<T> {
   private readonly cluster: boolean
   /** Batch buffers whose replies have come back, for reuse (large buffers are costly to allocate). */
   private readonly spare: Buffer[] = []
+  /** Slot -> its lane, as of the slot table's `changes`: no address lookup per command. */
+  private slotLanes: (NodeLane<T> | undefined)[] = new Array(SLOTS)
+  private slotLanesOf = 0
 
   constructor(private readonly o: RoutedPipelineOptions<T>) {
     this.table = new SlotTable(o.topology)
@@ -306,14 +315,14 @@ export class RoutedPipeline<T> {
 
   /** The batch that commands for `slot` go into (write the command, then call `written`). */
   batchFor(slot: number): CommandBatch<T> {
-    return this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!).batch
+    return this.laneFor(slot).batch
   }
 
   /** After a command was added to `batchFor(slot)`: send the batch when it is full. Returns a promise
    * when the node already has `window` writes in flight (wait for it: backpressure). */
   written(slot: number): Promise<void> | undefined {
     if (this.failure) throw this.failure
-    const lane = this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!)
+    const lane = this.laneFor(slot)
     if (lane.batch.used < this.batchBytes) return undefined
     return this.send(lane)
   }
@@ -377,6 +386,15 @@ export class RoutedPipeline<T> {
     return address
   }
 
+  private laneFor(slot: number): NodeLane<T> {
+    if (!this.cluster) slot = 0
+    if (this.slotLanesOf !== this.table.changes) {
+      this.slotLanes = new Array(SLOTS)
+      this.slotLanesOf = this.table.changes
+    }
+    return (this.slotLanes[slot] ??= this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!))
+  }
+
   private lane(address: string): NodeLane<T> {
     let lane = this.lanes.get(address)
     if (!lane) {
@@ -424,17 +442,17 @@ export class RoutedPipeline<T> {
       if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
         const target = parseRedirect(reply)
         if (!target) {
-          this.o.onReply(reply, batch.tags[i])
+          this.o.onReply(reply, batch.tags[i], batch, i)
           continue
         }
         this.redirects++
         const address = formatAddress(target.host, target.port)
         ;(redirected ??= []).push(
-          this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address),
+          this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address, batch, i),
         )
         continue
       }
-      this.o.onReply(reply, batch.tags[i])
+      this.o.onReply(reply, batch.tags[i], batch, i)
     }
     if (redirected) return Promise.all(redirected).then(() => undefined)
   }
@@ -445,6 +463,8 @@ export class RoutedPipeline<T> {
     kind: 'MOVED' | 'ASK',
     slot: number,
     address: string,
+    batch: CommandBatch<T>,
+    index: number,
     depth = 0,
   ): Promise<void> {
     if (depth > 5) throw new OperationError(`too many redirects for slot ${slot}`, { resumable: true })
@@ -464,10 +484,12 @@ export class RoutedPipeline<T> {
           target.kind,
           target.slot,
           formatAddress(target.host, target.port),
+          batch,
+          index,
           depth + 1,
         )
     }
-    this.o.onReply(reply, tag)
+    this.o.onReply(reply, tag, batch, index)
   }
 }
 

@@ -14,7 +14,7 @@ import { KeySlots, type Routed } from './key-slots.js'
 import { rdbTarget } from './rdb-target.js'
 import { plural, where, type ReplayReport } from './report.js'
 import { datasetWideCommand, formatCounts, parseSelectArg, type LogPosition, type LogScan } from './scan.js'
-import { replayItems, type ReplayInput, type ReplayItem } from './sources.js'
+import { itemAt, replayItems, type LogFrames, type ReplayInput, type ReplayItem } from './sources.js'
 import type { Block, BlockItem, DbOrigin, RetryEntry, Tag } from './tag.js'
 
 const RETRY_FIRST_DELAY_MS = 100
@@ -73,6 +73,8 @@ export class Replayer {
   private started = 0
   private lastProgress = 0
   private logDb = 0
+  /** The log's db mapped onto the target's (--db-map). */
+  private logDbMapped = 0
   /** The db the standalone connection is in, as far as what was queued goes. */
   private laneDb = 0
   /** Target dbs a SELECT was accepted for. */
@@ -104,7 +106,7 @@ export class Replayer {
     this.pipeline = new RoutedPipeline<Tag>({
       spec: target.spec,
       topology: target.topology,
-      onReply: (reply, tag) => this.replies.onReply(reply, tag),
+      onReply: (reply, tag, batch, index) => this.replies.onReply(reply, tag, batch, index),
     })
     this.primarySlots = this.cluster
       ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])
@@ -141,6 +143,10 @@ export class Replayer {
       onTruncatedTail: (file, offset) => (report.truncatedTail = { file, offset }),
       rdbTarget: await rdbTarget(this.target, () => report.rebuilt++, this.context.emit),
     })) {
+      if (!Array.isArray(batch)) {
+        if (await this.sendFrames(batch)) return
+        continue
+      }
       for (const item of batch) {
         if (options.signal?.aborted) {
           report.stoppedAt = { file: item.file, offset: item.offset, reason: 'interrupted' }
@@ -168,6 +174,90 @@ export class Replayer {
         if (wait) await wait
       }
     }
+  }
+
+  /**
+   * Commands in place: those sent as the log holds them (plain, in the connection's db, one key
+   * first on a cluster) are appended as they are, with no object of their own; the others go as
+   * items. True where the replay stops.
+   */
+  private async sendFrames(run: LogFrames): Promise<boolean> {
+    const { options, report } = this
+    const { frames, buf, file } = run
+    const untilMs = options.untilMs
+    for (let k = 0; k < frames.count; k++) {
+      if (options.signal?.aborted) {
+        report.stoppedAt = { file, offset: run.base + frames.start[k], reason: 'interrupted' }
+        return true
+      }
+      if (this.refused.waiting || this.replies.fatal) await this.settle()
+      if (this.replies.stopRequested) return true
+      if (run.timestampMs !== undefined) {
+        if (untilMs !== undefined && run.timestampMs > untilMs) {
+          report.stoppedAt = {
+            file,
+            offset: run.base + frames.start[k],
+            reason: `--until reached (${new Date(run.timestampMs).toISOString()})`,
+          }
+          return true
+        }
+        if (options.speed !== 'max') {
+          const paused = this.keepPace(run.timestampMs, options.speed)
+          if (paused) await paused
+        }
+      }
+      const command = this.names.of(buf, frames.nameStart[k], frames.nameEnd[k])
+      const slot = this.slotInPlace(command, run, k)
+      const wait = slot < 0 ? this.applyItem(itemAt(run, k)) : this.sendInPlace(run, k, slot)
+      if (wait) await wait
+    }
+    this.progress()
+    return false
+  }
+
+  /** The slot frame k goes to as the log holds it, or -1 when it must be looked into (applyItem). */
+  private slotInPlace(command: CommandName, run: LogFrames, k: number): number {
+    if (!command.plain || command.admin || this.multi) return -1
+    if (!this.cluster) return this.logDbMapped === this.laneDb ? 0 : -1
+    const { frames } = run
+    if (this.logDbMapped !== 0 || !onlyKeyIsFirstArgument(command.spec, frames.argc[k])) return -1
+    return keySlotOf(run.buf, frames.arg1Start[k], frames.arg1End[k])
+  }
+
+  /** Frame k, appended as it is to its node's batch, in that batch's run (see Tag.run). */
+  private sendInPlace(run: LogFrames, k: number, slot: number): Promise<void> | undefined {
+    const { frames } = run
+    const start = frames.start[k]
+    const end = frames.end[k]
+    const number = ++this.number
+    this.tracker.add(1, end - start)
+    this.report.bytes += end - start
+    const batch = this.pipeline.batchFor(slot)
+    let tag = batch.tags[batch.tags.length - 1]
+    if (!tag?.run || tag.file !== run.file || tag.db !== this.laneDb) {
+      tag = {
+        file: run.file,
+        offset: 0,
+        number: 0,
+        name: '',
+        // On a cluster each command's slot is its first argument's (see commandOfRun).
+        slot: this.cluster ? -1 : 0,
+        db: this.laneDb,
+        start: 0,
+        end: 0,
+        run: { first: batch.count, offsets: [], numbers: [] },
+      }
+    }
+    // The tag's own position is its last command's: where a stall message says the replay was.
+    tag.offset = run.base + start
+    tag.number = number
+    tag.run!.offsets.push(tag.offset)
+    tag.run!.numbers.push(number)
+    batch.appendRange(run.buf, start, end, tag)
+    this.lastSent = tag
+    const wait = this.pipeline.written(slot)
+    if (wait) return wait.then(() => void this.report.commands++)
+    this.report.commands++
   }
 
   /** --speed: a promise when the item is due later than now. */
@@ -199,6 +289,7 @@ export class Replayer {
       // The pre-pass refuses it before anything is sent; kept for safety.
       if (db === undefined) throw new UsageError(`invalid SELECT at ${where(item)}`)
       this.logDb = db
+      this.logDbMapped = this.options.dbMap.get(db) ?? db
       this.selectedAt = { file: item.file, offset: item.offset, number: this.number }
       return
     }
@@ -255,8 +346,13 @@ export class Replayer {
   }
 
   private sent(): void {
+    this.report.commands++
+    this.progress()
+  }
+
+  /** A progress event, at most every half second. */
+  private progress(): void {
     const report = this.report
-    report.commands++
     if (Date.now() - this.lastProgress > 500) {
       this.lastProgress = Date.now()
       const totalBytes = this.input.totalBytes

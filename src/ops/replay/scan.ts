@@ -1,5 +1,5 @@
 import { KvtopError } from '../../errors.js'
-import { replayItems, type ReplayInput } from './sources.js'
+import { itemAt, replayItems, type ReplayInput, type ReplayItem } from './sources.js'
 
 /**
  * Commands that act on a whole dataset, or on a whole script or function store, rather than on
@@ -119,71 +119,83 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
     scan.datasetWideTotal++
     scan.firstDatasetWide ??= found
   }
+  const firstIn = (db: number, at: LogPosition) => {
+    if (!scan.dbs.has(db)) scan.dbs.set(db, at)
+  }
+  const progress = (number: number) => {
+    if (number < nextProgress) return
+    nextProgress += 50_000
+    options.onProgress?.(number, bytes)
+  }
+  /** One command the pre-pass looks into; false where the scan ends (an invalid SELECT). */
+  const note = (item: ReplayItem, number: number): boolean => {
+    const name = item.args[0]
+    if (is(name, 'select')) {
+      const db = parseSelectArg(item.args[1])
+      if (db === undefined) {
+        scan.badSelect = {
+          file: item.file,
+          offset: item.offset,
+          number,
+          arg: item.args[1]?.toString('latin1') ?? '',
+        }
+        return false
+      }
+      logDb = db
+      return true
+    }
+    firstIn(item.db ?? logDb, { file: item.file, offset: item.offset, number })
+    if (block) {
+      if (is(name, 'exec')) {
+        for (const found of block) count(found)
+        block = undefined
+      } else if (is(name, 'discard')) {
+        block = undefined
+      } else {
+        const command = datasetWideCommand(item.args)
+        if (command) block.push({ file: item.file, offset: item.offset, number, command })
+      }
+      return true
+    }
+    if (is(name, 'multi')) {
+      block = []
+      return true
+    }
+    const command = datasetWideCommand(item.args)
+    if (command) count({ file: item.file, offset: item.offset, number, command })
+    progress(number)
+    return true
+  }
+  const past = (timestampMs: number | undefined) =>
+    options.untilMs !== undefined && timestampMs !== undefined && timestampMs > options.untilMs
   try {
     outer: for await (const batch of replayItems(input, {
       skipTruncatedTail: options.skipTruncatedTail,
       keysOnly: true,
     })) {
       if (options.signal?.aborted) break
+      if (!Array.isArray(batch)) {
+        // Commands in place: most (GET, SET, HSET, INCR ...) only have their db noted.
+        if (past(batch.timestampMs)) break
+        const { frames, buf } = batch
+        for (let k = 0; k < frames.count; k++) {
+          const number = ++scan.commands
+          bytes += frames.end[k] - frames.start[k]
+          if (!block && !noted(buf, frames.nameStart[k], frames.nameEnd[k])) {
+            if (!scan.dbs.has(logDb))
+              scan.dbs.set(logDb, { file: batch.file, offset: batch.base + frames.start[k], number })
+            continue
+          }
+          if (!note(itemAt(batch, k), number)) break outer
+        }
+        progress(scan.commands)
+        continue
+      }
       for (const item of batch) {
-        if (
-          options.untilMs !== undefined &&
-          item.timestampMs !== undefined &&
-          item.timestampMs > options.untilMs
-        )
-          break outer
+        if (past(item.timestampMs)) break outer
         const number = ++scan.commands
         bytes += item.size
-        const frame = item.frame
-        if (frame && !block && !noted(frame.buf, frame.nameStart, frame.nameEnd)) {
-          // Most commands (GET, SET, HSET, INCR ...): only their db is noted, from the frame.
-          const db = logDb
-          if (!scan.dbs.has(db)) scan.dbs.set(db, { file: item.file, offset: item.offset, number })
-          if (number >= nextProgress) {
-            nextProgress += 50_000
-            options.onProgress?.(number, bytes)
-          }
-          continue
-        }
-        const name = item.args[0]
-        if (is(name, 'select')) {
-          const db = parseSelectArg(item.args[1])
-          if (db === undefined) {
-            scan.badSelect = {
-              file: item.file,
-              offset: item.offset,
-              number,
-              arg: item.args[1]?.toString('latin1') ?? '',
-            }
-            break outer
-          }
-          logDb = db
-          continue
-        }
-        const db = item.db ?? logDb
-        if (!scan.dbs.has(db)) scan.dbs.set(db, { file: item.file, offset: item.offset, number })
-        if (block) {
-          if (is(name, 'exec')) {
-            for (const found of block) count(found)
-            block = undefined
-          } else if (is(name, 'discard')) {
-            block = undefined
-          } else {
-            const command = datasetWideCommand(item.args)
-            if (command) block.push({ file: item.file, offset: item.offset, number, command })
-          }
-          continue
-        }
-        if (is(name, 'multi')) {
-          block = []
-          continue
-        }
-        const command = datasetWideCommand(item.args)
-        if (command) count({ file: item.file, offset: item.offset, number, command })
-        if (number >= nextProgress) {
-          nextProgress += 50_000
-          options.onProgress?.(number, bytes)
-        }
+        if (!note(item, number)) break outer
       }
     }
   } catch (err) {

@@ -10,10 +10,11 @@ import { restoreLabel } from '../../data/rdb/versions.js'
 import { decodeForRebuild, rebuildTransaction } from '../../data/rdb/to-commands.js'
 import {
   frameArgs,
-  readCommands,
+  readCommandRuns,
   RespProtocolError,
   type CommandFrame,
 } from '../../data/resp/command-parser.js'
+import type { FrameScanner } from '../../data/resp/frame-scanner.js'
 import { UsageError } from '../../errors.js'
 
 /** One command to replay, with where it came from. */
@@ -33,6 +34,42 @@ export interface ReplayItem {
   continues?: boolean
   /** The command's bytes as the log holds them (RESP and AOF streams): sent as they are when nothing is rewritten. */
   frame?: CommandFrame
+}
+
+/**
+ * Commands of a RESP or AOF stream found in place: frame k is buf[frames.start[k]..frames.end[k]),
+ * at log offset `base + frames.start[k]`. No object per command: the replay sends most of them as
+ * they are, and makes a ReplayItem (itemAt) only of the few it must look into. Valid until the
+ * next batch is asked for.
+ */
+export interface LogFrames {
+  file: string
+  buf: Buffer
+  /** Log offset of buf[0]. */
+  base: number
+  frames: FrameScanner
+  timestampMs: number | undefined
+}
+
+/** Frame k of `run`, as a ReplayItem (its arguments made when asked for). */
+export function itemAt(run: LogFrames, k: number): ReplayItem {
+  const f = run.frames
+  const start = f.start[k]
+  const end = f.end[k]
+  const frame: CommandFrame = {
+    kind: 'frame',
+    buf: run.buf,
+    start,
+    end,
+    argc: f.argc[k],
+    nameStart: f.nameStart[k],
+    nameEnd: f.nameEnd[k],
+    arg1Start: f.arg1Start[k],
+    arg1End: f.arg1End[k],
+    offset: run.base + start,
+    size: end - start,
+  }
+  return new FramedItem(frame, run.file, run.base + start, run.timestampMs)
 }
 
 /**
@@ -218,7 +255,7 @@ function rdbError(err: RdbFormatError, file: string): UsageError {
 export async function* replayItems(
   input: ReplayInput,
   options: ReplaySourceOptions = {},
-): AsyncGenerator<ReplayItem[]> {
+): AsyncGenerator<ReplayItem[] | LogFrames> {
   for (const { path } of input.files) {
     const format = fileFormat(path, input.format)
     let baseOffset = 0
@@ -261,11 +298,19 @@ export async function* replayItems(
         source = reader.rest()
       }
       let timestampMs: number | undefined
-      for await (const batch of readCommands(source, {
-        frames: true,
+      const run: LogFrames = { file: path, buf: Buffer.alloc(0), base: 0, frames: undefined!, timestampMs }
+      for await (const batch of readCommandRuns(source, {
         allowTruncatedTail: options.skipTruncatedTail,
         onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
       })) {
+        if (!Array.isArray(batch)) {
+          run.buf = batch.buf
+          run.base = baseOffset + batch.base
+          run.frames = batch.frames
+          run.timestampMs = timestampMs
+          yield run
+          continue
+        }
         const items: ReplayItem[] = []
         for (const rec of batch) {
           if (rec.kind === 'annotation') {
