@@ -14,9 +14,23 @@ import { KeySlots, type Routed } from './key-slots.js'
 import { rdbTarget } from './rdb-target.js'
 import { plural, where, type ReplayReport } from './report.js'
 import { datasetWideCommand, formatCounts, parseSelectArg, type LogPosition, type LogScan } from './scan.js'
-import { itemAt, replayItems, type LogFrames, type ReplayInput, type ReplayItem } from './sources.js'
+import {
+  itemAt,
+  rdbItems,
+  replayItems,
+  restoreLabelFor,
+  type LogFrames,
+  type LogRdbEntries,
+  type RdbTarget,
+  type ReplayInput,
+  type ReplayItem,
+} from './sources.js'
+import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
+import type { RdbEntry } from '../../data/rdb/reader.js'
 import type { Block, BlockItem, DbOrigin, RetryEntry, Tag } from './tag.js'
 
+/** Writes (of 128 KiB) in flight per node. */
+const REPLAY_WINDOW = 16
 const RETRY_FIRST_DELAY_MS = 100
 const RETRY_MAX_DELAY_MS = 2_000
 /** Multi-key commands that keep their meaning when split per slot. */
@@ -82,6 +96,7 @@ export class Replayer {
   private selectedAt: LogPosition = { file: '', offset: 0, number: 0 }
   private number = 0
   private pace: { t0: number; w0: number } | undefined
+  private rdbTarget: RdbTarget | undefined
   private multi: OpenBlock | undefined
   private lastSent: LogPosition | undefined
   // A node that owes replies and sends none (hung, paused, partitioned) must not hold the replay forever.
@@ -107,6 +122,9 @@ export class Replayer {
       spec: target.spec,
       topology: target.topology,
       onReply: (reply, tag, batch, index) => this.replies.onReply(reply, tag, batch, index),
+      // Many writes in flight: a server that finds the next commands waiting never idles while
+      // this process (or its reply handling) waits for a core.
+      window: REPLAY_WINDOW,
     })
     this.primarySlots = this.cluster
       ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])
@@ -138,13 +156,14 @@ export class Replayer {
   /** Returns at the end of the log, or at the first item not to send. */
   private async sendLog(): Promise<void> {
     const { options, report } = this
+    this.rdbTarget = await rdbTarget(this.target, () => report.rebuilt++, this.context.emit)
     for await (const batch of replayItems(this.input, {
       skipTruncatedTail: options.skipTruncatedTail,
       onTruncatedTail: (file, offset) => (report.truncatedTail = { file, offset }),
-      rdbTarget: await rdbTarget(this.target, () => report.rebuilt++, this.context.emit),
+      rdbTarget: this.rdbTarget,
     })) {
       if (!Array.isArray(batch)) {
-        if (await this.sendFrames(batch)) return
+        if (batch.kind === 'frames' ? await this.sendFrames(batch) : await this.sendRdb(batch)) return
         continue
       }
       for (const item of batch) {
@@ -226,17 +245,70 @@ export class Replayer {
 
   /** Frame k, appended as it is to its node's batch, in that batch's run (see Tag.run). */
   private sendInPlace(run: LogFrames, k: number, slot: number): Promise<void> | undefined {
-    const { frames } = run
-    const start = frames.start[k]
-    const end = frames.end[k]
-    const number = ++this.number
-    this.tracker.add(1, end - start)
-    this.report.bytes += end - start
+    const start = run.frames.start[k]
+    const end = run.frames.end[k]
     const batch = this.pipeline.batchFor(slot)
+    const tag = this.inRun(batch, run.file, run.base + start, end - start)
+    batch.appendRange(run.buf, start, end, tag)
+    return this.queued(slot)
+  }
+
+  /**
+   * RDB entries: RESTOREd in place (the value copied once, from the reader's buffer into the
+   * batch), or as items when rebuilt with commands or in a db the connection is not in. True where
+   * the replay stops.
+   */
+  private async sendRdb(part: LogRdbEntries): Promise<boolean> {
+    const { options, report } = this
+    const { file, header } = part
+    for (const rec of part.entries) {
+      if (options.signal?.aborted) {
+        report.stoppedAt = { file, offset: rec.offset, reason: 'interrupted' }
+        return true
+      }
+      if (this.refused.waiting || this.replies.fatal) await this.settle()
+      if (this.replies.stopRequested) return true
+      const label = restoreLabelFor(rec, header, this.rdbTarget)
+      const slot = label === 'rebuild' || this.multi ? -1 : this.slotOfEntry(rec)
+      if (slot < 0) {
+        for (const item of rdbItems([rec], file, header, false, this.rdbTarget)) {
+          const wait = this.applyItem(item)
+          if (wait) await wait
+        }
+        continue
+      }
+      const batch = this.pipeline.batchFor(slot)
+      const tag = this.inRun(batch, file, rec.offset, rec.size)
+      batch.begin()
+      writeRestoreCommand(batch, rec, label as number, { replace: true, lruLfu: false })
+      batch.end(tag)
+      const wait = this.queued(slot)
+      if (wait) await wait
+    }
+    this.progress()
+    return false
+  }
+
+  /** The slot an entry's RESTORE goes to as it is, or -1 when its db needs a look (applyItem). */
+  private slotOfEntry(rec: RdbEntry): number {
+    const db = this.options.dbMap.get(rec.db) ?? rec.db
+    if (!this.cluster) return db === this.laneDb ? 0 : -1
+    if (db !== 0) return -1
+    return rec.keyIsPlain ? keySlotOf(rec.buf, rec.keyStart, rec.keyEnd) : keySlot(rec.key)
+  }
+
+  /**
+   * The next command of `batch` counted, and the run (see Tag.run) it joins: the batch's last tag
+   * when that is a run of the same file and db, or a new one.
+   */
+  private inRun(batch: CommandBatch<Tag>, file: string, offset: number, size: number): Tag {
+    const number = ++this.number
+    this.tracker.add(1, size)
+    this.report.bytes += size
     let tag = batch.tags[batch.tags.length - 1]
-    if (!tag?.run || tag.file !== run.file || tag.db !== this.laneDb) {
+    if (!tag?.run || tag.file !== file || tag.db !== this.laneDb) {
       tag = {
-        file: run.file,
+        file,
         offset: 0,
         number: 0,
         name: '',
@@ -249,12 +321,16 @@ export class Replayer {
       }
     }
     // The tag's own position is its last command's: where a stall message says the replay was.
-    tag.offset = run.base + start
+    tag.offset = offset
     tag.number = number
-    tag.run!.offsets.push(tag.offset)
+    tag.run!.offsets.push(offset)
     tag.run!.numbers.push(number)
-    batch.appendRange(run.buf, start, end, tag)
     this.lastSent = tag
+    return tag
+  }
+
+  /** After a command was queued on `slot`: counted once the node's window took it. */
+  private queued(slot: number): Promise<void> | undefined {
     const wait = this.pipeline.written(slot)
     if (wait) return wait.then(() => void this.report.commands++)
     this.report.commands++

@@ -1,4 +1,5 @@
 import { KvtopError } from '../../errors.js'
+import { CommandNames } from '../../redis/command-names.js'
 import { itemAt, replayItems, type ReplayInput, type ReplayItem } from './sources.js'
 
 /**
@@ -26,15 +27,6 @@ function spells(buf: Uint8Array, start: number, end: number, lower: string): boo
   // `| 0x20` folds A-Z onto a-z, and maps no other byte onto a letter.
   for (let i = 0; i < lower.length; i++) if ((buf[start + i] | 0x20) !== lower.charCodeAt(i)) return false
   return true
-}
-
-/** Names the pre-pass looks at the arguments of: SELECT, a MULTI block, a dataset-wide command. */
-const NOTED = ['select', 'multi', 'exec', 'discard', 'swapdb', 'script', 'flushdb', 'flushall', 'function']
-
-/** Is the command named buf[start..end) one the pre-pass must look into? No allocation. */
-function noted(buf: Uint8Array, start: number, end: number): boolean {
-  for (const name of NOTED) if (spells(buf, start, end, name)) return true
-  return false
 }
 
 /** The dataset-wide command `args` is, if it is one. Cheap: a length switch before any compare. */
@@ -109,6 +101,7 @@ export interface ScanOptions {
 export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Promise<LogScan> {
   const started = Date.now()
   const scan: LogScan = { commands: 0, datasetWide: {}, datasetWideTotal: 0, dbs: new Map(), seconds: 0 }
+  const names = new CommandNames()
   let logDb = 0
   let bytes = 0
   let nextProgress = 50_000
@@ -174,6 +167,16 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
       keysOnly: true,
     })) {
       if (options.signal?.aborted) break
+      if (!Array.isArray(batch) && batch.kind === 'rdb') {
+        // Keys of an RDB: a RESTORE each, in the db the file gives it.
+        for (const rec of batch.entries) {
+          const number = ++scan.commands
+          bytes += rec.size
+          firstIn(rec.db, { file: batch.file, offset: rec.offset, number })
+        }
+        progress(scan.commands)
+        continue
+      }
       if (!Array.isArray(batch)) {
         // Commands in place: most (GET, SET, HSET, INCR ...) only have their db noted.
         if (past(batch.timestampMs)) break
@@ -181,7 +184,8 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
         for (let k = 0; k < frames.count; k++) {
           const number = ++scan.commands
           bytes += frames.end[k] - frames.start[k]
-          if (!block && !noted(buf, frames.nameStart[k], frames.nameEnd[k])) {
+          // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
+          if (!block && names.of(buf, frames.nameStart[k], frames.nameEnd[k]).plain) {
             if (!scan.dbs.has(logDb))
               scan.dbs.set(logDb, { file: batch.file, offset: batch.base + frames.start[k], number })
             continue
