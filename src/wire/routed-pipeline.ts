@@ -1,7 +1,7 @@
 import type { ConnectionSpec } from './spec.js'
 import { formatAddress } from './address.js'
 import { OperationError } from '../errors.js'
-import type { RawRespConnection } from './connection.js'
+import type { CountedReplies, RawRespConnection } from './connection.js'
 import { RespError, type Reply } from './reply-parser.js'
 import { parseAddress, parseRedirect } from './classify.js'
 import { copyBytes, writeDecimal } from './bytes.js'
@@ -281,6 +281,11 @@ export interface RoutedPipelineOptions<T> {
   onReply: (reply: Reply, tag: T, batch: CommandBatch<T>, index: number) => void
   /** Database to SELECT on each connection (standalone). */
   db?: number
+  /**
+   * Read replies by counting (RawRespConnection.sendCounted): onReply gets the errors, arrays and
+   * nulls; the other replies (successes) reach it, as 'OK', only while `wantsSuccesses()` says so.
+   */
+  counted?: { wantsSuccesses: () => boolean }
 }
 
 /**
@@ -419,10 +424,14 @@ export class RoutedPipeline<T> {
     const batch = lane.batch
     if (batch.count === 0) return undefined
     lane.batch = this.newBatch()
+    const bytes = batch.buf.subarray(0, batch.used)
     const p: Promise<void> = lane.conn
-      .then((conn) => conn.sendEncoded(batch.buf.subarray(0, batch.used), batch.count))
-      .then((replies) => {
-        const redirected = this.settle(batch, replies)
+      .then((conn) =>
+        this.o.counted
+          ? conn.sendCounted(bytes, batch.count).then((counted) => this.settleCounted(batch, counted))
+          : conn.sendEncoded(bytes, batch.count).then((replies) => this.settle(batch, replies)),
+      )
+      .then((redirected) => {
         if (!redirected && this.spare.length < 16) this.spare.push(batch.buf)
         return redirected
       })
@@ -435,26 +444,47 @@ export class RoutedPipeline<T> {
     return undefined
   }
 
-  private settle(batch: CommandBatch<T>, replies: Reply[]): Promise<void> | void {
+  private settle(batch: CommandBatch<T>, replies: Reply[]): Promise<void> | undefined {
     let redirected: Promise<void>[] | undefined
     for (let i = 0; i < replies.length; i++) {
-      const reply = replies[i]
-      if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
-        const target = parseRedirect(reply)
-        if (!target) {
-          this.o.onReply(reply, batch.tags[i], batch, i)
-          continue
-        }
-        this.redirects++
-        const address = formatAddress(target.host, target.port)
-        ;(redirected ??= []).push(
-          this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address, batch, i),
-        )
-        continue
-      }
-      this.o.onReply(reply, batch.tags[i], batch, i)
+      const resent = this.onReply(replies[i], batch, i)
+      if (resent) (redirected ??= []).push(resent)
     }
     if (redirected) return Promise.all(redirected).then(() => undefined)
+  }
+
+  /** settle() for replies read by counting: the notable ones, then (when wanted) the successes. */
+  private settleCounted(batch: CommandBatch<T>, counted: CountedReplies): Promise<void> | undefined {
+    let redirected: Promise<void>[] | undefined
+    const { indexes, replies } = counted
+    for (let j = 0; j < indexes.length; j++) {
+      const resent = this.onReply(replies[j], batch, indexes[j])
+      if (resent) (redirected ??= []).push(resent)
+    }
+    if (this.o.counted!.wantsSuccesses()) {
+      let next = 0
+      for (let i = 0; i < batch.count; i++) {
+        if (next < indexes.length && indexes[next] === i) {
+          next++
+          continue
+        }
+        this.o.onReply('OK', batch.tags[i], batch, i)
+      }
+    }
+    if (redirected) return Promise.all(redirected).then(() => undefined)
+  }
+
+  /** One reply: handed on, or (MOVED, ASK) the command sent where it belongs. */
+  private onReply(reply: Reply, batch: CommandBatch<T>, i: number): Promise<void> | undefined {
+    if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
+      const target = parseRedirect(reply)
+      if (target) {
+        this.redirects++
+        const address = formatAddress(target.host, target.port)
+        return this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address, batch, i)
+      }
+    }
+    this.o.onReply(reply, batch.tags[i], batch, i)
   }
 
   private async resend(

@@ -31,8 +31,10 @@ export async function replay(
   options: ReplayOptions,
 ): Promise<ReplayReport> {
   const context = new OperationContext(options.onEvent)
-  const table = CommandTable.fromCommandReply((await target.seed.call('COMMAND')) as Reply)
+  // The command table comes while the log is scanned.
+  const table = target.seed.call('COMMAND').then((reply) => CommandTable.fromCommandReply(reply as Reply))
+  table.catch(() => {})
   const report = emptyReport(input, target)
   const scan = await planReplay(input, target, options, report, context)
-  return new Replayer(input, target, options, table, scan, report, context).run()
+  return new Replayer(input, target, options, await table, scan, report, context).run()
 }

@@ -125,6 +125,8 @@ export class Replayer {
       // Many writes in flight: a server that finds the next commands waiting never idles while
       // this process (or its reply handling) waits for a core.
       window: REPLAY_WINDOW,
+      // Successes matter only to spot writes reordered by a retry (see Replies).
+      counted: { wantsSuccesses: () => this.refused.tracking },
     })
     this.primarySlots = this.cluster
       ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])

@@ -7,6 +7,7 @@ import { Deployment } from '../../../src/connect/deployment.js'
 import type { Topology } from '../../../src/connect/topology.js'
 import { replay } from '../../../src/ops/replay/replay.js'
 import { resolveReplayInput } from '../../../src/ops/replay/sources.js'
+import { encodeCommand } from '../../../src/wire/encode.js'
 import { keySlot } from '../../../src/wire/routed-pipeline.js'
 import { runCli } from '../../helpers/cli.js'
 import { adminClusterClient, startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
@@ -19,14 +20,7 @@ import { adminClusterClient, startSandbox, type TestSandbox } from '../../helper
  * belong and their errors are named the same way.
  */
 
-const enc = (...args: (string | Buffer)[]): Buffer =>
-  Buffer.concat([
-    Buffer.from(`*${args.length}\r\n`),
-    ...args.flatMap((a) => {
-      const b = Buffer.isBuffer(a) ? a : Buffer.from(a)
-      return [Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n')]
-    }),
-  ])
+const enc = (...args: (string | Buffer)[]): Buffer => encodeCommand(args)
 
 /** Keys and values no text decoder keeps intact (invalid UTF-8, CR LF, NUL), of varied lengths. */
 const key = (i: number) => Buffer.concat([Buffer.from([0xff, 0x0d, 0x0a, 0x00]), Buffer.from(`k${i}`)])
