@@ -9,6 +9,8 @@ import type { CommandArg } from './encode.js'
 import { openRawNode } from './node.js'
 
 export const SLOTS = 16384
+/** Batch buffers kept for reuse: enough for a few nodes' windows (each buffer ~192 KiB). */
+const SPARE_BUFFERS = 64
 
 /** What the routed pipeline needs of a discovered topology: who serves which slots. */
 export interface SlotOwners {
@@ -432,7 +434,7 @@ export class RoutedPipeline<T> {
           : conn.sendEncoded(bytes, batch.count).then((replies) => this.settle(batch, replies)),
       )
       .then((redirected) => {
-        if (!redirected && this.spare.length < 16) this.spare.push(batch.buf)
+        if (!redirected && this.spare.length < SPARE_BUFFERS) this.spare.push(batch.buf)
         return redirected
       })
       .catch((err) => {

@@ -206,31 +206,40 @@ export class Replayer {
     const { options, report } = this
     const { frames, buf, file } = run
     const untilMs = options.untilMs
-    for (let k = 0; k < frames.count; k++) {
-      if (options.signal?.aborted) {
-        report.stoppedAt = { file, offset: run.base + frames.start[k], reason: 'interrupted' }
+    // One timestamp for the whole run: --until and --speed are looked at once.
+    if (run.timestampMs !== undefined && frames.count) {
+      if (untilMs !== undefined && run.timestampMs > untilMs) {
+        report.stoppedAt = {
+          file,
+          offset: run.base + frames.start[0],
+          reason: `--until reached (${new Date(run.timestampMs).toISOString()})`,
+        }
         return true
       }
-      if (this.refused.waiting || this.replies.fatal) await this.settle()
-      if (this.replies.stopRequested) return true
-      if (run.timestampMs !== undefined) {
-        if (untilMs !== undefined && run.timestampMs > untilMs) {
-          report.stoppedAt = {
-            file,
-            offset: run.base + frames.start[k],
-            reason: `--until reached (${new Date(run.timestampMs).toISOString()})`,
-          }
+      if (options.speed !== 'max') {
+        const paused = this.keepPace(run.timestampMs, options.speed)
+        if (paused) await paused
+      }
+    }
+    // What stops or holds the replay (Ctrl-C, a reply) can only change while it awaits.
+    let awaited = true
+    for (let k = 0; k < frames.count; k++) {
+      if (awaited) {
+        awaited = false
+        if (options.signal?.aborted) {
+          report.stoppedAt = { file, offset: run.base + frames.start[k], reason: 'interrupted' }
           return true
         }
-        if (options.speed !== 'max') {
-          const paused = this.keepPace(run.timestampMs, options.speed)
-          if (paused) await paused
-        }
+        if (this.refused.waiting || this.replies.fatal) await this.settle()
+        if (this.replies.stopRequested) return true
       }
       const command = this.names.of(buf, frames.nameStart[k], frames.nameEnd[k])
       const slot = this.slotInPlace(command, run, k)
       const wait = slot < 0 ? this.applyItem(itemAt(run, k)) : this.sendInPlace(run, k, slot)
-      if (wait) await wait
+      if (wait) {
+        await wait
+        awaited = true
+      }
     }
     this.progress()
     return false
