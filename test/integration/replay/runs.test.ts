@@ -110,6 +110,29 @@ describe('kvtop replay: commands sent as the log holds them, errors named one by
       await expectValues(admin, sets)
     })
 
+    it('an AOF with #TS annotations: --until stops at the first command recorded after it, naming its offset', async () => {
+      await admin.flushall()
+      const before = [1, 2, 3].map((i) => enc('SET', key(i), value(i)))
+      const after = [4, 5].map((i) => enc('SET', key(i), value(i)))
+      const head = Buffer.concat([
+        Buffer.from('#TS:1700000000\r\n'),
+        ...before,
+        Buffer.from('#TS:1700000010\r\n'),
+      ])
+      const path = join(dir, 'until.aof')
+      writeFileSync(path, Buffer.concat([head, ...after]))
+      const r = await runCli(['replay', path, '--to', target.url, '--until', '1700000005', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      const report = JSON.parse(r.stdout)
+      expect(report.commands).toBe(3)
+      expect(report.stoppedAt).toMatchObject({
+        offset: head.length,
+        reason: expect.stringContaining('--until'),
+      })
+      await expectValues(admin, [1, 2, 3])
+      expect(await admin.exists(key(4))).toBe(0)
+    })
+
     it('--stop-on-error stops at an error in the middle of a run: that command is named, the ones before it applied', async () => {
       await admin.flushall()
       const { bytes, offsets } = log(3000, [1500])
