@@ -11,6 +11,8 @@ import { openRawNode } from './node.js'
 export const SLOTS = 16384
 /** Batch buffers kept for reuse: enough for a few nodes' windows (each buffer ~192 KiB). */
 const SPARE_BUFFERS = 64
+/** A buffer grown for a big value is not kept: the spares would hold a lot of memory. */
+const SPARE_MAX_BYTES = 1024 * 1024
 
 /** What the routed pipeline needs of a discovered topology: who serves which slots. */
 export interface SlotOwners {
@@ -266,6 +268,8 @@ interface NodeLane<T> {
   open?: RawRespConnection
   batch: CommandBatch<T>
   inflight: Set<Promise<void>>
+  /** Bytes of the writes in flight. */
+  inflightBytes: number
 }
 
 export interface RoutedPipelineOptions<T> {
@@ -276,6 +280,8 @@ export interface RoutedPipelineOptions<T> {
   batchBytes?: number
   /** Writes in flight per node (default 4). */
   window?: number
+  /** Bytes in flight per node, at most (default: no limit but `window`): big values do not multiply the window's memory. */
+  windowBytes?: number
   /**
    * Every command's final reply (after redirects are followed), with its tag, and the batch and
    * index it was sent at (for tags shared by several commands of a batch).
@@ -300,6 +306,7 @@ export class RoutedPipeline<T> {
   private readonly lanes = new Map<string, NodeLane<T>>()
   private readonly batchBytes: number
   private readonly window: number
+  private readonly windowBytes: number
   private failure: unknown
   private redirects = 0
   private readonly cluster: boolean
@@ -313,6 +320,7 @@ export class RoutedPipeline<T> {
     this.table = new SlotTable(o.topology)
     this.batchBytes = o.batchBytes ?? 128 * 1024
     this.window = o.window ?? 4
+    this.windowBytes = o.windowBytes ?? Infinity
     this.cluster = o.topology.mode === 'cluster'
   }
 
@@ -409,7 +417,7 @@ export class RoutedPipeline<T> {
       if (!node) throw new OperationError(`not a node address: ${address}`)
       const conn = openRawNode(this.o.spec, node, { db: this.o.db, name: 'kvtop-restore' })
       conn.catch(() => {})
-      lane = { address, conn, batch: this.newBatch(), inflight: new Set() }
+      lane = { address, conn, batch: this.newBatch(), inflight: new Set(), inflightBytes: 0 }
       const opened = lane
       void conn.then((c) => (opened.open = c)).catch(() => {})
       this.lanes.set(address, lane)
@@ -434,15 +442,21 @@ export class RoutedPipeline<T> {
           : conn.sendEncoded(bytes, batch.count).then((replies) => this.settle(batch, replies)),
       )
       .then((redirected) => {
-        if (!redirected && this.spare.length < SPARE_BUFFERS) this.spare.push(batch.buf)
+        if (!redirected && this.spare.length < SPARE_BUFFERS && batch.buf.length <= SPARE_MAX_BYTES)
+          this.spare.push(batch.buf)
         return redirected
       })
       .catch((err) => {
         this.failure ??= err
       })
-      .finally(() => lane.inflight.delete(p))
+      .finally(() => {
+        lane.inflight.delete(p)
+        lane.inflightBytes -= bytes.length
+      })
     lane.inflight.add(p)
-    if (lane.inflight.size >= this.window) return Promise.race(lane.inflight)
+    lane.inflightBytes += bytes.length
+    if (lane.inflight.size >= this.window || lane.inflightBytes >= this.windowBytes)
+      return Promise.race(lane.inflight)
     return undefined
   }
 

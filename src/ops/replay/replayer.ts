@@ -125,6 +125,8 @@ export class Replayer {
       // Many writes in flight: a server that finds the next commands waiting never idles while
       // this process (or its reply handling) waits for a core.
       window: REPLAY_WINDOW,
+      // ... but a log of big values (each write grown to hold one) keeps its memory flat.
+      windowBytes: 4 * 1024 * 1024,
       // Successes matter only to spot writes reordered by a retry (see Replies).
       counted: { wantsSuccesses: () => this.refused.tracking },
     })
