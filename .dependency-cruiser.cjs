@@ -21,7 +21,11 @@ const layers = [
     comment: 'RDB, AOF, RESP, MONITOR codecs and files',
     path: ['^src/data/(?!keyspace/|replication/|monitor/)'],
   },
-  { name: 'redis', comment: 'Redis knowledge: INFO parsing and server facts', path: ['^src/redis/'] },
+  {
+    name: 'redis',
+    comment: 'Redis knowledge: INFO parsing, server facts, command metadata',
+    path: ['^src/redis/'],
+  },
   {
     name: 'access',
     comment: 'endpoints, profiles, deployments, and the streams that read a node',

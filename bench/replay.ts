@@ -24,7 +24,8 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * writes a `node --cpu-prof` profile of each kvtop process there.
  */
 
-const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
+/** KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after. */
+const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 function encode(args: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]

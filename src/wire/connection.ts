@@ -2,7 +2,7 @@ import type net from 'node:net'
 import { formatAddress } from './address.js'
 import { authCommand, openSocket, type RawConnectOptions } from './dial.js'
 import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
-import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
+import { APPLIED, INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
 
 export type { RawConnectOptions }
 
@@ -33,12 +33,24 @@ interface CallOptions {
   timeoutMs?: number
 }
 
+/**
+ * The replies to a batch read by counting (sendCounted): only those that say more than "done" —
+ * errors, arrays, nulls — with their index in the batch. Every other reply was a success.
+ */
+export interface CountedReplies {
+  indexes: number[]
+  replies: Reply[]
+}
+
 interface Waiter {
   resolve: (reply: Reply) => void
   reject: (err: Error) => void
   /** A batch waiter collects this many replies before it resolves (with the array). */
   batch?: Reply[]
   remaining?: number
+  /** A counting batch waiter (sendCounted): the notable replies, and how many replies came. */
+  counted?: CountedReplies
+  seen?: number
   /** A single call's timeout (see CallOptions); batches have none: stall detection covers them. */
   timeoutMs?: number
   command?: string
@@ -179,6 +191,26 @@ export class RawRespConnection {
     })
   }
 
+  /**
+   * Send pre-encoded RESP holding `count` commands whose replies matter only when they are errors
+   * (or arrays, or nulls): the others are counted, not made (see RespReplyParser.nextCounted).
+   */
+  sendCounted(buf: Buffer, count: number): Promise<CountedReplies> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    if (count === 0) return Promise.resolve({ indexes: [], replies: [] })
+    return new Promise<CountedReplies>((resolve, reject) => {
+      this.expectReply()
+      this.waiters.push({
+        resolve: resolve as unknown as (reply: Reply) => void,
+        reject,
+        counted: { indexes: [], replies: [] },
+        seen: 0,
+        remaining: count,
+      })
+      this.socket.write(buf)
+    })
+  }
+
   private callEncoded(buf: Buffer, timeoutMs: number, args: readonly CommandArg[]): Promise<Reply> {
     if (this.closedError) return Promise.reject(this.closedError)
     return new Promise((resolve, reject) => {
@@ -260,18 +292,26 @@ export class RawRespConnection {
     this.quietSince = Date.now() // bytes from the server: it is alive, whatever they complete
     this.parser.push(chunk)
     for (;;) {
-      let reply: Reply | typeof INCOMPLETE
+      const waiter = this.waiters[this.head]
+      let reply: Reply | typeof INCOMPLETE | typeof APPLIED
       try {
-        reply = this.parser.next()
+        reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next()
       } catch (err) {
         this.fail(err as Error)
         this.socket.destroy()
         return
       }
       if (reply === INCOMPLETE) break
-      const waiter = this.waiters[this.head]
-      if (waiter?.batch) {
-        waiter.batch[waiter.batch.length - waiter.remaining!] = reply
+      if (waiter?.counted) {
+        if (reply !== APPLIED) {
+          waiter.counted.indexes.push(waiter.seen!)
+          waiter.counted.replies.push(reply)
+        }
+        waiter.seen!++
+        if (--waiter.remaining! > 0) continue
+      } else if (waiter?.batch) {
+        // Only counted waiters read by counting: this is a reply.
+        waiter.batch[waiter.batch.length - waiter.remaining!] = reply as Reply
         if (--waiter.remaining! > 0) continue
       }
       this.head++
@@ -279,8 +319,9 @@ export class RawRespConnection {
         this.waiters.splice(0, this.head)
         this.head = 0
       }
-      if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
-      else waiter?.resolve(reply)
+      if (waiter?.counted) waiter.resolve(waiter.counted as unknown as Reply)
+      else if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
+      else waiter?.resolve(reply as Reply)
     }
     // Bytes arrived (or the due reply changed): the due call's silence starts again.
     if (this.timer || this.waiters[this.head]?.timeoutMs) this.armTimer()

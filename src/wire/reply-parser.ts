@@ -20,6 +20,9 @@ export type Reply = string | number | bigint | Buffer | null | RespError | Reply
 
 export const INCOMPLETE: unique symbol = Symbol('incomplete')
 
+/** What a counting read (nextCounted) gives for a reply that only says "done": +OK, :n, a bulk string. */
+export const APPLIED: unique symbol = Symbol('applied')
+
 const CR = 13
 
 function isAscii(s: string): boolean {
@@ -47,14 +50,7 @@ export class RespReplyParser {
   }
 
   next(): Reply | typeof INCOMPLETE {
-    if (this.pendingBytes > 0) {
-      if (this.buf.length - this.pos + this.pendingBytes < this.need) return INCOMPLETE
-      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
-      this.pos = 0
-      this.pending = []
-      this.pendingBytes = 0
-    }
-    if (this.pos >= this.buf.length) return INCOMPLETE
+    if (!this.takePending() || this.pos >= this.buf.length) return INCOMPLETE
     const start = (this.replyStart = this.pos)
     const reply = this.parse()
     if (reply === INCOMPLETE) {
@@ -63,6 +59,63 @@ export class RespReplyParser {
     }
     this.need = 0
     return reply
+  }
+
+  /**
+   * The next reply when only errors and aggregates matter (the replies to a bulk write): simple
+   * strings, integers, bulk strings and the RESP3 scalars are stepped over without making anything
+   * (APPLIED); errors, arrays, maps and nulls are parsed as next() parses them.
+   */
+  nextCounted(): Reply | typeof APPLIED | typeof INCOMPLETE {
+    if (!this.takePending()) return INCOMPLETE
+    const buf = this.buf
+    const len = buf.length
+    const start = (this.replyStart = this.pos)
+    if (start >= len) return INCOMPLETE
+    const type = buf[start]
+    if (type === 0x2b || type === 0x3a || type === 0x2c || type === 0x23 || type === 0x28) {
+      let i = start + 1
+      while (i < len && buf[i] !== CR) i++
+      if (i + 1 >= len) {
+        this.need = len - start + 1
+        return INCOMPLETE
+      }
+      this.pos = i + 2
+      this.need = 0
+      return APPLIED
+    }
+    if (type === 0x24) {
+      let i = start + 1
+      let n = 0
+      for (let c = buf[i]; i < len && c >= 0x30 && c <= 0x39; c = buf[++i]) n = n * 10 + (c - 0x30)
+      if (i + 1 >= len) {
+        this.need = len - start + 1
+        return INCOMPLETE
+      }
+      // A null ($-1) or anything unusual: the full parser.
+      if (i === start + 1 || buf[i] !== CR) return this.next()
+      const end = i + 2 + n + 2
+      if (end > len) {
+        this.need = end - start
+        return INCOMPLETE
+      }
+      this.pos = end
+      this.need = 0
+      return APPLIED
+    }
+    return this.next()
+  }
+
+  /** The chunks pushed, joined to what is left, once the reply waited for can be complete. */
+  private takePending(): boolean {
+    if (this.pendingBytes > 0) {
+      if (this.buf.length - this.pos + this.pendingBytes < this.need) return false
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
+      this.pos = 0
+      this.pending = []
+      this.pendingBytes = 0
+    }
+    return true
   }
 
   private line(): string | typeof INCOMPLETE {

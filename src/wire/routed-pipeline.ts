@@ -1,7 +1,7 @@
 import type { ConnectionSpec } from './spec.js'
 import { formatAddress } from './address.js'
 import { OperationError } from '../errors.js'
-import type { RawRespConnection } from './connection.js'
+import type { CountedReplies, RawRespConnection } from './connection.js'
 import { RespError, type Reply } from './reply-parser.js'
 import { parseAddress, parseRedirect } from './classify.js'
 import { copyBytes, writeDecimal } from './bytes.js'
@@ -9,6 +9,10 @@ import type { CommandArg } from './encode.js'
 import { openRawNode } from './node.js'
 
 export const SLOTS = 16384
+/** Batch buffers kept for reuse: enough for a few nodes' windows (each buffer ~192 KiB). */
+const SPARE_BUFFERS = 64
+/** A buffer grown for a big value is not kept: the spares would hold a lot of memory. */
+const SPARE_MAX_BYTES = 1024 * 1024
 
 /** What the routed pipeline needs of a discovered topology: who serves which slots. */
 export interface SlotOwners {
@@ -74,6 +78,8 @@ export function keySlotOf(buf: Uint8Array, start: number, end: number): number {
 export class SlotTable {
   private readonly owner: string[] = new Array(SLOTS)
   readonly addresses = new Set<string>()
+  /** Counts the changes (MOVED): what is cached from the table is stale when it moved on. */
+  changes = 0
 
   constructor(topology: SlotOwners) {
     const primaries = topology.nodes.filter((n) => n.role === 'primary')
@@ -95,6 +101,7 @@ export class SlotTable {
 
   /** After `MOVED slot host:port`. */
   moved(slot: number, address: string): void {
+    this.changes++
     this.owner[slot] = address
     this.addresses.add(address)
   }
@@ -263,6 +270,8 @@ interface NodeLane<T> {
   open?: RawRespConnection
   batch: CommandBatch<T>
   inflight: Set<Promise<void>>
+  /** Bytes of the writes in flight. */
+  inflightBytes: number
 }
 
 export interface RoutedPipelineOptions<T> {
@@ -273,10 +282,20 @@ export interface RoutedPipelineOptions<T> {
   batchBytes?: number
   /** Writes in flight per node (default 4). */
   window?: number
-  /** Every command's final reply (after redirects are followed), with its tag. */
-  onReply: (reply: Reply, tag: T) => void
+  /** Bytes in flight per node, at most (default: no limit but `window`): big values do not multiply the window's memory. */
+  windowBytes?: number
+  /**
+   * Every command's final reply (after redirects are followed), with its tag, and the batch and
+   * index it was sent at (for tags shared by several commands of a batch).
+   */
+  onReply: (reply: Reply, tag: T, batch: CommandBatch<T>, index: number) => void
   /** Database to SELECT on each connection (standalone). */
   db?: number
+  /**
+   * Read replies by counting (RawRespConnection.sendCounted): onReply gets the errors, arrays and
+   * nulls; the other replies (successes) reach it, as 'OK', only while `wantsSuccesses()` says so.
+   */
+  counted?: { wantsSuccesses: () => boolean }
 }
 
 /**
@@ -289,16 +308,21 @@ export class RoutedPipeline<T> {
   private readonly lanes = new Map<string, NodeLane<T>>()
   private readonly batchBytes: number
   private readonly window: number
+  private readonly windowBytes: number
   private failure: unknown
   private redirects = 0
   private readonly cluster: boolean
   /** Batch buffers whose replies have come back, for reuse (large buffers are costly to allocate). */
   private readonly spare: Buffer[] = []
+  /** Slot -> its lane, as of the slot table's `changes`: no address lookup per command. */
+  private slotLanes: (NodeLane<T> | undefined)[] = new Array(SLOTS)
+  private slotLanesOf = 0
 
   constructor(private readonly o: RoutedPipelineOptions<T>) {
     this.table = new SlotTable(o.topology)
     this.batchBytes = o.batchBytes ?? 128 * 1024
     this.window = o.window ?? 4
+    this.windowBytes = o.windowBytes ?? Infinity
     this.cluster = o.topology.mode === 'cluster'
   }
 
@@ -308,14 +332,14 @@ export class RoutedPipeline<T> {
 
   /** The batch that commands for `slot` go into (write the command, then call `written`). */
   batchFor(slot: number): CommandBatch<T> {
-    return this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!).batch
+    return this.laneFor(slot).batch
   }
 
   /** After a command was added to `batchFor(slot)`: send the batch when it is full. Returns a promise
    * when the node already has `window` writes in flight (wait for it: backpressure). */
   written(slot: number): Promise<void> | undefined {
     if (this.failure) throw this.failure
-    const lane = this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!)
+    const lane = this.laneFor(slot)
     if (lane.batch.used < this.batchBytes) return undefined
     return this.send(lane)
   }
@@ -379,6 +403,15 @@ export class RoutedPipeline<T> {
     return address
   }
 
+  private laneFor(slot: number): NodeLane<T> {
+    if (!this.cluster) slot = 0
+    if (this.slotLanesOf !== this.table.changes) {
+      this.slotLanes = new Array(SLOTS)
+      this.slotLanesOf = this.table.changes
+    }
+    return (this.slotLanes[slot] ??= this.lane(this.cluster ? this.addressFor(slot) : this.table.nodeFor(0)!))
+  }
+
   private lane(address: string): NodeLane<T> {
     let lane = this.lanes.get(address)
     if (!lane) {
@@ -386,7 +419,7 @@ export class RoutedPipeline<T> {
       if (!node) throw new OperationError(`not a node address: ${address}`)
       const conn = openRawNode(this.o.spec, node, { db: this.o.db, name: 'kvtop-restore' })
       conn.catch(() => {})
-      lane = { address, conn, batch: this.newBatch(), inflight: new Set() }
+      lane = { address, conn, batch: this.newBatch(), inflight: new Set(), inflightBytes: 0 }
       const opened = lane
       void conn.then((c) => (opened.open = c)).catch(() => {})
       this.lanes.set(address, lane)
@@ -403,42 +436,73 @@ export class RoutedPipeline<T> {
     const batch = lane.batch
     if (batch.count === 0) return undefined
     lane.batch = this.newBatch()
+    const bytes = batch.buf.subarray(0, batch.used)
     const p: Promise<void> = lane.conn
-      .then((conn) => conn.sendEncoded(batch.buf.subarray(0, batch.used), batch.count))
-      .then((replies) => {
-        const redirected = this.settle(batch, replies)
-        if (!redirected && this.spare.length < 16) this.spare.push(batch.buf)
+      .then((conn) =>
+        this.o.counted
+          ? conn.sendCounted(bytes, batch.count).then((counted) => this.settleCounted(batch, counted))
+          : conn.sendEncoded(bytes, batch.count).then((replies) => this.settle(batch, replies)),
+      )
+      .then((redirected) => {
+        if (!redirected && this.spare.length < SPARE_BUFFERS && batch.buf.length <= SPARE_MAX_BYTES)
+          this.spare.push(batch.buf)
         return redirected
       })
       .catch((err) => {
         this.failure ??= err
       })
-      .finally(() => lane.inflight.delete(p))
+      .finally(() => {
+        lane.inflight.delete(p)
+        lane.inflightBytes -= bytes.length
+      })
     lane.inflight.add(p)
-    if (lane.inflight.size >= this.window) return Promise.race(lane.inflight)
+    lane.inflightBytes += bytes.length
+    if (lane.inflight.size >= this.window || lane.inflightBytes >= this.windowBytes)
+      return Promise.race(lane.inflight)
     return undefined
   }
 
-  private settle(batch: CommandBatch<T>, replies: Reply[]): Promise<void> | void {
+  private settle(batch: CommandBatch<T>, replies: Reply[]): Promise<void> | undefined {
     let redirected: Promise<void>[] | undefined
     for (let i = 0; i < replies.length; i++) {
-      const reply = replies[i]
-      if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
-        const target = parseRedirect(reply)
-        if (!target) {
-          this.o.onReply(reply, batch.tags[i])
-          continue
-        }
-        this.redirects++
-        const address = formatAddress(target.host, target.port)
-        ;(redirected ??= []).push(
-          this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address),
-        )
-        continue
-      }
-      this.o.onReply(reply, batch.tags[i])
+      const resent = this.onReply(replies[i], batch, i)
+      if (resent) (redirected ??= []).push(resent)
     }
     if (redirected) return Promise.all(redirected).then(() => undefined)
+  }
+
+  /** settle() for replies read by counting: the notable ones, then (when wanted) the successes. */
+  private settleCounted(batch: CommandBatch<T>, counted: CountedReplies): Promise<void> | undefined {
+    let redirected: Promise<void>[] | undefined
+    const { indexes, replies } = counted
+    for (let j = 0; j < indexes.length; j++) {
+      const resent = this.onReply(replies[j], batch, indexes[j])
+      if (resent) (redirected ??= []).push(resent)
+    }
+    if (this.o.counted!.wantsSuccesses()) {
+      let next = 0
+      for (let i = 0; i < batch.count; i++) {
+        if (next < indexes.length && indexes[next] === i) {
+          next++
+          continue
+        }
+        this.o.onReply('OK', batch.tags[i], batch, i)
+      }
+    }
+    if (redirected) return Promise.all(redirected).then(() => undefined)
+  }
+
+  /** One reply: handed on, or (MOVED, ASK) the command sent where it belongs. */
+  private onReply(reply: Reply, batch: CommandBatch<T>, i: number): Promise<void> | undefined {
+    if (reply instanceof RespError && (reply.prefix === 'MOVED' || reply.prefix === 'ASK')) {
+      const target = parseRedirect(reply)
+      if (target) {
+        this.redirects++
+        const address = formatAddress(target.host, target.port)
+        return this.resend(batch.commandBytes(i), batch.tags[i], target.kind, target.slot, address, batch, i)
+      }
+    }
+    this.o.onReply(reply, batch.tags[i], batch, i)
   }
 
   private async resend(
@@ -447,6 +511,8 @@ export class RoutedPipeline<T> {
     kind: 'MOVED' | 'ASK',
     slot: number,
     address: string,
+    batch: CommandBatch<T>,
+    index: number,
     depth = 0,
   ): Promise<void> {
     if (depth > 5) throw new OperationError(`too many redirects for slot ${slot}`, { resumable: true })
@@ -466,10 +532,12 @@ export class RoutedPipeline<T> {
           target.kind,
           target.slot,
           formatAddress(target.host, target.port),
+          batch,
+          index,
           depth + 1,
         )
     }
-    this.o.onReply(reply, tag)
+    this.o.onReply(reply, tag, batch, index)
   }
 }
 

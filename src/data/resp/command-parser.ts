@@ -14,6 +14,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer'
 import { UsageError } from '../../errors.js'
+import { frameArgsAt, FrameScanner } from './frame-scanner.js'
 
 export type CommandRecord =
   | {
@@ -49,17 +50,7 @@ export interface CommandFrame {
 
 /** Views of every argument of a frame (well formed: the parser checked it). */
 export function frameArgs(frame: CommandFrame): Buffer[] {
-  const { buf } = frame
-  const args: Buffer[] = new Array(frame.argc)
-  let at = buf.indexOf(LF, frame.start) + 1
-  for (let i = 0; i < frame.argc; i++) {
-    let len = 0
-    let j = at + 1
-    for (; buf[j] !== CR; j++) len = len * 10 + (buf[j] - 0x30)
-    args[i] = buf.subarray(j + 2, j + 2 + len)
-    at = j + 2 + len + 2
-  }
-  return args
+  return frameArgsAt(frame.buf, frame.start)
 }
 
 /** Bad input (exit 2): callers add the file name. */
@@ -167,6 +158,28 @@ export class RespCommandParser {
     this.need = 0
     this.scanLine = -1
     return record
+  }
+
+  /**
+   * The complete multibulk frames from here on, recorded in place by `scanner` (no object each):
+   * how many. 0 when the next record is something else or is incomplete: `next()` reads it. The
+   * frames are in `frameBytes`, whose byte 0 is at stream offset `frameBase`.
+   */
+  scanFrames(scanner: FrameScanner): number {
+    scanner.count = 0
+    // A record already known to be incomplete is next()'s to finish.
+    if (this.need > 0 || this.waitFor >= 0) return 0
+    if (this.pendingBytes > 0) this.compact()
+    this.pos = scanner.scan(this.buf, this.pos)
+    return scanner.count
+  }
+
+  get frameBytes(): Buffer {
+    return this.buf
+  }
+
+  get frameBase(): number {
+    return this.base
   }
 
   private pendingHolds(byte: number): boolean {
@@ -571,6 +584,11 @@ export async function* readCommands(
     }
   }
   if (batch.length) yield batch
+  finishStream(parser, options)
+}
+
+/** The end of the input: a command cut short is an error, or (allowTruncatedTail) a tail handed over. */
+function finishStream(parser: RespCommandParser, options: ReadCommandsOptions): void {
   if (options.allowTruncatedTail) {
     try {
       parser.finish()
@@ -581,4 +599,53 @@ export async function* readCommands(
     return
   }
   parser.finish()
+}
+
+/**
+ * Multibulk commands found in place (readCommandRuns): `frames` holds their bounds in `buf`, whose
+ * byte 0 is at stream offset `base`. Valid until the next batch is asked for (the scanner's
+ * arrays are reused).
+ */
+export interface FrameRun {
+  kind: 'run'
+  buf: Buffer
+  base: number
+  frames: FrameScanner
+}
+
+/**
+ * readCommands for consumers that can take commands in place: runs of well-formed multibulk
+ * commands come as FrameRuns (no object per command); everything else (annotations, inline
+ * commands, a command that spans chunks) as records, in stream order.
+ */
+export async function* readCommandRuns(
+  source: AsyncIterable<Buffer>,
+  options: ReadCommandsOptions = {},
+): AsyncGenerator<CommandRecord[] | FrameRun> {
+  const parser = new RespCommandParser({ ...options, frames: true })
+  const scanner = new FrameScanner()
+  const run: FrameRun = { kind: 'run', buf: parser.frameBytes, base: 0, frames: scanner }
+  let batch: CommandRecord[] = []
+  for await (const chunk of source) {
+    parser.push(chunk)
+    for (;;) {
+      if (parser.scanFrames(scanner) > 0) {
+        if (batch.length) yield batch
+        batch = []
+        run.buf = parser.frameBytes
+        run.base = parser.frameBase
+        yield run
+        continue
+      }
+      const record = parser.next()
+      if (record === NEED_MORE) break
+      batch.push(record)
+      if (batch.length >= 1024) {
+        yield batch
+        batch = []
+      }
+    }
+  }
+  if (batch.length) yield batch
+  finishStream(parser, options)
 }

@@ -2,7 +2,7 @@ import type { Deployment } from '../../connect/deployment.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { errorMessage, UsageError } from '../../errors.js'
-import type { CommandTable } from './command-table.js'
+import type { CommandTable } from '../../redis/command-table.js'
 import { where } from './report.js'
 import type { LogPosition } from './scan.js'
 

@@ -106,6 +106,12 @@ export async function planReplay(
   context.phase('scan', `reading ${input.totalBytes} bytes before replaying`)
   const scanTracker = context.tracker('scan', 'commands')
   let scannedBytes = 0
+  // The target is asked while the log is read: the scan is this process's work, the count the server's.
+  const counted = targetKeyCount(target).catch((err) => {
+    if (options.replace) return undefined
+    throw err
+  })
+  counted.catch(() => {})
   const scan = await scanLog(input, {
     untilMs: options.untilMs,
     skipTruncatedTail: options.skipTruncatedTail,
@@ -120,10 +126,7 @@ export async function planReplay(
     },
   })
   report.scanSeconds = scan.seconds
-  const keys = await targetKeyCount(target).catch((err) => {
-    if (options.replace) return undefined
-    throw err
-  })
+  const keys = await counted
   report.targetKeysBefore = keys?.total ?? 0
   const refused = refusals(scan, keys, cluster, options)
   if (refused) throw refused

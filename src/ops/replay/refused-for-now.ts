@@ -1,6 +1,6 @@
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { NEED_MORE, RespCommandParser } from '../../data/resp/command-parser.js'
-import type { CommandTable } from './command-table.js'
+import type { CommandTable } from '../../redis/command-table.js'
 import type { ReplayReport } from './report.js'
 import type { Block, RetryEntry, Tag } from './tag.js'
 

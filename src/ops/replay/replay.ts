@@ -1,7 +1,7 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { Reply } from '../../wire/reply-parser.js'
 import { OperationContext } from '../context.js'
-import { CommandTable } from './command-table.js'
+import { CommandTable } from '../../redis/command-table.js'
 import type { ReplayOptions } from './options.js'
 import { planReplay } from './plan.js'
 import { Replayer } from './replayer.js'
@@ -31,8 +31,10 @@ export async function replay(
   options: ReplayOptions,
 ): Promise<ReplayReport> {
   const context = new OperationContext(options.onEvent)
-  const table = CommandTable.fromCommandReply((await target.seed.call('COMMAND')) as Reply)
+  // The command table comes while the log is scanned.
+  const table = target.seed.call('COMMAND').then((reply) => CommandTable.fromCommandReply(reply as Reply))
+  table.catch(() => {})
   const report = emptyReport(input, target)
   const scan = await planReplay(input, target, options, report, context)
-  return new Replayer(input, target, options, table, scan, report, context).run()
+  return new Replayer(input, target, options, await table, scan, report, context).run()
 }

@@ -5,8 +5,8 @@ import type { CommandFrame } from '../../data/resp/command-parser.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
-import type { CommandTable } from './command-table.js'
-import { CommandNames, onlyKeyIsFirstArgument, type CommandName } from './command-names.js'
+import type { CommandTable } from '../../redis/command-table.js'
+import { CommandNames, onlyKeyIsFirstArgument, type CommandName } from '../../redis/command-names.js'
 import { DEFAULT_RETRY_TIMEOUT_MS, type ReplayOptions } from './options.js'
 import { RefusedForNow } from './refused-for-now.js'
 import { Replies } from './replies.js'
@@ -14,9 +14,23 @@ import { KeySlots, type Routed } from './key-slots.js'
 import { rdbTarget } from './rdb-target.js'
 import { plural, where, type ReplayReport } from './report.js'
 import { datasetWideCommand, formatCounts, parseSelectArg, type LogPosition, type LogScan } from './scan.js'
-import { replayItems, type ReplayInput, type ReplayItem } from './sources.js'
+import {
+  itemAt,
+  rdbItems,
+  replayItems,
+  restoreLabelFor,
+  type LogFrames,
+  type LogRdbEntries,
+  type RdbTarget,
+  type ReplayInput,
+  type ReplayItem,
+} from './sources.js'
+import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
+import type { RdbEntry } from '../../data/rdb/reader.js'
 import type { Block, BlockItem, DbOrigin, RetryEntry, Tag } from './tag.js'
 
+/** Writes (of 128 KiB) in flight per node. */
+const REPLAY_WINDOW = 16
 const RETRY_FIRST_DELAY_MS = 100
 const RETRY_MAX_DELAY_MS = 2_000
 /** Multi-key commands that keep their meaning when split per slot. */
@@ -73,6 +87,8 @@ export class Replayer {
   private started = 0
   private lastProgress = 0
   private logDb = 0
+  /** The log's db mapped onto the target's (--db-map). */
+  private logDbMapped = 0
   /** The db the standalone connection is in, as far as what was queued goes. */
   private laneDb = 0
   /** Target dbs a SELECT was accepted for. */
@@ -80,6 +96,7 @@ export class Replayer {
   private selectedAt: LogPosition = { file: '', offset: 0, number: 0 }
   private number = 0
   private pace: { t0: number; w0: number } | undefined
+  private rdbTarget: RdbTarget | undefined
   private multi: OpenBlock | undefined
   private lastSent: LogPosition | undefined
   // A node that owes replies and sends none (hung, paused, partitioned) must not hold the replay forever.
@@ -104,7 +121,14 @@ export class Replayer {
     this.pipeline = new RoutedPipeline<Tag>({
       spec: target.spec,
       topology: target.topology,
-      onReply: (reply, tag) => this.replies.onReply(reply, tag),
+      onReply: (reply, tag, batch, index) => this.replies.onReply(reply, tag, batch, index),
+      // Many writes in flight: a server that finds the next commands waiting never idles while
+      // this process (or its reply handling) waits for a core.
+      window: REPLAY_WINDOW,
+      // ... but a log of big values (each write grown to hold one) keeps its memory flat.
+      windowBytes: 4 * 1024 * 1024,
+      // Successes matter only to spot writes reordered by a retry (see Replies).
+      counted: { wantsSuccesses: () => this.refused.tracking },
     })
     this.primarySlots = this.cluster
       ? target.primaries.filter((p) => p.slots.length).map((p) => p.slots[0][0])
@@ -136,11 +160,16 @@ export class Replayer {
   /** Returns at the end of the log, or at the first item not to send. */
   private async sendLog(): Promise<void> {
     const { options, report } = this
+    this.rdbTarget = await rdbTarget(this.target, () => report.rebuilt++, this.context.emit)
     for await (const batch of replayItems(this.input, {
       skipTruncatedTail: options.skipTruncatedTail,
       onTruncatedTail: (file, offset) => (report.truncatedTail = { file, offset }),
-      rdbTarget: await rdbTarget(this.target, () => report.rebuilt++, this.context.emit),
+      rdbTarget: this.rdbTarget,
     })) {
+      if (!Array.isArray(batch)) {
+        if (batch.kind === 'frames' ? await this.sendFrames(batch) : await this.sendRdb(batch)) return
+        continue
+      }
       for (const item of batch) {
         if (options.signal?.aborted) {
           report.stoppedAt = { file: item.file, offset: item.offset, reason: 'interrupted' }
@@ -168,6 +197,156 @@ export class Replayer {
         if (wait) await wait
       }
     }
+  }
+
+  /**
+   * Commands in place: those sent as the log holds them (plain, in the connection's db, one key
+   * first on a cluster) are appended as they are, with no object of their own; the others go as
+   * items. True where the replay stops.
+   */
+  private async sendFrames(run: LogFrames): Promise<boolean> {
+    const { options, report } = this
+    const { frames, buf, file } = run
+    const untilMs = options.untilMs
+    // One timestamp for the whole run: --until and --speed are looked at once.
+    if (run.timestampMs !== undefined && frames.count) {
+      if (untilMs !== undefined && run.timestampMs > untilMs) {
+        report.stoppedAt = {
+          file,
+          offset: run.base + frames.start[0],
+          reason: `--until reached (${new Date(run.timestampMs).toISOString()})`,
+        }
+        return true
+      }
+      if (options.speed !== 'max') {
+        const paused = this.keepPace(run.timestampMs, options.speed)
+        if (paused) await paused
+      }
+    }
+    // What stops or holds the replay (Ctrl-C, a reply) can only change while it awaits.
+    let awaited = true
+    for (let k = 0; k < frames.count; k++) {
+      if (awaited) {
+        awaited = false
+        if (options.signal?.aborted) {
+          report.stoppedAt = { file, offset: run.base + frames.start[k], reason: 'interrupted' }
+          return true
+        }
+        if (this.refused.waiting || this.replies.fatal) await this.settle()
+        if (this.replies.stopRequested) return true
+      }
+      const command = this.names.of(buf, frames.nameStart[k], frames.nameEnd[k])
+      const slot = this.slotInPlace(command, run, k)
+      const wait = slot < 0 ? this.applyItem(itemAt(run, k)) : this.sendInPlace(run, k, slot)
+      if (wait) {
+        await wait
+        awaited = true
+      }
+    }
+    this.progress()
+    return false
+  }
+
+  /** The slot frame k goes to as the log holds it, or -1 when it must be looked into (applyItem). */
+  private slotInPlace(command: CommandName, run: LogFrames, k: number): number {
+    if (!command.plain || command.admin || this.multi) return -1
+    if (!this.cluster) return this.logDbMapped === this.laneDb ? 0 : -1
+    const { frames } = run
+    if (this.logDbMapped !== 0 || !onlyKeyIsFirstArgument(command.spec, frames.argc[k])) return -1
+    return keySlotOf(run.buf, frames.arg1Start[k], frames.arg1End[k])
+  }
+
+  /** Frame k, appended as it is to its node's batch, in that batch's run (see Tag.run). */
+  private sendInPlace(run: LogFrames, k: number, slot: number): Promise<void> | undefined {
+    const start = run.frames.start[k]
+    const end = run.frames.end[k]
+    const batch = this.pipeline.batchFor(slot)
+    const tag = this.inRun(batch, run.file, run.base + start, end - start)
+    batch.appendRange(run.buf, start, end, tag)
+    return this.queued(slot)
+  }
+
+  /**
+   * RDB entries: RESTOREd in place (the value copied once, from the reader's buffer into the
+   * batch), or as items when rebuilt with commands or in a db the connection is not in. True where
+   * the replay stops.
+   */
+  private async sendRdb(part: LogRdbEntries): Promise<boolean> {
+    const { options, report } = this
+    const { file, header } = part
+    for (const rec of part.entries) {
+      if (options.signal?.aborted) {
+        report.stoppedAt = { file, offset: rec.offset, reason: 'interrupted' }
+        return true
+      }
+      if (this.refused.waiting || this.replies.fatal) await this.settle()
+      if (this.replies.stopRequested) return true
+      const label = restoreLabelFor(rec, header, this.rdbTarget)
+      const slot = label === 'rebuild' || this.multi ? -1 : this.slotOfEntry(rec)
+      if (slot < 0) {
+        for (const item of rdbItems([rec], file, header, false, this.rdbTarget)) {
+          const wait = this.applyItem(item)
+          if (wait) await wait
+        }
+        continue
+      }
+      const batch = this.pipeline.batchFor(slot)
+      const tag = this.inRun(batch, file, rec.offset, rec.size)
+      batch.begin()
+      writeRestoreCommand(batch, rec, label as number, { replace: true, lruLfu: false })
+      batch.end(tag)
+      const wait = this.queued(slot)
+      if (wait) await wait
+    }
+    this.progress()
+    return false
+  }
+
+  /** The slot an entry's RESTORE goes to as it is, or -1 when its db needs a look (applyItem). */
+  private slotOfEntry(rec: RdbEntry): number {
+    const db = this.options.dbMap.get(rec.db) ?? rec.db
+    if (!this.cluster) return db === this.laneDb ? 0 : -1
+    if (db !== 0) return -1
+    return rec.keyIsPlain ? keySlotOf(rec.buf, rec.keyStart, rec.keyEnd) : keySlot(rec.key)
+  }
+
+  /**
+   * The next command of `batch` counted, and the run (see Tag.run) it joins: the batch's last tag
+   * when that is a run of the same file and db, or a new one.
+   */
+  private inRun(batch: CommandBatch<Tag>, file: string, offset: number, size: number): Tag {
+    const number = ++this.number
+    this.tracker.add(1, size)
+    this.report.bytes += size
+    let tag = batch.tags[batch.tags.length - 1]
+    if (!tag?.run || tag.file !== file || tag.db !== this.laneDb) {
+      tag = {
+        file,
+        offset: 0,
+        number: 0,
+        name: '',
+        // On a cluster each command's slot is its first argument's (see commandOfRun).
+        slot: this.cluster ? -1 : 0,
+        db: this.laneDb,
+        start: 0,
+        end: 0,
+        run: { first: batch.count, offsets: [], numbers: [] },
+      }
+    }
+    // The tag's own position is its last command's: where a stall message says the replay was.
+    tag.offset = offset
+    tag.number = number
+    tag.run!.offsets.push(offset)
+    tag.run!.numbers.push(number)
+    this.lastSent = tag
+    return tag
+  }
+
+  /** After a command was queued on `slot`: counted once the node's window took it. */
+  private queued(slot: number): Promise<void> | undefined {
+    const wait = this.pipeline.written(slot)
+    if (wait) return wait.then(() => void this.report.commands++)
+    this.report.commands++
   }
 
   /** --speed: a promise when the item is due later than now. */
@@ -199,6 +378,7 @@ export class Replayer {
       // The pre-pass refuses it before anything is sent; kept for safety.
       if (db === undefined) throw new UsageError(`invalid SELECT at ${where(item)}`)
       this.logDb = db
+      this.logDbMapped = this.options.dbMap.get(db) ?? db
       this.selectedAt = { file: item.file, offset: item.offset, number: this.number }
       return
     }
@@ -255,8 +435,13 @@ export class Replayer {
   }
 
   private sent(): void {
+    this.report.commands++
+    this.progress()
+  }
+
+  /** A progress event, at most every half second. */
+  private progress(): void {
     const report = this.report
-    report.commands++
     if (Date.now() - this.lastProgress > 500) {
       this.lastProgress = Date.now()
       const totalBytes = this.input.totalBytes

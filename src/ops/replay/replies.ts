@@ -4,7 +4,8 @@ import { OperationError } from '../../errors.js'
 import type { RefusedForNow } from './refused-for-now.js'
 import { plural, where, type ReplayReport } from './report.js'
 import type { LogPosition } from './scan.js'
-import type { Tag } from './tag.js'
+import type { CommandBatch } from '../../wire/routed-pipeline.js'
+import { commandOfRun, type Tag } from './tag.js'
 
 const FIRST_ERRORS = 10
 
@@ -25,7 +26,12 @@ export class Replies {
     private readonly stopOnError: boolean,
   ) {}
 
-  onReply(reply: Reply, tag: Tag): void {
+  onReply(reply: Reply, tag: Tag, batch: CommandBatch<Tag>, index: number): void {
+    if (tag.run) {
+      // Most replies of a run say it was applied, and nothing needs to know which command it was.
+      if (!(reply instanceof RespError) && !this.refused.tracking) return
+      tag = commandOfRun(tag, batch, index)
+    }
     if (tag.block) return this.onBlockReply(reply, tag)
     const kind = classifyReply(reply)
     if (kind === 'ok') {

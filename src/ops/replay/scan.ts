@@ -1,5 +1,6 @@
 import { KvtopError } from '../../errors.js'
-import { replayItems, type ReplayInput } from './sources.js'
+import { CommandNames } from '../../redis/command-names.js'
+import { itemAt, replayItems, type ReplayInput, type ReplayItem } from './sources.js'
 
 /**
  * Commands that act on a whole dataset, or on a whole script or function store, rather than on
@@ -26,15 +27,6 @@ function spells(buf: Uint8Array, start: number, end: number, lower: string): boo
   // `| 0x20` folds A-Z onto a-z, and maps no other byte onto a letter.
   for (let i = 0; i < lower.length; i++) if ((buf[start + i] | 0x20) !== lower.charCodeAt(i)) return false
   return true
-}
-
-/** Names the pre-pass looks at the arguments of: SELECT, a MULTI block, a dataset-wide command. */
-const NOTED = ['select', 'multi', 'exec', 'discard', 'swapdb', 'script', 'flushdb', 'flushall', 'function']
-
-/** Is the command named buf[start..end) one the pre-pass must look into? No allocation. */
-function noted(buf: Uint8Array, start: number, end: number): boolean {
-  for (const name of NOTED) if (spells(buf, start, end, name)) return true
-  return false
 }
 
 /** The dataset-wide command `args` is, if it is one. Cheap: a length switch before any compare. */
@@ -109,6 +101,7 @@ export interface ScanOptions {
 export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Promise<LogScan> {
   const started = Date.now()
   const scan: LogScan = { commands: 0, datasetWide: {}, datasetWideTotal: 0, dbs: new Map(), seconds: 0 }
+  const names = new CommandNames()
   let logDb = 0
   let bytes = 0
   let nextProgress = 50_000
@@ -119,71 +112,94 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
     scan.datasetWideTotal++
     scan.firstDatasetWide ??= found
   }
+  const firstIn = (db: number, at: LogPosition) => {
+    if (!scan.dbs.has(db)) scan.dbs.set(db, at)
+  }
+  const progress = (number: number) => {
+    if (number < nextProgress) return
+    nextProgress += 50_000
+    options.onProgress?.(number, bytes)
+  }
+  /** One command the pre-pass looks into; false where the scan ends (an invalid SELECT). */
+  const note = (item: ReplayItem, number: number): boolean => {
+    const name = item.args[0]
+    if (is(name, 'select')) {
+      const db = parseSelectArg(item.args[1])
+      if (db === undefined) {
+        scan.badSelect = {
+          file: item.file,
+          offset: item.offset,
+          number,
+          arg: item.args[1]?.toString('latin1') ?? '',
+        }
+        return false
+      }
+      logDb = db
+      return true
+    }
+    firstIn(item.db ?? logDb, { file: item.file, offset: item.offset, number })
+    if (block) {
+      if (is(name, 'exec')) {
+        for (const found of block) count(found)
+        block = undefined
+      } else if (is(name, 'discard')) {
+        block = undefined
+      } else {
+        const command = datasetWideCommand(item.args)
+        if (command) block.push({ file: item.file, offset: item.offset, number, command })
+      }
+      return true
+    }
+    if (is(name, 'multi')) {
+      block = []
+      return true
+    }
+    const command = datasetWideCommand(item.args)
+    if (command) count({ file: item.file, offset: item.offset, number, command })
+    progress(number)
+    return true
+  }
+  const past = (timestampMs: number | undefined) =>
+    options.untilMs !== undefined && timestampMs !== undefined && timestampMs > options.untilMs
   try {
     outer: for await (const batch of replayItems(input, {
       skipTruncatedTail: options.skipTruncatedTail,
       keysOnly: true,
     })) {
       if (options.signal?.aborted) break
+      if (!Array.isArray(batch) && batch.kind === 'rdb') {
+        // Keys of an RDB: a RESTORE each, in the db the file gives it.
+        for (const rec of batch.entries) {
+          const number = ++scan.commands
+          bytes += rec.size
+          firstIn(rec.db, { file: batch.file, offset: rec.offset, number })
+        }
+        progress(scan.commands)
+        continue
+      }
+      if (!Array.isArray(batch)) {
+        // Commands in place: most (GET, SET, HSET, INCR ...) only have their db noted.
+        if (past(batch.timestampMs)) break
+        const { frames, buf } = batch
+        for (let k = 0; k < frames.count; k++) {
+          const number = ++scan.commands
+          bytes += frames.end[k] - frames.start[k]
+          // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
+          if (!block && names.of(buf, frames.nameStart[k], frames.nameEnd[k]).plain) {
+            if (!scan.dbs.has(logDb))
+              scan.dbs.set(logDb, { file: batch.file, offset: batch.base + frames.start[k], number })
+            continue
+          }
+          if (!note(itemAt(batch, k), number)) break outer
+        }
+        progress(scan.commands)
+        continue
+      }
       for (const item of batch) {
-        if (
-          options.untilMs !== undefined &&
-          item.timestampMs !== undefined &&
-          item.timestampMs > options.untilMs
-        )
-          break outer
+        if (past(item.timestampMs)) break outer
         const number = ++scan.commands
         bytes += item.size
-        const frame = item.frame
-        if (frame && !block && !noted(frame.buf, frame.nameStart, frame.nameEnd)) {
-          // Most commands (GET, SET, HSET, INCR ...): only their db is noted, from the frame.
-          const db = logDb
-          if (!scan.dbs.has(db)) scan.dbs.set(db, { file: item.file, offset: item.offset, number })
-          if (number >= nextProgress) {
-            nextProgress += 50_000
-            options.onProgress?.(number, bytes)
-          }
-          continue
-        }
-        const name = item.args[0]
-        if (is(name, 'select')) {
-          const db = parseSelectArg(item.args[1])
-          if (db === undefined) {
-            scan.badSelect = {
-              file: item.file,
-              offset: item.offset,
-              number,
-              arg: item.args[1]?.toString('latin1') ?? '',
-            }
-            break outer
-          }
-          logDb = db
-          continue
-        }
-        const db = item.db ?? logDb
-        if (!scan.dbs.has(db)) scan.dbs.set(db, { file: item.file, offset: item.offset, number })
-        if (block) {
-          if (is(name, 'exec')) {
-            for (const found of block) count(found)
-            block = undefined
-          } else if (is(name, 'discard')) {
-            block = undefined
-          } else {
-            const command = datasetWideCommand(item.args)
-            if (command) block.push({ file: item.file, offset: item.offset, number, command })
-          }
-          continue
-        }
-        if (is(name, 'multi')) {
-          block = []
-          continue
-        }
-        const command = datasetWideCommand(item.args)
-        if (command) count({ file: item.file, offset: item.offset, number, command })
-        if (number >= nextProgress) {
-          nextProgress += 50_000
-          options.onProgress?.(number, bytes)
-        }
+        if (!note(item, number)) break outer
       }
     }
   } catch (err) {

@@ -10,11 +10,13 @@ import { restoreLabel } from '../../data/rdb/versions.js'
 import { decodeForRebuild, rebuildTransaction } from '../../data/rdb/to-commands.js'
 import {
   frameArgs,
-  readCommands,
+  readCommandRuns,
   RespProtocolError,
   type CommandFrame,
 } from '../../data/resp/command-parser.js'
+import type { FrameScanner } from '../../data/resp/frame-scanner.js'
 import { UsageError } from '../../errors.js'
+import { readFileChunks } from '../../data/file-chunks.js'
 
 /** One command to replay, with where it came from. */
 export interface ReplayItem {
@@ -33,6 +35,55 @@ export interface ReplayItem {
   continues?: boolean
   /** The command's bytes as the log holds them (RESP and AOF streams): sent as they are when nothing is rewritten. */
   frame?: CommandFrame
+}
+
+/**
+ * Commands of a RESP or AOF stream found in place: frame k is buf[frames.start[k]..frames.end[k]),
+ * at log offset `base + frames.start[k]`. No object per command: the replay sends most of them as
+ * they are, and makes a ReplayItem (itemAt) only of the few it must look into. Valid until the
+ * next batch is asked for.
+ */
+export interface LogFrames {
+  kind: 'frames'
+  file: string
+  buf: Buffer
+  /** Log offset of buf[0]. */
+  base: number
+  frames: FrameScanner
+  timestampMs: number | undefined
+}
+
+/**
+ * Entries of an RDB (a file, an AOF preamble or base) as the reader gives them: the replay writes
+ * most of them as RESTOREs straight from the reader's buffer, and makes items (rdbItems) of the few
+ * rebuilt with commands. With `keysOnly` (the pre-pass) their values are not checked.
+ */
+export interface LogRdbEntries {
+  kind: 'rdb'
+  file: string
+  header: RdbHeader
+  entries: RdbEntry[]
+}
+
+/** Frame k of `run`, as a ReplayItem (its arguments made when asked for). */
+export function itemAt(run: LogFrames, k: number): ReplayItem {
+  const f = run.frames
+  const start = f.start[k]
+  const end = f.end[k]
+  const frame: CommandFrame = {
+    kind: 'frame',
+    buf: run.buf,
+    start,
+    end,
+    argc: f.argc[k],
+    nameStart: f.nameStart[k],
+    nameEnd: f.nameEnd[k],
+    arg1Start: f.arg1Start[k],
+    arg1End: f.arg1End[k],
+    offset: run.base + start,
+    size: end - start,
+  }
+  return new FramedItem(frame, run.file, run.base + start, run.timestampMs)
 }
 
 /**
@@ -142,6 +193,18 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
   return detected.format
 }
 
+/**
+ * The RDB version to label an entry's RESTORE payload with for `target`, or 'rebuild' when the
+ * target cannot read the value's encoding (it is rebuilt with commands). Module values go as labelled.
+ */
+export function restoreLabelFor(rec: RdbEntry, header: RdbHeader, target?: RdbTarget): number | 'rebuild' {
+  const version = header.version
+  if (!target || target.version >= version) return version
+  const fits = restoreLabel(rec.rdbType, version, header.dialect, target.version)
+  if (fits !== undefined) return fits
+  return typeInfo(rec.rdbType, header.dialect)?.kind === 'module' ? version : 'rebuild'
+}
+
 const RESTORE = Buffer.from('RESTORE')
 const REPLACE = Buffer.from('REPLACE')
 const ABSTTL = Buffer.from('ABSTTL')
@@ -151,45 +214,40 @@ const NO_TTL = Buffer.from('0')
  * RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to; for a target
  * that cannot read an entry's encoding, the MULTI ... EXEC block that rebuilds it with commands.
  */
-function* rdbItems(
+export function* rdbItems(
   records: Iterable<unknown>,
   file: string,
   header: RdbHeader,
   keysOnly = false,
   target?: RdbTarget,
 ): Generator<ReplayItem> {
-  const version = header.version
   for (const rec of records) {
     if (!(rec instanceof RdbEntry)) continue
     if (keysOnly) {
       yield { args: [RESTORE, rec.key], file, offset: rec.offset, size: rec.size, db: rec.db }
       continue
     }
-    let label = version
-    if (target && target.version < version) {
-      const fits = restoreLabel(rec.rdbType, version, header.dialect, target.version)
-      if (fits !== undefined) label = fits
-      else if (typeInfo(rec.rdbType, header.dialect)?.kind !== 'module') {
-        // Sent as a block: all of the key or none of it, replacing what the target holds (as RESTORE
-        // ... REPLACE would).
-        const value = decodeForRebuild(rec.rdbType, rec.value, header.dialect)
-        const tx = rebuildTransaction(Buffer.from(rec.key), value, rec.expireAt, {
-          replace: true,
-          legacyStreams: target.legacyStreams,
-        })
-        target.onRebuilt?.(file, header)
-        for (let i = 0; i < tx.commands.length; i++) {
-          yield {
-            args: tx.commands[i],
-            file,
-            offset: rec.offset,
-            size: i === 0 ? rec.size : 0,
-            db: rec.db,
-            ...(i > 0 ? { continues: true } : {}),
-          }
+    const label = restoreLabelFor(rec, header, target)
+    if (label === 'rebuild') {
+      // Sent as a block: all of the key or none of it, replacing what the target holds (as RESTORE
+      // ... REPLACE would).
+      const value = decodeForRebuild(rec.rdbType, rec.value, header.dialect)
+      const tx = rebuildTransaction(Buffer.from(rec.key), value, rec.expireAt, {
+        replace: true,
+        legacyStreams: target!.legacyStreams,
+      })
+      target!.onRebuilt?.(file, header)
+      for (let i = 0; i < tx.commands.length; i++) {
+        yield {
+          args: tx.commands[i],
+          file,
+          offset: rec.offset,
+          size: i === 0 ? rec.size : 0,
+          db: rec.db,
+          ...(i > 0 ? { continues: true } : {}),
         }
-        continue
       }
+      continue
     }
     const payload = buildDumpPayload(rec.rdbType, rec.value, label)
     const args = [
@@ -218,7 +276,7 @@ function rdbError(err: RdbFormatError, file: string): UsageError {
 export async function* replayItems(
   input: ReplayInput,
   options: ReplaySourceOptions = {},
-): AsyncGenerator<ReplayItem[]> {
+): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
   for (const { path } of input.files) {
     const format = fileFormat(path, input.format)
     let baseOffset = 0
@@ -239,7 +297,7 @@ export async function* replayItems(
         }
         continue
       }
-      let source: AsyncIterable<Buffer> = createReadStream(path, { highWaterMark: 1024 * 1024 })
+      let source: AsyncIterable<Buffer> = readFileChunks(path)
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
@@ -253,19 +311,34 @@ export async function* replayItems(
         })
         for await (const records of reader.batches()) {
           const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
-          const items = [...rdbItems(records, path, header, options.keysOnly, options.rdbTarget)]
-          if (items.length) yield items
+          const entries = records.filter((r): r is RdbEntry => r instanceof RdbEntry)
+          if (entries.length) yield { kind: 'rdb', file: path, header, entries }
         }
         if (format === 'rdb') continue
         baseOffset = reader.offset
         source = reader.rest()
       }
       let timestampMs: number | undefined
-      for await (const batch of readCommands(source, {
-        frames: true,
+      const run: LogFrames = {
+        kind: 'frames',
+        file: path,
+        buf: Buffer.alloc(0),
+        base: 0,
+        frames: undefined!,
+        timestampMs,
+      }
+      for await (const batch of readCommandRuns(source, {
         allowTruncatedTail: options.skipTruncatedTail,
         onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
       })) {
+        if (!Array.isArray(batch)) {
+          run.buf = batch.buf
+          run.base = baseOffset + batch.base
+          run.frames = batch.frames
+          run.timestampMs = timestampMs
+          yield run
+          continue
+        }
         const items: ReplayItem[] = []
         for (const rec of batch) {
           if (rec.kind === 'annotation') {

@@ -1,4 +1,5 @@
-import type { CommandBatch } from '../../wire/routed-pipeline.js'
+import { keySlot, type CommandBatch } from '../../wire/routed-pipeline.js'
+import { frameArgsAt } from '../../data/resp/frame-scanner.js'
 import type { RespError } from '../../wire/reply-parser.js'
 import type { LogPosition } from './scan.js'
 
@@ -27,9 +28,49 @@ export interface Tag extends LogPosition {
   /** A SELECT the replay sent; `alone` when nothing was sent after it before its reply came. */
   select?: { db: number; alone: boolean; origin: DbOrigin }
   block?: Block
+  /**
+   * Commands sent as the log holds them, one after another in one batch, sharing this tag (no
+   * object per command): command i of the batch is the run's (i - first)th. Its own tag is made
+   * (commandOfRun) only when its reply needs a look (an error).
+   */
+  run?: CommandRun
   /** In a block: the command's index, -1 for MULTI and EXEC. */
   index?: number
   retried?: boolean
+}
+
+export interface CommandRun {
+  /** The batch index of its first command. */
+  first: number
+  offsets: number[]
+  numbers: number[]
+}
+
+/** Command `index` of `batch`, one of `run`'s, with a tag of its own. */
+export function commandOfRun(run: Tag, batch: CommandBatch<Tag>, index: number): Tag {
+  const k = index - run.run!.first
+  const start = batch.starts[index]
+  const end = index + 1 < batch.starts.length ? batch.starts[index + 1] : batch.used
+  const args = frameArgsAt(batch.buf, start)
+  return {
+    file: run.file,
+    offset: run.run!.offsets[k],
+    number: run.run!.numbers[k],
+    name: asciiLower(args[0]),
+    // A run on a cluster holds commands whose only key is their first argument.
+    slot: run.slot >= 0 ? run.slot : keySlot(args[1]),
+    db: run.db,
+    batch,
+    start,
+    end,
+  }
+}
+
+/** A command name as Redis looks it up: ASCII letters folded, nothing else. */
+function asciiLower(name: Buffer): string {
+  let out = ''
+  for (const c of name) out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c)
+  return out
 }
 
 export interface BlockItem extends LogPosition {

@@ -1,14 +1,10 @@
 import type { RdbDialect } from '../../data/rdb/constants.js'
 import type { RdbEntry } from '../../data/rdb/reader.js'
-import { writeDumpPayload } from '../../data/rdb/dump.js'
+import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import { decodeForRebuild, rebuildTransaction, sameSlotKey } from '../../data/rdb/to-commands.js'
 import type { RespError } from '../../wire/reply-parser.js'
 import type { CommandBatch } from '../../wire/routed-pipeline.js'
 import { errorMessage } from '../../errors.js'
-
-const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
-const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
-const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
 
 /** A key rebuilt with commands: its MULTI ... EXEC block. */
 export interface RebuildBlockState {
@@ -93,33 +89,7 @@ export function encodeRebuild(
 
 /** RESTORE key ttl payload [ABSTTL] [REPLACE] [IDLETIME s] [FREQ f], encoded in place. */
 export function encodeRestore(batch: CommandBatch<Tag>, e: RdbEntry, label: number, replace: boolean): void {
-  const valueLen = e.valueEnd - e.valueStart
-  const payloadLen = valueLen + 11
-  let argc = 4
-  if (e.expireAt !== undefined) argc++
-  if (replace) argc++
-  if (e.idle !== undefined) argc += 2
-  if (e.freq !== undefined) argc += 2
   batch.begin()
-  batch.header(0x2a, argc)
-  batch.raw(RESTORE_HEAD)
-  if (e.keyIsPlain) batch.bulk(e.buf, e.keyStart, e.keyEnd)
-  else batch.bulk(e.key)
-  batch.integer(e.expireAt === undefined ? 0 : e.expireAt)
-  batch.header(0x24, payloadLen)
-  batch.ensure(payloadLen + 2)
-  batch.used = writeDumpPayload(batch.buf, batch.used, e.rdbType, e.buf, e.valueStart, e.valueEnd, label)
-  batch.buf[batch.used++] = 0x0d
-  batch.buf[batch.used++] = 0x0a
-  if (e.expireAt !== undefined) batch.raw(ABSTTL)
-  if (replace) batch.raw(REPLACE)
-  if (e.idle !== undefined) {
-    batch.text('IDLETIME')
-    batch.integer(e.idle)
-  }
-  if (e.freq !== undefined) {
-    batch.text('FREQ')
-    batch.integer(e.freq)
-  }
+  writeRestoreCommand(batch, e, label, { replace, lruLfu: true })
   batch.end(e.offset)
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { CommandTable } from '../../../../src/ops/replay/command-table.js'
-import { CommandNames, onlyKeyIsFirstArgument } from '../../../../src/ops/replay/command-names.js'
+import { CommandTable } from '../../../src/redis/command-table.js'
+import { CommandNames, onlyKeyIsFirstArgument } from '../../../src/redis/command-names.js'
 
 // COMMAND's reply shape: name, arity, flags, first key, last key, step (, ..., subcommands at 9).
 const table = CommandTable.fromCommandReply([

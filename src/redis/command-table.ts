@@ -1,4 +1,4 @@
-import type { Reply } from '../../wire/reply-parser.js'
+import type { Reply } from '../wire/reply-parser.js'
 
 /** Where a command's keys are, from the server's own COMMAND table (first key, last key, step). */
 export interface CommandKeySpec {

@@ -1,4 +1,4 @@
-import { isAdminCommand } from '../../redis/commands.js'
+import { isAdminCommand } from './commands.js'
 import type { CommandKeySpec, CommandTable } from './command-table.js'
 
 /** What the replay decides from a command's name alone, worked out once per distinct name. */
