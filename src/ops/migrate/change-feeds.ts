@@ -8,7 +8,7 @@ import {
   notificationProblems,
   type ChangeFeed,
 } from './notifications.js'
-import { notificationsHint } from './preflight.js'
+import { notificationsHint } from './notifications.js'
 import type { Shard } from './shards.js'
 
 /**

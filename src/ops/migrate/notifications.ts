@@ -1,3 +1,4 @@
+import type { Capabilities } from '../../connect/capabilities.js'
 import type { Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../connect/client.js'
 import type { TopologyNode } from '../../connect/topology.js'
@@ -313,4 +314,17 @@ export async function followChanges(
       await closeQuietly(sub)
     },
   }
+}
+
+/** Where notify-keyspace-events is set for this endpoint: the parameter group, CONFIG SET, or whoever manages it. */
+export function notificationsHint(capabilities: Capabilities | undefined): string {
+  const provider = capabilities?.provider ?? 'self-managed'
+  if (provider === 'elasticache')
+    return "Set notify-keyspace-events to KEA in the cache's parameter group (a custom group; it applies without a reboot)."
+  if (capabilities?.refused.includes('config'))
+    return (
+      'This endpoint refuses CONFIG for this user: have notify-keyspace-events set to KEA where it is managed ' +
+      '(on ElastiCache, a custom parameter group; it applies without a reboot), or connect as a user allowed CONFIG SET notify-keyspace-events KEA.'
+    )
+  return 'Enable them with CONFIG SET notify-keyspace-events KEA (and in redis.conf so it survives a restart).'
 }

@@ -1,22 +1,22 @@
-import type { Redis } from 'ioredis'
-import type { Capabilities } from '../../connect/capabilities.js'
 import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
-import { UsageError, errorMessage } from '../../errors.js'
-import { keyspace, parseInfo } from '../../redis/info.js'
+import { UsageError } from '../../errors.js'
 import { sampleKeys } from '../../data/keyspace/sampler.js'
 import { THRESHOLDS } from '../../metrics/thresholds.js'
-import { inspectNotifications, notificationProblems } from './notifications.js'
+import { facts, type DumpCompatibility, type PlanItem } from './plan-facts.js'
+import {
+  databasesCheck,
+  dumpVersionCheck,
+  evictionPolicyCheck,
+  memoryCheck,
+  modulesCheck,
+  notificationsCheck,
+  securityCheck,
+  targetEmptyCheck,
+  type PlanOptions,
+} from './plan-checks.js'
 import type { CopyMode, MigrateMode } from './types.js'
-
-export interface PlanItem {
-  level: 'blocker' | 'warning' | 'ok'
-  check: string
-  summary: string
-  why?: string
-  action?: string
-}
 
 export interface PlanReport {
   go: boolean
@@ -36,63 +36,6 @@ export interface PlanReport {
     keys: number
     maxmemory: number
     usedMemory: number
-  }
-}
-
-interface SideFacts {
-  mode: string
-  engine: string
-  version: string
-  provider: string
-  keys: number
-  dbs: Record<number, number>
-  usedMemory: number
-  maxmemory: number
-  policy: string
-  modules: string[]
-  tls: boolean
-  acl: boolean
-}
-
-async function facts(d: Deployment): Promise<SideFacts> {
-  const primaries = d.primaries
-  let keys = 0
-  let usedMemory = 0
-  let maxmemory = 0
-  const dbs: Record<number, number> = {}
-  let info: Record<string, string> = {}
-  const modules = new Set<string>()
-  for (const node of primaries) {
-    const c: Redis = await d.client(node)
-    const text = String(await c.info('all').catch(() => c.info()))
-    info = parseInfo(text)
-    for (const [db, ks] of keyspace(text)) {
-      dbs[db] = (dbs[db] ?? 0) + ks.keys
-      keys += ks.keys
-    }
-    usedMemory += Number(info.used_memory ?? 0)
-    maxmemory += Number(info.maxmemory ?? 0)
-  }
-  // MODULE LIST is refused on managed services: no modules is then the answer we can give.
-  const moduleList = (await (
-    await d.client(primaries[0])
-  )
-    .call('MODULE', 'LIST')
-    .catch(() => [])) as unknown[]
-  for (const m of moduleList as unknown[][]) if (Array.isArray(m)) modules.add(String(m[1]))
-  return {
-    mode: d.topology.mode,
-    engine: info.server_name === 'valkey' || info.valkey_version ? 'valkey' : 'redis',
-    version: info.valkey_version ?? info.redis_version ?? 'unknown',
-    provider: d.capabilities?.provider ?? 'self-managed',
-    keys,
-    dbs,
-    usedMemory,
-    maxmemory,
-    policy: info.maxmemory_policy ?? 'unknown',
-    modules: [...modules].filter(Boolean),
-    tls: d.spec.endpoint.tls,
-    acl: Boolean(d.spec.endpoint.username && d.spec.endpoint.username !== 'default'),
   }
 }
 
@@ -150,18 +93,6 @@ function acceptedRdbVersion(engine: string, version: string): number {
   if (major === 7 && minor >= 2) return 11
   if (major === 7) return 10
   return 9
-}
-
-/** Can the target RESTORE what the source's DUMP writes? */
-export interface DumpCompatibility {
-  /** RDB version of the source's payloads (undefined: it could not be read). */
-  source?: number
-  /** The highest version the target reads: the one it writes itself, or known from its version. */
-  accepted: number
-  /** False when the target refuses the source's payloads; undefined when that cannot be told. */
-  readable?: boolean
-  /** The target as `engine version`, for messages. */
-  target: string
 }
 
 /**
@@ -234,160 +165,25 @@ export function chooseMode(
 export async function planMigration(
   source: Deployment,
   target: Deployment,
-  options: { live?: boolean; replace?: boolean; dbMap?: Map<number, number> } = {},
+  options: PlanOptions = {},
 ): Promise<PlanReport> {
   const [s, t] = await Promise.all([facts(source), facts(target)])
-  const items: PlanItem[] = []
-  const memorydb = t.provider === 'memorydb'
-  const targetSingleDb = t.mode === 'cluster' || memorydb
-  const otherDbs = Object.entries(s.dbs).filter(
-    ([db, n]) => Number(db) !== 0 && n > 0 && (options.dbMap?.get(Number(db)) ?? Number(db)) !== 0,
-  )
-  if (targetSingleDb && otherDbs.length) {
-    items.push({
-      level: 'blocker',
-      check: 'databases',
-      summary: `the source has keys in ${otherDbs.map(([db, n]) => `db ${db} (${n})`).join(', ')}; the target (${memorydb ? 'MemoryDB' : 'a cluster'}) holds db 0 only`,
-      why: 'Keys outside db 0 have nowhere to go.',
-      action: `Map them with ${otherDbs.map(([db]) => `--db-map ${db}:0`).join(' ')} (check that their names do not collide), or move them to db 0 first.`,
-    })
-  } else
-    items.push({
-      level: 'ok',
-      check: 'databases',
-      summary: `databases fit (${
-        Object.keys(s.dbs)
-          .map((d) => `db ${d}`)
-          .join(', ') || 'empty'
-      })`,
-    })
-
   const dump = await dumpCompatibility(source, target, t)
-  if (dump.readable === false) {
-    items.push({
-      level: 'blocker',
-      check: 'dump-version',
-      summary: `source DUMP payloads are RDB version ${dump.source}; the target (${t.engine} ${t.version}) accepts up to ${dump.accepted}`,
-      why: 'RESTORE refuses payloads from a newer version.',
-      action:
-        'Upgrade the target, or copy with migrate run --mode logical (values rebuilt with type commands instead of DUMP/RESTORE; --mode auto chooses it by itself).',
-    })
-  } else
-    items.push({
-      level: 'ok',
-      check: 'dump-version',
-      summary: `DUMP payloads (RDB ${dump.source ?? '?'}) are accepted by the target`,
-    })
-
-  const missingModules = s.modules.filter((m) => !t.modules.includes(m))
-  if (missingModules.length) {
-    items.push({
-      level: 'blocker',
-      check: 'modules',
-      summary: `the source uses modules the target lacks: ${missingModules.join(', ')}`,
-      why: 'Keys of module types cannot be restored without the module.',
-      action: 'Load the modules on the target, or leave those keys out.',
-    })
-  }
-
-  if (t.maxmemory > 0) {
-    const need = s.usedMemory * 1.2
-    if (need > t.maxmemory) {
-      items.push({
-        level: 'blocker',
-        check: 'memory',
-        summary: `the source uses ${mb(s.usedMemory)} (${mb(need)} with 20 % headroom); the target's maxmemory is ${mb(t.maxmemory)}`,
-        why: 'The target would evict keys or refuse writes before the copy ends.',
-        action: 'Use a bigger node type or more shards on the target.',
-      })
-    } else
-      items.push({
-        level: 'ok',
-        check: 'memory',
-        summary: `${mb(s.usedMemory)} fits in ${mb(t.maxmemory)} with headroom`,
-      })
-  } else
-    items.push({
-      level: 'warning',
-      check: 'memory',
-      summary: 'the target has no maxmemory: capacity could not be checked',
-      why: 'A full host swaps or gets killed.',
-      action: 'Check the target hosts have room for ' + mb(s.usedMemory) + '.',
-    })
-
-  items.push(await keySizeCheck(source, target))
-
-  if (t.keys > 0) {
-    items.push({
-      level: options.replace ? 'warning' : 'blocker',
-      check: 'target-empty',
-      summary: `the target already holds ${t.keys} keys`,
-      why: 'Keys of the same name would be overwritten; others would mix with the copy.',
-      action: options.replace
-        ? 'You gave --replace: same-named keys will be overwritten.'
-        : 'Empty the target, or pass --replace to overwrite same-named keys.',
-    })
-  } else items.push({ level: 'ok', check: 'target-empty', summary: 'the target is empty' })
-
-  // Keyspace notifications: needed for --live, checked on every source primary (CONFIG GET, or
-  // test writes of each class where CONFIG is refused).
-  const problems: string[] = []
-  const unverified: string[] = []
-  for (const node of source.primaries) {
-    try {
-      const r = await inspectNotifications(source.spec, node, [0], source.topology.mode === 'cluster')
-      problems.push(...notificationProblems(r).map((p) => p.message))
-      if (r.unverified.length) unverified.push(node.address)
-    } catch (err) {
-      problems.push(`keyspace notifications could not be checked on ${node.address}: ${errorMessage(err)}`)
-    }
-  }
-  if (problems.length) {
-    items.push({
-      level: options.live ? 'blocker' : 'warning',
-      check: 'notifications',
-      summary: problems.join('; '),
-      why: '--live follows changes through them, every class of change included; without them only a one-time copy is possible, and a class left out means changes of that kind are never copied.',
-      action: notificationsHint(source.capabilities),
-    })
-  } else
-    items.push({
-      level: unverified.length && options.live ? 'warning' : 'ok',
-      check: 'notifications',
-      summary:
-        'keyspace notifications of every class reach kvtop (--live possible)' +
-        (unverified.length
-          ? `; whether evictions (e) are notified on ${unverified.join(', ')} cannot be tested without CONFIG`
-          : ''),
-      ...(unverified.length && options.live
-        ? {
-            why: 'A key the source evicts and kvtop does not hear of stays on the target (the final verify reports it).',
-            action: 'Make sure notify-keyspace-events includes e (KEA does), or use a noeviction policy.',
-          }
-        : {}),
-    })
-
-  if (s.policy !== t.policy && t.policy !== 'unknown') {
-    items.push({
-      level: 'warning',
-      check: 'eviction-policy',
-      summary: `eviction policy differs: ${s.policy} on the source, ${t.policy} on the target`,
-      why: 'Under memory pressure the target will drop (or refuse) different keys than the source did.',
-      action: 'Align maxmemory-policy (parameter group on AWS) unless the change is intended.',
-    })
-  }
-  if (s.tls !== t.tls || s.acl !== t.acl) {
-    items.push({
-      level: 'warning',
-      check: 'security',
-      summary: `TLS ${s.tls ? 'on' : 'off'} / ACL user ${s.acl ? 'yes' : 'no'} on the source, TLS ${t.tls ? 'on' : 'off'} / ACL user ${t.acl ? 'yes' : 'no'} on the target`,
-      why: 'Clients switched to the target need the matching TLS settings and credentials.',
-      action: 'Update client configuration (TLS, user, password) together with the endpoint at cutover.',
-    })
-  }
+  const items: (PlanItem | undefined)[] = [
+    databasesCheck(s, t, options),
+    dumpVersionCheck(dump, t),
+    modulesCheck(s, t),
+    memoryCheck(s, t),
+    await keySizeCheck(source, target),
+    targetEmptyCheck(t, options),
+    await notificationsCheck(source, options),
+    evictionPolicyCheck(s, t),
+    securityCheck(s, t),
+  ]
+  const found = items.filter((item): item is PlanItem => item !== undefined)
   return {
-    go: !items.some((i) => i.level === 'blocker'),
-    items,
+    go: !found.some((i) => i.level === 'blocker'),
+    items: found,
     source: {
       mode: s.mode,
       engine: s.engine,
@@ -440,7 +236,6 @@ async function keySizeCheck(source: Deployment, target: Deployment): Promise<Pla
     // CONFIG refused (managed services): their default applies
   }
   const biggest = sample.bigKeys[0]
-  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
   if (biggest && biggest.bytes > limit)
     return {
       level: 'blocker',
@@ -468,16 +263,5 @@ async function keySizeCheck(source: Deployment, target: Deployment): Promise<Pla
 }
 
 /** How to turn keyspace notifications on, for what the endpoint is and whether it lets us CONFIG SET. */
-export function notificationsHint(capabilities: Capabilities | undefined): string {
-  const provider = capabilities?.provider ?? 'self-managed'
-  if (provider === 'elasticache')
-    return "Set notify-keyspace-events to KEA in the cache's parameter group (a custom group; it applies without a reboot)."
-  if (capabilities?.refused.includes('config'))
-    return (
-      'This endpoint refuses CONFIG for this user: have notify-keyspace-events set to KEA where it is managed ' +
-      '(on ElastiCache, a custom parameter group; it applies without a reboot), or connect as a user allowed CONFIG SET notify-keyspace-events KEA.'
-    )
-  return 'Enable them with CONFIG SET notify-keyspace-events KEA (and in redis.conf so it survives a restart).'
-}
 
-const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
+export const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`

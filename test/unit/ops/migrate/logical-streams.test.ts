@@ -6,7 +6,8 @@ import {
   streamSupport,
   type StreamSupport,
 } from '../../../../src/ops/migrate/logical-copy.js'
-import { chooseMode, type DumpCompatibility } from '../../../../src/ops/migrate/preflight.js'
+import { chooseMode } from '../../../../src/ops/migrate/preflight.js'
+import type { DumpCompatibility } from '../../../../src/ops/migrate/plan-facts.js'
 import type { Checkpoint } from '../../../../src/ops/migrate/types.js'
 import type { RawRespConnection } from '../../../../src/wire/connection.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Capabilities } from '../../../../src/connect/capabilities.js'
-import { notificationsHint } from '../../../../src/ops/migrate/preflight.js'
+import { notificationsHint } from '../../../../src/ops/migrate/notifications.js'
 
 describe('migrate: --slots and hints', () => {
   it('says how to turn notifications on where the endpoint lets it, and where it does not', () => {
