@@ -12,6 +12,7 @@ import {
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
+import { payloadReply } from './payload-values.js'
 import type { Side } from './side.js'
 import type { Difference } from './types.js'
 
@@ -29,8 +30,10 @@ export interface CompareSettings {
 }
 
 /**
- * Values whose DUMP payloads differ and are at most this big are read whole (GET, LRANGE, HGETALL,
- * SMEMBERS, ZRANGE), pipelined for many keys; bigger ones are compared piece by piece.
+ * Values whose DUMP payloads differ and are at most this big are compared whole: decoded from the
+ * payloads, or when kvtop cannot decode them read whole (GET, LRANGE, HGETALL, SMEMBERS, ZRANGE),
+ * pipelined for many keys. Bigger ones are compared piece by piece, memory bounded (decoding a
+ * 50,000-field hash and matching it as maps costs kvtop more than the chunked reads cost the servers).
  */
 const WHOLE_READ_PAYLOAD_BYTES = 512 * 1024
 
@@ -114,6 +117,8 @@ interface Closer {
   type: string
   /** The bigger of the two payloads: what a whole read of the value costs, about. */
   payloadBytes: number
+  sourcePayload: Buffer
+  targetPayload: Buffer
 }
 
 /**
@@ -203,7 +208,13 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       )
       return
     }
-    closer.push({ i, type: st.type, payloadBytes: Math.max(sp!.length, tp!.length) })
+    closer.push({
+      i,
+      type: st.type,
+      payloadBytes: Math.max(sp!.length, tp!.length),
+      sourcePayload: sp!,
+      targetPayload: tp!,
+    })
   })
   if (!closer.length) return diffs
 
@@ -228,6 +239,20 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const batched: { x: Closer; read: CommandArg[]; payloadBytes: number }[] = []
   const pieces: Closer[] = []
   for (const x of closer) {
+    // Both payloads decoded here when they can be: the commonest case (a hashtable's order) costs
+    // no more round trips. What kvtop cannot decode is read from the servers.
+    const local =
+      x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES
+        ? decodedPair(x.sourcePayload, x.targetPayload, x.type)
+        : undefined
+    if (local) {
+      record(
+        x,
+        lengthMismatch(x, wholeReplyLength(x.type, local[0]), wholeReplyLength(x.type, local[1])) ??
+          compareWholeReplies(x.type, local[0], local[1]),
+      )
+      continue
+    }
     const read = x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES ? wholeReadCommand(x.type, keys[x.i]) : undefined
     if (read) batched.push({ x, read, payloadBytes: x.payloadBytes })
     else if (lengthCommand(x.type)) pieces.push(x)
@@ -286,6 +311,13 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
     }
   }
   return diffs
+}
+
+/** Both payloads' values as whole-read replies, or undefined when either cannot be decoded here. */
+function decodedPair(sp: Buffer, tp: Buffer, type: string): [Reply, Reply] | undefined {
+  const a = payloadReply(sp, type)
+  const b = a === undefined ? undefined : payloadReply(tp, type)
+  return a === undefined || b === undefined ? undefined : [a, b]
 }
 
 /** --mode quick: types only (TYPE, the cheapest question), no values, no expiries. */

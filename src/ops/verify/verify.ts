@@ -81,7 +81,8 @@ export async function verifyDatasets(
     const candidates = new Map<string, Candidate>()
     const add = (c: Candidate) => candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)
 
-    // Forward: every source key on the target.
+    // Both directions at once: the reverse scan (target keys the source lacks) costs little of
+    // either server and waited for the forward one before; run together they share the round trips.
     const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
     const forward = new ProgressTracker('source -> target', 'keys', total)
     emit({ type: 'phase', phase: 'compare', detail: `${total} source keys` })
@@ -91,66 +92,90 @@ export async function verifyDatasets(
       lastEvent = Date.now()
       emit(t.snapshot())
     }
-    for (const pair of pairs) {
-      const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
-      await Promise.all(
-        source.primaries.map(async (node) => {
-          // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
-          const window = new WorkWindow(IN_FLIGHT)
-          for await (const keys of source.scanNode(node.address, pair.source, batch, options.signal)) {
-            await window.add(async () => {
-              for (const diff of await compareKeys(e, keys, settings))
-                add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-              forward.add(keys.length)
-              tick(forward)
-            })
-          }
-          await window.drain()
-        }),
-      )
-    }
-    emit(forward.snapshot())
-
-    // Reverse: target keys the source does not have. Target dbs no source db maps to are all extra.
     const reversePairs = new Map<number, number[]>()
     for (const p of pairs) reversePairs.set(p.target, [...(reversePairs.get(p.target) ?? []), p.source])
     for (const db of targetDbs.keys()) if (!reversePairs.has(db)) reversePairs.set(db, [])
     const reverseTotal = [...reversePairs.keys()].reduce((n, db) => n + (targetDbs.get(db) ?? 0), 0)
     const reverse = new ProgressTracker('target -> source', 'keys', reverseTotal)
-    if (mode === 'full') {
-      for (const [targetDb, sourceDbsFor] of reversePairs) {
-        if (target.cluster && targetDb !== 0) continue
-        await Promise.all(
-          target.primaries.map(async (node) => {
-            const window = new WorkWindow(IN_FLIGHT)
-            for await (const keys of target.scanNode(node.address, targetDb, batch, options.signal)) {
-              await window.add(async () => {
-                const found = new Array<boolean>(keys.length).fill(false)
-                for (const sdb of sourceDbsFor) {
-                  const exists = await source.existing(sdb, keys)
-                  exists.forEach((yes, i) => {
-                    if (yes) found[i] = true
-                  })
-                }
-                keys.forEach((key, i) => {
-                  if (found[i]) return
-                  const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
-                  add({
-                    diff: difference('missing-in-source', key, pair.source, 'only in target'),
-                    key,
-                    pair,
-                  })
+
+    // A failure of either direction stops the other's scans (at their next batch).
+    const stop = new AbortController()
+    const stopOnAbort = () => stop.abort()
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true })
+    if (options.signal?.aborted) stop.abort()
+    const stopping = (work: Promise<void>) =>
+      work.catch((err: unknown) => {
+        stop.abort()
+        throw err
+      })
+
+    // Forward: every source key on the target.
+    const forwardDone = stopping(
+      (async () => {
+        for (const pair of pairs) {
+          const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+          await Promise.all(
+            source.primaries.map(async (node) => {
+              // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
+              const window = new WorkWindow(IN_FLIGHT)
+              for await (const keys of source.scanNode(node.address, pair.source, batch, stop.signal)) {
+                await window.add(async () => {
+                  for (const diff of await compareKeys(e, keys, settings))
+                    add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+                  forward.add(keys.length)
+                  tick(forward)
                 })
-                reverse.add(keys.length)
-                tick(reverse)
-              })
-            }
-            await window.drain()
-          }),
-        )
-      }
-      emit(reverse.snapshot())
-    }
+              }
+              await window.drain()
+            }),
+          )
+        }
+        emit(forward.snapshot())
+      })(),
+    )
+
+    // Reverse: target keys the source does not have. Target dbs no source db maps to are all extra.
+    const reverseDone = stopping(
+      (async () => {
+        if (mode !== 'full') return
+        for (const [targetDb, sourceDbsFor] of reversePairs) {
+          if (target.cluster && targetDb !== 0) continue
+          await Promise.all(
+            target.primaries.map(async (node) => {
+              const window = new WorkWindow(IN_FLIGHT)
+              for await (const keys of target.scanNode(node.address, targetDb, batch, stop.signal)) {
+                await window.add(async () => {
+                  const found = new Array<boolean>(keys.length).fill(false)
+                  for (const sdb of sourceDbsFor) {
+                    const exists = await source.existing(sdb, keys)
+                    exists.forEach((yes, i) => {
+                      if (yes) found[i] = true
+                    })
+                  }
+                  keys.forEach((key, i) => {
+                    if (found[i]) return
+                    const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
+                    add({
+                      diff: difference('missing-in-source', key, pair.source, 'only in target'),
+                      key,
+                      pair,
+                    })
+                  })
+                  reverse.add(keys.length)
+                  tick(reverse)
+                })
+              }
+              await window.drain()
+            }),
+          )
+        }
+        emit(reverse.snapshot())
+      })(),
+    )
+    // Both settle before either failure is thrown: nothing left running against closed connections.
+    const [forwardResult, reverseResult] = await Promise.allSettled([forwardDone, reverseDone])
+    options.signal?.removeEventListener('abort', stopOnAbort)
+    for (const r of [forwardResult, reverseResult]) if (r.status === 'rejected') throw r.reason
 
     // Counts: per db always; per slot when both sides are clusters (quick mode).
     const countDiffs: Difference[] = []
