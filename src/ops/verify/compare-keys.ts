@@ -125,9 +125,10 @@ interface Closer {
  * Compare a batch of keys between the source db and the target db. One pipelined round per side
  * reads every key's DUMP payload and expiry: the payload's first byte is the type (whatever the
  * encoding), equal payloads are equal values. Payloads that differ (a hashtable's per-process
- * order, another encoding or RDB version) are compared logically: small values read whole, many
- * keys in one more round (sets, hashes and zsets as sets, in memory); big values, streams piece by
- * piece. Never a round trip per key for small values. A key gone from both sides is not a
+ * order, another encoding or RDB version) are compared logically: small values decoded from the
+ * two payloads (sets, hashes and zsets as sets, in memory), or, when kvtop cannot decode them, read
+ * whole, many keys in one more round; big values, streams piece by piece. Never a round trip per
+ * key for small values. A key gone from both sides is not a
  * difference (it expired or was deleted meanwhile).
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
