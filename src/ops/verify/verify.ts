@@ -39,8 +39,8 @@ interface Candidate {
 /**
  * `kvtop verify`: are two datasets the same, whatever the shapes (standalone, replicated, cluster,
  * different shard counts, db mapping)? Both directions, at once: the source's keys are looked up
- * on the target while the target's keys are looked up on the source. Differences are re-checked over `passes`, so a
- * replication still in flight converges instead of being reported.
+ * on the target while the target's keys are looked up on the source. Differences are re-checked
+ * over `passes`, so a replication still in flight converges instead of being reported.
  */
 export async function verifyDatasets(
   sourceDeployment: Deployment,
