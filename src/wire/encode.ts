@@ -54,3 +54,48 @@ export function encodeCommands(commands: readonly (readonly CommandArg[])[]): Bu
 export function encodeCommand(args: readonly CommandArg[]): Buffer {
   return encodeCommands([args])
 }
+
+/** `*2\r\n$len\r\nNAME\r\n` (or `*1` ... for a command without the key), encoded once per name. */
+const commandHeads = new Map<string, Buffer>()
+function commandHead(name: string, args: number): Buffer {
+  const id = `${args} ${name}`
+  let head = commandHeads.get(id)
+  if (!head)
+    commandHeads.set(id, (head = Buffer.from(`*${args}\r\n$${name.length}\r\n${name}\r\n`, 'latin1')))
+  return head
+}
+
+/**
+ * `NAME key` for every key and each name in turn (PEXPIRETIME k, DUMP k, PEXPIRETIME k2 ...), each
+ * preceded by the argument-less command `before` when given (ASKING): one buffer sized first, no
+ * argument arrays. The read side of a bulk copy sends thousands of these per page.
+ */
+export function encodeKeyCommands(
+  names: readonly string[],
+  keys: readonly Buffer[],
+  before?: string,
+): Buffer {
+  const heads = names.map((n) => commandHead(n, 2))
+  const prefix = before === undefined ? undefined : commandHead(before, 1)
+  let size = 0
+  for (const key of keys) size += 5 + digits(key.length) + key.length
+  size *= names.length
+  for (const head of heads) size += head.length * keys.length
+  if (prefix) size += prefix.length * keys.length * names.length
+  const out = Buffer.allocUnsafe(size)
+  let pos = 0
+  for (const key of keys) {
+    for (const head of heads) {
+      if (prefix) pos += copyBytes(prefix, 0, prefix.length, out, pos)
+      pos += copyBytes(head, 0, head.length, out, pos)
+      out[pos++] = 0x24
+      pos += writeDecimal(out, pos, key.length)
+      out[pos++] = 0x0d
+      out[pos++] = 0x0a
+      pos += copyBytes(key, 0, key.length, out, pos)
+      out[pos++] = 0x0d
+      out[pos++] = 0x0a
+    }
+  }
+  return out
+}

@@ -12,8 +12,7 @@ import {
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
-import { payloadReply } from './payload-values.js'
-import type { Side } from './side.js'
+import { keyCommands, type Side } from './side.js'
 import type { Difference } from './types.js'
 
 export interface CompareSettings {
@@ -30,10 +29,8 @@ export interface CompareSettings {
 }
 
 /**
- * Values whose DUMP payloads differ and are at most this big are compared whole: decoded from the
- * payloads, or when kvtop cannot decode them read whole (GET, LRANGE, HGETALL, SMEMBERS, ZRANGE),
- * pipelined for many keys. Bigger ones are compared piece by piece, memory bounded (decoding a
- * 50,000-field hash and matching it as maps costs kvtop more than the chunked reads cost the servers).
+ * Values whose DUMP payloads differ and are at most this big are read whole (GET, LRANGE, HGETALL,
+ * SMEMBERS, ZRANGE), pipelined for many keys; bigger ones are compared piece by piece.
  */
 const WHOLE_READ_PAYLOAD_BYTES = 512 * 1024
 
@@ -93,6 +90,10 @@ function payload(r: Reply, side: Side): Buffer | null {
   throw new OperationError(`DUMP on the ${side.label} answered ${String(v)}, not a payload`)
 }
 
+/** Every key's payload and expiry, encoded straight into the batch (no argument arrays). */
+const HEAD_ABSOLUTE = keyCommands('DUMP', 'PEXPIRETIME')
+const HEAD_RELATIVE = keyCommands('DUMP', 'PTTL')
+
 /** A key of another type now (changed since it was read): compared again by the next pass. */
 const changedType = (r: Reply) => r instanceof RespError && r.message.startsWith('WRONGTYPE')
 
@@ -117,27 +118,21 @@ interface Closer {
   type: string
   /** The bigger of the two payloads: what a whole read of the value costs, about. */
   payloadBytes: number
-  sourcePayload: Buffer
-  targetPayload: Buffer
 }
 
 /**
  * Compare a batch of keys between the source db and the target db. One pipelined round per side
  * reads every key's DUMP payload and expiry: the payload's first byte is the type (whatever the
  * encoding), equal payloads are equal values. Payloads that differ (a hashtable's per-process
- * order, another encoding or RDB version) are compared logically: small values decoded from the
- * two payloads (sets, hashes and zsets as sets, in memory), or, when kvtop cannot decode them, read
- * whole, many keys in one more round; big values, streams piece by piece. Never a round trip per
- * key for small values. A key gone from both sides is not a
+ * order, another encoding or RDB version) are compared logically: small values read whole, many
+ * keys in one more round (sets, hashes and zsets as sets, in memory); big values, streams piece by
+ * piece. Never a round trip per key for small values. A key gone from both sides is not a
  * difference (it expired or was deleted meanwhile).
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
   if (s.typesOnly) return compareTypes(e, keys)
-  const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
-  const head = (k: Buffer) => [
-    ['DUMP', k],
-    [ttlCmd, k],
-  ]
+  const head = s.absoluteTtl ? HEAD_ABSOLUTE : HEAD_RELATIVE
+  const ttlCmd = head.names![1]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
     e.target.perKey(e.targetDb, keys, head),
@@ -147,34 +142,38 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const now = Date.now()
   // As time left (ms) for the report; compared absolute when the servers give absolute times.
   const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
-  keys.forEach((key, i) => {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]
     const sp = payload(src[i][0], e.source)
     const tp = payload(tgt[i][0], e.target)
-    if (!sp && !tp) return
-    const st = sp && payloadType(sp)
-    const tt = tp && payloadType(tp)
-    if (!st) {
-      const type = typeName(tt!)
+    if (!sp && !tp) continue
+    if (!sp) {
+      const type = typeName(payloadType(tp!))
       diffs.push(
         difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
       )
-      return
+      continue
     }
-    if (!tt) {
-      const type = typeName(st)
+    if (!tp) {
+      const type = typeName(payloadType(sp))
       diffs.push(
         difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type }),
       )
-      return
+      continue
     }
-    if (st.known && tt.known && st.type !== tt.type) {
+    // Equal payloads (same encoding, same RDB version): equal values, so one type. The types are
+    // read from the payloads only when they differ (or a difference names them).
+    const same = sp.equals(tp)
+    const st = same ? undefined : payloadType(sp)
+    const tt = same ? undefined : payloadType(tp)
+    if (st?.known && tt?.known && st.type !== tt.type) {
       diffs.push(
         difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
           sourceType: st.type,
           targetType: tt.type,
         }),
       )
-      return
+      continue
     }
     const sRaw = int(src[i][1], ttlCmd, e.source)
     const tRaw = int(tgt[i][1], ttlCmd, e.target)
@@ -184,14 +183,13 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
       diffs.push(
         difference('ttl', key, e.sourceDb, `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`, {
-          sourceType: typeName(st),
+          sourceType: typeName(st ?? payloadType(sp)),
           sourceTtlMs: left(sRaw),
           targetTtlMs: left(tRaw),
         }),
       )
     }
-    // Equal payloads (same encoding, same RDB version): equal values.
-    if (sp!.equals(tp!)) return
+    if (!st || !tt) continue
     const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
     if (unknown || !st.known) {
       const where = unknown === st ? 'source' : 'target'
@@ -207,16 +205,14 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
           },
         ),
       )
-      return
+      continue
     }
     closer.push({
       i,
       type: st.type,
-      payloadBytes: Math.max(sp!.length, tp!.length),
-      sourcePayload: sp!,
-      targetPayload: tp!,
+      payloadBytes: Math.max(sp.length, tp.length),
     })
-  })
+  }
   if (!closer.length) return diffs
 
   const record = (x: Closer, mismatch: ValueMismatch | undefined) => {
@@ -240,20 +236,6 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const batched: { x: Closer; read: CommandArg[]; payloadBytes: number }[] = []
   const pieces: Closer[] = []
   for (const x of closer) {
-    // Both payloads decoded here when they can be: the commonest case (a hashtable's order) costs
-    // no more round trips. What kvtop cannot decode is read from the servers.
-    const local =
-      x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES
-        ? decodedPair(x.sourcePayload, x.targetPayload, x.type)
-        : undefined
-    if (local) {
-      record(
-        x,
-        lengthMismatch(x, wholeReplyLength(x.type, local[0]), wholeReplyLength(x.type, local[1])) ??
-          compareWholeReplies(x.type, local[0], local[1]),
-      )
-      continue
-    }
     const read = x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES ? wholeReadCommand(x.type, keys[x.i]) : undefined
     if (read) batched.push({ x, read, payloadBytes: x.payloadBytes })
     else if (lengthCommand(x.type)) pieces.push(x)
@@ -312,13 +294,6 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
     }
   }
   return diffs
-}
-
-/** Both payloads' values as whole-read replies, or undefined when either cannot be decoded here. */
-function decodedPair(sp: Buffer, tp: Buffer, type: string): [Reply, Reply] | undefined {
-  const a = payloadReply(sp, type)
-  const b = a === undefined ? undefined : payloadReply(tp, type)
-  return a === undefined || b === undefined ? undefined : [a, b]
 }
 
 /** --mode quick: types only (TYPE, the cheapest question), no values, no expiries. */

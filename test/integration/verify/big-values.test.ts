@@ -9,8 +9,8 @@ import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
 /**
  * Values whose DUMP payloads differ between two real servers (hashtables iterate in each process's
  * own order): a hash too big to compare whole (chunked: HSCAN on the source, HMGET on the target,
- * the next chunk scanned while the last is looked up) and sets small enough to compare from their
- * payloads. A difference deep inside either is found, named, and nothing else is reported.
+ * the next chunk scanned while the last is looked up) and a set small enough to read whole. A
+ * difference deep inside either is found, named, and nothing else is reported.
  */
 const BINARY = Buffer.from([0xff, 0x00, 0x0d, 0x0a])
 const FIELDS = 40_000
@@ -87,7 +87,7 @@ describe('verify: big and hashtable-encoded values whose payloads differ', () =>
     }
   })
 
-  it('a set with one member more on the target, then one member replaced: each found from the payloads', async () => {
+  it('a set with one member more on the target, then one member replaced: each found by the whole read', async () => {
     await tgt.sadd(bigSet, 'extra')
     try {
       const { code, lines } = await differences()
