@@ -55,7 +55,7 @@ export async function verifyDatasets(
     showValues: options.showValues ?? false,
     typesOnly: mode === 'quick',
   }
-  const batch = options.batchKeys ?? 500
+  const batch = options.batchKeys ?? 2000
   const passes = Math.max(1, options.passes ?? 3)
   const emit = options.onEvent ?? (() => {})
   const limits = { maxOps: options.maxOps, signal: options.signal }
