@@ -39,7 +39,8 @@ interface Candidate {
 /**
  * `kvtop verify`: are two datasets the same, whatever the shapes (standalone, replicated, cluster,
  * different shard counts, db mapping)? Both directions, at once: the source's keys are looked up
- * on the target while the target's keys are looked up on the source. Differences are re-checked
+ * on the target while the target's keys are looked up on the source (one after the other under
+ * --max-ops). Differences are re-checked
  * over `passes`, so a replication still in flight converges instead of being reported.
  */
 export async function verifyDatasets(
@@ -81,8 +82,8 @@ export async function verifyDatasets(
     const candidates = new Map<string, Candidate>()
     const add = (c: Candidate) => candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)
 
-    // Both directions at once: the reverse scan (target keys the source lacks) costs little of
-    // either server and waited for the forward one before; run together they share the round trips.
+    // Both directions at once (unless --max-ops): the reverse scan (target keys the source lacks)
+    // costs little of either server, and run beside the forward one it adds no time of its own.
     const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
     const forward = new ProgressTracker('source -> target', 'keys', total)
     emit({ type: 'phase', phase: 'compare', detail: `${total} source keys` })
@@ -110,68 +111,68 @@ export async function verifyDatasets(
       })
 
     // Forward: every source key on the target.
-    const forwardDone = stopping(
-      (async () => {
-        for (const pair of pairs) {
-          const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
-          await Promise.all(
-            source.primaries.map(async (node) => {
-              // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
-              const window = new WorkWindow(IN_FLIGHT)
-              for await (const keys of source.scanNode(node.address, pair.source, batch, stop.signal)) {
-                await window.add(async () => {
-                  for (const diff of await compareKeys(e, keys, settings))
-                    add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-                  forward.add(keys.length)
-                  tick(forward)
-                })
-              }
-              await window.drain()
-            }),
-          )
-        }
-        emit(forward.snapshot())
-      })(),
-    )
+    const forwardPass = async () => {
+      for (const pair of pairs) {
+        const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+        await Promise.all(
+          source.primaries.map(async (node) => {
+            // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
+            const window = new WorkWindow(IN_FLIGHT)
+            for await (const keys of source.scanNode(node.address, pair.source, batch, stop.signal)) {
+              await window.add(async () => {
+                for (const diff of await compareKeys(e, keys, settings))
+                  add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+                forward.add(keys.length)
+                tick(forward)
+              })
+            }
+            await window.drain()
+          }),
+        )
+      }
+      emit(forward.snapshot())
+    }
 
     // Reverse: target keys the source does not have. Target dbs no source db maps to are all extra.
-    const reverseDone = stopping(
-      (async () => {
-        if (mode !== 'full') return
-        for (const [targetDb, sourceDbsFor] of reversePairs) {
-          if (target.cluster && targetDb !== 0) continue
-          await Promise.all(
-            target.primaries.map(async (node) => {
-              const window = new WorkWindow(IN_FLIGHT)
-              for await (const keys of target.scanNode(node.address, targetDb, batch, stop.signal)) {
-                await window.add(async () => {
-                  const found = new Array<boolean>(keys.length).fill(false)
-                  for (const sdb of sourceDbsFor) {
-                    const exists = await source.existing(sdb, keys)
-                    exists.forEach((yes, i) => {
-                      if (yes) found[i] = true
-                    })
-                  }
-                  keys.forEach((key, i) => {
-                    if (found[i]) return
-                    const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
-                    add({
-                      diff: difference('missing-in-source', key, pair.source, 'only in target'),
-                      key,
-                      pair,
-                    })
+    const reversePass = async () => {
+      if (mode !== 'full') return
+      for (const [targetDb, sourceDbsFor] of reversePairs) {
+        if (target.cluster && targetDb !== 0) continue
+        await Promise.all(
+          target.primaries.map(async (node) => {
+            const window = new WorkWindow(IN_FLIGHT)
+            for await (const keys of target.scanNode(node.address, targetDb, batch, stop.signal)) {
+              await window.add(async () => {
+                const found = new Array<boolean>(keys.length).fill(false)
+                for (const sdb of sourceDbsFor) {
+                  const exists = await source.existing(sdb, keys)
+                  exists.forEach((yes, i) => {
+                    if (yes) found[i] = true
                   })
-                  reverse.add(keys.length)
-                  tick(reverse)
+                }
+                keys.forEach((key, i) => {
+                  if (found[i]) return
+                  const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
+                  add({
+                    diff: difference('missing-in-source', key, pair.source, 'only in target'),
+                    key,
+                    pair,
+                  })
                 })
-              }
-              await window.drain()
-            }),
-          )
-        }
-        emit(reverse.snapshot())
-      })(),
-    )
+                reverse.add(keys.length)
+                tick(reverse)
+              })
+            }
+            await window.drain()
+          }),
+        )
+      }
+      emit(reverse.snapshot())
+    }
+    const forwardDone = stopping(forwardPass())
+    // Under --max-ops each node's budget sets the pace, not round trips: the directions take turns,
+    // each spending the whole budget.
+    const reverseDone = stopping(options.maxOps ? forwardDone.then(reversePass) : reversePass())
     // Both settle before either failure is thrown: nothing left running against closed connections.
     const [forwardResult, reverseResult] = await Promise.allSettled([forwardDone, reverseDone])
     options.signal?.removeEventListener('abort', stopOnAbort)
