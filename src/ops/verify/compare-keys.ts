@@ -12,7 +12,7 @@ import {
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
-import type { Side } from './side.js'
+import { keyCommands, type Side } from './side.js'
 import type { Difference } from './types.js'
 
 export interface CompareSettings {
@@ -90,6 +90,10 @@ function payload(r: Reply, side: Side): Buffer | null {
   throw new OperationError(`DUMP on the ${side.label} answered ${String(v)}, not a payload`)
 }
 
+/** Every key's payload and expiry, encoded straight into the batch (no argument arrays). */
+const HEAD_ABSOLUTE = keyCommands('DUMP', 'PEXPIRETIME')
+const HEAD_RELATIVE = keyCommands('DUMP', 'PTTL')
+
 /** A key of another type now (changed since it was read): compared again by the next pass. */
 const changedType = (r: Reply) => r instanceof RespError && r.message.startsWith('WRONGTYPE')
 
@@ -127,11 +131,8 @@ interface Closer {
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
   if (s.typesOnly) return compareTypes(e, keys)
-  const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
-  const head = (k: Buffer) => [
-    ['DUMP', k],
-    [ttlCmd, k],
-  ]
+  const head = s.absoluteTtl ? HEAD_ABSOLUTE : HEAD_RELATIVE
+  const ttlCmd = head.names![1]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
     e.target.perKey(e.targetDb, keys, head),
@@ -141,34 +142,38 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   const now = Date.now()
   // As time left (ms) for the report; compared absolute when the servers give absolute times.
   const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
-  keys.forEach((key, i) => {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]
     const sp = payload(src[i][0], e.source)
     const tp = payload(tgt[i][0], e.target)
-    if (!sp && !tp) return
-    const st = sp && payloadType(sp)
-    const tt = tp && payloadType(tp)
-    if (!st) {
-      const type = typeName(tt!)
+    if (!sp && !tp) continue
+    if (!sp) {
+      const type = typeName(payloadType(tp!))
       diffs.push(
         difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
       )
-      return
+      continue
     }
-    if (!tt) {
-      const type = typeName(st)
+    if (!tp) {
+      const type = typeName(payloadType(sp))
       diffs.push(
         difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type }),
       )
-      return
+      continue
     }
-    if (st.known && tt.known && st.type !== tt.type) {
+    // Equal payloads (same encoding, same RDB version): equal values, so one type. The types are
+    // read from the payloads only when they differ (or a difference names them).
+    const same = sp.equals(tp)
+    const st = same ? undefined : payloadType(sp)
+    const tt = same ? undefined : payloadType(tp)
+    if (st?.known && tt?.known && st.type !== tt.type) {
       diffs.push(
         difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
           sourceType: st.type,
           targetType: tt.type,
         }),
       )
-      return
+      continue
     }
     const sRaw = int(src[i][1], ttlCmd, e.source)
     const tRaw = int(tgt[i][1], ttlCmd, e.target)
@@ -178,14 +183,13 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
       const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
       diffs.push(
         difference('ttl', key, e.sourceDb, `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`, {
-          sourceType: typeName(st),
+          sourceType: typeName(st ?? payloadType(sp)),
           sourceTtlMs: left(sRaw),
           targetTtlMs: left(tRaw),
         }),
       )
     }
-    // Equal payloads (same encoding, same RDB version): equal values.
-    if (sp!.equals(tp!)) return
+    if (!st || !tt) continue
     const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
     if (unknown || !st.known) {
       const where = unknown === st ? 'source' : 'target'
@@ -201,10 +205,14 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
           },
         ),
       )
-      return
+      continue
     }
-    closer.push({ i, type: st.type, payloadBytes: Math.max(sp!.length, tp!.length) })
-  })
+    closer.push({
+      i,
+      type: st.type,
+      payloadBytes: Math.max(sp.length, tp.length),
+    })
+  }
   if (!closer.length) return diffs
 
   const record = (x: Closer, mismatch: ValueMismatch | undefined) => {

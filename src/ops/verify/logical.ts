@@ -252,7 +252,8 @@ function compareSetMembers(s: Reply[], t: Reply[]): ValueMismatch | undefined {
 /**
  * Big hash, set or zset: walk the source with HSCAN/SSCAN/ZSCAN and look each chunk up on the
  * target (HMGET, SMISMEMBER, ZMSCORE). With equal lengths, every source element found equal on the
- * target means the target has nothing more.
+ * target means the target has nothing more. The next chunk is scanned while the previous one is
+ * looked up: one round trip a chunk instead of two.
  */
 async function compareScanned(
   e: Endpoints,
@@ -262,43 +263,60 @@ async function compareScanned(
 ): Promise<ValueMismatch | undefined> {
   const scan = { hash: 'HSCAN', set: 'SSCAN', zset: 'ZSCAN' }[type]
   let cursor: Buffer | string = '0'
-  do {
-    const [next, items] = (await one(e.source, e.sourceDb, key, [scan, key, cursor, 'COUNT', chunk])) as [
-      Buffer,
-      Reply[],
-    ]
-    cursor = next
-    if (type === 'set') {
-      const members = items.map(buf)
-      if (!members.length) continue
-      const found = (await one(e.target, e.targetDb, key, ['SMISMEMBER', key, ...members])) as number[]
-      const i = found.findIndex((f) => f !== 1)
-      if (i >= 0) return { detail: `set member ${quote(members[i])} missing in target` }
-    } else {
-      const fields: Buffer[] = []
-      const values: Buffer[] = []
-      for (let i = 0; i + 1 < items.length; i += 2) {
-        fields.push(buf(items[i]))
-        values.push(buf(items[i + 1]))
-      }
-      if (!fields.length) continue
-      const cmd = type === 'hash' ? 'HMGET' : 'ZMSCORE'
-      const got = (await one(e.target, e.targetDb, key, [cmd, key, ...fields])) as Reply[]
-      for (let i = 0; i < fields.length; i++) {
-        const what = type === 'hash' ? 'field' : 'member'
-        if (got[i] === null)
-          return { detail: `${what} ${quote(fields[i])} missing in target`, sourceValue: values[i] }
-        const t = buf(got[i])
-        const same = type === 'hash' ? t.equals(values[i]) : sameScore(values[i], t)
-        if (!same)
-          return {
-            detail: `${what} ${quote(fields[i])}: values differ`,
-            sourceValue: values[i],
-            targetValue: t,
-          }
-      }
-    }
-  } while (cursor.toString() !== '0')
+  let previous: Promise<ValueMismatch | undefined> = Promise.resolve(undefined)
+  try {
+    do {
+      const [next, items] = (await one(e.source, e.sourceDb, key, [scan, key, cursor, 'COUNT', chunk])) as [
+        Buffer,
+        Reply[],
+      ]
+      cursor = next
+      const current = lookUpChunk(e, key, type, items)
+      // A failed lookup is reported by the await that reaches it, never left unhandled meanwhile.
+      current.catch(() => {})
+      const mismatch = await previous
+      previous = current
+      if (mismatch) return mismatch
+    } while (cursor.toString() !== '0')
+    return await previous
+  } finally {
+    // Whatever ended the walk, the lookup in flight is not left unawaited.
+    await previous.catch(() => undefined)
+  }
+}
+
+/** One scanned chunk of a big hash, set or zset looked up on the target: the first difference. */
+async function lookUpChunk(
+  e: Endpoints,
+  key: Buffer,
+  type: 'hash' | 'set' | 'zset',
+  items: Reply[],
+): Promise<ValueMismatch | undefined> {
+  if (type === 'set') {
+    const members = items.map(buf)
+    if (!members.length) return undefined
+    const found = (await one(e.target, e.targetDb, key, ['SMISMEMBER', key, ...members])) as number[]
+    const i = found.findIndex((f) => f !== 1)
+    return i >= 0 ? { detail: `set member ${quote(members[i])} missing in target` } : undefined
+  }
+  const fields: Buffer[] = []
+  const values: Buffer[] = []
+  for (let i = 0; i + 1 < items.length; i += 2) {
+    fields.push(buf(items[i]))
+    values.push(buf(items[i + 1]))
+  }
+  if (!fields.length) return undefined
+  const cmd = type === 'hash' ? 'HMGET' : 'ZMSCORE'
+  const got = (await one(e.target, e.targetDb, key, [cmd, key, ...fields])) as Reply[]
+  const what = type === 'hash' ? 'field' : 'member'
+  for (let i = 0; i < fields.length; i++) {
+    if (got[i] === null)
+      return { detail: `${what} ${quote(fields[i])} missing in target`, sourceValue: values[i] }
+    const t = buf(got[i])
+    const same = type === 'hash' ? t.equals(values[i]) : sameScore(values[i], t)
+    if (!same)
+      return { detail: `${what} ${quote(fields[i])}: values differ`, sourceValue: values[i], targetValue: t }
+  }
   return undefined
 }
 

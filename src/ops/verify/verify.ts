@@ -38,9 +38,10 @@ interface Candidate {
 
 /**
  * `kvtop verify`: are two datasets the same, whatever the shapes (standalone, replicated, cluster,
- * different shard counts, db mapping)? Both directions: the source's keys are looked up on the
- * target, then the target's keys on the source. Differences are re-checked over `passes`, so a
- * replication still in flight converges instead of being reported.
+ * different shard counts, db mapping)? Both directions, at once: the source's keys are looked up
+ * on the target while the target's keys are looked up on the source (one after the other under
+ * --max-ops). Differences are re-checked
+ * over `passes`, so a replication still in flight converges instead of being reported.
  */
 export async function verifyDatasets(
   sourceDeployment: Deployment,
@@ -55,7 +56,7 @@ export async function verifyDatasets(
     showValues: options.showValues ?? false,
     typesOnly: mode === 'quick',
   }
-  const batch = options.batchKeys ?? 500
+  const batch = options.batchKeys ?? 2000
   const passes = Math.max(1, options.passes ?? 3)
   const emit = options.onEvent ?? (() => {})
   const limits = { maxOps: options.maxOps, signal: options.signal }
@@ -81,7 +82,8 @@ export async function verifyDatasets(
     const candidates = new Map<string, Candidate>()
     const add = (c: Candidate) => candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)
 
-    // Forward: every source key on the target.
+    // Both directions at once (unless --max-ops): the reverse scan (target keys the source lacks)
+    // costs little of either server, and run beside the forward one it adds no time of its own.
     const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
     const forward = new ProgressTracker('source -> target', 'keys', total)
     emit({ type: 'phase', phase: 'compare', detail: `${total} source keys` })
@@ -91,39 +93,55 @@ export async function verifyDatasets(
       lastEvent = Date.now()
       emit(t.snapshot())
     }
-    for (const pair of pairs) {
-      const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
-      await Promise.all(
-        source.primaries.map(async (node) => {
-          // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
-          const window = new WorkWindow(IN_FLIGHT)
-          for await (const keys of source.scanNode(node.address, pair.source, batch, options.signal)) {
-            await window.add(async () => {
-              for (const diff of await compareKeys(e, keys, settings))
-                add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-              forward.add(keys.length)
-              tick(forward)
-            })
-          }
-          await window.drain()
-        }),
-      )
-    }
-    emit(forward.snapshot())
-
-    // Reverse: target keys the source does not have. Target dbs no source db maps to are all extra.
     const reversePairs = new Map<number, number[]>()
     for (const p of pairs) reversePairs.set(p.target, [...(reversePairs.get(p.target) ?? []), p.source])
     for (const db of targetDbs.keys()) if (!reversePairs.has(db)) reversePairs.set(db, [])
     const reverseTotal = [...reversePairs.keys()].reduce((n, db) => n + (targetDbs.get(db) ?? 0), 0)
     const reverse = new ProgressTracker('target -> source', 'keys', reverseTotal)
-    if (mode === 'full') {
+
+    // A failure of either direction stops the other's scans (at their next batch).
+    const stop = new AbortController()
+    const stopOnAbort = () => stop.abort()
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true })
+    if (options.signal?.aborted) stop.abort()
+    const stopping = (work: Promise<void>) =>
+      work.catch((err: unknown) => {
+        stop.abort()
+        throw err
+      })
+
+    // Forward: every source key on the target.
+    const forwardPass = async () => {
+      for (const pair of pairs) {
+        const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+        await Promise.all(
+          source.primaries.map(async (node) => {
+            // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
+            const window = new WorkWindow(IN_FLIGHT)
+            for await (const keys of source.scanNode(node.address, pair.source, batch, stop.signal)) {
+              await window.add(async () => {
+                for (const diff of await compareKeys(e, keys, settings))
+                  add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+                forward.add(keys.length)
+                tick(forward)
+              })
+            }
+            await window.drain()
+          }),
+        )
+      }
+      emit(forward.snapshot())
+    }
+
+    // Reverse: target keys the source does not have. Target dbs no source db maps to are all extra.
+    const reversePass = async () => {
+      if (mode !== 'full') return
       for (const [targetDb, sourceDbsFor] of reversePairs) {
         if (target.cluster && targetDb !== 0) continue
         await Promise.all(
           target.primaries.map(async (node) => {
             const window = new WorkWindow(IN_FLIGHT)
-            for await (const keys of target.scanNode(node.address, targetDb, batch, options.signal)) {
+            for await (const keys of target.scanNode(node.address, targetDb, batch, stop.signal)) {
               await window.add(async () => {
                 const found = new Array<boolean>(keys.length).fill(false)
                 for (const sdb of sourceDbsFor) {
@@ -151,6 +169,14 @@ export async function verifyDatasets(
       }
       emit(reverse.snapshot())
     }
+    const forwardDone = stopping(forwardPass())
+    // Under --max-ops each node's budget sets the pace, not round trips: the directions take turns,
+    // each spending the whole budget.
+    const reverseDone = stopping(options.maxOps ? forwardDone.then(reversePass) : reversePass())
+    // Both settle before either failure is thrown: nothing left running against closed connections.
+    const [forwardResult, reverseResult] = await Promise.allSettled([forwardDone, reverseDone])
+    options.signal?.removeEventListener('abort', stopOnAbort)
+    for (const r of [forwardResult, reverseResult]) if (r.status === 'rejected') throw r.reason
 
     // Counts: per db always; per slot when both sides are clusters (quick mode).
     const countDiffs: Difference[] = []
