@@ -31,6 +31,9 @@ const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDI
  * is recorded: `commit()` then rejects with it (explained: disk full, I/O error ...) and removes the
  * temporary file. A successful commit fsyncs the file, renames it, and fsyncs the directory.
  */
+/** Bytes a write stream buffers before it asks its producer to wait. */
+const WRITE_BUFFER_BYTES = 8 * 1024 * 1024
+
 export class AtomicFile {
   private stream: WriteStream | undefined
   private state: 'open' | 'synced' | 'committed' | 'aborted' = 'open'
@@ -94,7 +97,13 @@ export class AtomicFile {
    */
   writeStream(): WriteStream {
     if (!this.stream) {
-      this.stream = createWriteStream('', { fd: this.fd, autoClose: false })
+      // A deep buffer: the producer (a network read) keeps going while the disk writes, instead of
+      // waiting for each write to land (the default 16 KiB makes every 64 KiB chunk a round trip).
+      this.stream = createWriteStream('', {
+        fd: this.fd,
+        autoClose: false,
+        highWaterMark: WRITE_BUFFER_BYTES,
+      })
       this.stream.on('error', (err) => this.fail(err))
     }
     return this.stream

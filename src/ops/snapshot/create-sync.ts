@@ -265,6 +265,9 @@ async function rawSyncCopy(
   // The generator's body runs only once the reader pulls from it, after `reader` is set.
   const reader: RdbReader = new RdbReader(tee(), {
     entries: 'count',
+    // The bytes go to the file as the server wrote them, and their CRC-64 is checked: values are
+    // skipped by their lengths, not opened one by one (LZF, listpacks).
+    validate: false,
     leaveSourceOpen: stream.format === 'eof',
     ...(stream.format === 'length' ? { size: stream.length } : {}),
   })
