@@ -31,9 +31,6 @@ const DIR_FSYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDI
  * is recorded: `commit()` then rejects with it (explained: disk full, I/O error ...) and removes the
  * temporary file. A successful commit fsyncs the file, renames it, and fsyncs the directory.
  */
-/** Bytes a write stream buffers before it asks its producer to wait. */
-const WRITE_BUFFER_BYTES = 8 * 1024 * 1024
-
 export class AtomicFile {
   private stream: WriteStream | undefined
   private state: 'open' | 'synced' | 'committed' | 'aborted' = 'open'
@@ -44,6 +41,7 @@ export class AtomicFile {
     readonly path: string,
     readonly tempPath: string,
     private readonly fd: number,
+    private readonly bufferBytes: number | undefined,
   ) {}
 
   /** A fresh temporary name beside `path`. */
@@ -55,7 +53,15 @@ export class AtomicFile {
    * Check the destination before any work: refuse an existing file without `overwrite`, and an
    * unwritable directory, with exit 2.
    */
-  static open(path: string, options: { overwrite?: boolean; flagName?: string } = {}): AtomicFile {
+  static open(
+    path: string,
+    options: {
+      overwrite?: boolean
+      flagName?: string
+      /** Bytes the write stream buffers before its writer should wait (Node's default: 16 KiB). */
+      bufferBytes?: number
+    } = {},
+  ): AtomicFile {
     let exists = false
     try {
       const st = statSync(path)
@@ -73,7 +79,12 @@ export class AtomicFile {
     for (let attempt = 0; ; attempt++) {
       const temp = AtomicFile.tempName(path)
       try {
-        return new AtomicFile(path, temp, openSync(temp, TEMP_FILE_FLAGS, TEMP_FILE_MODE))
+        return new AtomicFile(
+          path,
+          temp,
+          openSync(temp, TEMP_FILE_FLAGS, TEMP_FILE_MODE),
+          options.bufferBytes,
+        )
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         // Something already has that name (a leftover, or planted): take another one.
@@ -97,12 +108,10 @@ export class AtomicFile {
    */
   writeStream(): WriteStream {
     if (!this.stream) {
-      // A deep buffer: the producer (a network read) keeps going while the disk writes, instead of
-      // waiting for each write to land (the default 16 KiB makes every 64 KiB chunk a round trip).
       this.stream = createWriteStream('', {
         fd: this.fd,
         autoClose: false,
-        highWaterMark: WRITE_BUFFER_BYTES,
+        ...(this.bufferBytes ? { highWaterMark: this.bufferBytes } : {}),
       })
       this.stream.on('error', (err) => this.fail(err))
     }
