@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import type { TopologyNode } from '../../connect/topology.js'
 import { RdbReader, RdbFormatError, type RdbEntry, type RdbRecord } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
@@ -304,7 +305,10 @@ async function rawSyncCopy(
 }
 
 /** Wait until `sink` takes more; rejects with its error when it fails instead (a full disk). */
-function drainOrFail(sink: NodeJS.WritableStream): Promise<void> {
+function drainOrFail(sink: Writable): Promise<void> {
+  // Failed already (a full disk while its buffer was filling): no event is coming.
+  if (sink.errored) return Promise.reject(sink.errored)
+  if (sink.destroyed) return Promise.reject(new Error('the file was closed while being written'))
   return new Promise<void>((resolve, reject) => {
     const done = (err?: Error) => {
       sink.off('drain', done)
