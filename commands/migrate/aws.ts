@@ -2,10 +2,10 @@ import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../src/aws-command.js'
 import { validateResourceName } from '../../src/connect/resource-name.js'
 import { awsAccountFlags } from '../../src/aws/flags.js'
-import type { ExportPlan } from '../../src/aws/snapshots.js'
+import type { ExportPlan } from '../../src/aws/snapshot-export.js'
 import { pairFlags, sideInput } from '../../src/pair-flags.js'
 import { ExitCode } from '../../src/errors.js'
-import type { MigrateAwsRequest } from '../../src/ops/migrate-aws/run.js'
+import type { MigrateAwsRequest } from '../../src/ops/migrate-aws/request.js'
 import type { MigrateAwsReport, PlannedCall } from '../../src/ops/migrate-aws/types.js'
 import type { OperationEvent } from '../../src/ops/events.js'
 
@@ -130,7 +130,10 @@ export default class MigrateAws extends AwsCommand {
     request: MigrateAwsRequest,
     flags: Awaited<ReturnType<MigrateAws['parseFlags']>>,
   ): Promise<MigrateAwsReport | { dryRun: true; calls: PlannedCall[] }> {
-    const { planAwsMigration, runAwsMigration } = await import('../../src/ops/migrate-aws/run.js')
+    const [{ planAwsMigration }, { runAwsMigration }] = await Promise.all([
+      import('../../src/ops/migrate-aws/preflight.js'),
+      import('../../src/ops/migrate-aws/run.js'),
+    ])
     const { formatAwsMigration, formatPlannedCalls } = await import('../../src/ops/migrate-aws/format.js')
     const { formatExportPlan, formatBucketCheck } = await import('../../src/aws/format.js')
     let exportPlan: ExportPlan | undefined

@@ -222,25 +222,53 @@ export function explainGrant(service: AwsService, bucket: string, region: string
   ].join('\n')
 }
 
+/** What each step of the bucket check reads: the S3 client, the request, notes for what it could not verify. */
+interface BucketCheckRun {
+  clients: AwsClients
+  opts: CheckBucketOptions
+  /** ElastiCache or MemoryDB: who writes the export. */
+  who: string
+  notes: string[]
+}
+
+const s3Call = (bucket: string, operation: string) => ({
+  service: 'S3' as const,
+  operation,
+  resource: `bucket '${bucket}'`,
+})
+
 /**
  * Check the bucket before CopySnapshot: it exists, it is in the snapshot's Region, the service
  * has the grant it needs, and the keys are free. Throws an AwsError (exit 4) when the export
  * would certainly fail; returns notes for what could not be verified.
  */
 export async function checkExportBucket(clients: AwsClients, opts: CheckBucketOptions): Promise<BucketCheck> {
-  const { client, sdk } = await clients.s3()
-  const who = opts.service === 'elasticache' ? 'ElastiCache' : 'MemoryDB'
+  const run: BucketCheckRun = {
+    clients,
+    opts,
+    who: opts.service === 'elasticache' ? 'ElastiCache' : 'MemoryDB',
+    notes: [],
+  }
   const grant = requiredGrant(opts.service, opts.region)
-  const notes: string[] = []
-  const ctx = (operation: string) => ({
-    service: 'S3' as const,
-    operation,
-    resource: `bucket '${opts.bucket}'`,
-  })
+  const bucketRegion = await checkBucketRegion(run)
+  const permission =
+    grant.kind === 'acl' ? await checkAclGrant(run, grant.canonicalId) : await checkPolicyGrant(run, grant)
+  const existingKeys = await keysAlreadyThere(run)
+  if (existingKeys.length) {
+    throw new AwsError(`S3 bucket '${opts.bucket}' already holds ${existingKeys.join(', ')}`, {
+      code: 'aws-key-exists',
+      hint: `${run.who} does not overwrite objects: choose another --prefix, or delete the objects first.`,
+    })
+  }
+  return { bucket: opts.bucket, region: bucketRegion, grant, permission, existingKeys, notes: run.notes }
+}
 
-  let bucketRegion: string | undefined
+/** The bucket exists and is in the snapshot's Region (the only one the service exports to). */
+async function checkBucketRegion({ clients, opts, who }: BucketCheckRun): Promise<string> {
+  const { client, sdk } = await clients.s3()
+  let bucketRegion: string
   try {
-    const loc = await awsCall(ctx('GetBucketLocation'), () =>
+    const loc = await awsCall(s3Call(opts.bucket, 'GetBucketLocation'), () =>
       client.send(new sdk.GetBucketLocationCommand({ Bucket: opts.bucket })),
     )
     // us-east-1 is reported as no constraint; EU as the legacy eu-west-1 alias.
@@ -277,75 +305,75 @@ export async function checkExportBucket(clients: AwsClients, opts: CheckBucketOp
       hint: `${who} exports only to a bucket in the snapshot's own Region: use a bucket in ${opts.region}, then copy the objects across with S3.`,
     })
   }
+  return bucketRegion
+}
 
-  let permission: BucketCheck['permission'] = 'unknown'
-  if (grant.kind === 'acl') {
-    let grants: AclGrant[] | undefined
-    try {
-      const acl = await awsCall(ctx('GetBucketAcl'), () =>
-        client.send(new sdk.GetBucketAclCommand({ Bucket: opts.bucket })),
-      )
-      grants = acl.Grants ?? []
-    } catch (err) {
-      if (!isAccessDenied(err)) throw err
-      notes.push(`could not read the bucket ACL (s3:GetBucketAcl denied): the ${who} grant was not checked`)
-    }
-    if (grants) {
-      const missing = missingAclPermissions(grants, grant.canonicalId)
-      if (!missing.length) permission = 'verified'
-      else {
-        // A policy grant to the regional service principal is the other documented mechanism.
-        const principal = `${opts.region}.elasticache-snapshot.amazonaws.com`
-        const policy = await readPolicy(clients, opts.bucket, notes)
-        if (
-          policy !== undefined &&
-          !missingPolicyActions(policy, principal, opts.bucket, POLICY_ACTIONS).length
-        ) {
-          permission = 'verified'
-          notes.push(
-            `the ACL lacks the ${who} grant, but the bucket policy allows ${principal}; AWS documents the ACL grant for ${opts.region}`,
-          )
-        } else {
-          const enforced = await aclsDisabled(clients, opts.bucket)
-          throw new AwsError(
-            `${who} cannot export to S3 bucket '${opts.bucket}': its ACL does not grant ${who}'s canonical user ` +
-              `${missing.map((p) => ACL_LABEL[p]).join(', ')}` +
-              (enforced
-                ? ' (ACLs are disabled on this bucket: Object Ownership is "bucket owner enforced")'
-                : ''),
-            {
-              code: 'aws-bucket-permission',
-              hint:
-                explainGrant(opts.service, opts.bucket, opts.region) +
-                '\nOr pass --skip-bucket-check to try anyway.',
-            },
-          )
-        }
-      }
-    }
-  } else {
-    const policy = await readPolicy(clients, opts.bucket, notes)
-    if (policy !== undefined) {
-      const missing = missingPolicyActions(policy, grant.principal, opts.bucket, grant.actions)
-      if (!missing.length) permission = 'verified'
-      else {
-        throw new AwsError(
-          `${who} cannot export to S3 bucket '${opts.bucket}': the bucket policy does not allow ${grant.principal} ${missing.join(', ')}`,
-          {
-            code: 'aws-bucket-permission',
-            hint:
-              explainGrant(opts.service, opts.bucket, opts.region) +
-              '\nOr pass --skip-bucket-check to try anyway.',
-          },
-        )
-      }
-    }
+const permissionError = (run: BucketCheckRun, message: string) =>
+  new AwsError(message, {
+    code: 'aws-bucket-permission',
+    hint:
+      explainGrant(run.opts.service, run.opts.bucket, run.opts.region) +
+      '\nOr pass --skip-bucket-check to try anyway.',
+  })
+
+/** ElastiCache in the default Regions: its canonical user in the bucket ACL (or, also documented, the bucket policy). */
+async function checkAclGrant(run: BucketCheckRun, canonicalId: string): Promise<BucketCheck['permission']> {
+  const { clients, opts, who, notes } = run
+  const { client, sdk } = await clients.s3()
+  let grants: AclGrant[]
+  try {
+    const acl = await awsCall(s3Call(opts.bucket, 'GetBucketAcl'), () =>
+      client.send(new sdk.GetBucketAclCommand({ Bucket: opts.bucket })),
+    )
+    grants = acl.Grants ?? []
+  } catch (err) {
+    if (!isAccessDenied(err)) throw err
+    notes.push(`could not read the bucket ACL (s3:GetBucketAcl denied): the ${who} grant was not checked`)
+    return 'unknown'
   }
+  const missing = missingAclPermissions(grants, canonicalId)
+  if (!missing.length) return 'verified'
+  // A policy grant to the regional service principal is the other documented mechanism.
+  const principal = `${opts.region}.elasticache-snapshot.amazonaws.com`
+  const policy = await readPolicy(clients, opts.bucket, notes)
+  if (policy !== undefined && !missingPolicyActions(policy, principal, opts.bucket, POLICY_ACTIONS).length) {
+    notes.push(
+      `the ACL lacks the ${who} grant, but the bucket policy allows ${principal}; AWS documents the ACL grant for ${opts.region}`,
+    )
+    return 'verified'
+  }
+  const enforced = await aclsDisabled(clients, opts.bucket)
+  throw permissionError(
+    run,
+    `${who} cannot export to S3 bucket '${opts.bucket}': its ACL does not grant ${who}'s canonical user ` +
+      `${missing.map((p) => ACL_LABEL[p]).join(', ')}` +
+      (enforced ? ' (ACLs are disabled on this bucket: Object Ownership is "bucket owner enforced")' : ''),
+  )
+}
 
+/** MemoryDB, and ElastiCache in opt-in Regions: the service principal in the bucket policy. */
+async function checkPolicyGrant(
+  run: BucketCheckRun,
+  grant: Extract<ExportGrant, { kind: 'policy' }>,
+): Promise<BucketCheck['permission']> {
+  const { clients, opts, who, notes } = run
+  const policy = await readPolicy(clients, opts.bucket, notes)
+  if (policy === undefined) return 'unknown'
+  const missing = missingPolicyActions(policy, grant.principal, opts.bucket, grant.actions)
+  if (!missing.length) return 'verified'
+  throw permissionError(
+    run,
+    `${who} cannot export to S3 bucket '${opts.bucket}': the bucket policy does not allow ${grant.principal} ${missing.join(', ')}`,
+  )
+}
+
+/** The export's keys already in the bucket (the service refuses to overwrite them). */
+async function keysAlreadyThere({ clients, opts, notes }: BucketCheckRun): Promise<string[]> {
+  const { client, sdk } = await clients.s3()
   const existingKeys: string[] = []
   for (const key of opts.keys) {
     try {
-      await awsCall(ctx('HeadObject'), () =>
+      await awsCall(s3Call(opts.bucket, 'HeadObject'), () =>
         client.send(new sdk.HeadObjectCommand({ Bucket: opts.bucket, Key: key })),
       )
       existingKeys.push(key)
@@ -356,13 +384,7 @@ export async function checkExportBucket(clients: AwsClients, opts: CheckBucketOp
       break
     }
   }
-  if (existingKeys.length) {
-    throw new AwsError(`S3 bucket '${opts.bucket}' already holds ${existingKeys.join(', ')}`, {
-      code: 'aws-key-exists',
-      hint: `${who} does not overwrite objects: choose another --prefix, or delete the objects first.`,
-    })
-  }
-  return { bucket: opts.bucket, region: bucketRegion, grant, permission, existingKeys, notes }
+  return existingKeys
 }
 
 /** The bucket policy text; undefined when it cannot be read (noted), '' when there is none. */

@@ -1,6 +1,7 @@
 import { formatBytes } from '../format/units.js'
 import { renderTable } from '../format/table.js'
-import type { ExportPlan, ExportResult, SnapshotInfo } from './snapshots.js'
+import type { ExportPlan, ExportResult } from './snapshot-export.js'
+import type { SnapshotInfo } from './snapshots.js'
 import type { BucketCheck } from './export-check.js'
 import type { AwsDeployment } from './types.js'
 import { explainGrant } from './export-check.js'

@@ -1,9 +1,8 @@
 import type { Snapshot as EcSnapshot } from '@aws-sdk/client-elasticache'
 import type { Snapshot as MdbSnapshot } from '@aws-sdk/client-memorydb'
-import { AwsError, KvtopError, OperationError, UsageError } from '../errors.js'
+import { AwsError, KvtopError, UsageError } from '../errors.js'
 import { awsCall, type AwsClients } from './clients.js'
 import { isAccessDenied, isNotFound } from './errors.js'
-import { checkExportBucket, type BucketCheck } from './export-check.js'
 import { describeTarget, type AwsService, type AwsTarget } from './types.js'
 import { formatElapsed, waitFor, type StatusChangeEvent, type WaitOptions } from './waiter.js'
 
@@ -306,7 +305,8 @@ export async function snapshotFailureMessage(
   }
 }
 
-async function waitForSnapshot(
+/** Until the snapshot settles (`settled`), fails or disappears. */
+export async function waitForSnapshot(
   clients: AwsClients,
   service: AwsService,
   name: string,
@@ -329,7 +329,8 @@ async function waitForSnapshot(
   return { snapshot, failed: result.failed, elapsedMs: result.elapsedMs, phases: result.phases }
 }
 
-async function failure(
+/** The error for a snapshot that failed or vanished, with AWS's own reason from the event log when it gave one. */
+export async function snapshotFailure(
   clients: AwsClients,
   snapshot: SnapshotInfo,
   since: Date,
@@ -411,7 +412,7 @@ export async function createAwsSnapshot(
     `Run the same command again to resume waiting (kvtop picks up the snapshot of that name), or check: kvtop snapshot aws list --${target.kind} ${target.name}`,
   )
   if (w.failed)
-    throw await failure(
+    throw await snapshotFailure(
       clients,
       w.snapshot,
       started,
@@ -491,205 +492,4 @@ export async function findSnapshot(
         region,
     },
   )
-}
-
-export interface ExportOptions extends SnapshotWaitOptions {
-  name: string
-  bucket: string
-  /** Object key prefix (TargetSnapshotName); default the snapshot name. */
-  prefix?: string
-  service?: AwsService
-  skipBucketCheck?: boolean
-  /** Called once the keys are known, before the bucket is checked. */
-  onPlan?: (plan: ExportPlan) => void
-  /** Called with the bucket check, before CopySnapshot. */
-  onCheck?: (check: BucketCheck) => void
-}
-
-export interface ExportPlan {
-  snapshot: SnapshotInfo
-  bucket: string
-  region: string
-  prefix: string
-  keys: string[]
-  check?: BucketCheck
-}
-
-export interface ExportResult extends ExportPlan {
-  /** s3://bucket/key for each object. */
-  uris: string[]
-  /** True when every key was seen in the bucket afterwards; false when it could not be checked. */
-  verified: boolean
-  elapsedMs: number
-  phases: StatusChangeEvent[]
-}
-
-/**
- * Export a snapshot to S3 (CopySnapshot with TargetBucket): find it, wait for it if it is still
- * being created, check the bucket, copy, then wait until the source snapshot has settled and the
- * objects are in the bucket.
- */
-export async function exportSnapshot(clients: AwsClients, options: ExportOptions): Promise<ExportResult> {
-  const region = await clients.region()
-  let snapshot = await findSnapshot(clients, options.name, options.service)
-  const service = snapshot.service
-  const who = service === 'elasticache' ? 'ElastiCache' : 'MemoryDB'
-  const phases: StatusChangeEvent[] = []
-  const started = Date.now()
-  if (snapshot.status !== 'available') {
-    if (snapshot.status === 'failed')
-      throw new AwsError(`snapshot '${snapshot.name}' is in state failed and cannot be exported`, {
-        code: 'aws-snapshot-failed',
-      })
-    if (!options.wait) {
-      throw new OperationError(`snapshot '${snapshot.name}' is '${snapshot.status}', not yet available`, {
-        code: 'snapshot-not-ready',
-        resumable: true,
-        hint: 'Run without --no-wait to wait for it, or later.',
-      })
-    }
-    const w = await waitForSnapshot(
-      clients,
-      service,
-      snapshot.name,
-      options,
-      (s) => s === 'available',
-      'Run the same command again to resume.',
-    )
-    phases.push(...w.phases)
-    if (w.failed)
-      throw await failure(clients, w.snapshot, new Date(started), `snapshot ${snapshot.name}`, w.elapsedMs)
-    snapshot = w.snapshot
-  }
-  const prefix = options.prefix ?? snapshot.name
-  const keys = exportKeys(prefix, snapshot.shards)
-  options.onPlan?.({ snapshot, bucket: options.bucket, region, prefix, keys })
-  const check = options.skipBucketCheck
-    ? undefined
-    : await checkExportBucket(clients, { service, region, bucket: options.bucket, keys })
-  if (check) options.onCheck?.(check)
-  const plan: ExportPlan = {
-    snapshot,
-    bucket: options.bucket,
-    region,
-    prefix,
-    keys,
-    ...(check ? { check } : {}),
-  }
-
-  if (service === 'elasticache') {
-    const { client, sdk } = await clients.elasticache()
-    await awsCall(
-      {
-        service: 'ElastiCache',
-        operation: 'CopySnapshot',
-        resource: `snapshot '${snapshot.name}' to bucket '${options.bucket}'`,
-        region,
-      },
-      () =>
-        client.send(
-          new sdk.CopySnapshotCommand({
-            SourceSnapshotName: snapshot.name,
-            TargetSnapshotName: prefix,
-            TargetBucket: options.bucket,
-          }),
-        ),
-    )
-  } else {
-    const { client, sdk } = await clients.memorydb()
-    await awsCall(
-      {
-        service: 'MemoryDB',
-        operation: 'CopySnapshot',
-        resource: `snapshot '${snapshot.name}' to bucket '${options.bucket}'`,
-        region,
-      },
-      () =>
-        client.send(
-          new sdk.CopySnapshotCommand({
-            SourceSnapshotName: snapshot.name,
-            TargetSnapshotName: prefix,
-            TargetBucket: options.bucket,
-          }),
-        ),
-    )
-  }
-  const uris = keys.map((k) => `s3://${options.bucket}/${k}`)
-  if (!options.wait) return { ...plan, uris, verified: false, elapsedMs: Date.now() - started, phases }
-
-  // The source snapshot shows the copy (copying / exporting) and returns to available when done;
-  // the objects in the bucket are the proof, when this identity may look at them.
-  let canVerify = true
-  const present = async (): Promise<boolean> => {
-    if (!canVerify) return true
-    const { client, sdk } = await clients.s3()
-    for (const key of keys) {
-      try {
-        await client.send(new sdk.HeadObjectCommand({ Bucket: options.bucket, Key: key }))
-      } catch (err) {
-        if (isNotFound(err) || (err as { name?: string }).name === 'NotFound') return false
-        if (isAccessDenied(err)) {
-          canVerify = false
-          return true
-        }
-        throw err
-      }
-    }
-    return true
-  }
-  let objectsThere = false
-  let failureMessage: string | undefined
-  const copyStarted = new Date(Date.now() - 1000)
-  const w = await waitFor<SnapshotInfo | undefined>(
-    {
-      resource: `export of ${snapshot.name} to s3://${options.bucket}`,
-      describe: async () => {
-        const s = await describeSnapshot(clients, service, snapshot.name)
-        objectsThere = s?.status === 'available' ? await present() : false
-        // Back to available without the objects: the copy may have failed, which only the event log says.
-        if (s?.status === 'available' && !objectsThere) {
-          failureMessage = await snapshotFailureMessage(
-            clients,
-            service,
-            snapshot.name,
-            undefined,
-            copyStarted,
-            true,
-            0,
-          )
-        }
-        return s
-      },
-      status: (s) =>
-        failureMessage
-          ? 'failed'
-          : s?.status === 'available' && !objectsThere
-            ? 'writing objects'
-            : (s?.status ?? 'deleted'),
-      done: (status) => status === 'available',
-      failed: (status) => status === 'failed' || status === 'deleted',
-      resumeHint: `AWS carries on with the export; check the bucket: aws s3 ls s3://${options.bucket}/${prefix}-`,
-    },
-    options,
-  )
-  phases.push(...w.phases)
-  if (failureMessage) {
-    throw new AwsError(
-      `${who} could not export snapshot ${snapshot.name} to s3://${options.bucket}: ${failureMessage}`,
-      {
-        code: 'aws-export-failed',
-        hint: `The message is AWS's, from the ${who} event log. See what the bucket needs with: kvtop snapshot aws export --help`,
-      },
-    )
-  }
-  if (w.failed) {
-    throw await failure(
-      clients,
-      w.value ?? { ...snapshot, status: 'deleted' },
-      new Date(started),
-      `export of snapshot ${snapshot.name} by ${who}`,
-      w.elapsedMs,
-    )
-  }
-  return { ...plan, uris, verified: canVerify, elapsedMs: Date.now() - started, phases }
 }

@@ -271,11 +271,42 @@ export async function probeCapabilities(
   }
 }
 
+/** What the first, pipelined round learns: server facts, COMMAND INFO, and the replies of the commands sent as they are. */
+interface ProbeFacts {
+  info: Record<string, string>
+  clusterInfo: Record<string, string>
+  engine: Capabilities['engine']
+  version: string
+  /** COMMAND INFO of the probed commands; undefined when the server would not say. */
+  meta: Map<string, CommandMeta | null> | undefined
+  /** ACL WHOAMI: undefined before Redis 6 or when refused. */
+  user: string | undefined
+  debugSetting: Reply
+}
+
 async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<Capabilities> {
   const names = Object.keys(PROBED)
-  const tops = [...new Set(names.map((n) => PROBED[n].args[0].toLowerCase()))]
   const sent = names.filter((n) => PROBED[n].send)
-  // Round 1, pipelined, every reply bounded by the timeout: facts, metadata and read-only forms.
+  const { facts, sentReplies } = await readFacts(conn, names, sent)
+  const verdicts = new Map<string, Verdict>()
+  sent.forEach((name, i) => verdicts.set(name, classifyProbeReply(name, sentReplies[i])))
+  const pending = absentCommands(
+    names.filter((n) => !PROBED[n].send),
+    facts.meta,
+    verdicts,
+  )
+  await aclVerdicts(conn, facts, pending, verdicts)
+  debugProtection(conn, facts, verdicts)
+  return summarize(names, verdicts, facts, spec)
+}
+
+/** Round 1, pipelined, every reply bounded by the timeout: facts, metadata and read-only forms. */
+async function readFacts(
+  conn: RawRespConnection,
+  names: string[],
+  sent: string[],
+): Promise<{ facts: ProbeFacts; sentReplies: Reply[] }> {
+  const tops = [...new Set(names.map((n) => PROBED[n].args[0].toLowerCase()))]
   const [infoServer, infoCluster, whoami, commandInfo, debugSetting, ...sentReplies] = await Promise.all([
     conn.call(['INFO', 'server']),
     conn.call(['INFO', 'cluster']),
@@ -285,32 +316,46 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
     ...sent.map((n) => conn.call(PROBED[n].args)),
   ])
   const info = parseInfo(text(infoServer) ?? '')
-  const clusterInfo = parseInfo(text(infoCluster) ?? '')
   const { engine, version } = detectEngine(info)
-  const meta = commandInfo instanceof RespError ? undefined : parseCommandInfo(tops, commandInfo)
-  const user = text(whoami)
-  // Redis before 6 has no ACL: a command that exists is allowed.
-  const noAcl = engine === 'redis' && version !== 'unknown' && !versionAtLeast(version, '6.0.0')
-
-  const verdicts = new Map<string, Verdict>()
-  sent.forEach((name, i) => verdicts.set(name, classifyProbeReply(name, sentReplies[i])))
-
-  /** `config` / `acl|setuser` as COMMAND INFO names it, and what it says of it. */
-  const lookup = (
-    name: string,
-  ): { full: string; meta: CommandMeta | null | undefined; subMissing: boolean } => {
-    const [cmd, sub] = name.split(' ')
-    const top = meta?.get(cmd)
-    const full = sub ? `${cmd}|${sub}` : cmd
-    if (!sub || !top?.subcommands) return { full, meta: top, subMissing: false }
-    const subMeta = top.subcommands.get(full)
-    return { full, meta: subMeta ?? null, subMissing: !subMeta }
+  return {
+    facts: {
+      info,
+      clusterInfo: parseInfo(text(infoCluster) ?? ''),
+      engine,
+      version,
+      meta: commandInfo instanceof RespError ? undefined : parseCommandInfo(tops, commandInfo),
+      user: text(whoami),
+      debugSetting,
+    },
+    sentReplies,
   }
+}
 
-  // Never sent: first whether the server has the command at all.
+/** `config` / `acl|setuser` as COMMAND INFO names it, and what it says of it. */
+function lookup(
+  meta: ProbeFacts['meta'],
+  name: string,
+): { full: string; meta: CommandMeta | null | undefined; subMissing: boolean } {
+  const [cmd, sub] = name.split(' ')
+  const top = meta?.get(cmd)
+  const full = sub ? `${cmd}|${sub}` : cmd
+  if (!sub || !top?.subcommands) return { full, meta: top, subMissing: false }
+  const subMeta = top.subcommands.get(full)
+  return { full, meta: subMeta ?? null, subMissing: !subMeta }
+}
+
+/**
+ * Never sent: first whether the server has the command at all (COMMAND INFO). Those it does not
+ * list get their verdict here; the rest are returned, to be asked of the ACL.
+ */
+function absentCommands(
+  unsent: string[],
+  meta: ProbeFacts['meta'],
+  verdicts: Map<string, Verdict>,
+): string[] {
   const pending: string[] = []
-  for (const name of names.filter((n) => !PROBED[n].send)) {
-    const { meta: m, subMissing } = lookup(name)
+  for (const name of unsent) {
+    const { meta: m, subMissing } = lookup(meta, name)
     if (meta && m === null) {
       verdicts.set(
         name,
@@ -324,9 +369,22 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
       )
     } else pending.push(name)
   }
+  return pending
+}
 
-  // Round 2: may this user run them? ACL DRYRUN checks without running. Where DRYRUN is missing
-  // (Redis 6) or refused, round 3 reads the user's rules with ACL GETUSER.
+/**
+ * Round 2: may this user run them? ACL DRYRUN checks without running. Where DRYRUN is missing
+ * (Redis 6) or refused, round 3 reads the user's rules with ACL GETUSER.
+ */
+async function aclVerdicts(
+  conn: RawRespConnection,
+  facts: ProbeFacts,
+  pending: string[],
+  verdicts: Map<string, Verdict>,
+): Promise<void> {
+  const { user, meta, engine, version } = facts
+  // Redis before 6 has no ACL: a command that exists is allowed.
+  const noAcl = engine === 'redis' && version !== 'unknown' && !versionAtLeast(version, '6.0.0')
   let dryrun: Reply[] | undefined
   let rules: string[] | undefined
   if (user !== undefined && pending.length) {
@@ -338,25 +396,11 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
     else if (meta) rules = parseGetUserRules(await conn.call(['ACL', 'GETUSER', user]))
   }
   pending.forEach((name, i) => {
-    const { full, meta: m } = lookup(name)
+    const { full, meta: m } = lookup(meta, name)
     let verdict: Verdict = 'unknown'
     const dry = dryrun?.[i]
-    if (dry !== undefined) {
-      const said = text(dry)
-      if (said === 'OK') verdict = 'allowed'
-      else if (said !== undefined && /no permissions/i.test(said))
-        verdict = {
-          command: name,
-          reason: 'acl',
-          message: `NOPERM ${said.replace(/^(This user|User \S+)/, 'this user')}`,
-        }
-      else if (dry instanceof RespError && /not found/i.test(dry.message))
-        verdict = {
-          command: name,
-          reason: 'disabled',
-          message: `ERR unknown command '${name}' (ACL DRYRUN: ${dry.message})`,
-        }
-    } else if (rules && m) {
+    if (dry !== undefined) verdict = dryrunVerdict(name, dry)
+    else if (rules && m) {
       verdict = rules.some((r) => aclRulesAllow(r, full, m.categories))
         ? 'allowed'
         : {
@@ -367,22 +411,51 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
     } else if (noAcl && meta) verdict = 'allowed'
     verdicts.set(name, verdict)
   })
+}
 
-  // DEBUG, allowed by the ACL, may still be refused by the setting that protects it (Redis 7+).
-  if (verdicts.get('debug') === 'allowed') {
-    const setting = Array.isArray(debugSetting) ? text(debugSetting[1]) : undefined
-    const guarded = engine === 'valkey' || versionAtLeast(version === 'unknown' ? '0' : version, '7.0.0')
-    const local = isLoopback(parseAddress(conn.address)?.host)
-    if (setting === 'no' || (setting === 'local' && !local))
-      verdicts.set('debug', {
-        command: 'debug',
-        reason: 'protected',
-        message: `ERR DEBUG command not allowed: enable-debug-command is '${setting}'`,
-      })
-    else if (setting === undefined && guarded && !Array.isArray(debugSetting))
-      verdicts.set('debug', 'unknown')
-  }
+/** What an ACL DRYRUN reply says of a command. */
+function dryrunVerdict(name: string, dry: Reply): Verdict {
+  const said = text(dry)
+  if (said === 'OK') return 'allowed'
+  if (said !== undefined && /no permissions/i.test(said))
+    return {
+      command: name,
+      reason: 'acl',
+      message: `NOPERM ${said.replace(/^(This user|User \S+)/, 'this user')}`,
+    }
+  if (dry instanceof RespError && /not found/i.test(dry.message))
+    return {
+      command: name,
+      reason: 'disabled',
+      message: `ERR unknown command '${name}' (ACL DRYRUN: ${dry.message})`,
+    }
+  return 'unknown'
+}
 
+/** DEBUG, allowed by the ACL, may still be refused by the setting that protects it (Redis 7+). */
+function debugProtection(conn: RawRespConnection, facts: ProbeFacts, verdicts: Map<string, Verdict>): void {
+  if (verdicts.get('debug') !== 'allowed') return
+  const { debugSetting, engine, version } = facts
+  const setting = Array.isArray(debugSetting) ? text(debugSetting[1]) : undefined
+  const guarded = engine === 'valkey' || versionAtLeast(version === 'unknown' ? '0' : version, '7.0.0')
+  const local = isLoopback(parseAddress(conn.address)?.host)
+  if (setting === 'no' || (setting === 'local' && !local))
+    verdicts.set('debug', {
+      command: 'debug',
+      reason: 'protected',
+      message: `ERR DEBUG command not allowed: enable-debug-command is '${setting}'`,
+    })
+  else if (setting === undefined && guarded && !Array.isArray(debugSetting)) verdicts.set('debug', 'unknown')
+}
+
+/** Every verdict sorted into refused, unsupported (absent in this engine and version) and unknown. */
+function summarize(
+  names: string[],
+  verdicts: Map<string, Verdict>,
+  facts: ProbeFacts,
+  spec: ConnectionSpec,
+): Capabilities {
+  const { engine, version } = facts
   const refusals: Refusal[] = []
   const unsupported: string[] = []
   const unknown: string[] = []
@@ -399,8 +472,8 @@ async function probeOn(conn: RawRespConnection, spec: ConnectionSpec): Promise<C
   return {
     engine,
     version,
-    provider: detectProvider(info, spec.endpoint.host),
-    clusterEnabled: clusterInfo.cluster_enabled === '1',
+    provider: detectProvider(facts.info, spec.endpoint.host),
+    clusterEnabled: facts.clusterInfo.cluster_enabled === '1',
     refused: refusals.map((r) => r.command),
     refusals,
     unsupported,

@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core'
 import { AwsCommand, waitFlags } from '../../../src/aws-command.js'
 import { validateResourceName } from '../../../src/connect/resource-name.js'
 import { awsAccountFlags } from '../../../src/aws/flags.js'
-import type { ExportPlan, ExportResult } from '../../../src/aws/snapshots.js'
+import type { ExportPlan, ExportResult } from '../../../src/aws/snapshot-export.js'
 import type { AwsService } from '../../../src/aws/types.js'
 
 export default class SnapshotAwsExport extends AwsCommand {
@@ -39,7 +39,7 @@ export default class SnapshotAwsExport extends AwsCommand {
     if (flags.prefix !== undefined) validateResourceName('prefix', flags.prefix)
     const wait = this.waitOptions(flags)
     const { AwsClients } = await import('../../../src/aws/clients.js')
-    const { exportSnapshot } = await import('../../../src/aws/snapshots.js')
+    const { exportSnapshot } = await import('../../../src/aws/snapshot-export.js')
     const { formatExportPlan, formatExportResult, formatBucketCheck, formatSkippedCheck } =
       await import('../../../src/aws/format.js')
     const clients = new AwsClients(this.awsOptions(flags))

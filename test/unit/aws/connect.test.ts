@@ -7,11 +7,8 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { awsTargetFromFlags } from '../../../src/aws/target.js'
 import { connectionInputWithAws, usesAws } from '../../../src/aws/flags.js'
-import { matchNodes } from '../../../src/aws/cloudwatch-monitor.js'
-import { redisOptions } from '../../../src/connect/client.js'
 import { resolveConnectionSpec } from '../../../src/connect/options.js'
-import type { TokenAuth } from '../../../src/connect/iam.js'
-import type { TopologyNode } from '../../../src/connect/topology.js'
+import { noSources } from '../connect/no-sources.js'
 
 const ec = mockClient(ElastiCacheClient)
 afterAll(() => ec.restore())
@@ -25,19 +22,6 @@ beforeEach(() => {
   vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials')
 })
 afterEach(() => vi.unstubAllEnvs())
-
-const noSources = { profile: () => ({}), sandbox: () => undefined }
-
-function tokenAuth(tokens: string[]): TokenAuth & { i: number } {
-  return {
-    i: 0,
-    username: 'iam-user',
-    reauthIntervalMs: 1000,
-    current() {
-      return tokens[this.i]
-    },
-  }
-}
 
 describe('AWS flags', () => {
   it('one target at most; names are validated before they reach a URL', () => {
@@ -156,81 +140,6 @@ describe('--elasticache in place of a URL, and --iam', () => {
     await expect(
       connectionInputWithAws('redis://u@master.orders.abc.use1.cache.amazonaws.com', { iam: true }),
     ).rejects.toThrow(/requires TLS/)
-  })
-})
-
-describe('IAM in the connection layer', () => {
-  it('resolveConnectionSpec refuses IAM without TLS', () => {
-    expect(() =>
-      resolveConnectionSpec({ url: 'redis://h:6379', iam: tokenAuth(['t1']) }, {}, noSources),
-    ).toThrow(/IAM authentication requires TLS/)
-  })
-
-  it('the IAM user and the current token override URL and environment credentials', () => {
-    const auth = tokenAuth(['t1', 't2'])
-    const spec = resolveConnectionSpec(
-      { url: 'rediss://other:pw@h:6379', iam: auth },
-      { KVTOP_PASSWORD: 'env' },
-      noSources,
-    )
-    expect(spec.endpoint).toMatchObject({ username: 'iam-user', password: 't1' })
-    auth.i = 1
-    // Connections opened later (new nodes, reconnects) get the token current then.
-    expect(redisOptions(spec, { host: 'h', port: 6380 })).toMatchObject({
-      username: 'iam-user',
-      password: 't2',
-    })
-  })
-})
-
-describe('CloudWatch nodes to topology nodes', () => {
-  const topo = (id: string, host: string, port: number, hostname?: string): TopologyNode => ({
-    id,
-    host,
-    port,
-    address: `${host}:${port}`,
-    role: 'primary',
-    shard: 0,
-    slots: [],
-    up: true,
-    health: 'online',
-    ...(hostname ? { hostname } : {}),
-  })
-  const cw = [
-    {
-      id: 'orders-0001-001',
-      service: 'elasticache' as const,
-      dimensions: {},
-      address: 'orders-0001-001.orders.abc.use1.cache.amazonaws.com:6379',
-    },
-    {
-      id: 'orders-0001-002',
-      service: 'elasticache' as const,
-      dimensions: {},
-      address: 'orders-0001-002.orders.abc.use1.cache.amazonaws.com:6379',
-    },
-    { id: 'orders-0002-001', service: 'elasticache' as const, dimensions: {} },
-  ]
-
-  it('by address, by announced hostname label, and by resolving AWS endpoints for IP-only nodes', async () => {
-    const resolve = vi.fn(async (host: string) =>
-      host.startsWith('orders-0001-002.') ? ['10.0.0.12'] : ['10.0.0.11'],
-    )
-    const m = await matchNodes(
-      [
-        topo('a', 'orders-0001-001.orders.abc.use1.cache.amazonaws.com', 6379),
-        topo('b', '10.0.0.12', 6379),
-        topo('c', '10.0.0.13', 6379, 'orders-0002-001.orders.abc.use1.cache.amazonaws.com'),
-        topo('d', '10.0.0.99', 6379),
-      ],
-      cw,
-      resolve,
-    )
-    expect(Object.fromEntries([...m].map(([k, v]) => [k, v.id]))).toEqual({
-      a: 'orders-0001-001',
-      b: 'orders-0001-002',
-      c: 'orders-0002-001',
-    })
   })
 })
 

@@ -12,7 +12,6 @@ import {
   type NodeRef,
   type RawLogEntry,
 } from '../../../src/metrics/slowlog.js'
-import { parseLatencyLatest } from '../../../src/metrics/latency.js'
 import { escapeBytes } from '../../../src/data/escape.js'
 import { jsonFixture } from './fixtures.js'
 
@@ -65,15 +64,6 @@ describe('SLOWLOG GET parsing (captured Redis 7.0 replies)', () => {
       [{ id: 3, at: 1600000000000, value: 12000, args: ['KEYS', '*'], client: '' }],
     )
     expect(parseLogEntries(null)).toEqual([])
-  })
-})
-
-describe('LATENCY LATEST', () => {
-  it('parses the captured reply, and an empty one', () => {
-    expect(parseLatencyLatest(debug.latency)).toEqual([
-      { event: 'command', at: 1795330553000, latestMs: 20, maxMs: 20 },
-    ])
-    expect(parseLatencyLatest(truncated.latency)).toEqual([])
   })
 })
 

@@ -1,0 +1,20 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { copyBytes, writeDecimal, writeSignedDecimal } from '../../../src/wire/bytes.js'
+
+describe('byte helpers', () => {
+  it('copy ranges and write decimals', () => {
+    const src = randomBytes(300)
+    const dst = Buffer.alloc(400)
+    expect(copyBytes(src, 10, 40, dst, 5)).toBe(30)
+    expect(dst.subarray(5, 35).equals(src.subarray(10, 40))).toBe(true)
+    expect(copyBytes(src, 0, 300, dst, 100)).toBe(300)
+    expect(dst.subarray(100).equals(src)).toBe(true)
+    for (const n of [0, 9, 10, 99, 100, 12345, 4294967295, 4294967296, 1795334168123]) {
+      const b = Buffer.alloc(20)
+      expect(b.toString('latin1', 0, writeDecimal(b, 0, n))).toBe(String(n))
+    }
+    const b = Buffer.alloc(20)
+    expect(b.toString('latin1', 0, writeSignedDecimal(b, 0, -1234))).toBe('-1234')
+  })
+})

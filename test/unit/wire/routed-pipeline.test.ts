@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { keySlot, keySlotOf, parseRedirect } from '../../../src/wire/routed-pipeline.js'
+import { RespError } from '../../../src/wire/reply-parser.js'
+import calculateSlot from 'cluster-key-slot'
+
+/** CRC16-XMODEM of the whole key, mod 16384 (no tag). */
+function crcSlot(k: string): number {
+  let crc = 0
+  for (const b of Buffer.from(k)) {
+    crc ^= b << 8
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc & 0x3fff
+}
+
+describe('slots', () => {
+  it("follow Redis's keyHashSlot for plain, hash-tagged and binary keys, on ranges", () => {
+    // Tags as the Redis cluster specification describes them.
+    const slot = (k: string) => keySlot(Buffer.from(k))
+    expect(slot('foo')).toBe(12182)
+    expect(slot('{user1000}.following')).toBe(slot('user1000'))
+    expect(slot('foo{{bar}}zap')).toBe(slot('{bar'))
+    expect(slot('foo{bar}{zap}')).toBe(slot('bar'))
+    // An empty tag hashes the whole key (cluster-key-slot gets this one wrong).
+    expect(slot('foo{}{bar}')).toBe(crcSlot('foo{}{bar}'))
+    expect(slot('{}')).toBe(crcSlot('{}'))
+    const keys = ['foo', '{a}b', 'x{y', '']
+      .map((k) => Buffer.from(k))
+      .concat([Buffer.from([0xff, 0x7b, 0x00, 0x7d, 0x0d, 0x0a]), randomBytes(40)])
+    for (const k of keys) {
+      const padded = Buffer.concat([Buffer.from('xx'), k, Buffer.from('yy')])
+      expect(keySlotOf(padded, 2, 2 + k.length)).toBe(keySlot(k))
+    }
+    // Where there is no empty-tag subtlety, it agrees with cluster-key-slot (what ioredis uses).
+    for (const k of ['foo', '{user1000}.following', 'foo{bar}{zap}', 'abc\r\n'])
+      expect(slot(k)).toBe(calculateSlot(k))
+  })
+
+  it('parse MOVED and ASK redirections', () => {
+    expect(parseRedirect(new RespError('MOVED 3999 127.0.0.1:6381'))).toEqual({
+      kind: 'MOVED',
+      slot: 3999,
+      host: '127.0.0.1',
+      port: 6381,
+    })
+    expect(parseRedirect(new RespError('ASK 1 [::1]:7000'))).toEqual({
+      kind: 'ASK',
+      slot: 1,
+      host: '::1',
+      port: 7000,
+    })
+    expect(parseRedirect(new RespError('ERR nope'))).toBeUndefined()
+  })
+})
