@@ -3,14 +3,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Deployment } from '../../../src/connect/deployment.js'
-import { startFileCheck } from '../../../src/ops/snapshot/restore-file-check.js'
-import { restoreSnapshot } from '../../../src/ops/snapshot/restore.js'
-import type { OperationEvent } from '../../../src/ops/events.js'
-import { runCli } from '../../helpers/cli.js'
-import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
+import { Deployment } from '../../../../src/connect/deployment.js'
+import { startFileCheck } from '../../../../src/ops/snapshot/restore-file-check.js'
+import { restoreSnapshot } from '../../../../src/ops/snapshot/restore.js'
+import type { OperationEvent } from '../../../../src/ops/events.js'
+import { runCli } from '../../../helpers/cli.js'
+import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 
-const fixtures = fileURLToPath(new URL('../../fixtures/rdb/', import.meta.url))
+const fixtures = fileURLToPath(new URL('../../../fixtures/rdb/', import.meta.url))
 
 /**
  * snapshot restore starts reading and checking the file while it connects to the target: the
