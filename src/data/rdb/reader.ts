@@ -162,19 +162,15 @@ function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
   }
 }
 
-/** Room kept free before each chunk read ahead, for the bytes of a record begun in the chunk before. */
-const KEEP_ROOM = 64 * 1024
-
 /**
- * A file read for RdbReader.fromFile: each chunk is read ahead (while the one before is parsed)
- * into a buffer with room before it, where the reader puts the bytes it keeps from the record
- * that did not fit, so that the chunk itself is never copied to join them. Iterable as chunks too.
+ * A file read straight into the reader's buffers (RdbReader.fromFile): each refill reads into the
+ * buffer the reader parses next, after the bytes it keeps, instead of joining a separately read
+ * chunk onto them (one copy and one allocation less per chunk). Iterable as chunks too.
  */
 class FileSource implements AsyncIterable<Buffer> {
   private handle: FileHandle | undefined
   private opening: Promise<FileHandle> | undefined
   private position = 0
-  private ahead: Promise<{ buf: Buffer; n: number }> | undefined
 
   constructor(
     readonly path: string,
@@ -191,21 +187,8 @@ class FileSource implements AsyncIterable<Buffer> {
     }
   }
 
-  /** The next chunk, at buf[KEEP_ROOM..KEEP_ROOM+n) (n 0 at the end); the one after is read meanwhile. */
-  async nextChunk(): Promise<{ buf: Buffer; n: number }> {
-    const got = await (this.ahead ?? this.readChunk())
-    this.ahead = got.n > 0 ? this.readChunk() : undefined
-    // Its failure is reported by the call that awaits it.
-    this.ahead?.catch(() => {})
-    return got
-  }
-
-  private async readChunk(): Promise<{ buf: Buffer; n: number }> {
-    const buf = Buffer.allocUnsafe(KEEP_ROOM + this.chunkSize)
-    return { buf, n: await this.readInto(buf, KEEP_ROOM, this.chunkSize) }
-  }
-
-  private async readInto(target: Buffer, offset: number, length: number): Promise<number> {
+  /** Read the next bytes of the file into target[offset..offset+length); 0 at its end. */
+  async readInto(target: Buffer, offset: number, length: number): Promise<number> {
     this.handle ??= await (this.opening ??= open(this.path, 'r'))
     const { bytesRead } = await this.handle.read(target, offset, length, this.position)
     this.position += bytesRead
@@ -213,8 +196,6 @@ class FileSource implements AsyncIterable<Buffer> {
   }
 
   async close(): Promise<void> {
-    await this.ahead?.catch(() => undefined)
-    this.ahead = undefined
     const handle = this.handle ?? (await this.opening?.catch(() => undefined))
     this.handle = undefined
     this.opening = undefined
@@ -224,9 +205,10 @@ class FileSource implements AsyncIterable<Buffer> {
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     try {
       for (;;) {
-        const { buf, n } = await this.nextChunk()
+        const chunk = Buffer.allocUnsafe(this.chunkSize)
+        const n = await this.readInto(chunk, 0, chunk.length)
         if (n === 0) return
-        yield buf.subarray(KEEP_ROOM, KEEP_ROOM + n)
+        yield chunk.subarray(0, n)
       }
     } finally {
       await this.close()
@@ -438,45 +420,29 @@ export class RdbReader {
   }
 
   /**
-   * The file's next chunk, with the `have` bytes kept from the record that did not fit put in the
-   * room before it; a record longer than that room or than a chunk is gathered into a buffer of its
-   * own (at least `want` bytes). Returns whether the file ended.
+   * The file's next bytes, read into a new buffer after the `have` bytes kept from the record that
+   * did not fit: at least `want` in all (a chunk more when the file has them). Returns whether the
+   * file ended.
    */
   private async refillFromFile(file: FileSource, have: number, want: number): Promise<boolean> {
     const c = this.c
-    let got = await file.nextChunk()
-    let ended = got.n === 0
-    let next: Buffer
-    let filled: number
-    if (have <= KEEP_ROOM && (ended || have + got.n >= want)) {
-      const start = KEEP_ROOM - have
-      c.buf.copy(got.buf, start, c.recordStart, c.end)
-      next = got.buf.subarray(start, KEEP_ROOM + got.n)
-      filled = have + got.n
-    } else {
-      next = Buffer.allocUnsafe(Math.max(want, have + got.n))
-      c.buf.copy(next, 0, c.recordStart, c.end)
-      filled = have
-      for (;;) {
-        if (filled + got.n > next.length) {
-          const bigger = Buffer.allocUnsafe(filled + got.n)
-          next.copy(bigger, 0, 0, filled)
-          next = bigger
-        }
-        filled += got.buf.copy(next, filled, KEEP_ROOM, KEEP_ROOM + got.n)
-        if (filled >= want) break
-        got = await file.nextChunk()
-        if (got.n === 0) {
-          ended = true
-          break
-        }
+    const left = c.limit - (c.base + c.end)
+    const next = Buffer.allocUnsafe(Math.max(want, have + Math.min(file.chunkSize, Math.max(left, 1))))
+    c.buf.copy(next, 0, c.recordStart, c.end)
+    let filled = have
+    let ended = false
+    while (filled < want) {
+      const n = await file.readInto(next, filled, next.length - filled)
+      if (n === 0) {
+        ended = true
+        break
       }
-      next = next.subarray(0, filled)
+      filled += n
     }
     if (filled === have) throw this.truncated(c.needBytes ? c.needBytes - have : 1)
     if (this.verify) this.crc.update(c.buf, this.crcPos, c.recordStart)
     c.base += c.recordStart
-    c.buf = next
+    c.buf = filled === next.length ? next : next.subarray(0, filled)
     c.pos = 0
     c.end = filled
     c.recordStart = 0
