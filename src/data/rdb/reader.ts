@@ -216,12 +216,6 @@ class FileSource implements AsyncIterable<Buffer> {
   }
 }
 
-/**
- * Records per batch at most: a chunk of small keys holds tens of thousands, and the entries a
- * consumer is working through are all alive at each young-generation collection, which copies them.
- */
-const MAX_BATCH = 1024
-
 /** Returned internally for an entry tallied, not yielded. */
 const COUNTED: { readonly counted: true } = { counted: true }
 
@@ -345,7 +339,7 @@ export class RdbReader {
     }
   }
 
-  /** All records, in batches (at most one per chunk read, of at most MAX_BATCH records). */
+  /** All records, in batches (one batch per chunk read). */
   async *batches(): AsyncGenerator<RdbRecord[]> {
     const file = this.source instanceof FileSource ? this.source : undefined
     const iterator = file
@@ -358,14 +352,13 @@ export class RdbReader {
       let pendingBytes = 0
       while (!this.done) {
         const batch: RdbRecord[] = []
-        let full = false
         for (;;) {
           c.recordStart = c.pos
           c.needBytes = 0
           try {
             const record = this.parseRecord()
-            if (record !== COUNTED) full = batch.push(record as RdbRecord) >= MAX_BATCH
-            if (this.done || full) break
+            if (record !== COUNTED) batch.push(record as RdbRecord)
+            if (this.done) break
           } catch (err) {
             if (err !== NEED) throw err
             c.pos = c.recordStart
@@ -374,7 +367,6 @@ export class RdbReader {
         }
         if (batch.length) yield batch
         if (this.done) break
-        if (full) continue
         // Refill: gather chunks until the record that did not fit can be parsed (or one more chunk
         // when its size is not known yet), then join them once. A large record grows by doubling,
         // so that it is walked again a few times, not once per chunk.

@@ -124,22 +124,3 @@ describe('RdbReader.fromFile', () => {
     expect(openFds()).toBe(before)
   })
 })
-
-describe('RdbReader batches', () => {
-  it('hold at most 1024 records, however many a chunk holds; every key in order', async () => {
-    const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(`k:${i}\r\n`))
-    const file = rdbFile(10, [{ db: 0, entries: keys.map((key) => ({ type: 0, key, value: str('v') })) }])
-    const path = join(tmp, 'many.rdb')
-    writeFileSync(path, file)
-    for (const reader of [RdbReader.fromFile(path), new RdbReader(once(file, file.length))]) {
-      const sizes: number[] = []
-      const seen: string[] = []
-      for await (const batch of reader.batches()) {
-        sizes.push(batch.length)
-        for (const r of batch) if (r.kind === 'entry') seen.push(r.key.toString())
-      }
-      expect(Math.max(...sizes)).toBe(1024)
-      expect(seen).toEqual(keys.map(String))
-    }
-  })
-})
