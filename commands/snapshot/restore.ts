@@ -12,6 +12,7 @@ import {
 } from '../../src/ops/snapshot/restore.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../../src/ops/stall-flag.js'
 import { formatRestore } from '../../src/ops/snapshot/format.js'
+import { startFileCheck } from '../../src/ops/snapshot/restore-file-check.js'
 
 export default class SnapshotRestore extends BaseCommand {
   static override summary = 'RESTORE every key of an RDB file into a standalone server or a cluster'
@@ -66,8 +67,11 @@ export default class SnapshotRestore extends BaseCommand {
     try {
       const report = await this.runOperation(
         async ({ signal, emit }) => {
+          // The file's verification reads it while the target is connected and probed.
+          const fileCheck = startFileCheck(args.file, emit)
           deployment = await Deployment.connect(input, { probe: true })
           return restoreSnapshot(deployment, args.file, {
+            fileCheck,
             replace: flags.replace,
             ...(flags.yes
               ? {}

@@ -41,9 +41,15 @@ export class Deployment {
     // by --timeout, so a node that completes the handshake and then stops answering fails (exit 3).
     const seed = await openNode(spec, undefined, { commandTimeoutMs: spec.timeoutMs })
     try {
-      const topology = await discoverTopology(spec, seed)
-      const capabilities = options.probe ? await probeCapabilities(spec, seed) : undefined
-      return new Deployment(spec, seed, topology, capabilities)
+      // The probe has its own connection: it runs beside the discovery, not after it. A failure
+      // of the discovery is still the one reported when both fail.
+      const [topology, capabilities] = await Promise.allSettled([
+        discoverTopology(spec, seed),
+        options.probe ? probeCapabilities(spec, seed) : undefined,
+      ])
+      if (topology.status === 'rejected') throw topology.reason
+      if (capabilities.status === 'rejected') throw capabilities.reason
+      return new Deployment(spec, seed, topology.value, capabilities.value)
     } catch (err) {
       await closeQuietly(seed)
       if (

@@ -40,6 +40,7 @@ export class AtomicFile {
     readonly path: string,
     readonly tempPath: string,
     private readonly fd: number,
+    private readonly bufferBytes: number | undefined,
   ) {}
 
   /** A fresh temporary name beside `path`. */
@@ -51,7 +52,15 @@ export class AtomicFile {
    * Check the destination before any work: refuse an existing file without `overwrite`, and an
    * unwritable directory, with exit 2.
    */
-  static open(path: string, options: { overwrite?: boolean; flagName?: string } = {}): AtomicFile {
+  static open(
+    path: string,
+    options: {
+      overwrite?: boolean
+      flagName?: string
+      /** Bytes the write stream buffers before its writer should wait (Node's default: 16 KiB). */
+      bufferBytes?: number
+    } = {},
+  ): AtomicFile {
     let exists = false
     try {
       const st = statSync(path)
@@ -69,7 +78,12 @@ export class AtomicFile {
     for (let attempt = 0; ; attempt++) {
       const temp = AtomicFile.tempName(path)
       try {
-        return new AtomicFile(path, temp, openSync(temp, TEMP_FILE_FLAGS, TEMP_FILE_MODE))
+        return new AtomicFile(
+          path,
+          temp,
+          openSync(temp, TEMP_FILE_FLAGS, TEMP_FILE_MODE),
+          options.bufferBytes,
+        )
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         // Something already has that name (a leftover, or planted): take another one.
@@ -93,7 +107,11 @@ export class AtomicFile {
    */
   writeStream(): WriteStream {
     if (!this.stream) {
-      this.stream = createWriteStream('', { fd: this.fd, autoClose: false })
+      this.stream = createWriteStream('', {
+        fd: this.fd,
+        autoClose: false,
+        ...(this.bufferBytes ? { highWaterMark: this.bufferBytes } : {}),
+      })
       this.stream.on('error', (err) => this.fail(err))
     }
     return this.stream

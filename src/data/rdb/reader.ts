@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { ReadStream, createReadStream, statSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { Crc64 } from '../crc64.js'
 import {
   MAX_RDB_VERSION,
@@ -162,6 +162,60 @@ function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
   }
 }
 
+/**
+ * A file read straight into the reader's buffers (RdbReader.fromFile): each refill reads into the
+ * buffer the reader parses next, after the bytes it keeps, instead of joining a separately read
+ * chunk onto them (one copy and one allocation less per chunk). Iterable as chunks too.
+ */
+class FileSource implements AsyncIterable<Buffer> {
+  private handle: FileHandle | undefined
+  private opening: Promise<FileHandle> | undefined
+  private position = 0
+
+  constructor(
+    readonly path: string,
+    readonly chunkSize: number,
+  ) {}
+
+  /** The file's size, when it can be known now (undefined: the first read says why not). */
+  size(): number | undefined {
+    try {
+      const st = statSync(this.path)
+      return st.isFile() ? st.size : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Read the next bytes of the file into target[offset..offset+length); 0 at its end. */
+  async readInto(target: Buffer, offset: number, length: number): Promise<number> {
+    this.handle ??= await (this.opening ??= open(this.path, 'r'))
+    const { bytesRead } = await this.handle.read(target, offset, length, this.position)
+    this.position += bytesRead
+    return bytesRead
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle ?? (await this.opening?.catch(() => undefined))
+    this.handle = undefined
+    this.opening = undefined
+    await handle?.close()
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(this.chunkSize)
+        const n = await this.readInto(chunk, 0, chunk.length)
+        if (n === 0) return
+        yield chunk.subarray(0, n)
+      }
+    } finally {
+      await this.close()
+    }
+  }
+}
+
 /** Returned internally for an entry tallied, not yielded. */
 const COUNTED: { readonly counted: true } = { counted: true }
 
@@ -254,7 +308,12 @@ export class RdbReader {
   }
 
   static fromFile(path: string, options: RdbReaderOptions & { chunkSize?: number } = {}): RdbReader {
-    return new RdbReader(createReadStream(path, { highWaterMark: options.chunkSize ?? 1024 * 1024 }), options)
+    const chunkSize = options.chunkSize ?? 1024 * 1024
+    // Input after the RDB (leaveSourceOpen) is read from a stream by rest(): keep one then.
+    if (options.leaveSourceOpen)
+      return new RdbReader(createReadStream(path, { highWaterMark: chunkSize }), options)
+    const source = new FileSource(path, chunkSize)
+    return new RdbReader(source, { ...options, size: options.size ?? source.size() })
   }
 
   /** Bytes consumed so far (file offset of the next unparsed byte). */
@@ -282,7 +341,10 @@ export class RdbReader {
 
   /** All records, in batches (one batch per chunk read). */
   async *batches(): AsyncGenerator<RdbRecord[]> {
-    const iterator = (this.iterator = this.source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>)
+    const file = this.source instanceof FileSource ? this.source : undefined
+    const iterator = file
+      ? undefined
+      : (this.iterator = this.source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>)
     let exhausted = false
     try {
       const c = this.c
@@ -314,8 +376,12 @@ export class RdbReader {
           have + 1,
           Math.min(2 * have, MAX_RECORD, c.limit - (c.base + c.recordStart)),
         )
+        if (file) {
+          exhausted = await this.refillFromFile(file, have, want)
+          continue
+        }
         while (!exhausted && have + pendingBytes < want) {
-          const next = await iterator.next()
+          const next = await iterator!.next()
           if (next.done) {
             exhausted = true
             break
@@ -340,8 +406,40 @@ export class RdbReader {
       // Bytes already read past the checksum belong to whatever follows (an AOF after its preamble).
       this.tail = c.buf.subarray(c.pos, c.end)
     } finally {
-      if (!exhausted && !(this.done && this.leaveOpen)) await iterator.return?.()
+      if (file) await file.close()
+      else if (!exhausted && !(this.done && this.leaveOpen)) await iterator!.return?.()
     }
+  }
+
+  /**
+   * The file's next bytes, read into a new buffer after the `have` bytes kept from the record that
+   * did not fit: at least `want` in all (a chunk more when the file has them). Returns whether the
+   * file ended.
+   */
+  private async refillFromFile(file: FileSource, have: number, want: number): Promise<boolean> {
+    const c = this.c
+    const left = c.limit - (c.base + c.end)
+    const next = Buffer.allocUnsafe(Math.max(want, have + Math.min(file.chunkSize, Math.max(left, 1))))
+    c.buf.copy(next, 0, c.recordStart, c.end)
+    let filled = have
+    let ended = false
+    while (filled < want) {
+      const n = await file.readInto(next, filled, next.length - filled)
+      if (n === 0) {
+        ended = true
+        break
+      }
+      filled += n
+    }
+    if (filled === have) throw this.truncated(c.needBytes ? c.needBytes - have : 1)
+    if (this.verify) this.crc.update(c.buf, this.crcPos, c.recordStart)
+    c.base += c.recordStart
+    c.buf = filled === next.length ? next : next.subarray(0, filled)
+    c.pos = 0
+    c.end = filled
+    c.recordStart = 0
+    this.crcPos = 0
+    return ended
   }
 
   /** All records, one by one. */

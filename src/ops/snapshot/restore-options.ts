@@ -1,5 +1,6 @@
 import type { ChecksumStatus } from '../../data/rdb/reader.js'
 import type { EventSink } from '../events.js'
+import type { FileCheck } from './restore-file-check.js'
 
 /**
  * How keys are written: `dump` RESTOREs every key (a value the target cannot read is refused before
@@ -25,6 +26,8 @@ export interface RestoreOptions {
   ignoreChecksum?: boolean
   signal?: AbortSignal
   onEvent?: EventSink
+  /** The file's verification, already started (startFileCheck: while the target was being connected); else it starts here. */
+  fileCheck?: FileCheck
   /** Bytes per write to one node, and writes in flight per node. */
   batchBytes?: number
   window?: number

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { stat } from 'node:fs/promises'
 import type { Deployment } from '../../connect/deployment.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { rdbVersionForServer, typeInfo } from '../../data/rdb/constants.js'
@@ -7,8 +6,8 @@ import { restoreLabel } from '../../data/rdb/versions.js'
 import { openRawNode } from '../../wire/node.js'
 import { UsageError } from '../../errors.js'
 import type { EventSink } from '../events.js'
-import { fileError } from './inspect.js'
 import { summarize, type FileSummary } from './restore-file.js'
+import { startFileCheck, type FileCheck } from './restore-file-check.js'
 import type { RebuildOptions } from './restore-encode.js'
 import { countExisting } from './restore-existing.js'
 import type { RestoreMode, RestoreOptions } from './restore-options.js'
@@ -47,7 +46,8 @@ export async function preflightRestore(
   options: RestoreOptions,
   { emit, warn }: RestoreContext,
 ): Promise<RestorePlan> {
-  const size = await fileSize(path)
+  const fileCheck = options.fileCheck ?? startFileCheck(path, emit)
+  await fileCheck.size
   const caps = deployment.capabilities
   const cluster = deployment.topology.mode === 'cluster'
   const refused = new Set(caps?.refused ?? [])
@@ -60,7 +60,7 @@ export async function preflightRestore(
   }
 
   // 1. The file, verified end to end.
-  const summary = await verifyFile(path, size, options, { emit, warn })
+  const summary = await verifyFile(path, fileCheck, options, { emit, warn })
 
   // 2. Where each database goes.
   const dbMap = options.dbMap ?? new Map<number, number>()
@@ -78,27 +78,16 @@ export async function preflightRestore(
   return { path, summary, mode, cluster, targetDb, ...encodings }
 }
 
-async function fileSize(path: string): Promise<number> {
-  try {
-    const st = await stat(path)
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
-    return st.size
-  } catch (err) {
-    throw fileError(path, err)
-  }
-}
-
 /** The file's summary; refused when its CRC-64 does not match (unless --ignore-checksum). */
 async function verifyFile(
   path: string,
-  size: number,
+  fileCheck: FileCheck,
   options: RestoreOptions,
   { emit, warn }: RestoreContext,
 ): Promise<FileSummary> {
-  emit({ type: 'phase', phase: 'verifying', detail: path })
-  let summary = await summarize(path, emit, size)
+  let summary = await fileCheck.summary
   if (summary.checksum !== 'ok' && (summary.checksum !== 'mismatch' || options.ignoreChecksum))
-    summary = await summarize(path, emit, size, true)
+    summary = await summarize(path, emit, await fileCheck.size, true)
   if (summary.checksum === 'mismatch' && !options.ignoreChecksum) {
     throw new UsageError(
       `${path}: the CRC-64 checksum does not match (stored ${summary.stored}, computed ${summary.computed}): nothing was restored`,

@@ -264,6 +264,31 @@ describe('AtomicFile', () => {
     expect(readdirSync(dir)).toEqual([])
   })
 
+  it('with a deep write buffer (bufferBytes), writes are taken without waiting; a failing one still makes commit reject, nothing under the final name', async () => {
+    const path = join(dir, 'deep.rdb')
+    const file = AtomicFile.open(path, { bufferBytes: 1024 * 1024 })
+    hooks.streamFail = { after: 1, codes: ['ENOSPC'] }
+    const out = file.writeStream()
+    const accepted = Array.from({ length: 6 }, () => out.write(Buffer.alloc(64 * 1024, 7)))
+    expect(accepted).toEqual([true, true, true, true, true, true])
+    await expect(file.commit()).rejects.toMatchObject({
+      exitCode: 5,
+      code: 'disk-full',
+      cause: { code: 'ENOSPC' },
+    })
+    expect(readdirSync(dir)).toEqual([])
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('with a deep write buffer, a good run writes every byte in order', async () => {
+    const path = join(dir, 'deep-ok.rdb')
+    const file = AtomicFile.open(path, { bufferBytes: 1024 * 1024 })
+    const chunks = Array.from({ length: 20 }, (_, i) => Buffer.alloc(64 * 1024 + i, i))
+    await writeChunks(file, chunks)
+    await file.commit()
+    expect(readFileSync(path).equals(Buffer.concat(chunks))).toBe(true)
+  })
+
   it('the first error is the one reported; an existing file under the final name is left as it was', async () => {
     const path = join(dir, 'dump.rdb')
     writeFileSync(path, 'the previous snapshot')

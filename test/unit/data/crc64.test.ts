@@ -17,7 +17,7 @@ describe('crc64 (Redis RDB / DUMP checksum)', () => {
     expect(crc64(Buffer.from('123456789')).toString(16)).toBe('e9c6d914c4b8d9ca')
   })
 
-  it.each([0, 1, 7, 8, 9, 47, 48, 63, 64, 65, 511, 512, 513, 4096, 200_000, 700_000])(
+  it.each([0, 1, 7, 8, 9, 47, 48, 63, 64, 65, 511, 512, 513, 1023, 1024, 1025, 4096, 200_000, 700_000])(
     'matches the bit-by-bit definition, JS and WebAssembly paths alike (%i bytes)',
     (n) => {
       const b = randomBytes(n)
