@@ -414,6 +414,15 @@ describe('kvtop migrate run', () => {
     try {
       const checkpoint = join(dir, 'victim.ckpt')
       const run = await throttledRunUnderway(victim, checkpoint)
+      // Killed once the checkpoint on disk holds acknowledged keys (written every 2 s): progress
+      // counts keys sent, the checkpoint only pages whose every write the target acknowledged.
+      const savedKeys = () => {
+        if (!existsSync(checkpoint)) return 0
+        const nodes = JSON.parse(readFileSync(checkpoint, 'utf8')).nodes as Record<string, { keys: number }>
+        return Object.values(nodes)[0]?.keys ?? 0
+      }
+      const deadline = Date.now() + 60_000
+      while (savedKeys() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
       process.kill(victim.summary.nodes[0].pid!, 'SIGKILL')
       const r = await run.done
       expect(r.code, r.stderr.slice(-2000)).toBe(5)

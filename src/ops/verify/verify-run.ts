@@ -1,0 +1,295 @@
+import { SLOTS } from '../../wire/routed-pipeline.js'
+import { RespError } from '../../wire/reply-parser.js'
+import { WorkWindow } from '../work-window.js'
+import { ProgressTracker } from '../progress.js'
+import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
+import type { Endpoints } from './logical.js'
+import type { Side } from './side.js'
+import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
+
+const CATEGORIES: DifferenceCategory[] = [
+  'missing-in-target',
+  'missing-in-source',
+  'type',
+  'value',
+  'ttl',
+  'count',
+]
+const EXAMPLES = 20
+/** Key batches compared at once per source (or target) primary. */
+const IN_FLIGHT = 8
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
+  })
+
+/** A source db and the target db its keys go to. */
+type DbPair = { source: number; target: number }
+
+interface Candidate {
+  diff: Difference
+  key: Buffer
+  pair: DbPair
+}
+
+/** What one verify compares: the db pairs and each side's key counts, read before it starts. */
+export interface VerifyScope {
+  mode: VerifyMode
+  pairs: DbPair[]
+  sourceDbs: Map<number, number>
+  targetDbs: Map<number, number>
+  /** Keys per batch (one pipelined round per side). */
+  batch: number
+}
+
+/**
+ * One verify over its two sides: `compareBothWays()` (every source key on the target, every target
+ * key on the source), `countDifferences()` (quick mode), `recheck()` (later passes over what
+ * differed), then `report()`. Differences found are candidates until the last pass.
+ */
+export class VerifyRun {
+  readonly forward: ProgressTracker
+  readonly reverse: ProgressTracker
+  private readonly candidates = new Map<string, Candidate>()
+  /** Target db -> the source dbs mapped onto it (none: every key there is extra). */
+  private readonly reversePairs = new Map<number, number[]>()
+  private lastEvent = 0
+  private firstPass = 0
+  private pass = 1
+  private countDiffs: Difference[] = []
+
+  constructor(
+    private readonly source: Side,
+    private readonly target: Side,
+    private readonly scope: VerifyScope,
+    private readonly settings: CompareSettings,
+    private readonly options: VerifyOptions,
+  ) {
+    const { pairs, sourceDbs, targetDbs } = scope
+    const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
+    this.forward = new ProgressTracker('source -> target', 'keys', total)
+    for (const p of pairs)
+      this.reversePairs.set(p.target, [...(this.reversePairs.get(p.target) ?? []), p.source])
+    for (const db of targetDbs.keys()) if (!this.reversePairs.has(db)) this.reversePairs.set(db, [])
+    const reverseTotal = [...this.reversePairs.keys()].reduce((n, db) => n + (targetDbs.get(db) ?? 0), 0)
+    this.reverse = new ProgressTracker('target -> source', 'keys', reverseTotal)
+  }
+
+  private emit(event: Parameters<NonNullable<VerifyOptions['onEvent']>>[0]): void {
+    this.options.onEvent?.(event)
+  }
+
+  private add(c: Candidate): void {
+    this.candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)
+  }
+
+  private tick(t: ProgressTracker): void {
+    if (Date.now() - this.lastEvent < 250) return
+    this.lastEvent = Date.now()
+    this.emit(t.snapshot())
+  }
+
+  /**
+   * Both directions at once (unless --max-ops): the reverse scan (target keys the source lacks)
+   * costs little of either server, and run beside the forward one it adds no time of its own.
+   */
+  async compareBothWays(): Promise<void> {
+    this.emit({ type: 'phase', phase: 'compare', detail: `${this.forward.total} source keys` })
+    // A failure of either direction stops the other's scans (at their next batch).
+    const stop = new AbortController()
+    const stopOnAbort = () => stop.abort()
+    const { signal } = this.options
+    signal?.addEventListener('abort', stopOnAbort, { once: true })
+    if (signal?.aborted) stop.abort()
+    const stopping = (work: Promise<void>) =>
+      work.catch((err: unknown) => {
+        stop.abort()
+        throw err
+      })
+    const forwardDone = stopping(this.forwardPass(stop.signal))
+    // Under --max-ops each node's budget sets the pace, not round trips: the directions take turns,
+    // each spending the whole budget.
+    const reverseDone = stopping(
+      this.options.maxOps
+        ? forwardDone.then(() => this.reversePass(stop.signal))
+        : this.reversePass(stop.signal),
+    )
+    // Both settle before either failure is thrown: nothing left running against closed connections.
+    const results = await Promise.allSettled([forwardDone, reverseDone])
+    signal?.removeEventListener('abort', stopOnAbort)
+    for (const r of results) if (r.status === 'rejected') throw r.reason
+    this.firstPass = this.candidates.size
+  }
+
+  /** Forward: every source key on the target. */
+  private async forwardPass(stop: AbortSignal): Promise<void> {
+    const { source, target, settings } = this
+    for (const pair of this.scope.pairs) {
+      const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+      await Promise.all(
+        source.primaries.map(async (node) => {
+          // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
+          const window = new WorkWindow(IN_FLIGHT)
+          for await (const keys of source.scanNode(node.address, pair.source, this.scope.batch, stop)) {
+            await window.add(async () => {
+              for (const diff of await compareKeys(e, keys, settings))
+                this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+              this.forward.add(keys.length)
+              this.tick(this.forward)
+            })
+          }
+          await window.drain()
+        }),
+      )
+    }
+    this.emit(this.forward.snapshot())
+  }
+
+  /** Reverse: target keys the source does not have. Target dbs no source db maps to are all extra. */
+  private async reversePass(stop: AbortSignal): Promise<void> {
+    if (this.scope.mode !== 'full') return
+    const { source, target } = this
+    for (const [targetDb, sourceDbsFor] of this.reversePairs) {
+      if (target.cluster && targetDb !== 0) continue
+      await Promise.all(
+        target.primaries.map(async (node) => {
+          const window = new WorkWindow(IN_FLIGHT)
+          for await (const keys of target.scanNode(node.address, targetDb, this.scope.batch, stop)) {
+            await window.add(async () => {
+              const found = new Array<boolean>(keys.length).fill(false)
+              for (const sdb of sourceDbsFor) {
+                const exists = await source.existing(sdb, keys)
+                exists.forEach((yes, i) => {
+                  if (yes) found[i] = true
+                })
+              }
+              keys.forEach((key, i) => {
+                if (found[i]) return
+                const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
+                this.add({
+                  diff: difference('missing-in-source', key, pair.source, 'only in target'),
+                  key,
+                  pair,
+                })
+              })
+              this.reverse.add(keys.length)
+              this.tick(this.reverse)
+            })
+          }
+          await window.drain()
+        }),
+      )
+    }
+    this.emit(this.reverse.snapshot())
+  }
+
+  /** Counts (quick mode): per db, and per slot when both sides are clusters. */
+  async countDifferences(): Promise<void> {
+    const { mode, pairs, sourceDbs, targetDbs } = this.scope
+    if (mode !== 'quick') return
+    for (const pair of pairs) {
+      const a = sourceDbs.get(pair.source) ?? 0
+      const b = targetDbs.get(pair.target) ?? 0
+      if (a !== b && pairs.filter((p) => p.target === pair.target).length === 1) {
+        this.countDiffs.push(
+          difference(
+            'count',
+            Buffer.alloc(0),
+            pair.source,
+            `db ${pair.source}: ${a} keys in source, db ${pair.target}: ${b} in target`,
+          ),
+        )
+      }
+    }
+    if (this.source.cluster && this.target.cluster)
+      this.countDiffs.push(...(await slotCountDiffs(this.source, this.target)))
+  }
+
+  /** Later passes: only what differed, after a pause, until nothing does or the passes run out. */
+  async recheck(passes: number): Promise<void> {
+    const { options, source, target, settings } = this
+    const batch = this.scope.batch
+    while (this.pass < passes && this.candidates.size && !options.signal?.aborted) {
+      this.pass++
+      this.emit({
+        type: 'phase',
+        phase: `pass ${this.pass}`,
+        detail: `re-checking ${this.candidates.size} keys`,
+      })
+      await sleep(options.passIntervalMs ?? 1000, options.signal)
+      const byPair = new Map<string, Candidate[]>()
+      for (const c of this.candidates.values()) {
+        const id = `${c.pair.source}:${c.pair.target}`
+        byPair.set(id, [...(byPair.get(id) ?? []), c])
+      }
+      this.candidates.clear()
+      for (const list of byPair.values()) {
+        const pair = list[0].pair
+        const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+        const unique = new Map(list.map((c) => [c.diff.keyHex, c.key]))
+        const keys = [...unique.values()]
+        for (let i = 0; i < keys.length; i += batch) {
+          for (const diff of await compareKeys(e, keys.slice(i, i + batch), settings)) {
+            this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+          }
+        }
+      }
+    }
+  }
+
+  /** What differs after the last pass, each difference also handed to `onDifference`. */
+  report(started: number): VerifyReport {
+    const final = [...this.countDiffs, ...[...this.candidates.values()].map((c) => c.diff)]
+    const counts = Object.fromEntries(CATEGORIES.map((c) => [c, 0])) as Record<DifferenceCategory, number>
+    for (const d of final) {
+      counts[d.category]++
+      this.options.onDifference?.(d)
+    }
+    const seconds = (Date.now() - started) / 1000
+    const { forward, reverse } = this
+    return {
+      mode: this.scope.mode,
+      identical: final.length === 0,
+      sourceKeys: forward.done,
+      targetKeys: reverse.done,
+      counts,
+      examples: final.slice(0, EXAMPLES),
+      converged: Math.max(0, this.firstPass - this.candidates.size),
+      passes: this.pass,
+      seconds,
+      keysPerSecond: seconds > 0 ? Math.round((forward.done + reverse.done) / seconds) : 0,
+      dbs: this.scope.pairs,
+    }
+  }
+}
+
+/** Keys per slot on each side (CLUSTER COUNTKEYSINSLOT on the owners), the slots that differ. */
+async function slotCountDiffs(source: Side, target: Side): Promise<Difference[]> {
+  const counts = async (side: Side) => {
+    const out = new Array<number>(SLOTS).fill(0)
+    for (const node of side.primaries) {
+      const slots = node.slots.flatMap(([a, b]) => Array.from({ length: b - a + 1 }, (_, i) => a + i))
+      const conn = await side.conn(node.address, 0)
+      for (let i = 0; i < slots.length; i += 2048) {
+        const part = slots.slice(i, i + 2048)
+        await side.throttle(node.address, part.length)
+        const replies = await conn.pipeline(part.map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s]))
+        part.forEach((s, j) => {
+          const r = replies[j]
+          if (!(r instanceof RespError)) out[s] = Number(r)
+        })
+      }
+    }
+    return out
+  }
+  const [a, b] = await Promise.all([counts(source), counts(target)])
+  const diffs: Difference[] = []
+  for (let s = 0; s < SLOTS; s++) {
+    if (a[s] !== b[s])
+      diffs.push(
+        difference('count', Buffer.alloc(0), 0, `slot ${s}: ${a[s]} keys in source, ${b[s]} in target`),
+      )
+  }
+  return diffs
+}
