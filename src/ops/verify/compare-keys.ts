@@ -132,168 +132,202 @@ interface Closer {
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
   if (s.typesOnly) return compareTypes(e, keys)
   const head = s.absoluteTtl ? HEAD_ABSOLUTE : HEAD_RELATIVE
-  const ttlCmd = head.names![1]
   const [src, tgt] = await Promise.all([
     e.source.perKey(e.sourceDb, keys, head),
     e.target.perKey(e.targetDb, keys, head),
   ])
-  const diffs: Difference[] = []
+  const batch: KeyBatch = { e, keys, s, diffs: [], now: Date.now(), ttlCmd: head.names![1] }
   const closer: Closer[] = []
-  const now = Date.now()
-  // As time left (ms) for the report; compared absolute when the servers give absolute times.
-  const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
   for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]
-    const sp = payload(src[i][0], e.source)
-    const tp = payload(tgt[i][0], e.target)
-    if (!sp && !tp) continue
-    if (!sp) {
-      const type = typeName(payloadType(tp!))
-      diffs.push(
-        difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
-      )
-      continue
-    }
-    if (!tp) {
-      const type = typeName(payloadType(sp))
-      diffs.push(
-        difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type }),
-      )
-      continue
-    }
-    // Equal payloads (same encoding, same RDB version): equal values, so one type. The types are
-    // read from the payloads only when they differ (or a difference names them).
-    const same = sp.equals(tp)
-    const st = same ? undefined : payloadType(sp)
-    const tt = same ? undefined : payloadType(tp)
-    if (st?.known && tt?.known && st.type !== tt.type) {
-      diffs.push(
-        difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
-          sourceType: st.type,
-          targetType: tt.type,
-        }),
-      )
-      continue
-    }
-    const sRaw = int(src[i][1], ttlCmd, e.source)
-    const tRaw = int(tgt[i][1], ttlCmd, e.target)
-    const differs =
-      (sRaw === -1) !== (tRaw === -1) || (sRaw >= 0 && tRaw >= 0 && Math.abs(sRaw - tRaw) > s.ttlToleranceMs)
-    if (differs && sRaw !== -2 && tRaw !== -2) {
-      const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
-      diffs.push(
-        difference('ttl', key, e.sourceDb, `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`, {
-          sourceType: typeName(st ?? payloadType(sp)),
-          sourceTtlMs: left(sRaw),
-          targetTtlMs: left(tRaw),
-        }),
-      )
-    }
-    if (!st || !tt) continue
-    const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
-    if (unknown || !st.known) {
-      const where = unknown === st ? 'source' : 'target'
-      const reason = unknown?.reason ?? ''
-      diffs.push(
-        difference(
-          'value',
-          key,
-          e.sourceDb,
-          `could not compare: the DUMP payload on the ${where} holds ${reason}`,
-          {
-            sourceType: typeName(st),
-          },
-        ),
-      )
-      continue
-    }
-    closer.push({
-      i,
-      type: st.type,
-      payloadBytes: Math.max(sp.length, tp.length),
-    })
+    const x = compareHead(batch, i, src[i], tgt[i])
+    if (x) closer.push(x)
   }
-  if (!closer.length) return diffs
+  if (closer.length) await lookCloser(batch, closer)
+  return batch.diffs
+}
 
-  const record = (x: Closer, mismatch: ValueMismatch | undefined) => {
-    if (!mismatch) return
-    diffs.push(
-      difference('value', keys[x.i], e.sourceDb, mismatch.detail, {
-        sourceType: x.type,
-        ...(s.showValues
-          ? { sourceValue: shown(mismatch.sourceValue), targetValue: shown(mismatch.targetValue) }
-          : {}),
+/** One batch being compared: where, its keys, the settings, and the differences found so far. */
+interface KeyBatch {
+  e: Endpoints
+  keys: Buffer[]
+  s: CompareSettings
+  diffs: Difference[]
+  /** When the head round came back: absolute expiries are reported as time left from it. */
+  now: number
+  ttlCmd: string
+}
+
+/**
+ * A key's DUMP payload and expiry on both sides: missing, another type, another TTL are differences
+ * here; equal payloads settle the value. Returns the key when its value must be looked at closer.
+ */
+function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer | undefined {
+  const { e } = b
+  const key = b.keys[i]
+  const sp = payload(src[0], e.source)
+  const tp = payload(tgt[0], e.target)
+  if (!sp && !tp) return undefined
+  if (!sp || !tp) {
+    const type = typeName(payloadType((sp ?? tp)!))
+    b.diffs.push(
+      sp
+        ? difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type })
+        : difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
+    )
+    return undefined
+  }
+  // Equal payloads (same encoding, same RDB version): equal values, so one type. The types are
+  // read from the payloads only when they differ (or a difference names them).
+  const same = sp.equals(tp)
+  const st = same ? undefined : payloadType(sp)
+  const tt = same ? undefined : payloadType(tp)
+  if (st?.known && tt?.known && st.type !== tt.type) {
+    b.diffs.push(
+      difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
+        sourceType: st.type,
+        targetType: tt.type,
       }),
     )
+    return undefined
   }
-  const lengthMismatch = (x: Closer, a: number, b: number): ValueMismatch | undefined =>
-    a === b
-      ? undefined
-      : {
-          detail: `${x.type} of ${a} ${x.type === 'string' ? 'bytes' : 'elements'} in source, ${b} in target`,
-        }
+  const ttl = ttlDifference(b, key, int(src[1], b.ttlCmd, e.source), int(tgt[1], b.ttlCmd, e.target), () =>
+    typeName(st ?? payloadType(sp)),
+  )
+  if (ttl) b.diffs.push(ttl)
+  if (!st || !tt) return undefined
+  const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
+  if (unknown || !st.known) {
+    const where = unknown === st ? 'source' : 'target'
+    b.diffs.push(
+      difference(
+        'value',
+        key,
+        e.sourceDb,
+        `could not compare: the DUMP payload on the ${where} holds ${unknown?.reason ?? ''}`,
+        { sourceType: typeName(st) },
+      ),
+    )
+    return undefined
+  }
+  return { i, type: st.type, payloadBytes: Math.max(sp.length, tp.length) }
+}
 
+/** Expiries that differ by more than the tolerance (or one side has none): a `ttl` difference. */
+function ttlDifference(
+  b: KeyBatch,
+  key: Buffer,
+  sRaw: number,
+  tRaw: number,
+  sourceType: () => string,
+): Difference | undefined {
+  const { s, now } = b
+  const differs =
+    (sRaw === -1) !== (tRaw === -1) || (sRaw >= 0 && tRaw >= 0 && Math.abs(sRaw - tRaw) > s.ttlToleranceMs)
+  if (!differs || sRaw === -2 || tRaw === -2) return undefined
+  // As time left (ms) for the report; compared absolute when the servers give absolute times.
+  const left = (t: number) => (s.absoluteTtl && t >= 0 ? Math.max(0, t - now) : t)
+  const ms = (t: number) => (t === -1 ? 'none' : `${t} ms`)
+  return difference(
+    'ttl',
+    key,
+    b.e.sourceDb,
+    `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`,
+    { sourceType: sourceType(), sourceTtlMs: left(sRaw), targetTtlMs: left(tRaw) },
+  )
+}
+
+/** A value difference found by the closer look (with the values when --show-values). */
+function recordMismatch(b: KeyBatch, x: Closer, mismatch: ValueMismatch | undefined): void {
+  if (!mismatch) return
+  b.diffs.push(
+    difference('value', b.keys[x.i], b.e.sourceDb, mismatch.detail, {
+      sourceType: x.type,
+      ...(b.s.showValues
+        ? { sourceValue: shown(mismatch.sourceValue), targetValue: shown(mismatch.targetValue) }
+        : {}),
+    }),
+  )
+}
+
+const lengthMismatch = (x: Closer, a: number, b: number): ValueMismatch | undefined =>
+  a === b
+    ? undefined
+    : {
+        detail: `${x.type} of ${a} ${x.type === 'string' ? 'bytes' : 'elements'} in source, ${b} in target`,
+      }
+
+/**
+ * Values whose payloads differ: small ones read whole for many keys in one round, big ones and
+ * streams piece by piece, module types compared only by their payloads.
+ */
+async function lookCloser(b: KeyBatch, closer: Closer[]): Promise<void> {
   const batched: { x: Closer; read: CommandArg[]; payloadBytes: number }[] = []
   const pieces: Closer[] = []
   for (const x of closer) {
-    const read = x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES ? wholeReadCommand(x.type, keys[x.i]) : undefined
+    const read =
+      x.payloadBytes <= WHOLE_READ_PAYLOAD_BYTES ? wholeReadCommand(x.type, b.keys[x.i]) : undefined
     if (read) batched.push({ x, read, payloadBytes: x.payloadBytes })
     else if (lengthCommand(x.type)) pieces.push(x)
     // Module types: only their serialized form can be compared.
-    else record(x, { detail: `${x.type} values differ (DUMP payloads)` })
+    else recordMismatch(b, x, { detail: `${x.type} values differ (DUMP payloads)` })
   }
+  for (const group of byReadBudget(batched)) await compareWhole(b, group)
+  if (pieces.length) await compareInPieces(b, pieces)
+}
 
-  for (const group of byReadBudget(batched)) {
-    const groupKeys = group.map((b) => keys[b.x.i])
-    const read = (_k: Buffer, j: number) => [group[j].read]
-    const [sv, tv] = await Promise.all([
-      e.source.perKey(e.sourceDb, groupKeys, read),
-      e.target.perKey(e.targetDb, groupKeys, read),
-    ])
-    group.forEach(({ x }, j) => {
-      const a = sv[j][0]
-      const b = tv[j][0]
-      // A key that changed type or vanished while read: a difference for now, rechecked by the next pass.
-      const refused = a instanceof RespError ? a : b instanceof RespError ? b : undefined
-      if (refused) return record(x, { detail: `could not compare: ${refused.message}` })
-      record(
-        x,
-        lengthMismatch(x, wholeReplyLength(x.type, a), wholeReplyLength(x.type, b)) ??
-          compareWholeReplies(x.type, a, b),
-      )
-    })
-  }
+/** Small values read whole on both sides, one pipelined round for the group, compared in memory. */
+async function compareWhole(b: KeyBatch, group: { x: Closer; read: CommandArg[] }[]): Promise<void> {
+  const { e } = b
+  const groupKeys = group.map((g) => b.keys[g.x.i])
+  const read = (_k: Buffer, j: number) => [group[j].read]
+  const [sv, tv] = await Promise.all([
+    e.source.perKey(e.sourceDb, groupKeys, read),
+    e.target.perKey(e.targetDb, groupKeys, read),
+  ])
+  group.forEach(({ x }, j) => {
+    const a = sv[j][0]
+    const t = tv[j][0]
+    // A key that changed type or vanished while read: a difference for now, rechecked by the next pass.
+    const refused = a instanceof RespError ? a : t instanceof RespError ? t : undefined
+    if (refused) return recordMismatch(b, x, { detail: `could not compare: ${refused.message}` })
+    recordMismatch(
+      b,
+      x,
+      lengthMismatch(x, wholeReplyLength(x.type, a), wholeReplyLength(x.type, t)) ??
+        compareWholeReplies(x.type, a, t),
+    )
+  })
+}
 
-  if (pieces.length) {
-    // Big values: their lengths in one round, then each compared chunk by chunk.
-    const pieceKeys = pieces.map((x) => keys[x.i])
-    const len = (k: Buffer, j: number) => [[lengthCommand(pieces[j].type)!, k]]
-    const [sl, tl] = await Promise.all([
-      e.source.perKey(e.sourceDb, pieceKeys, len),
-      e.target.perKey(e.targetDb, pieceKeys, len),
-    ])
-    for (let j = 0; j < pieces.length; j++) {
-      const x = pieces[j]
-      const what = lengthCommand(x.type)!
-      const refused = [sl[j][0], tl[j][0]].find(changedType) as RespError | undefined
-      if (refused) {
-        record(x, { detail: `could not compare: ${refused.message}` })
-        continue
-      }
-      const a = int(sl[j][0], what, e.source)
-      const b = int(tl[j][0], what, e.target)
-      let mismatch = lengthMismatch(x, a, b)
-      if (!mismatch) {
-        try {
-          mismatch = await compareValue(e, keys[x.i], x.type, a, s.chunkElements)
-        } catch (err) {
-          mismatch = { detail: `could not compare: ${(err as Error).message}` }
-        }
-      }
-      record(x, mismatch)
+/** Big values: their lengths in one round, then each compared chunk by chunk. */
+async function compareInPieces(b: KeyBatch, pieces: Closer[]): Promise<void> {
+  const { e, s } = b
+  const pieceKeys = pieces.map((x) => b.keys[x.i])
+  const len = (k: Buffer, j: number) => [[lengthCommand(pieces[j].type)!, k]]
+  const [sl, tl] = await Promise.all([
+    e.source.perKey(e.sourceDb, pieceKeys, len),
+    e.target.perKey(e.targetDb, pieceKeys, len),
+  ])
+  for (let j = 0; j < pieces.length; j++) {
+    const x = pieces[j]
+    const what = lengthCommand(x.type)!
+    const refused = [sl[j][0], tl[j][0]].find(changedType) as RespError | undefined
+    if (refused) {
+      recordMismatch(b, x, { detail: `could not compare: ${refused.message}` })
+      continue
     }
+    const a = int(sl[j][0], what, e.source)
+    const t = int(tl[j][0], what, e.target)
+    let mismatch = lengthMismatch(x, a, t)
+    if (!mismatch) {
+      try {
+        mismatch = await compareValue(e, b.keys[x.i], x.type, a, s.chunkElements)
+      } catch (err) {
+        mismatch = { detail: `could not compare: ${(err as Error).message}` }
+      }
+    }
+    recordMismatch(b, x, mismatch)
   }
-  return diffs
 }
 
 /** --mode quick: types only (TYPE, the cheapest question), no values, no expiries. */
