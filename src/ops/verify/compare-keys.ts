@@ -190,9 +190,7 @@ function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer
     )
     return undefined
   }
-  const ttl = ttlDifference(b, key, int(src[1], b.ttlCmd, e.source), int(tgt[1], b.ttlCmd, e.target), () =>
-    typeName(st ?? payloadType(sp)),
-  )
+  const ttl = ttlDifference(b, key, int(src[1], b.ttlCmd, e.source), int(tgt[1], b.ttlCmd, e.target), sp, st)
   if (ttl) b.diffs.push(ttl)
   if (!st || !tt) return undefined
   const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
@@ -218,7 +216,9 @@ function ttlDifference(
   key: Buffer,
   sRaw: number,
   tRaw: number,
-  sourceType: () => string,
+  /** The source's payload and its type when already read: the type is read only for a report. */
+  sp: Buffer,
+  st: PayloadType | undefined,
 ): Difference | undefined {
   const { s, now } = b
   const differs =
@@ -232,7 +232,7 @@ function ttlDifference(
     key,
     b.e.sourceDb,
     `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`,
-    { sourceType: sourceType(), sourceTtlMs: left(sRaw), targetTtlMs: left(tRaw) },
+    { sourceType: typeName(st ?? payloadType(sp)), sourceTtlMs: left(sRaw), targetTtlMs: left(tRaw) },
   )
 }
 
