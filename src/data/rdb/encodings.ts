@@ -38,15 +38,19 @@ function lpBacklenSize(len: number): number {
   return 5
 }
 
+/** A string entry's bytes blob[a..b), or an integer entry's value (`str` undefined, `a` the value). */
+type EntryVisitor = (str: Buffer | undefined, a: number | bigint, b?: number) => void
+
+/** An 8-byte integer as a number when it is exact as one, otherwise as a bigint. */
+function int64(big: bigint): number | bigint {
+  return big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big
+}
+
 /**
  * Visit each listpack entry: `onEntry(blob, start, end)` for a string (bytes blob[start..end)) or
  * `onEntry(undefined, value)` for an integer. Returns the number of entries.
  */
-function lpWalk(
-  blob: Buffer,
-  onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
-  strict = false,
-): number {
+function lpWalk(blob: Buffer, onEntry?: EntryVisitor, strict = false): number {
   if (blob.length < LP_HEADER + 1) throw new EncodingError('listpack', 'blob shorter than its header', 0)
   const total = blob.readUInt32LE(0)
   if (total !== blob.length)
@@ -55,86 +59,15 @@ function lpWalk(
   let count = 0
   for (;;) {
     lpCheck(blob, p + 1, p)
-    const b = blob[p]
-    if (b === 0xff) {
+    if (blob[p] === 0xff) {
       if (p !== blob.length - 1)
         throw new EncodingError('listpack', 'end marker before the end of the blob', p)
       break
     }
-    const start = p
-    let entryLen: number
-    if ((b & 0x80) === 0) {
-      entryLen = 1
-      onEntry?.(undefined, b & 0x7f)
-    } else if ((b & 0xc0) === 0x80) {
-      const len = b & 0x3f
-      entryLen = 1 + len
-      lpCheck(blob, p + entryLen, p)
-      onEntry?.(blob, p + 1, p + 1 + len)
-    } else if ((b & 0xe0) === 0xc0) {
-      entryLen = 2
-      lpCheck(blob, p + 2, p)
-      let v = ((b & 0x1f) << 8) | blob[p + 1]
-      if (v >= 1 << 12) v -= 1 << 13
-      onEntry?.(undefined, v)
-    } else if ((b & 0xf0) === 0xe0) {
-      lpCheck(blob, p + 2, p)
-      const len = ((b & 0x0f) << 8) | blob[p + 1]
-      entryLen = 2 + len
-      lpCheck(blob, p + entryLen, p)
-      onEntry?.(blob, p + 2, p + 2 + len)
-    } else {
-      switch (b) {
-        case 0xf0: {
-          lpCheck(blob, p + 5, p)
-          const len = blob.readUInt32LE(p + 1)
-          entryLen = 5 + len
-          lpCheck(blob, p + entryLen, p)
-          onEntry?.(blob, p + 5, p + 5 + len)
-          break
-        }
-        case 0xf1:
-          entryLen = 3
-          lpCheck(blob, p + 3, p)
-          onEntry?.(undefined, blob.readInt16LE(p + 1))
-          break
-        case 0xf2:
-          entryLen = 4
-          lpCheck(blob, p + 4, p)
-          onEntry?.(undefined, blob.readIntLE(p + 1, 3))
-          break
-        case 0xf3:
-          entryLen = 5
-          lpCheck(blob, p + 5, p)
-          onEntry?.(undefined, blob.readInt32LE(p + 1))
-          break
-        case 0xf4: {
-          entryLen = 9
-          lpCheck(blob, p + 9, p)
-          const big = blob.readBigInt64LE(p + 1)
-          onEntry?.(undefined, big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big)
-          break
-        }
-        default:
-          throw new EncodingError('listpack', `invalid entry encoding byte 0x${b.toString(16)}`, p)
-      }
-    }
+    const entryLen = lpEntry(blob, p, onEntry)
     const backlenSize = lpBacklenSize(entryLen)
-    if (strict) {
-      // The backlen (for walking backwards) must say how long the entry is.
-      const b0 = start + entryLen
-      lpCheck(blob, b0 + backlenSize, start)
-      let v = 0
-      for (let i = 0; i < backlenSize; i++) {
-        const byte = blob[b0 + i]
-        if ((byte & 0x80) !== (i === 0 ? 0 : 0x80))
-          throw new EncodingError('listpack', 'malformed entry backlen', b0 + i)
-        v = v * 128 + (byte & 0x7f)
-      }
-      if (v !== entryLen)
-        throw new EncodingError('listpack', `entry backlen says ${v} bytes, the entry has ${entryLen}`, b0)
-    }
-    p = start + entryLen + backlenSize
+    if (strict) lpCheckBacklen(blob, p, entryLen, backlenSize)
+    p += entryLen + backlenSize
     count++
   }
   if (strict) {
@@ -143,6 +76,72 @@ function lpWalk(
       throw new EncodingError('listpack', `header says ${declared} entries, the blob holds ${count}`, 4)
   }
   return count
+}
+
+/** Visit the entry at `p` (its encoding byte); returns its length without the backlen. */
+function lpEntry(blob: Buffer, p: number, onEntry?: EntryVisitor): number {
+  const b = blob[p]
+  if ((b & 0x80) === 0) {
+    onEntry?.(undefined, b & 0x7f)
+    return 1
+  }
+  if ((b & 0xc0) === 0x80) return lpString(blob, p, 1, b & 0x3f, onEntry)
+  if ((b & 0xe0) === 0xc0) {
+    lpCheck(blob, p + 2, p)
+    let v = ((b & 0x1f) << 8) | blob[p + 1]
+    if (v >= 1 << 12) v -= 1 << 13
+    onEntry?.(undefined, v)
+    return 2
+  }
+  if ((b & 0xf0) === 0xe0) {
+    lpCheck(blob, p + 2, p)
+    return lpString(blob, p, 2, ((b & 0x0f) << 8) | blob[p + 1], onEntry)
+  }
+  switch (b) {
+    case 0xf0:
+      lpCheck(blob, p + 5, p)
+      return lpString(blob, p, 5, blob.readUInt32LE(p + 1), onEntry)
+    case 0xf1:
+      lpCheck(blob, p + 3, p)
+      onEntry?.(undefined, blob.readInt16LE(p + 1))
+      return 3
+    case 0xf2:
+      lpCheck(blob, p + 4, p)
+      onEntry?.(undefined, blob.readIntLE(p + 1, 3))
+      return 4
+    case 0xf3:
+      lpCheck(blob, p + 5, p)
+      onEntry?.(undefined, blob.readInt32LE(p + 1))
+      return 5
+    case 0xf4:
+      lpCheck(blob, p + 9, p)
+      onEntry?.(undefined, int64(blob.readBigInt64LE(p + 1)))
+      return 9
+    default:
+      throw new EncodingError('listpack', `invalid entry encoding byte 0x${b.toString(16)}`, p)
+  }
+}
+
+/** A string entry at `p` whose `len` bytes follow a `head`-byte encoding; returns head + len. */
+function lpString(blob: Buffer, p: number, head: number, len: number, onEntry?: EntryVisitor): number {
+  lpCheck(blob, p + head + len, p)
+  onEntry?.(blob, p + head, p + head + len)
+  return head + len
+}
+
+/** The backlen (for walking backwards) must say how long the entry at `start` is. */
+function lpCheckBacklen(blob: Buffer, start: number, entryLen: number, backlenSize: number): void {
+  const b0 = start + entryLen
+  lpCheck(blob, b0 + backlenSize, start)
+  let v = 0
+  for (let i = 0; i < backlenSize; i++) {
+    const byte = blob[b0 + i]
+    if ((byte & 0x80) !== (i === 0 ? 0 : 0x80))
+      throw new EncodingError('listpack', 'malformed entry backlen', b0 + i)
+    v = v * 128 + (byte & 0x7f)
+  }
+  if (v !== entryLen)
+    throw new EncodingError('listpack', `entry backlen says ${v} bytes, the entry has ${entryLen}`, b0)
 }
 
 export function listpackEntries(blob: Buffer): Buffer[] {
@@ -167,11 +166,12 @@ export function listpackValidate(blob: Buffer): number {
 
 const ZL_HEADER = 10
 
-function zlWalk(
-  blob: Buffer,
-  onEntry?: (str: Buffer | undefined, a: number | bigint, b?: number) => void,
-  strict = false,
-): number {
+function zlCheck(blob: Buffer, need: number, at: number): void {
+  if (need > blob.length) throw new EncodingError('ziplist', 'entry runs past the end of the blob', at)
+}
+
+/** Visit each ziplist entry as lpWalk does a listpack's. Returns the number of entries. */
+function zlWalk(blob: Buffer, onEntry?: EntryVisitor, strict = false): number {
   if (blob.length < ZL_HEADER + 1) throw new EncodingError('ziplist', 'blob shorter than its header', 0)
   const total = blob.readUInt32LE(0)
   if (total !== blob.length)
@@ -180,105 +180,102 @@ function zlWalk(
   let count = 0
   let prevLen = 0
   let last = ZL_HEADER
-  const check = (need: number, at: number) => {
-    if (need > blob.length) throw new EncodingError('ziplist', 'entry runs past the end of the blob', at)
-  }
   for (;;) {
-    check(p + 1, p)
+    zlCheck(blob, p + 1, p)
     if (blob[p] === 0xff) {
       if (p !== blob.length - 1)
         throw new EncodingError('ziplist', 'end marker before the end of the blob', p)
       break
     }
     const start = p
-    // prevlen
-    let prev: number
-    if (blob[p] === 0xfe) {
-      check(p + 5, p)
-      prev = blob.readUInt32LE(p + 1)
-      p += 5
-    } else {
-      prev = blob[p]
-      p += 1
+    // Each entry starts with the length of the one before it, in one byte or 0xfe and four.
+    const prevSize = blob[p] === 0xfe ? 5 : 1
+    zlCheck(blob, p + prevSize, p)
+    if (strict) {
+      const prev = prevSize === 5 ? blob.readUInt32LE(p + 1) : blob[p]
+      if (prev !== prevLen)
+        throw new EncodingError(
+          'ziplist',
+          `entry prevlen says ${prev} bytes, the entry before has ${prevLen}`,
+          start,
+        )
     }
-    if (strict && prev !== prevLen)
-      throw new EncodingError(
-        'ziplist',
-        `entry prevlen says ${prev} bytes, the entry before has ${prevLen}`,
-        start,
-      )
-    check(p + 1, start)
-    const enc = blob[p]
-    const kind = enc >> 6
-    if (kind === 0) {
-      const len = enc & 0x3f
-      check(p + 1 + len, start)
-      onEntry?.(blob, p + 1, p + 1 + len)
-      p += 1 + len
-    } else if (kind === 1) {
-      check(p + 2, start)
-      const len = ((enc & 0x3f) << 8) | blob[p + 1]
-      check(p + 2 + len, start)
-      onEntry?.(blob, p + 2, p + 2 + len)
-      p += 2 + len
-    } else if (kind === 2) {
-      check(p + 5, start)
-      const len = blob.readUInt32BE(p + 1)
-      check(p + 5 + len, start)
-      onEntry?.(blob, p + 5, p + 5 + len)
-      p += 5 + len
-    } else {
-      switch (enc) {
-        case 0xc0:
-          check(p + 3, start)
-          onEntry?.(undefined, blob.readInt16LE(p + 1))
-          p += 3
-          break
-        case 0xd0:
-          check(p + 5, start)
-          onEntry?.(undefined, blob.readInt32LE(p + 1))
-          p += 5
-          break
-        case 0xe0: {
-          check(p + 9, start)
-          const big = blob.readBigInt64LE(p + 1)
-          onEntry?.(undefined, big >= -9007199254740991n && big <= 9007199254740991n ? Number(big) : big)
-          p += 9
-          break
-        }
-        case 0xf0:
-          check(p + 4, start)
-          onEntry?.(undefined, blob.readIntLE(p + 1, 3))
-          p += 4
-          break
-        case 0xfe:
-          check(p + 2, start)
-          onEntry?.(undefined, blob.readInt8(p + 1))
-          p += 2
-          break
-        default: {
-          const imm = enc & 0x0f
-          if ((enc & 0xf0) !== 0xf0 || imm < 1 || imm > 13) {
-            throw new EncodingError('ziplist', `invalid entry encoding byte 0x${enc.toString(16)}`, p)
-          }
-          onEntry?.(undefined, imm - 1)
-          p += 1
-        }
-      }
-    }
+    p = zlEntry(blob, p + prevSize, start, onEntry)
     prevLen = p - start
     last = start
     count++
   }
-  if (strict) {
-    const declared = blob.readUInt16LE(8)
-    if (declared !== 0xffff && declared !== count)
-      throw new EncodingError('ziplist', `header says ${declared} entries, the blob holds ${count}`, 8)
-    const tail = blob.readUInt32LE(4)
-    if (tail !== last)
-      throw new EncodingError('ziplist', `header says the last entry is at ${tail}, it is at ${last}`, 4)
-  }
+  if (strict) zlCheckHeader(blob, count, last)
   return count
+}
+
+/** Visit the entry whose encoding byte is at `p` (the entry itself starts at `start`); returns its end. */
+function zlEntry(blob: Buffer, p: number, start: number, onEntry?: EntryVisitor): number {
+  zlCheck(blob, p + 1, start)
+  const enc = blob[p]
+  switch (enc >> 6) {
+    case 0:
+      return zlString(blob, p + 1, enc & 0x3f, start, onEntry)
+    case 1:
+      zlCheck(blob, p + 2, start)
+      return zlString(blob, p + 2, ((enc & 0x3f) << 8) | blob[p + 1], start, onEntry)
+    case 2:
+      zlCheck(blob, p + 5, start)
+      return zlString(blob, p + 5, blob.readUInt32BE(p + 1), start, onEntry)
+    default:
+      return zlInteger(blob, p, start, onEntry)
+  }
+}
+
+function zlString(blob: Buffer, at: number, len: number, start: number, onEntry?: EntryVisitor): number {
+  zlCheck(blob, at + len, start)
+  onEntry?.(blob, at, at + len)
+  return at + len
+}
+
+/** An integer entry: its width, or for 0xf1..0xfd the value 0..12 in the encoding byte itself. */
+function zlInteger(blob: Buffer, p: number, start: number, onEntry?: EntryVisitor): number {
+  const enc = blob[p]
+  switch (enc) {
+    case 0xc0:
+      zlCheck(blob, p + 3, start)
+      onEntry?.(undefined, blob.readInt16LE(p + 1))
+      return p + 3
+    case 0xd0:
+      zlCheck(blob, p + 5, start)
+      onEntry?.(undefined, blob.readInt32LE(p + 1))
+      return p + 5
+    case 0xe0:
+      zlCheck(blob, p + 9, start)
+      onEntry?.(undefined, int64(blob.readBigInt64LE(p + 1)))
+      return p + 9
+    case 0xf0:
+      zlCheck(blob, p + 4, start)
+      onEntry?.(undefined, blob.readIntLE(p + 1, 3))
+      return p + 4
+    case 0xfe:
+      zlCheck(blob, p + 2, start)
+      onEntry?.(undefined, blob.readInt8(p + 1))
+      return p + 2
+    default: {
+      const imm = enc & 0x0f
+      if ((enc & 0xf0) !== 0xf0 || imm < 1 || imm > 13) {
+        throw new EncodingError('ziplist', `invalid entry encoding byte 0x${enc.toString(16)}`, p)
+      }
+      onEntry?.(undefined, imm - 1)
+      return p + 1
+    }
+  }
+}
+
+/** The header's entry count (unless 0xffff, "too many to count") and tail offset must match the walk. */
+function zlCheckHeader(blob: Buffer, count: number, last: number): void {
+  const declared = blob.readUInt16LE(8)
+  if (declared !== 0xffff && declared !== count)
+    throw new EncodingError('ziplist', `header says ${declared} entries, the blob holds ${count}`, 8)
+  const tail = blob.readUInt32LE(4)
+  if (tail !== last)
+    throw new EncodingError('ziplist', `header says the last entry is at ${tail}, it is at ${last}`, 4)
 }
 
 export function ziplistEntries(blob: Buffer): Buffer[] {

@@ -4,8 +4,10 @@ import {
   intsetEntries,
   listpackCount,
   listpackEntries,
+  listpackValidate,
   ziplistCount,
   ziplistEntries,
+  ziplistValidate,
   zipmapCount,
   zipmapEntries,
 } from '../../../../src/data/rdb/encodings.js'
@@ -80,5 +82,45 @@ describe('compact encodings', () => {
     ])
     expect(zipmapCount(zm)).toBe(2)
     expect(() => intsetEntries(Buffer.from([2, 0, 0, 0, 5, 0, 0, 0]))).toThrow(/do not fill/)
+  })
+
+  it('validation walks check what a plain walk trusts: backlens, prevlens, the header count and tail', () => {
+    // listpack ['a', 'bb']: header (6), 0x81 'a' backlen 2 at 6..8, 0x82 'bb' backlen 3 at 9..12
+    const lp = listpack(['a', 'bb'])
+    expect(listpackValidate(lp)).toBe(2)
+    const badBacklen = Buffer.from(lp)
+    badBacklen[8] = 3
+    expect(listpackEntries(badBacklen).map(String)).toEqual(['a', 'bb'])
+    expect(() => listpackValidate(badBacklen)).toThrow(
+      'listpack: entry backlen says 3 bytes, the entry has 2 at blob offset 8',
+    )
+    const badCount = Buffer.from(lp)
+    badCount.writeUInt16LE(3, 4)
+    expect(() => listpackValidate(badCount)).toThrow(
+      'listpack: header says 3 entries, the blob holds 2 at blob offset 4',
+    )
+
+    // ziplist ['s', 'tt']: header (10), prevlen 0 0x01 's' at 10..12, prevlen 3 0x02 'tt' at 13..16
+    const zl = ziplist(['s', 'tt'])
+    expect(ziplistValidate(zl)).toBe(2)
+    const badPrevlen = Buffer.from(zl)
+    badPrevlen[13] = 4
+    expect(ziplistEntries(badPrevlen).map(String)).toEqual(['s', 'tt'])
+    expect(() => ziplistValidate(badPrevlen)).toThrow(
+      'ziplist: entry prevlen says 4 bytes, the entry before has 3 at blob offset 13',
+    )
+    const badTail = Buffer.from(zl)
+    badTail.writeUInt32LE(10, 4)
+    expect(() => ziplistValidate(badTail)).toThrow(
+      'ziplist: header says the last entry is at 10, it is at 13 at blob offset 4',
+    )
+    const badZlCount = Buffer.from(zl)
+    badZlCount.writeUInt16LE(1, 8)
+    expect(() => ziplistValidate(badZlCount)).toThrow(
+      'ziplist: header says 1 entries, the blob holds 2 at blob offset 8',
+    )
+    const unknownZlCount = Buffer.from(zl)
+    unknownZlCount.writeUInt16LE(0xffff, 8)
+    expect(ziplistValidate(unknownZlCount)).toBe(2)
   })
 })
