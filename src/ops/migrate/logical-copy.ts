@@ -338,81 +338,124 @@ async function copyStream(
   from: string,
   o: LogicalOptions,
 ): Promise<number> {
-  const support = o.streams ?? FULL_STREAM_SUPPORT
-  let copied = 0
   const gone = await gonePending(conn, h.key, (await call(['XINFO', 'GROUPS', h.key])) as Reply[], call, from)
-  // Entries, with the placeholders merged in id order (XADD takes increasing ids only).
-  let start = '-'
-  let next = 0
-  let first: string | undefined
-  const placeholder = (id: string) => write(h.key, ['XADD', h.key, id, 'kvtop', 'pending entry placeholder'])
-  for (;;) {
-    const entries = (await call(['XRANGE', h.key, start, '+', 'COUNT', LOGICAL_CHUNK])) as [Buffer, Reply[]][]
-    const writes: (Promise<void> | undefined)[] = []
-    for (const [id, fields] of entries) {
-      const sid = idText(id)
-      while (next < gone.length && compareStreamIds(gone[next], sid) < 0)
-        writes.push(placeholder(gone[next++]))
-      if (next < gone.length && gone[next] === sid) next++ // there after all: no placeholder
-      first ??= sid
-      copied += fields.reduce((n: number, x) => n + bytes(x).length, 0)
-      writes.push(write(h.key, ['XADD', h.key, id, ...fields.map(bytes)]))
-    }
-    await drain(writes)
-    if (entries.length < LOGICAL_CHUNK) break
-    start = nextStreamId(idText(entries[entries.length - 1][0]))
-  }
-  await drain(gone.slice(next).map(placeholder))
+  const stream = new StreamCopy(h.key, write, call, o.streams ?? FULL_STREAM_SUPPORT)
+  const { copied, first } = await stream.entries(gone)
   const info = fieldsOf(await call(['XINFO', 'STREAM', h.key]))
-  if (first === undefined && !gone.length) {
-    // An empty stream still exists (and keeps its last id): created empty, without an entry.
+  if (first === undefined && !gone.length) await stream.createEmpty()
+  // Groups as they are now (after the entries: their positions are not behind what was copied).
+  for (const g of (await call(['XINFO', 'GROUPS', h.key])) as Reply[]) await stream.group(fieldsOf(g))
+  if (gone.length) await stream.removePlaceholders(gone, first)
+  await stream.lastIdAndCounters(info)
+  if (stream.lost.size)
+    o.warn?.(
+      `stream "${escapeBytes(h.key)}": the target cannot set its ${[...stream.lost].join(', ')} (an older server version): it keeps values of its own`,
+    )
+  return copied
+}
+
+/** One stream's copy, phase by phase; `lost` collects what the target could not be given. */
+class StreamCopy {
+  readonly lost = new Set<string>()
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly write: Write,
+    private readonly call: (args: CommandArg[]) => Promise<Reply>,
+    private readonly support: StreamSupport,
+  ) {}
+
+  /**
+   * Entries, with placeholders for the `gone` pending ids merged in id order (XADD takes increasing
+   * ids only). Returns the bytes copied and the first entry's id (undefined: the stream is empty).
+   */
+  async entries(gone: string[]): Promise<{ copied: number; first: string | undefined }> {
+    const key = this.key
+    let copied = 0
+    let start = '-'
+    let next = 0
+    let first: string | undefined
+    const placeholder = (id: string) =>
+      this.write(key, ['XADD', key, id, 'kvtop', 'pending entry placeholder'])
+    for (;;) {
+      const entries = (await this.call(['XRANGE', key, start, '+', 'COUNT', LOGICAL_CHUNK])) as [
+        Buffer,
+        Reply[],
+      ][]
+      const writes: (Promise<void> | undefined)[] = []
+      for (const [id, fields] of entries) {
+        const sid = idText(id)
+        while (next < gone.length && compareStreamIds(gone[next], sid) < 0)
+          writes.push(placeholder(gone[next++]))
+        if (next < gone.length && gone[next] === sid) next++ // there after all: no placeholder
+        first ??= sid
+        copied += fields.reduce((n: number, x) => n + bytes(x).length, 0)
+        writes.push(this.write(key, ['XADD', key, id, ...fields.map(bytes)]))
+      }
+      await drain(writes)
+      if (entries.length < LOGICAL_CHUNK) break
+      start = nextStreamId(idText(entries[entries.length - 1][0]))
+    }
+    await drain(gone.slice(next).map(placeholder))
+    return { copied, first }
+  }
+
+  /** An empty stream still exists (and keeps its last id): created empty, without an entry. */
+  async createEmpty(): Promise<void> {
     const scratch = '__kvtop_mkstream__'
     await drain([
-      write(h.key, ['XGROUP', 'CREATE', h.key, scratch, '0', 'MKSTREAM']),
-      write(h.key, ['XGROUP', 'DESTROY', h.key, scratch]),
+      this.write(this.key, ['XGROUP', 'CREATE', this.key, scratch, '0', 'MKSTREAM']),
+      this.write(this.key, ['XGROUP', 'DESTROY', this.key, scratch]),
     ])
   }
 
-  // Groups as they are now (after the entries: their positions are not behind what was copied).
-  const groups = ((await call(['XINFO', 'GROUPS', h.key])) as Reply[]).map((g) => fieldsOf(g))
-  let lost = ''
-  for (const g of groups) {
+  /** A group at its last delivered id, its consumers, then its pending entries. */
+  async group(g: Map<string, Reply>): Promise<void> {
+    const key = this.key
     const name = bytes(g.get('name')!)
     const entriesRead = counter(g.get('entries-read'))
-    if (entriesRead !== undefined && !support.metadata) lost = 'entries-read'
+    if (entriesRead !== undefined && !this.support.metadata) this.lost.add('entries-read')
     await drain([
-      write(h.key, [
+      this.write(key, [
         'XGROUP',
         'CREATE',
-        h.key,
+        key,
         name,
         bytes(g.get('last-delivered-id') ?? '0-0'),
-        ...(entriesRead !== undefined && support.metadata ? ['ENTRIESREAD', entriesRead] : []),
+        ...(entriesRead !== undefined && this.support.metadata ? ['ENTRIESREAD', entriesRead] : []),
       ]),
     ])
-    if (Number(g.get('consumers') ?? 0) > 0) {
-      const consumers = ((await call(['XINFO', 'CONSUMERS', h.key, name])) as Reply[]).map((c) => fieldsOf(c))
-      const idle = consumers.filter((c) => !(Number(c.get('pending') ?? 0) > 0))
-      if (support.createConsumer)
-        await drain(
-          consumers.map((c) =>
-            write(h.key, ['XGROUP', 'CREATECONSUMER', h.key, name, bytes(c.get('name')!)]),
-          ),
-        )
-      else if (idle.length)
-        lost = lost ? `${lost}, consumers with nothing pending` : 'consumers with nothing pending'
-    }
-    if (!(Number(g.get('pending') ?? 0) > 0)) continue
+    if (Number(g.get('consumers') ?? 0) > 0) await this.consumers(name)
+    if (Number(g.get('pending') ?? 0) > 0) await this.pendingEntries(name)
+  }
+
+  /** Every consumer, those with nothing pending too (XCLAIM creates only the others). */
+  private async consumers(group: Buffer): Promise<void> {
+    const consumers = ((await this.call(['XINFO', 'CONSUMERS', this.key, group])) as Reply[]).map((c) =>
+      fieldsOf(c),
+    )
+    if (this.support.createConsumer)
+      await drain(
+        consumers.map((c) =>
+          this.write(this.key, ['XGROUP', 'CREATECONSUMER', this.key, group, bytes(c.get('name')!)]),
+        ),
+      )
+    else if (consumers.some((c) => !(Number(c.get('pending') ?? 0) > 0)))
+      this.lost.add('consumers with nothing pending')
+  }
+
+  /** [id, consumer, idle ms, deliveries] pages: each entry claimed as it is, idle time and count kept. */
+  private async pendingEntries(group: Buffer): Promise<void> {
+    const key = this.key
     let at = '-'
     for (;;) {
-      // [id, consumer, idle ms, deliveries]: the entry claimed as it is, idle time and count kept.
-      const page = (await call(['XPENDING', h.key, name, at, '+', LOGICAL_CHUNK])) as Reply[][]
+      const page = (await this.call(['XPENDING', key, group, at, '+', LOGICAL_CHUNK])) as Reply[][]
       await drain(
         page.map(([id, consumer, idleMs, deliveries]) =>
-          write(h.key, [
+          this.write(key, [
             'XCLAIM',
-            h.key,
-            name,
+            key,
+            group,
             bytes(consumer),
             0,
             bytes(id),
@@ -430,35 +473,37 @@ async function copyStream(
     }
   }
 
-  // The placeholders go: trimmed from the head (which moves no max-deleted-entry-id), deleted after it.
-  if (gone.length) {
-    const head = first === undefined ? gone : gone.filter((id) => compareStreamIds(id, first!) < 0)
+  /** The placeholders go: trimmed from the head (which moves no max-deleted-entry-id), deleted after it. */
+  async removePlaceholders(gone: string[], first: string | undefined): Promise<void> {
+    const key = this.key
+    const head = first === undefined ? gone : gone.filter((id) => compareStreamIds(id, first) < 0)
     const rest = gone.slice(head.length)
     const writes: (Promise<void> | undefined)[] = []
-    if (first === undefined) writes.push(write(h.key, ['XTRIM', h.key, 'MAXLEN', 0]))
-    else if (head.length && support.createConsumer)
-      writes.push(write(h.key, ['XTRIM', h.key, 'MINID', first]))
+    if (first === undefined) writes.push(this.write(key, ['XTRIM', key, 'MAXLEN', 0]))
+    else if (head.length && this.support.createConsumer)
+      writes.push(this.write(key, ['XTRIM', key, 'MINID', first]))
     else if (head.length) rest.unshift(...head)
     for (let i = 0; i < rest.length; i += LOGICAL_CHUNK)
-      writes.push(write(h.key, ['XDEL', h.key, ...rest.slice(i, i + LOGICAL_CHUNK)]))
+      writes.push(this.write(key, ['XDEL', key, ...rest.slice(i, i + LOGICAL_CHUNK)]))
     await drain(writes)
   }
 
-  // Last: the last id, and the counters only XSETID can set (entries-added never below the length).
-  const lastId = bytes(info.get('last-generated-id') ?? '0-0')
-  const added = counter(info.get('entries-added'))
-  const maxDeleted = counter(info.get('max-deleted-entry-id'))
-  const meta: CommandArg[] = []
-  if (support.metadata) {
-    if (added !== undefined) meta.push('ENTRIESADDED', added)
-    if (maxDeleted !== undefined && maxDeleted !== '0-0') meta.push('MAXDELETEDID', maxDeleted)
-  } else if (added !== undefined)
-    lost = lost ? `entries-added, max-deleted-entry-id, ${lost}` : 'entries-added, max-deleted-entry-id'
-  if (meta.length || lastId.toString() !== '0-0')
-    await drain([write(h.key, ['XSETID', h.key, lastId, ...meta])])
-  if (lost)
-    o.warn?.(
-      `stream "${escapeBytes(h.key)}": the target cannot set its ${lost} (an older server version): it keeps values of its own`,
-    )
-  return copied
+  /** Last: the last id, and the counters only XSETID can set (entries-added never below the length). */
+  async lastIdAndCounters(info: Map<string, Reply>): Promise<void> {
+    const lastId = bytes(info.get('last-generated-id') ?? '0-0')
+    const added = counter(info.get('entries-added'))
+    const maxDeleted = counter(info.get('max-deleted-entry-id'))
+    const meta: CommandArg[] = []
+    if (this.support.metadata) {
+      if (added !== undefined) meta.push('ENTRIESADDED', added)
+      if (maxDeleted !== undefined && maxDeleted !== '0-0') meta.push('MAXDELETEDID', maxDeleted)
+    } else if (added !== undefined) {
+      // Said first: the stream's own counters before its groups'.
+      const groupsLost = [...this.lost]
+      this.lost.clear()
+      for (const what of ['entries-added', 'max-deleted-entry-id', ...groupsLost]) this.lost.add(what)
+    }
+    if (meta.length || lastId.toString() !== '0-0')
+      await drain([this.write(this.key, ['XSETID', this.key, lastId, ...meta])])
+  }
 }
