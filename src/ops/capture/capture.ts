@@ -1,3 +1,4 @@
+import type { WriteStream } from 'node:fs'
 import type { Deployment } from '../../connect/deployment.js'
 import { mapConnectError } from '../../wire/connect-errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
@@ -32,77 +33,14 @@ export interface CaptureReport {
   seconds: number
 }
 
-// Replay finds it here too; the list lives with the other command facts.
-export { isAdminCommand }
-
 /**
  * Record the command stream of every primary (MONITOR) into a replayable log in MONITOR's own
  * format, with microsecond timestamps and byte-exact arguments.
  */
 export async function capture(deployment: Deployment, options: CaptureOptions): Promise<CaptureReport> {
-  const refused = deployment.capabilities?.refusals.find((r) => r.command === 'monitor')
-  if (refused) {
-    throw new UsageError(`the endpoint refuses MONITOR (${refused.message})`, {
-      code: 'refused',
-      hint: 'Capture needs MONITOR on every primary. Grant +monitor to the ACL user, or record the workload at the client side.',
-    })
-  }
-  const file = AtomicFile.open(options.out, { overwrite: options.overwrite, flagName: '--force' })
+  refuseWithoutMonitor(deployment)
+  const run = new CaptureRun(deployment, options)
   const emit = options.onEvent ?? (() => {})
-  const out = file.writeStream()
-  const tracker = new ProgressTracker('capture', 'commands')
-  const report: CaptureReport = {
-    out: options.out,
-    nodes: deployment.primaries.map((n) => n.address),
-    commands: 0,
-    skippedAdmin: 0,
-    skippedOwn: 0,
-    unparsable: 0,
-    bytes: 0,
-    seconds: 0,
-  }
-  const streams: MonitorStream[] = []
-  const own = new Set<string>()
-  let failure: Error | undefined
-  let paused = false
-  let stopResolve: () => void = () => {}
-  const stopped = new Promise<void>((r) => (stopResolve = r))
-  // A write error (disk full ...) is recorded by the file: stop at once, commit() reports it.
-  out.once('error', () => stopResolve())
-  const onLine = (line: Buffer) => {
-    if (file.error) return
-    let record
-    try {
-      record = parseMonitorLine(line)
-    } catch (err) {
-      if (err instanceof MonitorParseError) {
-        report.unparsable++
-        return
-      }
-      throw err
-    }
-    if (own.has(record.client)) {
-      report.skippedOwn++
-      return
-    }
-    if (!options.includeAdmin && isAdminCommand(record.args[0])) {
-      report.skippedAdmin++
-      return
-    }
-    report.commands++
-    report.bytes += line.length + 1
-    tracker.add(1, line.length + 1)
-    if (!out.write(Buffer.concat([line, Buffer.from('\n')])) && !paused) {
-      // Lines already read may still come while paused: one 'drain' listener for them all.
-      paused = true
-      for (const s of streams) s.pause()
-      out.once('drain', () => {
-        paused = false
-        streams.forEach((s) => s.resume())
-      })
-    }
-  }
-  const spec = deployment.spec
   emit({
     type: 'warning',
     message:
@@ -110,16 +48,83 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
   })
   const started = Date.now()
   try {
-    for (const node of deployment.primaries) {
-      // The one dialer's settings: NAT map, TLS, the ACL user and the current IAM token.
-      const dial = nodeDialOptions(spec, node)
+    await run.startMonitors()
+    emit({ type: 'phase', phase: 'capturing', detail: `MONITOR on ${run.monitors.length} primaries` })
+    await run.untilStopped(emit)
+    run.closeMonitors()
+    run.throwMonitorFailure()
+    // Rejects with the first write error (disk full ...), the temporary file removed.
+    await run.file.commit()
+  } catch (err) {
+    run.closeMonitors()
+    run.file.discard()
+    throw err
+  }
+  run.report.seconds = (Date.now() - started) / 1000
+  emit(run.tracker.snapshot())
+  return run.report
+}
+
+/** The capabilities probe already knows when MONITOR is refused: said before any file is opened. */
+function refuseWithoutMonitor(deployment: Deployment): void {
+  const refused = deployment.capabilities?.refusals.find((r) => r.command === 'monitor')
+  if (refused) {
+    throw new UsageError(`the endpoint refuses MONITOR (${refused.message})`, {
+      code: 'refused',
+      hint: 'Capture needs MONITOR on every primary. Grant +monitor to the ACL user, or record the workload at the client side.',
+    })
+  }
+}
+
+/** One capture: the log file, a MONITOR per primary, what was kept and left out, and when to stop. */
+class CaptureRun {
+  readonly file: AtomicFile
+  readonly tracker = new ProgressTracker('capture', 'commands')
+  readonly report: CaptureReport
+  readonly monitors: MonitorStream[] = []
+  private readonly out: WriteStream
+  /** The monitors' own client addresses: their lines are kvtop's, not the workload's. */
+  private readonly own = new Set<string>()
+  private failure: Error | undefined
+  private paused = false
+  private stop: () => void = () => {}
+  private readonly stopped = new Promise<void>((r) => (this.stop = r))
+
+  constructor(
+    private readonly deployment: Deployment,
+    private readonly options: CaptureOptions,
+  ) {
+    this.file = AtomicFile.open(options.out, { overwrite: options.overwrite, flagName: '--force' })
+    this.out = this.file.writeStream()
+    // A write error (disk full ...) is recorded by the file: stop at once, commit() reports it.
+    this.out.once('error', () => this.stop())
+    this.report = {
+      out: options.out,
+      nodes: deployment.primaries.map((n) => n.address),
+      commands: 0,
+      skippedAdmin: 0,
+      skippedOwn: 0,
+      unparsable: 0,
+      bytes: 0,
+      seconds: 0,
+    }
+  }
+
+  /** MONITOR on every primary, through the one dialer (NAT map, TLS, the ACL user, the IAM token). */
+  async startMonitors(): Promise<void> {
+    for (const node of this.deployment.primaries) {
+      const dial = nodeDialOptions(this.deployment.spec, node)
       try {
-        const stream = await MonitorStream.start(dial.options, onLine, (err) => {
-          failure ??= err
-          stopResolve()
-        })
-        streams.push(stream)
-        own.add(stream.localAddress)
+        const stream = await MonitorStream.start(
+          dial.options,
+          (line) => this.onLine(line),
+          (err) => {
+            this.failure ??= err
+            this.stop()
+          },
+        )
+        this.monitors.push(stream)
+        this.own.add(stream.localAddress)
       } catch (err) {
         const message = (err as Error).message
         if (isCommandRefusal({ message })) {
@@ -131,33 +136,74 @@ export async function capture(deployment: Deployment, options: CaptureOptions): 
         throw mapConnectError(err, dial.context)
       }
     }
-    emit({ type: 'phase', phase: 'capturing', detail: `MONITOR on ${streams.length} primaries` })
-    const progress = setInterval(() => emit(tracker.snapshot()), 500)
-    const timer =
-      options.durationSeconds === undefined
-        ? undefined
-        : setTimeout(stopResolve, options.durationSeconds * 1000)
-    options.signal?.addEventListener('abort', () => stopResolve(), { once: true })
-    if (options.signal?.aborted) stopResolve()
-    await stopped
+  }
+
+  /** Until the duration is over, the signal aborts, a monitor fails or the file cannot be written. */
+  async untilStopped(emit: EventSink): Promise<void> {
+    const { durationSeconds, signal } = this.options
+    const progress = setInterval(() => emit(this.tracker.snapshot()), 500)
+    const timer = durationSeconds === undefined ? undefined : setTimeout(this.stop, durationSeconds * 1000)
+    signal?.addEventListener('abort', () => this.stop(), { once: true })
+    if (signal?.aborted) this.stop()
+    await this.stopped
     clearInterval(progress)
     if (timer) clearTimeout(timer)
-    for (const s of streams) s.close()
-    if (failure && !file.error)
-      throw mapConnectError(failure, {
-        host: spec.endpoint.host,
-        port: spec.endpoint.port,
-        tls: spec.endpoint.tls,
-        timeoutMs: spec.timeoutMs,
-      })
-    // Rejects with the first write error (disk full ...), the temporary file removed.
-    await file.commit()
-  } catch (err) {
-    for (const s of streams) s.close()
-    file.discard()
-    throw err
   }
-  report.seconds = (Date.now() - started) / 1000
-  emit(tracker.snapshot())
-  return report
+
+  closeMonitors(): void {
+    for (const s of this.monitors) s.close()
+  }
+
+  /** A monitor that failed (a node gone) fails the capture, unless a write error comes first. */
+  throwMonitorFailure(): void {
+    if (!this.failure || this.file.error) return
+    const { endpoint, timeoutMs } = this.deployment.spec
+    throw mapConnectError(this.failure, {
+      host: endpoint.host,
+      port: endpoint.port,
+      tls: endpoint.tls,
+      timeoutMs,
+    })
+  }
+
+  private onLine(line: Buffer): void {
+    if (this.file.error) return
+    if (this.keeps(line)) this.write(line)
+  }
+
+  /** A workload command: parsed, not one of the monitors' own, not an admin command unless asked. */
+  private keeps(line: Buffer): boolean {
+    let record
+    try {
+      record = parseMonitorLine(line)
+    } catch (err) {
+      if (!(err instanceof MonitorParseError)) throw err
+      this.report.unparsable++
+      return false
+    }
+    if (this.own.has(record.client)) {
+      this.report.skippedOwn++
+      return false
+    }
+    if (!this.options.includeAdmin && isAdminCommand(record.args[0])) {
+      this.report.skippedAdmin++
+      return false
+    }
+    return true
+  }
+
+  private write(line: Buffer): void {
+    this.report.commands++
+    this.report.bytes += line.length + 1
+    this.tracker.add(1, line.length + 1)
+    if (!this.out.write(Buffer.concat([line, Buffer.from('\n')])) && !this.paused) {
+      // Lines already read may still come while paused: one 'drain' listener for them all.
+      this.paused = true
+      for (const s of this.monitors) s.pause()
+      this.out.once('drain', () => {
+        this.paused = false
+        this.monitors.forEach((s) => s.resume())
+      })
+    }
+  }
 }
