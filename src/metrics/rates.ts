@@ -81,38 +81,84 @@ interface RateInput {
 
 /** Everything per second that two INFO samples of one node give. */
 export function nodeRates({ prev, cur, seconds, ownCommands = {}, ownErrors = 0 }: RateInput): NodeRates {
-  const restarted =
-    (prev.server.runId !== undefined &&
-      cur.server.runId !== undefined &&
-      prev.server.runId !== cur.server.runId) ||
-    (prev.server.uptimeSeconds !== undefined &&
-      cur.server.uptimeSeconds !== undefined &&
-      cur.server.uptimeSeconds < prev.server.uptimeSeconds)
-  let reset = restarted
-  const rate = (a: number | undefined, b: number | undefined): number | undefined => {
-    if (restarted) return undefined
-    const d = counterDelta(a, b)
-    if (d.reset) reset = true
-    return d.value === undefined || !(seconds > 0) ? undefined : d.value / seconds
+  const w = new RateWindow(prev, cur, seconds)
+  const { commands, callsSum, usecSum } = commandRates(w, ownCommands)
+  const cpu = cpuRate(w)
+  const fullSyncs = w.restarted ? undefined : counterDelta(prev.stats.syncFull, cur.stats.syncFull).value
+  const ioThreads = ioThreadRates(w)
+  return {
+    opsPerSec: opsPerSec(w, ownCommands),
+    commands,
+    latencyUs: callsSum > 0 ? usecSum / callsSum : undefined,
+    ...servedPercentiles(commands, callsSum, seconds),
+    hitRatio: hitRatio(w),
+    netInputBytesPerSec: w.rate(prev.stats.netInputBytes, cur.stats.netInputBytes),
+    netOutputBytesPerSec: w.rate(prev.stats.netOutputBytes, cur.stats.netOutputBytes),
+    cpuPercent: cpu === undefined ? undefined : cpu * 100,
+    evictionsPerSec: w.rate(prev.stats.evictedKeys, cur.stats.evictedKeys),
+    expiredPerSec: w.rate(prev.stats.expiredKeys, cur.stats.expiredKeys),
+    errorsPerSec: errorsPerSec(w, ownErrors),
+    connectionsPerSec: w.rate(prev.stats.totalConnectionsReceived, cur.stats.totalConnectionsReceived),
+    ...(fullSyncs !== undefined ? { fullSyncs } : {}),
+    ...(ioThreads ? { ioThreads } : {}),
+    countersReset: w.reset,
   }
-  const ownTotal = Object.values(ownCommands).reduce((s, v) => s + v, 0)
+}
 
+/**
+ * Two samples of one node and the seconds between them. A restart (another run id, or uptime
+ * that went down) gives the interval no rates at all; a counter that went down marks it reset.
+ */
+class RateWindow {
+  readonly restarted: boolean
+  reset: boolean
+
+  constructor(
+    readonly prev: NodeInfo,
+    readonly cur: NodeInfo,
+    readonly seconds: number,
+  ) {
+    const [a, b] = [prev.server, cur.server]
+    this.restarted =
+      (a.runId !== undefined && b.runId !== undefined && a.runId !== b.runId) ||
+      (a.uptimeSeconds !== undefined && b.uptimeSeconds !== undefined && b.uptimeSeconds < a.uptimeSeconds)
+    this.reset = this.restarted
+  }
+
+  /** A counter's increase; one that went down marks the interval reset. */
+  delta(prev: number | undefined, cur: number | undefined): Delta {
+    const d = counterDelta(prev, cur)
+    if (d.reset) this.reset = true
+    return d
+  }
+
+  rate(prev: number | undefined, cur: number | undefined): number | undefined {
+    if (this.restarted) return undefined
+    const d = this.delta(prev, cur)
+    return d.value === undefined || !(this.seconds > 0) ? undefined : d.value / this.seconds
+  }
+}
+
+/**
+ * Every command that ran in the window, busiest first, kvtop's own calls removed with their
+ * share of the command's time; and the calls and time they sum to.
+ */
+function commandRates(
+  w: RateWindow,
+  ownCommands: Record<string, number>,
+): { commands: CommandRate[]; callsSum: number; usecSum: number } {
   const commands: CommandRate[] = []
   let callsSum = 0
   let usecSum = 0
-  if (!restarted) {
+  if (!w.restarted) {
+    const { prev, cur, seconds } = w
     for (const [command, c] of Object.entries(cur.commandStats)) {
       const p = prev.commandStats[command]
-      const calls = counterDelta(p?.calls ?? 0, c.calls)
-      const usec = counterDelta(p?.usec ?? 0, c.usec)
-      if (calls.reset || usec.reset) {
-        reset = true
-        continue
-      }
-      const own = ownCommands[command] ?? 0
-      const netCalls = Math.max(0, (calls.value ?? 0) - own)
+      const calls = w.delta(p?.calls ?? 0, c.calls)
+      const usec = w.delta(p?.usec ?? 0, c.usec)
+      if (calls.reset || usec.reset) continue
+      const netCalls = Math.max(0, (calls.value ?? 0) - (ownCommands[command] ?? 0))
       if (netCalls <= 0) continue
-      // kvtop's own calls of this command are removed with their share of its time.
       const netUsec = (usec.value ?? 0) * (netCalls / (calls.value ?? netCalls))
       callsSum += netCalls
       usecSum += netUsec
@@ -128,10 +174,18 @@ export function nodeRates({ prev, cur, seconds, ownCommands = {}, ownErrors = 0 
       })
     }
     // A command absent now but present before: its stats were reset.
-    for (const command of Object.keys(prev.commandStats)) if (!(command in cur.commandStats)) reset = true
+    for (const command of Object.keys(prev.commandStats)) if (!(command in cur.commandStats)) w.reset = true
   }
   commands.sort((a, b) => b.opsPerSec - a.opsPerSec || a.command.localeCompare(b.command))
+  return { commands, callsSum, usecSum }
+}
 
+/** The highest p99 and p50 among the commands that served at least 1% of the window's calls. */
+function servedPercentiles(
+  commands: CommandRate[],
+  callsSum: number,
+  seconds: number,
+): { p99Us?: number; p50Us?: number } {
   let p99Us: number | undefined
   let p50Us: number | undefined
   for (const c of commands) {
@@ -139,62 +193,54 @@ export function nodeRates({ prev, cur, seconds, ownCommands = {}, ownErrors = 0 
     if (c.p99Us !== undefined) p99Us = Math.max(p99Us ?? 0, c.p99Us)
     if (c.p50Us !== undefined) p50Us = Math.max(p50Us ?? 0, c.p50Us)
   }
+  return { ...(p99Us !== undefined ? { p99Us } : {}), ...(p50Us !== undefined ? { p50Us } : {}) }
+}
 
-  const processed = counterDelta(prev.stats.totalCommandsProcessed, cur.stats.totalCommandsProcessed)
-  if (processed.reset) reset = true
-  const opsPerSec =
-    restarted || processed.value === undefined || !(seconds > 0)
-      ? undefined
-      : Math.max(0, processed.value - ownTotal) / seconds
+function opsPerSec(w: RateWindow, ownCommands: Record<string, number>): number | undefined {
+  const processed = w.delta(w.prev.stats.totalCommandsProcessed, w.cur.stats.totalCommandsProcessed)
+  if (w.restarted || processed.value === undefined || !(w.seconds > 0)) return undefined
+  return Math.max(0, processed.value - sum(ownCommands)) / w.seconds
+}
 
-  const hits = counterDelta(prev.stats.keyspaceHits, cur.stats.keyspaceHits)
-  const misses = counterDelta(prev.stats.keyspaceMisses, cur.stats.keyspaceMisses)
-  if (hits.reset || misses.reset) reset = true
+function hitRatio(w: RateWindow): number | undefined {
+  const hits = w.delta(w.prev.stats.keyspaceHits, w.cur.stats.keyspaceHits)
+  const misses = w.delta(w.prev.stats.keyspaceMisses, w.cur.stats.keyspaceMisses)
   const lookups = (hits.value ?? 0) + (misses.value ?? 0)
-  const hitRatio =
-    !restarted && hits.value !== undefined && misses.value !== undefined && lookups > 0
-      ? hits.value / lookups
-      : undefined
+  return !w.restarted && hits.value !== undefined && misses.value !== undefined && lookups > 0
+    ? hits.value / lookups
+    : undefined
+}
 
-  const cpuPrev = (prev.cpu.sys ?? NaN) + (prev.cpu.user ?? NaN)
-  const cpuCur = (cur.cpu.sys ?? NaN) + (cur.cpu.user ?? NaN)
-  const cpuRate = Number.isNaN(cpuPrev) || Number.isNaN(cpuCur) ? undefined : rate(cpuPrev, cpuCur)
+/** CPU seconds (user + sys) per second of the main process. */
+function cpuRate(w: RateWindow): number | undefined {
+  const before = (w.prev.cpu.sys ?? NaN) + (w.prev.cpu.user ?? NaN)
+  const now = (w.cur.cpu.sys ?? NaN) + (w.cur.cpu.user ?? NaN)
+  return Number.isNaN(before) || Number.isNaN(now) ? undefined : w.rate(before, now)
+}
 
-  const allErrors =
+/** Error replies per second; kvtop's own refused commands (asked once, then never again) are not the clients'. */
+function errorsPerSec(w: RateWindow, ownErrors: number): number | undefined {
+  const { prev, cur } = w
+  const all =
     cur.stats.totalErrorReplies !== undefined
-      ? rate(prev.stats.totalErrorReplies, cur.stats.totalErrorReplies)
-      : rate(sum(prev.errorStats), sum(cur.errorStats))
-  // kvtop's own refused commands (asked once, then never again) are not the clients' errors.
-  const errors = allErrors === undefined ? undefined : Math.max(0, allErrors - ownErrors / seconds)
-  const fullSyncs = restarted ? undefined : counterDelta(prev.stats.syncFull, cur.stats.syncFull).value
-  const io = {
-    readsPerSec: rate(prev.stats.ioThreadedReadsProcessed, cur.stats.ioThreadedReadsProcessed),
-    writesPerSec: rate(prev.stats.ioThreadedWritesProcessed, cur.stats.ioThreadedWritesProcessed),
-    freedObjectsPerSec: rate(prev.stats.ioThreadedFreedObjects, cur.stats.ioThreadedFreedObjects),
-    pollsPerSec: rate(prev.stats.ioThreadedPollProcessed, cur.stats.ioThreadedPollProcessed),
-    prefetchBatchesPerSec: rate(prev.stats.ioThreadedPrefetchBatches, cur.stats.ioThreadedPrefetchBatches),
-    prefetchEntriesPerSec: rate(prev.stats.ioThreadedPrefetchEntries, cur.stats.ioThreadedPrefetchEntries),
-  }
-  const ioThreads = Object.fromEntries(Object.entries(io).filter(([, v]) => v !== undefined))
+      ? w.rate(prev.stats.totalErrorReplies, cur.stats.totalErrorReplies)
+      : w.rate(sum(prev.errorStats), sum(cur.errorStats))
+  return all === undefined ? undefined : Math.max(0, all - ownErrors / w.seconds)
+}
 
-  return {
-    opsPerSec,
-    commands,
-    latencyUs: callsSum > 0 ? usecSum / callsSum : undefined,
-    ...(p99Us !== undefined ? { p99Us } : {}),
-    ...(p50Us !== undefined ? { p50Us } : {}),
-    hitRatio,
-    netInputBytesPerSec: rate(prev.stats.netInputBytes, cur.stats.netInputBytes),
-    netOutputBytesPerSec: rate(prev.stats.netOutputBytes, cur.stats.netOutputBytes),
-    cpuPercent: cpuRate === undefined ? undefined : cpuRate * 100,
-    evictionsPerSec: rate(prev.stats.evictedKeys, cur.stats.evictedKeys),
-    expiredPerSec: rate(prev.stats.expiredKeys, cur.stats.expiredKeys),
-    errorsPerSec: errors,
-    connectionsPerSec: rate(prev.stats.totalConnectionsReceived, cur.stats.totalConnectionsReceived),
-    ...(fullSyncs !== undefined ? { fullSyncs } : {}),
-    ...(Object.keys(ioThreads).length ? { ioThreads } : {}),
-    countersReset: reset,
+/** io_threaded_* counters per second, only those the server reports; undefined when none. */
+function ioThreadRates(w: RateWindow): NodeRates['ioThreads'] {
+  const [a, b] = [w.prev.stats, w.cur.stats]
+  const io = {
+    readsPerSec: w.rate(a.ioThreadedReadsProcessed, b.ioThreadedReadsProcessed),
+    writesPerSec: w.rate(a.ioThreadedWritesProcessed, b.ioThreadedWritesProcessed),
+    freedObjectsPerSec: w.rate(a.ioThreadedFreedObjects, b.ioThreadedFreedObjects),
+    pollsPerSec: w.rate(a.ioThreadedPollProcessed, b.ioThreadedPollProcessed),
+    prefetchBatchesPerSec: w.rate(a.ioThreadedPrefetchBatches, b.ioThreadedPrefetchBatches),
+    prefetchEntriesPerSec: w.rate(a.ioThreadedPrefetchEntries, b.ioThreadedPrefetchEntries),
   }
+  const reported = Object.fromEntries(Object.entries(io).filter(([, v]) => v !== undefined))
+  return Object.keys(reported).length ? reported : undefined
 }
 
 function sum(record: Record<string, number>): number {
