@@ -66,130 +66,163 @@ const OBJECT = 1
  * any nesting depth.
  */
 export function locateJsonError(text: string): JsonTextError | undefined {
-  const n = text.length
-  let i = 0
-  const stack: number[] = []
-  const fail = (at: number, expected?: string, reason = `unexpected ${describe(text, at)}`) =>
-    errorAt(text, at, reason, expected)
-  const ws = () => {
-    while (i < n) {
-      const c = text.charCodeAt(i)
-      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) i++
+  return new JsonScanner(text).firstError()
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39
+
+/**
+ * A scan through JSON text: a value where one is wanted, otherwise what may follow a value in the
+ * open array or object (the stack), until the text ends or something in it is not JSON.
+ */
+class JsonScanner {
+  private i = 0
+  private readonly stack: number[] = []
+  private wantValue = true
+
+  constructor(private readonly text: string) {}
+
+  firstError(): JsonTextError | undefined {
+    for (;;) {
+      this.ws()
+      if (this.wantValue) {
+        const e = this.value()
+        if (e) return e
+        continue
+      }
+      if (this.stack.length === 0)
+        return this.i < this.text.length ? this.fail(this.i, 'nothing after the JSON value') : undefined
+      const e = this.afterValue()
+      if (e) return e
+    }
+  }
+
+  private fail(
+    at: number,
+    expected?: string,
+    reason = `unexpected ${describe(this.text, at)}`,
+  ): JsonTextError {
+    return errorAt(this.text, at, reason, expected)
+  }
+
+  private code(): number {
+    return this.text.charCodeAt(this.i)
+  }
+
+  /** A value at `i`, or the opening of an array or object (whose first value is then wanted). */
+  private value(): JsonTextError | undefined {
+    const c = this.code()
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) return this.open(c)
+    this.wantValue = false
+    if (c === 0x22) return this.string()
+    if (c === 0x2d /* - */ || isDigit(c)) return this.number()
+    const literal = ['true', 'false', 'null'].find((w) => this.text.startsWith(w, this.i))
+    if (literal) {
+      this.i += literal.length
+      return undefined
+    }
+    return this.fail(this.i, 'a value (object, array, string, number, true, false or null)')
+  }
+
+  private open(c: number): JsonTextError | undefined {
+    this.i++
+    this.ws()
+    if (this.code() === (c === 0x7b ? 0x7d : 0x5d)) {
+      this.i++
+      this.wantValue = false
+      return undefined
+    }
+    this.stack.push(c === 0x5b ? ARRAY : OBJECT)
+    return c === 0x7b ? this.key() : undefined
+  }
+
+  /** After a value inside an array or object: ',' and the next one, or the closing bracket. */
+  private afterValue(): JsonTextError | undefined {
+    const inArray = this.stack[this.stack.length - 1] === ARRAY
+    const c = this.code()
+    if (c === 0x2c /* , */) {
+      this.i++
+      this.wantValue = true
+      return inArray ? undefined : this.key()
+    }
+    if (c === (inArray ? 0x5d : 0x7d)) {
+      this.i++
+      this.stack.pop()
+      return undefined
+    }
+    return this.fail(this.i, inArray ? "',' or ']'" : "',' or '}'")
+  }
+
+  private ws(): void {
+    const text = this.text
+    while (this.i < text.length) {
+      const c = text.charCodeAt(this.i)
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) this.i++
       else break
     }
   }
-  const isDigit = (c: number) => c >= 0x30 && c <= 0x39
-  const digits = (): boolean => {
-    if (!isDigit(text.charCodeAt(i))) return false
-    while (isDigit(text.charCodeAt(i))) i++
+
+  private digits(): boolean {
+    if (!isDigit(this.code())) return false
+    while (isDigit(this.code())) this.i++
     return true
   }
-  const string = (): JsonTextError | undefined => {
-    const start = i
-    i++ // the opening quote
-    for (;;) {
-      if (i >= n) return fail(start, "a closing '\"'", 'unterminated string')
-      const c = text.charCodeAt(i)
-      if (c === 0x22) {
-        i++
-        return undefined
-      }
-      if (c < 0x20) return fail(i, 'a character or an escape', `${describe(text, i)} in a string`)
-      if (c === 0x5c) {
-        const e = text[i + 1]
-        if (e === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6)))
-            return fail(i, 'four hex digits after \\u', 'invalid \\u escape')
-          i += 6
-          continue
-        }
-        if (e === undefined || !'"\\/bfnrt'.includes(e))
-          return fail(i, 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX', 'invalid escape')
-        i += 2
-        continue
-      }
-      i++
+
+  private number(): JsonTextError | undefined {
+    if (this.code() === 0x2d) this.i++
+    if (this.code() === 0x30) this.i++
+    else if (!this.digits()) return this.fail(this.i, 'a digit')
+    if (this.code() === 0x2e) {
+      this.i++
+      if (!this.digits()) return this.fail(this.i, 'a digit after the decimal point')
     }
-  }
-  const key = (): JsonTextError | undefined => {
-    ws()
-    if (text.charCodeAt(i) !== 0x22) return fail(i, 'a property name in double quotes')
-    const e = string()
-    if (e) return e
-    ws()
-    if (text.charCodeAt(i) !== 0x3a) return fail(i, "':' after the property name")
-    i++
+    if (this.code() === 0x65 || this.code() === 0x45) {
+      this.i++
+      if (this.code() === 0x2b || this.code() === 0x2d) this.i++
+      if (!this.digits()) return this.fail(this.i, 'a digit in the exponent')
+    }
     return undefined
   }
-  let wantValue = true
-  for (;;) {
-    ws()
-    if (wantValue) {
+
+  private string(): JsonTextError | undefined {
+    const text = this.text
+    const start = this.i
+    this.i++ // the opening quote
+    for (;;) {
+      const i = this.i
+      if (i >= text.length) return this.fail(start, "a closing '\"'", 'unterminated string')
       const c = text.charCodeAt(i)
-      if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-        i++
-        ws()
-        if (text.charCodeAt(i) === (c === 0x7b ? 0x7d : 0x5d)) {
-          i++
-          wantValue = false
-          continue
-        }
-        if (c === 0x5b) {
-          stack.push(ARRAY)
-          continue
-        }
-        stack.push(OBJECT)
-        const e = key()
-        if (e) return e
-        continue
-      }
       if (c === 0x22) {
-        const e = string()
-        if (e) return e
-        wantValue = false
+        this.i++
+        return undefined
+      }
+      if (c < 0x20) return this.fail(i, 'a character or an escape', `${describe(text, i)} in a string`)
+      if (c !== 0x5c) {
+        this.i++
         continue
       }
-      if (c === 0x2d /* - */ || isDigit(c)) {
-        if (c === 0x2d) i++
-        if (text.charCodeAt(i) === 0x30) i++
-        else if (!digits()) return fail(i, 'a digit')
-        if (text.charCodeAt(i) === 0x2e) {
-          i++
-          if (!digits()) return fail(i, 'a digit after the decimal point')
-        }
-        if (text.charCodeAt(i) === 0x65 || text.charCodeAt(i) === 0x45) {
-          i++
-          if (text.charCodeAt(i) === 0x2b || text.charCodeAt(i) === 0x2d) i++
-          if (!digits()) return fail(i, 'a digit in the exponent')
-        }
-        wantValue = false
+      const e = text[i + 1]
+      if (e === 'u') {
+        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6)))
+          return this.fail(i, 'four hex digits after \\u', 'invalid \\u escape')
+        this.i += 6
         continue
       }
-      const literal = ['true', 'false', 'null'].find((w) => text.startsWith(w, i))
-      if (literal) {
-        i += literal.length
-        wantValue = false
-        continue
-      }
-      return fail(i, 'a value (object, array, string, number, true, false or null)')
+      if (e === undefined || !'"\\/bfnrt'.includes(e))
+        return this.fail(i, 'one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX', 'invalid escape')
+      this.i += 2
     }
-    if (stack.length === 0) return i < n ? fail(i, 'nothing after the JSON value') : undefined
-    const inArray = stack[stack.length - 1] === ARRAY
-    const c = text.charCodeAt(i)
-    if (c === 0x2c /* , */) {
-      i++
-      if (!inArray) {
-        const e = key()
-        if (e) return e
-      }
-      wantValue = true
-      continue
-    }
-    if (c === (inArray ? 0x5d : 0x7d)) {
-      i++
-      stack.pop()
-      continue
-    }
-    return fail(i, inArray ? "',' or ']'" : "',' or '}'")
+  }
+
+  /** A property name and its ':'. */
+  private key(): JsonTextError | undefined {
+    this.ws()
+    if (this.code() !== 0x22) return this.fail(this.i, 'a property name in double quotes')
+    const e = this.string()
+    if (e) return e
+    this.ws()
+    if (this.code() !== 0x3a) return this.fail(this.i, "':' after the property name")
+    this.i++
+    return undefined
   }
 }
