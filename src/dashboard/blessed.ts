@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url)
 export type { Widgets } from 'blessed'
 export type LineChart = ReturnType<typeof line>
 
-export interface BlessedModules {
+interface BlessedModules {
   blessed: typeof Blessed
   line: typeof line
 }
@@ -73,14 +73,14 @@ function clearWholeCanvasAtOnce(chart: LineChart): void {
  * colours), so what it writes to the terminal passes through a filter that drops colour parameters.
  * `_owrite` is the one place its program writes to the output stream.
  */
-export function dropColour(screen: Blessed.Widgets.Screen): void {
+function dropColour(screen: Blessed.Widgets.Screen): void {
   const program = screen.program as unknown as { _owrite(text: string): unknown }
   const write = program._owrite.bind(program)
   program._owrite = (text: string) => write(typeof text === 'string' ? stripColour(text) : text)
 }
 
 /** Where a full-screen view draws: the terminal by default, other streams in tests. */
-export interface ScreenTarget {
+interface ScreenTarget {
   input?: NodeJS.ReadableStream
   output?: NodeJS.WritableStream
   terminal?: string

@@ -16,7 +16,7 @@ export interface FleetEntry {
   error?: string
 }
 
-export type FleetHealth = 'ok' | 'warning' | 'critical' | 'down' | 'connecting'
+type FleetHealth = 'ok' | 'warning' | 'critical' | 'down' | 'connecting'
 
 export function fleetHealth(e: FleetEntry): FleetHealth {
   if (e.error) return 'down'
@@ -28,7 +28,7 @@ export function fleetHealth(e: FleetEntry): FleetHealth {
 }
 
 /** The replica furthest behind (bytes first, then seconds), for the LAG column. */
-export function worstLagging(s: Snapshot): NodeStatus | undefined {
+function worstLagging(s: Snapshot): NodeStatus | undefined {
   let worst: NodeStatus | undefined
   const key = (n: NodeStatus) => [
     n.replication?.link === 'down' ? 1 : 0,
@@ -80,7 +80,7 @@ const HEALTH_MARK: Record<FleetHealth, string> = {
   connecting: ' ',
 }
 
-export const FLEET_COLUMNS: FleetColumn[] = [
+const FLEET_COLUMNS: FleetColumn[] = [
   { title: ' ', width: 1, align: 'left', priority: 0, cell: (e) => HEALTH_MARK[fleetHealth(e)] },
   { title: 'CLUSTER', width: 24, align: 'left', priority: 0, cell: (e) => e.name },
   { title: 'HEALTH', width: 10, align: 'left', priority: 0, cell: (e) => fleetHealth(e) },
@@ -136,7 +136,7 @@ export const FLEET_COLUMNS: FleetColumn[] = [
   },
 ]
 
-export interface FleetRow {
+interface FleetRow {
   name: string
   health: FleetHealth
   /** Plain text of the row (tests and width). */

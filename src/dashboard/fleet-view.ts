@@ -1,7 +1,7 @@
 import { loadBlessed, openScreen, type Widgets } from './blessed.js'
 import { fleetHeader, fleetTable, type FleetEntry } from './fleet-view-model.js'
 
-export interface FleetViewOptions {
+interface FleetViewOptions {
   input?: NodeJS.ReadableStream
   output?: NodeJS.WritableStream
   terminal?: string

@@ -24,11 +24,11 @@ export interface Layout {
 }
 
 /** Rows a chart needs to draw a line and its axis labels. */
-export const CHART_MIN_HEIGHT = 8
+const CHART_MIN_HEIGHT = 8
 /** Columns a chart needs (blessed-contrib draws nothing useful narrower). */
-export const CHART_MIN_WIDTH = 38
+const CHART_MIN_WIDTH = 38
 /** Columns from which a third chart (the selected node) fits beside the cluster's two. */
-export const NODE_CHART_WIDTH = 150
+const NODE_CHART_WIDTH = 150
 const BOTTOM_MIN_HEIGHT = 7
 const BOTTOM_MIN_WIDTH = 90
 

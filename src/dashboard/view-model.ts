@@ -25,7 +25,7 @@ export function esc(text: string): string {
   return text.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'))
 }
 
-export type SortKey = 'shard' | 'ops' | 'latency' | 'cpu' | 'memory' | 'lag' | 'hit' | 'clients' | 'address'
+type SortKey = 'shard' | 'ops' | 'latency' | 'cpu' | 'memory' | 'lag' | 'hit' | 'clients' | 'address'
 export const SORT_KEYS: SortKey[] = [
   'shard',
   'ops',
@@ -40,10 +40,10 @@ export const SORT_KEYS: SortKey[] = [
 
 /** The chart windows the `w` key steps through, minutes. */
 export const CHART_WINDOWS = [1, 5, 15] as const
-export type ChartWindow = (typeof CHART_WINDOWS)[number]
+type ChartWindow = (typeof CHART_WINDOWS)[number]
 
 /** At most this many samples per series: at short intervals 15 minutes would cost too much memory. */
-export const MAX_HISTORY = 3600
+const MAX_HISTORY = 3600
 
 /** Samples the history keeps for the longest chart window at `intervalMs` between rounds. */
 export function historySizeFor(intervalMs: number): number {
@@ -76,13 +76,13 @@ export function initialViewState(): ViewState {
   return { sort: 'shard', descending: false, filter: '', paused: false, window: 5, chartScope: 'cluster' }
 }
 
-export interface Flags {
+interface Flags {
   down: boolean
   lagging: boolean
   hot: boolean
 }
 
-export function isLagging(n: NodeStatus, t: AlertThresholds): boolean {
+function isLagging(n: NodeStatus, t: AlertThresholds): boolean {
   const r = n.replication
   if (!r || !n.up) return false
   return r.link === 'down' || (r.lagSeconds ?? 0) >= t.lagSeconds || (r.lagBytes ?? 0) >= t.lagBytes
@@ -102,7 +102,7 @@ export function hotNodes(nodes: NodeStatus[]): Set<string> {
   return hot
 }
 
-export function nodeFlags(n: NodeStatus, t: AlertThresholds, hot: Set<string>): Flags {
+function nodeFlags(n: NodeStatus, t: AlertThresholds, hot: Set<string>): Flags {
   return { down: !n.up, lagging: isLagging(n, t), hot: hot.has(n.id) }
 }
 
@@ -160,7 +160,7 @@ export function sortNodes(nodes: NodeStatus[], key: SortKey, descending: boolean
   })
 }
 
-export interface Column {
+interface Column {
   title: string
   width: number
   align: 'left' | 'right'
@@ -175,12 +175,12 @@ export interface Column {
  */
 export const MARKS = { down: '✗', lagging: '!', hot: '▲' } as const
 
-export function markOf(flags: Flags | undefined): string {
+function markOf(flags: Flags | undefined): string {
   if (!flags) return ' '
   return flags.down ? MARKS.down : flags.lagging ? MARKS.lagging : flags.hot ? MARKS.hot : ' '
 }
 
-export const COLUMNS: Column[] = [
+const COLUMNS: Column[] = [
   { title: ' ', width: 1, align: 'left', priority: 0, cell: (_n, flags) => markOf(flags) },
   { title: 'NODE', width: 21, align: 'left', priority: 0, cell: (n) => n.address },
   { title: 'ROLE', width: 7, align: 'left', priority: 2, cell: (n) => n.role },
@@ -226,7 +226,7 @@ const CW_WIDTHS: Record<string, number> = {
  * The table when the nodes cannot be reached from here: AWS's node names and CloudWatch's latest
  * figures (per minute for counters) in place of the live ones.
  */
-export const CLOUDWATCH_TABLE: Column[] = [
+const CLOUDWATCH_TABLE: Column[] = [
   { title: 'NODE', width: 21, align: 'left', cell: (n) => (n.address === n.id ? '-' : n.address) },
   { title: 'AWS NODE', width: 20, align: 'left', cell: (n) => n.id },
   { title: 'ROLE', width: 7, align: 'left', cell: (n) => n.role },
@@ -314,7 +314,7 @@ export function nodeTable(
   return { header, rows, total: s.nodes.length }
 }
 
-export function sortLabel(state: ViewState): string {
+function sortLabel(state: ViewState): string {
   return `sort: ${state.sort}${state.descending ? ' desc' : ''}${state.filter ? ` | filter: ${state.filter}` : ''}${state.paused ? ' | PAUSED' : ''}`
 }
 
@@ -444,7 +444,7 @@ export function sparkline(values: number[], width: number): string {
   return sparkChars(values.slice(-width))
 }
 
-export function bar(fraction: number, width: number): string {
+function bar(fraction: number, width: number): string {
   const f = Math.max(0, Math.min(1, fraction))
   const full = Math.round(f * width)
   return '█'.repeat(full) + '░'.repeat(Math.max(0, width - full))
@@ -534,7 +534,7 @@ export function eventLines(events: MonitorEvent[], width: number): string[] {
 }
 
 /** Word-wrap to `width`, continuation lines indented; words longer than a line are cut. */
-export function wrapText(text: string, width: number, indent = ''): string[] {
+function wrapText(text: string, width: number, indent = ''): string[] {
   const lines: string[] = []
   let line = ''
   for (const word of text.split(/\s+/).filter(Boolean)) {

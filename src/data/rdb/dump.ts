@@ -12,7 +12,7 @@ export const DUMP_FOOTER = 10
 
 const SHARED_CRC = new Crc64()
 
-export interface DumpPayloadParts {
+interface DumpPayloadParts {
   rdbType: number
   version: number
   /** The value bytes are payload[1 .. valueEnd). */
@@ -20,7 +20,7 @@ export interface DumpPayloadParts {
 }
 
 /** Split a payload into its parts, checking its shape (not its CRC). */
-export function dumpPayloadParts(payload: Buffer): DumpPayloadParts {
+function dumpPayloadParts(payload: Buffer): DumpPayloadParts {
   if (payload.length < 1 + DUMP_FOOTER) {
     throw new RdbFormatError(
       `DUMP payload of ${payload.length} bytes`,
@@ -70,7 +70,7 @@ export function writeDumpPayload(
   return p + 8
 }
 
-export interface DumpPayloadInfo {
+interface DumpPayloadInfo {
   rdbType: number
   version: number
   type: TypeInfo

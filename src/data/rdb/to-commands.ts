@@ -22,10 +22,10 @@ import { decodeValue, type DecodedValue } from './value.js'
  * Module values cannot be rebuilt with commands at all (RebuildError).
  */
 
-export const DEFAULT_MAX_ELEMENTS = 1000
-export const DEFAULT_MAX_BYTES = 1024 * 1024
+const DEFAULT_MAX_ELEMENTS = 1000
+const DEFAULT_MAX_BYTES = 1024 * 1024
 
-export interface RebuildOptions {
+interface RebuildOptions {
   /** Start with DEL key, so that the commands replace what the target holds (RESTORE ... REPLACE). */
   replace?: boolean
   /** Elements per command (default 1000). */
@@ -48,13 +48,13 @@ export class RebuildError extends Error {
 }
 
 /** A stream with its entries, as `rebuildCommands` takes it. */
-export type StreamValue = Extract<DecodedValue, { kind: 'stream' }> & { entries: StreamEntry[] }
+type StreamValue = Extract<DecodedValue, { kind: 'stream' }> & { entries: StreamEntry[] }
 
 /** What `rebuildCommands` takes: a decoded value, with a stream's entries. */
-export type RebuildValue = Exclude<DecodedValue, { kind: 'stream' }> | StreamValue
+type RebuildValue = Exclude<DecodedValue, { kind: 'stream' }> | StreamValue
 
 /** One RDB key: what the reader gives (RdbEntry has all of these). */
-export interface RdbKeyRecord {
+interface RdbKeyRecord {
   key: Buffer
   rdbType: number
   /** The serialized value (the bytes after the type byte). */
@@ -302,7 +302,7 @@ export function sameSlotKey(key: Buffer, suffix: string): Buffer | undefined {
 }
 
 /** One key's rebuild as a MULTI ... EXEC block: all of it is applied, or none of it. */
-export interface RebuildTransaction {
+interface RebuildTransaction {
   /** MULTI, the commands, EXEC. */
   commands: Buffer[][]
   /**

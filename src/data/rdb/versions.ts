@@ -6,7 +6,7 @@ import { RDB_TYPE, dialectFor, type RdbDialect } from './constants.js'
  * get new type numbers), a value of an old type from a newer file can be labelled with the older
  * version a target understands.
  */
-export function typeIntroducedIn(type: number, dialect: RdbDialect): number | undefined {
+function typeIntroducedIn(type: number, dialect: RdbDialect): number | undefined {
   switch (type) {
     case RDB_TYPE.STRING:
     case RDB_TYPE.LIST:

@@ -5,7 +5,7 @@ import { MAX_RDB_VERSION, RDB_OPCODE } from './constants.js'
 import { DUMP_FOOTER } from './dump.js'
 import { RdbFormatError } from './walker.js'
 
-export interface RdbWriterOptions {
+interface RdbWriterOptions {
   /** RDB version of the header; every value written must be of this version or older. */
   version: number
   /** AUX fields written after the header, in order. */
@@ -16,7 +16,7 @@ export interface RdbWriterOptions {
   chunkSize?: number
 }
 
-export interface RdbWriterStats {
+interface RdbWriterStats {
   keys: number
   expires: number
   functions: number

@@ -84,7 +84,7 @@ const MAX_BULK = MAX_RECORD - 1024
 const MAX_ARGS = 64 * 1024 * 1024
 const MAX_LINE = 64 * 1024 * 1024
 
-export interface CommandParserOptions {
+interface CommandParserOptions {
   /** Yield `#...` lines as annotations (AOF); otherwise they are a protocol error. Default true. */
   annotations?: boolean
   /** Accept inline (space separated) commands. Default true. */
@@ -541,7 +541,7 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
   return args
 }
 
-export interface ReadCommandsOptions extends CommandParserOptions {
+interface ReadCommandsOptions extends CommandParserOptions {
   /** Commands per yielded batch at most (default 1024). */
   batchSize?: number
   /** Bytes (as encoded) per yielded batch, about (default 1 MiB). */
@@ -606,7 +606,7 @@ function finishStream(parser: RespCommandParser, options: ReadCommandsOptions): 
  * byte 0 is at stream offset `base`. Valid until the next batch is asked for (the scanner's
  * arrays are reused).
  */
-export interface FrameRun {
+interface FrameRun {
   kind: 'run'
   buf: Buffer
   base: number

@@ -40,7 +40,7 @@ export interface MigrateAwsOptions {
 }
 
 /** MemoryDB's built-in ACL that lets any client in without authentication. */
-export const OPEN_ACCESS_ACL = 'open-access'
+const OPEN_ACCESS_ACL = 'open-access'
 
 /**
  * The new cluster's ACL decides who may connect: a new migration must name one (--acl), and

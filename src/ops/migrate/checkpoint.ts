@@ -61,7 +61,7 @@ export function slotsKey(slots: readonly (readonly [number, number])[]): string 
 }
 
 /** The shard a `nodes` entry belongs to: its key up to the last `/`. */
-export function shardOfEntry(id: string): string {
+function shardOfEntry(id: string): string {
   return id.slice(0, id.lastIndexOf('/'))
 }
 

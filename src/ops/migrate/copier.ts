@@ -113,7 +113,7 @@ export class TargetWriter {
   }
 }
 
-export interface NodeCopierOptions {
+interface NodeCopierOptions {
   spec: ConnectionSpec
   node: TopologyNode
   state: NodeCheckpoint

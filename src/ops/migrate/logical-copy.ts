@@ -16,10 +16,10 @@ import { compareStreamIds, nextStreamId } from '../verify/logical.js'
  */
 
 /** Elements (or bytes / CHUNK_BYTES for strings) above which a value is read in chunks. */
-export const LOGICAL_CHUNK = 1000
+const LOGICAL_CHUNK = 1000
 const CHUNK_BYTES = 1 << 20
 
-export interface KeyHead {
+interface KeyHead {
   key: Buffer
   /** 'none': the key is gone. */
   type: string
@@ -38,7 +38,7 @@ const LENGTH: Record<string, string> = {
 }
 
 /** A write for the target: the key's own commands, in order. May return a promise (backpressure). */
-export type Write = (key: Buffer, args: CommandArg[]) => Promise<void> | undefined
+type Write = (key: Buffer, args: CommandArg[]) => Promise<void> | undefined
 
 /**
  * A source reply that is not a value stops the copy: a refusal for good, or (a redirect, a node
@@ -262,7 +262,7 @@ export interface StreamSupport {
   createConsumer: boolean
 }
 
-export const FULL_STREAM_SUPPORT: StreamSupport = { metadata: true, createConsumer: true }
+const FULL_STREAM_SUPPORT: StreamSupport = { metadata: true, createConsumer: true }
 
 /** What a target of this engine and version can rebuild (unknown: a current server is assumed). */
 export function streamSupport(engine: string | undefined, version: string | undefined): StreamSupport {
@@ -270,7 +270,7 @@ export function streamSupport(engine: string | undefined, version: string | unde
   return { metadata: versionAtLeast(version, '7.0.0'), createConsumer: versionAtLeast(version, '6.2.0') }
 }
 
-export interface LogicalOptions {
+interface LogicalOptions {
   streams?: StreamSupport
   /** Something of a value the target cannot hold (an older version): said, the copy goes on. */
   warn?: (message: string) => void

@@ -6,7 +6,7 @@ import { parseInfo } from '../../redis/info.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 
 /** A key whose slot the node serves (a cluster routes writes by slot), named as kvtop's own. */
-export function probeKeyFor(node: TopologyNode, cluster: boolean): string {
+function probeKeyFor(node: TopologyNode, cluster: boolean): string {
   for (let i = 0; ; i++) {
     const key = `__kvtop_probe__:{${i}}:${process.pid}`
     if (!cluster) return key
@@ -19,7 +19,7 @@ export function probeKeyFor(node: TopologyNode, cluster: boolean): string {
  * The event classes of notify-keyspace-events that --live relies on: every way a key can change or
  * go away. A change of a class that is off is never seen, so the target would keep an old value.
  */
-export const REQUIRED_CLASSES: readonly { letter: string; what: string }[] = [
+const REQUIRED_CLASSES: readonly { letter: string; what: string }[] = [
   { letter: 'g', what: 'generic: DEL, EXPIRE, RENAME ...' },
   { letter: '$', what: 'string' },
   { letter: 'l', what: 'list' },
@@ -45,7 +45,7 @@ export function notifyFlags(setting: string): Set<string> {
 }
 
 /** Where kvtop hears of changes: keyspace channels (K: event name per key) or keyevent ones (E: key per event). */
-export type ChangeChannel = 'keyspace' | 'keyevent'
+type ChangeChannel = 'keyspace' | 'keyevent'
 
 /** What one source node's notifications let --live see. */
 export interface NotificationReport {
@@ -144,7 +144,7 @@ async function listen(
 }
 
 /** One write (SET with a short expiry): does any event reach kvtop on `channel`? */
-export async function notificationsReach(
+async function notificationsReach(
   spec: ConnectionSpec,
   node: TopologyNode,
   db: number,

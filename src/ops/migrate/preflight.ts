@@ -264,4 +264,4 @@ async function keySizeCheck(source: Deployment, target: Deployment): Promise<Pla
 
 /** How to turn keyspace notifications on, for what the endpoint is and whether it lets us CONFIG SET. */
 
-export const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`
+const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`

@@ -20,7 +20,7 @@ export class TopologyChanged extends OperationError {
 }
 
 /** What a copier saw of its shard: keys it had to read from another node (MOVED/ASK). */
-export interface CopiedShard {
+interface CopiedShard {
   key: string
   address: string
   redirectedReads: number
