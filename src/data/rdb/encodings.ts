@@ -102,17 +102,11 @@ function lpEntry(blob: Buffer, p: number, onEntry?: EntryVisitor): number {
       lpCheck(blob, p + 5, p)
       return lpString(blob, p, 5, blob.readUInt32LE(p + 1), onEntry)
     case 0xf1:
-      lpCheck(blob, p + 3, p)
-      onEntry?.(undefined, blob.readInt16LE(p + 1))
-      return 3
+      return lpInt(blob, p, 2, onEntry)
     case 0xf2:
-      lpCheck(blob, p + 4, p)
-      onEntry?.(undefined, blob.readIntLE(p + 1, 3))
-      return 4
+      return lpInt(blob, p, 3, onEntry)
     case 0xf3:
-      lpCheck(blob, p + 5, p)
-      onEntry?.(undefined, blob.readInt32LE(p + 1))
-      return 5
+      return lpInt(blob, p, 4, onEntry)
     case 0xf4:
       lpCheck(blob, p + 9, p)
       onEntry?.(undefined, int64(blob.readBigInt64LE(p + 1)))
@@ -127,6 +121,13 @@ function lpString(blob: Buffer, p: number, head: number, len: number, onEntry?: 
   lpCheck(blob, p + head + len, p)
   onEntry?.(blob, p + head, p + head + len)
   return head + len
+}
+
+/** An integer entry of `width` bytes after its encoding byte at `p`; returns 1 + width. */
+function lpInt(blob: Buffer, p: number, width: number, onEntry?: EntryVisitor): number {
+  lpCheck(blob, p + 1 + width, p)
+  onEntry?.(undefined, blob.readIntLE(p + 1, width))
+  return 1 + width
 }
 
 /** The backlen (for walking backwards) must say how long the entry at `start` is. */
@@ -238,25 +239,17 @@ function zlInteger(blob: Buffer, p: number, start: number, onEntry?: EntryVisito
   const enc = blob[p]
   switch (enc) {
     case 0xc0:
-      zlCheck(blob, p + 3, start)
-      onEntry?.(undefined, blob.readInt16LE(p + 1))
-      return p + 3
+      return zlInt(blob, p, 2, start, onEntry)
     case 0xd0:
-      zlCheck(blob, p + 5, start)
-      onEntry?.(undefined, blob.readInt32LE(p + 1))
-      return p + 5
+      return zlInt(blob, p, 4, start, onEntry)
     case 0xe0:
       zlCheck(blob, p + 9, start)
       onEntry?.(undefined, int64(blob.readBigInt64LE(p + 1)))
       return p + 9
     case 0xf0:
-      zlCheck(blob, p + 4, start)
-      onEntry?.(undefined, blob.readIntLE(p + 1, 3))
-      return p + 4
+      return zlInt(blob, p, 3, start, onEntry)
     case 0xfe:
-      zlCheck(blob, p + 2, start)
-      onEntry?.(undefined, blob.readInt8(p + 1))
-      return p + 2
+      return zlInt(blob, p, 1, start, onEntry)
     default: {
       const imm = enc & 0x0f
       if ((enc & 0xf0) !== 0xf0 || imm < 1 || imm > 13) {
@@ -266,6 +259,13 @@ function zlInteger(blob: Buffer, p: number, start: number, onEntry?: EntryVisito
       return p + 1
     }
   }
+}
+
+/** An integer of `width` bytes after the encoding byte at `p`; returns the entry's end. */
+function zlInt(blob: Buffer, p: number, width: number, start: number, onEntry?: EntryVisitor): number {
+  zlCheck(blob, p + 1 + width, start)
+  onEntry?.(undefined, blob.readIntLE(p + 1, width))
+  return p + 1 + width
 }
 
 /** The header's entry count (unless 0xffff, "too many to count") and tail offset must match the walk. */
