@@ -36,7 +36,8 @@ const CHECK_FIRST = 64 * 1024
  * decompresses to exactly `expectedLength` bytes. Time is linear in the compressed size (literal
  * runs are stepped over, back-references only checked), nothing is allocated: this is how a
  * declared length is verified before memory is spent on it, and how values are validated without
- * being decoded.
+ * being decoded. Its checks are lzfDecompress's, kept as a loop of their own: one loop with an
+ * optional output measured about a quarter slower at decompressing.
  */
 export function lzfCheck(input: Uint8Array, expectedLength: number, start = 0, end = input.length): void {
   if (expectedLength > lzfMaxOutput(end - start))
