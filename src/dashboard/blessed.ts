@@ -79,6 +79,17 @@ function dropColour(screen: Blessed.Widgets.Screen): void {
   program._owrite = (text: string) => write(typeof text === 'string' ? stripColour(text) : text)
 }
 
+/** What a screen shows, as plain text: one string per row, trailing blanks dropped. */
+export function screenRows(screen: Blessed.Widgets.Screen): string[] {
+  const lines = (screen as unknown as { lines: [unknown, string][][] }).lines
+  return lines.map((row) =>
+    row
+      .map((cell) => cell[1])
+      .join('')
+      .trimEnd(),
+  )
+}
+
 /** Where a full-screen view draws: the terminal by default, other streams in tests. */
 interface ScreenTarget {
   input?: NodeJS.ReadableStream

@@ -2,7 +2,7 @@ import type { AlertThresholds, MonitorEvent } from '../metrics/alerts.js'
 import { RingBuffer, type SeriesStore } from '../metrics/history.js'
 import type { SlowlogEntry } from '../metrics/slowlog.js'
 import type { Snapshot } from '../metrics/types.js'
-import { loadBlessed, openScreen, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
+import { loadBlessed, openScreen, screenRows, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
 import {
   CHART_WINDOWS,
   chartData,
@@ -484,13 +484,7 @@ export class Dashboard {
 
   /** The screen as plain text, one string per row (tests, and a check that a frame was drawn). */
   screenText(): string[] {
-    const lines = (this.screen as unknown as { lines: [unknown, string][][] }).lines
-    return lines.map((row) =>
-      row
-        .map((cell) => cell[1])
-        .join('')
-        .trimEnd(),
-    )
+    return screenRows(this.screen)
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { loadBlessed, openScreen, type Widgets } from './blessed.js'
+import { loadBlessed, openScreen, screenRows, type Widgets } from './blessed.js'
 import { fleetHeader, fleetTable, type FleetEntry } from './fleet-view-model.js'
 
 interface FleetViewOptions {
@@ -98,13 +98,7 @@ export class FleetView {
 
   /** The screen as plain text, one string per row (tests). */
   screenText(): string[] {
-    const lines = (this.screen as unknown as { lines: [unknown, string][][] }).lines
-    return lines.map((row) =>
-      row
-        .map((cell) => cell[1])
-        .join('')
-        .trimEnd(),
-    )
+    return screenRows(this.screen)
   }
 
   destroy(): void {

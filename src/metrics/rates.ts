@@ -34,6 +34,15 @@ export interface CommandRate {
   failedPerSec?: number
 }
 
+export interface IoThreadRates {
+  readsPerSec?: number
+  writesPerSec?: number
+  freedObjectsPerSec?: number
+  pollsPerSec?: number
+  prefetchBatchesPerSec?: number
+  prefetchEntriesPerSec?: number
+}
+
 export interface NodeRates {
   /** Commands per second, kvtop's own polling commands excluded. */
   opsPerSec?: number
@@ -57,14 +66,7 @@ export interface NodeRates {
   /** Full resyncs served in the interval (primary side). */
   fullSyncs?: number
   /** Work done on I/O threads per second (io_threaded_* counters; the Valkey 8 ones where present). */
-  ioThreads?: {
-    readsPerSec?: number
-    writesPerSec?: number
-    freedObjectsPerSec?: number
-    pollsPerSec?: number
-    prefetchBatchesPerSec?: number
-    prefetchEntriesPerSec?: number
-  }
+  ioThreads?: IoThreadRates
   /** Some counter went backwards in this interval (restart or CONFIG RESETSTAT). */
   countersReset: boolean
 }
@@ -229,7 +231,7 @@ function errorsPerSec(w: RateWindow, ownErrors: number): number | undefined {
 }
 
 /** io_threaded_* counters per second, only those the server reports; undefined when none. */
-function ioThreadRates(w: RateWindow): NodeRates['ioThreads'] {
+function ioThreadRates(w: RateWindow): IoThreadRates | undefined {
   const [a, b] = [w.prev.stats, w.cur.stats]
   const io = {
     readsPerSec: w.rate(a.ioThreadedReadsProcessed, b.ioThreadedReadsProcessed),

@@ -3,7 +3,7 @@ import type { Engine, Provider } from '../connect/capabilities.js'
 import type { DeploymentMode, NodeHealth } from '../connect/topology.js'
 import type { Alert, MonitorEvent } from './alerts.js'
 import type { LatencyEvent } from './latency.js'
-import type { CommandRate } from './rates.js'
+import type { CommandRate, IoThreadRates } from './rates.js'
 import type { ShardReplication } from './replication.js'
 import type { CommandLogEntry, SlowlogEntry } from './slowlog.js'
 
@@ -50,15 +50,7 @@ export interface NodeStatus {
    * now, and their work per second over the interval (Valkey 8 adds objects freed, polls and key
    * prefetching to Redis's reads and writes).
    */
-  ioThreads?: {
-    active: boolean
-    readsPerSec?: number
-    writesPerSec?: number
-    freedObjectsPerSec?: number
-    pollsPerSec?: number
-    prefetchBatchesPerSec?: number
-    prefetchEntriesPerSec?: number
-  }
+  ioThreads?: { active: boolean } & IoThreadRates
   opsPerSec?: number
   /** Mean usec per call over the interval. */
   latencyUs?: number
