@@ -4,18 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { locateJsonError, parseJsonText } from '../../src/json-text.js'
-import {
-  deleteSlice,
-  flipBits,
-  insert,
-  mutate,
-  repeatSlice,
-  Rng,
-  SEEDS,
-  setByte,
-  truncate,
-  type Mutator,
-} from './data/fuzz.js'
+import { mutate, mutatorsWith, Rng, SEEDS } from './data/fuzz.js'
 
 const JSON_CORPUS = [
   Buffer.from(
@@ -38,16 +27,20 @@ const JSON_CORPUS = [
   ),
 ]
 
-const JSON_MUTATORS: Mutator[] = [
-  flipBits,
-  setByte,
-  truncate,
-  deleteSlice,
-  repeatSlice,
-  insert((rng) =>
-    Buffer.from(rng.pick([',', '}', ']', '"', '\\u12', '\\', '1e', '-', '\ufeff', '//', '\n', '[[[['])),
-  ),
-]
+const JSON_MUTATORS = mutatorsWith([
+  ',',
+  '}',
+  ']',
+  '"',
+  '\\u12',
+  '\\',
+  '1e',
+  '-',
+  '\ufeff',
+  '//',
+  '\n',
+  '[[[[',
+])
 
 describe('fuzz: every parse succeeds or fails as bad input (exit 2), never crashes or hangs', () => {
   it.each(SEEDS)('JSON config and state files (seed %i)', (seed) => {

@@ -79,6 +79,14 @@ export const repeatSlice: Mutator = (rng, b) => {
 export const randomBytes = (rng: Rng) =>
   Buffer.from(Array.from({ length: 1 + rng.int(8) }, () => rng.int(256)))
 
+/** What every format gets: bits flipped, a byte set, the input cut short, a slice deleted or repeated. */
+export const BYTE_MUTATORS: readonly Mutator[] = [flipBits, setByte, truncate, deleteSlice, repeatSlice]
+
+/** BYTE_MUTATORS, and one of the format's own `tokens` inserted anywhere. */
+export function mutatorsWith(tokens: string[]): Mutator[] {
+  return [...BYTE_MUTATORS, insert((rng) => Buffer.from(rng.pick(tokens)))]
+}
+
 export function mutate(rng: Rng, input: Buffer, mutators: Mutator[]): Buffer {
   let b = input
   for (let n = 1 + rng.int(3); n > 0; n--) b = rng.pick(mutators)(rng, b)

@@ -4,19 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseManifest } from '../../../../src/data/aof/manifest.js'
-import {
-  deleteSlice,
-  expectCleanOutcome,
-  flipBits,
-  insert,
-  mutate,
-  repeatSlice,
-  Rng,
-  SEEDS,
-  setByte,
-  truncate,
-  type Mutator,
-} from '../fuzz.js'
+import { expectCleanOutcome, mutate, mutatorsWith, Rng, SEEDS } from '../fuzz.js'
 
 const MANIFEST_CORPUS = [
   Buffer.from(
@@ -30,32 +18,21 @@ const MANIFEST_CORPUS = [
   ),
 ]
 
-const MANIFEST_MUTATORS: Mutator[] = [
-  flipBits,
-  setByte,
-  truncate,
-  deleteSlice,
-  repeatSlice,
-  insert((rng) =>
-    Buffer.from(
-      rng.pick([
-        ' ',
-        '"',
-        '\\',
-        '\\x',
-        '\\xZ',
-        '\n',
-        'seq',
-        'type',
-        '/',
-        '\0',
-        '..',
-        'constructor',
-        '__proto__',
-      ]),
-    ),
-  ),
-]
+const MANIFEST_MUTATORS = mutatorsWith([
+  ' ',
+  '"',
+  '\\',
+  '\\x',
+  '\\xZ',
+  '\n',
+  'seq',
+  'type',
+  '/',
+  '\0',
+  '..',
+  'constructor',
+  '__proto__',
+])
 
 describe('fuzz: every parse succeeds or fails as bad input (exit 2), never crashes or hangs', () => {
   it.each(SEEDS)('AOF manifests (seed %i)', async (seed) => {

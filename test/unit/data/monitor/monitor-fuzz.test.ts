@@ -5,21 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseMonitorLine } from '../../../../src/data/monitor/monitor-line.js'
 import { readMonitorLog } from '../../../../src/data/monitor/monitor-reader.js'
-import {
-  chunked,
-  deleteSlice,
-  expectCleanOutcome,
-  flipBits,
-  insert,
-  mutate,
-  repeatSlice,
-  Rng,
-  SEEDS,
-  setByte,
-  truncate,
-  type Case,
-  type Mutator,
-} from '../fuzz.js'
+import { chunked, expectCleanOutcome, mutate, mutatorsWith, Rng, SEEDS, type Case } from '../fuzz.js'
 
 const MONITOR_CORPUS = [
   Buffer.from(
@@ -34,16 +20,18 @@ const MONITOR_CORPUS = [
   ),
 ]
 
-const MONITOR_MUTATORS: Mutator[] = [
-  flipBits,
-  setByte,
-  truncate,
-  deleteSlice,
-  repeatSlice,
-  insert((rng) =>
-    Buffer.from(rng.pick(['"', '\\', '\\x', '\\xg', ' ', '[', ']', '\n', '99999999999999999999', '\r\n'])),
-  ),
-]
+const MONITOR_MUTATORS = mutatorsWith([
+  '"',
+  '\\',
+  '\\x',
+  '\\xg',
+  ' ',
+  '[',
+  ']',
+  '\n',
+  '99999999999999999999',
+  '\r\n',
+])
 
 describe('fuzz: every parse succeeds or fails as bad input (exit 2), never crashes or hangs', () => {
   it.each(SEEDS)('MONITOR captures (seed %i)', async (seed) => {

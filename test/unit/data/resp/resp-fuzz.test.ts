@@ -6,18 +6,14 @@ import { describe, expect, it } from 'vitest'
 import { readCommands, RespCommandParser, NEED_MORE } from '../../../../src/data/resp/command-parser.js'
 import { encodeCommand } from '../../../../src/wire/encode.js'
 import {
+  BYTE_MUTATORS,
   chunked,
-  deleteSlice,
   expectCleanOutcome,
-  flipBits,
   insert,
   mutate,
   randomBytes,
-  repeatSlice,
   Rng,
   SEEDS,
-  setByte,
-  truncate,
   type Case,
   type Mutator,
 } from '../fuzz.js'
@@ -38,11 +34,7 @@ const RESP_CORPUS = [
 ]
 
 const RESP_MUTATORS: Mutator[] = [
-  flipBits,
-  setByte,
-  truncate,
-  deleteSlice,
-  repeatSlice,
+  ...BYTE_MUTATORS,
   insert(randomBytes),
   // A declared length replaced: *0, *-1, huge counts and bulk lengths.
   (rng, b) => {
