@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { freePort, pct, procStatCpuSeconds, sleep, stop } from './lib-process.js'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { exporterCpuRow, freePort, machineNote, pct, sleep, stop } from './lib-process.js'
+import { processCpuSeconds } from './lib-cpu.js'
 import { BIN, loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
@@ -86,7 +87,7 @@ async function kvtopPhase(
       await sleep(500)
     }
     await sleep(3000)
-    const cpu0 = procStatCpuSeconds(child.pid!)
+    const cpu0 = processCpuSeconds(child.pid!)
     const t0 = Date.now()
     const perRoundMs: number[] = []
     let failures = 0
@@ -99,7 +100,7 @@ async function kvtopPhase(
       if (!r.ok) failures++
       await sleep(Math.max(0, started + 1000 - Date.now()))
     }
-    const cpuPercent = ((procStatCpuSeconds(child.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100
+    const cpuPercent = ((processCpuSeconds(child.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100
     const body = await (await fetch(metrics)).text()
     const series = seriesOf(body)
     return {
@@ -132,7 +133,7 @@ async function exporterPhase(ports: number[], rounds: number): Promise<Phase | {
     const scrape = (p: number) => timedGet(`http://127.0.0.1:${listen}/scrape?target=redis://127.0.0.1:${p}`)
     // Warm-up round.
     await Promise.all(ports.map(scrape))
-    const cpu0 = procStatCpuSeconds(child.pid!)
+    const cpu0 = processCpuSeconds(child.pid!)
     const t0 = Date.now()
     const perRoundMs: number[] = []
     let failures = 0
@@ -153,7 +154,7 @@ async function exporterPhase(ports: number[], rounds: number): Promise<Phase | {
       bytes = results.reduce((s, r) => s + r.bytes, 0)
       await sleep(Math.max(0, started + 1000 - Date.now()))
     }
-    const cpuPercent = ((procStatCpuSeconds(child.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100
+    const cpuPercent = ((processCpuSeconds(child.pid!) - cpu0) / ((Date.now() - t0) / 1000)) * 100
     for (const p of ports) {
       const r = await fetch(`http://127.0.0.1:${listen}/scrape?target=redis://127.0.0.1:${p}`)
       series += seriesOf(await r.text()).length
@@ -218,27 +219,18 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         goal: '>= 4x faster per scrape',
         met: e99 / k99 >= 4,
       })
-      rows.push({
-        case: `exporter CPU, ${nodes} nodes at 1 s`,
-        kvtop: {
-          seconds: kvtop.cpuPercent / 100,
-          rate: nodes / Math.max(1e-6, kvtop.cpuPercent / 100),
-          unit: 'node-scrapes per CPU-second',
-        },
-        anchor: {
-          name: 'prometheus-redis-exporter',
-          seconds: exporter.cpuPercent / 100,
-          rate: nodes / Math.max(1e-6, exporter.cpuPercent / 100),
-        },
-        ratio: exporter.cpuPercent / Math.max(1e-6, kvtop.cpuPercent),
-        goal: '<= half the CPU',
-        met: kvtop.cpuPercent * 2 <= exporter.cpuPercent,
-      })
+      rows.push(
+        exporterCpuRow(
+          `exporter CPU, ${nodes} nodes at 1 s`,
+          'scrapes',
+          nodes,
+          { kvtop: kvtop.cpuPercent, exporter: exporter.cpuPercent },
+          '<= half the CPU',
+          kvtop.cpuPercent * 2 <= exporter.cpuPercent,
+        ),
+      )
     }
-    const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-    notes.push(
-      `machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average at the end ${loadAvg} (other work shares the machine)`,
-    )
+    notes.push(machineNote())
     return { name: 'export', rows, notes }
   } finally {
     await sandbox?.down()

@@ -1,6 +1,7 @@
-import type { ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import type { BenchRow } from './types.js'
 
 /** Helpers the benchmarks share: other processes' CPU, percentiles, free ports, stopping children. */
 
@@ -27,12 +28,41 @@ export function procCpuSeconds(pid: number): number {
   return ns / 1e9
 }
 
-/** utime + stime of a process (all its threads) from /proc/PID/stat, in seconds (clock ticks of 1/100 s). */
-export function procStatCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  // Fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
+/** The machine a figure was measured on: cores and the load average now (other work shares it). */
+export function machineNote(): string {
+  const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  return `machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average at the end ${loadAvg} (other work shares the machine)`
+}
+
+/**
+ * A row comparing CPU for `nodes` nodes: kvtop's and prometheus-redis-exporter's percentage of one
+ * core, as node-`unit`s per CPU-second.
+ */
+export function exporterCpuRow(
+  name: string,
+  unit: string,
+  nodes: number,
+  cpuPercent: { kvtop: number; exporter: number },
+  goal: string,
+  met: boolean,
+): BenchRow {
+  const { kvtop, exporter } = cpuPercent
+  return {
+    case: name,
+    kvtop: {
+      seconds: kvtop / 100,
+      rate: nodes / Math.max(1e-6, kvtop / 100),
+      unit: `node-${unit} per CPU-second`,
+    },
+    anchor: {
+      name: 'prometheus-redis-exporter',
+      seconds: exporter / 100,
+      rate: nodes / Math.max(1e-6, exporter / 100),
+    },
+    ratio: exporter / Math.max(1e-6, kvtop),
+    goal,
+    met,
+  }
 }
 
 export async function freePort(): Promise<number> {

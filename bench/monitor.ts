@@ -5,7 +5,7 @@ import { PassThrough, Writable } from 'node:stream'
 import { DEFAULT_THRESHOLDS } from '../src/metrics/alerts.js'
 import { openMonitor } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
-import { freePort, pct, procCpuSeconds, sleep, stop } from './lib-process.js'
+import { exporterCpuRow, freePort, machineNote, pct, procCpuSeconds, sleep, stop } from './lib-process.js'
 import { loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
@@ -297,22 +297,16 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         goal: 'p99 <= 250 ms',
         met: p99 <= 250,
       })
-      rows.push({
-        case: `CPU for ${nodes} nodes at 1 s`,
-        kvtop: {
-          seconds: polling.cpuPercent / 100,
-          rate: nodes / Math.max(1e-6, polling.cpuPercent / 100),
-          unit: 'node-polls per CPU-second',
-        },
-        anchor: {
-          name: 'prometheus-redis-exporter',
-          seconds: exporter.cpuPercent / 100,
-          rate: nodes / Math.max(1e-6, exporter.cpuPercent / 100),
-        },
-        ratio: exporter.cpuPercent / Math.max(1e-6, polling.cpuPercent),
-        goal: 'CPU <= 10 % of one core',
-        met: polling.cpuPercent <= 10,
-      })
+      rows.push(
+        exporterCpuRow(
+          `CPU for ${nodes} nodes at 1 s`,
+          'polls',
+          nodes,
+          { kvtop: polling.cpuPercent, exporter: exporter.cpuPercent },
+          'CPU <= 10 % of one core',
+          polling.cpuPercent <= 10,
+        ),
+      )
     }
     if ('error' in cliStat) notes.push(`redis-cli --stat: ${cliStat.error}`)
     else {
@@ -352,10 +346,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       goal: 'render <= 20 ms per frame',
       met: c99 <= 20,
     })
-    const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-    notes.push(
-      `machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average at the end ${loadAvg} (other work shares the machine)`,
-    )
+    notes.push(machineNote())
     return { name: 'monitor', rows, notes }
   } finally {
     await engine?.stop().catch(() => {})
