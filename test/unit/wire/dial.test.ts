@@ -1,5 +1,5 @@
 import net from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ConnectionSpec } from '../../../src/connect/client.js'
 import { mapConnectError } from '../../../src/wire/connect-errors.js'
 import { ConnectError } from '../../../src/errors.js'
@@ -8,7 +8,7 @@ import { openSocket } from '../../../src/wire/dial.js'
 import { openRawNode } from '../../../src/wire/node.js'
 import { MonitorStream } from '../../../src/data/monitor/monitor-stream.js'
 import { RespError } from '../../../src/wire/reply-parser.js'
-import { fakeServer, handshakeThen, type FakeServer } from './fake-server.js'
+import { fakeServersClosedAfterEach, handshakeThen, type Handler } from './fake-server.js'
 
 /** A loaded 2-core machine delays timers by hundreds of ms; a missing deadline would never fire. */
 const MARGIN = 1000
@@ -18,17 +18,7 @@ const MARGIN = 1000
  */
 const EARLY = 100
 
-let servers: FakeServer[] = []
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
-})
-
-async function server(...args: Parameters<typeof fakeServer>): Promise<FakeServer> {
-  const s = await fakeServer(...args)
-  servers.push(s)
-  return s
-}
+const server = fakeServersClosedAfterEach()
 
 function spec(port: number, timeoutMs: number, password?: string): ConnectionSpec {
   return {
@@ -141,8 +131,8 @@ describe('the dialer: a server that accepts TCP and never answers', () => {
 })
 
 describe('RawRespConnection.call timeout', () => {
-  async function connected(handler: Parameters<typeof fakeServer>[0], timeoutMs = 5000) {
-    const s = await server(handshakeThen(handler!))
+  async function connected(handler: Handler, timeoutMs = 5000) {
+    const s = await server(handshakeThen(handler))
     const conn = await openRawNode(spec(s.port, timeoutMs), { host: '127.0.0.1', port: s.port })
     return { s, conn }
   }

@@ -1,4 +1,5 @@
 import net from 'node:net'
+import { afterEach } from 'vitest'
 import { NEED_MORE, RespCommandParser } from '../../../src/data/resp/command-parser.js'
 
 /**
@@ -17,6 +18,19 @@ export interface FakeServer {
   /** Resolves once the client side has closed `n` connections. */
   waitClosed(n?: number): Promise<void>
   close(): Promise<void>
+}
+
+/** fakeServer for a test file: every server it starts is closed after each test. */
+export function fakeServersClosedAfterEach(): (handler?: Handler) => Promise<FakeServer> {
+  const servers: FakeServer[] = []
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()))
+  })
+  return async (handler) => {
+    const s = await fakeServer(handler)
+    servers.push(s)
+    return s
+  }
 }
 
 /** A TCP server on 127.0.0.1 that parses RESP commands and answers through `handler`. */

@@ -1,23 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { ConnectionSpec } from '../../../src/connect/client.js'
 import { ConnectError, OperationError } from '../../../src/errors.js'
 import { scanNode } from '../../../src/data/keyspace/scanner.js'
 import { openSyncStream } from '../../../src/data/replication/sync-stream.js'
 import { NodePool } from '../../../src/wire/node-pool.js'
 import { StallWatch, stallError, stallMessage, type Silent } from '../../../src/wire/stall-watch.js'
-import { fakeServer, handshakeThen, type FakeServer } from './fake-server.js'
+import { fakeServersClosedAfterEach, handshakeThen } from './fake-server.js'
 
-let servers: FakeServer[] = []
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()))
-  servers = []
-})
-
-async function server(...args: Parameters<typeof fakeServer>): Promise<FakeServer> {
-  const s = await fakeServer(...args)
-  servers.push(s)
-  return s
-}
+const server = fakeServersClosedAfterEach()
 
 function spec(port: number, timeoutMs = 2000): ConnectionSpec {
   return {
