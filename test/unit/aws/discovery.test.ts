@@ -3,28 +3,15 @@ import {
   DescribeCacheClustersCommand,
   DescribeReplicationGroupsCommand,
   DescribeServerlessCachesCommand,
-  ElastiCacheClient,
   ReplicationGroupNotFoundFault,
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache'
-import { ClusterNotFoundFault, DescribeClustersCommand, MemoryDBClient } from '@aws-sdk/client-memorydb'
-import { mockClient } from 'aws-sdk-client-mock'
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import { AwsClients } from '../../../src/aws/clients.js'
+import { ClusterNotFoundFault, DescribeClustersCommand } from '@aws-sdk/client-memorydb'
+import { describe, expect, it } from 'vitest'
 import { discoverDeployment } from '../../../src/aws/discovery.js'
+import { mockedAwsClients } from './mocked-clients.js'
 
-const ec = mockClient(ElastiCacheClient)
-const mdb = mockClient(MemoryDBClient)
-const clients = new AwsClients({ region: 'eu-west-1' })
-afterAll(() => {
-  ec.restore()
-  mdb.restore()
-  clients.destroy()
-})
-beforeEach(() => {
-  ec.reset()
-  mdb.reset()
-})
+const { ec, mdb, clients } = mockedAwsClients('eu-west-1')
 
 const meta = { $metadata: { httpStatusCode: 404 } }
 

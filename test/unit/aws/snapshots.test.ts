@@ -1,16 +1,10 @@
 import {
   CreateSnapshotCommand,
   DescribeSnapshotsCommand,
-  ElastiCacheClient,
   SnapshotAlreadyExistsFault,
 } from '@aws-sdk/client-elasticache'
-import {
-  DescribeSnapshotsCommand as MdbDescribeSnapshotsCommand,
-  MemoryDBClient,
-} from '@aws-sdk/client-memorydb'
-import { mockClient } from 'aws-sdk-client-mock'
-import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import { AwsClients } from '../../../src/aws/clients.js'
+import { DescribeSnapshotsCommand as MdbDescribeSnapshotsCommand } from '@aws-sdk/client-memorydb'
+import { describe, expect, it } from 'vitest'
 import {
   createAwsSnapshot,
   exportKeys,
@@ -19,19 +13,9 @@ import {
   parseSize,
 } from '../../../src/aws/snapshots.js'
 import { denied } from './sdk-error.js'
+import { mockedAwsClients } from './mocked-clients.js'
 
-const ec = mockClient(ElastiCacheClient)
-const mdb = mockClient(MemoryDBClient)
-const clients = new AwsClients({ region: 'us-east-1' })
-afterAll(() => {
-  ec.restore()
-  mdb.restore()
-  clients.destroy()
-})
-beforeEach(() => {
-  ec.reset()
-  mdb.reset()
-})
+const { ec, mdb, clients } = mockedAwsClients('us-east-1')
 
 describe('export object keys and sizes', () => {
   it('one <prefix>-NNNN.rdb per shard', () => {
