@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { exporterCpuRow, freePort, machineNote, pct, sleep, stop } from './lib-process.js'
+import { exporterCpuRow, machineNote, pct, sleep, startRedisExporter, stop } from './lib-process.js'
 import { processCpuSeconds } from './lib-cpu.js'
 import { BIN, loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
@@ -117,19 +116,10 @@ async function kvtopPhase(
 }
 
 async function exporterPhase(ports: number[], rounds: number): Promise<Phase | { error: string }> {
-  const bin = ['/usr/bin/prometheus-redis-exporter', '/usr/bin/redis_exporter'].find((p) => existsSync(p))
-  if (!bin)
-    return { error: 'prometheus-redis-exporter is not installed (apt-get install prometheus-redis-exporter)' }
-  const listen = await freePort()
-  const child = spawn(bin, ['-web.listen-address', `127.0.0.1:${listen}`, '-redis.addr', ''], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
+  const exporter = await startRedisExporter()
+  if ('error' in exporter) return exporter
+  const { child, listen } = exporter
   try {
-    const ready = Date.now() + 10_000
-    while (Date.now() < ready) {
-      if ((await timedGet(`http://127.0.0.1:${listen}/health`)).ok) break
-      await sleep(100)
-    }
     const scrape = (p: number) => timedGet(`http://127.0.0.1:${listen}/scrape?target=redis://127.0.0.1:${p}`)
     // Warm-up round.
     await Promise.all(ports.map(scrape))

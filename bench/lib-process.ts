@@ -1,5 +1,5 @@
-import { spawnSync, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { BenchRow } from './types.js'
 
@@ -84,4 +84,31 @@ export function stop(child: ChildProcess | undefined): void {
       // already gone
     }
   }
+}
+
+/**
+ * prometheus-redis-exporter (the Debian package), the anchor of the monitor and export benchmarks,
+ * started on a free port with no target of its own (each scrape names one: /scrape?target=...)
+ * and waited for until healthy (10 s at most). The caller stops `child`.
+ */
+export async function startRedisExporter(): Promise<
+  { child: ChildProcess; listen: number } | { error: string }
+> {
+  const bin = ['/usr/bin/prometheus-redis-exporter', '/usr/bin/redis_exporter'].find((p) => existsSync(p))
+  if (!bin)
+    return { error: 'prometheus-redis-exporter is not installed (apt-get install prometheus-redis-exporter)' }
+  const listen = await freePort()
+  const child = spawn(bin, ['-web.listen-address', `127.0.0.1:${listen}`, '-redis.addr', ''], {
+    stdio: ['ignore', 'ignore', 'ignore'],
+  })
+  const ready = Date.now() + 10_000
+  while (Date.now() < ready) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${listen}/health`)).ok) break
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  return { child, listen }
 }

@@ -1,11 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { PassThrough, Writable } from 'node:stream'
 import { DEFAULT_THRESHOLDS } from '../src/metrics/alerts.js'
 import { openMonitor } from '../src/metrics/service.js'
 import type { MonitorEngine } from '../src/metrics/engine.js'
-import { exporterCpuRow, freePort, machineNote, pct, procCpuSeconds, sleep, stop } from './lib-process.js'
+import {
+  exporterCpuRow,
+  machineNote,
+  pct,
+  procCpuSeconds,
+  sleep,
+  startRedisExporter,
+  stop,
+} from './lib-process.js'
 import { loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
@@ -105,23 +113,10 @@ async function exporterPhase(
   rounds: number,
   intervalMs: number,
 ): Promise<{ roundsMs: number[]; cpuPercent: number; failures: number } | { error: string }> {
-  const bin = ['/usr/bin/prometheus-redis-exporter', '/usr/bin/redis_exporter'].find((p) => existsSync(p))
-  if (!bin)
-    return { error: 'prometheus-redis-exporter is not installed (apt-get install prometheus-redis-exporter)' }
-  const listen = await freePort()
-  const child = spawn(bin, ['-web.listen-address', `127.0.0.1:${listen}`, '-redis.addr', ''], {
-    stdio: ['ignore', 'ignore', 'ignore'],
-  })
+  const exporter = await startRedisExporter()
+  if ('error' in exporter) return exporter
+  const { child, listen } = exporter
   try {
-    const ready = Date.now() + 10_000
-    while (Date.now() < ready) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${listen}/health`)).ok) break
-      } catch {
-        // not listening yet
-      }
-      await sleep(100)
-    }
     const roundsMs: number[] = []
     let failures = 0
     const c0 = procCpuSeconds(child.pid!)
