@@ -131,96 +131,31 @@ function figure(check: CheckName, value: number, levels: Levels, snap: Snapshot)
   }
 }
 
+/** What one pass finds, in the order found: breaches, the figures measured, what could not be. */
+interface Findings {
+  breaches: Breach[]
+  figures: Figure[]
+  unchecked: CheckResult['unchecked']
+}
+
 /**
  * One pass of the thresholds over a snapshot whose rates cover an interval (the second round of
  * sampleStatus). The figures are the engine's; this only compares them.
  */
 export function evaluateChecks(snap: Snapshot, levels: CheckLevels): CheckResult {
-  const breaches: Breach[] = []
-  const figures: Figure[] = []
-  const unchecked: CheckResult['unchecked'] = []
+  const found: Findings = { breaches: [], figures: [], unchecked: [] }
   const up = snap.nodes.filter((n) => n.up)
-  const lagChecked = isChecked(levels['lag-bytes']) || isChecked(levels['lag-seconds'])
-  if (lagChecked) {
-    for (const n of up) {
-      if (n.role !== 'replica' || n.replication?.link !== 'down') continue
-      breaches.push({
-        check: 'replica-link',
-        severity: 'critical',
-        node: n.id,
-        address: n.address,
-        shard: n.shard,
-        value: 1,
-        message: `replica-link ${n.address}: the link to its primary is down`,
-      })
-    }
-  }
+  if (isChecked(levels['lag-bytes']) || isChecked(levels['lag-seconds'])) replicaLinks(up, found)
   for (const c of PER_NODE) {
     const level = levels[c.check]
-    if (!isChecked(level)) continue
-    let worst: number | undefined
-    for (const n of up) {
-      if (!c.applies(n)) continue
-      const value = c.value(n, snap)
-      if (value === undefined) continue
-      worst = Math.max(worst ?? value, value)
-      const severity = brokenLevel(value, level)
-      if (!severity) continue
-      const threshold = level[severity]!
-      breaches.push({
-        check: c.check,
-        severity,
-        node: n.id,
-        address: n.address,
-        shard: n.shard,
-        value,
-        threshold,
-        message: `${c.check} ${n.address}: ${c.what(c.show(value))}, ${levelText(severity, threshold, c.show)}`,
-      })
-    }
-    if (worst !== undefined) figures.push(figure(c.check, worst, level, snap))
-    else if (c.unmeasured && up.some(c.applies)) unchecked.push({ check: c.check, reason: c.unmeasured })
+    if (isChecked(level)) perNode(c, level, up, snap, found)
   }
   const downLevel = levels['nodes-down']
-  if (isChecked(downLevel)) {
-    const down = snap.nodes.filter((n) => !n.up)
-    const severity = brokenLevel(down.length, downLevel)
-    if (severity) {
-      const which = down.map((n) => `${n.address} ${n.role} of shard ${n.shard}`).join(', ')
-      breaches.push({
-        check: 'nodes-down',
-        severity,
-        value: down.length,
-        threshold: downLevel[severity]!,
-        message: `nodes-down: ${down.length} of ${snap.nodes.length} nodes down (${which}), ${levelText(severity, downLevel[severity]!, plain)}`,
-      })
-    }
-    figures.push(figure('nodes-down', down.length, downLevel, snap))
-  }
-  if (snap.deployment.mode === 'cluster') {
-    const covered = snap.deployment.slotsCovered
-    if (covered !== undefined) {
-      if (covered < SLOTS)
-        breaches.push({
-          check: 'slots',
-          severity: 'critical',
-          value: covered,
-          message: `slots: ${SLOTS - covered} of ${SLOTS} slots not served`,
-        })
-      figures.push({ label: 'slots_covered', value: covered, uom: '', min: 0, max: SLOTS })
-    }
-    const state = snap.deployment.clusterState
-    if (state && state !== 'ok')
-      breaches.push({
-        check: 'cluster-state',
-        severity: 'critical',
-        value: 0,
-        message: `cluster-state: the cluster state is ${state}`,
-      })
-  }
+  if (isChecked(downLevel)) nodesDown(downLevel, snap, found)
+  if (snap.deployment.mode === 'cluster') clusterCoverage(snap, found)
   const ordered = [
-    ...breaches.filter((b) => b.severity === 'critical'),
-    ...breaches.filter((b) => b.severity === 'warning'),
+    ...found.breaches.filter((b) => b.severity === 'critical'),
+    ...found.breaches.filter((b) => b.severity === 'warning'),
   ]
   return {
     status: ordered.length ? ordered[0].severity : 'ok',
@@ -234,7 +169,88 @@ export function evaluateChecks(snap: Snapshot, levels: CheckLevels): CheckResult
       ...(snap.deployment.clusterState ? { clusterState: snap.deployment.clusterState } : {}),
     },
     breaches: ordered,
-    figures,
-    unchecked,
+    figures: found.figures,
+    unchecked: found.unchecked,
   }
+}
+
+/** A replica whose link to its primary is down is critical whenever lag is checked: its lag is unknown. */
+function replicaLinks(up: NodeStatus[], found: Findings): void {
+  for (const n of up) {
+    if (n.role !== 'replica' || n.replication?.link !== 'down') continue
+    found.breaches.push({
+      check: 'replica-link',
+      severity: 'critical',
+      node: n.id,
+      address: n.address,
+      shard: n.shard,
+      value: 1,
+      message: `replica-link ${n.address}: the link to its primary is down`,
+    })
+  }
+}
+
+/** One per-node check over the nodes that are up: a breach per node over a level, the worst as the figure. */
+function perNode(c: PerNodeCheck, level: Levels, up: NodeStatus[], snap: Snapshot, found: Findings): void {
+  let worst: number | undefined
+  for (const n of up) {
+    if (!c.applies(n)) continue
+    const value = c.value(n, snap)
+    if (value === undefined) continue
+    worst = Math.max(worst ?? value, value)
+    const severity = brokenLevel(value, level)
+    if (!severity) continue
+    const threshold = level[severity]!
+    found.breaches.push({
+      check: c.check,
+      severity,
+      node: n.id,
+      address: n.address,
+      shard: n.shard,
+      value,
+      threshold,
+      message: `${c.check} ${n.address}: ${c.what(c.show(value))}, ${levelText(severity, threshold, c.show)}`,
+    })
+  }
+  if (worst !== undefined) found.figures.push(figure(c.check, worst, level, snap))
+  else if (c.unmeasured && up.some(c.applies)) found.unchecked.push({ check: c.check, reason: c.unmeasured })
+}
+
+function nodesDown(level: Levels, snap: Snapshot, found: Findings): void {
+  const down = snap.nodes.filter((n) => !n.up)
+  const severity = brokenLevel(down.length, level)
+  if (severity) {
+    const which = down.map((n) => `${n.address} ${n.role} of shard ${n.shard}`).join(', ')
+    found.breaches.push({
+      check: 'nodes-down',
+      severity,
+      value: down.length,
+      threshold: level[severity]!,
+      message: `nodes-down: ${down.length} of ${snap.nodes.length} nodes down (${which}), ${levelText(severity, level[severity]!, plain)}`,
+    })
+  }
+  found.figures.push(figure('nodes-down', down.length, level, snap))
+}
+
+/** A cluster serves every slot and says its state is ok, or the check is critical. */
+function clusterCoverage(snap: Snapshot, found: Findings): void {
+  const covered = snap.deployment.slotsCovered
+  if (covered !== undefined) {
+    if (covered < SLOTS)
+      found.breaches.push({
+        check: 'slots',
+        severity: 'critical',
+        value: covered,
+        message: `slots: ${SLOTS - covered} of ${SLOTS} slots not served`,
+      })
+    found.figures.push({ label: 'slots_covered', value: covered, uom: '', min: 0, max: SLOTS })
+  }
+  const state = snap.deployment.clusterState
+  if (state && state !== 'ok')
+    found.breaches.push({
+      check: 'cluster-state',
+      severity: 'critical',
+      value: 0,
+      message: `cluster-state: the cluster state is ${state}`,
+    })
 }
