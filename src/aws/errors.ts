@@ -122,8 +122,31 @@ export function toAwsError(err: unknown, ctx: CallContext): KvtopError {
   const e = (err ?? {}) as SdkError
   const name = e.name ?? ''
   const message = errorMessage(err)
-  const awsMessage = message && message !== name && message !== 'UnknownError' ? `: ${message}` : ''
+  const failure: AwsFailure = {
+    err,
+    e,
+    name,
+    message,
+    awsMessage: message && message !== name && message !== 'UnknownError' ? `: ${message}` : '',
+  }
+  return localSetupError(failure, ctx) ?? serviceError(failure, ctx)
+}
 
+/** What toAwsError knows of one failure: the thrown value, read as an SDK error, and its texts. */
+interface AwsFailure {
+  err: unknown
+  e: SdkError
+  name: string
+  message: string
+  /** `: <AWS's message>` to append, or '' when it says nothing more than the name. */
+  awsMessage: string
+}
+
+/** This machine's AWS setup: no credentials, no or a wrong region, a profile that does not exist. */
+function localSetupError(
+  { err, name, message, awsMessage }: AwsFailure,
+  ctx: CallContext,
+): AwsError | undefined {
   if (
     name === 'CredentialsProviderError' ||
     /Could not load credentials|credentials? (is|are) missing/i.test(message)
@@ -160,6 +183,11 @@ export function toAwsError(err: unknown, ctx: CallContext): KvtopError {
       cause: err,
     })
   }
+  return undefined
+}
+
+/** What the service (or the way to it) answered: credentials, access, not found, throttling, network, the rest. */
+function serviceError({ err, e, name, message, awsMessage }: AwsFailure, ctx: CallContext): AwsError {
   if (BAD_CREDENTIALS.has(name)) {
     return new AwsError(`AWS rejected the credentials for ${ctx.service} ${ctx.operation}${awsMessage}`, {
       code: 'aws-credentials',
