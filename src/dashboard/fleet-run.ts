@@ -32,102 +32,133 @@ export async function runFleet(
   options: Omit<TopOptions, 'onRound'> = {},
   signal?: AbortSignal,
 ): Promise<void> {
-  const latest = new Map<string, Snapshot>()
-  const errors = new Map(members.flatMap((m) => (m.error ? [[m.name, m.error] as const] : [])))
-  const entries = (): FleetEntry[] =>
-    members.map((m) => ({
-      name: m.name,
-      ...(latest.has(m.name) ? { snapshot: latest.get(m.name) } : {}),
-      ...(errors.has(m.name) ? { error: errors.get(m.name) } : {}),
-    }))
-  const screens = {
-    input: options.input,
-    output: options.output,
-    terminal: options.terminal,
-    color: options.color,
-  }
-  let quit!: () => void
-  const done = new Promise<void>((resolve) => (quit = resolve))
-  let fleet: FleetView | undefined
-  let drilled: { member: FleetMember; dashboard: Dashboard } | undefined
-  let quitting = false
+  await new FleetRun(members, options, signal).run()
+}
 
-  const showFleet = (selected?: string) => {
-    fleet = new FleetView({ ...screens, onOpen: open, onQuit: () => quit() })
-    if (selected) fleet.select(selected)
-    fleet.update(entries())
+/** One `top` over a fleet: the last snapshot and error of each member, and which screen is up. */
+class FleetRun {
+  private readonly latest = new Map<string, Snapshot>()
+  private readonly errors: Map<string, string>
+  private readonly screens: Pick<TopOptions, 'input' | 'output' | 'terminal' | 'color'>
+  private fleet: FleetView | undefined
+  private drilled: { member: FleetMember; dashboard: Dashboard } | undefined
+  /** Ctrl-C in a member's dashboard: its q handler then leaves kvtop instead of going back. */
+  private quitting = false
+  /** Stops the reopening of members that could not be opened. */
+  private readonly closing = new AbortController()
+  private quit!: () => void
+  private readonly done = new Promise<void>((resolve) => (this.quit = resolve))
+
+  constructor(
+    private readonly members: readonly FleetMember[],
+    private readonly options: Omit<TopOptions, 'onRound'>,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.errors = new Map(members.flatMap((m) => (m.error ? [[m.name, m.error] as const] : [])))
+    const { input, output, terminal, color } = options
+    this.screens = { input, output, terminal, color }
   }
-  const back = () => {
-    if (!drilled || quitting) return quit()
-    const name = drilled.member.name
-    drilled.dashboard.destroy()
-    drilled = undefined
-    showFleet(name)
+
+  async run(): Promise<void> {
+    this.signal?.addEventListener('abort', () => this.quit(), { once: true })
+    const onSignal = () => this.quit()
+    for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal)
+    try {
+      this.showFleet()
+      for (const m of this.members) {
+        if (m.feed) this.start(m, m.feed)
+        else if (m.reopen) this.reopenLater(m)
+      }
+      await this.done
+    } finally {
+      this.closing.abort()
+      for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal)
+      this.drilled?.dashboard.destroy()
+      this.fleet?.destroy()
+      await Promise.all(this.members.map((m) => m.feed?.stop()))
+    }
   }
-  function open(name: string): void {
-    const member = members.find((m) => m.name === name)
+
+  private entries(): FleetEntry[] {
+    return this.members.map((m) => ({
+      name: m.name,
+      ...(this.latest.has(m.name) ? { snapshot: this.latest.get(m.name) } : {}),
+      ...(this.errors.has(m.name) ? { error: this.errors.get(m.name) } : {}),
+    }))
+  }
+
+  private showFleet(selected?: string): void {
+    this.fleet = new FleetView({
+      ...this.screens,
+      onOpen: (name) => this.open(name),
+      onQuit: () => this.quit(),
+    })
+    if (selected) this.fleet.select(selected)
+    this.fleet.update(this.entries())
+  }
+
+  /** q in a member's dashboard: back to the fleet, with that member selected (Ctrl-C: quit). */
+  private back(): void {
+    if (!this.drilled || this.quitting) return this.quit()
+    const name = this.drilled.member.name
+    this.drilled.dashboard.destroy()
+    this.drilled = undefined
+    this.showFleet(name)
+  }
+
+  /** Enter on a member: its own dashboard, from its last snapshot on. */
+  private open(name: string): void {
+    const member = this.members.find((m) => m.name === name)
     if (!member?.feed) return
-    fleet?.destroy()
-    fleet = undefined
+    this.fleet?.destroy()
+    this.fleet = undefined
     const dashboard = new Dashboard({
-      ...screens,
-      thresholds: { ...DEFAULT_THRESHOLDS, ...options.thresholds },
-      onQuit: back,
+      ...this.screens,
+      thresholds: { ...DEFAULT_THRESHOLDS, ...this.options.thresholds },
+      onQuit: () => this.back(),
     })
     // Ctrl-C leaves kvtop from the cluster's dashboard too; its own handler (q) goes back to the fleet.
     dashboard.screen.program.prependListener('keypress', (_ch: string | undefined, key: Key | undefined) => {
-      if (key?.ctrl && key.name === 'c') quitting = true
+      if (key?.ctrl && key.name === 'c') this.quitting = true
     })
-    drilled = { member, dashboard }
-    const snap = latest.get(name)
+    this.drilled = { member, dashboard }
+    const snap = this.latest.get(name)
     if (snap) dashboard.update(snap, member.feed.history, member.feed.slowlog.list(200))
   }
 
-  signal?.addEventListener('abort', () => quit(), { once: true })
-  const onSignal = () => quit()
-  for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.once(sig, onSignal)
-  const closing = new AbortController()
-  const start = (m: FleetMember, feed: TopFeed) =>
+  /** A member's rounds go to its line in the fleet, or to its dashboard while that is open. */
+  private start(m: FleetMember, feed: TopFeed): void {
     feed.start(
       (snap) => {
-        latest.set(m.name, snap)
-        errors.delete(m.name)
-        if (drilled?.member === m) drilled.dashboard.update(snap, feed.history, feed.slowlog.list(200))
-        else fleet?.update(entries())
+        this.latest.set(m.name, snap)
+        this.errors.delete(m.name)
+        if (this.drilled?.member === m)
+          this.drilled.dashboard.update(snap, feed.history, feed.slowlog.list(200))
+        else this.fleet?.update(this.entries())
       },
       (err) => {
         // One deployment failing is shown on its line; the others carry on.
-        errors.set(m.name, (err as Error).message)
-        fleet?.update(entries())
+        this.errors.set(m.name, (err as Error).message)
+        this.fleet?.update(this.entries())
       },
     )
-  const reopenLater = (m: FleetMember) =>
+  }
+
+  /** A member that could not be opened is tried again with back-off, and joins when it answers. */
+  private reopenLater(m: FleetMember): void {
     void retryWithBackoff(m.reopen!, {
       ...REOPEN_RETRY,
       waitFirst: true,
-      signal: closing.signal,
+      signal: this.closing.signal,
       onFailure: (err) => {
-        errors.set(m.name, (err as Error).message)
-        fleet?.update(entries())
+        this.errors.set(m.name, (err as Error).message)
+        this.fleet?.update(this.entries())
       },
     }).then(async (feed) => {
       if (!feed) return
-      if (quitting || signal?.aborted || closing.signal.aborted) return feed.stop()
+      if (this.quitting || this.signal?.aborted || this.closing.signal.aborted) return feed.stop()
       m.feed = feed
-      start(m, feed)
+      this.start(m, feed)
     })
-  try {
-    showFleet()
-    for (const m of members) {
-      if (m.feed) start(m, m.feed)
-      else if (m.reopen) reopenLater(m)
-    }
-    await done
-  } finally {
-    closing.abort()
-    for (const sig of ['SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal)
-    drilled?.dashboard.destroy()
-    fleet?.destroy()
-    await Promise.all(members.map((m) => m.feed?.stop()))
   }
 }
