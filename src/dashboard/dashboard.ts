@@ -82,6 +82,120 @@ interface Key {
   shift?: boolean
 }
 
+/** Every panel of the dashboard. */
+interface DashboardWidgets {
+  header: Widgets.BoxElement
+  tableBox: Widgets.BoxElement
+  tableHeader: Widgets.BoxElement
+  table: Widgets.BoxElement
+  ops: LineChart
+  latency: LineChart
+  node: LineChart
+  memory: Widgets.BoxElement
+  lag: Widgets.BoxElement
+  slowlog: Widgets.BoxElement
+  alerts: Widgets.BoxElement
+  external: Widgets.BoxElement
+  popup: Widgets.BoxElement
+  prompt: Widgets.BoxElement
+}
+
+/** The dashboard's panels and charts on `screen`, laid out later by relayout(). */
+function createWidgets(screen: Widgets.Screen): DashboardWidgets {
+  const { blessed } = loadBlessed()
+  const header = blessed.box({
+    parent: screen,
+    tags: true,
+    border: { type: 'line' },
+    style: { border: { fg: 'cyan' } },
+  })
+  return {
+    header,
+    ...nodesTable(screen),
+    ops: chart(screen, 'ops/s', 'green'),
+    latency: chart(screen, 'latency (usec)', 'yellow'),
+    node: chart(screen, 'selected node', 'cyan'),
+    memory: panel(screen, 'memory per shard'),
+    lag: panel(screen, 'replication lag'),
+    slowlog: panel(screen, 'slowlog'),
+    alerts: panel(screen, 'alerts'),
+    external: panel(screen, 'cloudwatch'),
+    popup: blessed.box({
+      parent: screen,
+      top: 'center',
+      left: 'center',
+      width: '80%',
+      height: '80%',
+      tags: true,
+      border: { type: 'line' },
+      style: { border: { fg: 'white' }, bg: 'black' },
+      scrollable: true,
+      alwaysScroll: true,
+      hidden: true,
+    }),
+    prompt: blessed.box({
+      parent: screen,
+      bottom: 0,
+      left: 0,
+      height: 1,
+      width: '100%',
+      tags: false,
+      hidden: true,
+      style: { inverse: true },
+    }),
+  }
+}
+
+function panel(screen: Widgets.Screen, label: string): Widgets.BoxElement {
+  return loadBlessed().blessed.box({
+    parent: screen,
+    label: ` ${label} `,
+    tags: true,
+    wrap: false,
+    border: { type: 'line' },
+    style: { border: { fg: 'cyan' }, label: { fg: 'white' } },
+    scrollable: true,
+    alwaysScroll: true,
+  })
+}
+
+function chart(screen: Widgets.Screen, label: string, color: string): LineChart {
+  const c = loadBlessed().line({
+    label: ` ${label} `,
+    border: { type: 'line' },
+    style: { line: color, text: 'white', baseline: 'white', border: { fg: 'cyan' } },
+    // The legend goes into the label: blessed-contrib draws its box over the newest points.
+    showLegend: false,
+    tags: true,
+    xLabelPadding: 3,
+    xPadding: 5,
+    wholeNumbersOnly: false,
+    abbreviate: false,
+    width: 40,
+    height: 10,
+  })
+  screen.append(c)
+  return c
+}
+
+/** The nodes panel: a header line and, under it, the rows as text. */
+function nodesTable(screen: Widgets.Screen): Pick<DashboardWidgets, 'tableBox' | 'tableHeader' | 'table'> {
+  const { blessed } = loadBlessed()
+  const tableBox = panel(screen, 'nodes')
+  const tableHeader = blessed.box({
+    parent: tableBox,
+    top: 0,
+    left: 0,
+    height: 1,
+    tags: false,
+    style: { bold: true, fg: 'white' },
+  })
+  // Rows are drawn as text into one box, only the visible ones: a list widget would make one
+  // element per row, which costs most of a frame at 90+ nodes.
+  const table = blessed.box({ parent: tableBox, top: 1, left: 0, tags: true, wrap: false })
+  return { tableBox, tableHeader, table }
+}
+
 /** The full-screen view of `kvtop top`, built on blessed and blessed-contrib's line chart. */
 export class Dashboard {
   readonly screen: Widgets.Screen
@@ -102,110 +216,11 @@ export class Dashboard {
   private layout!: Layout
   /** The label last set on each panel. */
   private readonly labels = new Map<Widgets.BoxElement, string>()
-  private readonly widgets: {
-    header: Widgets.BoxElement
-    tableBox: Widgets.BoxElement
-    tableHeader: Widgets.BoxElement
-    table: Widgets.BoxElement
-    ops: LineChart
-    latency: LineChart
-    node: LineChart
-    memory: Widgets.BoxElement
-    lag: Widgets.BoxElement
-    slowlog: Widgets.BoxElement
-    alerts: Widgets.BoxElement
-    external: Widgets.BoxElement
-    popup: Widgets.BoxElement
-    prompt: Widgets.BoxElement
-  }
+  private readonly widgets: DashboardWidgets
 
   constructor(private readonly options: DashboardOptions) {
-    const { blessed, line } = loadBlessed()
     this.screen = openScreen(options, { title: 'kvtop', dockBorders: false })
-    const panel = (label: string): Widgets.BoxElement =>
-      blessed.box({
-        parent: this.screen,
-        label: ` ${label} `,
-        tags: true,
-        wrap: false,
-        border: { type: 'line' },
-        style: { border: { fg: 'cyan' }, label: { fg: 'white' } },
-        scrollable: true,
-        alwaysScroll: true,
-      })
-    const chart = (label: string, color: string): LineChart => {
-      const c = line({
-        label: ` ${label} `,
-        border: { type: 'line' },
-        style: { line: color, text: 'white', baseline: 'white', border: { fg: 'cyan' } },
-        // The legend goes into the label: blessed-contrib draws its box over the newest points.
-        showLegend: false,
-        tags: true,
-        xLabelPadding: 3,
-        xPadding: 5,
-        wholeNumbersOnly: false,
-        abbreviate: false,
-        width: 40,
-        height: 10,
-      })
-      this.screen.append(c)
-      return c
-    }
-    const header = blessed.box({
-      parent: this.screen,
-      tags: true,
-      border: { type: 'line' },
-      style: { border: { fg: 'cyan' } },
-    })
-    const tableBox = panel('nodes')
-    const tableHeader = blessed.box({
-      parent: tableBox,
-      top: 0,
-      left: 0,
-      height: 1,
-      tags: false,
-      style: { bold: true, fg: 'white' },
-    })
-    // Rows are drawn as text into one box, only the visible ones: a list widget would make one
-    // element per row, which costs most of a frame at 90+ nodes.
-    const table = blessed.box({ parent: tableBox, top: 1, left: 0, tags: true, wrap: false })
-    this.widgets = {
-      header,
-      tableBox,
-      tableHeader,
-      table,
-      ops: chart('ops/s', 'green'),
-      latency: chart('latency (usec)', 'yellow'),
-      node: chart('selected node', 'cyan'),
-      memory: panel('memory per shard'),
-      lag: panel('replication lag'),
-      slowlog: panel('slowlog'),
-      alerts: panel('alerts'),
-      external: panel('cloudwatch'),
-      popup: blessed.box({
-        parent: this.screen,
-        top: 'center',
-        left: 'center',
-        width: '80%',
-        height: '80%',
-        tags: true,
-        border: { type: 'line' },
-        style: { border: { fg: 'white' }, bg: 'black' },
-        scrollable: true,
-        alwaysScroll: true,
-        hidden: true,
-      }),
-      prompt: blessed.box({
-        parent: this.screen,
-        bottom: 0,
-        left: 0,
-        height: 1,
-        width: '100%',
-        tags: false,
-        hidden: true,
-        style: { inverse: true },
-      }),
-    }
+    this.widgets = createWidgets(this.screen)
     this.screen.on('keypress', (ch: string | undefined, key: Key | undefined) => this.onKey(ch, key ?? {}))
     this.screen.on('resize', () => {
       this.relayout()
