@@ -153,6 +153,21 @@ const warnings = (r: CliResult) =>
     .filter((l) => l.includes('"type":"warning"'))
     .map((l) => String(JSON.parse(l).message))
 
+/** `migrate run` from `src` to the shared target, slow enough (--max-ops) for a kill to land mid-copy. */
+const throttledRun = (src: TestSandbox, checkpoint: string): string[] => [
+  'migrate',
+  'run',
+  '--source',
+  src.url,
+  '--target',
+  mdb.url,
+  '--checkpoint',
+  checkpoint,
+  '--max-ops',
+  '2000',
+  '--json',
+]
+
 async function flushTarget(): Promise<void> {
   for (const n of mdb.state.nodes) await (await admin(mdb, n.port)).flushall()
 }
@@ -165,19 +180,7 @@ describe('migrate run: resuming after the source changed under the checkpoint', 
       const keys = 8000
       await seed(clusterClient(src), 'rs', keys)
       const checkpoint = join(dir, 'restart.ckpt')
-      const args = [
-        'migrate',
-        'run',
-        '--source',
-        src.url,
-        '--target',
-        mdb.url,
-        '--checkpoint',
-        checkpoint,
-        '--max-ops',
-        '2000',
-        '--json',
-      ]
+      const args = throttledRun(src, checkpoint)
       const killed = await killMidCopy(args, checkpoint, 1500, keys)
       expect(killed.checkpoint.version).toBe(2)
       const victim = src.state.nodes[0].port
@@ -230,19 +233,7 @@ describe('migrate run: resuming after the source changed under the checkpoint', 
       const keys = 6000
       await seed(await src.admin(), 'sa', keys)
       const checkpoint = join(dir, 'standalone.ckpt')
-      const args = [
-        'migrate',
-        'run',
-        '--source',
-        src.url,
-        '--target',
-        mdb.url,
-        '--checkpoint',
-        checkpoint,
-        '--max-ops',
-        '2000',
-        '--json',
-      ]
+      const args = throttledRun(src, checkpoint)
       await killMidCopy(args, checkpoint, 1000, keys)
       const port = src.state.nodes[0].port
       const node = src.state.nodes[0]
@@ -274,19 +265,7 @@ describe('migrate run: resuming after the source changed under the checkpoint', 
       const keys = 8000
       await seed(clusterClient(src), 'fo', keys)
       const checkpoint = join(dir, 'failover.ckpt')
-      const args = [
-        'migrate',
-        'run',
-        '--source',
-        src.url,
-        '--target',
-        mdb.url,
-        '--checkpoint',
-        checkpoint,
-        '--max-ops',
-        '2000',
-        '--json',
-      ]
+      const args = throttledRun(src, checkpoint)
       const killed = await killMidCopy(args, checkpoint, 1500, keys)
       const oldPrimary = src.state.nodes.find((n) => n.role === 'primary' && n.shard === 0)!.port
       const replica = src.state.nodes.find((n) => n.role === 'replica' && n.shard === 0)!.port
