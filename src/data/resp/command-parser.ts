@@ -468,6 +468,12 @@ for (const [c, v] of [
 ])
   ESCAPED[c] = v
 
+/** A closing quote ends its argument: a space or the end of the line must follow it. */
+function closingQuote(line: Buffer, i: number, offset: number): void {
+  if (i + 1 < line.length && !isSpace(line[i + 1]))
+    throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
+}
+
 /**
  * Split an inline command as Redis's sdssplitargs does: spaces, "double" and 'single' quotes.
  * Linear in the line: arguments are decoded into one buffer (views of it are returned).
@@ -501,9 +507,7 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
           continue
         }
         if (c === 0x22) {
-          if (i + 1 < n && !isSpace(line[i + 1])) {
-            throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
-          }
+          closingQuote(line, i, offset)
           i++
           break
         }
@@ -519,9 +523,7 @@ export function splitInlineArgs(line: Buffer, offset = 0): Buffer[] {
           continue
         }
         if (c === 0x27) {
-          if (i + 1 < n && !isSpace(line[i + 1])) {
-            throw new RespProtocolError('closing quote not followed by a space', offset + i + 1, 'a space')
-          }
+          closingQuote(line, i, offset)
           i++
           break
         }
