@@ -105,5 +105,18 @@ describe('RESP command stream parser', () => {
       'va"l',
     ])
     expect(() => splitInlineArgs(Buffer.from('GET "open'))).toThrow(/unbalanced quotes/)
+    expect(splitInlineArgs(Buffer.from(`SET 'it\\'s' "\\x41\\n"`)).map(String)).toEqual([
+      'SET',
+      "it's",
+      'A\n',
+    ])
+    // A closing quote must end the argument, in either kind of quotes; the offset is the character after it.
+    for (const line of ['SET "k"v', "SET 'k'v"])
+      expect(() => splitInlineArgs(Buffer.from(line), 100)).toThrow(
+        expect.objectContaining({
+          message: expect.stringContaining('closing quote not followed by a space'),
+          offset: 107,
+        }),
+      )
   })
 })
