@@ -3,7 +3,7 @@ import type { Cluster } from '@aws-sdk/client-memorydb'
 import { AwsError, UsageError } from '../errors.js'
 import { formatAddress } from '../connect/endpoint.js'
 import { awsCall, type AwsClients } from './clients.js'
-import { isAccessDenied, isNotFound } from './errors.js'
+import { isAccessDenied, unlessNotFound } from './errors.js'
 import type { AwsDeployment, AwsNode, AwsShard, AwsTarget, CloudWatchNode, HostPort } from './types.js'
 
 function hostPort(e: { Address?: string; Port?: number } | undefined): HostPort | undefined {
@@ -215,8 +215,8 @@ async function describeReplicationGroup(
   region: string,
 ): Promise<ReplicationGroup | undefined> {
   const { client, sdk } = await clients.elasticache()
-  try {
-    const out = await awsCall(
+  const out = await unlessNotFound(
+    awsCall(
       {
         service: 'ElastiCache',
         operation: 'DescribeReplicationGroups',
@@ -224,12 +224,9 @@ async function describeReplicationGroup(
         region,
       },
       () => client.send(new sdk.DescribeReplicationGroupsCommand({ ReplicationGroupId: id })),
-    )
-    return out.ReplicationGroups?.[0]
-  } catch (err) {
-    if (isNotFound(err)) return undefined
-    throw err
-  }
+    ),
+  )
+  return out?.ReplicationGroups?.[0]
 }
 
 async function describeCacheCluster(
@@ -238,8 +235,8 @@ async function describeCacheCluster(
   region: string,
 ): Promise<CacheCluster | undefined> {
   const { client, sdk } = await clients.elasticache()
-  try {
-    const out = await awsCall(
+  const out = await unlessNotFound(
+    awsCall(
       {
         service: 'ElastiCache',
         operation: 'DescribeCacheClusters',
@@ -248,12 +245,9 @@ async function describeCacheCluster(
       },
       () =>
         client.send(new sdk.DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true })),
-    )
-    return out.CacheClusters?.[0]
-  } catch (err) {
-    if (isNotFound(err)) return undefined
-    throw err
-  }
+    ),
+  )
+  return out?.CacheClusters?.[0]
 }
 
 async function discoverElastiCache(

@@ -107,6 +107,16 @@ export function isNotFound(err: unknown): boolean {
   return NOT_FOUND.has(e?.name ?? '') || (e?.$metadata?.httpStatusCode === 404 && e?.$fault === 'client')
 }
 
+/** What `call` resolves to, or undefined when AWS says the thing it asked about does not exist. */
+export async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call
+  } catch (err) {
+    if (isNotFound(err)) return undefined
+    throw err
+  }
+}
+
 export function isAccessDenied(err: unknown): boolean {
   const e = err as SdkError
   if (err instanceof KvtopError) return err.code === 'aws-access-denied'

@@ -2,7 +2,7 @@ import type { Snapshot as EcSnapshot } from '@aws-sdk/client-elasticache'
 import type { Snapshot as MdbSnapshot } from '@aws-sdk/client-memorydb'
 import { AwsError, KvtopError, UsageError } from '../errors.js'
 import { awsCall, type AwsClients } from './clients.js'
-import { isAccessDenied, isNotFound } from './errors.js'
+import { isAccessDenied, unlessNotFound } from './errors.js'
 import { describeTarget, type AwsService, type AwsTarget } from './types.js'
 import { formatElapsed, waitFor, type StatusChangeEvent, type WaitOptions } from './waiter.js'
 
@@ -103,27 +103,26 @@ export async function describeSnapshot(
   name: string,
 ): Promise<SnapshotInfo | undefined> {
   const region = await clients.region()
-  try {
-    if (service === 'elasticache') {
-      const { client, sdk } = await clients.elasticache()
-      const out = await awsCall(
+  if (service === 'elasticache') {
+    const { client, sdk } = await clients.elasticache()
+    const out = await unlessNotFound(
+      awsCall(
         { service: 'ElastiCache', operation: 'DescribeSnapshots', resource: `snapshot '${name}'`, region },
         () => client.send(new sdk.DescribeSnapshotsCommand({ SnapshotName: name })),
-      )
-      const s = out.Snapshots?.[0]
-      return s ? fromElastiCacheSnapshot(s) : undefined
-    }
-    const { client, sdk } = await clients.memorydb()
-    const out = await awsCall(
+      ),
+    )
+    const s = out?.Snapshots?.[0]
+    return s ? fromElastiCacheSnapshot(s) : undefined
+  }
+  const { client, sdk } = await clients.memorydb()
+  const out = await unlessNotFound(
+    awsCall(
       { service: 'MemoryDB', operation: 'DescribeSnapshots', resource: `snapshot '${name}'`, region },
       () => client.send(new sdk.DescribeSnapshotsCommand({ SnapshotName: name, ShowDetail: true })),
-    )
-    const s = out.Snapshots?.[0]
-    return s ? fromMemoryDBSnapshot(s) : undefined
-  } catch (err) {
-    if (isNotFound(err)) return undefined
-    throw err
-  }
+    ),
+  )
+  const s = out?.Snapshots?.[0]
+  return s ? fromMemoryDBSnapshot(s) : undefined
 }
 
 export interface ListFilter {

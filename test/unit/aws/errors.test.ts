@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { toAwsError } from '../../../src/aws/errors.js'
+import { toAwsError, unlessNotFound } from '../../../src/aws/errors.js'
 import { ExitCode } from '../../../src/errors.js'
 import { sdkError } from './sdk-error.js'
 
@@ -88,5 +88,17 @@ describe('AWS error mapping (exit 4, resource named, AWS message kept)', () => {
     expect(e.message).toBe(
       "ElastiCache CopySnapshot failed for replication group 'orders': InvalidParameterValue: The S3 bucket b is outside of the region.",
     )
+  })
+})
+
+describe('unlessNotFound', () => {
+  it('the answer, undefined when AWS says the resource does not exist (SDK fault or mapped), any other failure thrown', async () => {
+    expect(await unlessNotFound(Promise.resolve({ Snapshots: [] }))).toEqual({ Snapshots: [] })
+    const missing = sdkError('SnapshotNotFoundFault', 'Snapshot nightly not found.', 404)
+    expect(await unlessNotFound(Promise.reject(missing))).toBeUndefined()
+    const ctx = { service: 'ElastiCache' as const, operation: 'DescribeSnapshots', region: 'us-east-1' }
+    expect(await unlessNotFound(Promise.reject(toAwsError(missing, ctx)))).toBeUndefined()
+    const denied = sdkError('AccessDeniedException', 'not authorized', 403)
+    await expect(unlessNotFound(Promise.reject(denied))).rejects.toBe(denied)
   })
 })
