@@ -8,6 +8,7 @@ import type { MonitorEvent } from '../metrics/alerts.js'
 import type { ExternalMetricsSource } from '../metrics/external.js'
 import { SeriesStore } from '../metrics/history.js'
 import { SlowlogStore } from '../metrics/slowlog.js'
+import { nodePlace } from '../metrics/snapshot-builder.js'
 import type {
   DataPlaneStatus,
   DeploymentSummary,
@@ -247,16 +248,7 @@ export class CloudWatchOnlyMonitor {
     const nodes: NodeStatus[] = topo.nodes.map((n) => {
       const figures = ext.nodes[n.id]
       return {
-        id: n.id,
-        host: n.host,
-        port: n.port,
-        address: n.address,
-        role: n.role,
-        shard: n.shard,
-        slots: n.slots,
-        up: false,
-        health: n.health,
-        state: 'unreachable',
+        ...nodePlace(n, false, 'unreachable'),
         ...(this.dataPlane.reason ? { error: this.dataPlane.reason } : {}),
         ...(n.primaryId ? { primaryId: n.primaryId } : {}),
         topCommands: [],

@@ -10,6 +10,7 @@ import type {
   DeploymentSummary,
   ExternalMetrics,
   NodeStatus,
+  PollState,
   ShardStatus,
   Snapshot,
 } from './types.js'
@@ -252,6 +253,29 @@ function clusterStateFromNodes(readings: ReadonlyMap<string, NodeReading>): stri
   return states.includes('fail') ? 'fail' : states[0]
 }
 
+/** A node's place in the topology as its status carries it, with whether it is up and how its poll went. */
+export function nodePlace(
+  n: TopologyNode,
+  up: boolean,
+  state: PollState,
+): Pick<
+  NodeStatus,
+  'id' | 'host' | 'port' | 'address' | 'role' | 'shard' | 'slots' | 'up' | 'health' | 'state'
+> {
+  return {
+    id: n.id,
+    host: n.host,
+    port: n.port,
+    address: n.address,
+    role: n.role,
+    shard: n.shard,
+    slots: n.slots,
+    up,
+    health: n.health,
+    state,
+  }
+}
+
 /** One node's status: its topology entry, its last INFO, and rates only when this round's sample is fresh. */
 function nodeStatus(
   n: TopologyNode,
@@ -265,16 +289,7 @@ function nodeStatus(
   const keys = info ? Object.values(info.keyspace).reduce((c, d) => c + d.keys, 0) : undefined
   const expires = info ? Object.values(info.keyspace).reduce((c, d) => c + d.expires, 0) : undefined
   return {
-    id: n.id,
-    host: n.host,
-    port: n.port,
-    address: n.address,
-    role: n.role,
-    shard: n.shard,
-    slots: n.slots,
-    up: fresh,
-    health: n.health,
-    state: s?.state ?? 'connecting',
+    ...nodePlace(n, fresh, s?.state ?? 'connecting'),
     ...(s?.error && !fresh ? { error: s.error } : {}),
     ...(s?.lastSeenAt ? { lastSeenAt: s.lastSeenAt } : {}),
     ...(n.primaryId ? { primaryId: n.primaryId } : {}),
