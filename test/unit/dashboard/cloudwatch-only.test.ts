@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fromMemoryDBCluster } from '../../../src/aws/discovery.js'
 import type { TopologyNode } from '../../../src/connect/topology.js'
-import { Dashboard } from '../../../src/dashboard/dashboard.js'
 import { runTop } from '../../../src/dashboard/run.js'
 import { initialViewState, nodeTable } from '../../../src/dashboard/view-model.js'
 import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
 import { CloudWatchOnlyMonitor } from '../../../src/aws/cloudwatch-only.js'
-import { FakeTerminal } from './terminal.js'
+import { dashboardsClosedAfterEach, FakeTerminal } from './terminal.js'
 
 /** `top --cloudwatch` when the nodes cannot be reached: what the terminal shows. */
 const aws = fromMemoryDBCluster(
@@ -52,10 +51,7 @@ function monitor(): CloudWatchOnlyMonitor {
   )
 }
 
-const open: Dashboard[] = []
-afterEach(() => {
-  for (const d of open.splice(0)) d.destroy()
-})
+const onTerminal = dashboardsClosedAfterEach()
 
 describe('top, nodes unreachable from here', () => {
   it('the header says so (wrapped to the screen, nothing cut), the table shows AWS names and CloudWatch figures', async () => {
@@ -66,15 +62,7 @@ describe('top, nodes unreachable from here', () => {
       [100, 30],
       [80, 24],
     ]) {
-      const term = new FakeTerminal(columns, rows)
-      const d = new Dashboard({
-        input: term.input,
-        output: term.output,
-        terminal: 'xterm-256color',
-        thresholds: DEFAULT_THRESHOLDS,
-        onQuit: vi.fn(),
-      })
-      open.push(d)
+      const { d } = onTerminal(columns, rows)
       d.update(snap, m.history, [])
       const screen = d.screenText()
       expect(screen[1], `${columns} columns`).toMatch(
@@ -109,15 +97,7 @@ describe('top, nodes unreachable from here', () => {
   })
 
   it("sorting by CPU uses CloudWatch's engine CPU when there are no live figures", async () => {
-    const term = new FakeTerminal(120, 40)
-    const d = new Dashboard({
-      input: term.input,
-      output: term.output,
-      terminal: 'xterm-256color',
-      thresholds: DEFAULT_THRESHOLDS,
-      onQuit: vi.fn(),
-    })
-    open.push(d)
+    const { d, term } = onTerminal(120, 40)
     const m = monitor()
     d.update(await m.poll(), m.history, [])
     await term.type('s', 's', 's')

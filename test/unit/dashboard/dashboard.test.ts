@@ -1,25 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Dashboard } from '../../../src/dashboard/dashboard.js'
-import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
+import { describe, expect, it, vi } from 'vitest'
 import { clusterSnapshot, event, historyFor, slowEntry } from './snapshots.js'
-import { FakeTerminal } from './terminal.js'
+import { dashboardsClosedAfterEach } from './terminal.js'
 
-const open: Dashboard[] = []
-afterEach(() => {
-  for (const d of open.splice(0)) d.destroy()
-})
+const onTerminal = dashboardsClosedAfterEach()
 
 function start(columns = 160, rows = 48) {
-  const term = new FakeTerminal(columns, rows)
   const onQuit = vi.fn()
-  const d = new Dashboard({
-    input: term.input,
-    output: term.output,
-    terminal: 'xterm-256color',
-    thresholds: DEFAULT_THRESHOLDS,
-    onQuit,
-  })
-  open.push(d)
+  const { d, term } = onTerminal(columns, rows, { onQuit })
   return { d, term, onQuit, text: () => d.screenText().join('\n') }
 }
 

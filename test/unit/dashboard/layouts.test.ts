@@ -1,31 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { Dashboard } from '../../../src/dashboard/dashboard.js'
+import { describe, expect, it } from 'vitest'
 import { historySizeFor } from '../../../src/dashboard/view-model.js'
-import { DEFAULT_THRESHOLDS, type Alert } from '../../../src/metrics/alerts.js'
+import type { Alert } from '../../../src/metrics/alerts.js'
 import type { SeriesStore } from '../../../src/metrics/history.js'
 import type { Snapshot } from '../../../src/metrics/types.js'
 import { clusterSnapshot, event, historyFor, slowEntry } from './snapshots.js'
-import { FakeTerminal } from './terminal.js'
+import { dashboardsClosedAfterEach } from './terminal.js'
 
 /**
  * `kvtop top` at the sizes people run it: an SSH or tmux pane (80x24) up to a full monitor
  * (200x60). Each frame is read back as text from blessed's screen buffer.
  */
-const open: Dashboard[] = []
-afterEach(() => {
-  for (const d of open.splice(0)) d.destroy()
-})
+const onTerminal = dashboardsClosedAfterEach()
 
 function start(columns: number, rows: number) {
-  const term = new FakeTerminal(columns, rows)
-  const d = new Dashboard({
-    input: term.input,
-    output: term.output,
-    terminal: 'xterm-256color',
-    thresholds: DEFAULT_THRESHOLDS,
-    onQuit: () => {},
-  })
-  open.push(d)
+  const { d, term } = onTerminal(columns, rows)
   return { d, term, lines: () => d.screenText() }
 }
 

@@ -1,4 +1,7 @@
 import { PassThrough, Writable } from 'node:stream'
+import { afterEach } from 'vitest'
+import { Dashboard, type DashboardOptions } from '../../../src/dashboard/dashboard.js'
+import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
 
 /** A fake terminal: a TTY-looking input to type into and an output with a size that can change. */
 export class FakeTerminal {
@@ -32,5 +35,33 @@ export class FakeTerminal {
     this.output.columns = columns
     this.output.rows = rows
     this.output.emit('resize')
+  }
+}
+
+/**
+ * `kvtop top`'s dashboard on a FakeTerminal of the given size, for a test file: every dashboard it
+ * opens is destroyed after its test.
+ */
+export function dashboardsClosedAfterEach(): (
+  columns: number,
+  rows: number,
+  options?: Partial<DashboardOptions>,
+) => { d: Dashboard; term: FakeTerminal } {
+  const open: Dashboard[] = []
+  afterEach(() => {
+    for (const d of open.splice(0)) d.destroy()
+  })
+  return (columns, rows, options = {}) => {
+    const term = new FakeTerminal(columns, rows)
+    const d = new Dashboard({
+      input: term.input,
+      output: term.output,
+      terminal: 'xterm-256color',
+      thresholds: DEFAULT_THRESHOLDS,
+      onQuit: () => {},
+      ...options,
+    })
+    open.push(d)
+    return { d, term }
   }
 }
