@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MonitorEngine } from '../../../src/metrics/engine.js'
 import { readCommandLog, statusJson } from '../../../src/metrics/service.js'
-import { commandLogErrors as errors, LoggingNode, wired } from './commandlog-node.js'
+import { commandLogErrors as errors, LoggingNode } from './commandlog-node.js'
+import { wired } from './fake-node.js'
 import { FakeNode, topologyOf } from './fake-node.js'
 import { replyFixture } from './fixtures.js'
 

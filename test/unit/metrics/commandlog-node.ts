@@ -53,15 +53,3 @@ export class LoggingNode extends FakeNode {
     this.logs[kind].unshift(toReply([id, Math.floor(Date.now() / 1000), bytes, args, '10.0.3.1:5000', '']))
   }
 }
-
-/** A primary and its replicas, wired to each other (as replicatedSet). */
-export function wired<T extends FakeNode>(nodes: T[]): T[] {
-  const [primary, ...replicas] = nodes
-  for (const r of replicas) {
-    r.role = 'slave'
-    r.masterHost = '127.0.0.1'
-    r.masterPort = primary.port
-  }
-  primary.replicas = replicas.map((r) => ({ ip: '127.0.0.1', port: r.port, offset: 0 }))
-  return nodes
-}

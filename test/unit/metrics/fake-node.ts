@@ -178,7 +178,11 @@ export function topologyOf(nodes: FakeNode[]): Topology {
 
 /** A primary with replicas, wired to each other. */
 export function replicatedSet(ports: number[]): FakeNode[] {
-  const nodes = ports.map((p) => new FakeNode(p))
+  return wired(ports.map((p) => new FakeNode(p)))
+}
+
+/** A primary and its replicas (the first node and the others), wired to each other. */
+export function wired<T extends FakeNode>(nodes: T[]): T[] {
   const [primary, ...replicas] = nodes
   for (const r of replicas) {
     r.role = 'slave'
