@@ -52,75 +52,97 @@ export function computeLayout(
   /** What the panels hold, when known: they get the rows it needs and the charts the rest. */
   content: { tableRows?: number; panelRows?: number } = {},
 ): Layout {
-  const { tableRows, panelRows } = content
   const header: Rect = { top: 0, left: 0, width, height: headerRows + 2 }
   const rest = Math.max(1, height - header.height)
   if (cloudwatchOnly) return cloudWatchOnlyLayout(width, height, header, rest)
-  const tableOnly: Layout = {
-    compact: true,
+  const rows = rowHeights(width, rest, content)
+  if (!rows) return { compact: true, header, table: { top: header.height, left: 0, width, height: rest } }
+  const top = header.height
+  const table: Rect = { top, left: 0, width, height: rows.table }
+  const chartsTop = top + rows.table
+  const layout: Layout = {
+    compact: !rows.withBottom,
     header,
-    table: { top: header.height, left: 0, width, height: rest },
+    table,
+    ...chartRow(width, chartsTop, rows.charts),
   }
+  if (!rows.withBottom) return layout
+  const bottomTop = chartsTop + rows.charts
+  return { ...layout, ...bottomRow(width, bottomTop, height - bottomTop, hasExternal) }
+}
+
+/**
+ * How the rows under the header share `rest` lines: the table, the charts and (with room for
+ * it) the bottom row; undefined when only the table fits.
+ */
+function rowHeights(
+  width: number,
+  rest: number,
+  { tableRows, panelRows }: { tableRows?: number; panelRows?: number },
+): { table: number; charts: number; withBottom: boolean } | undefined {
   // Border, column titles, rows.
   const want = tableRows === undefined ? Infinity : tableRows + 3
   const tableMin = Math.min(want, 5)
-  if (rest < tableMin + CHART_MIN_HEIGHT || width < CHART_MIN_WIDTH) return tableOnly
+  if (rest < tableMin + CHART_MIN_HEIGHT || width < CHART_MIN_WIDTH) return undefined
   const withBottom = width >= BOTTOM_MIN_WIDTH && rest >= tableMin + CHART_MIN_HEIGHT + BOTTOM_MIN_HEIGHT
   const below = withBottom ? CHART_MIN_HEIGHT + BOTTOM_MIN_HEIGHT : CHART_MIN_HEIGHT
   // A table that takes up to 60% of the room is shown whole; a longer one scrolls in half of it.
-  const tableH = Math.max(
+  const table = Math.max(
     tableMin,
     want <= rest * 0.6 ? Math.min(want, rest - below) : Math.min(Math.floor(rest * 0.5), rest - below),
   )
-  const remaining = rest - tableH
+  const remaining = rest - table
   // The bottom row as tall as its longest list (shards, replicas) and a few lines of alerts and
   // slowlog, within bounds; the charts take the rest.
   const bottomWant = panelRows === undefined ? Math.ceil(remaining * 0.45) : panelRows + 2
-  const bottomH = Math.min(
+  const bottom = Math.min(
     remaining - CHART_MIN_HEIGHT,
     Math.max(BOTTOM_MIN_HEIGHT + 3, Math.min(bottomWant, Math.floor(remaining * 0.45))),
   )
-  const chartsH = withBottom ? remaining - bottomH : remaining
-  const top = header.height
-  const table: Rect = { top, left: 0, width, height: tableH }
-  const chartsTop = top + tableH
+  return { table, charts: withBottom ? remaining - bottom : remaining, withBottom }
+}
+
+/** The charts side by side: ops and latency, and the selected node's on a wide screen. */
+function chartRow(width: number, top: number, height: number): Pick<Layout, 'ops' | 'latency' | 'node'> {
   const count = width >= NODE_CHART_WIDTH ? 3 : width >= 2 * CHART_MIN_WIDTH ? 2 : 1
   const chartW = Math.floor(width / count)
   const chart = (i: number): Rect => ({
-    top: chartsTop,
+    top,
     left: i * chartW,
     width: i === count - 1 ? width - i * chartW : chartW,
-    height: chartsH,
+    height,
   })
-  const layout: Layout = {
-    compact: !withBottom,
-    header,
-    table,
+  return {
     ops: chart(0),
     ...(count >= 2 ? { latency: chart(1) } : {}),
     ...(count >= 3 ? { node: chart(2) } : {}),
   }
-  if (!withBottom) return layout
-  const bottomTop = chartsTop + chartsH
-  const lower = height - bottomTop
+}
+
+/** Memory, lag, slowlog and alerts across the bottom; CloudWatch's panel under the alerts when there is one. */
+function bottomRow(
+  width: number,
+  top: number,
+  height: number,
+  hasExternal: boolean,
+): Pick<Layout, 'memory' | 'lag' | 'slowlog' | 'alerts' | 'external'> {
   const memW = Math.max(24, Math.floor(width * 0.2))
   const lagW = Math.floor(width * 0.26)
   const slowW = Math.floor(width * 0.27)
   const alertW = width - memW - lagW - slowW
-  const alertsH = hasExternal ? Math.floor(lower / 2) : lower
+  const alertsH = hasExternal ? Math.floor(height / 2) : height
   return {
-    ...layout,
-    memory: { top: bottomTop, left: 0, width: memW, height: lower },
-    lag: { top: bottomTop, left: memW, width: lagW, height: lower },
-    slowlog: { top: bottomTop, left: memW + lagW, width: slowW, height: lower },
-    alerts: { top: bottomTop, left: memW + lagW + slowW, width: alertW, height: alertsH },
+    memory: { top, left: 0, width: memW, height },
+    lag: { top, left: memW, width: lagW, height },
+    slowlog: { top, left: memW + lagW, width: slowW, height },
+    alerts: { top, left: memW + lagW + slowW, width: alertW, height: alertsH },
     ...(hasExternal
       ? {
           external: {
-            top: bottomTop + alertsH,
+            top: top + alertsH,
             left: memW + lagW + slowW,
             width: alertW,
-            height: lower - alertsH,
+            height: height - alertsH,
           },
         }
       : {}),
