@@ -139,12 +139,36 @@ function sameSlots(a: SlotRange[], b: SlotRange[]): boolean {
   return a.length === b.length && a.every((r, i) => r[0] === b[i][0] && r[1] === b[i][1])
 }
 
-/** Events between two shapes of the same deployment. */
+/** Events between two shapes of the same deployment: failovers, then each node's changes, then nodes gone. */
 export function topologyEvents(prev: Topology, next: Topology, at: number): MonitorEvent[] {
-  const events: MonitorEvent[] = []
   const prevById = new Map(prev.nodes.map((n) => [n.id, n]))
   const nextById = new Map(next.nodes.map((n) => [n.id, n]))
-  // Failovers: a shard (matched by its slots in cluster mode) now has another primary.
+  const events = failovers(prev, next, prevById, nextById, at)
+  for (const n of next.nodes) events.push(...nodeChanges(prevById.get(n.id), n, at))
+  for (const p of prev.nodes) {
+    if (!nextById.has(p.id))
+      events.push({
+        type: 'node-removed',
+        at,
+        severity: 'warning',
+        node: p.id,
+        address: p.address,
+        shard: p.shard,
+        message: `${p.role} ${p.address} left the deployment`,
+      })
+  }
+  return events
+}
+
+/** A shard (matched by its slots in cluster mode) that now has another primary. */
+function failovers(
+  prev: Topology,
+  next: Topology,
+  prevById: Map<string, TopologyNode>,
+  nextById: Map<string, TopologyNode>,
+  at: number,
+): MonitorEvent[] {
+  const events: MonitorEvent[] = []
   for (const s of next.shards) {
     const match =
       next.mode === 'cluster'
@@ -172,10 +196,14 @@ export function topologyEvents(prev: Topology, next: Topology, at: number): Moni
       message: `shard ${s.index}: ${to?.address ?? s.primaryId} replaced ${from?.address ?? match.primaryId} as primary`,
     })
   }
-  for (const n of next.nodes) {
-    const p = prevById.get(n.id)
-    if (!p) {
-      events.push({
+  return events
+}
+
+/** One node of the new shape against its old self (`p`, undefined: it joined). */
+function nodeChanges(p: TopologyNode | undefined, n: TopologyNode, at: number): MonitorEvent[] {
+  if (!p) {
+    return [
+      {
         type: 'node-added',
         at,
         severity: 'info',
@@ -184,47 +212,37 @@ export function topologyEvents(prev: Topology, next: Topology, at: number): Moni
         shard: n.shard,
         role: n.role,
         message: `${n.role} ${n.address} joined shard ${n.shard}`,
-      })
-      continue
-    }
-    if (p.role !== n.role) {
-      events.push({
-        type: 'role-change',
-        at,
-        severity: 'warning',
-        node: n.id,
-        address: n.address,
-        shard: n.shard,
-        from: p.role,
-        to: n.role,
-        message: `${n.address} is now a ${n.role} (was ${p.role})`,
-      })
-    }
-    if (n.role === 'primary' && p.role === 'primary' && !sameSlots(p.slots, n.slots)) {
-      events.push({
-        type: 'slots-moved',
-        at,
-        severity: 'info',
-        node: n.id,
-        address: n.address,
-        shard: n.shard,
-        slots: n.slots,
-        previousSlots: p.slots,
-        message: `${n.address} now serves ${n.slots.reduce((c, [a, b]) => c + b - a + 1, 0)} slots (was ${p.slots.reduce((c, [a, b]) => c + b - a + 1, 0)})`,
-      })
-    }
+      },
+    ]
   }
-  for (const p of prev.nodes) {
-    if (!nextById.has(p.id))
-      events.push({
-        type: 'node-removed',
-        at,
-        severity: 'warning',
-        node: p.id,
-        address: p.address,
-        shard: p.shard,
-        message: `${p.role} ${p.address} left the deployment`,
-      })
+  const events: MonitorEvent[] = []
+  if (p.role !== n.role) {
+    events.push({
+      type: 'role-change',
+      at,
+      severity: 'warning',
+      node: n.id,
+      address: n.address,
+      shard: n.shard,
+      from: p.role,
+      to: n.role,
+      message: `${n.address} is now a ${n.role} (was ${p.role})`,
+    })
+  }
+  if (n.role === 'primary' && p.role === 'primary' && !sameSlots(p.slots, n.slots)) {
+    events.push({
+      type: 'slots-moved',
+      at,
+      severity: 'info',
+      node: n.id,
+      address: n.address,
+      shard: n.shard,
+      slots: n.slots,
+      previousSlots: p.slots,
+      message: `${n.address} now serves ${slotCount(n.slots)} slots (was ${slotCount(p.slots)})`,
+    })
   }
   return events
 }
+
+const slotCount = (ranges: SlotRange[]): number => ranges.reduce((c, [a, b]) => c + b - a + 1, 0)
