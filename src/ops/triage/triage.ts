@@ -104,62 +104,9 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
       intervalMs: Math.max(1, options.durationSeconds) * 1000,
       timeoutMs: Math.min(5000, Math.max(1000, d.spec.timeoutMs)),
     })
-    emit({
-      type: 'phase',
-      phase: 'measure',
-      detail: `${d.topology.nodes.length} nodes for ${options.durationSeconds}s`,
-    })
-    const perNodeTimeout = Math.min(5000, Math.max(1000, d.spec.timeoutMs))
-    // Everything else runs inside the measuring window.
-    const extrasP = collectExtras(d, perNodeTimeout)
-    const cloudwatchP: Promise<CloudWatchSummary | undefined> = options.aws
-      ? cloudWatchHistory(options.aws, options.awsAccount ?? {}, 3)
-      : Promise.resolve(undefined)
-    const [status, extras] = await Promise.all([sampleStatus(engine), extrasP])
-    const keysBudgetMs = Math.max(3000, Math.min(8000, options.durationSeconds * 1000))
-    emit({ type: 'phase', phase: 'keys', detail: `sampling up to ${options.scanKeys} keys` })
-    const keys = await sampleKeys(d, {
-      budget: options.scanKeys,
-      lfu: new Map(extras.map((e) => [e.address, e.lfu])),
-      perSecond: 10_000,
-      timeoutMs: keysBudgetMs,
-      bigKeyBytes: THRESHOLDS.bigKeyBytes,
-      hotKeyFreq: THRESHOLDS.hotKeyFreq,
-    })
-    const cloudwatch = await cloudwatchP
-    // Node ids -> addresses: the engine's latest view, then the one connected with.
-    const known = new Map([...d.topology.nodes, ...engine.topology.nodes].map((n) => [n.id, n]))
-    const triageInput: TriageInput = {
-      snapshot: status.snapshot,
-      // Each node marks only its own open slots: every node's view (extras), and the seed's.
-      openSlots: openSlotsFrom(extras, [...known.values()]),
-      extras,
-      slowlogGroups: groupsByAddress(engine.slowlog.list(1000)),
-      ...(engine.hasCommandLog ? { commandLogGroups: commandLogGroupsOf(engine) } : {}),
-      keys,
-      ...(cloudwatch ? { cloudwatch } : {}),
-      durationSeconds: options.durationSeconds,
-    }
-    const findings = evaluate(triageInput)
-    const s = status.snapshot
-    const report: TriageReport = {
-      at: s.at,
-      durationSeconds: options.durationSeconds,
-      deployment: s.deployment,
-      counts: counts(findings),
-      findings,
-      ...summarize(triageInput),
-      keys,
-      nodes: s.nodes.map((n) => ({
-        address: n.address,
-        role: n.role,
-        shard: n.shard,
-        up: n.up,
-        ...(n.opsPerSec !== undefined ? { opsPerSec: Math.round(n.opsPerSec) } : {}),
-        ...(n.memory.used !== undefined ? { memoryUsed: n.memory.used } : {}),
-      })),
-      ...(cloudwatch ? { cloudwatch } : {}),
-    }
+    const measured = await measure(d, engine, options, emit)
+    const triageInput = triageInputOf(d, engine, measured, options)
+    const report = reportOf(triageInput, evaluate(triageInput), measured)
     if (files) await writeReports(files, report)
     return report
   } catch (err) {
@@ -169,6 +116,94 @@ export async function runTriage(input: ConnectionInput, options: TriageOptions):
   } finally {
     await engine?.stop()
     await deployment?.close()
+  }
+}
+
+/** What one triage measured: the monitor's two rounds, each node's extras, the key sample, CloudWatch. */
+interface Measured {
+  status: Awaited<ReturnType<typeof sampleStatus>>
+  extras: Awaited<ReturnType<typeof collectExtras>>
+  keys: Awaited<ReturnType<typeof sampleKeys>>
+  cloudwatch: CloudWatchSummary | undefined
+}
+
+/** The measuring window (the monitor over `durationSeconds`), with everything else run inside it, then the key sample. */
+async function measure(
+  d: Deployment,
+  engine: MonitorEngine,
+  options: TriageOptions,
+  emit: EventSink,
+): Promise<Measured> {
+  emit({
+    type: 'phase',
+    phase: 'measure',
+    detail: `${d.topology.nodes.length} nodes for ${options.durationSeconds}s`,
+  })
+  const perNodeTimeout = Math.min(5000, Math.max(1000, d.spec.timeoutMs))
+  // Everything else runs inside the measuring window.
+  const extrasP = collectExtras(d, perNodeTimeout)
+  const cloudwatchP: Promise<CloudWatchSummary | undefined> = options.aws
+    ? cloudWatchHistory(options.aws, options.awsAccount ?? {}, 3)
+    : Promise.resolve(undefined)
+  const [status, extras] = await Promise.all([sampleStatus(engine), extrasP])
+  const keysBudgetMs = Math.max(3000, Math.min(8000, options.durationSeconds * 1000))
+  emit({ type: 'phase', phase: 'keys', detail: `sampling up to ${options.scanKeys} keys` })
+  const keys = await sampleKeys(d, {
+    budget: options.scanKeys,
+    lfu: new Map(extras.map((e) => [e.address, e.lfu])),
+    perSecond: 10_000,
+    timeoutMs: keysBudgetMs,
+    bigKeyBytes: THRESHOLDS.bigKeyBytes,
+    hotKeyFreq: THRESHOLDS.hotKeyFreq,
+  })
+  return { status, extras, keys, cloudwatch: await cloudwatchP }
+}
+
+/** What the rules read. */
+function triageInputOf(
+  d: Deployment,
+  engine: MonitorEngine,
+  { status, extras, keys, cloudwatch }: Measured,
+  options: TriageOptions,
+): TriageInput {
+  // Node ids -> addresses: the engine's latest view, then the one connected with.
+  const known = new Map([...d.topology.nodes, ...engine.topology.nodes].map((n) => [n.id, n]))
+  return {
+    snapshot: status.snapshot,
+    // Each node marks only its own open slots: every node's view (extras), and the seed's.
+    openSlots: openSlotsFrom(extras, [...known.values()]),
+    extras,
+    slowlogGroups: groupsByAddress(engine.slowlog.list(1000)),
+    ...(engine.hasCommandLog ? { commandLogGroups: commandLogGroupsOf(engine) } : {}),
+    keys,
+    ...(cloudwatch ? { cloudwatch } : {}),
+    durationSeconds: options.durationSeconds,
+  }
+}
+
+function reportOf(
+  triageInput: TriageInput,
+  findings: Finding[],
+  { status, keys, cloudwatch }: Measured,
+): TriageReport {
+  const s = status.snapshot
+  return {
+    at: s.at,
+    durationSeconds: triageInput.durationSeconds,
+    deployment: s.deployment,
+    counts: counts(findings),
+    findings,
+    ...summarize(triageInput),
+    keys,
+    nodes: s.nodes.map((n) => ({
+      address: n.address,
+      role: n.role,
+      shard: n.shard,
+      up: n.up,
+      ...(n.opsPerSec !== undefined ? { opsPerSec: Math.round(n.opsPerSec) } : {}),
+      ...(n.memory.used !== undefined ? { memoryUsed: n.memory.used } : {}),
+    })),
+    ...(cloudwatch ? { cloudwatch } : {}),
   }
 }
 
