@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { stripColour } from '../../../src/dashboard/monochrome.js'
-import { Dashboard } from '../../../src/dashboard/dashboard.js'
-import { DEFAULT_THRESHOLDS } from '../../../src/metrics/alerts.js'
 import { clusterSnapshot, event, historyFor } from './snapshots.js'
-import { FakeTerminal } from './terminal.js'
+import { dashboardsClosedAfterEach } from './terminal.js'
 
 // ink's chalk decides its colour level when first imported: force colours so that "no colour" is
 // the view's doing, not the test terminal's.
 process.env.FORCE_COLOR = '3'
+
+const onTerminal = dashboardsClosedAfterEach()
 
 /** Any SGR sequence that sets a foreground or background colour. */
 const COLOUR_SGR = /\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m/
@@ -27,22 +27,10 @@ describe('colour off', () => {
     })
     s.events = [event('node-down', 'replica 127.0.0.1:7003 (shard 1) is down')]
     const draw = async (color: boolean) => {
-      const term = new FakeTerminal(160, 48)
-      const d = new Dashboard({
-        input: term.input,
-        output: term.output,
-        terminal: 'xterm-256color',
-        thresholds: DEFAULT_THRESHOLDS,
-        onQuit: () => {},
-        color,
-      })
-      try {
-        d.update(s, historyFor(s), [])
-        await new Promise((r) => setTimeout(r, 30))
-        return { written: term.written, text: d.screenText().join('\n') }
-      } finally {
-        d.destroy()
-      }
+      const { d, term } = onTerminal(160, 48, { color })
+      d.update(s, historyFor(s), [])
+      await new Promise((r) => setTimeout(r, 30))
+      return { written: term.written, text: d.screenText().join('\n') }
     }
     const coloured = await draw(true)
     const plain = await draw(false)
