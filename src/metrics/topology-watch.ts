@@ -41,34 +41,10 @@ export function replicatedTopologyFromInfos(
   infos: Map<string, NodeInfo>,
   reachable: Set<string>,
 ): Topology {
-  const byAddress = new Map(known.nodes.map((n) => [n.address, n]))
-  const info = (n: TopologyNode) => infos.get(n.id)
-  const pointedAt = new Map<string, number>()
-  for (const n of known.nodes) {
-    const r = info(n)?.replication
-    if (r?.role === 'replica' && r.masterHost && r.masterPort) {
-      const a = formatAddress(r.masterHost, r.masterPort)
-      pointedAt.set(a, (pointedAt.get(a) ?? 0) + 1)
-    }
-  }
-  const primaries = known.nodes.filter((n) => info(n)?.replication.role === 'primary')
-  let primaryAddress: string | undefined
-  if (primaries.length) {
-    primaries.sort(
-      (a, b) =>
-        (pointedAt.get(b.address) ?? 0) - (pointedAt.get(a.address) ?? 0) ||
-        (info(b)!.replication.replicas.length ?? 0) - (info(a)!.replication.replicas.length ?? 0) ||
-        (a.role === 'primary' ? -1 : 0) - (b.role === 'primary' ? -1 : 0),
-    )
-    primaryAddress = primaries[0].address
-  } else if (pointedAt.size) {
-    primaryAddress = [...pointedAt.entries()].sort((a, b) => b[1] - a[1])[0][0]
-  } else {
-    primaryAddress = known.nodes.find((n) => n.role === 'primary')?.address ?? known.nodes[0]?.address
-  }
+  const primaryAddress = choosePrimary(known, infos)
   if (!primaryAddress) return known
+  const byAddress = new Map(known.nodes.map((n) => [n.address, n]))
   const primaryKnown = byAddress.get(primaryAddress)
-  const primaryInfo = primaryKnown ? info(primaryKnown) : undefined
   const { host: pHost, port: pPort } = splitAddress(primaryAddress)
   const nodes: TopologyNode[] = []
   const primaryUp = primaryKnown ? reachable.has(primaryKnown.id) : false
@@ -83,19 +59,6 @@ export function replicatedTopologyFromInfos(
     up: primaryUp,
     health: primaryUp ? 'online' : 'failed',
   })
-  // Replicas: those the primary lists, those pointing at it, and known nodes that did not answer
-  // (kept in view, down). A second node saying role:master (split brain, or an old primary not yet
-  // turned into a replica) is kept as a primary of its own.
-  const replicaAddresses = new Set<string>()
-  const otherPrimaries = new Set<string>()
-  for (const line of primaryInfo?.replication.replicas ?? [])
-    replicaAddresses.add(formatAddress(line.ip, line.port))
-  for (const n of known.nodes) {
-    if (n.address === primaryAddress) continue
-    const r = info(n)?.replication
-    if (r?.role === 'primary') otherPrimaries.add(n.address)
-    else replicaAddresses.add(n.address)
-  }
   const entry = (address: string, role: 'primary' | 'replica'): TopologyNode => {
     const k = byAddress.get(address)
     const { host, port } = splitAddress(address)
@@ -113,6 +76,7 @@ export function replicatedTopologyFromInfos(
       health: up ? 'online' : k ? 'failed' : 'unknown',
     }
   }
+  const { replicaAddresses, otherPrimaries } = othersThan(primaryAddress, primaryKnown, known, infos)
   for (const address of [...replicaAddresses].sort())
     if (address !== primaryAddress && !otherPrimaries.has(address)) nodes.push(entry(address, 'replica'))
   for (const address of [...otherPrimaries].sort()) nodes.push(entry(address, 'primary'))
@@ -121,6 +85,60 @@ export function replicatedTopologyFromInfos(
     nodes,
     shards: [{ index: 0, primaryId: primaryAddress, slots: [], nodeIds: nodes.map((n) => n.id) }],
   }
+}
+
+/**
+ * The primary's address: of the nodes saying role:master, the one most replicas point at, then the
+ * one with most replicas, then the one that was primary; with none, the address most replicas
+ * point at; with no replica either, the last known primary (or the first node).
+ */
+function choosePrimary(known: Topology, infos: Map<string, NodeInfo>): string | undefined {
+  const info = (n: TopologyNode) => infos.get(n.id)
+  const pointedAt = new Map<string, number>()
+  for (const n of known.nodes) {
+    const r = info(n)?.replication
+    if (r?.role === 'replica' && r.masterHost && r.masterPort) {
+      const a = formatAddress(r.masterHost, r.masterPort)
+      pointedAt.set(a, (pointedAt.get(a) ?? 0) + 1)
+    }
+  }
+  const primaries = known.nodes.filter((n) => info(n)?.replication.role === 'primary')
+  if (primaries.length) {
+    primaries.sort(
+      (a, b) =>
+        (pointedAt.get(b.address) ?? 0) - (pointedAt.get(a.address) ?? 0) ||
+        (info(b)!.replication.replicas.length ?? 0) - (info(a)!.replication.replicas.length ?? 0) ||
+        (a.role === 'primary' ? -1 : 0) - (b.role === 'primary' ? -1 : 0),
+    )
+    return primaries[0].address
+  }
+  if (pointedAt.size) return [...pointedAt.entries()].sort((a, b) => b[1] - a[1])[0][0]
+  return known.nodes.find((n) => n.role === 'primary')?.address ?? known.nodes[0]?.address
+}
+
+/**
+ * Replicas: those the primary lists, those pointing at it, and known nodes that did not answer
+ * (kept in view, down). A second node saying role:master (split brain, or an old primary not yet
+ * turned into a replica) is kept as a primary of its own.
+ */
+function othersThan(
+  primaryAddress: string,
+  primaryKnown: TopologyNode | undefined,
+  known: Topology,
+  infos: Map<string, NodeInfo>,
+): { replicaAddresses: Set<string>; otherPrimaries: Set<string> } {
+  const replicaAddresses = new Set<string>()
+  const otherPrimaries = new Set<string>()
+  const primaryInfo = primaryKnown ? infos.get(primaryKnown.id) : undefined
+  for (const line of primaryInfo?.replication.replicas ?? [])
+    replicaAddresses.add(formatAddress(line.ip, line.port))
+  for (const n of known.nodes) {
+    if (n.address === primaryAddress) continue
+    const r = infos.get(n.id)?.replication
+    if (r?.role === 'primary') otherPrimaries.add(n.address)
+    else replicaAddresses.add(n.address)
+  }
+  return { replicaAddresses, otherPrimaries }
 }
 
 /** host and port of a node address (the one parser); an unparsable one is kept whole, port 0. */
