@@ -29,12 +29,6 @@ export default tseslint.config(
                 "Import oclif's narrow entry points (@oclif/core/command, /flags, /args, ...): its index loads semver (~45 files) into every command's start-up.",
               allowTypeImports: true,
             },
-            {
-              name: 'ioredis',
-              message:
-                "Load it where a connection opens (await import('ioredis')): a static import puts its ~45 files into the start-up of commands that never connect.",
-              allowTypeImports: true,
-            },
           ],
         },
       ],

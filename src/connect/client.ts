@@ -1,5 +1,5 @@
 import net from 'node:net'
-import type { Redis, RedisOptions } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { ConnectError } from '../errors.js'
 import { mapConnectError } from '../wire/connect-errors.js'
 import { explainIamFailure, keepTokenAuthenticated } from './iam.js'
@@ -52,8 +52,6 @@ export async function openNode(
   node?: NodeAddress,
   opts: OpenOptions = {},
 ): Promise<Redis> {
-  // ioredis (~45 files) loads with the first connection, not with every command that could open one.
-  const { Redis } = await import('ioredis')
   const options = redisOptions(spec, node, opts)
   const client = new Redis(options)
   // ioredis reports the root cause (ECONNREFUSED, TLS alert, WRONGPASS) as an 'error' event and

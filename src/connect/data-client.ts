@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { redisOptions } from './client.js'
 import type { Deployment } from './deployment.js'
 import { keepTokenAuthenticated } from './iam.js'
@@ -13,7 +13,6 @@ export async function openDataClient(
   deployment: Deployment,
   options: { autoPipelining?: boolean } = {},
 ): Promise<Redis | Cluster> {
-  const { Cluster, Redis } = await import('ioredis')
   const spec = deployment.spec
   if (deployment.topology.mode === 'cluster') {
     const natMap: Record<string, { host: string; port: number }> = {}
