@@ -16,4 +16,22 @@ export default tseslint.config(
       'no-control-regex': 'off',
     },
   },
+  {
+    files: ['src/**/*.ts', 'commands/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@oclif/core',
+              message:
+                "Import oclif's narrow entry points (@oclif/core/command, /flags, /args, ...): its index loads semver (~45 files) into every command's start-up.",
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

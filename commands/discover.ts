@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/base-command.js'
 import { UsageError } from '../src/errors.js'
 import { connectionFlags, urlArg } from '../src/connect/flags.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/base-command.js'
 import { connectionFlags } from '../src/connect/flags.js'
 import { awsAccountFlags } from '../src/aws/flags.js'

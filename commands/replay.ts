@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/base-command.js'
 import { Deployment } from '../src/connect/deployment.js'
 import { connectionFlags } from '../src/connect/flags.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/base-command.js'
 import { parseStallTimeout, stallTimeoutFlag } from '../src/ops/stall-flag.js'
 import { pairConnectionFlags } from '../src/pair-flags.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from './base-command.js'
 import { seconds, toMs } from './flags.js'
 import type { AwsClientOptions } from './aws/clients.js'

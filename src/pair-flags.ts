@@ -1,9 +1,9 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { UsageError } from './errors.js'
 import { type AwsConnectionFlagValues, type AwsConnectionResult } from './aws/target.js'
 import { awsAccountFlags, connectionInputWithAws, profileNamesAwsTarget, usesAws } from './aws/flags.js'
 import { timeoutFlag, type ConnectionFlagValues } from './connect/flags.js'
-import { profileSourcesWithSandboxes } from './sandbox/profile-list.js'
+import { profileSourcesWithSandboxes } from './sandbox/profile-sources.js'
 import { describeEndpoint } from './connect/endpoint.js'
 import { resolveConnectionSpec, type ConnectionInput } from './connect/options.js'
 

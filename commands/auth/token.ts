@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { UsageError } from '../../src/errors.js'
 import { AwsCommand } from '../../src/aws-command.js'
 import { awsTargetFromFlags } from '../../src/aws/target.js'

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { configPath, type Profile } from '../../src/connect/config.js'

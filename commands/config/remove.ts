@@ -1,4 +1,4 @@
-import { Args } from '@oclif/core'
+import * as Args from '@oclif/core/args'
 import { BaseCommand } from '../../src/base-command.js'
 import { configPath } from '../../src/connect/config.js'
 import { removeProfile } from '../../src/connect/profile-store.js'

@@ -1,7 +1,9 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import type { Profile } from '../../src/connect/config.js'
-import { findProfile, formatProfile } from '../../src/sandbox/profile-list.js'
+import { formatProfile } from '../../src/sandbox/profile-list.js'
+import { findProfile } from '../../src/sandbox/profile-sources.js'
 import { maskProfile } from '../../src/connect/profile-store.js'
 import { redisCliCommand } from '../../src/connect/redis-cli.js'
 

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { pairConnectionFlags } from '../../src/pair-flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { formatCheckpoint } from '../../src/ops/migrate/format.js'
 import { readStatus } from '../../src/ops/migrate/service.js'

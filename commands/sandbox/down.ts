@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { sandboxDown, sandboxStatus, type SandboxDownResult } from '../../src/sandbox/sandbox.js'
 

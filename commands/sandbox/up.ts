@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { ENGINES, type ServerEngine } from '../../src/sandbox/binary.js'
 import { FLAVORS, type Flavor } from '../../src/sandbox/flavors.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { Deployment } from '../../src/connect/deployment.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'

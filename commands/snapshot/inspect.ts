@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
 import { ExitCode } from '../../src/errors.js'
 import { inspectSnapshot, type InspectReport } from '../../src/ops/snapshot/inspect.js'

@@ -2,7 +2,7 @@
  * AWS flags shared by commands. This module stays light (no AWS SDK import) because command
  * modules load it at startup; the SDK is loaded only when a command actually talks to AWS.
  */
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { UsageError } from '../errors.js'
 import { connectionInput } from '../connect/flags-input.js'
 import { getProfile } from '../connect/config.js'

@@ -4,7 +4,7 @@ import { validateResourceName } from '../connect/resource-name.js'
 import { loadConfig } from '../connect/config.js'
 import { formatAddress, parseEndpointUrl } from '../connect/endpoint.js'
 import type { ConnectionFlagValues } from '../connect/flags.js'
-import { findProfile } from '../sandbox/profile-list.js'
+import { findProfile } from '../sandbox/profile-sources.js'
 import { UsageError } from '../errors.js'
 import type { ExportTarget } from './feed.js'
 

@@ -3,7 +3,7 @@ import { Deployment } from '../connect/deployment.js'
 import { openDataClient } from '../connect/data-client.js'
 import type { ConnectionInput } from '../connect/options.js'
 import { resolveConnectionSpec } from '../connect/options.js'
-import { profileSourcesWithSandboxes } from './profile-list.js'
+import { profileSourcesWithSandboxes } from './profile-sources.js'
 
 interface LoadOptions {
   /** Operations per second; 0 for as fast as possible. */

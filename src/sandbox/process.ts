@@ -1,4 +1,15 @@
 import { readFileSync } from 'node:fs'
+import type { SandboxNodeState } from './state.js'
+
+/** The pid a node's pid file names; undefined when there is none (yet) or it holds no pid. */
+export function readPid(node: SandboxNodeState): number | undefined {
+  try {
+    const pid = Number(readFileSync(node.pidFile, 'utf8').trim())
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** Is `pid` alive and (when `port` is given) a redis/valkey server on that port? Guards pid reuse. */
 export function isProcessAlive(pid: number | undefined, port?: number): boolean {

@@ -1,9 +1,7 @@
-import { UsageError } from '../errors.js'
-import { sandboxProfile } from './sandbox.js'
+import { sandboxProfile } from './profile-sources.js'
 import { listStates } from './state.js'
 import { renderTable } from '../format/table.js'
 import { getProfile, loadConfig, type Profile } from '../connect/config.js'
-import type { ProfileSources } from '../connect/options.js'
 import { maskProfile } from '../connect/profile-store.js'
 
 export interface ProfileEntry {
@@ -12,27 +10,6 @@ export interface ProfileEntry {
   source: 'config' | 'sandbox'
   /** Masked: no password. */
   profile: Profile
-}
-
-/**
- * Profiles as the commands see them: the config file's, `sandbox:NAME` for a running sandbox, and
- * the running default sandbox when nothing else names an endpoint. BaseCommand installs these.
- */
-export const profileSourcesWithSandboxes: ProfileSources = {
-  profile: (name) => getProfile(name),
-  sandbox: (name) => sandboxProfile(name),
-}
-
-/** The profile as stored (password included): for connecting, never for printing. */
-export function findProfile(name: string, env: NodeJS.ProcessEnv = process.env): Profile {
-  const sandbox = /^sandbox:(.+)$/.exec(name)?.[1]
-  if (!sandbox) return getProfile(name, env)
-  const found = sandboxProfile(sandbox, env)
-  if (!found)
-    throw new UsageError(`no running sandbox named '${sandbox}'`, {
-      hint: 'List them with: kvtop sandbox status',
-    })
-  return found
 }
 
 /** Every profile of the config file, then every running sandbox, masked. */

@@ -22,7 +22,7 @@ import {
   type SandboxNodeState,
   type SandboxState,
 } from './state.js'
-import { isProcessAlive, stopProcess } from './process.js'
+import { isProcessAlive, readPid, stopProcess } from './process.js'
 import { kvtopInvocation } from '../invocation.js'
 
 export interface SandboxUpOptions {
@@ -77,15 +77,6 @@ function summarize(state: SandboxState, alive?: Map<number, boolean>): SandboxSu
       ...(readPid(n) ? { pid: readPid(n) } : {}),
       up: alive ? (alive.get(n.port) ?? false) : true,
     })),
-  }
-}
-
-function readPid(node: SandboxNodeState): number | undefined {
-  try {
-    const pid = Number(readFileSync(node.pidFile, 'utf8').trim())
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined
-  } catch {
-    return undefined
   }
 }
 
@@ -390,18 +381,6 @@ export async function sandboxStatus(env: NodeJS.ProcessEnv = process.env): Promi
     const alive = new Map(state.nodes.map((n) => [n.port, isProcessAlive(readPid(n), n.port)]))
     return summarize(state, alive)
   })
-}
-
-/** A running sandbox as a connection profile (url and password), for `--profile sandbox:NAME`. */
-export function sandboxProfile(
-  name: string,
-  env: NodeJS.ProcessEnv = process.env,
-): { url: string; password?: string } | undefined {
-  const state = readState(name, env)
-  if (!state) return undefined
-  if (!state.nodes.some((n) => isProcessAlive(readPid(n), n.port))) return undefined
-  registerSecret(state.clientPassword)
-  return { url: sandboxUrl(state), ...(state.clientPassword ? { password: state.clientPassword } : {}) }
 }
 
 export { readPid }

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { AwsCommand, waitFlags } from '../../../src/aws-command.js'
 import { validateResourceName } from '../../../src/connect/resource-name.js'
 import { awsAccountFlags } from '../../../src/aws/flags.js'

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { AwsCommand } from '../../../src/aws-command.js'
 import { awsTargetFromFlags } from '../../../src/aws/target.js'
 import { awsNodeTargetFlags } from '../../../src/aws/flags.js'

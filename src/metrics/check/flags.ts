@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import { formatBytes } from '../../format/units.js'
 import { CHECK_NAMES, DEFAULT_LEVELS, parseLevels, type CheckName, type Levels } from './levels.js'
 
