@@ -133,6 +133,11 @@ export interface ReplaySourceOptions {
    */
   rdbTarget?: RdbTarget
   onTruncatedTail?: (file: string, offset: number) => void
+  /**
+   * Read the first file from this byte offset on, a command's first byte: only for a RESP or AOF
+   * stream with no RDB part (streamsCommandsOnly).
+   */
+  resumeAt?: number
 }
 
 export interface ReplayInput {
@@ -191,6 +196,14 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
   const detected = detectLogFormat(path)
   if (!detected) throw new UsageError(`cannot tell the format of ${path} (listed in the AOF manifest)`)
   return detected.format
+}
+
+/** Is the file (of an input of `format`) read as RESP commands from its first byte: no RDB, no MONITOR lines? */
+export function streamsCommandsOnly(path: string, format: LogFormat): boolean {
+  const own = fileFormat(path, format)
+  if (own === 'monitor' || own === 'rdb') return false
+  const detected = detectLogFormat(path)
+  return !(detected?.format === 'rdb' || detected?.rdbPreamble)
 }
 
 /**
@@ -277,9 +290,10 @@ export async function* replayItems(
   input: ReplayInput,
   options: ReplaySourceOptions = {},
 ): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
-  for (const { path } of input.files) {
+  for (const [index, { path }] of input.files.entries()) {
     const format = fileFormat(path, input.format)
     let baseOffset = 0
+    const resumeAt = index === 0 ? (options.resumeAt ?? 0) : 0
     try {
       if (format === 'monitor') {
         for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
@@ -297,7 +311,8 @@ export async function* replayItems(
         }
         continue
       }
-      let source: AsyncIterable<Buffer> = readFileChunks(path)
+      let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt)
+      baseOffset = resumeAt
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can

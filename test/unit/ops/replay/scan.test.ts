@@ -129,4 +129,58 @@ describe('scanLog (the pre-pass of a replay)', () => {
     expect(scan.commands).toBe(1)
     expect(scan.datasetWide).toEqual({ FLUSHALL: 1 })
   })
+
+  it('reads past values bigger than its read buffer, counting and placing what follows exactly', async () => {
+    const value = 'v'.repeat(3 * 1024 * 1024 + 7)
+    const head = enc('SET', 'a', value) + enc('MULTI') + enc('SET', 'b', value) + enc('FLUSHDB') + enc('EXEC')
+    const select = enc('SELECT', '2')
+    const { path, input: i } = input(head + select + enc('FLUSHALL', 'ASYNC') + enc('GET', 'a'))
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(8)
+    expect(scan.datasetWide).toEqual({ FLUSHDB: 1, FLUSHALL: 1 })
+    expect(scan.firstDatasetWide).toEqual({
+      file: path,
+      offset: head.length - enc('FLUSHDB').length - enc('EXEC').length,
+      number: 4,
+      command: 'FLUSHDB',
+    })
+    expect([...scan.dbs.entries()]).toEqual([
+      [0, { file: path, offset: 0, number: 1 }],
+      [2, { file: path, offset: head.length + select.length, number: 7 }],
+    ])
+  })
+
+  it('hands over to the full reader where a log holds more than frames (annotations, inline commands), counting on', async () => {
+    const one = enc('SET', 'a', '1') + enc('SELECT', '1')
+    const two = '#TS:100\r\n' + 'SET b 2\r\n' + enc('MULTI') + enc('FLUSHALL') + enc('EXEC')
+    const { path, input: i } = input(one + two + '#TS:300\r\n' + enc('SELECT', '01'))
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(7)
+    expect(scan.datasetWide).toEqual({ FLUSHALL: 1 })
+    expect(scan.firstDatasetWide).toEqual({
+      file: path,
+      offset: one.length + two.length - enc('FLUSHALL').length - enc('EXEC').length,
+      number: 5,
+      command: 'FLUSHALL',
+    })
+    expect(scan.dbs.get(1)).toEqual({ file: path, offset: one.length + '#TS:100\r\n'.length, number: 3 })
+    expect(scan.badSelect).toEqual({
+      file: path,
+      offset: one.length + two.length + '#TS:300\r\n'.length,
+      number: 7,
+      arg: '01',
+    })
+    expect((await scanLog(i, { untilMs: 200_000 })).badSelect).toBeUndefined()
+  })
+
+  it('an invalid SELECT ends the scan where it is, before what follows it is counted', async () => {
+    const head = enc('SET', 'a', 'x'.repeat(2 * 1024 * 1024))
+    const { path, input: i } = input(
+      head + enc('SELECT', '-1') + enc('FLUSHALL') + '#TS:1\r\n' + enc('FLUSHDB'),
+    )
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(2)
+    expect(scan.badSelect).toEqual({ file: path, offset: head.length, number: 2, arg: '-1' })
+    expect(scan.datasetWideTotal).toBe(0)
+  })
 })
