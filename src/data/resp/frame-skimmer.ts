@@ -83,13 +83,15 @@ export class FrameSkimmer {
       if (dataEnd + 2 - frame > MAX_FRAME) return false
       if (a === 0) {
         // The name is read, and with it whether the frame is wanted whole.
-        if (!this.ensure(dataStart, len + 2, frame)) return false
+        if (dataEnd + 2 > this.base + this.held && !this.ensure(dataStart, len + 2, frame)) return false
         this.whole = this.wantsWhole(this.buf, dataStart - this.base, dataEnd - this.base)
         if (!this.whole) keepFrom = -1
       }
       // Of a value skipped, only the CRLF after it is read.
-      if (!(keepFrom >= 0 ? this.ensure(dataStart, len + 2, keepFrom) : this.ensure(dataEnd, 2, -1)))
-        return false
+      if (dataEnd + 2 > this.base + this.held) {
+        const held = keepFrom >= 0 ? this.ensure(dataStart, len + 2, keepFrom) : this.ensure(dataEnd, 2, -1)
+        if (!held) return false
+      }
       i = dataEnd - this.base
       if (this.buf[i] !== CR || this.buf[i + 1] !== LF) return false
       at = dataEnd + 2

@@ -143,6 +143,8 @@ class PrePass {
   ended = false
   private readonly names = new CommandNames()
   private logDb = 0
+  /** Skimming: the db plain commands run in is noted once, until a command looked into may change it. */
+  private dbNoted = false
   private bytes = 0
   private nextProgress = 50_000
   /** Inside MULTI: the dataset-wide commands of the block, counted at its EXEC. */
@@ -164,38 +166,52 @@ class PrePass {
         0,
         (buf, start, end) => mayNotBePlain(buf, start, end) && !this.names.of(buf, start, end).plain,
       )
-      const scan = this.scan
-      let reads = 0
-      // The db plain commands run in is noted once, until a command looked into may change it.
-      let dbNoted = false
-      while (skimmer.next()) {
-        const number = ++scan.commands
-        this.bytes += skimmer.size
-        if (skimmer.whole) {
-          const args = frameArgsAt(skimmer.buf, skimmer.start)
-          const item = { args, file: path, offset: skimmer.offset, size: skimmer.size }
-          if (!this.note(item, number)) {
-            this.ended = true
-            break
-          }
-          dbNoted = false
-        } else if (!dbNoted) {
-          this.firstIn(this.logDb, { file: path, offset: skimmer.offset, number })
-          dbNoted = true
-        }
-        this.progress(number)
-        if (skimmer.reads - reads >= 8) {
-          reads = skimmer.reads
-          await nextTurn()
-          if (this.options.signal?.aborted) {
-            this.ended = true
-            break
-          }
+      // The event loop gets a turn every few reads (Ctrl-C, the target's replies).
+      while (this.skimSome(skimmer, path, skimmer.reads + 8)) {
+        await nextTurn()
+        if (this.options.signal?.aborted) {
+          this.ended = true
+          break
         }
       }
       return skimmer.offset
     } finally {
       closeSync(fd)
+    }
+  }
+
+  /** Frames until the skimmer made `untilReads` reads of the file; false where the skim ends. */
+  private skimSome(skimmer: FrameSkimmer, path: string, untilReads: number): boolean {
+    let number = this.scan.commands
+    let bytes = this.bytes
+    try {
+      while (skimmer.reads < untilReads) {
+        if (!skimmer.next()) return false
+        number++
+        bytes += skimmer.size
+        if (skimmer.whole) {
+          this.scan.commands = number
+          this.bytes = bytes
+          const args = frameArgsAt(skimmer.buf, skimmer.start)
+          const item = { args, file: path, offset: skimmer.offset, size: skimmer.size }
+          if (!this.note(item, number)) {
+            this.ended = true
+            return false
+          }
+          this.dbNoted = false
+        } else if (!this.dbNoted) {
+          this.firstIn(this.logDb, { file: path, offset: skimmer.offset, number })
+          this.dbNoted = true
+        }
+        if (number >= this.nextProgress) {
+          this.bytes = bytes
+          this.progress(number)
+        }
+      }
+      return true
+    } finally {
+      this.scan.commands = number
+      this.bytes = bytes
     }
   }
 
