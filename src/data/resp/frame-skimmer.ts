@@ -7,8 +7,8 @@ import { readSync } from 'node:fs'
  * no allocation per command or per chunk. Commands whose name asks for it (`wantsWhole`) are held
  * whole in the buffer, for their arguments to be looked at.
  *
- * It reads well-formed `*N` frames only, as FrameScanner does: whatever else comes (an annotation,
- * an inline command, a blank line, a malformed or cut-off frame, one too big to hold) stops it
+ * It reads well-formed `*N` frames, as FrameScanner does, and `#...` annotation lines: whatever
+ * else comes (an inline command, a blank line, a malformed or cut-off frame, one too big to hold) stops it
  * there, at `offset`, for a full parser to read from that frame on with its own words for errors.
  */
 
@@ -18,6 +18,8 @@ const LF = 0x0a
 const HEADER_MAX = 12
 const MAX_DIGITS = 9
 const MAX_ARGS = 64 * 1024 * 1024
+/** Longer annotation lines go to the parser. */
+const MAX_ANNOTATION = 4096
 /** A frame this big goes to the parser (which has its own limit on a command's size). */
 const MAX_FRAME = 1024 * 1024 * 1024
 /** The most a frame held whole (or a command name) may take of the buffer. */
@@ -30,6 +32,9 @@ export class FrameSkimmer {
   size = 0
   /** Held whole (its name asked for it): the frame is buf[start..start + size). */
   whole = false
+  /** Not a command: an annotation line, whose text (after `#`) is buf[start..textEnd). */
+  annotation = false
+  textEnd = 0
   buf: Buffer
   start = -1
   /** Reads from the file so far (a caller yields to the event loop every few). */
@@ -66,6 +71,8 @@ export class FrameSkimmer {
     // Near the end of the file fewer bytes than a header may be left: `held` bounds every read.
     if (frame + HEADER_MAX > this.base + this.held) this.ensure(frame, HEADER_MAX, frame)
     let i = frame - this.base
+    if (i < this.held && this.buf[i] === 0x23) return this.annotationAt(frame)
+    this.annotation = false
     if (i >= this.held || this.buf[i] !== 0x2a) return false
     const argc = headerValue(this.buf, i + 1, this.held)
     if (argc < 1 || argc > MAX_ARGS) return false
@@ -99,6 +106,21 @@ export class FrameSkimmer {
     this.size = at - frame
     this.start = this.whole ? frame - this.base : -1
     this.following = at
+    return true
+  }
+
+  /** A `#...` line ending in CRLF (an AOF annotation such as `#TS:<unix>`), held whole. */
+  private annotationAt(frame: number): boolean {
+    if (frame + MAX_ANNOTATION > this.base + this.held) this.ensure(frame, MAX_ANNOTATION, frame)
+    const i = frame - this.base
+    const cr = this.buf.indexOf(CR, i + 1)
+    if (cr < 0 || cr + 1 >= this.held || cr - i > MAX_ANNOTATION || this.buf[cr + 1] !== LF) return false
+    this.annotation = true
+    this.whole = false
+    this.start = i + 1
+    this.textEnd = cr
+    this.size = cr + 2 - i
+    this.following = frame + this.size
     return true
   }
 

@@ -125,7 +125,7 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
         if (pass.ended) break
         if (resumeAt >= file.bytes) continue
       }
-      await pass.read({ ...input, files: [file] }, resumeAt)
+      await pass.read({ ...input, files: [file] }, { offset: resumeAt, timestampMs: pass.skimTimestampMs })
       if (pass.ended) break
     }
   } catch (err) {
@@ -145,6 +145,10 @@ class PrePass {
   private logDb = 0
   /** Skimming: the db plain commands run in is noted once, until a command looked into may change it. */
   private dbNoted = false
+  /** Skimming: when the commands read ran, from the last `#TS:` annotation of the file. */
+  skimTimestampMs: number | undefined
+  /** ... and whether that is past --until (the next command ends the scan). */
+  private skimPast = false
   private bytes = 0
   private nextProgress = 50_000
   /** Inside MULTI: the dataset-wide commands of the block, counted at its EXEC. */
@@ -157,6 +161,8 @@ class PrePass {
    * or where the replay's reader must take over).
    */
   async skim(path: string, size: number): Promise<number> {
+    this.skimTimestampMs = undefined
+    this.skimPast = false
     const fd = openSync(path, 'r')
     try {
       // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
@@ -187,6 +193,14 @@ class PrePass {
     try {
       while (skimmer.reads < untilReads) {
         if (!skimmer.next()) return false
+        if (skimmer.annotation) {
+          this.annotated(skimmer)
+          continue
+        }
+        if (this.skimPast) {
+          this.ended = true
+          return false
+        }
         number++
         bytes += skimmer.size
         if (skimmer.whole) {
@@ -215,8 +229,20 @@ class PrePass {
     }
   }
 
+  /** An annotation line: `#TS:<unix>` says when the commands after it ran. */
+  private annotated(skimmer: FrameSkimmer): void {
+    const text = skimmer.buf.toString('latin1', skimmer.start, skimmer.textEnd)
+    const ts = /^#?TS:(\d+)/.exec(text)
+    if (!ts) return
+    this.skimTimestampMs = Number(ts[1]) * 1000
+    this.skimPast = this.past(this.skimTimestampMs)
+  }
+
   /** The log (one file of it) with the replay's own readers, from `resumeAt` on. */
-  async read(input: ReplayInput, resumeAt: number): Promise<void> {
+  async read(
+    input: ReplayInput,
+    resumeAt: { offset: number; timestampMs: number | undefined },
+  ): Promise<void> {
     for await (const batch of replayItems(input, {
       skipTruncatedTail: this.options.skipTruncatedTail,
       keysOnly: true,

@@ -134,10 +134,11 @@ export interface ReplaySourceOptions {
   rdbTarget?: RdbTarget
   onTruncatedTail?: (file: string, offset: number) => void
   /**
-   * Read the first file from this byte offset on, a command's first byte: only for a RESP or AOF
-   * stream with no RDB part (streamsCommandsOnly).
+   * Read the first file from this byte offset on (a command's or an annotation's first byte), the
+   * commands there recorded at `timestampMs` until the next `#TS:`: only for a RESP or AOF stream
+   * with no RDB part (streamsCommandsOnly).
    */
-  resumeAt?: number
+  resumeAt?: { offset: number; timestampMs: number | undefined }
 }
 
 export interface ReplayInput {
@@ -293,7 +294,7 @@ export async function* replayItems(
   for (const [index, { path }] of input.files.entries()) {
     const format = fileFormat(path, input.format)
     let baseOffset = 0
-    const resumeAt = index === 0 ? (options.resumeAt ?? 0) : 0
+    const resumeAt = (index === 0 ? options.resumeAt : undefined) ?? { offset: 0, timestampMs: undefined }
     try {
       if (format === 'monitor') {
         for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
@@ -311,8 +312,8 @@ export async function* replayItems(
         }
         continue
       }
-      let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt)
-      baseOffset = resumeAt
+      let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt.offset)
+      baseOffset = resumeAt.offset
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
@@ -333,7 +334,7 @@ export async function* replayItems(
         baseOffset = reader.offset
         source = reader.rest()
       }
-      let timestampMs: number | undefined
+      let timestampMs = resumeAt.timestampMs
       const run: LogFrames = {
         kind: 'frames',
         file: path,

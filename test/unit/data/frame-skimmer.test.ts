@@ -99,7 +99,7 @@ describe('FrameSkimmer', () => {
   )
 
   it.each([
-    ['an annotation', Buffer.from('#TS:100\r\n')],
+    ['an annotation whose CR lacks its LF', Buffer.from('#TS:100\r')],
     ['an inline command', Buffer.from('SET a 1\r\n')],
     ['a blank line', Buffer.from('\r\n')],
     ['an empty command', Buffer.from('*0\r\n')],
@@ -129,5 +129,34 @@ describe('FrameSkimmer', () => {
       offset: bytes.length - enc('GET', 'k').length,
       size: enc('GET', 'k').length,
     })
+  })
+})
+
+describe('FrameSkimmer annotations', () => {
+  it('reads #... lines ending in CRLF between frames, and gives their text; not one whose CR lacks its LF', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('#TS:1700000000\r\n'),
+      enc('GET', 'k'),
+      Buffer.from('#x\ry\r\n'),
+    ])
+    const path = join(dir, `log-${++n}.resp`)
+    writeFileSync(path, bytes)
+    const fd = openSync(path, 'r')
+    try {
+      const skimmer = new FrameSkimmer(fd, bytes.length, 0, () => false, 16)
+      expect(skimmer.next()).toBe(true)
+      expect(skimmer.annotation).toBe(true)
+      expect(skimmer.buf.toString('latin1', skimmer.start, skimmer.textEnd)).toBe('TS:1700000000')
+      expect(skimmer.next()).toBe(true)
+      expect(skimmer.annotation).toBe(false)
+      expect({ offset: skimmer.offset, size: skimmer.size }).toEqual({
+        offset: 16,
+        size: enc('GET', 'k').length,
+      })
+      expect(skimmer.next()).toBe(false)
+      expect(skimmer.offset).toBe(16 + enc('GET', 'k').length)
+    } finally {
+      closeSync(fd)
+    }
   })
 })

@@ -183,4 +183,38 @@ describe('scanLog (the pre-pass of a replay)', () => {
     expect(scan.badSelect).toEqual({ file: path, offset: head.length, number: 2, arg: '-1' })
     expect(scan.datasetWideTotal).toBe(0)
   })
+
+  it('reads #TS annotations as the replay does: --until ends the scan at the first command recorded after it', async () => {
+    const at = (ts: number) => `#TS:${ts}\r\n`
+    const { input: i } = input(
+      at(100) +
+        enc('SET', 'a', '1') +
+        at(300) +
+        at(150) +
+        enc('FLUSHDB') +
+        at(300) +
+        enc('FLUSHALL') +
+        at(400),
+    )
+    // A timestamp past --until followed by an earlier one: the command after them is replayed.
+    const until200 = await scanLog(i, { untilMs: 200_000 })
+    expect(until200.commands).toBe(2)
+    expect(until200.datasetWide).toEqual({ FLUSHDB: 1 })
+    const all = await scanLog(i, { untilMs: 400_000 })
+    expect(all.commands).toBe(3)
+    expect(all.datasetWide).toEqual({ FLUSHDB: 1, FLUSHALL: 1 })
+    expect((await scanLog(i)).commands).toBe(3)
+  })
+
+  it('the full reader taking over knows the time of the last #TS annotation before it', async () => {
+    const { input: i } = input('#TS:300\r\n' + enc('SET', 'a', '1') + 'SET b 2\r\n' + enc('FLUSHALL'))
+    expect((await scanLog(i)).commands).toBe(3)
+    const until = await scanLog(i, { untilMs: 200_000 })
+    expect(until.commands).toBe(0)
+    expect(until.datasetWideTotal).toBe(0)
+    const { input: j } = input(
+      enc('SET', 'a', '1') + '#TS:300\r\n' + enc('SET', 'b', '2') + 'SET c 3\r\n' + enc('FLUSHALL'),
+    )
+    expect((await scanLog(j, { untilMs: 200_000 })).commands).toBe(1)
+  })
 })
