@@ -18,6 +18,9 @@ const LF = 0x0a
 const HEADER_MAX = 12
 const MAX_DIGITS = 9
 const MAX_ARGS = 64 * 1024 * 1024
+const MiB = 1024 * 1024
+/** Read after a jump past a skipped value. */
+const AFTER_JUMP = 8 * 1024
 /** Longer annotation lines go to the parser. */
 const MAX_ANNOTATION = 4096
 /** A frame this big goes to the parser (which has its own limit on a command's size). */
@@ -37,7 +40,7 @@ export class FrameSkimmer {
   textEnd = 0
   buf: Buffer
   start = -1
-  /** Reads from the file so far (a caller yields to the event loop every few). */
+  /** MiB read from the file so far (a caller yields to the event loop every few). */
   reads = 0
   /** File offset of buf[0], and how many bytes of buf hold the file. */
   private base: number
@@ -50,7 +53,7 @@ export class FrameSkimmer {
     private readonly fileSize: number,
     from: number,
     private readonly wantsWhole: (buf: Buffer, nameStart: number, nameEnd: number) => boolean,
-    capacity = 1024 * 1024,
+    capacity = MiB,
   ) {
     this.buf = Buffer.allocUnsafe(capacity)
     this.offset = from
@@ -144,13 +147,17 @@ export class FrameSkimmer {
       kept = heldEnd - from
       this.buf.copyWithin(0, from - this.base, this.held)
     }
+    // Past a value skipped, a few KiB hold what follows it (the next header, or the CRLF after a
+    // value bigger still): reading on to fill the buffer would read the values skipped.
+    const jumped = from > heldEnd
     this.base = from
     this.held = kept
-    while (this.held < this.buf.length && this.base + this.held < this.fileSize) {
-      const got = readSync(this.fd, this.buf, this.held, this.buf.length - this.held, this.base + this.held)
+    const fill = jumped ? Math.min(this.buf.length, Math.max(need, AFTER_JUMP)) : this.buf.length
+    while (this.held < fill && this.base + this.held < this.fileSize) {
+      const got = readSync(this.fd, this.buf, this.held, fill - this.held, this.base + this.held)
       if (got === 0) break
       this.held += got
-      this.reads++
+      this.reads += got / MiB
     }
     return at + n <= this.base + this.held
   }
