@@ -1,5 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { keySlot, keySlotOf } from '../../wire/routed-pipeline.js'
+import { keySlot, keySlotOf, type CommandBatch } from '../../wire/routed-pipeline.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
 import type { CommandTable } from '../../redis/command-table.js'
@@ -30,7 +30,7 @@ import type { ReplayStalls } from './stalls.js'
 import { ReplayProgress } from './replay-progress.js'
 import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import type { RdbEntry } from '../../data/rdb/reader.js'
-import type { BlockItem, DbOrigin } from './tag.js'
+import type { BlockItem, DbOrigin, Tag } from './tag.js'
 
 /** A MULTI seen in the log whose EXEC has not come yet. */
 interface OpenBlock {
@@ -187,7 +187,7 @@ export class LogSender {
     const batch = this.parts.sender.pipeline.batchFor(slot)
     const tag = this.parts.sender.inRun(batch, run.file, run.base + start, this.counted(end - start))
     batch.appendRange(run.buf, start, end, tag)
-    return this.queued(slot)
+    return this.queued(slot, batch)
   }
 
   /**
@@ -219,7 +219,7 @@ export class LogSender {
       batch.begin()
       writeRestoreCommand(batch, rec, label as number, { replace: true, lruLfu: false })
       batch.end(tag)
-      const wait = this.queued(slot)
+      const wait = this.queued(slot, batch)
       if (wait) await wait
     }
     this.progress.tick()
@@ -241,10 +241,10 @@ export class LogSender {
     return ++this.number
   }
 
-  /** After a command was queued on `slot`: counted once the node's window took it. */
-  private queued(slot: number): Promise<void> | undefined {
+  /** After a command was queued on `slot`, in `batch`: counted once the node's window took it. */
+  private queued(slot: number, batch: CommandBatch<Tag>): Promise<void> | undefined {
     const { sender, report } = this.parts
-    const wait = sender.pipeline.written(slot)
+    const wait = sender.pipeline.writtenTo(slot, batch)
     if (wait) return wait.then(() => void report.commands++)
     report.commands++
   }

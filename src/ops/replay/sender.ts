@@ -63,7 +63,7 @@ export class Sender {
     tag.end = batch.used
     tag.batch = batch
     this.lastSent = tag
-    return this.pipeline.written(tag.slot)
+    return this.pipeline.writtenTo(tag.slot, batch)
   }
 
   /**
