@@ -78,3 +78,45 @@ describe('RespReplyParser.nextCounted: replies counted, only the notable ones ma
     expect(counted(Array.from({ length: head }, (_, i) => i + 1))).toEqual(expected)
   })
 })
+
+describe('RespReplyParser.skipApplied: successes in a row stepped over at once', () => {
+  /** The stream read with skipApplied (at most `limit` at a time) between nextCounted calls. */
+  function skipping(cuts: number[], limit: number): (Reply | typeof APPLIED)[] {
+    const parser = new RespReplyParser()
+    const out: (Reply | typeof APPLIED)[] = []
+    let at = 0
+    for (const cut of [...cuts, stream.length]) {
+      if (cut > at) parser.push(Buffer.from(stream.subarray(at, cut)))
+      at = cut
+      for (;;) {
+        const stepped = parser.skipApplied(limit)
+        expect(stepped).toBeLessThanOrEqual(limit)
+        for (let i = 0; i < stepped; i++) out.push(APPLIED)
+        const r = parser.nextCounted()
+        if (r === INCOMPLETE) break
+        out.push(r)
+      }
+    }
+    expect(parser.buffered).toBe(0)
+    return out
+  }
+  const expected = counted([])
+
+  it('gives what nextCounted gives, reply for reply, whatever the limit and wherever the bytes are cut', () => {
+    for (const limit of [0, 1, 2, 3, 100]) {
+      expect(skipping([], limit), `limit ${limit}`).toEqual(expected)
+      for (let cut = 1; cut < stream.length; cut += cut > 300 && cut < stream.length - 300 ? 997 : 1)
+        expect(skipping([cut], limit), `limit ${limit}, cut at ${cut}`).toEqual(expected)
+    }
+  })
+
+  it('stops before a reply that is not a success: an error, an array, a null', () => {
+    const parser = new RespReplyParser()
+    parser.push(Buffer.from('+OK\r\n:1\r\n$1\r\nx\r\n-ERR no\r\n+OK\r\n$-1\r\n'))
+    expect(parser.skipApplied(10)).toBe(3)
+    expect(parser.nextCounted()).toBeInstanceOf(RespError)
+    expect(parser.skipApplied(10)).toBe(1)
+    expect(parser.skipApplied(10)).toBe(0)
+    expect(parser.nextCounted()).toBeNull()
+  })
+})
