@@ -82,32 +82,49 @@ export class FrameSkimmer {
     let at = frame + 1 + digits + 2
     let keepFrom = frame
     this.whole = false
+    // The buffer's state in locals, taken again after each read (ensure) only.
+    let buf = this.buf
+    let base = this.base
+    let heldEnd = base + this.held
     for (let a = 0; a < argc; a++) {
-      if (at + HEADER_MAX > this.base + this.held) this.ensure(at, HEADER_MAX, keepFrom)
-      i = at - this.base
-      if (i >= this.held || this.buf[i] !== 0x24) return false
-      const len = headerValue(this.buf, i + 1, this.held)
+      if (at + HEADER_MAX > heldEnd) {
+        this.ensure(at, HEADER_MAX, keepFrom)
+        buf = this.buf
+        base = this.base
+        heldEnd = base + this.held
+      }
+      i = at - base
+      if (at >= heldEnd || buf[i] !== 0x24) return false
+      const len = headerValue(buf, i + 1, heldEnd - base)
       if (len < 0) return false
       const dataStart = at + 1 + digits + 2
       const dataEnd = dataStart + len
       if (dataEnd + 2 - frame > MAX_FRAME) return false
       if (a === 0) {
         // The name is read, and with it whether the frame is wanted whole.
-        if (dataEnd + 2 > this.base + this.held && !this.ensure(dataStart, len + 2, frame)) return false
-        this.whole = this.wantsWhole(this.buf, dataStart - this.base, dataEnd - this.base)
+        if (dataEnd + 2 > heldEnd) {
+          if (!this.ensure(dataStart, len + 2, frame)) return false
+          buf = this.buf
+          base = this.base
+          heldEnd = base + this.held
+        }
+        this.whole = this.wantsWhole(buf, dataStart - base, dataEnd - base)
         if (!this.whole) keepFrom = -1
       }
       // Of a value skipped, only the CRLF after it is read.
-      if (dataEnd + 2 > this.base + this.held) {
+      if (dataEnd + 2 > heldEnd) {
         const held = keepFrom >= 0 ? this.ensure(dataStart, len + 2, keepFrom) : this.ensure(dataEnd, 2, -1)
         if (!held) return false
+        buf = this.buf
+        base = this.base
+        heldEnd = base + this.held
       }
-      i = dataEnd - this.base
-      if (this.buf[i] !== CR || this.buf[i + 1] !== LF) return false
+      i = dataEnd - base
+      if (buf[i] !== CR || buf[i + 1] !== LF) return false
       at = dataEnd + 2
     }
     this.size = at - frame
-    this.start = this.whole ? frame - this.base : -1
+    this.start = this.whole ? frame - base : -1
     this.following = at
     return true
   }
