@@ -8,7 +8,7 @@ import type { LogDbs } from './dbs.js'
 import type { ReplayOptions } from './options.js'
 import type { RefusedForNow } from './refused-for-now.js'
 import type { Replies } from './replies.js'
-import { rdbTarget } from './rdb-target.js'
+import { rdbTarget, type RdbTarget } from './rdb-target.js'
 import type { ReplayReport } from './report.js'
 import type { Retries } from './retries.js'
 import type { Router } from './router.js'
@@ -16,15 +16,13 @@ import { datasetWideCommand, type LogPosition, type LogScan } from './scan.js'
 import type { Sender } from './sender.js'
 import {
   itemAt,
-  rdbItems,
   replayItems,
-  restoreLabelFor,
   type LogFrames,
   type LogRdbEntries,
-  type RdbTarget,
   type ReplayInput,
   type ReplayItem,
 } from './sources.js'
+import { rdbItems, restoreLabelFor } from './rdb-items.js'
 import { Pace } from './pace.js'
 import type { ReplayStalls } from './stalls.js'
 import { ReplayProgress } from './replay-progress.js'
