@@ -34,8 +34,11 @@ const REPLIES: [string | Buffer, 'applied' | 'notable'][] = [
 ]
 const stream = Buffer.concat(REPLIES.map(([r]) => (Buffer.isBuffer(r) ? r : Buffer.from(r))))
 
-/** Everything nextCounted gives for the stream pushed in the given pieces. */
-function counted(cuts: number[]): (Reply | typeof APPLIED)[] {
+/**
+ * Everything nextCounted gives for the stream pushed in the given pieces; with `skipLimit`,
+ * skipApplied(skipLimit) steps over successes before each nextCounted (each one an APPLIED here).
+ */
+function counted(cuts: number[], skipLimit?: number): (Reply | typeof APPLIED)[] {
   const parser = new RespReplyParser()
   const out: (Reply | typeof APPLIED)[] = []
   let at = 0
@@ -43,6 +46,11 @@ function counted(cuts: number[]): (Reply | typeof APPLIED)[] {
     if (cut > at) parser.push(Buffer.from(stream.subarray(at, cut)))
     at = cut
     for (;;) {
+      if (skipLimit !== undefined) {
+        const stepped = parser.skipApplied(skipLimit)
+        expect(stepped).toBeLessThanOrEqual(skipLimit)
+        for (let i = 0; i < stepped; i++) out.push(APPLIED)
+      }
       const r = parser.nextCounted()
       if (r === INCOMPLETE) break
       out.push(r)
@@ -80,33 +88,13 @@ describe('RespReplyParser.nextCounted: replies counted, only the notable ones ma
 })
 
 describe('RespReplyParser.skipApplied: successes in a row stepped over at once', () => {
-  /** The stream read with skipApplied (at most `limit` at a time) between nextCounted calls. */
-  function skipping(cuts: number[], limit: number): (Reply | typeof APPLIED)[] {
-    const parser = new RespReplyParser()
-    const out: (Reply | typeof APPLIED)[] = []
-    let at = 0
-    for (const cut of [...cuts, stream.length]) {
-      if (cut > at) parser.push(Buffer.from(stream.subarray(at, cut)))
-      at = cut
-      for (;;) {
-        const stepped = parser.skipApplied(limit)
-        expect(stepped).toBeLessThanOrEqual(limit)
-        for (let i = 0; i < stepped; i++) out.push(APPLIED)
-        const r = parser.nextCounted()
-        if (r === INCOMPLETE) break
-        out.push(r)
-      }
-    }
-    expect(parser.buffered).toBe(0)
-    return out
-  }
   const expected = counted([])
 
   it('gives what nextCounted gives, reply for reply, whatever the limit and wherever the bytes are cut', () => {
     for (const limit of [0, 1, 2, 3, 100]) {
-      expect(skipping([], limit), `limit ${limit}`).toEqual(expected)
+      expect(counted([], limit), `limit ${limit}`).toEqual(expected)
       for (let cut = 1; cut < stream.length; cut += cut > 300 && cut < stream.length - 300 ? 997 : 1)
-        expect(skipping([cut], limit), `limit ${limit}, cut at ${cut}`).toEqual(expected)
+        expect(counted([cut], limit), `limit ${limit}, cut at ${cut}`).toEqual(expected)
     }
   })
 
