@@ -28,6 +28,23 @@ const NOT_PLAIN = new Set([
   'function',
 ])
 
+/** For a name's length (below 16) and its first letter folded (& 31): could it be one of NOT_PLAIN? */
+const NOT_PLAIN_START = (() => {
+  const table = new Uint8Array(16 * 32)
+  for (const name of NOT_PLAIN) table[name.length * 32 + (name.charCodeAt(0) & 31)] = 1
+  return table
+})()
+
+/**
+ * False when the name in buf[start..end) is surely plain, from its length and first byte alone
+ * (most names: SET, HSET, INCR, RPUSH ...); true when CommandNames must tell. No lookup.
+ */
+export function mayNotBePlain(buf: Uint8Array, start: number, end: number): boolean {
+  const len = end - start
+  // Upper- and lower-case letters agree in their low 5 bits.
+  return len > 0 && len < 16 && NOT_PLAIN_START[len * 32 + (buf[start] & 31)] === 1
+}
+
 /**
  * Command names met in a log, by their bytes, compared in place (ASCII case folded): a log uses a
  * handful of names, so the per-command cost is a short byte compare, with no string made.

@@ -14,7 +14,8 @@ export function copyBytes(
 ): number {
   const n = srcEnd - srcStart
   if (n > 64) {
-    dst.set(src.subarray(srcStart, srcEnd), dstStart)
+    // A plain Uint8Array view: a Buffer's subarray would construct a Buffer (a class) for it.
+    dst.set(new Uint8Array(src.buffer, src.byteOffset + srcStart, n), dstStart)
     return n
   }
   for (let i = 0; i < n; i++) dst[dstStart + i] = src[srcStart + i]

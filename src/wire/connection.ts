@@ -293,6 +293,13 @@ export class RawRespConnection {
     this.parser.push(chunk)
     for (;;) {
       const waiter = this.waiters[this.head]
+      if (waiter?.counted && waiter.remaining! > 1) {
+        // Successes in a row (most replies to a bulk write) stepped over at once; a waiter's last
+        // reply is read below, where it resolves.
+        const stepped = this.parser.skipApplied(waiter.remaining! - 1)
+        waiter.seen! += stepped
+        waiter.remaining! -= stepped
+      }
       let reply: Reply | typeof INCOMPLETE | typeof APPLIED
       try {
         reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next()

@@ -24,6 +24,8 @@ export const INCOMPLETE: unique symbol = Symbol('incomplete')
 export const APPLIED: unique symbol = Symbol('applied')
 
 const CR = 13
+/** appliedEnd(): the reply is not a plain success. */
+const NOT_APPLIED = -2
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
@@ -68,42 +70,67 @@ export class RespReplyParser {
    */
   nextCounted(): Reply | typeof APPLIED | typeof INCOMPLETE {
     if (!this.takePending()) return INCOMPLETE
+    const start = (this.replyStart = this.pos)
+    if (start >= this.buf.length) return INCOMPLETE
+    const end = this.appliedEnd(start)
+    if (end === NOT_APPLIED) return this.next()
+    if (end < 0) return INCOMPLETE
+    this.pos = end
+    this.need = 0
+    return APPLIED
+  }
+
+  /**
+   * Step over up to `limit` replies in a row that nextCounted would give as APPLIED; returns how
+   * many. It stops before any other reply, and before one not complete yet.
+   */
+  skipApplied(limit: number): number {
+    if (limit <= 0 || !this.takePending()) return 0
+    let n = 0
+    while (n < limit && this.pos < this.buf.length) {
+      const end = this.appliedEnd(this.pos)
+      if (end < 0) break
+      this.pos = end
+      this.need = 0
+      n++
+    }
+    return n
+  }
+
+  /**
+   * Where the success at buf[start] ends (a simple string, integer, bulk string or RESP3 scalar);
+   * NOT_APPLIED when it is another reply, or -1 when it is not complete yet (`need` then says how
+   * many bytes it takes at least).
+   */
+  private appliedEnd(start: number): number {
     const buf = this.buf
     const len = buf.length
-    const start = (this.replyStart = this.pos)
-    if (start >= len) return INCOMPLETE
     const type = buf[start]
     if (type === 0x2b || type === 0x3a || type === 0x2c || type === 0x23 || type === 0x28) {
       let i = start + 1
       while (i < len && buf[i] !== CR) i++
       if (i + 1 >= len) {
         this.need = len - start + 1
-        return INCOMPLETE
+        return -1
       }
-      this.pos = i + 2
-      this.need = 0
-      return APPLIED
+      return i + 2
     }
-    if (type === 0x24) {
-      let i = start + 1
-      let n = 0
-      for (let c = buf[i]; i < len && c >= 0x30 && c <= 0x39; c = buf[++i]) n = n * 10 + (c - 0x30)
-      if (i + 1 >= len) {
-        this.need = len - start + 1
-        return INCOMPLETE
-      }
-      // A null ($-1) or anything unusual: the full parser.
-      if (i === start + 1 || buf[i] !== CR) return this.next()
-      const end = i + 2 + n + 2
-      if (end > len) {
-        this.need = end - start
-        return INCOMPLETE
-      }
-      this.pos = end
-      this.need = 0
-      return APPLIED
+    if (type !== 0x24) return NOT_APPLIED
+    let i = start + 1
+    let n = 0
+    for (let c = buf[i]; i < len && c >= 0x30 && c <= 0x39; c = buf[++i]) n = n * 10 + (c - 0x30)
+    if (i + 1 >= len) {
+      this.need = len - start + 1
+      return -1
     }
-    return this.next()
+    // A null ($-1) or anything unusual: the full parser.
+    if (i === start + 1 || buf[i] !== CR) return NOT_APPLIED
+    const end = i + 2 + n + 2
+    if (end > len) {
+      this.need = end - start
+      return -1
+    }
+    return end
   }
 
   /** The chunks pushed, joined to what is left, once the reply waited for can be complete. */

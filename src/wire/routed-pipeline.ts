@@ -344,6 +344,16 @@ export class RoutedPipeline<T> {
     return this.send(lane)
   }
 
+  /**
+   * written(slot) for `batch`, the batch batchFor(slot) just gave (nothing sent in between): the
+   * node is looked up again only when the batch is full.
+   */
+  writtenTo(slot: number, batch: CommandBatch<T>): Promise<void> | undefined {
+    if (this.failure) throw this.failure
+    if (batch.used < this.batchBytes) return undefined
+    return this.send(this.laneFor(slot))
+  }
+
   /** The longest any node has owed replies without answering, with its address. */
   silentest(): { address: string; ms: number } | undefined {
     let worst: { address: string; ms: number } | undefined

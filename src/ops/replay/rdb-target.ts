@@ -3,7 +3,17 @@ import { versionAtLeast } from '../../connect/capabilities.js'
 import { rdbVersionForServer } from '../../data/rdb/constants.js'
 import { parseInfoSections } from '../../redis/info.js'
 import type { EventSink } from '../events.js'
-import type { RdbTarget } from './sources.js'
+import type { RdbHeader } from '../../data/rdb/reader.js'
+
+/** How RDB entries (an RDB file, an AOF preamble or base) are sent to a target of an older RDB version. */
+export interface RdbTarget {
+  /** The RDB version the target writes (and reads up to). */
+  version: number
+  /** Before Redis 7.0: streams rebuilt without their 7.0 counters. */
+  legacyStreams?: boolean
+  /** A key was rebuilt with commands (its value's encoding is newer than the target's). */
+  onRebuilt?: (file: string, header: RdbHeader) => void
+}
 
 /**
  * The target's RDB version, for RDB parts of the log: values it can read are RESTOREd labelled

@@ -1,6 +1,18 @@
+import { closeSync, openSync } from 'node:fs'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { KvtopError } from '../../errors.js'
-import { CommandNames } from '../../redis/command-names.js'
-import { itemAt, replayItems, type ReplayInput, type ReplayItem } from './sources.js'
+import { CommandNames, mayNotBePlain } from '../../redis/command-names.js'
+import { frameArgsAt } from '../../data/resp/frame-scanner.js'
+import { FrameSkimmer } from '../../data/resp/frame-skimmer.js'
+import {
+  itemAt,
+  replayItems,
+  streamsCommandsOnly,
+  type LogFrames,
+  type LogRdbEntries,
+  type ReplayInput,
+  type ReplayItem,
+} from './sources.js'
 
 /**
  * Commands that act on a whole dataset, or on a whole script or function store, rather than on
@@ -95,38 +107,198 @@ export interface ScanOptions {
  * announce: dataset-wide commands, the dbs used, a SELECT that cannot be parsed. It follows the
  * replay's reading of the log: --until, MULTI blocks (a DISCARDed one is never sent), SELECT.
  *
+ * A RESP or AOF stream is skimmed (FrameSkimmer): a command's name is read, its values skipped by
+ * their lengths; from whatever the skimmer does not read on (an annotation, an inline command, a
+ * malformed frame) the replay's own reader takes over.
+ *
  * A part of the log that cannot be read ends the scan quietly: the replay stops at the same place
  * with the same error, after applying what comes before it (a log cut short is the usual case).
  */
 export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Promise<LogScan> {
   const started = Date.now()
-  const scan: LogScan = { commands: 0, datasetWide: {}, datasetWideTotal: 0, dbs: new Map(), seconds: 0 }
-  const names = new CommandNames()
-  let logDb = 0
-  let bytes = 0
-  let nextProgress = 50_000
+  const pass = new PrePass(options)
+  try {
+    for (const file of input.files) {
+      let resumeAt = 0
+      if (streamsCommandsOnly(file.path, input.format)) {
+        resumeAt = await pass.skim(file.path, file.bytes)
+        if (pass.ended) break
+        if (resumeAt >= file.bytes) continue
+      }
+      await pass.read({ ...input, files: [file] }, { offset: resumeAt, timestampMs: pass.skimTimestampMs })
+      if (pass.ended) break
+    }
+  } catch (err) {
+    // Unreadable from here on: the replay itself reports it when it gets there.
+    if (!(err instanceof KvtopError)) throw err
+  }
+  pass.scan.seconds = (Date.now() - started) / 1000
+  return pass.scan
+}
+
+/** What the pre-pass found so far, and where in the log's db and MULTI blocks it is. */
+class PrePass {
+  readonly scan: LogScan = { commands: 0, datasetWide: {}, datasetWideTotal: 0, dbs: new Map(), seconds: 0 }
+  /** At --until, an invalid SELECT or Ctrl-C: nothing further is read. */
+  ended = false
+  private readonly names = new CommandNames()
+  private logDb = 0
+  /** Skimming: the db plain commands run in is noted once, until a command looked into may change it. */
+  private dbNoted = false
+  /** Skimming: when the commands read ran, from the last `#TS:` annotation of the file. */
+  skimTimestampMs: number | undefined
+  /** ... and whether that is past --until (the next command ends the scan). */
+  private skimPast = false
+  private bytes = 0
+  private nextProgress = 50_000
   /** Inside MULTI: the dataset-wide commands of the block, counted at its EXEC. */
-  let block: (LogPosition & { command: DatasetWideCommand })[] | undefined
-  const count = (found: LogPosition & { command: DatasetWideCommand }) => {
-    scan.datasetWide[found.command] = (scan.datasetWide[found.command] ?? 0) + 1
-    scan.datasetWideTotal++
-    scan.firstDatasetWide ??= found
+  private block: (LogPosition & { command: DatasetWideCommand })[] | undefined
+
+  constructor(private readonly options: ScanOptions) {}
+
+  /**
+   * A RESP or AOF stream by its frames' headers; returns the offset it read to (the file's size,
+   * or where the replay's reader must take over).
+   */
+  async skim(path: string, size: number): Promise<number> {
+    this.skimTimestampMs = undefined
+    this.skimPast = false
+    const fd = openSync(path, 'r')
+    try {
+      // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
+      const skimmer = new FrameSkimmer(
+        fd,
+        size,
+        0,
+        (buf, start, end) => mayNotBePlain(buf, start, end) && !this.names.of(buf, start, end).plain,
+      )
+      // The event loop gets a turn every few reads (Ctrl-C, the target's replies).
+      while (this.skimSome(skimmer, path, skimmer.reads + 8)) {
+        await nextTurn()
+        if (this.options.signal?.aborted) {
+          this.ended = true
+          break
+        }
+      }
+      return skimmer.offset
+    } finally {
+      closeSync(fd)
+    }
   }
-  const firstIn = (db: number, at: LogPosition) => {
-    if (!scan.dbs.has(db)) scan.dbs.set(db, at)
+
+  /** Frames until the skimmer made `untilReads` reads of the file; false where the skim ends. */
+  private skimSome(skimmer: FrameSkimmer, path: string, untilReads: number): boolean {
+    let number = this.scan.commands
+    let bytes = this.bytes
+    try {
+      while (skimmer.reads < untilReads) {
+        if (!skimmer.next()) return false
+        if (skimmer.annotation) {
+          this.annotated(skimmer)
+          continue
+        }
+        if (this.skimPast) {
+          this.ended = true
+          return false
+        }
+        number++
+        bytes += skimmer.size
+        if (skimmer.whole) {
+          this.scan.commands = number
+          this.bytes = bytes
+          const args = frameArgsAt(skimmer.buf, skimmer.start)
+          const item = { args, file: path, offset: skimmer.offset, size: skimmer.size }
+          if (!this.note(item, number)) {
+            this.ended = true
+            return false
+          }
+          this.dbNoted = false
+        } else if (!this.dbNoted) {
+          this.firstIn(this.logDb, { file: path, offset: skimmer.offset, number })
+          this.dbNoted = true
+        }
+        if (number >= this.nextProgress) {
+          this.bytes = bytes
+          this.progress(number)
+        }
+      }
+      return true
+    } finally {
+      this.scan.commands = number
+      this.bytes = bytes
+    }
   }
-  const progress = (number: number) => {
-    if (number < nextProgress) return
-    nextProgress += 50_000
-    options.onProgress?.(number, bytes)
+
+  /** An annotation line: `#TS:<unix>` says when the commands after it ran. */
+  private annotated(skimmer: FrameSkimmer): void {
+    const text = skimmer.buf.toString('latin1', skimmer.start, skimmer.textEnd)
+    const ts = /^#?TS:(\d+)/.exec(text)
+    if (!ts) return
+    this.skimTimestampMs = Number(ts[1]) * 1000
+    this.skimPast = this.past(this.skimTimestampMs)
   }
+
+  /** The log (one file of it) with the replay's own readers, from `resumeAt` on. */
+  async read(
+    input: ReplayInput,
+    resumeAt: { offset: number; timestampMs: number | undefined },
+  ): Promise<void> {
+    for await (const batch of replayItems(input, {
+      skipTruncatedTail: this.options.skipTruncatedTail,
+      keysOnly: true,
+      resumeAt,
+    })) {
+      if (this.options.signal?.aborted || !this.take(batch)) return void (this.ended = true)
+    }
+  }
+
+  /** One batch of the replay's reader; false where the scan ends. */
+  private take(batch: ReplayItem[] | LogFrames | LogRdbEntries): boolean {
+    const scan = this.scan
+    if (!Array.isArray(batch) && batch.kind === 'rdb') {
+      // Keys of an RDB: a RESTORE each, in the db the file gives it.
+      for (const rec of batch.entries) {
+        const number = ++scan.commands
+        this.bytes += rec.size
+        this.firstIn(rec.db, { file: batch.file, offset: rec.offset, number })
+      }
+      this.progress(scan.commands)
+      return true
+    }
+    if (!Array.isArray(batch)) {
+      // Commands in place: most (GET, SET, HSET, INCR ...) only have their db noted.
+      if (this.past(batch.timestampMs)) return false
+      const { frames, buf } = batch
+      for (let k = 0; k < frames.count; k++) {
+        const number = ++scan.commands
+        this.bytes += frames.end[k] - frames.start[k]
+        // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
+        if (!this.block && this.names.of(buf, frames.nameStart[k], frames.nameEnd[k]).plain) {
+          if (!scan.dbs.has(this.logDb))
+            scan.dbs.set(this.logDb, { file: batch.file, offset: batch.base + frames.start[k], number })
+          continue
+        }
+        if (!this.note(itemAt(batch, k), number)) return false
+      }
+      this.progress(scan.commands)
+      return true
+    }
+    for (const item of batch) {
+      if (this.past(item.timestampMs)) return false
+      const number = ++scan.commands
+      this.bytes += item.size
+      if (!this.note(item, number)) return false
+    }
+    return true
+  }
+
   /** One command the pre-pass looks into; false where the scan ends (an invalid SELECT). */
-  const note = (item: ReplayItem, number: number): boolean => {
+  private note(item: Pick<ReplayItem, 'args' | 'file' | 'offset' | 'db'>, number: number): boolean {
     const name = item.args[0]
     if (is(name, 'select')) {
       const db = parseSelectArg(item.args[1])
       if (db === undefined) {
-        scan.badSelect = {
+        this.scan.badSelect = {
           file: item.file,
           offset: item.offset,
           number,
@@ -134,78 +306,52 @@ export async function scanLog(input: ReplayInput, options: ScanOptions = {}): Pr
         }
         return false
       }
-      logDb = db
+      this.logDb = db
       return true
     }
-    firstIn(item.db ?? logDb, { file: item.file, offset: item.offset, number })
-    if (block) {
+    this.firstIn(item.db ?? this.logDb, { file: item.file, offset: item.offset, number })
+    if (this.block) {
       if (is(name, 'exec')) {
-        for (const found of block) count(found)
-        block = undefined
+        for (const found of this.block) this.count(found)
+        this.block = undefined
       } else if (is(name, 'discard')) {
-        block = undefined
+        this.block = undefined
       } else {
         const command = datasetWideCommand(item.args)
-        if (command) block.push({ file: item.file, offset: item.offset, number, command })
+        if (command) this.block.push({ file: item.file, offset: item.offset, number, command })
       }
       return true
     }
     if (is(name, 'multi')) {
-      block = []
+      this.block = []
       return true
     }
     const command = datasetWideCommand(item.args)
-    if (command) count({ file: item.file, offset: item.offset, number, command })
-    progress(number)
+    if (command) this.count({ file: item.file, offset: item.offset, number, command })
+    this.progress(number)
     return true
   }
-  const past = (timestampMs: number | undefined) =>
-    options.untilMs !== undefined && timestampMs !== undefined && timestampMs > options.untilMs
-  try {
-    outer: for await (const batch of replayItems(input, {
-      skipTruncatedTail: options.skipTruncatedTail,
-      keysOnly: true,
-    })) {
-      if (options.signal?.aborted) break
-      if (!Array.isArray(batch) && batch.kind === 'rdb') {
-        // Keys of an RDB: a RESTORE each, in the db the file gives it.
-        for (const rec of batch.entries) {
-          const number = ++scan.commands
-          bytes += rec.size
-          firstIn(rec.db, { file: batch.file, offset: rec.offset, number })
-        }
-        progress(scan.commands)
-        continue
-      }
-      if (!Array.isArray(batch)) {
-        // Commands in place: most (GET, SET, HSET, INCR ...) only have their db noted.
-        if (past(batch.timestampMs)) break
-        const { frames, buf } = batch
-        for (let k = 0; k < frames.count; k++) {
-          const number = ++scan.commands
-          bytes += frames.end[k] - frames.start[k]
-          // Only SELECT, MULTI blocks and dataset-wide commands are looked into (not plain ones).
-          if (!block && names.of(buf, frames.nameStart[k], frames.nameEnd[k]).plain) {
-            if (!scan.dbs.has(logDb))
-              scan.dbs.set(logDb, { file: batch.file, offset: batch.base + frames.start[k], number })
-            continue
-          }
-          if (!note(itemAt(batch, k), number)) break outer
-        }
-        progress(scan.commands)
-        continue
-      }
-      for (const item of batch) {
-        if (past(item.timestampMs)) break outer
-        const number = ++scan.commands
-        bytes += item.size
-        if (!note(item, number)) break outer
-      }
-    }
-  } catch (err) {
-    // Unreadable from here on: the replay itself reports it when it gets there.
-    if (!(err instanceof KvtopError)) throw err
+
+  private count(found: LogPosition & { command: DatasetWideCommand }): void {
+    const scan = this.scan
+    scan.datasetWide[found.command] = (scan.datasetWide[found.command] ?? 0) + 1
+    scan.datasetWideTotal++
+    scan.firstDatasetWide ??= found
   }
-  scan.seconds = (Date.now() - started) / 1000
-  return scan
+
+  private firstIn(db: number, at: LogPosition): void {
+    if (!this.scan.dbs.has(db)) this.scan.dbs.set(db, at)
+  }
+
+  private progress(number: number): void {
+    if (number < this.nextProgress) return
+    this.nextProgress += 50_000
+    this.options.onProgress?.(number, this.bytes)
+  }
+
+  private past(timestampMs: number | undefined): boolean {
+    return (
+      this.options.untilMs !== undefined && timestampMs !== undefined && timestampMs > this.options.untilMs
+    )
+  }
 }

@@ -3,11 +3,7 @@ import { basename, join } from 'node:path'
 import { parseManifest, replayOrder, ManifestError } from '../../data/aof/manifest.js'
 import { detectLogFormat, type LogFormat } from '../../data/logs/detect.js'
 import { readMonitorLog, MonitorLogError } from '../../data/monitor/monitor-reader.js'
-import { buildDumpPayload } from '../../data/rdb/dump.js'
 import { RdbReader, RdbFormatError, RdbEntry, type RdbHeader } from '../../data/rdb/reader.js'
-import { typeInfo } from '../../data/rdb/constants.js'
-import { restoreLabel } from '../../data/rdb/versions.js'
-import { decodeForRebuild, rebuildTransaction } from '../../data/rdb/to-commands.js'
 import {
   frameArgs,
   readCommandRuns,
@@ -17,6 +13,7 @@ import {
 import type { FrameScanner } from '../../data/resp/frame-scanner.js'
 import { UsageError } from '../../errors.js'
 import { readFileChunks } from '../../data/file-chunks.js'
+import type { RdbTarget } from './rdb-target.js'
 
 /** One command to replay, with where it came from. */
 export interface ReplayItem {
@@ -112,16 +109,6 @@ class FramedItem implements ReplayItem {
   }
 }
 
-/** How RDB entries (an RDB file, an AOF preamble or base) are sent to a target of an older RDB version. */
-export interface RdbTarget {
-  /** The RDB version the target writes (and reads up to). */
-  version: number
-  /** Before Redis 7.0: streams rebuilt without their 7.0 counters. */
-  legacyStreams?: boolean
-  /** A key was rebuilt with commands (its value's encoding is newer than the target's). */
-  onRebuilt?: (file: string, header: RdbHeader) => void
-}
-
 export interface ReplaySourceOptions {
   skipTruncatedTail?: boolean
   /** RDB entries as `RESTORE key` only, their values not made into DUMP payloads (a pre-pass). */
@@ -133,6 +120,12 @@ export interface ReplaySourceOptions {
    */
   rdbTarget?: RdbTarget
   onTruncatedTail?: (file: string, offset: number) => void
+  /**
+   * Read the first file from this byte offset on (a command's or an annotation's first byte), the
+   * commands there recorded at `timestampMs` until the next `#TS:`: only for a RESP or AOF stream
+   * with no RDB part (streamsCommandsOnly).
+   */
+  resumeAt?: { offset: number; timestampMs: number | undefined }
 }
 
 export interface ReplayInput {
@@ -193,73 +186,12 @@ function fileFormat(path: string, format: LogFormat): LogFormat {
   return detected.format
 }
 
-/**
- * The RDB version to label an entry's RESTORE payload with for `target`, or 'rebuild' when the
- * target cannot read the value's encoding (it is rebuilt with commands). Module values go as labelled.
- */
-export function restoreLabelFor(rec: RdbEntry, header: RdbHeader, target?: RdbTarget): number | 'rebuild' {
-  const version = header.version
-  if (!target || target.version >= version) return version
-  const fits = restoreLabel(rec.rdbType, version, header.dialect, target.version)
-  if (fits !== undefined) return fits
-  return typeInfo(rec.rdbType, header.dialect)?.kind === 'module' ? version : 'rebuild'
-}
-
-const RESTORE = Buffer.from('RESTORE')
-const REPLACE = Buffer.from('REPLACE')
-const ABSTTL = Buffer.from('ABSTTL')
-const NO_TTL = Buffer.from('0')
-
-/**
- * RESTORE commands (absolute TTL) for an RDB's entries, with the db each belongs to; for a target
- * that cannot read an entry's encoding, the MULTI ... EXEC block that rebuilds it with commands.
- */
-export function* rdbItems(
-  records: Iterable<unknown>,
-  file: string,
-  header: RdbHeader,
-  keysOnly = false,
-  target?: RdbTarget,
-): Generator<ReplayItem> {
-  for (const rec of records) {
-    if (!(rec instanceof RdbEntry)) continue
-    if (keysOnly) {
-      yield { args: [RESTORE, rec.key], file, offset: rec.offset, size: rec.size, db: rec.db }
-      continue
-    }
-    const label = restoreLabelFor(rec, header, target)
-    if (label === 'rebuild') {
-      // Sent as a block: all of the key or none of it, replacing what the target holds (as RESTORE
-      // ... REPLACE would).
-      const value = decodeForRebuild(rec.rdbType, rec.value, header.dialect)
-      const tx = rebuildTransaction(Buffer.from(rec.key), value, rec.expireAt, {
-        replace: true,
-        legacyStreams: target!.legacyStreams,
-      })
-      target!.onRebuilt?.(file, header)
-      for (let i = 0; i < tx.commands.length; i++) {
-        yield {
-          args: tx.commands[i],
-          file,
-          offset: rec.offset,
-          size: i === 0 ? rec.size : 0,
-          db: rec.db,
-          ...(i > 0 ? { continues: true } : {}),
-        }
-      }
-      continue
-    }
-    const payload = buildDumpPayload(rec.rdbType, rec.value, label)
-    const args = [
-      RESTORE,
-      Buffer.from(rec.key),
-      rec.expireAt === undefined ? NO_TTL : Buffer.from(String(rec.expireAt)),
-      payload,
-      REPLACE,
-    ]
-    if (rec.expireAt !== undefined) args.push(ABSTTL)
-    yield { args, file, offset: rec.offset, size: rec.size, db: rec.db }
-  }
+/** Is the file (of an input of `format`) read as RESP commands from its first byte: no RDB, no MONITOR lines? */
+export function streamsCommandsOnly(path: string, format: LogFormat): boolean {
+  const own = fileFormat(path, format)
+  if (own === 'monitor' || own === 'rdb') return false
+  const detected = detectLogFormat(path)
+  return !(detected?.format === 'rdb' || detected?.rdbPreamble)
 }
 
 function rdbError(err: RdbFormatError, file: string): UsageError {
@@ -277,9 +209,10 @@ export async function* replayItems(
   input: ReplayInput,
   options: ReplaySourceOptions = {},
 ): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
-  for (const { path } of input.files) {
+  for (const [index, { path }] of input.files.entries()) {
     const format = fileFormat(path, input.format)
     let baseOffset = 0
+    const resumeAt = (index === 0 ? options.resumeAt : undefined) ?? { offset: 0, timestampMs: undefined }
     try {
       if (format === 'monitor') {
         for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
@@ -297,7 +230,8 @@ export async function* replayItems(
         }
         continue
       }
-      let source: AsyncIterable<Buffer> = readFileChunks(path)
+      let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt.offset)
+      baseOffset = resumeAt.offset
       const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
       if (format === 'rdb' || startsWithRdb) {
         // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
@@ -318,7 +252,7 @@ export async function* replayItems(
         baseOffset = reader.offset
         source = reader.rest()
       }
-      let timestampMs: number | undefined
+      let timestampMs = resumeAt.timestampMs
       const run: LogFrames = {
         kind: 'frames',
         file: path,
@@ -360,25 +294,30 @@ export async function* replayItems(
         if (items.length) yield items
       }
     } catch (err) {
-      if (err instanceof RespProtocolError) {
-        const what = err.message.slice(0, err.message.indexOf(' at byte offset'))
-        const leftover = /\((\d+) bytes left over\)/.exec(what)
-        const message = leftover
-          ? `the log ends inside the command that starts at byte offset ${baseOffset + err.offset - Number(leftover[1])} (${leftover[1]} bytes of it present)`
-          : `${what} at byte offset ${baseOffset + err.offset}: expected ${err.expected}`
-        throw new UsageError(`${path}: ${message}`, {
-          code: /truncated|end of (the )?(input|stream)/i.test(err.message) ? 'truncated' : 'bad-input',
-          hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
-        })
-      }
-      if (err instanceof MonitorLogError) {
-        throw new UsageError(`${path}: ${err.message}`, {
-          code: /truncated/.test(err.message) ? 'truncated' : 'bad-input',
-          hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
-        })
-      }
-      if (err instanceof RdbFormatError) throw rdbError(err, path)
-      throw err
+      throw readError(err, path, baseOffset)
     }
   }
+}
+
+/** What stopped reading `path` (a RESP stream read from `baseOffset` on), in the replay's words. */
+function readError(err: unknown, path: string, baseOffset: number): unknown {
+  if (err instanceof RespProtocolError) {
+    const what = err.message.slice(0, err.message.indexOf(' at byte offset'))
+    const leftover = /\((\d+) bytes left over\)/.exec(what)
+    const message = leftover
+      ? `the log ends inside the command that starts at byte offset ${baseOffset + err.offset - Number(leftover[1])} (${leftover[1]} bytes of it present)`
+      : `${what} at byte offset ${baseOffset + err.offset}: expected ${err.expected}`
+    return new UsageError(`${path}: ${message}`, {
+      code: /truncated|end of (the )?(input|stream)/i.test(err.message) ? 'truncated' : 'bad-input',
+      hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
+    })
+  }
+  if (err instanceof MonitorLogError) {
+    return new UsageError(`${path}: ${err.message}`, {
+      code: /truncated/.test(err.message) ? 'truncated' : 'bad-input',
+      hint: 'Replay stopped after the last complete command. Pass --skip-truncated-tail to accept a log cut short.',
+    })
+  }
+  if (err instanceof RdbFormatError) return rdbError(err, path)
+  return err
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CommandTable } from '../../../src/redis/command-table.js'
-import { CommandNames, onlyKeyIsFirstArgument } from '../../../src/redis/command-names.js'
+import { CommandNames, mayNotBePlain, onlyKeyIsFirstArgument } from '../../../src/redis/command-names.js'
 
 // COMMAND's reply shape: name, arity, flags, first key, last key, step (, ..., subcommands at 9).
 const table = CommandTable.fromCommandReply([
@@ -64,5 +64,37 @@ describe('command names read from log bytes', () => {
     expect(onlyKeyIsFirstArgument(spec('EVAL'), 4)).toBe(false)
     expect(onlyKeyIsFirstArgument(spec('FLUSHALL'), 1)).toBe(false)
     expect(onlyKeyIsFirstArgument(spec('NOSUCH'), 2)).toBe(false)
+  })
+})
+
+describe('mayNotBePlain (a filter before the lookup)', () => {
+  const names = new CommandNames()
+  const may = (name: string) => {
+    const buf = Buffer.from(`..${name}.`, 'latin1')
+    return mayNotBePlain(buf, 2, 2 + name.length)
+  }
+  it('lets through every name that is not plain, in any case', () => {
+    for (const name of [
+      'select',
+      'MULTI',
+      'Exec',
+      'disCARD',
+      'SWAPDB',
+      'flushall',
+      'FlushDB',
+      'SCRIPT',
+      'function',
+    ])
+      expect(may(name), name).toBe(true)
+  })
+  it('stops most plain names on their length and first byte, and never one that is not plain', () => {
+    for (const name of ['SET', 'hset', 'INCR', 'RPUSH', 'PEXPIRE', 'DEL', 'SADD', 'GET', '', 'SELECTX'])
+      expect(may(name), name).toBe(false)
+    // A false alarm only costs a lookup, which says plain.
+    expect(may('SUBSTR')).toBe(true)
+    expect(names.of(Buffer.from('SUBSTR'), 0, 6).plain).toBe(true)
+    // Bytes outside the letters may share a letter's low bits: a lookup settles them too.
+    expect(may('\x13elect')).toBe(true)
+    expect(names.of(Buffer.from('\x13elect', 'latin1'), 0, 6).plain).toBe(true)
   })
 })

@@ -10,6 +10,14 @@ describe('byte helpers', () => {
     expect(dst.subarray(5, 35).equals(src.subarray(10, 40))).toBe(true)
     expect(copyBytes(src, 0, 300, dst, 100)).toBe(300)
     expect(dst.subarray(100).equals(src)).toBe(true)
+    // Sources that are views into a larger buffer (a pooled Buffer, a subarray, a plain Uint8Array).
+    const whole = randomBytes(1000)
+    for (const view of [whole.subarray(333, 733), new Uint8Array(whole.buffer, whole.byteOffset + 7, 400)]) {
+      const out = Buffer.alloc(400)
+      expect(copyBytes(view, 50, 350, out, 20)).toBe(300)
+      expect(out.subarray(20, 320).equals(Buffer.from(view.subarray(50, 350)))).toBe(true)
+      expect(out.subarray(0, 20).equals(Buffer.alloc(20))).toBe(true)
+    }
     for (const n of [0, 9, 10, 99, 100, 12345, 4294967295, 4294967296, 1795334168123]) {
       const b = Buffer.alloc(20)
       expect(b.toString('latin1', 0, writeDecimal(b, 0, n))).toBe(String(n))

@@ -34,8 +34,11 @@ const REPLIES: [string | Buffer, 'applied' | 'notable'][] = [
 ]
 const stream = Buffer.concat(REPLIES.map(([r]) => (Buffer.isBuffer(r) ? r : Buffer.from(r))))
 
-/** Everything nextCounted gives for the stream pushed in the given pieces. */
-function counted(cuts: number[]): (Reply | typeof APPLIED)[] {
+/**
+ * Everything nextCounted gives for the stream pushed in the given pieces; with `skipLimit`,
+ * skipApplied(skipLimit) steps over successes before each nextCounted (each one an APPLIED here).
+ */
+function counted(cuts: number[], skipLimit?: number): (Reply | typeof APPLIED)[] {
   const parser = new RespReplyParser()
   const out: (Reply | typeof APPLIED)[] = []
   let at = 0
@@ -43,6 +46,11 @@ function counted(cuts: number[]): (Reply | typeof APPLIED)[] {
     if (cut > at) parser.push(Buffer.from(stream.subarray(at, cut)))
     at = cut
     for (;;) {
+      if (skipLimit !== undefined) {
+        const stepped = parser.skipApplied(skipLimit)
+        expect(stepped).toBeLessThanOrEqual(skipLimit)
+        for (let i = 0; i < stepped; i++) out.push(APPLIED)
+      }
       const r = parser.nextCounted()
       if (r === INCOMPLETE) break
       out.push(r)
@@ -76,5 +84,27 @@ describe('RespReplyParser.nextCounted: replies counted, only the notable ones ma
   it('and fed a byte at a time', () => {
     const head = REPLIES.slice(0, 13).reduce((n, [r]) => n + Buffer.byteLength(r as string | Buffer), 0)
     expect(counted(Array.from({ length: head }, (_, i) => i + 1))).toEqual(expected)
+  })
+})
+
+describe('RespReplyParser.skipApplied: successes in a row stepped over at once', () => {
+  const expected = counted([])
+
+  it('gives what nextCounted gives, reply for reply, whatever the limit and wherever the bytes are cut', () => {
+    for (const limit of [0, 1, 2, 3, 100]) {
+      expect(counted([], limit), `limit ${limit}`).toEqual(expected)
+      for (let cut = 1; cut < stream.length; cut += cut > 300 && cut < stream.length - 300 ? 997 : 1)
+        expect(counted([cut], limit), `limit ${limit}, cut at ${cut}`).toEqual(expected)
+    }
+  })
+
+  it('stops before a reply that is not a success: an error, an array, a null', () => {
+    const parser = new RespReplyParser()
+    parser.push(Buffer.from('+OK\r\n:1\r\n$1\r\nx\r\n-ERR no\r\n+OK\r\n$-1\r\n'))
+    expect(parser.skipApplied(10)).toBe(3)
+    expect(parser.nextCounted()).toBeInstanceOf(RespError)
+    expect(parser.skipApplied(10)).toBe(1)
+    expect(parser.skipApplied(10)).toBe(0)
+    expect(parser.nextCounted()).toBeNull()
   })
 })

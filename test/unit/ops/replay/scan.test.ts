@@ -129,4 +129,92 @@ describe('scanLog (the pre-pass of a replay)', () => {
     expect(scan.commands).toBe(1)
     expect(scan.datasetWide).toEqual({ FLUSHALL: 1 })
   })
+
+  it('reads past values bigger than its read buffer, counting and placing what follows exactly', async () => {
+    const value = 'v'.repeat(3 * 1024 * 1024 + 7)
+    const head = enc('SET', 'a', value) + enc('MULTI') + enc('SET', 'b', value) + enc('FLUSHDB') + enc('EXEC')
+    const select = enc('SELECT', '2')
+    const { path, input: i } = input(head + select + enc('FLUSHALL', 'ASYNC') + enc('GET', 'a'))
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(8)
+    expect(scan.datasetWide).toEqual({ FLUSHDB: 1, FLUSHALL: 1 })
+    expect(scan.firstDatasetWide).toEqual({
+      file: path,
+      offset: head.length - enc('FLUSHDB').length - enc('EXEC').length,
+      number: 4,
+      command: 'FLUSHDB',
+    })
+    expect([...scan.dbs.entries()]).toEqual([
+      [0, { file: path, offset: 0, number: 1 }],
+      [2, { file: path, offset: head.length + select.length, number: 7 }],
+    ])
+  })
+
+  it('hands over to the full reader where a log holds more than frames (annotations, inline commands), counting on', async () => {
+    const one = enc('SET', 'a', '1') + enc('SELECT', '1')
+    const two = '#TS:100\r\n' + 'SET b 2\r\n' + enc('MULTI') + enc('FLUSHALL') + enc('EXEC')
+    const { path, input: i } = input(one + two + '#TS:300\r\n' + enc('SELECT', '01'))
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(7)
+    expect(scan.datasetWide).toEqual({ FLUSHALL: 1 })
+    expect(scan.firstDatasetWide).toEqual({
+      file: path,
+      offset: one.length + two.length - enc('FLUSHALL').length - enc('EXEC').length,
+      number: 5,
+      command: 'FLUSHALL',
+    })
+    expect(scan.dbs.get(1)).toEqual({ file: path, offset: one.length + '#TS:100\r\n'.length, number: 3 })
+    expect(scan.badSelect).toEqual({
+      file: path,
+      offset: one.length + two.length + '#TS:300\r\n'.length,
+      number: 7,
+      arg: '01',
+    })
+    expect((await scanLog(i, { untilMs: 200_000 })).badSelect).toBeUndefined()
+  })
+
+  it('an invalid SELECT ends the scan where it is, before what follows it is counted', async () => {
+    const head = enc('SET', 'a', 'x'.repeat(2 * 1024 * 1024))
+    const { path, input: i } = input(
+      head + enc('SELECT', '-1') + enc('FLUSHALL') + '#TS:1\r\n' + enc('FLUSHDB'),
+    )
+    const scan = await scanLog(i)
+    expect(scan.commands).toBe(2)
+    expect(scan.badSelect).toEqual({ file: path, offset: head.length, number: 2, arg: '-1' })
+    expect(scan.datasetWideTotal).toBe(0)
+  })
+
+  it('reads #TS annotations as the replay does: --until ends the scan at the first command recorded after it', async () => {
+    const at = (ts: number) => `#TS:${ts}\r\n`
+    const { input: i } = input(
+      at(100) +
+        enc('SET', 'a', '1') +
+        at(300) +
+        at(150) +
+        enc('FLUSHDB') +
+        at(300) +
+        enc('FLUSHALL') +
+        at(400),
+    )
+    // A timestamp past --until followed by an earlier one: the command after them is replayed.
+    const until200 = await scanLog(i, { untilMs: 200_000 })
+    expect(until200.commands).toBe(2)
+    expect(until200.datasetWide).toEqual({ FLUSHDB: 1 })
+    const all = await scanLog(i, { untilMs: 400_000 })
+    expect(all.commands).toBe(3)
+    expect(all.datasetWide).toEqual({ FLUSHDB: 1, FLUSHALL: 1 })
+    expect((await scanLog(i)).commands).toBe(3)
+  })
+
+  it('the full reader taking over knows the time of the last #TS annotation before it', async () => {
+    const { input: i } = input('#TS:300\r\n' + enc('SET', 'a', '1') + 'SET b 2\r\n' + enc('FLUSHALL'))
+    expect((await scanLog(i)).commands).toBe(3)
+    const until = await scanLog(i, { untilMs: 200_000 })
+    expect(until.commands).toBe(0)
+    expect(until.datasetWideTotal).toBe(0)
+    const { input: j } = input(
+      enc('SET', 'a', '1') + '#TS:300\r\n' + enc('SET', 'b', '2') + 'SET c 3\r\n' + enc('FLUSHALL'),
+    )
+    expect((await scanLog(j, { untilMs: 200_000 })).commands).toBe(1)
+  })
 })
