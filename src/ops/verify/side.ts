@@ -5,7 +5,7 @@ import { classifyReply } from '../../wire/classify.js'
 import { NodePool } from '../../wire/node-pool.js'
 import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
-import { encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
+import { encodeCommand, encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
@@ -25,6 +25,37 @@ export function keyCommands(...names: string[]): KeyCommandsBuild {
 }
 
 const EXISTS = keyCommands('EXISTS')
+
+/** Every key's value if it is a string (null for another type or none), and its expiry reply. */
+export interface StringsAndExpiries {
+  values: Reply[]
+  expiries: Reply[]
+}
+
+const readStringsCommands = new Map<string, KeyCommandsBuild>()
+
+/**
+ * readStrings key by key: `MGET key` (one key: a cluster routes it by its slot; a nil, never an
+ * error, for another type) and `ttlCommand key`. What a cluster side does, and a side built for tests.
+ */
+export async function readStringsPerKey(
+  side: Pick<Side, 'perKey'>,
+  db: number,
+  keys: Buffer[],
+  ttlCommand: string,
+): Promise<StringsAndExpiries> {
+  let build = readStringsCommands.get(ttlCommand)
+  if (!build) readStringsCommands.set(ttlCommand, (build = keyCommands('MGET', ttlCommand)))
+  const replies = await side.perKey(db, keys, build)
+  const values = new Array<Reply>(keys.length)
+  const expiries = new Array<Reply>(keys.length)
+  for (let i = 0; i < keys.length; i++) {
+    const [value, expiry] = replies[i]
+    values[i] = Array.isArray(value) && value.length === 1 ? value[0] : value
+    expiries[i] = expiry
+  }
+  return { values, expiries }
+}
 
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
 
@@ -204,6 +235,24 @@ export class Side {
       shape.push(cmds.length)
     }
     return { payload: encodeCommands(commands), commands: commands.length, shape }
+  }
+
+  /**
+   * Every key's string value (null for another type, or none) and its `ttlCommand` reply
+   * (PEXPIRETIME or PTTL). On a standalone, one MGET names them all (the server's cheapest read of
+   * many values: no reply array per key) and the expiries follow in the same write; an error reply
+   * to that MGET stands for every key's value. On a cluster, key by key (readStringsPerKey).
+   */
+  async readStrings(db: number, keys: Buffer[], ttlCommand: string): Promise<StringsAndExpiries> {
+    if (this.cluster || keys.length < 2) return readStringsPerKey(this, db, keys, ttlCommand)
+    const address = this.addressFor(keys[0])
+    const payload = Buffer.concat([encodeCommand(['MGET', ...keys]), encodeKeyCommands([ttlCommand], keys)])
+    await this.throttle(address, keys.length + 1)
+    const replies = await (await this.conn(address, db)).sendEncoded(payload, keys.length + 1)
+    const mget = replies[0]
+    const values =
+      Array.isArray(mget) && mget.length === keys.length ? mget : new Array<Reply>(keys.length).fill(mget)
+    return { values, expiries: replies.slice(1) }
   }
 
   /**
