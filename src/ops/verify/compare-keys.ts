@@ -1,6 +1,7 @@
 import { escapeBytes } from '../../data/escape.js'
 import { payloadType, type PayloadType } from '../../data/rdb/dump.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
+import { equalBytes } from '../../wire/bytes.js'
 import { OperationError } from '../../errors.js'
 import { lengthCommand } from '../../redis/commands.js'
 import type { CommandArg } from '../../wire/encode.js'
@@ -160,16 +161,20 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
  * False for any other key (another type, missing on a side, an error reply): round two looks at it.
  */
 function compareStrings(b: KeyBatch, i: number, src: StringsAndExpiries, tgt: StringsAndExpiries): boolean {
-  const sv = src.values[i]
-  const tv = tgt.values[i]
-  if (!Buffer.isBuffer(sv) || !Buffer.isBuffer(tv)) return false
+  const ss = src.start[i]
+  const ts = tgt.start[i]
+  if (ss < 0 || ts < 0) return false
   const { e } = b
   const key = b.keys[i]
   const sTtl = int(src.expiries[i], b.ttlCmd, e.source)
   const ttl = ttlDifference(b, key, sTtl, int(tgt.expiries[i], b.ttlCmd, e.target), 'string')
   if (ttl) b.diffs.push(ttl)
-  if (!sv.equals(tv)) {
+  const se = src.end[i]
+  const te = tgt.end[i]
+  if (!equalBytes(src.bytes, ss, se, tgt.bytes, ts, te)) {
     const x: Closer = { i, type: 'string', payloadBytes: 0 }
+    const sv = src.bytes.subarray(ss, se)
+    const tv = tgt.bytes.subarray(ts, te)
     recordMismatch(b, x, lengthMismatch(x, sv.length, tv.length) ?? compareWholeReplies('string', sv, tv))
   }
   return true

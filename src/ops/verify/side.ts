@@ -26,9 +26,15 @@ export function keyCommands(...names: string[]): KeyCommandsBuild {
 
 const EXISTS = keyCommands('EXISTS')
 
-/** Every key's value if it is a string (null for another type or none), and its expiry reply. */
+/**
+ * Every key's value if it is a string, where it lies: value i is bytes[start[i]..end[i]),
+ * start[i] = -1 when it is not a string (a nil for another type or none, an error reply); and
+ * every key's expiry reply.
+ */
 export interface StringsAndExpiries {
-  values: Reply[]
+  bytes: Buffer
+  start: Int32Array
+  end: Int32Array
   expiries: Reply[]
 }
 
@@ -47,14 +53,21 @@ export async function readStringsPerKey(
   let build = readStringsCommands.get(ttlCommand)
   if (!build) readStringsCommands.set(ttlCommand, (build = keyCommands('MGET', ttlCommand)))
   const replies = await side.perKey(db, keys, build)
-  const values = new Array<Reply>(keys.length)
+  const values: Buffer[] = []
+  const start = new Int32Array(keys.length).fill(-1)
+  const end = new Int32Array(keys.length)
   const expiries = new Array<Reply>(keys.length)
+  let at = 0
   for (let i = 0; i < keys.length; i++) {
     const [value, expiry] = replies[i]
-    values[i] = Array.isArray(value) && value.length === 1 ? value[0] : value
     expiries[i] = expiry
+    const item = Array.isArray(value) && value.length === 1 ? value[0] : undefined
+    if (!Buffer.isBuffer(item)) continue
+    values.push(item)
+    start[i] = at
+    end[i] = at += item.length
   }
-  return { values, expiries }
+  return { bytes: Buffer.concat(values), start, end, expiries }
 }
 
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
@@ -245,14 +258,18 @@ export class Side {
    */
   async readStrings(db: number, keys: Buffer[], ttlCommand: string): Promise<StringsAndExpiries> {
     if (this.cluster || keys.length < 2) return readStringsPerKey(this, db, keys, ttlCommand)
+    const n = keys.length
     const address = this.addressFor(keys[0])
     const payload = Buffer.concat([encodeCommand(['MGET', ...keys]), encodeKeyCommands([ttlCommand], keys)])
-    await this.throttle(address, keys.length + 1)
-    const replies = await (await this.conn(address, db)).sendEncoded(payload, keys.length + 1)
-    const mget = replies[0]
-    const values =
-      Array.isArray(mget) && mget.length === keys.length ? mget : new Array<Reply>(keys.length).fill(mget)
-    return { values, expiries: replies.slice(1) }
+    await this.throttle(address, n + 1)
+    // Read raw: the values are compared where they lie, no Buffer made per value.
+    const raw = await (await this.conn(address, db)).sendRaw(payload, n + 1, payload.length * 2)
+    const start = new Int32Array(n)
+    const end = new Int32Array(n)
+    raw.bulkItems(0, n, start, end)
+    const expiries = new Array<Reply>(n)
+    for (let i = 0; i < n; i++) expiries[i] = raw.integer(i + 1) ?? raw.reply(i + 1)
+    return { bytes: raw.bytes, start, end, expiries }
   }
 
   /**
