@@ -104,6 +104,38 @@ export class RawReplies {
     return true
   }
 
+  /**
+   * Reply i shaped as SCAN's, [cursor, [item ...]]: the cursor, how many items, and where they lie
+   * (bulk strings back to back: as the arguments of a command they are already encoded).
+   * Undefined for any other shape (an error reply).
+   */
+  page(i: number): { cursor: string; count: number; itemsStart: number; itemsEnd: number } | undefined {
+    const b = this.bytes
+    const at = this.offsets[i]
+    if (b[at] !== 0x2a || this.readLength(at + 1).value !== 2) return undefined
+    let next = this.length.next
+    if (b[next] !== 0x24) return undefined
+    const cursorLength = this.readLength(next + 1)
+    const cursor = b.toString('latin1', cursorLength.next, cursorLength.next + cursorLength.value)
+    next = cursorLength.next + cursorLength.value + 2
+    if (b[next] !== 0x2a) return undefined
+    const count = this.readLength(next + 1).value
+    return { cursor, count, itemsStart: this.length.next, itemsEnd: this.offsets[i + 1] }
+  }
+
+  /** The `count` bulk strings from bytes[at], as views of this buffer (no copy); a nil or another type throws. */
+  bulkViews(at: number, count: number): Buffer[] {
+    const out = new Array<Buffer>(count)
+    for (let k = 0; k < count; k++) {
+      if (this.bytes[at] !== 0x24) throw new Error(`raw replies: item ${k} at ${at} is not a bulk string`)
+      const item = this.readLength(at + 1)
+      if (item.value < 0) throw new Error(`raw replies: item ${k} at ${at} is a nil`)
+      out[k] = this.bytes.subarray(item.next, item.next + item.value)
+      at = item.next + item.value + 2
+    }
+    return out
+  }
+
   private readonly length = { value: 0, next: 0 }
 
   /** The signed decimal at `at`, up to CR LF, and where the next line starts (one object, reused). */

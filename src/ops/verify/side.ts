@@ -7,6 +7,7 @@ import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
 import { encodeCommand, encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
+import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { keyspace } from '../../redis/info.js'
@@ -71,6 +72,29 @@ export async function readStringsPerKey(
 }
 
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
+
+/** One SCAN page read raw: its keys as the server sent them, made into Buffers only when asked. */
+export class KeyPage {
+  readonly count: number
+  private made: Buffer[] | undefined
+
+  constructor(
+    private readonly raw: RawReplies,
+    private readonly at: { count: number; itemsStart: number; itemsEnd: number },
+  ) {
+    this.count = at.count
+  }
+
+  /** The keys (views of the page's bytes). */
+  keys(): Buffer[] {
+    return (this.made ??= this.raw.bulkViews(this.at.itemsStart, this.at.count))
+  }
+
+  /** The keys as RESP bulk strings, back to back: the arguments of a command naming them all. */
+  encodedKeys(): Buffer {
+    return this.raw.bytes.subarray(this.at.itemsStart, this.at.itemsEnd)
+  }
+}
 
 /**
  * One side of a comparison: any deployment shape, read key by key. Commands about a key go to the
@@ -154,17 +178,35 @@ export class Side {
     count: number,
     signal?: AbortSignal,
   ): AsyncGenerator<Buffer[]> {
+    for await (const page of this.scanPages(address, db, count, signal)) yield page.keys()
+  }
+
+  /**
+   * scanNode's pages read raw (KeyPage): their keys are made only when asked for, and can be
+   * sent on as the arguments of a command as they came.
+   */
+  async *scanPages(
+    address: string,
+    db: number,
+    count: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<KeyPage> {
     const conn = await this.conn(address, db)
-    let cursor: Buffer | string = '0'
+    let cursor = '0'
     do {
       if (signal?.aborted) return
       await this.throttle(address, 1)
-      const reply = await conn.call(['SCAN', cursor, 'COUNT', count])
-      if (reply instanceof RespError) throw new OperationError(`SCAN refused on ${address}: ${reply.message}`)
-      const [next, keys] = reply as [Buffer, Buffer[]]
-      cursor = next
-      if (keys.length) yield keys
-    } while (cursor.toString() !== '0')
+      const raw = await conn.sendRaw(encodeCommand(['SCAN', cursor, 'COUNT', count]), 1)
+      const page = raw.page(0)
+      if (!page) {
+        const reply = raw.reply(0)
+        throw new OperationError(
+          `SCAN refused on ${address}: ${reply instanceof RespError ? reply.message : String(reply)}`,
+        )
+      }
+      cursor = page.cursor
+      if (page.count) yield new KeyPage(raw, page)
+    } while (cursor !== '0')
   }
 
   /**
@@ -292,6 +334,24 @@ export class Side {
         throw new OperationError(`EXISTS refused on the ${this.label}: ${r.message}`)
       return r === 1
     })
+  }
+
+  /**
+   * Does `db` hold every key of `page`? On a standalone, one EXISTS names them all, its arguments
+   * the page's bytes as the server sent them: no key made. Undefined where that cannot tell (a
+   * cluster: keys of many slots; or not every key is there): ask `existing` key by key.
+   */
+  async holdsAll(db: number, page: KeyPage): Promise<boolean | undefined> {
+    if (this.cluster) return undefined
+    const address = this.table.nodeFor(0)!
+    await this.throttle(address, 1)
+    const head = Buffer.from(`*${page.count + 1}\r\n$6\r\nEXISTS\r\n`, 'latin1')
+    const count = await (
+      await this.conn(address, db)
+    ).sendEncoded(Buffer.concat([head, page.encodedKeys()]), 1)
+    if (count[0] instanceof RespError)
+      throw new OperationError(`EXISTS refused on the ${this.label}: ${count[0].message}`)
+    return count[0] === page.count ? true : undefined
   }
 
   async close(): Promise<void> {

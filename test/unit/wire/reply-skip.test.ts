@@ -128,3 +128,31 @@ describe('RawReplies: values read where they lie', () => {
     }
   })
 })
+
+describe('RawReplies.page: a SCAN reply read raw', () => {
+  const key = Buffer.from([0x6b, 0x0d, 0x0a, 0x00, 0xff])
+  const scan = Buffer.concat([
+    Buffer.from('*2\r\n$5\r\n17408\r\n*3\r\n$5\r\n', 'latin1'),
+    key,
+    Buffer.from('\r\n$0\r\n\r\n$2\r\n$*\r\n', 'latin1'),
+  ])
+  const read = (bytes: Buffer) => {
+    const raw = new RawReplies(1)
+    raw.append(bytes, 0, bytes.length)
+    raw.endReply()
+    return raw
+  }
+
+  it('the cursor, the keys as views, and their bytes as the arguments of a command', () => {
+    const raw = read(scan)
+    const page = raw.page(0)!
+    expect(page).toMatchObject({ cursor: '17408', count: 3 })
+    expect(raw.bulkViews(page.itemsStart, page.count)).toEqual([key, Buffer.alloc(0), Buffer.from('$*')])
+    expect(raw.bytes.subarray(page.itemsStart, page.itemsEnd)).toEqual(scan.subarray(scan.indexOf('$5\r\nk')))
+  })
+
+  it('an error reply or another shape is no page', () => {
+    expect(read(Buffer.from('-NOPERM scan\r\n')).page(0)).toBeUndefined()
+    expect(read(Buffer.from('*1\r\n$1\r\n0\r\n')).page(0)).toBeUndefined()
+  })
+})
