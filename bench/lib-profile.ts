@@ -13,7 +13,7 @@ interface ProfileNode {
   children?: number[]
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[]
   samples: number[]
   timeDeltas: number[]
@@ -74,4 +74,31 @@ export function profileNote(label: string, s: ProfileSummary): string {
   return `${label} CPU profile (${s.seconds.toFixed(2)} s sampled): idle ${pct(s.idleShare)}, GC ${pct(s.gcShare)}; top self time: ${s.top
     .map((t) => `${t.name} ${pct(t.share)}`)
     .join('; ')}`
+}
+
+/**
+ * Seconds from the profile's start to its first sample inside code whose URL holds `urlPart` (the
+ * operation's own folder): the process's start-up, to be subtracted from a whole-process time.
+ * Undefined when no sample is there.
+ */
+export function secondsUntil(profile: CpuProfile, urlPart: string): number | undefined {
+  const parent = new Map<number, number>()
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const inside = new Map<number, boolean>()
+  const isInside = (id: number): boolean => {
+    let known = inside.get(id)
+    if (known === undefined) {
+      const up = parent.get(id)
+      known = byId.get(id)!.callFrame.url.includes(urlPart) || (up !== undefined && isInside(up))
+      inside.set(id, known)
+    }
+    return known
+  }
+  let us = 0
+  for (let i = 0; i < profile.samples.length; i++) {
+    us += profile.timeDeltas[i] ?? 0
+    if (isInside(profile.samples[i])) return us / 1e6
+  }
+  return undefined
 }

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
-import { profileNote, readProfileDir, summarizeProfile } from './lib-profile.js'
+import { describeCpu, runNodeMeasured } from './lib-cpu.js'
+import { profileNote, readProfileDir, secondsUntil, summarizeProfile } from './lib-profile.js'
 import type { BenchOptions, BenchReport } from './types.js'
 
 /**
@@ -13,7 +14,8 @@ import type { BenchOptions, BenchReport } from './types.js'
  * redis-servers loaded from the same RDB file (so TTLs agree to the millisecond, and hashtable-encoded
  * sets and hashes iterate in each process's own order, as on two real servers), 1M keys at scale 1.
  * `kvtop verify` (whole process, spawn to exit, both directions) against `redis-cli --scan` listing
- * ONE side. Goal: kvtop's keys/s >= 1.0x the listing's. With KVTOP_BENCH_CPU_PROF=1, one more kvtop
+ * ONE side. Goal: kvtop's keys/s >= 1.0x the listing's. The notes say who was the limit (kvtop's CPU,
+ * its wait for a core, the servers' CPU over the run). With KVTOP_BENCH_CPU_PROF=1, one more kvtop
  * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
  * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after.
  */
@@ -62,13 +64,13 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on redis ${source.version}, two standalone servers loaded from one RDB file, loopback`,
     )
 
-    const verifyArgs = [BIN, 'verify', '--source', source.url, '--target', target.url, '--passes', '1']
+    const verifyArgs = ['verify', '--source', source.url, '--target', target.url, '--passes', '1']
     // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
     // counts during the run say what kvtop asked of them, whatever the machine's load.
     await Promise.all(
       [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
     )
-    const kvtop = await runTimed(process.execPath, verifyArgs)
+    const kvtop = await runNodeMeasured(BIN, verifyArgs, [source.nodes[0].pid, target.nodes[0].pid])
     const perKey = async (port: number) => {
       const stats = (await runTimed(REDIS_CLI, ['-p', String(port), 'INFO', 'commandstats'])).stdout
       const calls = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)]
@@ -78,6 +80,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       const sum = calls.reduce((n, [, c]) => n + c, 0)
       return `${sum.toFixed(2)} (${calls.map(([name, c]) => `${name} ${c.toFixed(3)}`).join(', ')})`
     }
+    notes.push(describeCpu('kvtop verify (whole process)', kvtop.cpu))
     notes.push(
       `commands per key during kvtop verify: source ${await perKey(sPort)}; target ${await perKey(tPort)}`,
     )
@@ -87,8 +90,14 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const scanRate = listed / scan.seconds
     if (process.env.KVTOP_BENCH_CPU_PROF) {
       const profDir = join(dir, 'profile')
-      await runTimed(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, ...verifyArgs])
-      notes.push(profileNote('kvtop verify', summarizeProfile(readProfileDir(profDir), 10)))
+      await runTimed(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, BIN, ...verifyArgs])
+      const profile = readProfileDir(profDir)
+      notes.push(profileNote('kvtop verify', summarizeProfile(profile, 10)))
+      const startup = secondsUntil(profile, '/src/ops/verify/')
+      if (startup !== undefined)
+        notes.push(
+          `kvtop start-up (profile start to the first sample in src/ops/verify): ${startup.toFixed(2)} s; the timed run without it: ${(kvtop.seconds - startup).toFixed(2)} s, ${(dbsize / (kvtop.seconds - startup) / scanRate).toFixed(2)}x the listing`,
+        )
     }
     notes.push('whole processes timed, spawn to exit; a 2-core machine shared by kvtop and both servers')
     return {

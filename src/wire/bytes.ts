@@ -51,3 +51,19 @@ export function writeSignedDecimal(dst: Uint8Array, at: number, value: number): 
   }
   return writeDecimal(dst, at, value)
 }
+
+/** a[aStart..aEnd) and b[bStart..bEnd) hold the same bytes (short ranges in a loop, long ones natively). */
+export function equalBytes(
+  a: Buffer,
+  aStart: number,
+  aEnd: number,
+  b: Buffer,
+  bStart: number,
+  bEnd: number,
+): boolean {
+  const n = aEnd - aStart
+  if (n !== bEnd - bStart) return false
+  if (n > 64) return a.compare(b, bStart, bEnd, aStart, aEnd) === 0
+  for (let i = 0; i < n; i++) if (a[aStart + i] !== b[bStart + i]) return false
+  return true
+}

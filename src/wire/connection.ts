@@ -3,6 +3,7 @@ import { formatAddress } from './address.js'
 import { authCommand, openSocket, type RawConnectOptions } from './dial.js'
 import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
 import { APPLIED, INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
+import { RawReplies } from './raw-replies.js'
 
 export type { RawConnectOptions }
 
@@ -51,6 +52,8 @@ interface Waiter {
   /** A counting batch waiter (sendCounted): the notable replies, and how many replies came. */
   counted?: CountedReplies
   seen?: number
+  /** A raw batch waiter (sendRaw): the replies' bytes, kept back to back. */
+  raw?: RawReplies
   /** A single call's timeout (see CallOptions); batches have none: stall detection covers them. */
   timeoutMs?: number
   command?: string
@@ -211,6 +214,27 @@ export class RawRespConnection {
     })
   }
 
+  /**
+   * Send pre-encoded RESP holding `count` commands; resolves with their replies as bytes (see
+   * RawReplies): no object per reply, for callers that read values where they lie. Error replies
+   * are bytes too: the caller decides what each one means.
+   */
+  sendRaw(buf: Buffer, count: number, sizeHint?: number): Promise<RawReplies> {
+    if (this.closedError) return Promise.reject(this.closedError)
+    const raw = new RawReplies(count, sizeHint)
+    if (count === 0) return Promise.resolve(raw)
+    return new Promise<RawReplies>((resolve, reject) => {
+      this.expectReply()
+      this.waiters.push({
+        resolve: resolve as unknown as (reply: Reply) => void,
+        reject,
+        raw,
+        remaining: count,
+      })
+      this.socket.write(buf)
+    })
+  }
+
   private callEncoded(buf: Buffer, timeoutMs: number, args: readonly CommandArg[]): Promise<Reply> {
     if (this.closedError) return Promise.reject(this.closedError)
     return new Promise((resolve, reject) => {
@@ -300,19 +324,30 @@ export class RawRespConnection {
         waiter.seen! += stepped
         waiter.remaining! -= stepped
       }
-      let reply: Reply | typeof INCOMPLETE | typeof APPLIED
+      let reply: Reply | typeof INCOMPLETE | typeof APPLIED | boolean
       try {
-        reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next()
+        reply = waiter?.raw
+          ? this.parser.skip()
+          : waiter?.counted
+            ? this.parser.nextCounted()
+            : this.parser.next()
       } catch (err) {
         this.fail(err as Error)
         this.socket.destroy()
         return
       }
       if (reply === INCOMPLETE) break
-      if (waiter?.counted) {
+      if (waiter?.raw) {
+        const { skippedStart, skippedEnd } = this.parser
+        if (skippedEnd > skippedStart) waiter.raw.append(this.parser.bytes, skippedStart, skippedEnd)
+        // Part of a long reply: the rest is read as it comes.
+        if (reply === false) break
+        waiter.raw.endReply()
+        if (--waiter.remaining! > 0) continue
+      } else if (waiter?.counted) {
         if (reply !== APPLIED) {
           waiter.counted.indexes.push(waiter.seen!)
-          waiter.counted.replies.push(reply)
+          waiter.counted.replies.push(reply as Reply)
         }
         waiter.seen!++
         if (--waiter.remaining! > 0) continue
@@ -326,7 +361,8 @@ export class RawRespConnection {
         this.waiters.splice(0, this.head)
         this.head = 0
       }
-      if (waiter?.counted) waiter.resolve(waiter.counted as unknown as Reply)
+      if (waiter?.raw) waiter.resolve(waiter.raw as unknown as Reply)
+      else if (waiter?.counted) waiter.resolve(waiter.counted as unknown as Reply)
       else if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
       else waiter?.resolve(reply as Reply)
     }

@@ -27,6 +27,9 @@ const CR = 13
 /** appliedEnd(): the reply is not a plain success. */
 const NOT_APPLIED = -2
 
+/** + simple string, - error, : integer, , double, # boolean, ( big number, _ null: one line each. */
+const SCALAR_TYPES = new Set([0x2b, 0x2d, 0x3a, 0x2c, 0x23, 0x28, 0x5f])
+
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
   return true
@@ -131,6 +134,81 @@ export class RespReplyParser {
       return -1
     }
     return end
+  }
+
+  /** The bytes the last skip() stepped over, in `bytes`: valid until the next push. */
+  skippedStart = 0
+  skippedEnd = 0
+  /** Items still due in each aggregate a skip() is inside of, outermost first. */
+  private readonly skipStack: number[] = []
+
+  /** The parser's buffer (what skippedStart and skippedEnd point into). */
+  get bytes(): Buffer {
+    return this.buf
+  }
+
+  /**
+   * Step over as much of the next reply as has arrived, without making anything (a raw read: the
+   * caller copies bytes[skippedStart..skippedEnd) where it wants them). True when that finished a
+   * reply; false when the reply goes on (what arrived of it is stepped over, so a reply of
+   * megabytes is never joined again and again as it comes in); INCOMPLETE when nothing was.
+   * Any reply type, aggregates included; binary-safe (a bulk string's length is read, never its
+   * bytes searched).
+   */
+  skip(): boolean | typeof INCOMPLETE {
+    if (!this.takePending()) return INCOMPLETE
+    const buf = this.buf
+    const len = buf.length
+    const stack = this.skipStack
+    const start = this.pos
+    let pos = start
+    let done = false
+    this.need = 0
+    while (pos < len) {
+      const type = buf[pos]
+      let i = pos + 1
+      const negative = buf[i] === 0x2d
+      if (negative) i++
+      let n = 0
+      for (; i < len && buf[i] !== CR; i++) n = n * 10 + (buf[i] - 0x30)
+      if (i + 1 >= len) break
+      const lineEnd = i + 2
+      if (negative) n = -n
+      let itemEnd = lineEnd
+      if (type === 0x24 || type === 0x3d) {
+        // $ bulk string, = verbatim string
+        if (n >= 0) itemEnd = lineEnd + n + 2
+        if (itemEnd > len) {
+          this.need = itemEnd - pos
+          break
+        }
+      } else if (type === 0x2a || type === 0x7e || type === 0x3e || type === 0x25) {
+        // * array, ~ set, > push, % map (twice as many items)
+        const items = type === 0x25 ? n * 2 : n
+        if (items > 0) {
+          stack.push(items)
+          pos = lineEnd
+          continue
+        }
+      } else if (!SCALAR_TYPES.has(type)) {
+        throw new RespError(
+          `protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${pos}`,
+        )
+      }
+      pos = itemEnd
+      // An item ended: so do the aggregates it was the last item of.
+      while (stack.length && --stack[stack.length - 1] === 0) stack.pop()
+      if (!stack.length) {
+        done = true
+        break
+      }
+    }
+    if (!done && this.need === 0) this.need = len - pos + 1
+    this.pos = pos
+    this.skippedStart = start
+    this.skippedEnd = pos
+    if (done) this.need = 0
+    return done
   }
 
   /** The chunks pushed, joined to what is left, once the reply waited for can be complete. */

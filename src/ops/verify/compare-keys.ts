@@ -1,6 +1,7 @@
 import { escapeBytes } from '../../data/escape.js'
 import { payloadType, type PayloadType } from '../../data/rdb/dump.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
+import { equalBytes } from '../../wire/bytes.js'
 import { OperationError } from '../../errors.js'
 import { lengthCommand } from '../../redis/commands.js'
 import type { CommandArg } from '../../wire/encode.js'
@@ -12,7 +13,7 @@ import {
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
-import { keyCommands, type Side } from './side.js'
+import { keyCommands, type Side, type StringsAndExpiries } from './side.js'
 import type { Difference } from './types.js'
 
 export interface CompareSettings {
@@ -59,7 +60,7 @@ function byReadBudget<T extends { payloadBytes: number }>(items: T[]): T[][] {
 }
 
 const HINT =
-  'verify reads DUMP, PTTL (PEXPIRETIME on Redis 7+), TYPE (--mode quick) and the read commands of each type on both sides: connect as a user allowed them.'
+  'verify reads MGET, DUMP, PTTL (PEXPIRETIME on Redis 7+), TYPE (--mode quick) and the read commands of each type on both sides: connect as a user allowed them.'
 
 /**
  * A reply that must be a value. An error reply (NOPERM, a proxy's refusal, a redirect not
@@ -90,9 +91,8 @@ function payload(r: Reply, side: Side): Buffer | null {
   throw new OperationError(`DUMP on the ${side.label} answered ${String(v)}, not a payload`)
 }
 
-/** Every key's payload and expiry, encoded straight into the batch (no argument arrays). */
-const HEAD_ABSOLUTE = keyCommands('DUMP', 'PEXPIRETIME')
-const HEAD_RELATIVE = keyCommands('DUMP', 'PTTL')
+/** Round two, the keys round one did not settle: their DUMP payloads, encoded straight into the batch. */
+const DUMP = keyCommands('DUMP')
 
 /** A key of another type now (changed since it was read): compared again by the next pass. */
 const changedType = (r: Reply) => r instanceof RespError && r.message.startsWith('WRONGTYPE')
@@ -122,28 +122,62 @@ interface Closer {
 
 /**
  * Compare a batch of keys between the source db and the target db. One pipelined round per side
- * reads every key's DUMP payload and expiry: the payload's first byte is the type (whatever the
- * encoding), equal payloads are equal values. Payloads that differ (a hashtable's per-process
- * order, another encoding or RDB version) are compared logically: small values read whole, many
- * keys in one more round (sets, hashes and zsets as sets, in memory); big values, streams piece by
- * piece. Never a round trip per key for small values. A key gone from both sides is not a
- * difference (it expired or was deleted meanwhile).
+ * reads every key's string value and expiry: a string on both sides is settled at once (its bytes
+ * and TTL compared). The other keys' DUMP payloads come in a second round, only for them: the
+ * payload's first byte is the type (whatever the encoding), equal payloads are equal values.
+ * Payloads that differ (a hashtable's per-process order, another encoding or RDB version) are
+ * compared logically: small values read whole, many keys in one more round (sets, hashes and
+ * zsets as sets, in memory); big values, streams piece by piece. Never a round trip per key for
+ * small values. A key gone from both sides is not a difference (it expired or was deleted meanwhile).
  */
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
   if (s.typesOnly) return compareTypes(e, keys)
-  const head = s.absoluteTtl ? HEAD_ABSOLUTE : HEAD_RELATIVE
+  const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
   const [src, tgt] = await Promise.all([
-    e.source.perKey(e.sourceDb, keys, head),
-    e.target.perKey(e.targetDb, keys, head),
+    e.source.readStrings(e.sourceDb, keys, ttlCmd),
+    e.target.readStrings(e.targetDb, keys, ttlCmd),
   ])
-  const batch: KeyBatch = { e, keys, s, diffs: [], now: Date.now(), ttlCmd: head.names![1] }
+  const batch: KeyBatch = { e, keys, s, diffs: [], now: Date.now(), ttlCmd }
+  const rest: number[] = []
+  for (let i = 0; i < keys.length; i++) if (!compareStrings(batch, i, src, tgt)) rest.push(i)
+  if (!rest.length) return batch.diffs
+  const restKeys = rest.map((i) => keys[i])
+  const [srcDump, tgtDump] = await Promise.all([
+    e.source.perKey(e.sourceDb, restKeys, DUMP),
+    e.target.perKey(e.targetDb, restKeys, DUMP),
+  ])
   const closer: Closer[] = []
-  for (let i = 0; i < keys.length; i++) {
-    const x = compareHead(batch, i, src[i], tgt[i])
+  for (let j = 0; j < rest.length; j++) {
+    const i = rest[j]
+    const x = compareHead(batch, i, [srcDump[j][0], src.expiries[i]], [tgtDump[j][0], tgt.expiries[i]])
     if (x) closer.push(x)
   }
   if (closer.length) await lookCloser(batch, closer)
   return batch.diffs
+}
+
+/**
+ * A key that is a string on both sides, settled from round one: its TTLs and its bytes compared.
+ * False for any other key (another type, missing on a side, an error reply): round two looks at it.
+ */
+function compareStrings(b: KeyBatch, i: number, src: StringsAndExpiries, tgt: StringsAndExpiries): boolean {
+  const ss = src.start[i]
+  const ts = tgt.start[i]
+  if (ss < 0 || ts < 0) return false
+  const { e } = b
+  const key = b.keys[i]
+  const sTtl = int(src.expiries[i], b.ttlCmd, e.source)
+  const ttl = ttlDifference(b, key, sTtl, int(tgt.expiries[i], b.ttlCmd, e.target), 'string')
+  if (ttl) b.diffs.push(ttl)
+  const se = src.end[i]
+  const te = tgt.end[i]
+  if (!equalBytes(src.bytes, ss, se, tgt.bytes, ts, te)) {
+    const x: Closer = { i, type: 'string', payloadBytes: 0 }
+    const sv = src.bytes.subarray(ss, se)
+    const tv = tgt.bytes.subarray(ts, te)
+    recordMismatch(b, x, lengthMismatch(x, sv.length, tv.length) ?? compareWholeReplies('string', sv, tv))
+  }
+  return true
 }
 
 /** One batch being compared: where, its keys, the settings, and the differences found so far. */
@@ -190,7 +224,13 @@ function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer
     )
     return undefined
   }
-  const ttl = ttlDifference(b, key, int(src[1], b.ttlCmd, e.source), int(tgt[1], b.ttlCmd, e.target), sp, st)
+  const ttl = ttlDifference(
+    b,
+    key,
+    int(src[1], b.ttlCmd, e.source),
+    int(tgt[1], b.ttlCmd, e.target),
+    st ?? sp,
+  )
   if (ttl) b.diffs.push(ttl)
   if (!st || !tt) return undefined
   const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
@@ -216,9 +256,8 @@ function ttlDifference(
   key: Buffer,
   sRaw: number,
   tRaw: number,
-  /** The source's payload and its type when already read: the type is read only for a report. */
-  sp: Buffer,
-  st: PayloadType | undefined,
+  /** The source's type, or its payload to read it from (only for a report). */
+  sourceType: string | PayloadType | Buffer,
 ): Difference | undefined {
   const { s, now } = b
   const differs =
@@ -232,7 +271,14 @@ function ttlDifference(
     key,
     b.e.sourceDb,
     `ttl ${ms(left(sRaw))} in source, ${ms(left(tRaw))} in target`,
-    { sourceType: typeName(st ?? payloadType(sp)), sourceTtlMs: left(sRaw), targetTtlMs: left(tRaw) },
+    {
+      sourceType:
+        typeof sourceType === 'string'
+          ? sourceType
+          : typeName(Buffer.isBuffer(sourceType) ? payloadType(sourceType) : sourceType),
+      sourceTtlMs: left(sRaw),
+      targetTtlMs: left(tRaw),
+    },
   )
 }
 

@@ -238,8 +238,21 @@ function compareListPage(s: Reply[], t: Reply[], at: number): ValueMismatch | un
   return undefined
 }
 
-/** Sets compared as sets (each side in its own order), by member bytes. */
+/**
+ * Sets compared as sets (each side in its own order), by member bytes. One pass: each source
+ * member is taken out of the target's set, and what is left is missing in the source. A member
+ * not there (or a reply repeating one) falls back to looking each side up in the other, so the
+ * difference named is the same.
+ */
 function compareSetMembers(s: Reply[], t: Reply[]): ValueMismatch | undefined {
+  const left = new Set<string>()
+  for (const m of t) left.add(asKey(buf(m)))
+  let exact = left.size === t.length
+  for (let i = 0; exact && i < s.length; i++) exact = left.delete(asKey(buf(s[i])))
+  if (exact) {
+    for (const k of left) return { detail: `set member ${quote(fromKey(k))} missing in source` }
+    return undefined
+  }
   const tset = new Set(t.map((m) => asKey(buf(m))))
   for (const m of s)
     if (!tset.has(asKey(buf(m)))) return { detail: `set member ${quote(buf(m))} missing in target` }

@@ -5,8 +5,9 @@ import { classifyReply } from '../../wire/classify.js'
 import { NodePool } from '../../wire/node-pool.js'
 import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
-import { encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
+import { encodeCommand, encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import type { RawRespConnection } from '../../wire/connection.js'
+import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { keyspace } from '../../redis/info.js'
@@ -26,7 +27,74 @@ export function keyCommands(...names: string[]): KeyCommandsBuild {
 
 const EXISTS = keyCommands('EXISTS')
 
+/**
+ * Every key's value if it is a string, where it lies: value i is bytes[start[i]..end[i]),
+ * start[i] = -1 when it is not a string (a nil for another type or none, an error reply); and
+ * every key's expiry reply.
+ */
+export interface StringsAndExpiries {
+  bytes: Buffer
+  start: Int32Array
+  end: Int32Array
+  expiries: Reply[]
+}
+
+const readStringsCommands = new Map<string, KeyCommandsBuild>()
+
+/**
+ * readStrings key by key: `MGET key` (one key: a cluster routes it by its slot; a nil, never an
+ * error, for another type) and `ttlCommand key`. What a cluster side does, and a side built for tests.
+ */
+export async function readStringsPerKey(
+  side: Pick<Side, 'perKey'>,
+  db: number,
+  keys: Buffer[],
+  ttlCommand: string,
+): Promise<StringsAndExpiries> {
+  let build = readStringsCommands.get(ttlCommand)
+  if (!build) readStringsCommands.set(ttlCommand, (build = keyCommands('MGET', ttlCommand)))
+  const replies = await side.perKey(db, keys, build)
+  const values: Buffer[] = []
+  const start = new Int32Array(keys.length).fill(-1)
+  const end = new Int32Array(keys.length)
+  const expiries = new Array<Reply>(keys.length)
+  let at = 0
+  for (let i = 0; i < keys.length; i++) {
+    const [value, expiry] = replies[i]
+    expiries[i] = expiry
+    const item = Array.isArray(value) && value.length === 1 ? value[0] : undefined
+    if (!Buffer.isBuffer(item)) continue
+    values.push(item)
+    start[i] = at
+    end[i] = at += item.length
+  }
+  return { bytes: Buffer.concat(values), start, end, expiries }
+}
+
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
+
+/** One SCAN page read raw: its keys as the server sent them, made into Buffers only when asked. */
+export class KeyPage {
+  readonly count: number
+  private made: Buffer[] | undefined
+
+  constructor(
+    private readonly raw: RawReplies,
+    private readonly at: { count: number; itemsStart: number; itemsEnd: number },
+  ) {
+    this.count = at.count
+  }
+
+  /** The keys (views of the page's bytes). */
+  keys(): Buffer[] {
+    return (this.made ??= this.raw.bulkViews(this.at.itemsStart, this.at.count))
+  }
+
+  /** The keys as RESP bulk strings, back to back: the arguments of a command naming them all. */
+  encodedKeys(): Buffer {
+    return this.raw.bytes.subarray(this.at.itemsStart, this.at.itemsEnd)
+  }
+}
 
 /**
  * One side of a comparison: any deployment shape, read key by key. Commands about a key go to the
@@ -110,17 +178,35 @@ export class Side {
     count: number,
     signal?: AbortSignal,
   ): AsyncGenerator<Buffer[]> {
+    for await (const page of this.scanPages(address, db, count, signal)) yield page.keys()
+  }
+
+  /**
+   * scanNode's pages read raw (KeyPage): their keys are made only when asked for, and can be
+   * sent on as the arguments of a command as they came.
+   */
+  async *scanPages(
+    address: string,
+    db: number,
+    count: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<KeyPage> {
     const conn = await this.conn(address, db)
-    let cursor: Buffer | string = '0'
+    let cursor = '0'
     do {
       if (signal?.aborted) return
       await this.throttle(address, 1)
-      const reply = await conn.call(['SCAN', cursor, 'COUNT', count])
-      if (reply instanceof RespError) throw new OperationError(`SCAN refused on ${address}: ${reply.message}`)
-      const [next, keys] = reply as [Buffer, Buffer[]]
-      cursor = next
-      if (keys.length) yield keys
-    } while (cursor.toString() !== '0')
+      const raw = await conn.sendRaw(encodeCommand(['SCAN', cursor, 'COUNT', count]), 1)
+      const page = raw.page(0)
+      if (!page) {
+        const reply = raw.reply(0)
+        throw new OperationError(
+          `SCAN refused on ${address}: ${reply instanceof RespError ? reply.message : String(reply)}`,
+        )
+      }
+      cursor = page.cursor
+      if (page.count) yield new KeyPage(raw, page)
+    } while (cursor !== '0')
   }
 
   /**
@@ -207,6 +293,28 @@ export class Side {
   }
 
   /**
+   * Every key's string value (null for another type, or none) and its `ttlCommand` reply
+   * (PEXPIRETIME or PTTL). On a standalone, one MGET names them all (the server's cheapest read of
+   * many values: no reply array per key) and the expiries follow in the same write; an error reply
+   * to that MGET stands for every key's value. On a cluster, key by key (readStringsPerKey).
+   */
+  async readStrings(db: number, keys: Buffer[], ttlCommand: string): Promise<StringsAndExpiries> {
+    if (this.cluster || keys.length < 2) return readStringsPerKey(this, db, keys, ttlCommand)
+    const n = keys.length
+    const address = this.addressFor(keys[0])
+    const payload = Buffer.concat([encodeCommand(['MGET', ...keys]), encodeKeyCommands([ttlCommand], keys)])
+    await this.throttle(address, n + 1)
+    // Read raw: the values are compared where they lie, no Buffer made per value.
+    const raw = await (await this.conn(address, db)).sendRaw(payload, n + 1, payload.length * 2)
+    const start = new Int32Array(n)
+    const end = new Int32Array(n)
+    raw.bulkItems(0, n, start, end)
+    const expiries = new Array<Reply>(n)
+    for (let i = 0; i < n; i++) expiries[i] = raw.integer(i + 1) ?? raw.reply(i + 1)
+    return { bytes: raw.bytes, start, end, expiries }
+  }
+
+  /**
    * Which of `keys` exist in `db`. On a standalone, one EXISTS names them all: when it counts them
    * all (the common case, equal datasets) that settles the batch in one command; otherwise, and
    * on a cluster (keys of many slots), one EXISTS a key.
@@ -226,6 +334,24 @@ export class Side {
         throw new OperationError(`EXISTS refused on the ${this.label}: ${r.message}`)
       return r === 1
     })
+  }
+
+  /**
+   * Does `db` hold every key of `page`? On a standalone, one EXISTS names them all, its arguments
+   * the page's bytes as the server sent them: no key made. Undefined where that cannot tell (a
+   * cluster: keys of many slots; or not every key is there): ask `existing` key by key.
+   */
+  async holdsAll(db: number, page: KeyPage): Promise<boolean | undefined> {
+    if (this.cluster) return undefined
+    const address = this.table.nodeFor(0)!
+    await this.throttle(address, 1)
+    const head = Buffer.from(`*${page.count + 1}\r\n$6\r\nEXISTS\r\n`, 'latin1')
+    const count = await (
+      await this.conn(address, db)
+    ).sendEncoded(Buffer.concat([head, page.encodedKeys()]), 1)
+    if (count[0] instanceof RespError)
+      throw new OperationError(`EXISTS refused on the ${this.label}: ${count[0].message}`)
+    return count[0] === page.count ? true : undefined
   }
 
   async close(): Promise<void> {

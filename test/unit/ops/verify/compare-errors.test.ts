@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compareKeys } from '../../../../src/ops/verify/compare-keys.js'
 import type { Endpoints } from '../../../../src/ops/verify/logical.js'
-import type { Side } from '../../../../src/ops/verify/side.js'
+import { readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import { RDB_TYPE } from '../../../../src/data/rdb/constants.js'
 import { RespError, type Reply } from '../../../../src/wire/reply-parser.js'
@@ -9,11 +9,13 @@ import type { CommandArg } from '../../../../src/wire/encode.js'
 
 /** A side answering from a table: command name -> reply (per key). */
 function side(label: 'source' | 'target', answer: (cmd: string, key: Buffer) => Reply): Side {
-  return {
+  const scripted = {
     label,
+    readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
     perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
       keys.map((k, i) => build(k, i).map((c) => answer(String(c[0]), k))),
-  } as unknown as Side
+  }
+  return scripted as unknown as Side
 }
 
 const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: false }

@@ -13,6 +13,8 @@ function zsetSide(label: 'source' | 'target', scores: [string, string][], dump: 
       switch (args[0]) {
         case 'TYPE':
           return 'zset'
+        case 'MGET':
+          return [null]
         case 'PTTL':
           return -1
         case 'ZCARD':

@@ -26,6 +26,8 @@ function streamSide(label: 'source' | 'target', m: StreamModel, idleShift: numbe
       switch (args[0] === 'XINFO' ? `XINFO ${args[1]}` : args[0]) {
         case 'TYPE':
           return 'stream'
+        case 'MGET':
+          return [null]
         case 'PTTL':
           return -1
         case 'XLEN':

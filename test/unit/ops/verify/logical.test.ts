@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { compareStreamIds, nextStreamId, parseScore, sameScore } from '../../../../src/ops/verify/logical.js'
+import {
+  compareStreamIds,
+  compareWholeReplies,
+  nextStreamId,
+  parseScore,
+  sameScore,
+} from '../../../../src/ops/verify/logical.js'
 import { b } from './scripted-side.js'
 
 describe('verify: scores are numbers', () => {
@@ -24,5 +30,30 @@ describe('verify: stream metadata', () => {
     expect(compareStreamIds('7-7', '7-7')).toBe(0)
     expect(nextStreamId('5-1')).toBe('5-2')
     expect(nextStreamId('5-18446744073709551615')).toBe('6-0')
+  })
+})
+
+describe('compareWholeReplies: sets compared as sets', () => {
+  const m = (...xs: (string | number[])[]) =>
+    xs.map((x) => (typeof x === 'string' ? Buffer.from(x) : Buffer.from(x)))
+  const BIN = [0x0d, 0x0a, 0x00, 0xff]
+
+  it('the same members in another order are equal, binary members included', () => {
+    expect(compareWholeReplies('set', m('a', BIN, 'c'), m('c', 'a', BIN))).toBeUndefined()
+  })
+
+  it('a member only in the target, or only in the source, is named with its side', () => {
+    expect(compareWholeReplies('set', m('a', 'b'), m('a', 'b', BIN))?.detail).toBe(
+      'set member "\\r\\n\\x00\\xff" missing in source',
+    )
+    expect(compareWholeReplies('set', m('a', BIN, 'c'), m('a', 'c', 'd'))?.detail).toBe(
+      'set member "\\r\\n\\x00\\xff" missing in target',
+    )
+  })
+
+  it("a reply repeating a member never passes for the other side's extra member", () => {
+    expect(compareWholeReplies('set', m('a', 'a'), m('a', 'b'))?.detail).toBe(
+      'set member "b" missing in source',
+    )
   })
 })

@@ -1,5 +1,5 @@
 /** Scripted verify sides for the comparison tests: every command answered from a function, and logged. */
-import type { Side } from '../../../../src/ops/verify/side.js'
+import { readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'
 import type { Reply } from '../../../../src/wire/reply-parser.js'
@@ -10,8 +10,9 @@ export function side(
   answer: (args: string[]) => Reply,
   log: string[] = [],
 ): Side {
-  return {
+  const scripted = {
     label,
+    readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
     perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
       keys.map((k, i) =>
         build(k, i).map((c) => {
@@ -20,7 +21,8 @@ export function side(
           return answer(args)
         }),
       ),
-  } as unknown as Side
+  }
+  return scripted as unknown as Side
 }
 
 export const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: true }
