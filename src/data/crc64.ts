@@ -210,22 +210,30 @@ const REGION_MAX = 64 * 1024 * 1024
  */
 const REGION_MIN = 32
 let region: Uint8Array | undefined
+/** Whether the region's bytes are in WebAssembly memory yet: copied at its first CRC, not before. */
+let regionLoaded = false
 
 /**
- * Make `buf` the region (see REGION_AT): one copy now, none per CRC over its ranges later. Returns
- * false (and leaves no region) when WebAssembly is unavailable or the buffer is too big.
+ * Make `buf` the region (see REGION_AT): copied into WebAssembly memory once, at the first CRC
+ * over it (a pass that computes none pays nothing), none per CRC over its ranges after that.
+ * Returns false (and leaves no region) when WebAssembly is unavailable or the buffer is too big.
  */
 export function crcRegion(buf: Uint8Array): boolean {
   region = undefined
+  regionLoaded = false
   if (!WASM || buf.length > REGION_MAX) return false
-  const need = REGION_AT + buf.length
-  if (need > WASM.bytes.length) {
-    WASM.memory.grow(Math.ceil((need - WASM.bytes.length) / 65536))
-    WASM.bytes = Buffer.from(WASM.memory.buffer)
-  }
-  WASM.bytes.set(buf, REGION_AT)
   region = buf
   return true
+}
+
+function loadRegion(kernel: WasmKernel, buf: Uint8Array): void {
+  const need = REGION_AT + buf.length
+  if (need > kernel.bytes.length) {
+    kernel.memory.grow(Math.ceil((need - kernel.bytes.length) / 65536))
+    kernel.bytes = Buffer.from(kernel.memory.buffer)
+  }
+  kernel.bytes.set(buf, REGION_AT)
+  regionLoaded = true
 }
 
 /** A running CRC-64. `update` any number of times; read `lo`/`hi` or `bigint`. */
@@ -242,6 +250,7 @@ export class Crc64 {
 
   update(buf: Uint8Array, start = 0, end = buf.length): this {
     if (buf === region && end - start >= REGION_MIN) {
+      if (!regionLoaded) loadRegion(WASM!, buf)
       const { run, bytes } = WASM!
       run(this.lo, this.hi, REGION_AT - WASM_DATA + start, end - start)
       this.lo = bytes.readUInt32LE(WASM_RESULT)

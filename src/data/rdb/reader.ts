@@ -1,6 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer'
-import { ReadStream, createReadStream, statSync } from 'node:fs'
-import { open, type FileHandle } from 'node:fs/promises'
+import { ReadStream, closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { Crc64, crcRegion } from '../crc64.js'
 import {
   MAX_RDB_VERSION,
@@ -166,11 +167,16 @@ function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
  * A file read straight into the reader's buffers (RdbReader.fromFile): each refill reads into the
  * buffer the reader parses next, after the bytes it keeps, instead of joining a separately read
  * chunk onto them (one copy and one allocation less per chunk). Iterable as chunks too.
+ *
+ * Reads are synchronous, as readFileChunks's: from the page cache they cost less than the
+ * thread-pool round trip of an asynchronous read, which on a busy machine waits for a core twice
+ * per chunk (a 44 MiB file: ~10 ms read synchronously, 15 to 100 ms asynchronously). The event loop
+ * still gets a turn every few reads (the target's connection, signals, timers).
  */
 class FileSource implements AsyncIterable<Buffer> {
-  private handle: FileHandle | undefined
-  private opening: Promise<FileHandle> | undefined
+  private fd: number | undefined
   private position = 0
+  private reads = 0
 
   constructor(
     readonly path: string,
@@ -189,17 +195,17 @@ class FileSource implements AsyncIterable<Buffer> {
 
   /** Read the next bytes of the file into target[offset..offset+length); 0 at its end. */
   async readInto(target: Buffer, offset: number, length: number): Promise<number> {
-    this.handle ??= await (this.opening ??= open(this.path, 'r'))
-    const { bytesRead } = await this.handle.read(target, offset, length, this.position)
+    if (++this.reads % TURN_EVERY === 0) await nextTurn()
+    this.fd ??= openSync(this.path, 'r')
+    const bytesRead = readSync(this.fd, target, offset, length, this.position)
     this.position += bytesRead
     return bytesRead
   }
 
   async close(): Promise<void> {
-    const handle = this.handle ?? (await this.opening?.catch(() => undefined))
-    this.handle = undefined
-    this.opening = undefined
-    await handle?.close()
+    const fd = this.fd
+    this.fd = undefined
+    if (fd !== undefined) closeSync(fd)
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
@@ -215,6 +221,9 @@ class FileSource implements AsyncIterable<Buffer> {
     }
   }
 }
+
+/** Synchronous reads between two turns of the event loop. */
+const TURN_EVERY = 4
 
 /** Returned internally for an entry tallied, not yielded. */
 const COUNTED: { readonly counted: true } = { counted: true }
