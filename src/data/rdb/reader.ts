@@ -1,6 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import { ReadStream, closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { open, type FileHandle } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { Crc64, crcRegion } from '../crc64.js'
 import {
@@ -168,13 +168,17 @@ function fileStreamSize(source: AsyncIterable<Buffer>): number | undefined {
  * buffer the reader parses next, after the bytes it keeps, instead of joining a separately read
  * chunk onto them (one copy and one allocation less per chunk). Iterable as chunks too.
  *
- * Reads are synchronous, as readFileChunks's: from the page cache they cost less than the
- * thread-pool round trip of an asynchronous read, which on a busy machine waits for a core twice
- * per chunk (a 44 MiB file: ~10 ms read synchronously, 15 to 100 ms asynchronously). The event loop
- * still gets a turn every few reads (the target's connection, signals, timers).
+ * Reads of a regular file are synchronous, as readFileChunks's: from the page cache they cost less
+ * than the thread-pool round trip of an asynchronous read, which on a busy machine waits for a core
+ * twice per chunk (a 44 MiB file: ~10 ms read synchronously, 15 to 100 ms asynchronously). The
+ * event loop still gets a turn every few reads (the target's connection, signals, timers). Anything
+ * else (a FIFO, a character device) is read asynchronously: its reads may wait on a writer.
  */
 class FileSource implements AsyncIterable<Buffer> {
   private fd: number | undefined
+  /** Whether the path is a regular file (read synchronously), found at the first read. */
+  private regular: boolean | undefined
+  private handle: FileHandle | undefined
   private position = 0
   private reads = 0
 
@@ -195,17 +199,26 @@ class FileSource implements AsyncIterable<Buffer> {
 
   /** Read the next bytes of the file into target[offset..offset+length); 0 at its end. */
   async readInto(target: Buffer, offset: number, length: number): Promise<number> {
-    if (++this.reads % TURN_EVERY === 0) await nextTurn()
-    this.fd ??= openSync(this.path, 'r')
-    const bytesRead = readSync(this.fd, target, offset, length, this.position)
+    // Opening a FIFO waits for its writer: only a regular file is opened synchronously.
+    this.regular ??= this.size() !== undefined
+    let bytesRead: number
+    if (this.regular) {
+      if (++this.reads % TURN_EVERY === 0) await nextTurn()
+      this.fd ??= openSync(this.path, 'r')
+      bytesRead = readSync(this.fd, target, offset, length, this.position)
+    } else {
+      this.handle ??= await open(this.path, 'r')
+      ;({ bytesRead } = await this.handle.read(target, offset, length, this.position))
+    }
     this.position += bytesRead
     return bytesRead
   }
 
   async close(): Promise<void> {
-    const fd = this.fd
-    this.fd = undefined
-    if (fd !== undefined) closeSync(fd)
+    const { fd, handle } = this
+    this.fd = this.handle = undefined
+    if (handle) await handle.close()
+    else if (fd !== undefined) closeSync(fd)
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
