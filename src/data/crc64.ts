@@ -14,8 +14,8 @@ const POLY_LO = 0xac4bc9b5 | 0
 
 /**
  * Slicing tables, interleaved: TABLE[(k * 256 + i) * 2] is the low half and [... + 1] the high half
- * (16 tables: the JavaScript loop slices by 8, WebAssembly by 16)
- * of table k for byte value i (table k = table 0 followed by k zero bytes).
+ * of table k for byte value i (table k = table 0 followed by k zero bytes). Sixteen tables: the
+ * JavaScript loop slices by 8, WebAssembly by 16.
  */
 const TABLE = new Int32Array(16 * 256 * 2)
 
@@ -47,10 +47,11 @@ for (let k = 1; k < 16; k++) {
 // --- WebAssembly kernel -------------------------------------------------------------------------
 //
 // The same table loop over 64-bit integers, sixteen bytes a turn (slicing-by-16: two loads, sixteen
-// independent lookups), runs 4-6x faster as WebAssembly than the JavaScript loop on 32-bit halves. The module is tiny and assembled here, byte by byte, so that it can be
-// read: crc(lo, hi, ptr, len) updates the CRC (lo/hi halves) over memory[DATA + ptr ..+len) and
-// stores the result at RESULT. Tables sit at address 0 (table k at k * 2048). Should WebAssembly be
-// unavailable, the JavaScript loop above is used.
+// independent lookups), runs 4-6x faster as WebAssembly than the JavaScript loop on 32-bit halves.
+// The module is tiny and assembled here, byte by byte, so that it can be read: crc(lo, hi, ptr,
+// len) updates the CRC (lo/hi halves) over memory[DATA + ptr ..+len) and stores the result at
+// RESULT. Tables sit at address 0 (table k at k * 2048). Should WebAssembly be unavailable, the
+// JavaScript loop above is used.
 
 const WASM_RESULT = 16 * 2048
 const WASM_DATA = WASM_RESULT + 8
@@ -160,9 +161,7 @@ function assembleCrcModule(): Uint8Array {
 
 interface WasmKernel {
   run: (lo: number, hi: number, ptr: number, len: number) => void
-  /** A view of the module's memory (made again whenever the memory grows). */
   bytes: Buffer
-  memory: { buffer: ArrayBuffer; grow: (pages: number) => number }
 }
 
 /** The little of the WebAssembly API used here (the project's TypeScript lib does not declare it). */
@@ -176,7 +175,7 @@ function loadWasm(): WasmKernel | undefined {
   if (!api || process.env.KVTOP_CRC64_JS) return undefined
   try {
     const instance = new api.Instance(new api.Module(assembleCrcModule()))
-    const memory = instance.exports.mem as WasmKernel['memory']
+    const memory = instance.exports.mem as { buffer: ArrayBuffer }
     const bytes = Buffer.from(memory.buffer)
     for (let i = 0; i < 16 * 256; i++) {
       bytes.writeInt32LE(TABLE[2 * i], i * 8)
@@ -185,7 +184,6 @@ function loadWasm(): WasmKernel | undefined {
     const kernel: WasmKernel = {
       run: instance.exports.crc as WasmKernel['run'],
       bytes,
-      memory,
     }
     // Self-check against the check value before trusting it.
     bytes.write('123456789', WASM_DATA, 'latin1')
@@ -216,53 +214,14 @@ function loadWasm(): WasmKernel | undefined {
 }
 
 const WASM = loadWasm()
+/** Which loop computes CRCs of 1 KiB and more: 'javascript' only when WebAssembly failed to load or its self-check. */
+export const CRC64_KERNEL: 'webassembly' | 'javascript' = WASM ? 'webassembly' : 'javascript'
 /**
  * Below this many bytes the JavaScript loop wins over copying into WebAssembly memory (Node 20,
  * x64: a 150-byte DUMP payload takes ~200 ns in JavaScript, ~340 ns copied and run in WebAssembly;
  * the two meet near 900 bytes).
  */
 const WASM_MIN = 1024
-
-/**
- * A buffer copied whole into WebAssembly memory (after the scratch area), so that CRCs over its
- * ranges run there with no copy each, however short: an RDB reader's buffer, whose DUMP payloads
- * (a few hundred bytes each) are checksummed one by one. Its bytes must not change while it is the
- * region; the reader never writes a buffer again once it parses it.
- */
-const REGION_AT = WASM_DATA + WASM_CHUNK
-/** Bigger buffers are not copied in: they are rare (a record of many MB) and memory is not given back. */
-const REGION_MAX = 64 * 1024 * 1024
-/**
- * Below this many bytes of a region the JavaScript loop is still faster than the call into
- * WebAssembly (Node 20, x64: the two meet near 24 bytes).
- */
-const REGION_MIN = 32
-let region: Uint8Array | undefined
-/** Whether the region's bytes are in WebAssembly memory yet: copied at its first CRC, not before. */
-let regionLoaded = false
-
-/**
- * Make `buf` the region (see REGION_AT): copied into WebAssembly memory once, at the first CRC
- * over it (a pass that computes none pays nothing), none per CRC over its ranges after that.
- * Returns false (and leaves no region) when WebAssembly is unavailable or the buffer is too big.
- */
-export function crcRegion(buf: Uint8Array): boolean {
-  region = undefined
-  regionLoaded = false
-  if (!WASM || buf.length > REGION_MAX) return false
-  region = buf
-  return true
-}
-
-function loadRegion(kernel: WasmKernel, buf: Uint8Array): void {
-  const need = REGION_AT + buf.length
-  if (need > kernel.bytes.length) {
-    kernel.memory.grow(Math.ceil((need - kernel.bytes.length) / 65536))
-    kernel.bytes = Buffer.from(kernel.memory.buffer)
-  }
-  kernel.bytes.set(buf, REGION_AT)
-  regionLoaded = true
-}
 
 /** A running CRC-64. `update` any number of times; read `lo`/`hi` or `bigint`. */
 export class Crc64 {
@@ -277,14 +236,6 @@ export class Crc64 {
   }
 
   update(buf: Uint8Array, start = 0, end = buf.length): this {
-    if (buf === region && end - start >= REGION_MIN) {
-      if (!regionLoaded) loadRegion(WASM!, buf)
-      const { run, bytes } = WASM!
-      run(this.lo, this.hi, REGION_AT - WASM_DATA + start, end - start)
-      this.lo = bytes.readUInt32LE(WASM_RESULT)
-      this.hi = bytes.readUInt32LE(WASM_RESULT + 4)
-      return this
-    }
     if (WASM && end - start >= WASM_MIN) {
       const { run, bytes } = WASM
       for (let i = start; i < end; i += WASM_CHUNK) {

@@ -64,12 +64,9 @@ export function writeDumpPayload(
   target[p] = version & 0xff
   target[p + 1] = version >> 8
   p += 2
-  // The value's bytes are checksummed where they came from: when that is a reader's buffer kept in
-  // WebAssembly memory (crcRegion), with no copy.
   const crc = SHARED_CRC
   crc.lo = crc.hi = 0
-  crc.updateJs(target, offset, offset + 1).update(source, valueStart, valueEnd)
-  crc.updateJs(target, p - 2, p).writeLE(target, p)
+  crc.update(target, offset, p).writeLE(target, p)
   return p + 8
 }
 

@@ -2,7 +2,7 @@ import { constants as bufferConstants } from 'node:buffer'
 import { ReadStream, closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { Crc64, crcRegion } from '../crc64.js'
+import { Crc64 } from '../crc64.js'
 import {
   MAX_RDB_VERSION,
   RDB_OPCODE,
@@ -425,10 +425,7 @@ export class RdbReader {
         if (this.verify) this.crc.update(c.buf, this.crcPos, c.recordStart)
         const keep = c.buf.subarray(c.recordStart, c.end)
         c.base += c.recordStart
-        // A buffer the reader made (never written again) goes into WebAssembly memory once: the
-        // file's CRC and each DUMP payload's are computed there with no copy each (crcRegion).
-        if (keep.length === 0 && pending.length === 1) c.buf = pending[0]
-        else crcRegion((c.buf = Buffer.concat([keep, ...pending])))
+        c.buf = keep.length === 0 && pending.length === 1 ? pending[0] : Buffer.concat([keep, ...pending])
         c.pos = 0
         c.end = c.buf.length
         c.recordStart = 0
@@ -482,7 +479,6 @@ export class RdbReader {
     if (this.verify) this.crc.update(c.buf, this.crcPos, c.recordStart)
     c.base += c.recordStart
     c.buf = filled === next.length ? next : next.subarray(0, filled)
-    crcRegion(c.buf)
     c.pos = 0
     c.end = filled
     c.recordStart = 0
