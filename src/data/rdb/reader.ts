@@ -205,7 +205,8 @@ class FileSource implements AsyncIterable<Buffer> {
     if (this.regular) {
       if (++this.reads % TURN_EVERY === 0) await nextTurn()
       this.fd ??= openSync(this.path, 'r')
-      bytesRead = readSync(this.fd, target, offset, length, this.position)
+      // A chunk at a time, even into a record's big buffer: the event loop's turns stay regular.
+      bytesRead = readSync(this.fd, target, offset, Math.min(length, this.chunkSize), this.position)
     } else {
       this.handle ??= await open(this.path, 'r')
       ;({ bytesRead } = await this.handle.read(target, offset, length, this.position))
