@@ -416,6 +416,44 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       skipString(c)
       return 1
     case RDB_TYPE.LIST:
+    case RDB_TYPE.SET:
+    case RDB_TYPE.ZSET:
+    case RDB_TYPE.HASH:
+    case RDB_TYPE.ZSET_2:
+      return walkElements(c, type)
+    case RDB_TYPE.MODULE_2:
+      return walkModule(c)
+    case RDB_TYPE.MODULE_PRE_GA:
+      return c.fail(
+        'module value of the 4.0 release-candidate format (type 6) cannot be parsed without its module',
+        'a module value of type 7',
+        at - 1,
+      )
+    case RDB_TYPE.HASH_ZIPMAP:
+    case RDB_TYPE.LIST_ZIPLIST:
+    case RDB_TYPE.SET_INTSET:
+    case RDB_TYPE.ZSET_ZIPLIST:
+    case RDB_TYPE.HASH_ZIPLIST:
+    case RDB_TYPE.HASH_LISTPACK:
+    case RDB_TYPE.ZSET_LISTPACK:
+    case RDB_TYPE.SET_LISTPACK:
+      return open ? walkBlob(c, type, at) : skipCounted(c)
+    case RDB_TYPE.LIST_QUICKLIST:
+      return walkQuicklist(c, at, open)
+    case RDB_TYPE.LIST_QUICKLIST_2:
+      return walkQuicklist2(c, at, open)
+    case RDB_TYPE.STREAM_LISTPACKS:
+    case RDB_TYPE.STREAM_LISTPACKS_2:
+    case RDB_TYPE.STREAM_LISTPACKS_3:
+      return walkStream(c, type)
+  }
+  return walkDialectValue(c, type, dialect, at, open)
+}
+
+/** The element-by-element encodings: every element a string (a zset's scores after them). */
+function walkElements(c: RdbCursor, type: number): number {
+  switch (type) {
+    case RDB_TYPE.LIST:
     case RDB_TYPE.SET: {
       const n = readCount(c, 1)
       for (let i = 0; i < n; i++) skipString(c)
@@ -437,7 +475,8 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       }
       return n
     }
-    case RDB_TYPE.ZSET_2: {
+    default: {
+      // ZSET_2: binary double scores.
       const n = readCount(c, 9)
       for (let i = 0; i < n; i++) {
         skipString(c)
@@ -445,67 +484,79 @@ export function walkValue(c: RdbCursor, type: number, dialect: RdbDialect, count
       }
       return n
     }
-    case RDB_TYPE.MODULE_2: {
-      const id = readLenBig(c)
-      skipModuleBody(c)
-      c.module = moduleTypeName(id).name
-      return 1
-    }
-    case RDB_TYPE.MODULE_PRE_GA:
-      return c.fail(
-        'module value of the 4.0 release-candidate format (type 6) cannot be parsed without its module',
-        'a module value of type 7',
-        at - 1,
-      )
+  }
+}
+
+/** A module value: its id, then an annotated body; c.module names the module. */
+function walkModule(c: RdbCursor): number {
+  const id = readLenBig(c)
+  skipModuleBody(c)
+  c.module = moduleTypeName(id).name
+  return 1
+}
+
+/** One compact blob (zipmap, ziplist, intset, listpack), opened: its elements counted. */
+function walkBlob(c: RdbCursor, type: number, at: number): number {
+  switch (type) {
     case RDB_TYPE.HASH_ZIPMAP:
-      return open ? blobCount(c, 'zipmap', at) : skipCounted(c)
+      return blobCount(c, 'zipmap', at)
     case RDB_TYPE.LIST_ZIPLIST:
-      return open ? blobCount(c, 'ziplist', at) : skipCounted(c)
+      return blobCount(c, 'ziplist', at)
     case RDB_TYPE.SET_INTSET:
-      return open ? blobCount(c, 'intset', at) : skipCounted(c)
+      return blobCount(c, 'intset', at)
     case RDB_TYPE.ZSET_ZIPLIST:
     case RDB_TYPE.HASH_ZIPLIST:
-      return open ? blobCount(c, 'ziplist', at, 2) : skipCounted(c)
-    case RDB_TYPE.LIST_QUICKLIST: {
-      const nodes = readCount(c, 1)
-      let total = 0
-      for (let i = 0; i < nodes; i++) {
-        if (open) total += blobCount(c, 'ziplist', at)
-        else skipString(c)
-      }
-      return open ? total : -1
-    }
-    case RDB_TYPE.LIST_QUICKLIST_2: {
-      const nodes = readCount(c, 2)
-      let total = 0
-      for (let i = 0; i < nodes; i++) {
-        const containerAt = c.pos
-        const container = readLen(c)
-        if (container !== 1 && container !== 2) {
-          c.fail(
-            `invalid quicklist container ${container} in ${c.what}`,
-            'container 1 (plain) or 2 (packed)',
-            containerAt,
-          )
-        }
-        if (container === 1) {
-          skipString(c)
-          total += 1
-        } else if (open) total += blobCount(c, 'listpack', at)
-        else skipString(c)
-      }
-      return open ? total : -1
-    }
-    case RDB_TYPE.HASH_LISTPACK:
-    case RDB_TYPE.ZSET_LISTPACK:
-      return open ? blobCount(c, 'listpack', at, 2) : skipCounted(c)
+      return blobCount(c, 'ziplist', at, 2)
     case RDB_TYPE.SET_LISTPACK:
-      return open ? blobCount(c, 'listpack', at) : skipCounted(c)
-    case RDB_TYPE.STREAM_LISTPACKS:
-    case RDB_TYPE.STREAM_LISTPACKS_2:
-    case RDB_TYPE.STREAM_LISTPACKS_3:
-      return walkStream(c, type)
+      return blobCount(c, 'listpack', at)
+    default:
+      // HASH_LISTPACK, ZSET_LISTPACK: field/value and member/score pairs.
+      return blobCount(c, 'listpack', at, 2)
   }
+}
+
+/** A quicklist of ziplists (RDB 7-9); -1 when not opened. */
+function walkQuicklist(c: RdbCursor, at: number, open: boolean): number {
+  const nodes = readCount(c, 1)
+  let total = 0
+  for (let i = 0; i < nodes; i++) {
+    if (open) total += blobCount(c, 'ziplist', at)
+    else skipString(c)
+  }
+  return open ? total : -1
+}
+
+/** A quicklist of listpacks and plain nodes (RDB 10+); -1 when not opened. */
+function walkQuicklist2(c: RdbCursor, at: number, open: boolean): number {
+  const nodes = readCount(c, 2)
+  let total = 0
+  for (let i = 0; i < nodes; i++) {
+    const containerAt = c.pos
+    const container = readLen(c)
+    if (container !== 1 && container !== 2) {
+      c.fail(
+        `invalid quicklist container ${container} in ${c.what}`,
+        'container 1 (plain) or 2 (packed)',
+        containerAt,
+      )
+    }
+    if (container === 1) {
+      skipString(c)
+      total += 1
+    } else if (open) total += blobCount(c, 'listpack', at)
+    else skipString(c)
+  }
+  return open ? total : -1
+}
+
+/** Types that only one dialect has (hashes with field TTLs); anything else is refused. */
+function walkDialectValue(
+  c: RdbCursor,
+  type: number,
+  dialect: RdbDialect,
+  at: number,
+  open: boolean,
+): number {
   if (dialect === 'redis-ce') {
     switch (type) {
       case RDB_TYPE.HASH_METADATA:

@@ -41,14 +41,52 @@ export async function openSyncStream(
   node: NodeAddress,
   options: { stallTimeoutMs?: number } = {},
 ): Promise<SyncStream> {
+  const { socket, address } = await dialForSync(spec, node)
+  socket.write(encodeCommand(['SYNC']))
+  const iterator = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  try {
+    const handshake = new HandshakeReader(
+      iterator,
+      address,
+      options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    )
+    const header = await readSyncHeader(handshake, address)
+    // A destroyed socket's error reaches the pending read; never an unhandled 'error' event.
+    socket.on('error', () => {})
+    const transfer = new TransferReads(iterator)
+    const format = header.startsWith('$EOF:')
+      ? eofFormat(header, handshake.rest, transfer, address)
+      : lengthFormat(header, handshake.rest, transfer, address)
+    return {
+      ...format,
+      node: address,
+      get silentForMs() {
+        return transfer.silentForMs
+      },
+      abort: (err: Error) => socket.destroy(err),
+      close: () => socket.destroy(),
+    }
+  } catch (err) {
+    socket.destroy()
+    throw err
+  }
+}
+
+/**
+ * A connection to `node` made ready for SYNC: dialled, logged in, the REPLCONFs answered (an old
+ * server does not know rdb-only; that is fine), then detached from the RESP layer as a bare socket.
+ * Redis refuses SYNC while replies are pending, hence the wait for those. Failures are connect errors
+ * (exit 3).
+ */
+async function dialForSync(
+  spec: ConnectionSpec,
+  node: NodeAddress,
+): Promise<{ socket: net.Socket; address: string }> {
   const { options: dial, context, address } = nodeDialOptions(spec, node)
   const deadline = Date.now() + spec.timeoutMs
-  let socket: net.Socket
   let conn: RawRespConnection | undefined
   try {
     conn = await RawRespConnection.connect({ ...dial, deadline })
-    // REPLCONF replies: an old server does not know rdb-only; that is fine. SYNC only once these
-    // have been answered: Redis refuses it while replies are pending.
     await conn.withDeadline(
       deadline,
       'REPLCONF',
@@ -57,156 +95,157 @@ export async function openSyncStream(
         ['REPLCONF', 'capa', 'eof'],
       ]),
     )
-    socket = conn.detach()
+    return { socket: conn.detach(), address }
   } catch (err) {
     conn?.close()
     const mapped = mapConnectError(err, context)
     throw spec.iam ? explainIamFailure(mapped) : mapped
   }
-  socket.write(encodeCommand(['SYNC']))
+}
 
-  const iterator = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  let buf: Buffer = Buffer.alloc(0)
-  const idleMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
-  const pull = async (): Promise<boolean> => {
+/**
+ * Lines of the SYNC reply before the RDB starts, read from the socket with a bound on silence
+ * (`idleMs`, 0: none): the server sends keepalive newlines while it prepares the snapshot. `rest`
+ * holds the bytes read past the last line (the start of the RDB).
+ */
+class HandshakeReader {
+  rest: Buffer = Buffer.alloc(0)
+
+  constructor(
+    private readonly iterator: AsyncIterator<Buffer>,
+    private readonly address: string,
+    private readonly idleMs: number,
+  ) {}
+
+  async readLine(): Promise<string> {
+    for (;;) {
+      const nl = this.rest.indexOf(0x0a)
+      if (nl >= 0) {
+        const line = this.rest.toString('latin1', 0, nl).replace(/\r$/, '')
+        this.rest = this.rest.subarray(nl + 1)
+        return line
+      }
+      if (!(await this.pull()))
+        throw new OperationError(`${this.address} closed the connection during the SYNC handshake`)
+    }
+  }
+
+  private async pull(): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined
     try {
       const next = await Promise.race([
-        iterator.next(),
+        this.iterator.next(),
         new Promise<never>((_, reject) => {
-          if (idleMs > 0)
-            timer = setTimeout(
-              () =>
-                reject(
-                  new OperationError(
-                    `SYNC stopped: ${stallMessage({ address, silentForMs: idleMs })} while preparing the snapshot`,
-                    {
-                      code: 'stalled',
-                      hint: 'The node is hung, overloaded or cut off: check it, then run the command again. If it is only slow, raise --stall-timeout (0 waits forever).',
-                    },
-                  ),
-                ),
-              idleMs,
-            )
+          if (this.idleMs > 0) timer = setTimeout(() => reject(this.stalled()), this.idleMs)
         }),
       ])
       if (next.done) return false
-      buf = buf.length ? Buffer.concat([buf, next.value]) : next.value
+      this.rest = this.rest.length ? Buffer.concat([this.rest, next.value]) : next.value
       return true
     } finally {
       if (timer) clearTimeout(timer)
     }
   }
-  const readLine = async (): Promise<string> => {
-    for (;;) {
-      const nl = buf.indexOf(0x0a)
-      if (nl >= 0) {
-        const line = buf.toString('latin1', 0, nl).replace(/\r$/, '')
-        buf = buf.subarray(nl + 1)
-        return line
-      }
-      if (!(await pull()))
-        throw new OperationError(`${address} closed the connection during the SYNC handshake`)
+
+  private stalled(): OperationError {
+    return new OperationError(
+      `SYNC stopped: ${stallMessage({ address: this.address, silentForMs: this.idleMs })} while preparing the snapshot`,
+      {
+        code: 'stalled',
+        hint: 'The node is hung, overloaded or cut off: check it, then run the command again. If it is only slow, raise --stall-timeout (0 waits forever).',
+      },
+    )
+  }
+}
+
+/** The SYNC reply's header line (`$<len>` or `$EOF:<mark>`), after the keepalives; refusals and errors thrown. */
+async function readSyncHeader(handshake: HandshakeReader, address: string): Promise<string> {
+  let header = ''
+  while (header === '') header = await handshake.readLine()
+  if (header.startsWith('-')) {
+    const message = header.slice(1)
+    if (isCommandRefusal({ message })) {
+      throw new UsageError(`${address} refuses SYNC for this user: ${message}`, {
+        code: 'refused',
+        hint: 'ElastiCache and MemoryDB forbid SYNC: use --method scan (the default), which reads keys with SCAN and DUMP.',
+      })
+    }
+    throw new OperationError(`SYNC failed on ${address}: ${message}`)
+  }
+  if (!header.startsWith('$'))
+    throw new OperationError(`unexpected reply to SYNC from ${address}: ${header.slice(0, 80)}`)
+  return header
+}
+
+/** Reads of the RDB transfer, timed: how long the consumer has been waiting for the next chunk. */
+class TransferReads {
+  /** Since when the consumer has been waiting (0: not waiting). */
+  private waitingSince = 0
+
+  constructor(private readonly iterator: AsyncIterator<Buffer>) {}
+
+  get silentForMs(): number {
+    return this.waitingSince ? Date.now() - this.waitingSince : 0
+  }
+
+  async next(): Promise<IteratorResult<Buffer>> {
+    this.waitingSince = Date.now()
+    try {
+      return await this.iterator.next()
+    } finally {
+      this.waitingSince = 0
     }
   }
-  const fail = (err: Error): never => {
-    socket.destroy()
-    throw err
+}
+
+type TransferFormat = Pick<SyncStream, 'format' | 'length' | 'eofMark' | 'chunks'>
+
+/** Diskless `$EOF:<40-byte mark>`: every byte up to the socket's end, the mark after the RDB included. */
+function eofFormat(header: string, rest: Buffer, transfer: TransferReads, address: string): TransferFormat {
+  const mark = Buffer.from(header.slice(5), 'latin1')
+  if (mark.length !== 40) throw new OperationError(`malformed EOF marker from ${address}`)
+  return {
+    format: 'eof',
+    eofMark: mark,
+    chunks: (async function* () {
+      if (rest.length) yield rest
+      for (;;) {
+        const chunk = await transfer.next()
+        if (chunk.done) return
+        yield chunk.value
+      }
+    })(),
   }
-  try {
-    let header = ''
-    // While the server prepares the snapshot it sends bare newlines as keepalives.
-    while (header === '') header = await readLine()
-    if (header.startsWith('-')) {
-      const message = header.slice(1)
-      if (isCommandRefusal({ message })) {
-        fail(
-          new UsageError(`${address} refuses SYNC for this user: ${message}`, {
-            code: 'refused',
-            hint: 'ElastiCache and MemoryDB forbid SYNC: use --method scan (the default), which reads keys with SCAN and DUMP.',
-          }),
-        )
+}
+
+/** `$<len>`: exactly `len` bytes; the connection closing before them is an error. */
+function lengthFormat(
+  header: string,
+  first: Buffer,
+  transfer: TransferReads,
+  address: string,
+): TransferFormat {
+  const length = Number(header.slice(1))
+  if (!Number.isSafeInteger(length) || length < 0)
+    throw new OperationError(`malformed SYNC length from ${address}`)
+  return {
+    format: 'length',
+    length,
+    chunks: (async function* () {
+      let left = length
+      if (first.length) {
+        const take = first.subarray(0, left)
+        left -= take.length
+        yield take
       }
-      fail(new OperationError(`SYNC failed on ${address}: ${message}`))
-    }
-    if (!header.startsWith('$'))
-      fail(new OperationError(`unexpected reply to SYNC from ${address}: ${header.slice(0, 80)}`))
-    const closeSocket = () => socket.destroy()
-    // A destroyed socket's error reaches the pending read; never an unhandled 'error' event.
-    socket.on('error', () => {})
-    const abort = (err: Error) => socket.destroy(err)
-    /** Since when the consumer has been waiting for the next chunk (0: not waiting). */
-    let waitingSince = 0
-    const next = async (): Promise<IteratorResult<Buffer>> => {
-      waitingSince = Date.now()
-      try {
-        return await iterator.next()
-      } finally {
-        waitingSince = 0
+      while (left > 0) {
+        const chunk = await transfer.next()
+        if (chunk.done)
+          throw new OperationError(`${address} closed the connection ${left} bytes before the end of the RDB`)
+        const take = chunk.value.length > left ? chunk.value.subarray(0, left) : chunk.value
+        left -= take.length
+        yield take
       }
-    }
-    const silence = {
-      get silentForMs() {
-        return waitingSince ? Date.now() - waitingSince : 0
-      },
-    }
-    if (header.startsWith('$EOF:')) {
-      const mark = Buffer.from(header.slice(5), 'latin1')
-      if (mark.length !== 40) fail(new OperationError(`malformed EOF marker from ${address}`))
-      const rest = buf
-      return {
-        format: 'eof',
-        eofMark: mark,
-        node: address,
-        get silentForMs() {
-          return silence.silentForMs
-        },
-        abort,
-        close: closeSocket,
-        chunks: (async function* () {
-          if (rest.length) yield rest
-          for (;;) {
-            const chunk = await next()
-            if (chunk.done) return
-            yield chunk.value
-          }
-        })(),
-      }
-    }
-    const length = Number(header.slice(1))
-    if (!Number.isSafeInteger(length) || length < 0)
-      fail(new OperationError(`malformed SYNC length from ${address}`))
-    const first = buf
-    return {
-      format: 'length',
-      length,
-      node: address,
-      get silentForMs() {
-        return silence.silentForMs
-      },
-      abort,
-      close: closeSocket,
-      chunks: (async function* () {
-        let left = length
-        if (first.length) {
-          const take = first.subarray(0, left)
-          left -= take.length
-          yield take
-        }
-        while (left > 0) {
-          const chunk = await next()
-          if (chunk.done)
-            throw new OperationError(
-              `${address} closed the connection ${left} bytes before the end of the RDB`,
-            )
-          const take = chunk.value.length > left ? chunk.value.subarray(0, left) : chunk.value
-          left -= take.length
-          yield take
-        }
-      })(),
-    }
-  } catch (err) {
-    socket.destroy()
-    throw err
+    })(),
   }
 }

@@ -8,7 +8,6 @@ import {
   openSync,
   readFileSync,
   readdirSync,
-  readlinkSync,
   renameSync,
   rmSync,
   statSync,
@@ -20,6 +19,7 @@ import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AtomicFile } from '../../../src/data/atomic-file.js'
 import { KvtopError, OperationError, UsageError, fileWriteError } from '../../../src/errors.js'
+import { fdsOpenOn } from '../../helpers/open-fds.js'
 
 /**
  * The file system under the helper is the real one, with failures injected where the tests ask:
@@ -99,20 +99,6 @@ vi.mock('node:fs', async (importOriginal) => {
   }
   return { ...mocked, default: mocked }
 })
-
-/** Descriptors of this process open on `path` (Linux: /proc/self/fd); undefined elsewhere. */
-function fdsOpenOn(path: string): number | undefined {
-  if (!existsSync('/proc/self/fd')) return undefined
-  let n = 0
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(path)) n++
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n
-}
 
 /** Write `chunks` on the helper's stream, honouring backpressure, until done or the stream errs. */
 async function writeChunks(file: AtomicFile, chunks: Buffer[]): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { Crc64, crc64, crc64Combine } from '../../../src/data/crc64.js'
+import { CRC64_KERNEL, Crc64, crc64, crc64Combine } from '../../../src/data/crc64.js'
 
 /** The definition, bit by bit: reflected, polynomial 0xad93d23594c935a9, init 0, no final xor. */
 function crcReference(b: Uint8Array): bigint {
@@ -13,6 +13,10 @@ function crcReference(b: Uint8Array): bigint {
 }
 
 describe('crc64 (Redis RDB / DUMP checksum)', () => {
+  it('runs the WebAssembly kernel (its self-check passed), not the JavaScript fallback', () => {
+    expect(CRC64_KERNEL).toBe(process.env.KVTOP_CRC64_JS ? 'javascript' : 'webassembly')
+  })
+
   it('has the Jones check value', () => {
     expect(crc64(Buffer.from('123456789')).toString(16)).toBe('e9c6d914c4b8d9ca')
   })

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { RdbFormatError, RdbReader, type RdbRecord } from '../../../../src/data/rdb/reader.js'
 import { rdbFile, str } from '../../../helpers/rdb-craft.js'
 import { dir, once } from './rdb-records.js'
+import { fdsOpenOn } from '../../../helpers/open-fds.js'
 
 /**
  * RdbReader.fromFile reads the file straight into the buffers it parses (no chunk joined onto the
@@ -35,10 +36,6 @@ async function collect(reader: RdbReader): Promise<unknown[]> {
   const out: unknown[] = []
   for await (const batch of reader.batches()) for (const r of batch) out.push(shape(r))
   return out
-}
-
-function openFds(): number {
-  return readdirSync('/proc/self/fd').length
 }
 
 describe('RdbReader.fromFile', () => {
@@ -90,10 +87,10 @@ describe('RdbReader.fromFile', () => {
     for (let cut = 0; cut < good.length; cut += cut < 64 ? 1 : 13) cuts.push(cut)
     const path = (cut: number) => join(tmp, `cut-${cut}.rdb`)
     for (const cut of cuts) writeFileSync(path(cut), good.subarray(0, cut))
-    const before = openFds()
+    const before = fdsOpenOn(tmp)
     const fromFile: (RdbFormatError | undefined)[] = []
     for (const cut of cuts) fromFile.push(await failure(RdbReader.fromFile(path(cut), { chunkSize: 64 })))
-    expect(openFds()).toBe(before)
+    expect(fdsOpenOn(tmp)).toBe(before)
     let truncated = 0
     for (const [i, cut] of cuts.entries()) {
       const fromStream = await failure(new RdbReader(createReadStream(path(cut), { highWaterMark: 64 })))
@@ -114,13 +111,13 @@ describe('RdbReader.fromFile', () => {
 
   it('a missing file rejects with ENOENT; a reader left after its first batch closes the file', async () => {
     await expect(collect(RdbReader.fromFile(join(tmp, 'none.rdb')))).rejects.toMatchObject({ code: 'ENOENT' })
-    const before = openFds()
+    const before = fdsOpenOn(dir)
     for (let i = 0; i < 20; i++) {
       for await (const batch of RdbReader.fromFile(join(dir, 'legacy-v9.rdb'), { chunkSize: 16 }).batches()) {
         expect(batch.length).toBeGreaterThan(0)
         break
       }
     }
-    expect(openFds()).toBe(before)
+    expect(fdsOpenOn(dir)).toBe(before)
   })
 })

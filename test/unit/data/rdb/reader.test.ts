@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { RdbFormatError, RdbReader } from '../../../../src/data/rdb/reader.js'
+import { RdbFormatError, RdbReader, type RdbRecord } from '../../../../src/data/rdb/reader.js'
 import { decodeValue } from '../../../../src/data/rdb/value.js'
 import { len, listpack, rdbFile, str } from '../../../helpers/rdb-craft.js'
 import { BIN, dir, entries, once, read } from './rdb-records.js'
@@ -198,5 +198,47 @@ describe('RdbReader: formats the installed redis-server does not write', () => {
     const rest: Buffer[] = []
     for await (const chunk of reader.rest()) rest.push(chunk)
     expect(Buffer.concat(rest).equals(aof)).toBe(true)
+  })
+})
+
+describe('RdbReader: counting entries', () => {
+  /** Keys per db and per type, in the order they first appear, from the records themselves. */
+  function expectedTally(records: RdbRecord[]) {
+    const perDb = new Map<number, number>()
+    const perType = new Map<number, number>()
+    let expires = 0
+    for (const e of entries(records)) {
+      perDb.set(e.db, (perDb.get(e.db) ?? 0) + 1)
+      perType.set(e.rdbType, (perType.get(e.rdbType) ?? 0) + 1)
+      if (e.expireAt !== undefined) expires++
+    }
+    return { keys: entries(records).length, expires, perDb: [...perDb], perType: [...perType] }
+  }
+
+  const crafted = rdbFile(10, [
+    {
+      db: 0,
+      entries: [
+        { type: 0, key: Buffer.from('a'), value: str('1') },
+        { type: 1, key: BIN, value: Buffer.concat([len(1), str('x')]) },
+        { type: 0, key: Buffer.from('b'), value: str('2'), expireMs: 4102444800000 },
+      ],
+    },
+    { db: 3, entries: [{ type: 1, key: Buffer.from('c'), value: Buffer.concat([len(1), str('y')]) }] },
+    { db: 7, entries: [{ type: 0, key: Buffer.from('d'), value: str('3') }] },
+  ])
+
+  it.each([
+    ['crafted, three dbs', crafted],
+    ['redis7-types.rdb', readFileSync(`${dir}redis7-types.rdb`)],
+    ['legacy-v9.rdb', readFileSync(`${dir}legacy-v9.rdb`)],
+  ])('tallies keys per db and per type as yielding them does, in any chunking (%s)', async (_, file) => {
+    const want = expectedTally(await read(file))
+    for (const chunk of [file.length, 64, 7]) {
+      const reader = new RdbReader(once(file, chunk), { entries: 'count' })
+      for await (const batch of reader.batches()) expect(entries(batch)).toEqual([])
+      const t = reader.tally
+      expect({ keys: t.keys, expires: t.expires, perDb: [...t.perDb], perType: [...t.perType] }).toEqual(want)
+    }
   })
 })
