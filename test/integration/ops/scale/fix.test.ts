@@ -9,6 +9,8 @@ import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 import { AckWriter } from './ack-writer.js'
 import { clusterClient, redisCliCheck } from './helpers.js'
 
+const BIG_SET_MEMBERS = 1_000_000
+
 const BIN = fileURLToPath(new URL('../../../../bin/kvtop.js', import.meta.url))
 const HOT_KEYS = 12_000
 
@@ -187,7 +189,9 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
     }
     const slot = calculateSlot(bigKey)
     const owner = await sb.admin(victim.port)
-    for (let i = 0; i < 400_000; i += 10_000)
+    // Big enough that the target's RESTORE alone outlasts --migrate-timeout 0.1 even on an idle
+    // machine (400,000 members were restored within it once).
+    for (let i = 0; i < BIG_SET_MEMBERS; i += 10_000)
       await owner.sadd(bigKey, ...Array.from({ length: 10_000 }, (_, j) => `member-${i + j}`))
 
     const r = await runCli(
@@ -213,14 +217,14 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
     expect(result.removed).toEqual([])
     expect(result.warnings.join('\n')).toMatch(/is not removed/)
     // Still served while open.
-    expect(await reader.scard(bigKey)).toBe(400_000)
+    expect(await reader.scard(bigKey)).toBe(BIG_SET_MEMBERS)
 
     const fixed = await runCli(['scale', sb.url, '--fix', '--yes', '--json', '--migrate-timeout', '60'], {
       timeoutMs: 120_000,
     })
     expect(fixed.code, fixed.stderr).toBe(0)
     expect(JSON.parse(fixed.stdout).fix.settled).toBe(1)
-    expect(await reader.scard(bigKey)).toBe(400_000)
+    expect(await reader.scard(bigKey)).toBe(BIG_SET_MEMBERS)
     const cli = redisCliCheck(sb.summary.nodes[0].port)
     expect(cli.clean, cli.output).toBe(true)
   })
