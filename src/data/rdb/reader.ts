@@ -103,7 +103,7 @@ export type RdbRecord =
 
 export type ChecksumStatus = 'ok' | 'mismatch' | 'disabled' | 'absent' | 'not-verified'
 
-export interface RdbEof {
+interface RdbEof {
   kind: 'eof'
   offset: number
   checksum: ChecksumStatus

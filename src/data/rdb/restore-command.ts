@@ -6,7 +6,7 @@ const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
 const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
 
-export interface RestoreCommandOptions {
+interface RestoreCommandOptions {
   replace: boolean
   /** Send the entry's LRU idle time and LFU counter (IDLETIME, FREQ) when the file has them. */
   lruLfu: boolean

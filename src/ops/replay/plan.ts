@@ -12,7 +12,7 @@ import type { ReplayInput } from './sources.js'
  * Keys on every primary of the target, all dbs (INFO keyspace; DBSIZE, db 0 only, where INFO is
  * refused), with a short description of where they are.
  */
-export async function targetKeyCount(target: Deployment): Promise<{ total: number; where: string[] }> {
+async function targetKeyCount(target: Deployment): Promise<{ total: number; where: string[] }> {
   let total = 0
   const found: string[] = []
   for (const node of target.primaries) {

@@ -1,7 +1,7 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { ReplayInput } from './sources.js'
 
-export interface ReplayErrorSample {
+interface ReplayErrorSample {
   file: string
   offset: number
   /** The command's number in the log (1 for the first). */

@@ -93,7 +93,7 @@ export interface LogScan {
   seconds: number
 }
 
-export interface ScanOptions {
+interface ScanOptions {
   untilMs?: number
   skipTruncatedTail?: boolean
   signal?: AbortSignal

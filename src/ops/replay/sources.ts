@@ -109,7 +109,7 @@ class FramedItem implements ReplayItem {
   }
 }
 
-export interface ReplaySourceOptions {
+interface ReplaySourceOptions {
   skipTruncatedTail?: boolean
   /** RDB entries as `RESTORE key` only, their values not made into DUMP payloads (a pre-pass). */
   keysOnly?: boolean

@@ -39,7 +39,7 @@ export interface Tag extends LogPosition {
   retried?: boolean
 }
 
-export interface CommandRun {
+interface CommandRun {
   /** The batch index of its first command. */
   first: number
   offsets: number[]

@@ -14,7 +14,7 @@ import type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 
 export type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 
-export interface SnapshotFileReport {
+interface SnapshotFileReport {
   path: string
   keys: number
   expires: number

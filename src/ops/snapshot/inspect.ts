@@ -5,7 +5,7 @@ import { UsageError } from '../../errors.js'
 import { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
 
-export interface TypeStats {
+interface TypeStats {
   keys: number
   expires: number
   elements: number
@@ -15,7 +15,7 @@ export interface TypeStats {
   encodings: Record<string, number>
 }
 
-export interface DbStats {
+interface DbStats {
   db: number
   keys: number
   expires: number
@@ -27,7 +27,7 @@ export interface DbStats {
   sizeHint?: { keys: number; expires: number }
 }
 
-export interface LargestKey {
+interface LargestKey {
   /** Escaped the way redis-cli prints keys. */
   key: string
   db: number
@@ -57,7 +57,7 @@ export interface InspectReport {
   trailingBytes: number
 }
 
-export interface InspectOptions {
+interface InspectOptions {
   /** How many of the largest keys to list (default 20). */
   top?: number
   onEvent?: EventSink

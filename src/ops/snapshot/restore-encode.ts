@@ -7,7 +7,7 @@ import type { CommandBatch } from '../../wire/routed-pipeline.js'
 import { errorMessage } from '../../errors.js'
 
 /** A key rebuilt with commands: its MULTI ... EXEC block. */
-export interface RebuildBlockState {
+interface RebuildBlockState {
   /** File offset of the key's entry. */
   offset: number
   /** Refusals of queued commands (the EXEC that follows is refused as a whole). */

@@ -148,7 +148,7 @@ async function compareString(e: Endpoints, key: Buffer, length: number): Promise
  * batched comparison pipelines for many keys at once. Undefined for what is compared piece by piece
  * (big values, streams, module types).
  */
-export function wholeValueRead(
+function wholeValueRead(
   type: string,
   key: Buffer,
   length: number,

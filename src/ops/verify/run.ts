@@ -4,7 +4,7 @@ import { AtomicFile } from '../../data/atomic-file.js'
 import type { VerifyOptions, VerifyReport } from './types.js'
 import { verifyDatasets } from './verify.js'
 
-export interface RunVerifyOptions extends VerifyOptions {
+interface RunVerifyOptions extends VerifyOptions {
   /** --report FILE: every difference as a JSON line, written atomically. */
   reportPath?: string
   overwriteReport?: boolean

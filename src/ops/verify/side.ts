@@ -16,7 +16,7 @@ import { keyspace } from '../../redis/info.js'
 const MAX_REDIRECTS = 3
 
 /** The commands about one key; `names` when they are `NAME key` for each name (see keyCommands). */
-export type KeyCommandsBuild = ((key: Buffer, index: number) => CommandArg[][]) & {
+type KeyCommandsBuild = ((key: Buffer, index: number) => CommandArg[][]) & {
   readonly names?: readonly string[]
 }
 
@@ -74,7 +74,7 @@ export async function readStringsPerKey(
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
 
 /** One SCAN page read raw: its keys as the server sent them, made into Buffers only when asked. */
-export class KeyPage {
+class KeyPage {
   readonly count: number
   private made: Buffer[] | undefined
 

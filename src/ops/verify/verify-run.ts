@@ -34,7 +34,7 @@ interface Candidate {
 }
 
 /** What one verify compares: the db pairs and each side's key counts, read before it starts. */
-export interface VerifyScope {
+interface VerifyScope {
   mode: VerifyMode
   pairs: DbPair[]
   sourceDbs: Map<number, number>
