@@ -148,12 +148,7 @@ async function compareString(e: Endpoints, key: Buffer, length: number): Promise
  * batched comparison pipelines for many keys at once. Undefined for what is compared piece by piece
  * (big values, streams, module types).
  */
-function wholeValueRead(
-  type: string,
-  key: Buffer,
-  length: number,
-  chunk: number,
-): CommandArg[] | undefined {
+function wholeValueRead(type: string, key: Buffer, length: number, chunk: number): CommandArg[] | undefined {
   if (type === 'string') return length <= STRING_WHOLE ? ['GET', key] : undefined
   return length > chunk ? undefined : wholeReadCommand(type, key)
 }
