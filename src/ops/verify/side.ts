@@ -324,7 +324,8 @@ export class Side {
   async existing(db: number, keys: Buffer[]): Promise<boolean[]> {
     if (!this.cluster && keys.length > 1) {
       const address = this.addressFor(keys[0])
-      await this.throttle(address, 1)
+      // As readStrings' MGET: an EXISTS of n keys is n lookups for the server.
+      await this.throttle(address, keys.length)
       const count = await (await this.conn(address, db)).call(['EXISTS', ...keys])
       if (count instanceof RespError)
         throw new OperationError(`EXISTS refused on the ${this.label}: ${count.message}`)
@@ -346,7 +347,7 @@ export class Side {
   async holdsAll(db: number, page: KeyPage): Promise<boolean | undefined> {
     if (this.cluster) return undefined
     const address = this.table.nodeFor(0)!
-    await this.throttle(address, 1)
+    await this.throttle(address, page.count)
     const head = Buffer.from(`*${page.count + 1}\r\n$6\r\nEXISTS\r\n`, 'latin1')
     const count = await (
       await this.conn(address, db)
