@@ -7,7 +7,7 @@ import { ExitCode, UsageError } from '../../src/errors.js'
 import { formatMigration } from '../../src/ops/migrate/format.js'
 import { runMigration } from '../../src/ops/migrate/migrate.js'
 import { parseSlotRange } from '../../src/ops/migrate/slot-range.js'
-import type { MigrateMode, MigrateReport } from '../../src/ops/migrate/types.js'
+import type { MigrateMode, MigrateReport, ReadMethod } from '../../src/ops/migrate/types.js'
 
 export default class MigrateRun extends BaseCommand {
   static override summary = 'Copy a live dataset to another deployment without losing a key; resumable'
@@ -18,6 +18,7 @@ export default class MigrateRun extends BaseCommand {
     '(a source shard whose server process changed, a restart or a failover, is scanned again from the start). ' +
     'Slots being moved are refused before the copy; a source topology that changed during it is exit 5 (run the same command again). ' +
     "A target that cannot read the source's DUMP payloads (an older RDB version: Valkey 8 to Redis 7.0) is refused before the copy (exit 2) unless --mode logical, or --mode auto, which chooses. " +
+    "--read sync reads every source primary's replication snapshot (SYNC) instead of SCAN + DUMP: the source forks once and streams its RDB, kvtop RESTOREs its keys as they arrive; with --live the changes of a shard seen during its snapshot are copied once its snapshot is written (an older snapshot value never overwrites a newer one); a shard is checkpointed once its snapshot is written, and a resume reads an unfinished one again from a new SYNC. " +
     'verify runs at the end unless --no-verify (within --max-ops). A non-empty target is refused unless --replace (which asks first on a terminal, and needs --yes elsewhere).'
   static override examples = [
     '<%= config.bin %> migrate run --source rediss://ec.xxxx.cache.amazonaws.com:6379 --target rediss://clustercfg.mdb.xxxx.memorydb.us-east-1.amazonaws.com:6379 --live --checkpoint orders.ckpt',
@@ -54,6 +55,12 @@ export default class MigrateRun extends BaseCommand {
       options: ['dump', 'logical', 'auto'],
       default: 'dump',
     }),
+    read: Flags.string({
+      description:
+        'How the bulk copy reads the source. scan: SCAN + PEXPIRETIME + DUMP per key (any source, paced by --max-ops); sync: the replication snapshot (SYNC) of every primary, streamed in parallel (much less load on the source; refused, exit 2, where the source forbids SYNC, as ElastiCache and MemoryDB do; not with --max-ops or --mode logical); auto: sync where the source permits it, scan otherwise (the choice is shown, reported and recorded in the checkpoint)',
+      options: ['scan', 'sync', 'auto'],
+      default: 'scan',
+    }),
     'db-map': Flags.string({
       description: 'Map a source db to a target db: SOURCE:TARGET (repeatable)',
       multiple: true,
@@ -89,6 +96,7 @@ export default class MigrateRun extends BaseCommand {
               },
             ),
           mode: flags.mode as MigrateMode,
+          read: flags.read as ReadMethod | 'auto',
           ...(slots ? { slots } : {}),
           dbMap: parseDbMap(flags['db-map']),
           verify: flags.verify,

@@ -1,4 +1,5 @@
 import type net from 'node:net'
+import type { RdbReader } from '../rdb/reader.js'
 import type { ConnectionSpec, NodeAddress } from '../../connect/client.js'
 import { mapConnectError } from '../../wire/connect-errors.js'
 import { explainIamFailure } from '../../connect/iam.js'
@@ -247,5 +248,19 @@ function lengthFormat(
         yield take
       }
     })(),
+  }
+}
+
+/** Diskless transfers end with the 40-byte marker announced in `$EOF:<mark>`. */
+export async function checkEofMark(reader: RdbReader, stream: SyncStream): Promise<void> {
+  let got = Buffer.alloc(0)
+  for await (const chunk of reader.rest()) {
+    got = Buffer.concat([got, chunk])
+    if (got.length >= 40) break
+  }
+  if (got.length < 40 || !got.subarray(0, 40).equals(stream.eofMark!)) {
+    throw new OperationError(`the RDB streamed by ${stream.node} does not end with its EOF marker`, {
+      resumable: false,
+    })
   }
 }

@@ -1,6 +1,8 @@
 import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
+import type { RdbEntry } from '../../data/rdb/reader.js'
+import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
@@ -8,7 +10,7 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
-import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
+import { keySlot, keySlotOf, RoutedPipeline } from '../../wire/routed-pipeline.js'
 import { copyLogical, readHeads, type StreamSupport } from './logical-copy.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
@@ -30,7 +32,7 @@ interface WriteOwner {
   refused(key: Buffer, reply: RespError): void
 }
 
-interface Page {
+export interface Page {
   cursorAfter: string
   /** Writes sent and not yet answered. */
   pending: number
@@ -44,7 +46,7 @@ interface Page {
 }
 
 /** A page whose every write the target acknowledged: the cursor may move past it. */
-const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
+export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
 
 /**
  * Every write to the target goes through one pipeline: per target node one connection, so writes
@@ -74,6 +76,20 @@ export class TargetWriter {
     // The target was checked empty (or --replace given) before the copy: every key there is ours.
     b.restore(key, ttl, payload, { replace: true, absolute })
     return this.queued(b, slot, tag)
+  }
+
+  /**
+   * An RDB entry (a replication snapshot's key) as RESTORE ... REPLACE [ABSTTL], its payload written
+   * straight from the reader's buffer (the encoder snapshot restore uses).
+   */
+  restoreEntry(e: RdbEntry, label: number, page: Page, owner: WriteOwner): Promise<void> | undefined {
+    const slot = e.keyIsPlain ? keySlotOf(e.buf, e.keyStart, e.keyEnd) : keySlot(e.key)
+    const b = this.pipeline.batchFor(slot)
+    b.begin()
+    writeRestoreCommand(b, e, label, { replace: true, lruLfu: false })
+    page.pending++
+    b.end({ key: e.key, page, owner })
+    return this.pipeline.writtenTo(slot, b)
   }
 
   /** Any command about `key` (the logical copy's writes, DEL), routed by the key's slot. */
@@ -255,12 +271,19 @@ export class NodeCopier implements WriteOwner {
       if (window.length >= 4) await window.shift()
     } while (cursor !== '0' && !this.o.signal?.aborted && !this.failed)
     await Promise.all(window)
+    await this.settleRetries()
+    this.advance()
+  }
+
+  /**
+   * Every write queued so far answered, keys refused for now written again until accepted (or
+   * refused for too long, or stopped); throws why this copier stopped, if it did.
+   */
+  async settleRetries(): Promise<void> {
     await this.o.writer.pipeline.flush()
-    // Keys refused for now: written again until accepted, refused for too long, or stopped.
     while (this.pump) await this.pump
     if (this.failed) throw this.failed
     await this.o.writer.pipeline.flush()
-    this.advance()
   }
 
   /** Copy keys again (they changed: --live) through the same connection; gone ones are deleted. */
@@ -507,7 +530,7 @@ export class NodeCopier implements WriteOwner {
         this.o.writer.pipeline.sendQueued()
       }
       await this.o.writer.pipeline.flush()
-      for (const e of entries) if (e.page && acknowledged(e.page)) this.advance()
+      for (const e of entries) if (e.page && acknowledged(e.page)) e.page.onAcked()
       if (!this.retries.size) this.o.onWarning(`the target accepts writes from ${this.address} again`)
     }
   }

@@ -26,6 +26,8 @@ export function formatMigration(r: MigrateReport): string {
       (r.vanished ? `; ${formatCount(r.vanished)} keys vanished while read` : ''),
   ]
   if (r.modeReason) lines.push(`Mode: ${r.mode}, chosen by --mode auto: ${r.modeReason}`)
+  if (r.readReason) lines.push(`Read: ${r.read}, chosen by --read auto: ${r.readReason}`)
+  else if (r.read === 'sync') lines.push('Read: sync (the replication snapshot of every source primary)')
   if (r.restarted?.length)
     lines.push(
       `Restarted from the beginning: ${r.restarted.join(', ')} (another server process than the checkpoint's: restarted or failed over)`,

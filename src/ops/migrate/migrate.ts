@@ -1,6 +1,7 @@
 import type { ConnectionInput } from '../../connect/options.js'
 import { OperationContext } from '../context.js'
 import { checkResumeOptions, loadCheckpoint, lockCheckpoint } from './checkpoint.js'
+import { refuseSyncCombinations } from './read-method.js'
 import { MigrationRun } from './run.js'
 import type { MigrateOptions, MigrateReport } from './types.js'
 
@@ -14,6 +15,7 @@ export async function runMigration(
   options: MigrateOptions,
 ): Promise<MigrateReport> {
   const started = Date.now()
+  refuseSyncCombinations(options)
   const ctx = new OperationContext(options.onEvent)
   const path = options.checkpointPath
   // One run per checkpoint at a time, taken before it is read.

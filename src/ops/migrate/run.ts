@@ -4,6 +4,7 @@ import type { ConnectionInput } from '../../connect/options.js'
 import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
+import type { ProgressTracker } from '../progress.js'
 import type { Side } from '../verify/side.js'
 import { mapDbs, verifyDatasets } from '../verify/verify.js'
 import { ChangeFeeds } from './change-feeds.js'
@@ -17,7 +18,9 @@ import {
 import { NodeCopier, TargetWriter } from './copier.js'
 import { streamSupport } from './logical-copy.js'
 import { chooseMode, dumpCompatibility } from './preflight.js'
-import { identityOf, keyspaceOf, readShards, refuseOpenSlots, type Shard } from './shards.js'
+import { chooseRead, type ReadChoice } from './read-method.js'
+import { identityOf, keyspaceOf, readShards, refuseOpenSlots, rereadReplid, type Shard } from './shards.js'
+import { copyFromSync, type SyncLane } from './sync-bulk.js'
 import { detectTopologyChange, TopologyChanged } from './topology-change.js'
 import {
   CHECKPOINT_VERSION,
@@ -53,6 +56,7 @@ interface Prepared {
   pairs: DbPairs
   mode: CopyMode
   modeReason?: string
+  read: ReadChoice
   absoluteTtl: boolean
   checkpoint: Checkpoint
   restarted: { address: string }[]
@@ -71,8 +75,11 @@ export class MigrationRun {
   private prepared?: Prepared
   private feeds?: ChangeFeeds
   private readonly writers = new Map<number, TargetWriter>()
-  /** Copier per `shard/db`, in the order they were opened. */
+  /** Copier per `shard/db`, in the order they were opened, and its progress tracker. */
   private readonly copiers = new Map<string, NodeCopier>()
+  private readonly trackers = new Map<string, ProgressTracker>()
+  /** Shards being read from their replication snapshot: their live changes wait for the bulk's end. */
+  private readonly syncing = new Set<string>()
   private readonly shardOfCopier = new Map<NodeCopier, string>()
   /** The copiers stop on Ctrl-C only while the bulk copy runs (see openCopiers()). */
   private readonly copyStop = new AbortController()
@@ -136,6 +143,8 @@ export class MigrationRun {
         ctx,
         (close) => this.closers.push(close),
       )
+    // After the subscriptions: every change made after a snapshot's fork point is seen.
+    const read = await this.chooseRead(source, sides.shards, mode, checkpoint)
     const keysBefore = Object.values(checkpoint.nodes).reduce((n, s) => n + s.keys, 0)
     if (previous) {
       ctx.phase('resume', `resuming from ${options.checkpointPath}: ${keysBefore} keys already copied`)
@@ -152,6 +161,7 @@ export class MigrationRun {
       pairs: sides.pairs,
       mode,
       modeReason,
+      read,
       absoluteTtl: versionAtLeast(source.capabilities?.version ?? '0.0.0', '7.0.0'),
       checkpoint,
       restarted,
@@ -190,6 +200,33 @@ export class MigrationRun {
     const chosen = chooseMode(requested, this.previous?.mode, dump)
     if (chosen.reason) this.ctx.phase('mode', `--mode auto: ${chosen.mode} (${chosen.reason})`)
     return chosen
+  }
+
+  /** --read: the SYNC streams of the shards still to copy are opened here (see chooseRead). */
+  private async chooseRead(
+    source: Deployment,
+    shards: Shard[],
+    mode: CopyMode,
+    checkpoint: Checkpoint,
+  ): Promise<ReadChoice> {
+    const done = (shard: Shard) =>
+      Object.entries(checkpoint.nodes).every(([id, n]) => n.done || !id.startsWith(`${shard.key}/`))
+    const read = await chooseRead(source, shards, {
+      options: this.options,
+      mode,
+      done,
+      stallTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    })
+    this.closers.push(() => read.streams.forEach((s) => s.close()))
+    for (const shard of shards.filter((s) => read.streams.has(s.key))) {
+      this.syncing.add(shard.key)
+      await rereadReplid(source, shard)
+      checkpoint.shards[shard.key] = { ...shard.identity }
+      if (checkpoint.source.mode !== 'cluster') checkpoint.source.replid = shard.identity.replid
+    }
+    if (read.reason) this.ctx.phase('read', `--read auto: ${read.read} (${read.reason})`)
+    checkpoint.read = read.read
+    return read
   }
 
   /**
@@ -300,6 +337,7 @@ export class MigrationRun {
           ks[pair.source] ?? 0,
         )
         tracker.add(state.keys)
+        this.trackers.set(id, tracker)
         const copier = new NodeCopier({
           spec: p.source.spec,
           node: shard.node,
@@ -344,6 +382,7 @@ export class MigrationRun {
         },
         abort: () => c.close(),
       })
+    for (const stream of this.prepared!.read.streams.values()) stallWatch.add(stream.node, stream)
     stallWatch.addSource(() =>
       [...this.writers.values()].flatMap((w) => {
         const worst = w.pipeline.silentest()
@@ -455,10 +494,13 @@ export class MigrationRun {
     }
   }
 
-  /** Every copier scans its shard to the end (or to Ctrl-C); then, has the source topology moved under it? */
+  /**
+   * Every shard copied to the end (or to Ctrl-C), each from its replication snapshot or by its
+   * copiers' scans; then, has the source topology moved under it?
+   */
   async bulk(): Promise<void> {
     const { options } = this
-    await Promise.all([...this.copiers.values()].map((c) => c.bulk()))
+    await Promise.all(this.prepared!.shards.map((shard) => this.bulkOf(shard)))
     await this.flushWriters()
     this.bulkRunning = false
     const scanned = Object.values(this.prepared!.checkpoint.nodes).every((n) => n.done)
@@ -469,12 +511,46 @@ export class MigrationRun {
       this.ctx.phase('bulk-done', options.live ? 'following changes' : '')
   }
 
+  /** One shard's bulk copy: from its SYNC stream when it has one, otherwise its copiers scan it. */
+  private async bulkOf(shard: Shard): Promise<void> {
+    const stream = this.prepared!.read.streams.get(shard.key)
+    const ids = this.prepared!.pairs.map((p) => ({ db: p.source, id: `${shard.key}/${p.source}` }))
+    if (!stream) {
+      await Promise.all(ids.map(({ id }) => this.copiers.get(id)!.bulk()))
+      return
+    }
+    const lanes = new Map<number, SyncLane>()
+    for (const { db, id } of ids) {
+      const copier = this.copiers.get(id)!
+      const tracker = this.trackers.get(id)!
+      lanes.set(db, {
+        copier,
+        writer: this.writerFor(this.prepared!.checkpoint.nodes[id].targetDb),
+        state: this.prepared!.checkpoint.nodes[id],
+        onProgress: (keys, bytes) => tracker.add(keys, bytes),
+      })
+    }
+    const signal = this.copyStop.signal
+    const stop = () => stream.close()
+    signal.addEventListener('abort', stop, { once: true })
+    try {
+      const { slots } = this.options
+      const done = await copyFromSync({ stream, lanes, slots, signal, onWarning: (m) => this.ctx.warn(m) })
+      // Only now may changes of this shard be copied: a re-copy before the snapshot's value of the
+      // same key was written would be overwritten by that older value.
+      if (done) this.syncing.delete(shard.key)
+    } finally {
+      signal.removeEventListener('abort', stop)
+    }
+  }
+
   /** Copy every pending change once; the number of keys handled. */
   private async copyPending(): Promise<number> {
     const checkpoint = this.prepared!.checkpoint
     let work = 0
     try {
       for (const [id, set] of this.feeds!.changes) {
+        if (this.syncing.has(id.slice(0, id.lastIndexOf('/')))) continue
         const keys = set.take(500)
         if (!keys.length) continue
         work += keys.length
@@ -647,6 +723,8 @@ export class MigrationRun {
       resumed: Boolean(this.previous),
       mode: p.mode,
       ...(p.modeReason ? { modeReason: p.modeReason } : {}),
+      read: p.read.read,
+      ...(p.read.reason ? { readReason: p.read.reason } : {}),
       keys,
       copiedThisRun: keys - p.keysBefore,
       bytes: states.reduce((n, s) => n + s.bytes, 0),

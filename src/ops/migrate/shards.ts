@@ -36,6 +36,16 @@ export async function readShards(d: Deployment): Promise<Shard[]> {
   return out
 }
 
+/**
+ * The first replica a primary ever serves (kvtop's SYNC included) gives it a new replication id:
+ * the same server process, the same data. Read a shard's id again after a SYNC, so that the change
+ * is not taken for a restart or a failover; another run_id (a restart meanwhile) is left to be seen.
+ */
+export async function rereadReplid(d: Deployment, shard: Shard): Promise<void> {
+  const info = parseInfo(String(await (await d.client(shard.node)).info()))
+  if (info.run_id === shard.identity.runId) shard.identity.replid = info.master_replid ?? ''
+}
+
 /** What identifies the deployment across runs (node ids of a cluster; the primary's replication ids otherwise). */
 export async function identityOf(d: Deployment, shards?: Shard[]): Promise<IdentityNow> {
   const mode = d.topology.mode

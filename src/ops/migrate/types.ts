@@ -8,6 +8,8 @@ export interface SlotRange {
 
 export type CopyMode = 'dump' | 'logical'
 export type MigrateMode = CopyMode | 'auto'
+/** How the bulk copy reads the source: SCAN + DUMP per key, or each primary's replication snapshot (SYNC). */
+export type ReadMethod = 'scan' | 'sync'
 
 export interface MigrateOptions {
   live?: boolean
@@ -34,6 +36,11 @@ export interface MigrateOptions {
   stallTimeoutMs?: number
   /** Keys per SCAN page (COUNT hint). */
   scanCount?: number
+  /**
+   * scan (default): SCAN + PEXPIRETIME + DUMP per key; sync: every primary's replication snapshot
+   * (SYNC), refused (exit 2) where the source refuses SYNC; auto: sync where permitted, scan otherwise.
+   */
+  read?: ReadMethod | 'auto'
 }
 
 /** Per source shard and db, what the checkpoint keeps: enough to resume the scan where it stood. */
@@ -89,6 +96,11 @@ export interface Checkpoint {
    */
   mode: CopyMode
   dbMap: string
+  /**
+   * How the last run read the source (absent: scan, as before --read). A sync-read shard never has a
+   * cursor: it is done, or read again from the start, so either method may resume the other's.
+   */
+  read?: ReadMethod
   live: boolean
   startedAt: number
   updatedAt: number
@@ -111,6 +123,9 @@ export interface MigrateReport {
   mode?: CopyMode
   /** With --mode auto: why that mode. */
   modeReason?: string
+  /** How the source was read (--read, or what --read auto chose), and with auto why. */
+  read?: ReadMethod
+  readReason?: string
   /** Keys on the target from the bulk copy, this run and the runs it resumes. */
   keys: number
   /** Of those, copied by this run (a resumed run copies only what was left). */

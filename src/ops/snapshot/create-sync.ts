@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream'
 import type { TopologyNode } from '../../connect/topology.js'
 import { RdbReader, RdbFormatError, type RdbEntry, type RdbRecord } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
-import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
+import { checkEofMark, openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
 import { OperationError } from '../../errors.js'
 import type { StallWatch } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
@@ -321,20 +321,6 @@ function drainOrFail(sink: Writable): Promise<void> {
     sink.on('error', done)
     sink.on('close', done)
   })
-}
-
-/** Diskless transfers end with the 40-byte marker announced in `$EOF:<mark>`. */
-async function checkEofMark(reader: RdbReader, stream: SyncStream): Promise<void> {
-  let got = Buffer.alloc(0)
-  for await (const chunk of reader.rest()) {
-    got = Buffer.concat([got, chunk])
-    if (got.length >= 40) break
-  }
-  if (got.length < 40 || !got.subarray(0, 40).equals(stream.eofMark!)) {
-    throw new OperationError(`the RDB streamed by ${stream.node} does not end with its EOF marker`, {
-      resumable: false,
-    })
-  }
 }
 
 /** Why reading a SYNC stream failed: the stalled node, the interruption, or an RDB that cannot be read. */
