@@ -1,77 +1,32 @@
-import { versionAtLeast } from '../../connect/capabilities.js'
-import { Deployment, refuseSameServer } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
-import { KvtopError, OperationError, UsageError, errorMessage } from '../../errors.js'
+import { KvtopError, OperationError, errorMessage } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
-import type { Side } from '../verify/side.js'
-import { mapDbs, verifyDatasets } from '../verify/verify.js'
-import { ChangeFeeds } from './change-feeds.js'
-import {
-  checkResumeDeployments,
-  dbMapText,
-  restartChangedShards,
-  saveCheckpoint,
-  type IdentityNow,
-} from './checkpoint.js'
+import { verifyDatasets } from '../verify/verify.js'
+import type { ChangeFeeds } from './change-feeds.js'
+import { restartChangedShards, saveCheckpoint } from './checkpoint.js'
 import { NodeCopier, TargetWriter } from './copier.js'
 import { streamSupport } from './logical-copy.js'
-import { chooseMode, dumpCompatibility } from './preflight.js'
-import { chooseRead, type ReadChoice } from './read-method.js'
-import { identityOf, keyspaceOf, readShards, refuseOpenSlots, rereadReplid, type Shard } from './shards.js'
+import { migrationReport } from './report.js'
+import { RunStart, type Prepared } from './run-start.js'
+import type { Shard } from './shards.js'
 import { copyFromSync, type SyncLane } from './sync-bulk.js'
 import { detectTopologyChange, TopologyChanged } from './topology-change.js'
-import {
-  CHECKPOINT_VERSION,
-  type Checkpoint,
-  type CopyMode,
-  type MigrateOptions,
-  type MigrateReport,
-} from './types.js'
+import type { Checkpoint, MigrateOptions, MigrateReport } from './types.js'
 
 const CHECKPOINT_EVERY_MS = 2000
 /** After Ctrl-C with --live: how long changes already seen are still copied before stopping. */
 const CATCH_UP_MS = 5000
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Source db -> target db, as mapDbs() pairs them. */
-type DbPairs = ReturnType<typeof mapDbs>
-
-/** The two sides as survey() read them. */
-interface Sides {
-  shards: Shard[]
-  sourceId: IdentityNow
-  targetId: IdentityNow
-  sourceKeyspaces: Record<number, number>[]
-  pairs: DbPairs
-}
-
-/** What resume() found: the sides, their shards and dbs, how values are copied, and the checkpoint to follow. */
-interface Prepared {
-  source: Deployment
-  target: Deployment
-  shards: Shard[]
-  sourceKeyspaces: Record<number, number>[]
-  pairs: DbPairs
-  mode: CopyMode
-  modeReason?: string
-  read: ReadChoice
-  absoluteTtl: boolean
-  checkpoint: Checkpoint
-  restarted: { address: string }[]
-  keysBefore: number
-}
-
 /**
  * One `kvtop migrate run`, in its phases: resume() (or start: preflight, checkpoint, --live
- * subscriptions), bulk() beside live() (the copy, changes followed), finish() (what stopped it, the
+ * subscriptions, SYNC streams: RunStart), bulk() beside live() (the copy, changes followed), finish() (what stopped it, the
  * checkpoint, the report, verify). Everything it opens is closed by close().
  */
 export class MigrationRun {
   private readonly closers: (() => Promise<void> | void)[] = []
-  private source?: Deployment
-  private target?: Deployment
   private prepared?: Prepared
   private feeds?: ChangeFeeds
   private readonly writers = new Map<number, TargetWriter>()
@@ -102,6 +57,17 @@ export class MigrationRun {
     private readonly started: number,
   ) {}
 
+  /**
+   * Connect, refuse what cannot be copied safely, take up the checkpoint (or start one), subscribe
+   * (--live) and open the SYNC streams (--read): see RunStart.
+   */
+  async resume(): Promise<void> {
+    const { inputs, options, previous, ctx, started, closers } = this
+    const p = (this.prepared = await new RunStart(inputs, options, previous, ctx, started, closers).prepare())
+    this.feeds = p.feeds
+    for (const key of p.read.streams.keys()) this.syncing.add(key)
+  }
+
   /** The whole run: every phase in turn, everything closed at the end however it ends. */
   async run(): Promise<MigrateReport> {
     try {
@@ -111,190 +77,6 @@ export class MigrationRun {
       return await this.finish()
     } finally {
       await this.close()
-    }
-  }
-
-  /**
-   * Connect, refuse what cannot be copied safely, and take up the checkpoint (or start one): the
-   * shards whose server process changed start over; with --live the subscriptions start here,
-   * before any scan.
-   */
-  async resume(): Promise<void> {
-    const { options, previous, ctx } = this
-    const source = (this.source = await Deployment.connect(this.inputs.source, { probe: true }))
-    const target = (this.target = await Deployment.connect(this.inputs.target, { probe: true }))
-    const sides = await this.survey(source, target)
-    if (previous) {
-      checkResumeDeployments(options.checkpointPath!, previous, {
-        source: sides.sourceId,
-        target: sides.targetId,
-        shardKeys: sides.shards.map((s) => s.key),
-      })
-    } else await this.refuseNonEmptyTarget(target)
-    const { mode, reason: modeReason } = await this.chooseCopyMode(source, target)
-    const { checkpoint, restarted } = this.takeUpCheckpoint(sides, mode, source.topology.mode === 'cluster')
-
-    // --live: notifications of every class must reach kvtop, and the subscriptions start before the scan.
-    if (options.live)
-      this.feeds = await ChangeFeeds.subscribe(
-        source,
-        sides.shards,
-        sides.pairs.map((p) => p.source),
-        ctx,
-        (close) => this.closers.push(close),
-      )
-    // After the subscriptions: every change made after a snapshot's fork point is seen.
-    const read = await this.chooseRead(source, sides.shards, mode, checkpoint)
-    const keysBefore = Object.values(checkpoint.nodes).reduce((n, s) => n + s.keys, 0)
-    if (previous) {
-      ctx.phase('resume', `resuming from ${options.checkpointPath}: ${keysBefore} keys already copied`)
-      if (options.live)
-        ctx.warn(
-          'changes made while kvtop was not running are not seen by --live; the final verify finds them',
-        )
-    }
-    this.prepared = {
-      source,
-      target,
-      shards: sides.shards,
-      sourceKeyspaces: sides.sourceKeyspaces,
-      pairs: sides.pairs,
-      mode,
-      modeReason,
-      read,
-      absoluteTtl: versionAtLeast(source.capabilities?.version ?? '0.0.0', '7.0.0'),
-      checkpoint,
-      restarted,
-      keysBefore,
-    }
-  }
-
-  /** Both sides as they are now (refused when they are one server, or slots are moving), and the db pairs. */
-  private async survey(source: Deployment, target: Deployment): Promise<Sides> {
-    await refuseSameServer(source, target)
-    // Keys of a slot being moved are on either node: refused before anything is copied.
-    await refuseOpenSlots(source, 'source')
-    await refuseOpenSlots(target, 'target')
-    const shards = await readShards(source)
-    const [sourceId, targetId] = await Promise.all([identityOf(source, shards), identityOf(target)])
-    const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' }) as Side
-    const sourceKeyspaces = await Promise.all(shards.map((s) => keyspaceOf(source, s.node)))
-    const sourceDbs = new Map<number, number>()
-    for (const ks of sourceKeyspaces)
-      for (const [db, n] of Object.entries(ks))
-        sourceDbs.set(Number(db), (sourceDbs.get(Number(db)) ?? 0) + n)
-    const pairs = mapDbs(sourceDbs, cluster(source), cluster(target), this.options.dbMap ?? new Map())
-    return { shards, sourceId, targetId, sourceKeyspaces, pairs }
-  }
-
-  /** How values are copied: DUMP/RESTORE only where the target reads the source's payloads. */
-  private async chooseCopyMode(
-    source: Deployment,
-    target: Deployment,
-  ): Promise<{ mode: CopyMode; reason?: string }> {
-    const requested = this.options.mode ?? 'dump'
-    const dump =
-      requested === 'dump' || (requested === 'auto' && !this.previous)
-        ? await dumpCompatibility(source, target)
-        : undefined
-    const chosen = chooseMode(requested, this.previous?.mode, dump)
-    if (chosen.reason) this.ctx.phase('mode', `--mode auto: ${chosen.mode} (${chosen.reason})`)
-    return chosen
-  }
-
-  /** --read: the SYNC streams of the shards still to copy are opened here (see chooseRead). */
-  private async chooseRead(
-    source: Deployment,
-    shards: Shard[],
-    mode: CopyMode,
-    checkpoint: Checkpoint,
-  ): Promise<ReadChoice> {
-    const done = (shard: Shard) =>
-      Object.entries(checkpoint.nodes).every(([id, n]) => n.done || !id.startsWith(`${shard.key}/`))
-    const read = await chooseRead(source, shards, {
-      options: this.options,
-      mode,
-      done,
-      stallTimeoutMs: this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
-    })
-    this.closers.push(() => read.streams.forEach((s) => s.close()))
-    for (const shard of shards.filter((s) => read.streams.has(s.key))) {
-      this.syncing.add(shard.key)
-      await rereadReplid(source, shard)
-      checkpoint.shards[shard.key] = { ...shard.identity }
-      if (checkpoint.source.mode !== 'cluster') checkpoint.source.replid = shard.identity.replid
-    }
-    if (read.reason) this.ctx.phase('read', `--read auto: ${read.read} (${read.reason})`)
-    checkpoint.read = read.read
-    return read
-  }
-
-  /**
-   * The checkpoint to follow (the previous one, or a new one) with a state for every shard and db.
-   * A cursor is a position in one server process's table: a shard whose primary is another process
-   * now (restarted, failed over) is scanned again from the start.
-   */
-  private takeUpCheckpoint(
-    sides: Sides,
-    mode: CopyMode,
-    sourceCluster: boolean,
-  ): { checkpoint: Checkpoint; restarted: { address: string }[] } {
-    const { options } = this
-    const shardIdentities = Object.fromEntries(sides.shards.map((s) => [s.key, s.identity]))
-    const strip = ({ replid2: _r, ...id }: IdentityNow) => id
-    const checkpoint: Checkpoint = this.previous ?? {
-      kind: 'kvtop-migrate',
-      version: CHECKPOINT_VERSION,
-      source: strip(sides.sourceId),
-      target: strip(sides.targetId),
-      ...(options.slots ? { slots: options.slots } : {}),
-      mode,
-      dbMap: dbMapText(options.dbMap),
-      live: Boolean(options.live),
-      startedAt: this.started,
-      updatedAt: this.started,
-      shards: { ...shardIdentities },
-      nodes: {},
-      liveCopies: 0,
-      liveDeletes: 0,
-      inSync: false,
-      finished: false,
-    }
-    const restarted = restartChangedShards(checkpoint, shardIdentities)
-    for (const r of restarted)
-      this.ctx.warn(
-        `source node ${r.address}${sourceCluster ? ` (slots ${r.key})` : ''} is not the server process the checkpoint was written with (${r.reason}: restarted or failed over): its scan starts over from the beginning; keys already copied are copied over`,
-      )
-    checkpoint.source = strip(sides.sourceId)
-    checkpoint.target = strip(sides.targetId)
-    checkpoint.finished = false
-    for (const shard of sides.shards)
-      for (const p of sides.pairs)
-        checkpoint.nodes[`${shard.key}/${p.source}`] ??= {
-          db: p.source,
-          targetDb: p.target,
-          cursor: '0',
-          done: false,
-          keys: 0,
-          bytes: 0,
-          vanished: 0,
-        }
-    return { checkpoint, restarted }
-  }
-
-  /** A fresh run onto a target that holds keys: refused, or (--replace) asked first. */
-  private async refuseNonEmptyTarget(target: Deployment): Promise<void> {
-    const targetKeys = (await Promise.all(target.primaries.map((n) => keyspaceOf(target, n)))).reduce(
-      (sum, ks) => sum + Object.values(ks).reduce((a, b) => a + b, 0),
-      0,
-    )
-    // --replace over data: the user is asked (or passed --yes) before anything is written.
-    if (targetKeys > 0 && this.options.replace) await this.options.confirmReplace?.(targetKeys)
-    if (targetKeys > 0 && !this.options.replace) {
-      throw new UsageError(`the target already holds ${targetKeys} keys`, {
-        code: 'target-not-empty',
-        hint: 'Empty it first, or pass --replace to overwrite keys of the same name (others stay).',
-      })
     }
   }
 
@@ -657,7 +439,13 @@ export class MigrationRun {
     checkpoint.finished = complete && errors === 0 && !this.stalled
     if (errors) checkpoint.inSync = false
     await this.save()
-    const report = this.report(errors)
+    const report = migrationReport(p, {
+      live: Boolean(options.live),
+      resumed: Boolean(this.previous),
+      started: this.started,
+      errors,
+      firstErrors: [...this.writers.values()].flatMap((w) => w.firstErrors).slice(0, 5),
+    })
     // With --slots only part of the keyspace was copied: a whole-dataset verify would flag the rest.
     if (options.verify !== false && complete && !options.slots) {
       this.ctx.phase('verify')
@@ -711,42 +499,6 @@ export class MigrationRun {
     }
   }
 
-  private report(errors: number): MigrateReport {
-    const { options } = this
-    const p = this.prepared!
-    const checkpoint = p.checkpoint
-    const firstErrors = [...this.writers.values()].flatMap((w) => w.firstErrors).slice(0, 5)
-    const states = Object.values(checkpoint.nodes)
-    const keys = states.reduce((n, s) => n + s.keys, 0)
-    const seconds = (Date.now() - this.started) / 1000
-    return {
-      resumed: Boolean(this.previous),
-      mode: p.mode,
-      ...(p.modeReason ? { modeReason: p.modeReason } : {}),
-      read: p.read.read,
-      ...(p.read.reason ? { readReason: p.read.reason } : {}),
-      keys,
-      copiedThisRun: keys - p.keysBefore,
-      bytes: states.reduce((n, s) => n + s.bytes, 0),
-      vanished: states.reduce((n, s) => n + s.vanished, 0),
-      liveCopies: checkpoint.liveCopies,
-      liveDeletes: checkpoint.liveDeletes,
-      inSync: checkpoint.inSync,
-      restarted: p.restarted.map((r) => r.address),
-      seconds,
-      keysPerSecond: Math.round((keys - p.keysBefore) / Math.max(seconds, 0.001)),
-      errors: { total: errors, first: firstErrors },
-      cutover: [
-        'Stop writes to the source (application maintenance mode, or revoke write ACLs).',
-        options.live
-          ? 'Wait for kvtop to report "in sync" (no change pending).'
-          : 'Run migrate run --live, or copy again, for the writes made since the copy.',
-        'Run kvtop verify --source ... --target ... and expect exit 0.',
-        'Switch the clients to the target endpoint (and its TLS settings and credentials); keep the source until you are sure.',
-      ],
-    }
-  }
-
   /** Close what the run opened, the last first; closing is best effort. */
   private async close(): Promise<void> {
     for (const close of this.closers.reverse()) {
@@ -756,6 +508,5 @@ export class MigrationRun {
         // closing is best effort
       }
     }
-    await Promise.all([this.source?.close(), this.target?.close()])
   }
 }
