@@ -272,6 +272,35 @@ describe('migrate run --read sync under faults', () => {
   }, 180_000)
 })
 
+describe('migrate run --read sync against a hung source', () => {
+  it('a source that stops sending its snapshot (SIGSTOP): exit 5 after --stall-timeout, naming the node', async () => {
+    const [source, target] = await up({}, {})
+    await seedKeys(await source.admin(), 'hung', 8000)
+    await syncSettings(source, 500)
+    const pid = source.summary.nodes[0].pid!
+    const run = startCli([
+      'migrate',
+      'run',
+      ...pair(source, target),
+      '--read',
+      'sync',
+      '--stall-timeout',
+      '2',
+      '--json',
+    ])
+    try {
+      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 300, 60_000)
+      process.kill(pid, 'SIGSTOP')
+      const r = await run.done
+      expect(r.code, r.stderr.slice(-2000)).toBe(5)
+      const error = events(r).find((e) => e.type === 'error')!
+      expect(error.message).toMatch(/the source node 127\.0\.0\.1:\d+ has not answered for \d+ s/)
+    } finally {
+      process.kill(pid, 'SIGCONT')
+    }
+  }, 120_000)
+})
+
 /** Stop the standalone sandbox's server (its fork child with it) and start it again from its RDB. */
 async function restart(sb: TestSandbox): Promise<void> {
   const node = sb.state.nodes[0]
