@@ -18,6 +18,9 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 /**
  * `npm run bench -- migrate [--scale S]` (issue 7): a 1M-key mixed dataset (scale 1) on one
  * standalone server copied into an empty 3-shard cluster, three ways in the same run:
+ *   - `kvtop migrate run --read sync`: the same copy from the source's replication snapshot (SYNC)
+ *     instead of SCAN + DUMP (the source forks once instead of answering three commands per key),
+ *     in this process and as a whole process;
  *   - `kvtop migrate run` (bulk copy, no verify): SCAN + PEXPIRETIME + DUMP, RESTORE routed by slot,
  *     in this process; again as a whole CLI process, start to exit (start-up, preflight and all:
  *     what a user waits for; KVTOP_BENCH_CPU_PROF=1 profiles it, summarized in the notes); and
@@ -123,6 +126,40 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const logicalSeconds = logicalCpu.wallSeconds
     const logicalOk = (await targetKeys()) === dbsize && logical.errors.total === 0
 
+    // --- kvtop --read sync: the source's replication snapshot instead of SCAN + DUMP ---------------
+    // A diskless SYNC first waits repl-diskless-sync-delay (5 s by default) for more replicas: an
+    // operator sets it to 0 for the migration (CONFIG SET, no restart), and so does the bench.
+    await src.call('CONFIG', 'SET', 'repl-diskless-sync-delay', '0')
+    await flushTarget()
+    const { result: synced, cpu: syncCpu } = await measureInProcess(serverPids, () =>
+      runMigration(
+        {
+          source: { url: `redis://127.0.0.1:${sPort}` },
+          target: { url: `redis://127.0.0.1:${primaries[0]}` },
+        },
+        { verify: false, read: 'sync' },
+      ),
+    )
+    const syncSeconds = syncCpu.wallSeconds
+    const syncOk = (await targetKeys()) === dbsize && synced.errors.total === 0 && synced.read === 'sync'
+    await flushTarget()
+    const wholeSync = await runNodeMeasured(
+      BIN,
+      [
+        'migrate',
+        'run',
+        '--source',
+        `redis://127.0.0.1:${sPort}`,
+        '--target',
+        `redis://127.0.0.1:${primaries[0]}`,
+        '--no-verify',
+        '--read',
+        'sync',
+      ],
+      serverPids,
+    )
+    const wholeSyncOk = (await targetKeys()) === dbsize
+
     // --- ceiling: pre-generated RESTORE streams, one per primary, piped in parallel ---------------
     await flushTarget()
     const slotOwner = new Array<number>(16384)
@@ -154,6 +191,9 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       describeCpu('kvtop bulk copy (servers: source, then the 3 target primaries)', kvtopCpu),
       describeCpu('kvtop migrate run, whole process', whole.cpu),
       describeCpu('kvtop bulk copy --mode logical', logicalCpu),
+      describeCpu('kvtop bulk copy --read sync (servers: source, then the 3 target primaries)', syncCpu),
+      describeCpu('kvtop migrate run --read sync, whole process', wholeSync.cpu),
+      'the --read sync rows run with repl-diskless-sync-delay 0 on the source (the default 5 s wait for more replicas would be added to them)',
     )
     const pipeOk = (await targetKeys()) === dbsize
     const pipeRate = dbsize / pipeSeconds
@@ -196,6 +236,28 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       met: logicalOk,
     })
 
+    const ceiling = {
+      name: 'ceiling: redis-cli --pipe x3 of pre-split RESTORE streams',
+      seconds: pipeSeconds,
+      rate: pipeRate,
+    }
+    rows.push({
+      case: `bulk copy ${dbsize} keys into 3 shards, --read sync (the replication snapshot)`,
+      kvtop: { seconds: syncSeconds, rate: dbsize / syncSeconds, unit: 'keys/s' },
+      anchor: ceiling,
+      ratio: dbsize / syncSeconds / pipeRate,
+      goal: '>= 0.5x the ceiling',
+      met: dbsize / syncSeconds >= 0.5 * pipeRate && syncOk,
+    })
+    rows.push({
+      case: `bulk copy ${dbsize} keys into 3 shards, --read sync, whole process (start to exit)`,
+      kvtop: { seconds: wholeSync.seconds, rate: dbsize / wholeSync.seconds, unit: 'keys/s' },
+      anchor: ceiling,
+      ratio: dbsize / wholeSync.seconds / pipeRate,
+      goal: '>= 0.5x the ceiling',
+      met: dbsize / wholeSync.seconds >= 0.5 * pipeRate && wholeSyncOk,
+    })
+
     // --- redis-cli --cluster import -----------------------------------------------------------------
     await flushTarget()
     const imported = await runTimed(REDIS_CLI, [
@@ -232,7 +294,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       met: kvtopRate > importRate && kvtopOk,
     })
     notes.push(
-      `target key count equal to the source's: kvtop ${kvtopOk}, kvtop whole process ${wholeOk}, kvtop logical ${logicalOk}, pipe ${pipeOk}, import ${importOk} (${importedKeys} of ${dbsize}; binary-named keys found after import: ${binaryPresent} of ${binarySampled} sampled${
+      `target key count equal to the source's: kvtop ${kvtopOk}, kvtop whole process ${wholeOk}, kvtop logical ${logicalOk}, kvtop --read sync ${syncOk}, kvtop --read sync whole process ${wholeSyncOk}, pipe ${pipeOk}, import ${importOk} (${importedKeys} of ${dbsize}; binary-named keys found after import: ${binaryPresent} of ${binarySampled} sampled${
         importOk
           ? ''
           : `; redis-cli said: ${
