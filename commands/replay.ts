@@ -87,20 +87,22 @@ export default class Replay extends BaseCommand {
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
     const endpoint = await this.resolveTargetFlag(flags)
-    const target = await Deployment.connect(endpoint.input)
+    // Connected while replay() reads the log (its pre-pass needs nothing of the target).
+    const connecting = Deployment.connect(endpoint.input)
+    connecting.catch(() => {})
     try {
       const report = await this.runOperation(
         ({ signal, emit, withViewPaused }) =>
-          replay(input, target, {
+          replay(input, connecting, {
             ...options,
             signal,
             onEvent: emit,
             // The live view stops while the question is on screen; a new one follows the replay.
             confirmDatasetWide: (found) =>
-              withViewPaused(() =>
+              withViewPaused(async () =>
                 this.confirm(
                   `The log holds ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)}; the first at ${found.first.file} byte ${found.first.offset}). ` +
-                    `Replay them onto ${target.primaries.map((p) => p.address).join(',')}, acting on everything it holds?`,
+                    `Replay them onto ${(await connecting).primaries.map((p) => p.address).join(',')}, acting on everything it holds?`,
                   {
                     yes: flags.yes,
                     action: `replay ${found.total} dataset-wide command(s) (${formatCounts(found.byCommand)})`,
@@ -159,7 +161,7 @@ export default class Replay extends BaseCommand {
       if (report.errors.total) this.resultExitCode = ExitCode.failed
       return report
     } finally {
-      await target.close()
+      await (await connecting.catch(() => undefined))?.close()
     }
   }
 }

@@ -65,6 +65,19 @@ export class RawReplies {
   }
 
   /**
+   * Where reply i lies in `bytes` when it is a bulk string (`$n`): its value is
+   * bytes[result..offsets[i + 1] - 2). -1 for anything else (a nil, an error reply, another type):
+   * reply(i) says what it is.
+   */
+  bulkStart(i: number): number {
+    const at = this.offsets[i]
+    if (this.bytes[at] !== 0x24) return -1
+    const header = this.readLength(at + 1)
+    // The length must match what the reply took (it always does for a reply read whole).
+    return header.value < 0 || header.next + header.value + 2 !== this.offsets[i + 1] ? -1 : header.next
+  }
+
+  /**
    * Where the items of reply i, an array of `count` bulk strings, lie in `bytes`: item k is
    * bytes[start[k]..end[k]), start[k] = -1 for a nil or any item that is not a bulk string. False,
    * and every start -1, when reply i is not an array of `count` items: an error reply, a nil.

@@ -338,22 +338,12 @@ export class RespCommandParser {
     }
   }
 
+  /** A `*N` command: its arguments as views (a command) or its bounds in the buffer (a frame). */
   private parseMultibulk(): CommandRecord | typeof NEED_MORE {
     const offset = this.base + this.pos
-    const headerEnd = this.lineEnd('an argument count')
-    if (headerEnd === NEED_MORE) return NEED_MORE
-    const count = this.readInteger(this.pos + 1, headerEnd, 'argument count')
-    if (count > MAX_ARGS)
-      throw new RespProtocolError(`argument count ${count} too large`, offset, 'a smaller argument count')
-    // Redis refuses an AOF command without arguments as a bad format; a log has no use for one.
-    if (count < 1)
-      throw new RespProtocolError(
-        `${count === 0 ? 'empty command (argument count 0)' : `invalid argument count ${count}`}`,
-        offset,
-        'an argument count of at least 1',
-      )
     const frameStart = this.pos
-    this.pos = headerEnd + 2
+    const count = this.argumentCount(offset)
+    if (count === NEED_MORE) return NEED_MORE
     // Grown as the arguments are there: the declared count is not allocated up front.
     const args: Buffer[] = []
     let nameStart = 0
@@ -361,53 +351,19 @@ export class RespCommandParser {
     let arg1Start = -1
     let arg1End = -1
     for (let i = 0; i < count; i++) {
-      if (this.pos >= this.buf.length)
-        return this.needFromRecordStart(
-          this.pos - this.recordStart + 1,
-          `'$' of argument ${i + 1} of ${count}`,
-        )
-      if (this.buf[this.pos] !== 0x24) {
-        throw new RespProtocolError(
-          `unexpected byte 0x${this.buf[this.pos].toString(16).padStart(2, '0')} in argument ${i + 1} of ${count}`,
-          this.base + this.pos,
-          "'$' starting a bulk string",
-        )
-      }
-      const lenEnd = this.lineEnd(`the length of argument ${i + 1} of ${count}`)
-      if (lenEnd === NEED_MORE) return NEED_MORE
-      const len = this.readInteger(this.pos + 1, lenEnd, 'bulk length')
-      if (len < 0 || len > MAX_BULK) {
-        throw new RespProtocolError(
-          `invalid bulk length ${len}`,
-          this.base + this.pos,
-          'a bulk length from 0 to 4294967296',
-        )
-      }
-      const dataStart = lenEnd + 2
-      if (dataStart + len + 2 > this.buf.length) {
-        return this.needFromRecordStart(
-          dataStart - this.recordStart + len + 2,
-          `${len} bytes of argument ${i + 1} of ${count} and CRLF`,
-        )
-      }
-      if (this.buf[dataStart + len] !== CR || this.buf[dataStart + len + 1] !== LF) {
-        throw new RespProtocolError(
-          `bulk string of argument ${i + 1} not terminated`,
-          this.base + dataStart + len,
-          'CRLF after the bulk string',
-        )
-      }
+      const dataStart = this.bulkArgument(i, count)
+      if (dataStart === NEED_MORE) return NEED_MORE
+      const dataEnd = this.pos - 2
       if (!this.frames) {
         // A view, not a copy: the batch buffer stays alive while its commands do.
-        args.push(this.buf.subarray(dataStart, dataStart + len))
+        args.push(this.buf.subarray(dataStart, dataEnd))
       } else if (i === 0) {
         nameStart = dataStart
-        nameEnd = dataStart + len
+        nameEnd = dataEnd
       } else if (i === 1) {
         arg1Start = dataStart
-        arg1End = dataStart + len
+        arg1End = dataEnd
       }
-      this.pos = dataStart + len + 2
     }
     const size = this.base + this.pos - offset
     if (this.frames)
@@ -425,6 +381,66 @@ export class RespCommandParser {
         size,
       }
     return { kind: 'command', args, offset, size }
+  }
+
+  /** The `*N` line of a command at `offset`: N (1 to MAX_ARGS), pos moved past the line. */
+  private argumentCount(offset: number): number | typeof NEED_MORE {
+    const headerEnd = this.lineEnd('an argument count')
+    if (headerEnd === NEED_MORE) return NEED_MORE
+    const count = this.readInteger(this.pos + 1, headerEnd, 'argument count')
+    if (count > MAX_ARGS)
+      throw new RespProtocolError(`argument count ${count} too large`, offset, 'a smaller argument count')
+    // Redis refuses an AOF command without arguments as a bad format; a log has no use for one.
+    if (count < 1)
+      throw new RespProtocolError(
+        `${count === 0 ? 'empty command (argument count 0)' : `invalid argument count ${count}`}`,
+        offset,
+        'an argument count of at least 1',
+      )
+    this.pos = headerEnd + 2
+    return count
+  }
+
+  /**
+   * Argument i (of count), a bulk string at pos: where its bytes start, pos moved past it and its
+   * CRLF; NEED_MORE (pos unchanged) while it has not all arrived.
+   */
+  private bulkArgument(i: number, count: number): number | typeof NEED_MORE {
+    if (this.pos >= this.buf.length)
+      return this.needFromRecordStart(this.pos - this.recordStart + 1, `'$' of argument ${i + 1} of ${count}`)
+    if (this.buf[this.pos] !== 0x24) {
+      throw new RespProtocolError(
+        `unexpected byte 0x${this.buf[this.pos].toString(16).padStart(2, '0')} in argument ${i + 1} of ${count}`,
+        this.base + this.pos,
+        "'$' starting a bulk string",
+      )
+    }
+    const lenEnd = this.lineEnd(`the length of argument ${i + 1} of ${count}`)
+    if (lenEnd === NEED_MORE) return NEED_MORE
+    const len = this.readInteger(this.pos + 1, lenEnd, 'bulk length')
+    if (len < 0 || len > MAX_BULK) {
+      throw new RespProtocolError(
+        `invalid bulk length ${len}`,
+        this.base + this.pos,
+        'a bulk length from 0 to 4294967296',
+      )
+    }
+    const dataStart = lenEnd + 2
+    if (dataStart + len + 2 > this.buf.length) {
+      return this.needFromRecordStart(
+        dataStart - this.recordStart + len + 2,
+        `${len} bytes of argument ${i + 1} of ${count} and CRLF`,
+      )
+    }
+    if (this.buf[dataStart + len] !== CR || this.buf[dataStart + len + 1] !== LF) {
+      throw new RespProtocolError(
+        `bulk string of argument ${i + 1} not terminated`,
+        this.base + dataStart + len,
+        'CRLF after the bulk string',
+      )
+    }
+    this.pos = dataStart + len + 2
+    return dataStart
   }
 
   /** An inline command; BLANK for a line of spaces only (skipped, like Redis does). */

@@ -92,30 +92,22 @@ function refusals(
 }
 
 /**
- * The plan, before anything is sent: the pre-pass over the whole log, the target's keys, what must
- * be refused, the confirmation of dataset-wide commands.
+ * The pre-pass over the whole log (scanLog), with its progress: started before the target is
+ * connected, as it needs nothing of it (the scan is this process's work, connecting the servers').
  */
-export async function planReplay(
+export function scanBeforeSending(
   input: ReplayInput,
-  target: Deployment,
   options: ReplayOptions,
-  report: ReplayReport,
   context: OperationContext,
+  signal: AbortSignal,
 ): Promise<LogScan> {
-  const cluster = target.topology.mode === 'cluster'
   context.phase('scan', `reading ${input.totalBytes} bytes before replaying`)
   const scanTracker = context.tracker('scan', 'commands')
   let scannedBytes = 0
-  // The target is asked while the log is read: the scan is this process's work, the count the server's.
-  const counted = targetKeyCount(target).catch((err) => {
-    if (options.replace) return undefined
-    throw err
-  })
-  counted.catch(() => {})
-  const scan = await scanLog(input, {
+  return scanLog(input, {
     untilMs: options.untilMs,
     skipTruncatedTail: options.skipTruncatedTail,
-    signal: options.signal,
+    signal,
     onProgress: (commands, bytes) => {
       scanTracker.add(commands - scanTracker.done, bytes - scannedBytes)
       scannedBytes = bytes
@@ -125,6 +117,27 @@ export async function planReplay(
       })
     },
   })
+}
+
+/**
+ * The plan, before anything is sent: the pre-pass over the whole log (`scanning`), the target's
+ * keys, what must be refused, the confirmation of dataset-wide commands.
+ */
+export async function planReplay(
+  scanning: Promise<LogScan>,
+  target: Deployment,
+  options: ReplayOptions,
+  report: ReplayReport,
+  context: OperationContext,
+): Promise<LogScan> {
+  const cluster = target.topology.mode === 'cluster'
+  // The target is asked while the log is read: the scan is this process's work, the count the server's.
+  const counted = targetKeyCount(target).catch((err) => {
+    if (options.replace) return undefined
+    throw err
+  })
+  counted.catch(() => {})
+  const scan = await scanning
   report.scanSeconds = scan.seconds
   const keys = await counted
   report.targetKeysBefore = keys?.total ?? 0

@@ -3,7 +3,7 @@ import type { Reply } from '../../wire/reply-parser.js'
 import { OperationContext } from '../context.js'
 import { CommandTable } from '../../redis/command-table.js'
 import type { ReplayOptions } from './options.js'
-import { planReplay } from './plan.js'
+import { planReplay, scanBeforeSending } from './plan.js'
 import { Replayer } from './replayer.js'
 import { emptyReport, type ReplayReport } from './report.js'
 import type { ReplayInput } from './sources.js'
@@ -19,22 +19,36 @@ export type { ReplayReport } from './report.js'
  *
  * Nothing is sent before a pre-pass over the whole log and a look at the target (planReplay):
  * dataset-wide commands are refused without `allowFlush`, a target holding keys without `replace`,
- * other dbs on a cluster without a db map. While replaying (Replayer), every reply is classified
- * (classifyReply): commands refused for now are sent again, in log order, with back-off, for
- * `retryTimeoutMs`; then the replay stops. A SELECT of a db not used before is sent alone and its
- * reply awaited, so a refused one stops the replay before anything meant for that db goes
- * elsewhere. A node that owes replies and sends none for `stallTimeoutMs` stops it too.
+ * other dbs on a cluster without a db map. The pre-pass starts at once, while `target` (a
+ * deployment being connected) comes; a target that cannot be connected stops it. While replaying
+ * (Replayer), every reply is classified (classifyReply): commands refused for now are sent again,
+ * in log order, with back-off, for `retryTimeoutMs`; then the replay stops. A SELECT of a db not
+ * used before is sent alone and its reply awaited, so a refused one stops the replay before
+ * anything meant for that db goes elsewhere. A node that owes replies and sends none for
+ * `stallTimeoutMs` stops it too.
  */
 export async function replay(
   input: ReplayInput,
-  target: Deployment,
+  target: Deployment | Promise<Deployment>,
   options: ReplayOptions,
 ): Promise<ReplayReport> {
   const context = new OperationContext(options.onEvent)
+  const stopScan = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, stopScan.signal]) : stopScan.signal
+  const scanning = scanBeforeSending(input, options, context, signal)
+  // Awaited by planReplay; until then (a target not connected) it must not go unhandled.
+  scanning.catch(() => {})
+  let deployment: Deployment
+  try {
+    deployment = await target
+  } catch (err) {
+    stopScan.abort()
+    throw err
+  }
   // The command table comes while the log is scanned.
-  const table = target.seed.call('COMMAND').then((reply) => CommandTable.fromCommandReply(reply as Reply))
+  const table = deployment.seed.call('COMMAND').then((reply) => CommandTable.fromCommandReply(reply as Reply))
   table.catch(() => {})
-  const report = emptyReport(input, target)
-  const scan = await planReplay(input, target, options, report, context)
-  return new Replayer(input, target, options, await table, scan, report, context).run()
+  const report = emptyReport(input, deployment)
+  const scan = await planReplay(scanning, deployment, options, report, context)
+  return new Replayer(input, deployment, options, await table, scan, report, context).run()
 }

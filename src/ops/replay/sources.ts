@@ -9,6 +9,7 @@ import {
   readCommandRuns,
   RespProtocolError,
   type CommandFrame,
+  type CommandRecord,
 } from '../../data/resp/command-parser.js'
 import type { FrameScanner } from '../../data/resp/frame-scanner.js'
 import { UsageError } from '../../errors.js'
@@ -211,92 +212,135 @@ export async function* replayItems(
 ): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
   for (const [index, { path }] of input.files.entries()) {
     const format = fileFormat(path, input.format)
-    let baseOffset = 0
     const resumeAt = (index === 0 ? options.resumeAt : undefined) ?? { offset: 0, timestampMs: undefined }
+    // Where the RESP part of the file starts (after an RDB preamble): error offsets count from it.
+    const at = { baseOffset: 0 }
     try {
-      if (format === 'monitor') {
-        for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
-          allowTruncatedTail: options.skipTruncatedTail,
-          onTruncatedTail: (offset) => options.onTruncatedTail?.(path, offset),
-        })) {
-          yield batch.map((c) => ({
-            args: c.args,
-            file: path,
-            offset: c.offset,
-            size: c.size,
-            db: c.db,
-            timestampMs: c.timestampMs,
-          }))
-        }
-        continue
-      }
-      let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt.offset)
-      baseOffset = resumeAt.offset
-      const startsWithRdb = detectLogFormat(path)?.format === 'rdb' || detectLogFormat(path)?.rdbPreamble
-      if (format === 'rdb' || startsWithRdb) {
-        // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
-        // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
-        // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
-        // stops at the same place, so it neither walks the values nor sums the file.
-        const reader = new RdbReader(source, {
-          leaveSourceOpen: format !== 'rdb',
-          validate: !options.keysOnly,
-          verifyChecksum: !options.keysOnly,
-        })
-        for await (const records of reader.batches()) {
-          const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
-          const entries = records.filter((r): r is RdbEntry => r instanceof RdbEntry)
-          if (entries.length) yield { kind: 'rdb', file: path, header, entries }
-        }
-        if (format === 'rdb') continue
-        baseOffset = reader.offset
-        source = reader.rest()
-      }
-      let timestampMs = resumeAt.timestampMs
-      const run: LogFrames = {
-        kind: 'frames',
-        file: path,
-        buf: Buffer.alloc(0),
-        base: 0,
-        frames: undefined!,
-        timestampMs,
-      }
-      for await (const batch of readCommandRuns(source, {
-        allowTruncatedTail: options.skipTruncatedTail,
-        onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
-      })) {
-        if (!Array.isArray(batch)) {
-          run.buf = batch.buf
-          run.base = baseOffset + batch.base
-          run.frames = batch.frames
-          run.timestampMs = timestampMs
-          yield run
-          continue
-        }
-        const items: ReplayItem[] = []
-        for (const rec of batch) {
-          if (rec.kind === 'annotation') {
-            const ts = /^#?TS:(\d+)/.exec(rec.text)
-            if (ts) timestampMs = Number(ts[1]) * 1000
-            continue
-          }
-          if (rec.kind === 'frame')
-            items.push(new FramedItem(rec, path, baseOffset + rec.offset, timestampMs))
-          else
-            items.push({
-              args: rec.args,
-              file: path,
-              offset: baseOffset + rec.offset,
-              size: rec.size,
-              timestampMs,
-            })
-        }
-        if (items.length) yield items
-      }
+      if (format === 'monitor') yield* monitorItems(path, options)
+      else yield* fileItems(path, format, resumeAt, options, at)
     } catch (err) {
-      throw readError(err, path, baseOffset)
+      throw readError(err, path, at.baseOffset)
     }
   }
+}
+
+/** A MONITOR capture's commands, with the db and time each ran in. */
+async function* monitorItems(path: string, options: ReplaySourceOptions): AsyncGenerator<ReplayItem[]> {
+  for await (const batch of readMonitorLog(createReadStream(path, { highWaterMark: 256 * 1024 }), {
+    allowTruncatedTail: options.skipTruncatedTail,
+    onTruncatedTail: (offset) => options.onTruncatedTail?.(path, offset),
+  })) {
+    yield batch.map((c) => ({
+      args: c.args,
+      file: path,
+      offset: c.offset,
+      size: c.size,
+      db: c.db,
+      timestampMs: c.timestampMs,
+    }))
+  }
+}
+
+/** An RDB file, or a RESP/AOF file (its RDB preamble first, if it has one) from `resumeAt` on. */
+async function* fileItems(
+  path: string,
+  format: LogFormat,
+  resumeAt: { offset: number; timestampMs: number | undefined },
+  options: ReplaySourceOptions,
+  at: { baseOffset: number },
+): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
+  let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt.offset)
+  at.baseOffset = resumeAt.offset
+  const detected = detectLogFormat(path)
+  if (format === 'rdb' || detected?.format === 'rdb' || detected?.rdbPreamble) {
+    // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
+    // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
+    // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
+    // stops at the same place, so it neither walks the values nor sums the file.
+    const reader = new RdbReader(source, {
+      leaveSourceOpen: format !== 'rdb',
+      validate: !options.keysOnly,
+      verifyChecksum: !options.keysOnly,
+    })
+    yield* rdbEntries(reader, path)
+    if (format === 'rdb') return
+    at.baseOffset = reader.offset
+    source = reader.rest()
+  }
+  yield* commandItems(source, path, at.baseOffset, resumeAt.timestampMs, options)
+}
+
+/** An RDB's entries, a batch at a time, with the header they are read by. */
+async function* rdbEntries(reader: RdbReader, path: string): AsyncGenerator<LogRdbEntries> {
+  for await (const records of reader.batches()) {
+    const header = reader.header ?? { magic: 'REDIS' as const, version: 9, dialect: 'oss' as const }
+    const entries = records.filter((r): r is RdbEntry => r instanceof RdbEntry)
+    if (entries.length) yield { kind: 'rdb', file: path, header, entries }
+  }
+}
+
+/**
+ * RESP commands (a file's bytes from `baseOffset` on): runs of well-formed frames as they lie
+ * (LogFrames, one object reused), the rest (inline commands, annotations) as items.
+ */
+async function* commandItems(
+  source: AsyncIterable<Buffer>,
+  path: string,
+  baseOffset: number,
+  timestampMs: number | undefined,
+  options: ReplaySourceOptions,
+): AsyncGenerator<ReplayItem[] | LogFrames> {
+  const time = { timestampMs }
+  const run: LogFrames = {
+    kind: 'frames',
+    file: path,
+    buf: Buffer.alloc(0),
+    base: 0,
+    frames: undefined!,
+    timestampMs,
+  }
+  for await (const batch of readCommandRuns(source, {
+    allowTruncatedTail: options.skipTruncatedTail,
+    onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
+  })) {
+    if (!Array.isArray(batch)) {
+      run.buf = batch.buf
+      run.base = baseOffset + batch.base
+      run.frames = batch.frames
+      run.timestampMs = time.timestampMs
+      yield run
+      continue
+    }
+    const items = itemsOf(batch, path, baseOffset, time)
+    if (items.length) yield items
+  }
+}
+
+/** Records that are not in a run: commands as items, `#TS:` annotations setting `time` for what follows. */
+function itemsOf(
+  batch: CommandRecord[],
+  path: string,
+  baseOffset: number,
+  time: { timestampMs: number | undefined },
+): ReplayItem[] {
+  const items: ReplayItem[] = []
+  for (const rec of batch) {
+    if (rec.kind === 'annotation') {
+      const ts = /^#?TS:(\d+)/.exec(rec.text)
+      if (ts) time.timestampMs = Number(ts[1]) * 1000
+      continue
+    }
+    if (rec.kind === 'frame') items.push(new FramedItem(rec, path, baseOffset + rec.offset, time.timestampMs))
+    else
+      items.push({
+        args: rec.args,
+        file: path,
+        offset: baseOffset + rec.offset,
+        size: rec.size,
+        timestampMs: time.timestampMs,
+      })
+  }
+  return items
 }
 
 /** What stopped reading `path` (a RESP stream read from `baseOffset` on), in the replay's words. */

@@ -13,7 +13,7 @@ import {
   type Endpoints,
   type ValueMismatch,
 } from './logical.js'
-import { keyCommands, type Side, type StringsAndExpiries } from './side.js'
+import type { Payloads, Side, StringsAndExpiries } from './side.js'
 import type { Difference } from './types.js'
 
 export interface CompareSettings {
@@ -84,15 +84,37 @@ function int(r: Reply, what: string, side: Side): number {
   return n
 }
 
-/** A DUMP reply: the payload, or null when the key does not exist. */
-function payload(r: Reply, side: Side): Buffer | null {
-  const v = checked(r, 'DUMP', side)
-  if (v === null || Buffer.isBuffer(v)) return v
+/** One key's DUMP reply and expiry on one side: payload j of `payloads`. */
+interface Head {
+  payloads: Payloads
+  j: number
+  expiry: Reply
+}
+
+/**
+ * Whether the key of a DUMP reply exists: true when the reply is a payload, false for a nil. Any
+ * other reply (an error reply: NOPERM, a proxy's refusal ...) stops the comparison.
+ */
+function hasPayload(h: Head, side: Side): boolean {
+  if (h.payloads.start[h.j] >= 0) return true
+  const v = checked(h.payloads.reply(h.j), 'DUMP', side)
+  if (v === null) return false
   throw new OperationError(`DUMP on the ${side.label} answered ${String(v)}, not a payload`)
 }
 
-/** Round two, the keys round one did not settle: their DUMP payloads, encoded straight into the batch. */
-const DUMP = keyCommands('DUMP')
+/** The payload of a key that has one, as a view of the reply's bytes. */
+const payloadView = (h: Head) => h.payloads.bytes.subarray(h.payloads.start[h.j], h.payloads.end[h.j])
+
+/** Do both sides hold the same payload bytes? Compared where they lie. */
+const samePayload = (s: Head, t: Head) =>
+  equalBytes(
+    s.payloads.bytes,
+    s.payloads.start[s.j],
+    s.payloads.end[s.j],
+    t.payloads.bytes,
+    t.payloads.start[t.j],
+    t.payloads.end[t.j],
+  )
 
 /** A key of another type now (changed since it was read): compared again by the next pass. */
 const changedType = (r: Reply) => r instanceof RespError && r.message.startsWith('WRONGTYPE')
@@ -143,13 +165,22 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   if (!rest.length) return batch.diffs
   const restKeys = rest.map((i) => keys[i])
   const [srcDump, tgtDump] = await Promise.all([
-    e.source.perKey(e.sourceDb, restKeys, DUMP),
-    e.target.perKey(e.targetDb, restKeys, DUMP),
+    e.source.readPayloads(e.sourceDb, restKeys),
+    e.target.readPayloads(e.targetDb, restKeys),
   ])
   const closer: Closer[] = []
   for (let j = 0; j < rest.length; j++) {
     const i = rest[j]
-    const x = compareHead(batch, i, [srcDump[j][0], src.expiries[i]], [tgtDump[j][0], tgt.expiries[i]])
+    const x = compareHead(
+      batch,
+      i,
+      { payloads: srcDump, j, expiry: src.expiries[i] },
+      {
+        payloads: tgtDump,
+        j,
+        expiry: tgt.expiries[i],
+      },
+    )
     if (x) closer.push(x)
   }
   if (closer.length) await lookCloser(batch, closer)
@@ -195,16 +226,16 @@ interface KeyBatch {
  * A key's DUMP payload and expiry on both sides: missing, another type, another TTL are differences
  * here; equal payloads settle the value. Returns the key when its value must be looked at closer.
  */
-function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer | undefined {
+function compareHead(b: KeyBatch, i: number, src: Head, tgt: Head): Closer | undefined {
   const { e } = b
   const key = b.keys[i]
-  const sp = payload(src[0], e.source)
-  const tp = payload(tgt[0], e.target)
-  if (!sp && !tp) return undefined
-  if (!sp || !tp) {
-    const type = typeName(payloadType((sp ?? tp)!))
+  const inSource = hasPayload(src, e.source)
+  const inTarget = hasPayload(tgt, e.target)
+  if (!inSource && !inTarget) return undefined
+  if (!inSource || !inTarget) {
+    const type = typeName(payloadType(payloadView(inSource ? src : tgt)))
     b.diffs.push(
-      sp
+      inSource
         ? difference('missing-in-target', key, e.sourceDb, `only in source (${type})`, { sourceType: type })
         : difference('missing-in-source', key, e.sourceDb, `only in target (${type})`, { targetType: type }),
     )
@@ -212,9 +243,11 @@ function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer
   }
   // Equal payloads (same encoding, same RDB version): equal values, so one type. The types are
   // read from the payloads only when they differ (or a difference names them).
-  const same = sp.equals(tp)
-  const st = same ? undefined : payloadType(sp)
-  const tt = same ? undefined : payloadType(tp)
+  const same = samePayload(src, tgt)
+  const sp = same ? undefined : payloadView(src)
+  const tp = same ? undefined : payloadView(tgt)
+  const st = sp && payloadType(sp)
+  const tt = tp && payloadType(tp)
   if (st?.known && tt?.known && st.type !== tt.type) {
     b.diffs.push(
       difference('type', key, e.sourceDb, `${st.type} in source, ${tt.type} in target`, {
@@ -227,12 +260,12 @@ function compareHead(b: KeyBatch, i: number, src: Reply[], tgt: Reply[]): Closer
   const ttl = ttlDifference(
     b,
     key,
-    int(src[1], b.ttlCmd, e.source),
-    int(tgt[1], b.ttlCmd, e.target),
-    st ?? sp,
+    int(src.expiry, b.ttlCmd, e.source),
+    int(tgt.expiry, b.ttlCmd, e.target),
+    st ?? (() => payloadView(src)),
   )
   if (ttl) b.diffs.push(ttl)
-  if (!st || !tt) return undefined
+  if (!st || !tt || !sp || !tp) return undefined
   const unknown = [st, tt].find((t): t is Extract<PayloadType, { known: false }> => !t.known)
   if (unknown || !st.known) {
     const where = unknown === st ? 'source' : 'target'
@@ -257,7 +290,7 @@ function ttlDifference(
   sRaw: number,
   tRaw: number,
   /** The source's type, or its payload to read it from (only for a report). */
-  sourceType: string | PayloadType | Buffer,
+  sourceType: string | PayloadType | (() => Buffer),
 ): Difference | undefined {
   const { s, now } = b
   const differs =
@@ -275,7 +308,7 @@ function ttlDifference(
       sourceType:
         typeof sourceType === 'string'
           ? sourceType
-          : typeName(Buffer.isBuffer(sourceType) ? payloadType(sourceType) : sourceType),
+          : typeName(typeof sourceType === 'function' ? payloadType(sourceType()) : sourceType),
       sourceTtlMs: left(sRaw),
       targetTtlMs: left(tRaw),
     },

@@ -21,7 +21,7 @@ type KeyCommandsBuild = ((key: Buffer, index: number) => CommandArg[][]) & {
 }
 
 /** `NAME key` for each of `names`, for every key: encoded straight into the batch (Side.perKey). */
-export function keyCommands(...names: string[]): KeyCommandsBuild {
+function keyCommands(...names: string[]): KeyCommandsBuild {
   return Object.assign((key: Buffer) => names.map((name): CommandArg[] => [name, key]), { names })
 }
 
@@ -69,6 +69,41 @@ export async function readStringsPerKey(
     end[i] = at += item.length
   }
   return { bytes: Buffer.concat(values), start, end, expiries }
+}
+
+/**
+ * Every key's DUMP payload, where it lies: payload i is bytes[start[i]..end[i]); start[i] = -1
+ * when the reply is not a payload (a nil for a key that does not exist, an error reply), which
+ * reply(i) then gives as it came.
+ */
+export interface Payloads {
+  bytes: Buffer
+  start: Int32Array
+  end: Int32Array
+  reply(i: number): Reply
+}
+
+const DUMP = keyCommands('DUMP')
+
+/** readPayloads key by key (DUMP key, routed by its slot): a cluster side, and a side built for tests. */
+export async function readPayloadsPerKey(
+  side: Pick<Side, 'perKey'>,
+  db: number,
+  keys: Buffer[],
+): Promise<Payloads> {
+  const replies = await side.perKey(db, keys, DUMP)
+  const values: Buffer[] = []
+  const start = new Int32Array(keys.length).fill(-1)
+  const end = new Int32Array(keys.length)
+  let at = 0
+  for (let i = 0; i < keys.length; i++) {
+    const value = replies[i][0]
+    if (!Buffer.isBuffer(value)) continue
+    values.push(value)
+    start[i] = at
+    end[i] = at += value.length
+  }
+  return { bytes: Buffer.concat(values), start, end, reply: (i) => replies[i][0] }
 }
 
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
@@ -314,6 +349,26 @@ export class Side {
     const expiries = new Array<Reply>(n)
     for (let i = 0; i < n; i++) expiries[i] = raw.integer(i + 1) ?? raw.reply(i + 1)
     return { bytes: raw.bytes, start, end, expiries }
+  }
+
+  /**
+   * Every key's DUMP payload (readPayloadsPerKey on a cluster). On a standalone, one write of a
+   * DUMP per key read raw: the payloads are compared where they lie, no Buffer made per payload.
+   */
+  async readPayloads(db: number, keys: Buffer[]): Promise<Payloads> {
+    if (this.cluster || keys.length < 2) return readPayloadsPerKey(this, db, keys)
+    const n = keys.length
+    const address = this.addressFor(keys[0])
+    const payload = encodeKeyCommands(['DUMP'], keys)
+    await this.throttle(address, n)
+    const raw = await (await this.conn(address, db)).sendRaw(payload, n, payload.length * 4)
+    const start = new Int32Array(n)
+    const end = new Int32Array(n)
+    for (let i = 0; i < n; i++) {
+      start[i] = raw.bulkStart(i)
+      end[i] = raw.offsets[i + 1] - 2
+    }
+    return { bytes: raw.bytes, start, end, reply: (i) => raw.reply(i) }
   }
 
   /**

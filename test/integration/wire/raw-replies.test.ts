@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RawRespConnection } from '../../../src/wire/connection.js'
@@ -77,5 +78,28 @@ describe('RawRespConnection.sendRaw against redis-server', () => {
       expect(end[0] - start[0]).toBe(LONG.length)
       expect(r.reply(1)).toEqual(Buffer.from(`batch ${b}`))
     })
+  })
+
+  it('bulkStart: DUMP payloads found where they lie (binary, one of many socket reads); a nil, an error, an integer are not payloads', async () => {
+    // Random bytes do not compress: a payload of 300 KB, read in many socket reads, CR LF inside.
+    await admin.set('noise', randomBytes(300 * 1024))
+    const keys = [Buffer.from([0x6b, 0x00]), Buffer.from('noise'), Buffer.from('none'), Buffer.from('hash')]
+    const raw = await conn.sendRaw(
+      encodeCommands([...keys.map((k) => ['DUMP', k]), ['DUMP'], ['STRLEN', 'long']]),
+      6,
+    )
+    const payloads = await Promise.all(keys.map((k) => admin.dumpBuffer(k)))
+    for (const i of [0, 1, 3]) {
+      const start = raw.bulkStart(i)
+      expect(start).toBeGreaterThan(0)
+      expect(raw.bytes.subarray(start, raw.offsets[i + 1] - 2).equals(payloads[i]!)).toBe(true)
+    }
+    expect(payloads[1]!.length).toBeGreaterThan(300 * 1024)
+    expect(raw.bulkStart(2)).toBe(-1)
+    expect(raw.reply(2)).toBeNull()
+    expect(raw.bulkStart(4)).toBe(-1)
+    expect(raw.reply(4)).toBeInstanceOf(RespError)
+    expect(raw.bulkStart(5)).toBe(-1)
+    expect(raw.integer(5)).toBe(LONG.length)
   })
 })

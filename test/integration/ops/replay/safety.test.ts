@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { runCli, startCli } from '../../../helpers/cli.js'
+import { freePort } from '../../../helpers/ports.js'
 import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 
 /**
@@ -83,6 +84,38 @@ describe('kvtop replay: nothing lost, nothing touched unasked', () => {
   beforeEach(async () => {
     await admin.config('SET', 'maxmemory', '0')
     await admin.flushall()
+  })
+
+  it('a long log whose last command is FLUSHALL, read while the target is being connected: refused (exit 2), and the server ran no write at all', async () => {
+    const commands = Array.from({ length: 50_000 }, (_, i) => enc('SET', K(`k${i}`), V(`v${i}`)))
+    const path = file(log(...commands, enc('FLUSHALL')).bytes)
+    await admin.config('RESETSTAT')
+    const dirty = async () =>
+      /rdb_changes_since_last_save:(\d+)/.exec(String(await admin.info('persistence')))![1]
+    const dirtyBefore = await dirty()
+
+    const refused = await runCli(['replay', path, '--to', target.url])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toContain('1 dataset-wide command (FLUSHALL 1; the first at')
+    expect(refused.stderr).toContain('command #50001)')
+    expect(refused.stderr).toContain('Nothing was sent')
+    // No write reached the server: nothing changed since the last save, no SET, SELECT or FLUSHALL run.
+    expect(await dirty()).toBe(dirtyBefore)
+    const ran = [...String(await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):/gm)].map((m) => m[1])
+    for (const write of ['set', 'select', 'flushall', 'multi', 'exec', 'restore'])
+      expect(ran).not.toContain(write)
+    expect(await admin.dbsize()).toBe(0)
+  })
+
+  it('a target that cannot be connected while the log is read: exit 3 naming it, the pre-pass stopped with it', async () => {
+    const port = await freePort()
+    const path = file(
+      log(...Array.from({ length: 50_000 }, (_, i) => enc('SET', K(`k${i}`), V(`v${i}`)))).bytes,
+    )
+    const failed = await runCli(['replay', path, '--to', `redis://127.0.0.1:${port}`, '--json'])
+    expect(failed.code).toBe(3)
+    expect(JSON.parse(failed.stdout)).toMatchObject({ error: { exitCode: 3 } })
+    expect(failed.stdout).toContain(`127.0.0.1:${port}`)
   })
 
   it('a log with FLUSHALL against a target holding data: refused before anything is sent, with the count; --replace alone is not enough; with --allow-flush it is replayed', async () => {

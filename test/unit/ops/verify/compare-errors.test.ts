@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { compareKeys } from '../../../../src/ops/verify/compare-keys.js'
 import type { Endpoints } from '../../../../src/ops/verify/logical.js'
-import { readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
+import { readPayloadsPerKey, readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import { RDB_TYPE } from '../../../../src/data/rdb/constants.js'
 import { RespError, type Reply } from '../../../../src/wire/reply-parser.js'
@@ -12,6 +12,7 @@ function side(label: 'source' | 'target', answer: (cmd: string, key: Buffer) => 
   const scripted = {
     label,
     readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
+    readPayloads: (db: number, keys: Buffer[]) => readPayloadsPerKey(scripted, db, keys),
     perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
       keys.map((k, i) => build(k, i).map((c) => answer(String(c[0]), k))),
   }

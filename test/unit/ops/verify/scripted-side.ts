@@ -1,5 +1,5 @@
 /** Scripted verify sides for the comparison tests: every command answered from a function, and logged. */
-import { readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
+import { readPayloadsPerKey, readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'
 import type { Reply } from '../../../../src/wire/reply-parser.js'
@@ -13,6 +13,7 @@ export function side(
   const scripted = {
     label,
     readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
+    readPayloads: (db: number, keys: Buffer[]) => readPayloadsPerKey(scripted, db, keys),
     perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
       keys.map((k, i) =>
         build(k, i).map((c) => {
