@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { escapeBytes } from '../../data/escape.js'
 import { keyAtOffset, RdbReader } from '../../data/rdb/reader.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
@@ -10,8 +10,8 @@ import { ProgressTracker } from '../progress.js'
 import { fileError } from './inspect.js'
 import { watchPipeline } from './pipeline-stall.js'
 import { encodeDel, encodeRebuild, encodeRestore, type BlockTag, type Tag } from './restore-encode.js'
-import type { RestoreOptions, RestoreReport } from './restore-options.js'
-import type { RestoreContext, RestorePlan } from './restore-preflight.js'
+import type { RestoreContext, RestoreOptions, RestoreReport } from './restore-options.js'
+import type { RestorePlan } from './restore-preflight.js'
 import { entryRouting, type EntryRouting } from './restore-routing.js'
 
 /** Back-off for keys the target refused for now: about 13 s in all, then they count as failed. */
@@ -41,7 +41,7 @@ export class KeyWriter {
   private sent = 0
 
   constructor(
-    private readonly deployment: Deployment,
+    private readonly deployment: ConnectedTarget,
     private readonly plan: RestorePlan,
     private readonly options: RestoreOptions,
     private readonly report: RestoreReport,
