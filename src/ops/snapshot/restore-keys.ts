@@ -55,6 +55,9 @@ export class KeyWriter {
       topology: deployment.topology,
       batchBytes: options.batchBytes,
       window: options.window,
+      // Replies read by counting: a run of successes (RESTORE's +OK) is stepped over without a
+      // reply object each; every success still reaches onReply, as 'OK', to be counted.
+      counted: { wantsSuccesses: () => true },
       onReply: (reply: Reply, tag: Tag) => this.onReply(reply, tag),
     })
     this.routing = entryRouting(this.pipeline, plan.cluster, plan.targetDb, -1)
