@@ -17,6 +17,15 @@ import { entryRouting, type EntryRouting } from './restore-routing.js'
 /** Back-off for keys the target refused for now: about 13 s in all, then they count as failed. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000]
 
+/**
+ * Bytes per write to one node and writes in flight per node: deeper than RoutedPipeline's default
+ * (128 KiB x 4), closer to what `redis-cli --pipe` keeps queued, so that a node keeps working
+ * while kvtop waits for a core (interleaved runs at 200k keys on a loaded 2-core machine: median
+ * 0.47x vs 0.36x of the pipe, uniform data; 0.59x vs 0.47x, production data; the same CPU).
+ */
+const BATCH_BYTES = 256 * 1024
+const WINDOW = 8
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
@@ -53,8 +62,8 @@ export class KeyWriter {
     this.pipeline = new RoutedPipeline<Tag>({
       spec: deployment.spec,
       topology: deployment.topology,
-      batchBytes: options.batchBytes,
-      window: options.window,
+      batchBytes: options.batchBytes ?? BATCH_BYTES,
+      window: options.window ?? WINDOW,
       // Replies read by counting: a run of successes (RESTORE's +OK) is stepped over without a
       // reply object each; every success still reaches onReply, as 'OK', to be counted.
       counted: { wantsSuccesses: () => true },
