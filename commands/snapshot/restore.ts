@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
-import { Deployment } from '../../src/connect/deployment.js'
+import { connectTarget } from '../../src/connect/target.js'
 import { connectionFlags } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { parseDbMap } from '../../src/data/db-map.js'
@@ -64,43 +64,38 @@ export default class SnapshotRestore extends BaseCommand {
     const dbMap = parseDbMap(flags['db-map'])
     const stallTimeoutMs = parseStallTimeout(flags['stall-timeout'])
     const input = (await this.resolveTargetFlag(flags)).input
-    let deployment: Deployment | undefined
-    try {
-      const report = await this.runOperation(
-        async ({ signal, emit }) => {
-          // The file's verification reads it while the target is connected and probed.
-          const fileCheck = startFileCheck(args.file, emit)
-          deployment = await Deployment.connect(input, { probe: true })
-          return restoreSnapshot(deployment, args.file, {
-            fileCheck,
-            replace: flags.replace,
-            ...(flags.yes
-              ? {}
-              : {
-                  confirmReplace: (existing: number, total: number) =>
-                    this.confirm(
-                      `${existing} of the file's ${total} keys exist on the target and will be overwritten. Continue?`,
-                      {
-                        yes: false,
-                        action: `overwrite ${existing} existing keys`,
-                        nothingDone: 'nothing was restored',
-                      },
-                    ),
-                }),
-            dbMap,
-            ignoreChecksum: flags['ignore-checksum'],
-            mode: flags.mode as RestoreMode,
-            stallTimeoutMs,
-            signal,
-            onEvent: emit,
-          })
-        },
-        { reporter: 'snapshot restore' },
-      )
-      this.log(formatRestore(report))
-      return report
-    } finally {
-      await deployment?.close()
-    }
+    const report = await this.runOperation(
+      async ({ signal, emit }) => {
+        // The file's verification reads it while the target is connected and probed.
+        const fileCheck = startFileCheck(args.file, emit)
+        const target = await connectTarget(input, { probe: true })
+        return restoreSnapshot(target, args.file, {
+          fileCheck,
+          replace: flags.replace,
+          ...(flags.yes
+            ? {}
+            : {
+                confirmReplace: (existing: number, total: number) =>
+                  this.confirm(
+                    `${existing} of the file's ${total} keys exist on the target and will be overwritten. Continue?`,
+                    {
+                      yes: false,
+                      action: `overwrite ${existing} existing keys`,
+                      nothingDone: 'nothing was restored',
+                    },
+                  ),
+              }),
+          dbMap,
+          ignoreChecksum: flags['ignore-checksum'],
+          mode: flags.mode as RestoreMode,
+          stallTimeoutMs,
+          signal,
+          onEvent: emit,
+        })
+      },
+      { reporter: 'snapshot restore' },
+    )
+    this.log(formatRestore(report))
+    return report
   }
 }

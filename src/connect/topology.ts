@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import { formatAddress } from './endpoint.js'
-import { closeQuietly, openNode, type ConnectionSpec } from './client.js'
+import type { ConnectionSpec, NodeAddress } from '../wire/spec.js'
 import { parseInfo, parseInfoReplicas } from '../redis/info.js'
 import { errorMessage } from '../errors.js'
 import { refusalReason } from '../wire/classify.js'
@@ -51,10 +51,43 @@ export interface Topology {
   clusterState?: string
 }
 
-/** Discover the whole deployment from a connection to any one of its nodes. */
+/**
+ * What discovery needs of a connection to one node, whichever client holds it (ioredis for a
+ * Deployment, kvtop's own wire layer for a one-shot target, see target.ts): replies with bulk
+ * strings as text, an error reply rejecting.
+ */
+export interface DiscoveryLink {
+  call(...args: string[]): Promise<unknown>
+  /** A connection to another node of the deployment (the primary of a replica seed). */
+  openPeer(node: NodeAddress): Promise<DiscoveryLink>
+  close(): Promise<void>
+}
+
+/** Discover the whole deployment from an ioredis connection to any one of its nodes. */
 export async function discoverTopology(spec: ConnectionSpec, seed: Redis): Promise<Topology> {
+  return discoverVia(spec, ioredisLink(spec, seed))
+}
+
+/** An ioredis connection as a DiscoveryLink (connect/client.js, and so ioredis, is loaded only here). */
+function ioredisLink(spec: ConnectionSpec, client: Redis, owned = false): DiscoveryLink {
+  return {
+    call: (...args) => client.call(args[0], ...args.slice(1)),
+    openPeer: async (node) => {
+      const { openNode } = await import('./client.js')
+      return ioredisLink(spec, await openNode(spec, node, { commandTimeoutMs: spec.timeoutMs }), true)
+    },
+    close: async () => {
+      if (!owned) return
+      const { closeQuietly } = await import('./client.js')
+      await closeQuietly(client)
+    },
+  }
+}
+
+/** Discover the whole deployment from a connection to any one of its nodes. */
+export async function discoverVia(spec: ConnectionSpec, seed: DiscoveryLink): Promise<Topology> {
   try {
-    const info = parseInfo(await seed.info())
+    const info = parseInfo(String(await seed.call('INFO')))
     if (info.cluster_enabled === '1')
       return await discoverCluster(seed, spec.endpoint.host, spec.endpoint.port)
     return await discoverReplicated(spec, seed, info)
@@ -66,7 +99,7 @@ export async function discoverTopology(spec: ConnectionSpec, seed: Redis): Promi
   }
 }
 
-async function discoverCluster(seed: Redis, seedHost: string, seedPort: number): Promise<Topology> {
+async function discoverCluster(seed: DiscoveryLink, seedHost: string, seedPort: number): Promise<Topology> {
   const clusterInfo = parseInfo(String(await seed.call('CLUSTER', 'INFO')))
   // CLUSTER NODES carries importing/migrating slots and link flags, which SHARDS lacks; SHARDS
   // carries announced endpoints and hostnames. Read both where possible.
@@ -147,7 +180,7 @@ export function buildClusterTopology(
 
 async function discoverReplicated(
   spec: ConnectionSpec,
-  seed: Redis,
+  seed: DiscoveryLink,
   seedInfo: Record<string, string>,
 ): Promise<Topology> {
   let primaryInfo = seedInfo
@@ -158,18 +191,14 @@ async function discoverReplicated(
     // Started from a replica: the primary holds the full picture.
     primaryHost = seedInfo.master_host
     primaryPort = Number(seedInfo.master_port)
-    let primary: Redis | undefined
+    let primary: DiscoveryLink | undefined
     try {
-      primary = await openNode(
-        spec,
-        { host: primaryHost, port: primaryPort },
-        { commandTimeoutMs: spec.timeoutMs },
-      )
-      primaryInfo = parseInfo(await primary.info('replication'))
+      primary = await seed.openPeer({ host: primaryHost, port: primaryPort })
+      primaryInfo = parseInfo(String(await primary.call('INFO', 'replication')))
     } catch {
       primaryInfo = {}
     } finally {
-      await closeQuietly(primary)
+      await primary?.close()
     }
   }
   const primaryAddress = formatAddress(primaryHost, primaryPort)

@@ -1,9 +1,10 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { escapeBytes } from '../../data/escape.js'
 import { keyAtOffset, RdbReader } from '../../data/rdb/reader.js'
+import { parseInfo } from '../../redis/info.js'
 import { openRawNode } from '../../wire/node.js'
 import { RoutedPipeline } from '../../wire/routed-pipeline.js'
-import type { RespError } from '../../wire/reply-parser.js'
+import type { RespError, Reply } from '../../wire/reply-parser.js'
 import { classifyReply } from '../../wire/classify.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
 import { OperationError } from '../../errors.js'
@@ -13,46 +14,119 @@ import { watchPipeline } from './pipeline-stall.js'
 import { entryRouting } from './restore-routing.js'
 import type { RestoreOptions } from './restore-options.js'
 
-/** Count the file's keys that exist on the target (EXISTS, pipelined), when the target is not empty. */
-export async function countExisting(
-  deployment: Deployment,
-  path: string,
-  merged: Map<number, number[]>,
-  targetDb: (db: number) => number,
-  options: RestoreOptions,
-  emit: EventSink,
-): Promise<{ count: number; example?: string }> {
-  let occupied = false
-  for (const node of deployment.primaries) {
-    for (const db of merged.keys()) {
-      const conn = await openRawNode(deployment.spec, node, { db, name: 'kvtop-restore' })
+/**
+ * The target databases that hold keys, asked of every primary (INFO keyspace, one round trip
+ * each) while the file is still being checked: it needs nothing from the file. Undefined when a
+ * primary would not say (INFO refused for the user): then each database is asked with DBSIZE once
+ * the file says which. A failure to reach a node rejects when it is awaited, after the file's verdict.
+ */
+export function startOccupancyCheck(target: ConnectedTarget): Promise<Set<number> | undefined> {
+  const asked = Promise.all(target.primaries.map((node) => keyspaceOf(target, node))).then((each) =>
+    each.some((dbs) => dbs === undefined) ? undefined : new Set(each.flatMap((dbs) => [...dbs!])),
+  )
+  asked.catch(() => {})
+  return asked
+}
+
+async function keyspaceOf(
+  target: ConnectedTarget,
+  node: ConnectedTarget['primaries'][number],
+): Promise<number[] | undefined> {
+  const conn = await openRawNode(target.spec, node, { name: 'kvtop-restore' })
+  try {
+    const reply = await conn.call(['INFO', 'keyspace'])
+    if (!Buffer.isBuffer(reply) && typeof reply !== 'string') return undefined
+    const dbs: number[] = []
+    for (const [field, value] of Object.entries(parseInfo(String(reply)))) {
+      const db = /^db(\d+)$/.exec(field)
+      if (db && !/^keys=0\b/.test(value)) dbs.push(Number(db[1]))
+    }
+    return dbs
+  } finally {
+    conn.close()
+  }
+}
+
+/** Whether any of `dbs` holds keys on any primary: from the occupancy check, or asked now (DBSIZE). */
+async function holdsKeys(
+  target: ConnectedTarget,
+  dbs: Iterable<number>,
+  occupied: Set<number> | undefined,
+): Promise<boolean> {
+  if (occupied) return [...dbs].some((db) => occupied.has(db))
+  for (const node of target.primaries) {
+    for (const db of dbs) {
+      const conn = await openRawNode(target.spec, node, { db, name: 'kvtop-restore' })
       try {
         const n = await conn.call(['DBSIZE'])
-        if (typeof n === 'number' && n > 0) occupied = true
+        if (typeof n === 'number' && n > 0) return true
       } finally {
         conn.close()
       }
     }
   }
-  if (!occupied) return { count: 0 }
+  return false
+}
+
+/** Keys of the file found on the target, with the file offset of the first one. */
+class ExistsTally {
+  count = 0
+  firstOffset = -1
+  /** An error instead of an answer (NOPERM, LOADING ...): the count would be wrong. */
+  refusal: RespError | undefined
+
+  add(reply: Reply, offset: number): void {
+    if (classifyReply(reply) !== 'ok') this.refusal ??= reply as RespError
+    else if (offset >= 0 && reply === 1) {
+      this.count++
+      if (this.firstOffset < 0) this.firstOffset = offset
+    }
+  }
+}
+
+/**
+ * Count the file's keys that exist on the target (EXISTS, pipelined), when the target databases
+ * they go to are not empty. `occupied` is startOccupancyCheck's answer.
+ */
+export async function countExisting(
+  target: ConnectedTarget,
+  path: string,
+  merged: Map<number, number[]>,
+  targetDb: (db: number) => number,
+  options: RestoreOptions,
+  emit: EventSink,
+  occupied: Set<number> | undefined,
+): Promise<{ count: number; example?: string }> {
+  if (!(await holdsKeys(target, merged.keys(), occupied))) return { count: 0 }
   emit({ type: 'phase', phase: 'checking', detail: 'which keys already exist on the target' })
-  let count = 0
-  let example: string | undefined
-  let exampleOffset = -1
-  let refusal: RespError | undefined
+  const tally = new ExistsTally()
+  await askExists(target, path, targetDb, options, tally)
+  if (tally.refusal)
+    throw new OperationError(
+      `cannot check which keys already exist on the target: ${tally.refusal.message}: nothing was restored`,
+      {
+        resumable: true,
+        hint: 'Fix the cause, or pass --replace to overwrite existing keys without checking.',
+      },
+    )
+  if (tally.firstOffset < 0) return { count: tally.count }
+  return { count: tally.count, example: escapeBytes(await keyAtOffset(path, tally.firstOffset)) }
+}
+
+/** EXISTS for every key of the file not expired, on the node and db it goes to; replies into `tally`. */
+async function askExists(
+  target: ConnectedTarget,
+  path: string,
+  targetDb: (db: number) => number,
+  options: RestoreOptions,
+  tally: ExistsTally,
+): Promise<void> {
   const pipeline = new RoutedPipeline<number>({
-    spec: deployment.spec,
-    topology: deployment.topology,
+    spec: target.spec,
+    topology: target.topology,
     batchBytes: options.batchBytes,
     window: options.window,
-    onReply: (reply, offset) => {
-      // An error instead of the answer (NOPERM, LOADING ...): the count would be wrong.
-      if (classifyReply(reply) !== 'ok') refusal ??= reply as RespError
-      else if (offset >= 0 && reply === 1) {
-        count++
-        if (exampleOffset < 0) exampleOffset = offset
-      }
-    },
+    onReply: (reply, offset) => tally.add(reply, offset),
   })
   const stallWatch = new StallWatch({
     timeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
@@ -64,10 +138,9 @@ export async function countExisting(
       }),
   })
   watchPipeline(stallWatch, pipeline)
-  const reader = RdbReader.fromFile(path, { verifyChecksum: false })
-  const routing = entryRouting(pipeline, deployment.topology.mode === 'cluster', targetDb, -1)
+  const routing = entryRouting(pipeline, target.topology.mode === 'cluster', targetDb, -1)
   try {
-    for await (const batch of reader.batches()) {
+    for await (const batch of RdbReader.fromFile(path, { verifyChecksum: false }).batches()) {
       let wait: Promise<void> | undefined
       const now = Date.now()
       for (const rec of batch) {
@@ -92,14 +165,4 @@ export async function countExisting(
     stallWatch.stop()
     await pipeline.close()
   }
-  if (refusal)
-    throw new OperationError(
-      `cannot check which keys already exist on the target: ${refusal.message}: nothing was restored`,
-      {
-        resumable: true,
-        hint: 'Fix the cause, or pass --replace to overwrite existing keys without checking.',
-      },
-    )
-  if (exampleOffset >= 0) example = escapeBytes(await keyAtOffset(path, exampleOffset))
-  return { count, ...(example ? { example } : {}) }
 }

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { RDB_OPCODE } from '../../data/rdb/constants.js'
 import { buildDumpPayload } from '../../data/rdb/dump.js'
@@ -8,7 +8,7 @@ import { UsageError } from '../../errors.js'
 
 /** FUNCTION RESTORE on every primary: a payload of FUNCTION2 records. */
 export async function restoreFunctions(
-  deployment: Deployment,
+  deployment: ConnectedTarget,
   libraries: Buffer[],
   label: number,
   replace: boolean | undefined,

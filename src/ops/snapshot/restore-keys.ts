@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { escapeBytes } from '../../data/escape.js'
 import { keyAtOffset, RdbReader } from '../../data/rdb/reader.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
@@ -10,12 +10,21 @@ import { ProgressTracker } from '../progress.js'
 import { fileError } from './inspect.js'
 import { watchPipeline } from './pipeline-stall.js'
 import { encodeDel, encodeRebuild, encodeRestore, type BlockTag, type Tag } from './restore-encode.js'
-import type { RestoreOptions, RestoreReport } from './restore-options.js'
-import type { RestoreContext, RestorePlan } from './restore-preflight.js'
+import type { RestoreContext, RestoreOptions, RestoreReport } from './restore-options.js'
+import type { RestorePlan } from './restore-preflight.js'
 import { entryRouting, type EntryRouting } from './restore-routing.js'
 
 /** Back-off for keys the target refused for now: about 13 s in all, then they count as failed. */
 const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000]
+
+/**
+ * Bytes per write to one node and writes in flight per node: deeper than RoutedPipeline's default
+ * (128 KiB x 4), closer to what `redis-cli --pipe` keeps queued, so that a node keeps working
+ * while kvtop waits for a core (interleaved runs at 200k keys on a loaded 2-core machine: median
+ * 0.47x vs 0.36x of the pipe, uniform data; 0.59x vs 0.47x, production data; the same CPU).
+ */
+const BATCH_BYTES = 256 * 1024
+const WINDOW = 8
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
@@ -41,7 +50,7 @@ export class KeyWriter {
   private sent = 0
 
   constructor(
-    private readonly deployment: Deployment,
+    private readonly deployment: ConnectedTarget,
     private readonly plan: RestorePlan,
     private readonly options: RestoreOptions,
     private readonly report: RestoreReport,
@@ -53,8 +62,11 @@ export class KeyWriter {
     this.pipeline = new RoutedPipeline<Tag>({
       spec: deployment.spec,
       topology: deployment.topology,
-      batchBytes: options.batchBytes,
-      window: options.window,
+      batchBytes: options.batchBytes ?? BATCH_BYTES,
+      window: options.window ?? WINDOW,
+      // Replies read by counting: a run of successes (RESTORE's +OK) is stepped over without a
+      // reply object each; every success still reaches onReply, as 'OK', to be counted.
+      counted: { wantsSuccesses: () => true },
       onReply: (reply: Reply, tag: Tag) => this.onReply(reply, tag),
     })
     this.routing = entryRouting(this.pipeline, plan.cluster, plan.targetDb, -1)

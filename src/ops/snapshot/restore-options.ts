@@ -13,6 +13,12 @@ import type { FileCheck } from './restore-file-check.js'
 export type RestoreMode = 'auto' | 'dump' | 'logical'
 export const RESTORE_MODES: RestoreMode[] = ['auto', 'dump', 'logical']
 
+/** What an operation step reports through: events, and warnings (kept for the report). */
+export interface RestoreContext {
+  emit: EventSink
+  warn: (message: string) => void
+}
+
 export interface RestoreOptions {
   /** Default 'auto'. */
   mode?: RestoreMode

@@ -1,55 +1,71 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { restoreLabel } from '../../data/rdb/versions.js'
 import { RdbReader } from '../../data/rdb/reader.js'
 import { OperationError, UsageError } from '../../errors.js'
 import { encodeRestore, type Tag } from './restore-encode.js'
 import { restoreFunctions } from './restore-functions.js'
 import { KeyWriter } from './restore-keys.js'
-import type { RestoreOptions, RestoreReport } from './restore-options.js'
-import { preflightRestore, type RestoreContext, type RestorePlan } from './restore-preflight.js'
+import type { RestoreContext, RestoreOptions, RestoreReport } from './restore-options.js'
+import { preflightRestore, type RestorePlan } from './restore-preflight.js'
 
 export { RESTORE_MODES } from './restore-options.js'
 export type { RestoreMode, RestoreOptions, RestoreReport } from './restore-options.js'
 
 /**
  * `kvtop snapshot restore`: RESTORE every key of an RDB file into a standalone server or a cluster,
- * pipelined per node. The file is verified end to end (structure and CRC-64) before anything is
- * sent; existing keys are refused (nothing is written) unless `replace`; databases a cluster cannot
- * hold are refused unless mapped.
+ * pipelined per node. A preflight decides everything before anything is written (the file verified
+ * end to end, structure and CRC-64; existing keys refused unless `replace`; databases a cluster
+ * cannot hold refused unless mapped; how each type is written); then the plan is carried out:
+ * function libraries, then keys.
  */
 export async function restoreSnapshot(
-  deployment: Deployment,
+  target: ConnectedTarget,
   path: string,
   options: RestoreOptions = {},
 ): Promise<RestoreReport> {
   const started = performance.now()
-  const emit = options.onEvent ?? (() => {})
   const warnings: string[] = []
-  const context: RestoreContext = {
+  const context = restoreContext(options, warnings)
+  const plan = await preflightRestore(target, path, options, context)
+  const functions = await writeFunctions(target, plan, options, context)
+  const report = emptyReport(target, plan, functions, warnings)
+  await new KeyWriter(target, plan, options, report, context).run()
+  report.seconds = (performance.now() - started) / 1000
+  report.keysPerSecond = report.seconds > 0 ? report.restored / report.seconds : 0
+  refuseIncomplete(report, options)
+  return report
+}
+
+/** The operation's events and warnings (kept for the report). */
+function restoreContext(options: RestoreOptions, warnings: string[]): RestoreContext {
+  const emit = options.onEvent ?? (() => {})
+  return {
     emit,
     warn: (message: string) => {
       warnings.push(message)
       emit({ type: 'warning', message })
     },
   }
-  // Every check that may refuse, before anything is written.
-  const plan = await preflightRestore(deployment, path, options, context)
+}
 
-  // Functions, then keys.
-  let functions = 0
+/** The file's function libraries (FUNCTION RESTORE), labelled for the target: how many were restored. */
+async function writeFunctions(
+  target: ConnectedTarget,
+  plan: RestorePlan,
+  options: RestoreOptions,
+  context: RestoreContext,
+): Promise<number> {
   const { summary } = plan
-  if (summary.functions.length) {
-    const label =
-      restoreLabel(0, summary.header.version, summary.header.dialect, plan.targetVersion) ??
-      plan.targetVersion
-    functions = await restoreFunctions(deployment, summary.functions, label, options.replace, context.warn)
-  }
-  const report = emptyReport(deployment, plan, functions, warnings)
-  await new KeyWriter(deployment, plan, options, report, context).run()
-  report.seconds = (performance.now() - started) / 1000
-  report.keysPerSecond = report.seconds > 0 ? report.restored / report.seconds : 0
+  if (!summary.functions.length) return 0
+  const label =
+    restoreLabel(0, summary.header.version, summary.header.dialect, plan.targetVersion) ?? plan.targetVersion
+  return restoreFunctions(target, summary.functions, label, options.replace, context.warn)
+}
+
+/** A restore that did not write every key is an error: interrupted, keys refused, or keys created meanwhile. */
+function refuseIncomplete(report: RestoreReport, options: RestoreOptions): void {
   if (options.signal?.aborted) {
-    throw new OperationError(`interrupted after ${report.restored} of ${summary.keys} keys`, {
+    throw new OperationError(`interrupted after ${report.restored} of ${report.keys} keys`, {
       resumable: true,
       hint: 'Run it again with --replace to restore the rest (keys already restored are overwritten).',
     })
@@ -57,7 +73,7 @@ export async function restoreSnapshot(
   if (report.failed) {
     const first = report.errors[0]
     throw new OperationError(
-      `${report.failed} of ${summary.keys} keys could not be restored (${report.restored} were): ${first.message} (e.g. "${first.example}")`,
+      `${report.failed} of ${report.keys} keys could not be restored (${report.restored} were): ${first.message} (e.g. "${first.example}")`,
       { resumable: true, hint: 'Fix the cause, then run it again with --replace.' },
     )
   }
@@ -67,26 +83,25 @@ export async function restoreSnapshot(
       { code: 'exists', hint: 'Run it again with --replace to overwrite them.' },
     )
   }
-  return report
 }
 
 function emptyReport(
-  deployment: Deployment,
+  target: ConnectedTarget,
   plan: RestorePlan,
   functions: number,
   warnings: string[],
 ): RestoreReport {
   const { summary } = plan
-  const caps = deployment.capabilities
+  const caps = target.capabilities
   return {
     file: plan.path,
     rdbVersion: summary.header.version,
     checksum: summary.checksum,
     target: {
-      mode: deployment.topology.mode,
+      mode: target.topology.mode,
       engine: plan.engine,
       version: caps?.version ?? '',
-      primaries: deployment.primaries.map((p) => p.address),
+      primaries: target.primaries.map((p) => p.address),
     },
     dbs: [...summary.dbKeys]
       .sort((a, b) => a[0] - b[0])
