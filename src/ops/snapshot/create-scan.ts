@@ -6,18 +6,39 @@ import { scanNode, type NodeScanResult } from '../../data/keyspace/scanner.js'
 import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
 import { BufferCursor, readString } from '../../data/rdb/walker.js'
-import { OperationError, UsageError, errorMessage } from '../../errors.js'
+import { UsageError, errorMessage } from '../../errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { ProgressTracker } from '../progress.js'
 import type { Source } from './create-preflight.js'
-import { selectDbAll, scanSink, type MethodResult, type SnapshotRun } from './create-write.js'
+import { selectDbAll, scanSink } from './create-write.js'
+import { interrupted, type CreateStrategy, type MethodResult, type SnapshotRun } from './create-strategy.js'
 import { checkTopologyUnchanged } from './create-topology.js'
 
+/** What the scan strategy needs granted, for the refusals that name it. */
+const SCAN_GRANT_HINT =
+  'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.'
+
 /**
- * The scan method: SCAN every source, DUMP + PEXPIRETIME (PTTL before Redis 7) pipelined, payloads
+ * `--method scan`: SCAN every source, DUMP + PEXPIRETIME (PTTL before Redis 7) pipelined, payloads
  * written as RDB entries; a cluster's shards in parallel, a standalone's dbs one after another.
+ * SCAN may return a key twice: every key written is fingerprinted.
  */
-export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
+export const scanStrategy: CreateStrategy = {
+  checkAllowed(refused) {
+    for (const command of ['scan', 'dump']) {
+      if (refused.has(command)) {
+        throw new UsageError(`the endpoint refuses ${command.toUpperCase()} for this user`, {
+          code: 'refused',
+          hint: SCAN_GRANT_HINT,
+        })
+      }
+    }
+  },
+  repeatsKeys: () => true,
+  read: scanSources,
+}
+
+async function scanSources(ctx: SnapshotRun): Promise<MethodResult> {
   const { deployment, options, cluster, state, total, emit } = ctx
   const { primaries, sources, dbs, refused } = ctx.plan
   emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
@@ -74,8 +95,7 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
     results = []
     for (const source of sources) results.push(await run(source))
   }
-  if (options.signal?.aborted)
-    throw new OperationError('interrupted: nothing was written', { resumable: false })
+  if (options.signal?.aborted) throw interrupted()
   const vanished = results.reduce((n, r) => n + r.vanished, 0)
   const redirected = results.reduce((n, r) => n + r.redirected, 0)
   if (cluster) await checkTopologyUnchanged(deployment, redirected)
@@ -115,10 +135,7 @@ async function probeDumpVersion(deployment: Deployment, sources: Source[]): Prom
       if (isCommandRefusal(err as Error)) {
         throw new UsageError(
           `${source.node.address} refuses SCAN or DUMP for this user: ${errorMessage(err)}`,
-          {
-            code: 'refused',
-            hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
-          },
+          { code: 'refused', hint: SCAN_GRANT_HINT },
         )
       }
       throw err
