@@ -32,10 +32,6 @@ export class RecordParser {
   db = 0
   /** The EOF record has been read. */
   done = false
-  // What came before the value type of the key being read.
-  private expireAt: number | undefined
-  private idle: number | undefined
-  private freq: number | undefined
 
   constructor(
     private readonly c: StreamCursor,
@@ -45,22 +41,52 @@ export class RecordParser {
     private readonly tally: KeyTally | undefined,
   ) {}
 
-  /** The next record (COUNTED for a key tallied). */
+  /**
+   * The next record (COUNTED for a key tallied). A key's expire time, LRU and LFU come before its
+   * value type; they are kept in locals, not fields: this loop runs once per key of the file.
+   */
   next(): RdbRecord | typeof COUNTED {
     if (!this.header) return this.readHeader()
     const c = this.c
     const start = c.pos
-    const type = this.readKeyPrefix()
-    if (type >= FIRST_OPCODE) {
-      if (this.expireAt !== undefined || this.idle !== undefined || this.freq !== undefined) {
-        c.fail(`opcode 0x${type.toString(16)} after a key's expire/LRU/LFU`, 'a value type', c.pos - 1)
+    let expireAt: number | undefined
+    let idle: number | undefined
+    let freq: number | undefined
+    for (;;) {
+      c.what = 'an opcode or value type'
+      if (c.pos >= c.end) c.short(1)
+      const type = c.buf[c.pos++]
+      switch (type) {
+        case RDB_OPCODE.EXPIRETIME_MS:
+          expireAt = readExpireMs(c)
+          continue
+        case RDB_OPCODE.EXPIRETIME:
+          expireAt = readExpireSeconds(c)
+          continue
+        case RDB_OPCODE.FREQ:
+          freq = readFreq(c)
+          continue
+        case RDB_OPCODE.IDLE:
+          c.what = 'an LRU idle time'
+          idle = readLen(c)
+          continue
       }
-      return this.readOpcode(type, start)
+      if (type >= FIRST_OPCODE) {
+        if (expireAt !== undefined || idle !== undefined || freq !== undefined) {
+          c.fail(`opcode 0x${type.toString(16)} after a key's expire/LRU/LFU`, 'a value type', c.pos - 1)
+        }
+        return this.readOpcode(type, start)
+      }
+      const info = typeInfo(type, this.header.dialect)
+      if (!info) walkValue(c, type, this.header.dialect, false) // throws with the reason
+      c.what = 'a key'
+      if (this.tally) return this.countEntry(type, expireAt !== undefined, this.tally)
+      const entry = this.readEntry(type, info!, start)
+      if (expireAt !== undefined) entry.expireAt = expireAt
+      if (idle !== undefined) entry.idle = idle
+      if (freq !== undefined) entry.freq = freq
+      return entry
     }
-    const info = typeInfo(type, this.header.dialect)
-    if (!info) walkValue(c, type, this.header.dialect, false) // throws with the reason
-    c.what = 'a key'
-    return this.tally ? this.countEntry(type, this.tally) : this.readEntry(type, info!, start)
   }
 
   private readHeader(): RdbRecord {
@@ -92,48 +118,13 @@ export class RecordParser {
     return { kind: 'header', header }
   }
 
-  /** The expire time, LRU idle time and LFU frequency a key may carry; returns the byte after them. */
-  private readKeyPrefix(): number {
-    const c = this.c
-    this.expireAt = this.idle = this.freq = undefined
-    for (;;) {
-      c.what = 'an opcode or value type'
-      if (c.pos >= c.end) c.short(1)
-      const type = c.buf[c.pos++]
-      switch (type) {
-        case RDB_OPCODE.EXPIRETIME_MS:
-          c.what = 'an expire time'
-          if (c.pos + 8 > c.end) c.short(8)
-          this.expireAt = c.buf.readUInt32LE(c.pos) + c.buf.readInt32LE(c.pos + 4) * 4294967296
-          c.pos += 8
-          continue
-        case RDB_OPCODE.EXPIRETIME:
-          c.what = 'an expire time'
-          if (c.pos + 4 > c.end) c.short(4)
-          this.expireAt = c.buf.readInt32LE(c.pos) * 1000
-          c.pos += 4
-          continue
-        case RDB_OPCODE.FREQ:
-          c.what = 'an LFU frequency'
-          if (c.pos + 1 > c.end) c.short(1)
-          this.freq = c.buf[c.pos++]
-          continue
-        case RDB_OPCODE.IDLE:
-          c.what = 'an LRU idle time'
-          this.idle = readLen(c)
-          continue
-      }
-      return type
-    }
-  }
-
   /** A key walked over and counted: no object made. */
-  private countEntry(type: number, tally: KeyTally): typeof COUNTED {
+  private countEntry(type: number, expiring: boolean, tally: KeyTally): typeof COUNTED {
     const c = this.c
     skipString(c)
     c.what = 'a value'
     walkValue(c, type, this.header!.dialect, false)
-    tally.add(type, this.expireAt !== undefined)
+    tally.add(type, expiring)
     return COUNTED
   }
 
@@ -160,9 +151,6 @@ export class RecordParser {
       c.base + start,
       c.pos - start,
     )
-    if (this.expireAt !== undefined) entry.expireAt = this.expireAt
-    if (this.idle !== undefined) entry.idle = this.idle
-    if (this.freq !== undefined) entry.freq = this.freq
     if (c.module !== undefined) entry.module = c.module
     return entry
   }
@@ -195,4 +183,29 @@ export class RecordParser {
         return unsupportedOpcode(c, type, start)
     }
   }
+}
+
+/** EXPIRETIME_MS: an absolute time in ms, 8 bytes little-endian. */
+function readExpireMs(c: StreamCursor): number {
+  c.what = 'an expire time'
+  if (c.pos + 8 > c.end) c.short(8)
+  const at = c.buf.readUInt32LE(c.pos) + c.buf.readInt32LE(c.pos + 4) * 4294967296
+  c.pos += 8
+  return at
+}
+
+/** EXPIRETIME (RDB < 3 writers): an absolute time in seconds, 4 bytes little-endian. */
+function readExpireSeconds(c: StreamCursor): number {
+  c.what = 'an expire time'
+  if (c.pos + 4 > c.end) c.short(4)
+  const at = c.buf.readInt32LE(c.pos) * 1000
+  c.pos += 4
+  return at
+}
+
+/** FREQ: the LFU counter, one byte. */
+function readFreq(c: StreamCursor): number {
+  c.what = 'an LFU frequency'
+  if (c.pos + 1 > c.end) c.short(1)
+  return c.buf[c.pos++]
 }
