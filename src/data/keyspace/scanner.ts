@@ -2,8 +2,8 @@ import type net from 'node:net'
 import type { ConnectionSpec, NodeAddress } from '../../connect/client.js'
 import { formatAddress } from '../../connect/endpoint.js'
 import { OperationError, UsageError } from '../../errors.js'
-import { copyBytes, writeDecimal } from '../../wire/bytes.js'
 import { RateLimiter } from './rate-limiter.js'
+import { commandHead, encodeDumpBatch, scanCommand, type Page, type PageRange } from './dump-requests.js'
 import { classifyError, firstWord, isCommandRefusal } from '../../wire/classify.js'
 import { openRawNode } from '../../wire/node.js'
 import type { StallWatch } from '../../wire/stall-watch.js'
@@ -60,28 +60,26 @@ export interface NodeScanResult {
   commands: number
 }
 
-/** A SCAN page: the keys, copied into one buffer, with their offsets. */
-interface Page {
-  bytes: Buffer
-  starts: number[]
-  ends: number[]
+/** The replies to one page's part of a DUMP batch: PEXPIRETIME (or PTTL) and DUMP for each key. */
+interface BatchPart {
+  kind: 'batch'
+  page: Page
+  from: number
+  to: number
+  /** The key whose replies come next, and which of its two (0: the expire time, 1: DUMP). */
+  next: number
+  stage: 0 | 1
+  /** The expire time of key `next` (-1: none, -2: gone, -3: moved). */
+  expireAt: number
+  keys: number
+  bytes: number
+  skipped: number
+  /** The batch's last part: its end frees a place in the window. */
+  last: boolean
 }
 
 /** What the next replies on the wire are. */
-type Expect =
-  | { kind: 'scan' }
-  | {
-      kind: 'batch'
-      page: Page
-      from: number
-      to: number
-      next: number
-      stage: 0 | 1
-      expireAt: number
-      keys: number
-      bytes: number
-      skipped: number
-    }
+type Expect = { kind: 'scan' } | BatchPart
 
 const CR = 0x0d
 const INCOMPLETE = Number.NEGATIVE_INFINITY
@@ -115,9 +113,10 @@ class NodeDumper {
   private readonly window: number
   private readonly expireHead: Buffer
   private readonly relative: boolean
+  private readonly expireName: 'PEXPIRETIME' | 'PTTL'
   private readonly expects: Expect[] = []
   private expectHead = 0
-  private readonly queue: { page: Page; from: number; to: number }[] = []
+  private readonly queue: PageRange[] = []
   private queuedKeys = 0
   private cursor = '0'
   private scanInFlight = false
@@ -150,7 +149,8 @@ class NodeDumper {
     this.window = o.window ?? 4
     const cmd = o.expireCommand ?? 'PEXPIRETIME'
     this.relative = cmd === 'PTTL'
-    this.expireHead = Buffer.from(`*2\r\n$${cmd.length}\r\n${cmd}\r\n`)
+    this.expireName = cmd
+    this.expireHead = commandHead(cmd)
   }
 
   run(): Promise<NodeScanResult> {
@@ -226,10 +226,8 @@ class NodeDumper {
   }
 
   private sendScan(): void {
-    const c = this.cursor
-    const n = this.count
     this.expectReply()
-    this.socket.write(`*4\r\n$4\r\nSCAN\r\n$${c.length}\r\n${c}\r\n$5\r\nCOUNT\r\n$${n.length}\r\n${n}\r\n`)
+    this.socket.write(scanCommand(this.cursor, this.count))
     this.expects.push({ kind: 'scan' })
     this.scanInFlight = true
     this.result.commands++
@@ -247,41 +245,10 @@ class NodeDumper {
       }, delay).unref()
       return false
     }
-    let keys = 0
-    let bytes = 0
-    const parts: { page: Page; from: number; to: number }[] = []
-    while (keys < planned && this.queue.length) {
-      const q = this.queue[0]
-      const take = Math.min(planned - keys, q.to - q.from)
-      parts.push({ page: q.page, from: q.from, to: q.from + take })
-      for (let i = q.from; i < q.from + take; i++) bytes += q.page.ends[i] - q.page.starts[i]
-      keys += take
-      q.from += take
-      if (q.from >= q.to) this.queue.shift()
-    }
-    this.queuedKeys -= keys
+    const { parts, keys, bytes } = this.takeQueued(planned)
     this.expectReply()
-    const eh = this.expireHead
-    const out = Buffer.allocUnsafe(keys * (eh.length + 14 + 30) + bytes * 2)
-    let w = 0
+    const out = encodeDumpBatch(this.expireHead, parts, keys, bytes)
     for (const p of parts) {
-      const { bytes: kb, starts, ends } = p.page
-      for (let i = p.from; i < p.to; i++) {
-        const ks = starts[i]
-        const ke = ends[i]
-        const len = ke - ks
-        // *2 $n PEXPIRETIME $len key  *2 $4 DUMP $len key
-        w += copyBytes(eh, 0, eh.length, out, w)
-        w += writeBulkHeader(out, w, len)
-        w += copyBytes(kb, ks, ke, out, w)
-        out[w++] = 0x0d
-        out[w++] = 0x0a
-        w += copyBytes(DUMP_HEAD, 0, DUMP_HEAD.length, out, w)
-        w += writeBulkHeader(out, w, len)
-        w += copyBytes(kb, ks, ke, out, w)
-        out[w++] = 0x0d
-        out[w++] = 0x0a
-      }
       this.expects.push({
         kind: 'batch',
         page: p.page,
@@ -293,14 +260,33 @@ class NodeDumper {
         keys: 0,
         bytes: 0,
         skipped: 0,
+        last: false,
       })
     }
     // The last part of the batch reports completion.
-    ;(this.expects[this.expects.length - 1] as { last?: boolean }).last = true
+    ;(this.expects[this.expects.length - 1] as BatchPart).last = true
     this.batchesInFlight++
     this.result.commands += keys * 2
-    this.socket.write(out.subarray(0, w))
+    this.socket.write(out)
     return true
+  }
+
+  /** Up to `planned` keys off the queue, as ranges of their pages, with the bytes of their names. */
+  private takeQueued(planned: number): { parts: PageRange[]; keys: number; bytes: number } {
+    let keys = 0
+    let bytes = 0
+    const parts: PageRange[] = []
+    while (keys < planned && this.queue.length) {
+      const q = this.queue[0]
+      const take = Math.min(planned - keys, q.to - q.from)
+      parts.push({ page: q.page, from: q.from, to: q.from + take })
+      for (let i = q.from; i < q.from + take; i++) bytes += q.page.ends[i] - q.page.starts[i]
+      keys += take
+      q.from += take
+      if (q.from >= q.to) this.queue.shift()
+    }
+    this.queuedKeys -= keys
+    return { parts, keys, bytes }
   }
 
   // --- receiving ------------------------------------------------------------------------------------
@@ -421,93 +407,100 @@ class NodeDumper {
     return true
   }
 
-  private readBatch(e: Extract<Expect, { kind: 'batch' }>): boolean {
+  /** The replies of one part of a batch, key after key; false when the rest is not all here yet. */
+  private readBatch(e: BatchPart): boolean {
     const b = this.buf
-    const sink = this.o.sink
     while (e.next < e.to) {
-      const start = this.pos
-      if (start >= b.length) return false
-      const t = b[start]
-      if (e.stage === 0) {
-        // PEXPIRETIME / PTTL: an integer, or an error.
-        if (t === 0x3a) {
-          const v = this.int(start + 1)
-          if (v === INCOMPLETE) return this.more(start)
-          this.pos = this.intEnd
-          e.expireAt = v < 0 ? v : this.relative ? this.now + v : v
-        } else if (t === 0x2d) {
-          const text = this.errorLine()
-          if (text === undefined) return this.more(start)
-          if (!isRedirect(text)) throw refusal(this.relative ? 'PTTL' : 'PEXPIRETIME', text, this.address)
-          e.expireAt = -3
-        } else
-          throw new OperationError(
-            `unexpected reply to ${this.relative ? 'PTTL' : 'PEXPIRETIME'} from ${this.address}`,
-          )
-        e.stage = 1
-        continue
-      }
-      // DUMP: a bulk string, nil, or an error.
-      if (t === 0x24) {
-        const len = this.int(start + 1)
-        if (len === INCOMPLETE) return this.more(start)
-        if (len < 0) {
-          this.pos = this.intEnd
-          this.result.vanished++
-          e.skipped++
-        } else {
-          const ps = this.intEnd
-          if (ps + len + 2 > b.length) return this.more(start, ps + len + 2 - start)
-          this.pos = ps + len + 2
-          if (e.expireAt === -2 || e.expireAt === -3) {
-            // Gone (or moved) between the two commands: a key re-created meanwhile is skipped too.
-            if (e.expireAt === -3) this.result.redirected++
-            else this.result.vanished++
-            e.skipped++
-          } else {
-            const page = e.page
-            sink.key(
-              page.bytes,
-              page.starts[e.next],
-              page.ends[e.next],
-              b,
-              ps,
-              ps + len,
-              e.expireAt === -1 ? -1 : e.expireAt,
-            )
-            e.keys++
-            e.bytes += len
-          }
-        }
-      } else if (t === 0x2d) {
-        const text = this.errorLine()
-        if (text === undefined) return this.more(start)
-        if (!isRedirect(text)) throw refusal('DUMP', text, this.address)
-        this.result.redirected++
-        e.skipped++
-      } else throw new OperationError(`unexpected reply to DUMP from ${this.address}`)
-      e.stage = 0
-      e.next++
+      if (this.pos >= b.length) return false
+      if (e.stage === 0 ? !this.readExpire(e) : !this.readDump(e)) return false
     }
+    this.partRead(e)
+    return true
+  }
+
+  /** PEXPIRETIME / PTTL: an integer, or an error (a redirect marks the key as moved: -3). */
+  private readExpire(e: BatchPart): boolean {
+    const start = this.pos
+    const t = this.buf[start]
+    if (t === 0x3a) {
+      const v = this.int(start + 1)
+      if (v === INCOMPLETE) return this.more(start)
+      this.pos = this.intEnd
+      e.expireAt = v < 0 ? v : this.relative ? this.now + v : v
+    } else if (t === 0x2d) {
+      const text = this.errorLine()
+      if (text === undefined) return this.more(start)
+      if (!isRedirect(text)) throw refusal(this.expireName, text, this.address)
+      e.expireAt = -3
+    } else throw new OperationError(`unexpected reply to ${this.expireName} from ${this.address}`)
+    e.stage = 1
+    return true
+  }
+
+  /** DUMP: a bulk string (the key to the sink), nil (vanished), or an error (a redirect: skipped). */
+  private readDump(e: BatchPart): boolean {
+    const b = this.buf
+    const start = this.pos
+    const t = b[start]
+    if (t === 0x24) {
+      const len = this.int(start + 1)
+      if (len === INCOMPLETE) return this.more(start)
+      if (len < 0) {
+        this.pos = this.intEnd
+        this.result.vanished++
+        e.skipped++
+      } else {
+        const ps = this.intEnd
+        if (ps + len + 2 > b.length) return this.more(start, ps + len + 2 - start)
+        this.pos = ps + len + 2
+        this.dumped(e, ps, len)
+      }
+    } else if (t === 0x2d) {
+      const text = this.errorLine()
+      if (text === undefined) return this.more(start)
+      if (!isRedirect(text)) throw refusal('DUMP', text, this.address)
+      this.result.redirected++
+      e.skipped++
+    } else throw new OperationError(`unexpected reply to DUMP from ${this.address}`)
+    e.stage = 0
+    e.next++
+    return true
+  }
+
+  /** A DUMP payload (buf[ps..ps+len)): to the sink, unless the key was gone or moved when its expire time was read. */
+  private dumped(e: BatchPart, ps: number, len: number): void {
+    if (e.expireAt === -2 || e.expireAt === -3) {
+      // Gone (or moved) between the two commands: a key re-created meanwhile is skipped too.
+      if (e.expireAt === -3) this.result.redirected++
+      else this.result.vanished++
+      e.skipped++
+      return
+    }
+    const page = e.page
+    this.o.sink.key(page.bytes, page.starts[e.next], page.ends[e.next], this.buf, ps, ps + len, e.expireAt)
+    e.keys++
+    e.bytes += len
+  }
+
+  /** A part read in full: its counts into the result and the progress; the batch's last part lets the sink pause the scan. */
+  private partRead(e: BatchPart): void {
     this.expectHead++
     this.result.keys += e.keys
     this.result.bytes += e.bytes
     this.o.onProgress?.({ keys: e.keys, bytes: e.bytes, skipped: e.skipped })
-    if ((e as { last?: boolean }).last) {
-      this.batchesInFlight--
-      const wait = sink.wait()
-      if (wait && !this.paused) {
-        this.paused = true
-        wait.then(
-          () => {
-            this.paused = false
-            this.pump()
-          },
-          (err: Error) => this.fail(err),
-        )
-      }
+    if (!e.last) return
+    this.batchesInFlight--
+    const wait = this.o.sink.wait()
+    if (wait && !this.paused) {
+      this.paused = true
+      wait.then(
+        () => {
+          this.paused = false
+          this.pump()
+        },
+        (err: Error) => this.fail(err),
+      )
     }
-    return true
   }
 
   /** Not all of the reply at `start` is here yet: keep it and wait for `bytes` (if known). */
@@ -516,16 +509,6 @@ class NodeDumper {
     this.need = bytes
     return false
   }
-}
-
-const DUMP_HEAD = Buffer.from('*2\r\n$4\r\nDUMP\r\n')
-
-function writeBulkHeader(out: Buffer, at: number, len: number): number {
-  out[at] = 0x24
-  const n = writeDecimal(out, at + 1, len)
-  out[at + 1 + n] = 0x0d
-  out[at + 2 + n] = 0x0a
-  return n + 3
 }
 
 /** The key's slot is elsewhere or moving (MOVED, ASK, TRYAGAIN): skipped, counted as redirected. */

@@ -1,9 +1,8 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { SLOTS } from '../../wire/routed-pipeline.js'
-import { OperationError, UsageError } from '../../errors.js'
+import { OperationError } from '../../errors.js'
 import { keyspace } from '../../redis/info.js'
-import type { SnapshotCreateOptions } from './create-options.js'
 
 export interface Source {
   node: TopologyNode
@@ -26,11 +25,12 @@ export interface CreatePlan {
 
 /**
  * Every check that may refuse a snapshot: a reachable primary, every slot served, the commands the
- * method needs, no slot being migrated; then the sources (node and db) and their sizes.
+ * strategy needs, no slot being migrated; then the sources (node and db) and their sizes.
  */
 export async function preflightCreate(
   deployment: Deployment,
-  options: SnapshotCreateOptions,
+  /** The strategy's refusal of an endpoint that refuses a command it needs (CreateStrategy.checkAllowed). */
+  checkAllowed: (refused: Set<string>, provider: string | undefined) => void,
   warn: (message: string) => void,
 ): Promise<CreatePlan> {
   const caps = deployment.capabilities
@@ -49,25 +49,7 @@ export async function preflightCreate(
     )
   }
   const refused = new Set(caps?.refused ?? [])
-  if (options.method === 'sync' && (refused.has('sync') || refused.has('psync'))) {
-    throw new UsageError(
-      `the endpoint refuses SYNC${caps?.provider !== 'self-managed' ? ` (${caps?.provider})` : ''}`,
-      {
-        code: 'refused',
-        hint: 'Use --method scan (the default): it reads keys with SCAN and DUMP, which managed services allow.',
-      },
-    )
-  }
-  if (options.method === 'scan') {
-    for (const command of ['scan', 'dump']) {
-      if (refused.has(command)) {
-        throw new UsageError(`the endpoint refuses ${command.toUpperCase()} for this user`, {
-          code: 'refused',
-          hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
-        })
-      }
-    }
-  }
+  checkAllowed(refused, caps?.provider)
   // Migrating slots: a key could be read twice or missed. Refuse rather than write such a file.
   const moving = await deployment.openSlots()
   if (moving.length) {

@@ -6,76 +6,44 @@ import { scanNode, type NodeScanResult } from '../../data/keyspace/scanner.js'
 import { rdbVersionForServer, RDB_OPCODE } from '../../data/rdb/constants.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
 import { BufferCursor, readString } from '../../data/rdb/walker.js'
-import { OperationError, UsageError, errorMessage } from '../../errors.js'
+import { UsageError, errorMessage } from '../../errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { ProgressTracker } from '../progress.js'
 import type { Source } from './create-preflight.js'
-import { selectDbAll, scanSink, type MethodResult, type SnapshotRun } from './create-write.js'
+import { selectDbAll, scanSink } from './create-write.js'
+import { interrupted, type CreateStrategy, type MethodResult, type SnapshotRun } from './create-strategy.js'
 import { checkTopologyUnchanged } from './create-topology.js'
 
+/** What the scan strategy needs granted, for the refusals that name it. */
+const SCAN_GRANT_HINT =
+  'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.'
+
 /**
- * The scan method: SCAN every source, DUMP + PEXPIRETIME (PTTL before Redis 7) pipelined, payloads
+ * `--method scan`: SCAN every source, DUMP + PEXPIRETIME (PTTL before Redis 7) pipelined, payloads
  * written as RDB entries; a cluster's shards in parallel, a standalone's dbs one after another.
+ * SCAN may return a key twice: every key written is fingerprinted.
  */
-export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
-  const { deployment, options, cluster, state, total, emit } = ctx
-  const { primaries, sources, dbs, refused } = ctx.plan
-  emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
-  const rdbVersion =
-    (await probeDumpVersion(deployment, sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
-  state.writers = ctx.outputs.files.map(
-    (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: ctx.aux(rdbVersion) }),
-  )
-  emit({
-    type: 'phase',
-    phase: 'scanning',
-    detail: `${sources.length} source${sources.length === 1 ? '' : 's'} (${primaries.length} primar${primaries.length === 1 ? 'y' : 'ies'})`,
-  })
-  const expireCommand = versionAtLeast(ctx.version, '7.0.0') ? 'PEXPIRETIME' : 'PTTL'
-  const stopAll = new AbortController()
-  const scanSignal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal
-  const run = async (source: Source): Promise<NodeScanResult> => {
-    const task = cluster || dbs.length === 1 ? source.node.address : `${source.node.address} db${source.db}`
-    const tracker = new ProgressTracker(task, 'keys', source.keys)
-    ctx.trackers.set(task, tracker)
-    if (!cluster) selectDbAll(state, source.db, source)
-    return scanNode({
-      spec: deployment.spec,
-      node: source.node,
-      db: source.db,
-      count: options.scanCount,
-      maxOps: options.maxOps,
-      expireCommand,
-      signal: scanSignal,
-      stallWatch: ctx.stallWatch,
-      onProgress: (d) => {
-        tracker.add(d.keys, d.bytes)
-        total.add(d.keys, d.bytes)
-      },
-      sink: scanSink(state, source.db),
-    })
-  }
-  let results: NodeScanResult[]
-  if (cluster) {
-    selectDbAll(state, 0, { keys: total.total ?? 0, expires: sources.reduce((n, s) => n + s.expires, 0) })
-    // One shard failing stops the others before the error is reported.
-    const settled = await Promise.allSettled(
-      sources.map((source) =>
-        run(source).catch((err: unknown) => {
-          stopAll.abort()
-          throw err
-        }),
-      ),
-    )
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed) throw failed.reason
-    results = settled.map((r) => (r as PromiseFulfilledResult<NodeScanResult>).value)
-  } else {
-    results = []
-    for (const source of sources) results.push(await run(source))
-  }
-  if (options.signal?.aborted)
-    throw new OperationError('interrupted: nothing was written', { resumable: false })
+export const scanStrategy: CreateStrategy = {
+  checkAllowed(refused) {
+    for (const command of ['scan', 'dump']) {
+      if (refused.has(command)) {
+        throw new UsageError(`the endpoint refuses ${command.toUpperCase()} for this user`, {
+          code: 'refused',
+          hint: SCAN_GRANT_HINT,
+        })
+      }
+    }
+  },
+  repeatsKeys: () => true,
+  read: scanSources,
+}
+
+async function scanSources(ctx: SnapshotRun): Promise<MethodResult> {
+  const { deployment, cluster, state } = ctx
+  const { primaries, refused } = ctx.plan
+  const rdbVersion = await openWriters(ctx)
+  const results = await scanAll(ctx)
+  if (ctx.options.signal?.aborted) throw interrupted()
   const vanished = results.reduce((n, r) => n + r.vanished, 0)
   const redirected = results.reduce((n, r) => n + r.redirected, 0)
   if (cluster) await checkTopologyUnchanged(deployment, redirected)
@@ -83,6 +51,79 @@ export async function scanMethod(ctx: SnapshotRun): Promise<MethodResult> {
     ? 0
     : await copyFunctions(deployment, primaries[0], state.writers[0], ctx.warn)
   return { rdbVersion, functions, vanished }
+}
+
+/** The files' writers, at the RDB version of the source's values (that of the server when it holds no key). */
+async function openWriters(ctx: SnapshotRun): Promise<number> {
+  ctx.emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
+  const rdbVersion =
+    (await probeDumpVersion(ctx.deployment, ctx.plan.sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
+  ctx.state.writers = ctx.outputs.files.map(
+    (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: ctx.aux(rdbVersion) }),
+  )
+  return rdbVersion
+}
+
+/** Every source scanned: a cluster's shards side by side (one failing stops the others), a standalone's dbs one after another. */
+async function scanAll(ctx: SnapshotRun): Promise<NodeScanResult[]> {
+  const { options, cluster, state, total } = ctx
+  const { primaries, sources } = ctx.plan
+  ctx.emit({
+    type: 'phase',
+    phase: 'scanning',
+    detail: `${sources.length} source${sources.length === 1 ? '' : 's'} (${primaries.length} primar${primaries.length === 1 ? 'y' : 'ies'})`,
+  })
+  const expireCommand = versionAtLeast(ctx.version, '7.0.0') ? 'PEXPIRETIME' : 'PTTL'
+  const stopAll = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, stopAll.signal]) : stopAll.signal
+  const scan = (source: Source) => scanSource(ctx, source, expireCommand, signal)
+  if (!cluster) {
+    const results: NodeScanResult[] = []
+    for (const source of sources) results.push(await scan(source))
+    return results
+  }
+  selectDbAll(state, 0, { keys: total.total ?? 0, expires: sources.reduce((n, s) => n + s.expires, 0) })
+  const settled = await Promise.allSettled(
+    sources.map((source) =>
+      scan(source).catch((err: unknown) => {
+        stopAll.abort()
+        throw err
+      }),
+    ),
+  )
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  return settled.map((r) => (r as PromiseFulfilledResult<NodeScanResult>).value)
+}
+
+/** One source (a node, or a standalone's db) scanned into the files, with a progress task of its own. */
+async function scanSource(
+  ctx: SnapshotRun,
+  source: Source,
+  expireCommand: 'PEXPIRETIME' | 'PTTL',
+  signal: AbortSignal,
+): Promise<NodeScanResult> {
+  const { cluster, state, total, options } = ctx
+  const task =
+    cluster || ctx.plan.dbs.length === 1 ? source.node.address : `${source.node.address} db${source.db}`
+  const tracker = new ProgressTracker(task, 'keys', source.keys)
+  ctx.trackers.set(task, tracker)
+  if (!cluster) selectDbAll(state, source.db, source)
+  return scanNode({
+    spec: ctx.deployment.spec,
+    node: source.node,
+    db: source.db,
+    count: options.scanCount,
+    maxOps: options.maxOps,
+    expireCommand,
+    signal,
+    stallWatch: ctx.stallWatch,
+    onProgress: (d) => {
+      tracker.add(d.keys, d.bytes)
+      total.add(d.keys, d.bytes)
+    },
+    sink: scanSink(state, source.db),
+  })
 }
 
 /**
@@ -115,10 +156,7 @@ async function probeDumpVersion(deployment: Deployment, sources: Source[]): Prom
       if (isCommandRefusal(err as Error)) {
         throw new UsageError(
           `${source.node.address} refuses SCAN or DUMP for this user: ${errorMessage(err)}`,
-          {
-            code: 'refused',
-            hint: 'snapshot create --method scan needs SCAN, DUMP and PEXPIRETIME/PTTL: grant them to the ACL user.',
-          },
+          { code: 'refused', hint: SCAN_GRANT_HINT },
         )
       }
       throw err

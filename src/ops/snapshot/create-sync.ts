@@ -1,33 +1,44 @@
-import type { Writable } from 'node:stream'
 import type { TopologyNode } from '../../connect/topology.js'
-import { RdbReader, RdbFormatError, type RdbEntry, type RdbRecord } from '../../data/rdb/reader.js'
+import { RdbReader, type RdbEntry, type RdbRecord } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
 import { checkEofMark, openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
-import { OperationError } from '../../errors.js'
-import type { StallWatch } from '../../wire/stall-watch.js'
+import { UsageError } from '../../errors.js'
 import { ProgressTracker } from '../progress.js'
-import { countDbKey, fileIndex, selectDbAll, type MethodResult, type SnapshotRun } from './create-write.js'
+import { countDbKey, fileIndex, selectDbAll } from './create-write.js'
 import { checkTopologyUnchanged } from './create-topology.js'
+import { crcMismatch, syncFailure } from './create-sync-checks.js'
+import { rawSyncCopy } from './create-sync-raw.js'
+import { interrupted, type CreateStrategy, type MethodResult, type SnapshotRun } from './create-strategy.js'
 
 /**
- * The sync method: the replication snapshot of each primary, re-written into the files; one
- * standalone primary into one file is the server's RDB copied as it streams in.
+ * `--method sync`: the replication snapshot of each primary, re-written into the files record by
+ * record; one standalone primary into one file is the server's RDB copied as it streams in
+ * (create-sync-raw.ts). Point-in-time per shard. A cluster's shards into one file are deduplicated.
  */
-export async function syncMethod(ctx: SnapshotRun): Promise<MethodResult> {
+export const syncStrategy: CreateStrategy = {
+  checkAllowed(refused, provider) {
+    if (refused.has('sync') || refused.has('psync')) {
+      throw new UsageError(
+        `the endpoint refuses SYNC${provider !== 'self-managed' ? ` (${provider})` : ''}`,
+        {
+          code: 'refused',
+          hint: 'Use --method scan (the default): it reads keys with SCAN and DUMP, which managed services allow.',
+        },
+      )
+    }
+  },
+  repeatsKeys: (cluster) => cluster,
+  read: syncSources,
+}
+
+async function syncSources(ctx: SnapshotRun): Promise<MethodResult> {
   const { primaries } = ctx.plan
-  // One standalone primary into one file: the server's RDB is the file, copied as it streams in.
-  const raw =
+  const result =
     !ctx.cluster && primaries.length === 1 && ctx.state.split === 1
       ? await rawSyncCopy(ctx, primaries[0])
-      : undefined
-  const result = raw ?? (await syncSnapshot(ctx))
+      : { ...(await syncSnapshot(ctx)), vanished: 0 }
   if (ctx.cluster) await checkTopologyUnchanged(ctx.deployment, 0)
-  return {
-    rdbVersion: result.rdbVersion,
-    functions: result.functions,
-    vanished: 0,
-    ...(raw ? { rawStats: raw.stats } : {}),
-  }
+  return result
 }
 
 /** One primary's SYNC stream, read record by record. */
@@ -62,7 +73,7 @@ async function syncSnapshot(ctx: SnapshotRun): Promise<{ rdbVersion: number; fun
     if (ctx.cluster) selectDbAll(ctx.state, 0, { keys: ctx.total.total ?? 0, expires: 0 })
     const copier = new RecordCopier(ctx)
     await Promise.all(sources.map((source, i) => copier.copy(source, i === 0, firsts[i])))
-    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
+    if (signal?.aborted) throw interrupted()
     return { rdbVersion, functions: copier.functions }
   } catch (err) {
     throw syncFailure(err, ctx.stallWatch, signal)
@@ -199,139 +210,4 @@ class RecordCopier {
 interface StreamPosition {
   db: number
   sizes: { keys: number; expires: number } | undefined
-}
-
-function crcMismatch(node: string): OperationError {
-  return new OperationError(`the RDB streamed by ${node} fails its CRC-64 check (corrupted in transfer?)`, {
-    resumable: false,
-    hint: 'Run the snapshot again.',
-  })
-}
-
-/**
- * `--method sync` from one standalone primary into one file: the server's RDB is already the file
- * `redis-cli --rdb` would write, so its bytes go to disk as they arrive (no record re-encoded), while
- * a reader walks the same bytes for what the report needs (keys, expires, dbs, functions) and checks
- * the CRC-64. Bytes are written only once the reader has read past them, so nothing after the RDB's
- * EOF record (the diskless end marker, replication traffic) reaches the file.
- */
-async function rawSyncCopy(
-  ctx: SnapshotRun,
-  node: TopologyNode,
-): Promise<{
-  rdbVersion: number
-  functions: number
-  stats: { keys: number; expires: number; bytes: number }
-}> {
-  const { deployment, outputs, state, total, trackers, emit, stallWatch, stallTimeoutMs } = ctx
-  const signal = ctx.options.signal
-  emit({ type: 'phase', phase: 'syncing', detail: `SYNC from ${node.address}` })
-  const sink = outputs.files[0].writeStream()
-  const stream = await openSyncStream(deployment.spec, node, { stallTimeoutMs })
-  stallWatch.add(stream.node, stream)
-  const abort = () => stream.close()
-  signal?.addEventListener('abort', abort)
-  const received: Buffer[] = []
-  /** File offset of received[0]; bytes before it are on their way to the file. */
-  let receivedAt = 0
-  const writeUpTo = async (end: number) => {
-    while (received.length && receivedAt < end) {
-      const chunk = received[0]
-      const take = Math.min(chunk.length, end - receivedAt)
-      const ok = sink.write(take === chunk.length ? chunk : chunk.subarray(0, take))
-      if (take === chunk.length) received.shift()
-      else received[0] = chunk.subarray(take)
-      receivedAt += take
-      if (!ok) await drainOrFail(sink)
-    }
-  }
-  const tracker = new ProgressTracker(stream.node, 'keys')
-  trackers.set(stream.node, tracker)
-  let counted = 0
-  /** Keys the reader has walked since the last call, into the progress. */
-  const progress = () => {
-    const keys = reader.tally.keys - counted
-    counted += keys
-    tracker.add(keys, 0)
-    total.add(keys, 0)
-  }
-  const tee = async function* (): AsyncGenerator<Buffer> {
-    for await (const chunk of stream.chunks) {
-      await writeUpTo(reader.offset)
-      progress()
-      received.push(chunk)
-      yield chunk
-    }
-  }
-  // The generator's body runs only once the reader pulls from it, after `reader` is set.
-  const reader: RdbReader = new RdbReader(tee(), {
-    entries: 'count',
-    // The bytes go to the file as the server wrote them, and their CRC-64 is checked: values are
-    // skipped by their lengths, not opened one by one (LZF, listpacks).
-    validate: false,
-    leaveSourceOpen: stream.format === 'eof',
-    ...(stream.format === 'length' ? { size: stream.length } : {}),
-  })
-  let functions = 0
-  try {
-    for await (const batch of reader.batches()) {
-      for (const rec of batch) {
-        if (rec.kind === 'function') functions++
-        else if (rec.kind === 'resizedb') total.total = tracker.total = (tracker.total ?? 0) + rec.keys
-        else if (rec.kind === 'eof' && rec.checksum === 'mismatch') throw crcMismatch(stream.node)
-      }
-    }
-    progress()
-    const size = reader.offset
-    await writeUpTo(size)
-    if (stream.format === 'eof') await checkEofMark(reader, stream)
-    else if (size !== stream.length)
-      throw new OperationError(`the RDB streamed by ${stream.node} ends before the length it announced`, {
-        resumable: false,
-      })
-    if (signal?.aborted) throw new OperationError('interrupted: nothing was written', { resumable: false })
-    state.dbKeys = new Map(reader.tally.perDb)
-    return {
-      rdbVersion: reader.header?.version ?? 0,
-      functions,
-      stats: { keys: reader.tally.keys, expires: reader.tally.expires, bytes: size },
-    }
-  } catch (err) {
-    throw syncFailure(err, stallWatch, signal)
-  } finally {
-    signal?.removeEventListener('abort', abort)
-    stream.close()
-  }
-}
-
-/** Wait until `sink` takes more; rejects with its error when it fails instead (a full disk). */
-function drainOrFail(sink: Writable): Promise<void> {
-  // Failed already (a full disk while its buffer was filling): no event is coming.
-  if (sink.errored) return Promise.reject(sink.errored)
-  if (sink.destroyed) return Promise.reject(new Error('the file was closed while being written'))
-  return new Promise<void>((resolve, reject) => {
-    const done = (err?: Error) => {
-      sink.off('drain', done)
-      sink.off('error', done)
-      sink.off('close', done)
-      if (err instanceof Error) reject(err)
-      else resolve()
-    }
-    sink.on('drain', done)
-    sink.on('error', done)
-    sink.on('close', done)
-  })
-}
-
-/** Why reading a SYNC stream failed: the stalled node, the interruption, or an RDB that cannot be read. */
-function syncFailure(err: unknown, stallWatch: StallWatch, signal: AbortSignal | undefined): unknown {
-  if (stallWatch.error) return stallWatch.error
-  if (signal?.aborted) return new OperationError('interrupted: nothing was written', { resumable: false })
-  if (err instanceof RdbFormatError) {
-    return new OperationError(`the RDB streamed by the server cannot be read: ${err.message}`, {
-      resumable: false,
-      cause: err,
-    })
-  }
-  return err
 }

@@ -1,4 +1,3 @@
-import type { Deployment } from '../../connect/deployment.js'
 import { KeyFingerprintSet } from '../../data/keyspace/fingerprints.js'
 import type { DumpSink } from '../../data/keyspace/scanner.js'
 import { keySlot, keySlotOf, SLOTS } from '../../wire/routed-pipeline.js'
@@ -6,14 +5,8 @@ import { RdbFormatError } from '../../data/rdb/reader.js'
 import { RdbWriter } from '../../data/rdb/writer.js'
 import { escapeBytes } from '../../data/escape.js'
 import { OperationError } from '../../errors.js'
-import { StallWatch } from '../../wire/stall-watch.js'
-import { ProgressTracker } from '../progress.js'
-import type { EventSink } from '../events.js'
-import type { SnapshotOutputs } from './outputs.js'
-import type { SnapshotCreateOptions } from './create-options.js'
-import type { CreatePlan } from './create-preflight.js'
 
-// The write path shared by the scan and sync methods.
+// The write path shared by the scan and sync strategies: which file a key goes to, its db, repeats dropped.
 
 export interface WriteState {
   writers: RdbWriter[]
@@ -89,33 +82,4 @@ export function scanSink(state: WriteState, db: number): DumpSink {
       return undefined
     },
   }
-}
-
-/** What a snapshot method works with: the plan, the files' writers and the progress and stall watch shared by its reads. */
-export interface SnapshotRun {
-  deployment: Deployment
-  outputs: SnapshotOutputs
-  options: SnapshotCreateOptions
-  plan: CreatePlan
-  cluster: boolean
-  engine: string
-  version: string
-  state: WriteState
-  /** The AUX fields of a file of this RDB version. */
-  aux: (rdbVersion: number) => [string, string][]
-  trackers: Map<string, ProgressTracker>
-  total: ProgressTracker
-  stallWatch: StallWatch
-  stallTimeoutMs: number
-  emit: EventSink
-  warn: (message: string) => void
-}
-
-/** What a method read. */
-export interface MethodResult {
-  rdbVersion: number
-  functions: number
-  vanished: number
-  /** What the file holds when the server's RDB was copied as is (no writer). */
-  rawStats?: { keys: number; expires: number; bytes: number }
 }
