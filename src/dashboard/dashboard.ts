@@ -3,28 +3,19 @@ import { RingBuffer, type SeriesStore } from '../metrics/history.js'
 import type { SlowlogEntry } from '../metrics/slowlog.js'
 import type { Snapshot } from '../metrics/types.js'
 import { loadBlessed, openScreen, screenRows, resizeCanvas, type LineChart, type Widgets } from './blessed.js'
-import {
-  CHART_WINDOWS,
-  chartData,
-  chartScale,
-  computeLayout,
-  eventLines,
-  externalLines,
-  headerLines,
-  HELP_LINES,
-  initialViewState,
-  lagLines,
-  memoryLines,
-  nodeDetails,
-  nodeTable,
-  slowlogLines,
-  SORT_KEYS,
-  type Layout,
-  type Rect,
-  type TableRow,
-  type ViewState,
-  windowLabel,
-} from './view-model.js'
+import { CHART_WINDOWS, windowLabel } from './chart-window.js'
+import { chartData, chartScale } from './charts.js'
+import { externalLines } from './cloudwatch-panel.js'
+import { headerLines } from './header.js'
+import { HELP_LINES } from './help.js'
+import { lagLines } from './lag-panel.js'
+import { computeLayout, type Layout, type Rect } from './layout.js'
+import { eventLines, slowlogLines } from './log-panels.js'
+import { memoryLines } from './memory-panel.js'
+import { plainLength, untagged } from './markup.js'
+import { nodeDetails } from './node-details.js'
+import { nodeTable, type TableRow } from './node-table.js'
+import { initialViewState, SORT_KEYS, type ViewState } from './view-state.js'
 import { headerLinesFor } from './layout.js'
 
 /**
@@ -275,7 +266,7 @@ export class Dashboard {
    */
   private label(el: Widgets.BoxElement, text: string, fallback?: string): void {
     const room = Math.max(0, (el.width as number) - 4)
-    const plain = text.replace(/\{[^{}]*\}/g, '')
+    const plain = untagged(text)
     const short = fallback ?? plain
     const label =
       plain.length <= room
@@ -476,7 +467,7 @@ export class Dashboard {
       const full = `${title}  ${series.map((x) => key(x, x.title)).join(' ')}`
       const short = `${title} ${series.map((x) => key(x, x.title.split(' ')[0])).join(' ')}`
       const room = (chart.width as number) - 4
-      this.label(chart, full.replace(/\{[^{}]*\}/g, '').length <= room ? full : short, title)
+      this.label(chart, plainLength(full) <= room ? full : short, title)
     }
     // The top of the y axis as blessed-contrib computes it (the largest value plus a fifth), given
     // up front: left to itself it recomputes it over every series for every point it draws.
