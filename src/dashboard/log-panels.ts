@@ -1,6 +1,7 @@
 import type { MonitorEvent } from '../metrics/alerts.js'
 import { fmtTime, fmtUs, truncate } from '../metrics/format.js'
-import { formatArgs, type SlowlogEntry } from '../metrics/slowlog.js'
+import { formatArgs } from '../metrics/log-reply.js'
+import { type SlowlogEntry } from '../metrics/slowlog.js'
 import { esc, wrapText } from './markup.js'
 
 /** The two log panels: slow commands and the alert log. */

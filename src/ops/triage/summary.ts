@@ -1,4 +1,4 @@
-import type { CommandLogGroup } from '../../metrics/slowlog.js'
+import type { CommandLogGroup } from '../../metrics/log-groups.js'
 import type { LargeCommandSummary, TriageInput, TriageReport } from './types.js'
 
 function largeCommandSummary(g: CommandLogGroup): LargeCommandSummary {
