@@ -18,12 +18,8 @@ import {
   type CommandLogReport,
   type SlowlogReport,
 } from '../src/metrics/service.js'
-import {
-  compareCommandLog,
-  compareNewestFirst,
-  type CommandLogType,
-  type LargeLogKind,
-} from '../src/metrics/slowlog.js'
+import { compareCommandLog, compareNewestFirst } from '../src/metrics/log-merge.js'
+import { type CommandLogType, type LargeLogKind } from '../src/metrics/log-reply.js'
 import type { Snapshot } from '../src/metrics/types.js'
 
 type Engine = Awaited<ReturnType<typeof openMonitor>>

@@ -8,7 +8,7 @@ import type { FleetMember } from '../src/dashboard/fleet-run.js'
 import { awsConnectionFlags, cloudWatchFlags } from '../src/aws/flags.js'
 import { UsageError } from '../src/errors.js'
 import { openStatusFeed, feedOptionsFromFlags, type FeedFlags } from '../src/aws/status-feed.js'
-import { historySizeFor } from '../src/dashboard/view-model.js'
+import { historySizeFor } from '../src/dashboard/chart-window.js'
 import { intervalFlag, lagAlertFlag } from '../src/flags.js'
 import { RoundRecorder } from '../src/metrics/round-recorder.js'
 

@@ -7,7 +7,7 @@ import { ConnectError, ExitCode, KvtopError, errorMessage } from '../errors.js'
 import type { MonitorEvent } from '../metrics/alerts.js'
 import type { ExternalMetricsSource } from '../metrics/external.js'
 import { SeriesStore } from '../metrics/history.js'
-import { SlowlogStore } from '../metrics/slowlog.js'
+import { SlowlogStore } from '../metrics/log-merge.js'
 import { nodePlace } from '../metrics/snapshot-builder.js'
 import type {
   DataPlaneStatus,

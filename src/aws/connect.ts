@@ -22,7 +22,7 @@ import { describeTarget, serviceOf, type AwsDeployment, type AwsTarget } from '.
 export async function resolveAwsConnection(
   url: string | undefined,
   flags: ConnectionFlagValues & AwsConnectionFlagValues,
-  hooks: { onNotice?: (message: string) => void } = {},
+  hooks: Hooks = {},
 ): Promise<AwsConnectionResult> {
   // The profile's AWS settings (target, iam, region, awsProfile) are merged in by the caller.
   const target = awsTargetFromFlags(flags)
@@ -33,67 +33,11 @@ export async function resolveAwsConnection(
   })
   // A kvtop profile still supplies user, password and TLS settings; the URL comes from AWS.
   const base = connectionInput(url, flags)
-  let aws: AwsDeployment | undefined
-  if (target && url) {
-    // The URL says where to connect; AWS's description (CloudWatch identities, settings) is a
-    // bonus that needs Describe permissions an IAM data-plane identity may well not have.
-    try {
-      aws = await discoverDeployment(clients, target)
-    } catch (err) {
-      if (!isAccessDenied(err)) throw err
-      hooks.onNotice?.(`not described at AWS (${(err as Error).message}); connecting to ${url} as given`)
-    }
-  } else if (target) {
-    aws = await discoverDeployment(clients, target)
-    if (!aws.url) {
-      throw new UsageError(
-        `${describeTarget(target)} has no endpoint yet (status ${aws.status ?? 'unknown'})`,
-        {
-          hint: 'Wait until it is available, or give its URL.',
-        },
-      )
-    }
-    if (aws.status && aws.status !== 'available') {
-      hooks.onNotice?.(
-        `${describeTarget(target)} is '${aws.status}', not 'available': the connection may fail.`,
-      )
-    }
-    base.url = aws.url
-  }
+  const aws = target ? await describeAtAws(clients, target, url, hooks) : undefined
+  if (target && !url && aws) base.url = aws.url
   let provider: IamTokenProvider | undefined
   if (flags.iam) {
-    const profileUrl =
-      flags.profile && !flags.profile.startsWith('sandbox:') ? getProfile(flags.profile).url : undefined
-    const where = base.url ?? url ?? profileUrl
-    // With --iam there is no password to give: user@ in the URL names the IAM user.
-    const endpoint = where ? parseEndpointUrl(where, { bareUserinfo: 'user' }) : undefined
-    const resource = iamResource(target, aws, endpoint?.host)
-    const user = flags.user ?? endpoint?.username
-    if (!user) {
-      throw new UsageError('--iam needs the IAM-enabled user: give --user NAME (or user@ in the URL)', {
-        hint: 'For ElastiCache the user id and the user name must be the same; for MemoryDB it is the user name.',
-      })
-    }
-    if (endpoint && !endpoint.tls) {
-      throw new UsageError(
-        aws && !url
-          ? `${describeTarget(target!)} has in-transit encryption disabled: IAM authentication requires TLS`
-          : 'IAM authentication requires TLS: use a rediss:// URL',
-        { hint: 'ElastiCache and MemoryDB accept IAM authentication tokens only over TLS.' },
-      )
-    }
-    if (resource.region) clients.options.region ??= resource.region
-    const signingRegion = aws?.region ?? (await clients.region())
-    provider = await new IamTokenProvider({
-      service: resource.service,
-      resourceName: resource.name,
-      serverless: resource.serverless,
-      user,
-      region: signingRegion,
-      credentials: () => clients.credentials(),
-      onRefreshError: (err) =>
-        hooks.onNotice?.(`could not refresh the IAM authentication token: ${(err as Error).message}`),
-    }).start()
+    provider = await iamTokenProvider(clients, flags, { target, aws, url, where: base.url ?? url }, hooks)
     base.iam = provider
   }
   return {
@@ -104,6 +48,87 @@ export async function resolveAwsConnection(
       clients.destroy()
     },
   }
+}
+
+type Hooks = { onNotice?: (message: string) => void }
+
+/**
+ * AWS's description of the target. With a URL it is a bonus (CloudWatch identities, settings) that
+ * needs Describe permissions an IAM data-plane identity may well not have; without one it is where
+ * to connect, so it must have an endpoint.
+ */
+async function describeAtAws(
+  clients: AwsClients,
+  target: AwsTarget,
+  url: string | undefined,
+  hooks: Hooks,
+): Promise<AwsDeployment | undefined> {
+  if (url) {
+    try {
+      return await discoverDeployment(clients, target)
+    } catch (err) {
+      if (!isAccessDenied(err)) throw err
+      hooks.onNotice?.(`not described at AWS (${(err as Error).message}); connecting to ${url} as given`)
+      return undefined
+    }
+  }
+  const aws = await discoverDeployment(clients, target)
+  if (!aws.url) {
+    throw new UsageError(
+      `${describeTarget(target)} has no endpoint yet (status ${aws.status ?? 'unknown'})`,
+      {
+        hint: 'Wait until it is available, or give its URL.',
+      },
+    )
+  }
+  if (aws.status && aws.status !== 'available') {
+    hooks.onNotice?.(
+      `${describeTarget(target)} is '${aws.status}', not 'available': the connection may fail.`,
+    )
+  }
+  return aws
+}
+
+/** --iam: the IAM user (from --user or user@ in the URL) over TLS, and a started token provider. */
+async function iamTokenProvider(
+  clients: AwsClients,
+  flags: ConnectionFlagValues & AwsConnectionFlagValues,
+  at: { target?: AwsTarget; aws?: AwsDeployment; url?: string; where?: string },
+  hooks: Hooks,
+): Promise<IamTokenProvider> {
+  const { target, aws, url } = at
+  const profileUrl =
+    flags.profile && !flags.profile.startsWith('sandbox:') ? getProfile(flags.profile).url : undefined
+  const where = at.where ?? profileUrl
+  // With --iam there is no password to give: user@ in the URL names the IAM user.
+  const endpoint = where ? parseEndpointUrl(where, { bareUserinfo: 'user' }) : undefined
+  const resource = iamResource(target, aws, endpoint?.host)
+  const user = flags.user ?? endpoint?.username
+  if (!user) {
+    throw new UsageError('--iam needs the IAM-enabled user: give --user NAME (or user@ in the URL)', {
+      hint: 'For ElastiCache the user id and the user name must be the same; for MemoryDB it is the user name.',
+    })
+  }
+  if (endpoint && !endpoint.tls) {
+    throw new UsageError(
+      aws && !url
+        ? `${describeTarget(target!)} has in-transit encryption disabled: IAM authentication requires TLS`
+        : 'IAM authentication requires TLS: use a rediss:// URL',
+      { hint: 'ElastiCache and MemoryDB accept IAM authentication tokens only over TLS.' },
+    )
+  }
+  if (resource.region) clients.options.region ??= resource.region
+  const signingRegion = aws?.region ?? (await clients.region())
+  return new IamTokenProvider({
+    service: resource.service,
+    resourceName: resource.name,
+    serverless: resource.serverless,
+    user,
+    region: signingRegion,
+    credentials: () => clients.credentials(),
+    onRefreshError: (err) =>
+      hooks.onNotice?.(`could not refresh the IAM authentication token: ${(err as Error).message}`),
+  }).start()
 }
 
 function iamResource(

@@ -197,7 +197,12 @@ function localSetupError(
 }
 
 /** What the service (or the way to it) answered: credentials, access, not found, throttling, network, the rest. */
-function serviceError({ err, e, name, message, awsMessage }: AwsFailure, ctx: CallContext): AwsError {
+function serviceError(f: AwsFailure, ctx: CallContext): AwsError {
+  return identityError(f, ctx) ?? deliveryError(f, ctx)
+}
+
+/** The caller's side: credentials rejected, access denied, or no such resource. */
+function identityError({ err, e, name, awsMessage }: AwsFailure, ctx: CallContext): AwsError | undefined {
   if (BAD_CREDENTIALS.has(name)) {
     return new AwsError(`AWS rejected the credentials for ${ctx.service} ${ctx.operation}${awsMessage}`, {
       code: 'aws-credentials',
@@ -227,6 +232,11 @@ function serviceError({ err, e, name, message, awsMessage }: AwsFailure, ctx: Ca
       cause: err,
     })
   }
+  return undefined
+}
+
+/** The request itself: throttled, the API unreachable, or any other failure (AWS's code and message). */
+function deliveryError({ err, e, name, message, awsMessage }: AwsFailure, ctx: CallContext): AwsError {
   if (THROTTLING.has(name) || e.$metadata?.httpStatusCode === 429) {
     const attempts = e.$metadata?.attempts
     return new AwsError(

@@ -157,24 +157,7 @@ async function waitForExport(
   const { snapshot, bucket, keys, prefix } = plan
   const service = snapshot.service
   const who = serviceName(service)
-  let canVerify = true
-  const present = async (): Promise<boolean> => {
-    if (!canVerify) return true
-    const { client, sdk } = await clients.s3()
-    for (const key of keys) {
-      try {
-        await client.send(new sdk.HeadObjectCommand({ Bucket: bucket, Key: key }))
-      } catch (err) {
-        if (isNotFound(err) || (err as { name?: string }).name === 'NotFound') return false
-        if (isAccessDenied(err)) {
-          canVerify = false
-          return true
-        }
-        throw err
-      }
-    }
-    return true
-  }
+  const objects = new ExportedObjects(clients, bucket, keys)
   let objectsThere = false
   let failureMessage: string | undefined
   const copyStarted = new Date(Date.now() - 1000)
@@ -183,7 +166,7 @@ async function waitForExport(
       resource: `export of ${snapshot.name} to s3://${bucket}`,
       describe: async () => {
         const s = await describeSnapshot(clients, service, snapshot.name)
-        objectsThere = s?.status === 'available' ? await present() : false
+        objectsThere = s?.status === 'available' ? await objects.present() : false
         // Back to available without the objects: the copy may have failed, which only the event log says.
         if (s?.status === 'available' && !objectsThere) {
           failureMessage = await snapshotFailureMessage(
@@ -211,15 +194,7 @@ async function waitForExport(
     options,
   )
   phases.push(...w.phases)
-  if (failureMessage) {
-    throw new AwsError(
-      `${who} could not export snapshot ${snapshot.name} to s3://${bucket}: ${failureMessage}`,
-      {
-        code: 'aws-export-failed',
-        hint: `The message is AWS's, from the ${who} event log. See what the bucket needs with: kvtop snapshot aws export --help`,
-      },
-    )
-  }
+  if (failureMessage) throw exportFailed(who, snapshot.name, bucket, failureMessage)
   if (w.failed) {
     throw await snapshotFailure(
       clients,
@@ -229,5 +204,45 @@ async function waitForExport(
       w.elapsedMs,
     )
   }
-  return canVerify
+  return objects.canVerify
+}
+
+/**
+ * The exported objects in the bucket, as far as this identity may look: once it is denied, it
+ * stops looking, counts them as there, and says it could not verify.
+ */
+class ExportedObjects {
+  canVerify = true
+
+  constructor(
+    private readonly clients: AwsClients,
+    private readonly bucket: string,
+    private readonly keys: string[],
+  ) {}
+
+  async present(): Promise<boolean> {
+    if (!this.canVerify) return true
+    const { client, sdk } = await this.clients.s3()
+    for (const key of this.keys) {
+      try {
+        await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+      } catch (err) {
+        if (isNotFound(err) || (err as { name?: string }).name === 'NotFound') return false
+        if (isAccessDenied(err)) {
+          this.canVerify = false
+          return true
+        }
+        throw err
+      }
+    }
+    return true
+  }
+}
+
+/** The copy ended without the objects: AWS's reason, from the service's event log. */
+function exportFailed(who: string, snapshot: string, bucket: string, message: string): AwsError {
+  return new AwsError(`${who} could not export snapshot ${snapshot} to s3://${bucket}: ${message}`, {
+    code: 'aws-export-failed',
+    hint: `The message is AWS's, from the ${who} event log. See what the bucket needs with: kvtop snapshot aws export --help`,
+  })
 }

@@ -1,7 +1,9 @@
 import { formatBytesShort, formatCountShort } from '../format/units.js'
 import { fmtLag, fmtPercent, fmtUs, truncate } from '../metrics/format.js'
 import type { NodeStatus, Snapshot } from '../metrics/types.js'
-import { MARKS, esc, fit, visibleColumns } from './view-model.js'
+import { fit, visibleColumns, type Column } from './columns.js'
+import { esc } from './markup.js'
+import { MARKS } from './node-flags.js'
 
 /**
  * The fleet view of `kvtop top` over several deployments: one line per deployment, computed from
@@ -63,14 +65,7 @@ function alertsCell(e: FleetEntry): string {
   return `${s.alerts.length} ${s.alerts[0].message}`
 }
 
-interface FleetColumn {
-  title: string
-  width: number
-  align: 'left' | 'right'
-  /** Lower comes first when the screen is too narrow for every column. */
-  priority: number
-  cell: (e: FleetEntry, s: Snapshot | undefined) => string
-}
+type FleetColumn = Column<FleetEntry, Snapshot | undefined> & { priority: number }
 
 const HEALTH_MARK: Record<FleetHealth, string> = {
   ok: ' ',

@@ -142,6 +142,20 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
   }
   const age = Math.max(0, now - snap.at)
   const stale = age > view.staleAfterMs
+  addRoundFigures(sink, d, snap, age, stale)
+  for (const n of snap.nodes) addNode(sink, deployment, n, stale ? undefined : view.info(n.address), stale)
+
+  addReplication(sink, deployment, snap)
+  for (const shard of snap.shards)
+    sink.add(
+      'kvtop_shard_nodes_up',
+      sink.shared({ deployment, shard: String(shard.index) }),
+      stale ? 0 : shard.nodesUp,
+    )
+}
+
+/** The deployment as of its latest round: up, age, its description, nodes and slots, active alerts by kind. */
+function addRoundFigures(sink: SampleSink, d: Labels, snap: Snapshot, age: number, stale: boolean): void {
   sink.add('kvtop_deployment_up', d, stale ? 0 : 1)
   sink.add('kvtop_deployment_snapshot_age_seconds', d, age / 1000)
   sink.add('kvtop_deployment_last_round_timestamp_seconds', d, snap.at / 1000)
@@ -168,9 +182,10 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
   }
   for (const a of alerts.values())
     sink.add('kvtop_alerts_active', d, a.n, { type: a.type, severity: a.severity })
+}
 
-  for (const n of snap.nodes) addNode(sink, deployment, n, stale ? undefined : view.info(n.address), stale)
-
+/** Per shard its write rate, per replica its lag, link and backlog headroom. */
+function addReplication(sink: SampleSink, deployment: string, snap: Snapshot): void {
   const addressOf = new Map(snap.nodes.map((n) => [n.id, n.address]))
   for (const shard of snap.replication) {
     const s = { deployment, shard: String(shard.shard) }
@@ -191,12 +206,6 @@ function addDeployment(sink: SampleSink, view: DeploymentView, now: number): voi
       sink.add('kvtop_replica_full_resync_risk', labels, r.fullResyncRisk ? 1 : 0)
     }
   }
-  for (const shard of snap.shards)
-    sink.add(
-      'kvtop_shard_nodes_up',
-      sink.shared({ deployment, shard: String(shard.index) }),
-      stale ? 0 : shard.nodesUp,
-    )
 }
 
 function addNode(
@@ -225,7 +234,7 @@ function addNode(
 
 /** redis_exporter's figures, from the node's INFO as the engine last read it. */
 function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): void {
-  const { server, clients, memory, persistence, stats, cpu, replication: r } = info
+  const { server, clients, memory, persistence, stats, cpu } = info
   sink.add('redis_instance_info', l, 1, {
     role: n.role,
     redis_version: server.version,
@@ -264,6 +273,14 @@ function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): vo
   add('redis_cpu_user_seconds_total', cpu.user)
   add('redis_cpu_sys_children_seconds_total', cpu.sysChildren)
   add('redis_cpu_user_children_seconds_total', cpu.userChildren)
+  addPerCommandAndDb(sink, l, info)
+  addReplicationInfo(sink, l, info)
+  add('redis_cluster_enabled', info.clusterEnabled ? 1 : 0)
+  add('redis_io_threads_active', bool(server.ioThreadsActive))
+}
+
+/** Per command, per error reply and per database. */
+function addPerCommandAndDb(sink: SampleSink, l: Labels, info: NodeInfo): void {
   for (const [cmd, c] of Object.entries(info.commandStats)) {
     const labels = { cmd }
     sink.add('redis_commands_total', l, c.calls, labels)
@@ -277,6 +294,12 @@ function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): vo
     sink.add('redis_db_keys', l, k.keys, { db: `db${db}` })
     sink.add('redis_db_keys_expiring', l, k.expires, { db: `db${db}` })
   }
+}
+
+/** INFO replication (and the resync counters of INFO stats), as redis_exporter names them. */
+function addReplicationInfo(sink: SampleSink, l: Labels, info: NodeInfo): void {
+  const { stats, replication: r } = info
+  const add = (name: string, value: number | undefined) => sink.add(name, l, value)
   add('redis_connected_slaves', r.connectedReplicas)
   add('redis_master_repl_offset', r.masterReplOffset)
   add('redis_repl_backlog_is_active', bool(r.backlogActive))
@@ -298,6 +321,4 @@ function addInfo(sink: SampleSink, l: Labels, n: NodeStatus, info: NodeInfo): vo
     sink.add('redis_connected_slave_offset_bytes', l, replica.offset, s)
     sink.add('redis_connected_slave_lag_seconds', l, replica.lag, s)
   }
-  add('redis_cluster_enabled', info.clusterEnabled ? 1 : 0)
-  add('redis_io_threads_active', bool(server.ioThreadsActive))
 }

@@ -78,84 +78,76 @@ export interface AlertInput {
   }[]
 }
 
-function candidates(input: AlertInput, t: AlertThresholds): Omit<Alert, 'since'>[] {
-  const out: Omit<Alert, 'since'>[] = []
-  const nodeFields = (n: AlertInput['nodes'][number]) => ({ node: n.id, address: n.address, shard: n.shard })
-  for (const n of input.nodes) {
-    if (!n.up) {
-      out.push({
-        type: 'node-down',
-        key: `node-down:${n.id}`,
-        severity: n.role === 'primary' ? 'critical' : 'warning',
-        message: `${n.role} ${n.address} (shard ${n.shard}) is ${n.state === 'timeout' ? 'not responding' : 'down'}${n.error ? `: ${n.error}` : ''}`,
-        ...nodeFields(n),
-      })
-      continue
-    }
-    if (n.role === 'replica') {
-      const overSeconds = n.lagSeconds !== undefined && n.lagSeconds >= t.lagSeconds
-      const overBytes = n.lagBytes !== undefined && n.lagBytes >= t.lagBytes
-      if (overSeconds || overBytes || n.link === 'down') {
-        out.push({
-          type: 'replication-lag',
-          key: `replication-lag:${n.id}`,
-          severity: n.link === 'down' ? 'critical' : 'warning',
-          message:
-            n.link === 'down'
-              ? `replica ${n.address} (shard ${n.shard}): link to its primary is down`
-              : `replica ${n.address} (shard ${n.shard}) is ${formatLag(n.lagBytes, n.lagSeconds)} behind`,
-          ...nodeFields(n),
-        })
-      }
-    }
-    if (n.maxmemory && n.memoryUsed !== undefined && n.memoryUsed / n.maxmemory >= t.memoryFraction) {
-      out.push({
-        type: 'memory-high',
-        key: `memory-high:${n.id}`,
-        severity: 'warning',
-        message: `${n.address} uses ${Math.round((n.memoryUsed / n.maxmemory) * 100)}% of maxmemory`,
-        ...nodeFields(n),
-      })
-    }
-    if (n.evictionsPerSec) {
-      out.push({
-        type: 'evictions',
-        key: `evictions:${n.id}`,
-        severity: 'warning',
-        message: `${n.address} is evicting keys (${n.evictionsPerSec.toFixed(1)}/s)`,
-        ...nodeFields(n),
-      })
-    }
-    if (n.fullSyncs || n.syncInProgress) {
-      out.push({
-        type: 'full-resync',
-        key: `full-resync:${n.id}`,
-        severity: 'warning',
-        message:
-          n.role === 'primary'
-            ? `${n.address} served a full resync`
-            : `replica ${n.address} is in a full resync`,
-        ...nodeFields(n),
-      })
-    }
+type Candidate = Omit<Alert, 'since'>
+type AlertNode = AlertInput['nodes'][number]
+
+function candidates(input: AlertInput, t: AlertThresholds): Candidate[] {
+  return [...input.nodes.flatMap((n) => nodeAlerts(n, t)), ...clusterAlerts(input)]
+}
+
+/** An alert about one node, keyed by its type and the node. */
+function nodeAlert(n: AlertNode, type: AlertType, severity: Alert['severity'], message: string): Candidate {
+  return { type, key: `${type}:${n.id}`, severity, message, node: n.id, address: n.address, shard: n.shard }
+}
+
+/** A node that is down raises that alone; an up one may lag, run out of memory, evict, resync. */
+function nodeAlerts(n: AlertNode, t: AlertThresholds): Candidate[] {
+  if (!n.up) {
+    const why = `${n.state === 'timeout' ? 'not responding' : 'down'}${n.error ? `: ${n.error}` : ''}`
+    const severity = n.role === 'primary' ? 'critical' : 'warning'
+    return [nodeAlert(n, 'node-down', severity, `${n.role} ${n.address} (shard ${n.shard}) is ${why}`)]
   }
-  if (input.mode === 'cluster') {
-    if (input.slotsCovered !== undefined && input.slotsCovered < 16384) {
-      out.push({
-        type: 'slots-uncovered',
-        key: 'slots-uncovered',
-        severity: 'critical',
-        message: `${16384 - input.slotsCovered} of 16384 slots are not served`,
-      })
-    }
-    if (input.clusterState && input.clusterState !== 'ok') {
-      out.push({
-        type: 'cluster-state',
-        key: 'cluster-state',
-        severity: 'critical',
-        message: `cluster state is ${input.clusterState}`,
-      })
-    }
+  const out: Candidate[] = []
+  if (n.role === 'replica') {
+    const overSeconds = n.lagSeconds !== undefined && n.lagSeconds >= t.lagSeconds
+    const overBytes = n.lagBytes !== undefined && n.lagBytes >= t.lagBytes
+    if (overSeconds || overBytes || n.link === 'down')
+      out.push(
+        nodeAlert(
+          n,
+          'replication-lag',
+          n.link === 'down' ? 'critical' : 'warning',
+          n.link === 'down'
+            ? `replica ${n.address} (shard ${n.shard}): link to its primary is down`
+            : `replica ${n.address} (shard ${n.shard}) is ${formatLag(n.lagBytes, n.lagSeconds)} behind`,
+        ),
+      )
+  }
+  if (n.maxmemory && n.memoryUsed !== undefined && n.memoryUsed / n.maxmemory >= t.memoryFraction) {
+    const percent = Math.round((n.memoryUsed / n.maxmemory) * 100)
+    out.push(nodeAlert(n, 'memory-high', 'warning', `${n.address} uses ${percent}% of maxmemory`))
+  }
+  if (n.evictionsPerSec) {
+    const message = `${n.address} is evicting keys (${n.evictionsPerSec.toFixed(1)}/s)`
+    out.push(nodeAlert(n, 'evictions', 'warning', message))
+  }
+  if (n.fullSyncs || n.syncInProgress) {
+    const message =
+      n.role === 'primary' ? `${n.address} served a full resync` : `replica ${n.address} is in a full resync`
+    out.push(nodeAlert(n, 'full-resync', 'warning', message))
+  }
+  return out
+}
+
+/** A cluster with slots no node serves, or whose state is not ok. */
+function clusterAlerts(input: AlertInput): Candidate[] {
+  if (input.mode !== 'cluster') return []
+  const out: Candidate[] = []
+  if (input.slotsCovered !== undefined && input.slotsCovered < 16384) {
+    out.push({
+      type: 'slots-uncovered',
+      key: 'slots-uncovered',
+      severity: 'critical',
+      message: `${16384 - input.slotsCovered} of 16384 slots are not served`,
+    })
+  }
+  if (input.clusterState && input.clusterState !== 'ok') {
+    out.push({
+      type: 'cluster-state',
+      key: 'cluster-state',
+      severity: 'critical',
+      message: `cluster state is ${input.clusterState}`,
+    })
   }
   return out
 }

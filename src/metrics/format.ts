@@ -2,14 +2,9 @@ import { formatBytesShort, formatCountShort, formatDurationShort } from '../form
 import { renderTable } from '../format/table.js'
 import type { MonitorEvent } from './alerts.js'
 import type { ShardReplication } from './replication.js'
-import {
-  formatArgs,
-  type CommandLogEntry,
-  type CommandLogGroup,
-  type LargeLogKind,
-  type SlowlogEntry,
-  type SlowlogGroup,
-} from './slowlog.js'
+import { type CommandLogGroup, type SlowlogGroup } from './log-groups.js'
+import { formatArgs, type LargeLogKind } from './log-reply.js'
+import { type CommandLogEntry, type SlowlogEntry } from './slowlog.js'
 import type { DataPlaneStatus, NodeStatus, Snapshot } from './types.js'
 
 /** Plain-text presentation of monitoring data (tables for `status`, `replication`, `slowlog`). */

@@ -173,28 +173,12 @@ function replicaAliases(r: Record<string, string>): Record<string, string> {
 
 /** Typed view of `INFO all` (or any subset of sections). `host` helps tell the provider. */
 export function toNodeInfo(sections: InfoSections, host = '', cache?: InfoLineCache): NodeInfo {
-  const server = sections.server
-  const flatServer = server ?? {}
-  const { engine, version } = detectEngine(flatServer)
   const clients = sections.clients
   const memory = sections.memory
   const persistence = sections.persistence
-  const stats = sections.stats
   const cpu = sections.cpu
   return {
-    server: {
-      engine,
-      version,
-      mode: str(server, 'redis_mode') ?? str(server, 'server_mode'),
-      os: str(server, 'os'),
-      runId: str(server, 'run_id'),
-      uptimeSeconds: n(server, 'uptime_in_seconds'),
-      tcpPort: n(server, 'tcp_port'),
-      processId: n(server, 'process_id'),
-      provider: detectProvider(flatServer, host),
-      availabilityZone: str(server, 'availability_zone'),
-      ioThreadsActive: bool(server, 'io_threads_active'),
-    },
+    server: serverInfo(sections.server, host),
     clients: {
       connected: n(clients, 'connected_clients'),
       blocked: n(clients, 'blocked_clients'),
@@ -219,28 +203,7 @@ export function toNodeInfo(sections: InfoSections, host = '', cache?: InfoLineCa
       aofEnabled: bool(persistence, 'aof_enabled'),
       aofRewriteInProgress: bool(persistence, 'aof_rewrite_in_progress'),
     },
-    stats: {
-      totalCommandsProcessed: n(stats, 'total_commands_processed'),
-      totalConnectionsReceived: n(stats, 'total_connections_received'),
-      instantaneousOpsPerSec: n(stats, 'instantaneous_ops_per_sec'),
-      netInputBytes: n(stats, 'total_net_input_bytes'),
-      netOutputBytes: n(stats, 'total_net_output_bytes'),
-      rejectedConnections: n(stats, 'rejected_connections'),
-      syncFull: n(stats, 'sync_full'),
-      syncPartialOk: n(stats, 'sync_partial_ok'),
-      syncPartialErr: n(stats, 'sync_partial_err'),
-      expiredKeys: n(stats, 'expired_keys'),
-      evictedKeys: n(stats, 'evicted_keys'),
-      keyspaceHits: n(stats, 'keyspace_hits'),
-      keyspaceMisses: n(stats, 'keyspace_misses'),
-      totalErrorReplies: n(stats, 'total_error_replies'),
-      ioThreadedReadsProcessed: n(stats, 'io_threaded_reads_processed'),
-      ioThreadedWritesProcessed: n(stats, 'io_threaded_writes_processed'),
-      ioThreadedFreedObjects: n(stats, 'io_threaded_freed_objects'),
-      ioThreadedPollProcessed: n(stats, 'io_threaded_poll_processed'),
-      ioThreadedPrefetchBatches: n(stats, 'io_threaded_total_prefetch_batches'),
-      ioThreadedPrefetchEntries: n(stats, 'io_threaded_total_prefetch_entries'),
-    },
+    stats: statsInfo(sections.stats),
     replication: parseReplicationInfo(sections.replication),
     cpu: {
       sys: n(cpu, 'used_cpu_sys'),
@@ -253,6 +216,51 @@ export function toNodeInfo(sections: InfoSections, host = '', cache?: InfoLineCa
     latencyStats: parseLatencyStats(sections.latencystats, cache),
     keyspace: parseKeyspace(sections.keyspace),
     clusterEnabled: sections.cluster?.cluster_enabled === '1',
+  }
+}
+
+/** INFO server: which server, where it runs, how long it has. */
+function serverInfo(server: Record<string, string> | undefined, host: string): NodeInfo['server'] {
+  const flatServer = server ?? {}
+  const { engine, version } = detectEngine(flatServer)
+  return {
+    engine,
+    version,
+    mode: str(server, 'redis_mode') ?? str(server, 'server_mode'),
+    os: str(server, 'os'),
+    runId: str(server, 'run_id'),
+    uptimeSeconds: n(server, 'uptime_in_seconds'),
+    tcpPort: n(server, 'tcp_port'),
+    processId: n(server, 'process_id'),
+    provider: detectProvider(flatServer, host),
+    availabilityZone: str(server, 'availability_zone'),
+    ioThreadsActive: bool(server, 'io_threads_active'),
+  }
+}
+
+/** INFO stats: the counters rates are made of. */
+function statsInfo(stats: Record<string, string> | undefined): NodeInfo['stats'] {
+  return {
+    totalCommandsProcessed: n(stats, 'total_commands_processed'),
+    totalConnectionsReceived: n(stats, 'total_connections_received'),
+    instantaneousOpsPerSec: n(stats, 'instantaneous_ops_per_sec'),
+    netInputBytes: n(stats, 'total_net_input_bytes'),
+    netOutputBytes: n(stats, 'total_net_output_bytes'),
+    rejectedConnections: n(stats, 'rejected_connections'),
+    syncFull: n(stats, 'sync_full'),
+    syncPartialOk: n(stats, 'sync_partial_ok'),
+    syncPartialErr: n(stats, 'sync_partial_err'),
+    expiredKeys: n(stats, 'expired_keys'),
+    evictedKeys: n(stats, 'evicted_keys'),
+    keyspaceHits: n(stats, 'keyspace_hits'),
+    keyspaceMisses: n(stats, 'keyspace_misses'),
+    totalErrorReplies: n(stats, 'total_error_replies'),
+    ioThreadedReadsProcessed: n(stats, 'io_threaded_reads_processed'),
+    ioThreadedWritesProcessed: n(stats, 'io_threaded_writes_processed'),
+    ioThreadedFreedObjects: n(stats, 'io_threaded_freed_objects'),
+    ioThreadedPollProcessed: n(stats, 'io_threaded_poll_processed'),
+    ioThreadedPrefetchBatches: n(stats, 'io_threaded_total_prefetch_batches'),
+    ioThreadedPrefetchEntries: n(stats, 'io_threaded_total_prefetch_entries'),
   }
 }
 

@@ -9,16 +9,9 @@ import type { InfoLineCache } from '../redis/info.js'
 import { parseLatencyLatest, type LatencyEvent } from './latency.js'
 import { parseNodeInfo, type NodeInfo } from './node-info.js'
 import { nodeRates, type NodeRates } from './rates.js'
-import {
-  LARGE_LOG_KINDS,
-  LogCursor,
-  parseLogEntries,
-  toCommandLogEntry,
-  toSlowlogEntry,
-  type CommandLogEntry,
-  type LargeLogKind,
-  type SlowlogEntry,
-} from './slowlog.js'
+import { LogCursor } from './log-cursor.js'
+import { LARGE_LOG_KINDS, parseLogEntries, type LargeLogKind } from './log-reply.js'
+import { toCommandLogEntry, toSlowlogEntry, type CommandLogEntry, type SlowlogEntry } from './slowlog.js'
 import type { PollState } from './types.js'
 
 /** What a poller is told once, by the engine that owns it. */

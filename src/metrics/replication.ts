@@ -112,57 +112,7 @@ export function shardReplication(input: ShardInput): ShardReplication {
   const primaryOffset = p?.masterReplOffset
   const writeBytesPerSec = writeRate(input.primaryOffsets)
   const backlogSize = p?.backlogSize
-  const replicas = input.replicas.map((r): ReplicaStatus => {
-    const line = p ? matchReplicaLine(p.replicas, r.host, r.port) : undefined
-    const own = r.info?.replication
-    const ownOffset =
-      own && own.role === 'replica' ? (own.slaveReplOffset ?? own.masterReplOffset) : undefined
-    const candidates = [
-      ownOffset,
-      line?.offset,
-      ownOffset === undefined && !line ? r.lastKnownOffset : undefined,
-    ].filter((x): x is number => x !== undefined)
-    let offset = candidates.length ? Math.max(...candidates) : undefined
-    if (offset !== undefined && primaryOffset !== undefined) offset = Math.min(offset, primaryOffset)
-    const lagBytes =
-      offset !== undefined && primaryOffset !== undefined ? Math.max(0, primaryOffset - offset) : undefined
-    let lagSeconds: number | undefined
-    if (lagBytes === 0) lagSeconds = 0
-    else if (offset !== undefined) lagSeconds = lagSecondsFromHistory(input.primaryOffsets, offset, input.at)
-    const link: 'up' | 'down' = own?.masterLinkStatus
-      ? own.masterLinkStatus
-      : line && line.state === 'online'
-        ? 'up'
-        : 'down'
-    let headroom: number | undefined
-    if (backlogSize !== undefined && lagBytes !== undefined && p?.backlogActive !== false) {
-      headroom = backlogSize - lagBytes
-      const first = p?.backlogFirstByteOffset
-      if (first !== undefined && offset !== undefined && offset + 1 < first) headroom = offset + 1 - first
-    }
-    const headroomSeconds =
-      headroom !== undefined && headroom > 0 && writeBytesPerSec ? headroom / writeBytesPerSec : undefined
-    return {
-      id: r.id,
-      address: r.address,
-      up: r.info !== undefined,
-      ...(offset !== undefined ? { offset } : {}),
-      ...(line ? { ackOffset: line.offset, state: line.state, ackAgeSeconds: line.lag } : {}),
-      ...(lagBytes !== undefined ? { lagBytes } : {}),
-      ...(lagSeconds !== undefined ? { lagSeconds } : {}),
-      link,
-      ...(own?.masterSyncInProgress !== undefined ? { syncInProgress: own.masterSyncInProgress } : {}),
-      ...(own?.masterLinkDownSinceSeconds !== undefined
-        ? { linkDownSinceSeconds: own.masterLinkDownSinceSeconds }
-        : {}),
-      ...(headroom !== undefined ? { backlogHeadroomBytes: headroom } : {}),
-      ...(headroomSeconds !== undefined ? { backlogHeadroomSeconds: headroomSeconds } : {}),
-      fullResyncRisk:
-        (headroom !== undefined && headroom <= 0) ||
-        p?.backlogActive === false ||
-        own?.masterSyncInProgress === true,
-    }
-  })
+  const replicas = input.replicas.map((r) => replicaStatus(r, input, primaryOffset, writeBytesPerSec))
   const stats = input.primary?.info?.stats
   return {
     shard: input.shard,
@@ -185,4 +135,87 @@ export function shardReplication(input: ShardInput): ShardReplication {
     ...(stats?.syncPartialErr !== undefined ? { partialSyncsErr: stats.syncPartialErr } : {}),
     replicas,
   }
+}
+
+/** The primary's replication section, as the replica's figures are measured against it. */
+type PrimaryReplication = NonNullable<NodeInfo['replication']>
+
+/**
+ * One replica: its offset (the highest of what it says and what its primary saw acknowledged,
+ * never past the primary), lag in bytes and seconds, link, and how much backlog it has left.
+ */
+function replicaStatus(
+  r: ReplicaInput,
+  input: ShardInput,
+  primaryOffset: number | undefined,
+  writeBytesPerSec: number | undefined,
+): ReplicaStatus {
+  const p = input.primary?.info?.replication
+  const line = p ? matchReplicaLine(p.replicas, r.host, r.port) : undefined
+  const own = r.info?.replication
+  const offset = replicaOffset(r, line, primaryOffset)
+  const lagBytes =
+    offset !== undefined && primaryOffset !== undefined ? Math.max(0, primaryOffset - offset) : undefined
+  let lagSeconds: number | undefined
+  if (lagBytes === 0) lagSeconds = 0
+  else if (offset !== undefined) lagSeconds = lagSecondsFromHistory(input.primaryOffsets, offset, input.at)
+  const link: 'up' | 'down' = own?.masterLinkStatus
+    ? own.masterLinkStatus
+    : line && line.state === 'online'
+      ? 'up'
+      : 'down'
+  const headroom = backlogHeadroom(p, offset, lagBytes)
+  const headroomSeconds =
+    headroom !== undefined && headroom > 0 && writeBytesPerSec ? headroom / writeBytesPerSec : undefined
+  return {
+    id: r.id,
+    address: r.address,
+    up: r.info !== undefined,
+    ...(offset !== undefined ? { offset } : {}),
+    ...(line ? { ackOffset: line.offset, state: line.state, ackAgeSeconds: line.lag } : {}),
+    ...(lagBytes !== undefined ? { lagBytes } : {}),
+    ...(lagSeconds !== undefined ? { lagSeconds } : {}),
+    link,
+    ...(own?.masterSyncInProgress !== undefined ? { syncInProgress: own.masterSyncInProgress } : {}),
+    ...(own?.masterLinkDownSinceSeconds !== undefined
+      ? { linkDownSinceSeconds: own.masterLinkDownSinceSeconds }
+      : {}),
+    ...(headroom !== undefined ? { backlogHeadroomBytes: headroom } : {}),
+    ...(headroomSeconds !== undefined ? { backlogHeadroomSeconds: headroomSeconds } : {}),
+    fullResyncRisk:
+      (headroom !== undefined && headroom <= 0) ||
+      p?.backlogActive === false ||
+      own?.masterSyncInProgress === true,
+  }
+}
+
+/** The replica's offset: its own, its primary's ack, or (neither known) the last one seen; at most the primary's. */
+function replicaOffset(
+  r: ReplicaInput,
+  line: InfoReplica | undefined,
+  primaryOffset: number | undefined,
+): number | undefined {
+  const own = r.info?.replication
+  const ownOffset = own && own.role === 'replica' ? (own.slaveReplOffset ?? own.masterReplOffset) : undefined
+  const candidates = [
+    ownOffset,
+    line?.offset,
+    ownOffset === undefined && !line ? r.lastKnownOffset : undefined,
+  ].filter((x): x is number => x !== undefined)
+  let offset = candidates.length ? Math.max(...candidates) : undefined
+  if (offset !== undefined && primaryOffset !== undefined) offset = Math.min(offset, primaryOffset)
+  return offset
+}
+
+/** Bytes the replica can still fall behind before a partial resync is impossible (negative: it already is). */
+function backlogHeadroom(
+  p: PrimaryReplication | undefined,
+  offset: number | undefined,
+  lagBytes: number | undefined,
+): number | undefined {
+  if (p?.backlogSize === undefined || lagBytes === undefined || p.backlogActive === false) return undefined
+  let headroom = p.backlogSize - lagBytes
+  const first = p.backlogFirstByteOffset
+  if (first !== undefined && offset !== undefined && offset + 1 < first) headroom = offset + 1 - first
+  return headroom
 }

@@ -4,15 +4,9 @@ import type { MonitorEvent } from './alerts.js'
 import { ioredisFactory, type ConnectionFactory } from './connection.js'
 import { MonitorEngine, type MonitorOptions } from './engine.js'
 import type { ShardReplication } from './replication.js'
-import {
-  groupCommandLog,
-  groupSlowlog,
-  type CommandLogEntry,
-  type CommandLogGroup,
-  type LargeLogKind,
-  type SlowlogEntry,
-  type SlowlogGroup,
-} from './slowlog.js'
+import { groupCommandLog, groupSlowlog, type CommandLogGroup, type SlowlogGroup } from './log-groups.js'
+import { type LargeLogKind } from './log-reply.js'
+import { type CommandLogEntry, type SlowlogEntry } from './slowlog.js'
 import type { Snapshot } from './types.js'
 
 /** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */

@@ -1,6 +1,7 @@
 import type { Topology, TopologyNode } from '../connect/topology.js'
 import type { AlertInput, MonitorEvent } from './alerts.js'
 import type { Sample } from './history.js'
+import type { NodeInfo } from './node-info.js'
 import type { NodeReading } from './node-poller.js'
 import { shardReplication, type ShardReplication } from './replication.js'
 import type { SlowlogEntry } from './slowlog.js'
@@ -304,6 +305,30 @@ function nodeStatus(
             : {}),
         }
       : {}),
+    ...rateFields(rates),
+    memory: memoryStatus(mem),
+    clients: {
+      ...(info?.clients.connected !== undefined ? { connected: info.clients.connected } : {}),
+      ...(info?.clients.blocked !== undefined ? { blocked: info.clients.blocked } : {}),
+    },
+    ...(keys !== undefined ? { keys } : {}),
+    ...(expires !== undefined ? { expires } : {}),
+    ...(n.role === 'primary' && info?.replication.masterReplOffset !== undefined
+      ? { replicationOffset: info.replication.masterReplOffset }
+      : {}),
+    ...(info?.persistence.loading ? { loading: true } : {}),
+    ...(rates?.countersReset ? { countersReset: true } : {}),
+    ...(fresh && s?.latency?.length ? { latencyEvents: s.latency } : {}),
+    ...(external ? { external } : {}),
+    ...(s?.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
+  }
+}
+
+/** The figures rated over the round (none when this round's sample is stale), the top commands among them. */
+function rateFields(
+  rates: NodeReading['rates'] | undefined,
+): Partial<NodeStatus> & Pick<NodeStatus, 'topCommands'> {
+  return {
     ...(rates?.opsPerSec !== undefined ? { opsPerSec: rates.opsPerSec } : {}),
     ...(rates?.latencyUs !== undefined ? { latencyUs: rates.latencyUs } : {}),
     ...(rates?.p50Us !== undefined ? { p50Us: rates.p50Us } : {}),
@@ -319,29 +344,18 @@ function nodeStatus(
     ...(rates?.expiredPerSec !== undefined ? { expiredPerSec: rates.expiredPerSec } : {}),
     ...(rates?.errorsPerSec !== undefined ? { errorsPerSec: rates.errorsPerSec } : {}),
     ...(rates?.connectionsPerSec !== undefined ? { connectionsPerSec: rates.connectionsPerSec } : {}),
-    memory: {
-      ...(mem?.used !== undefined ? { used: mem.used } : {}),
-      ...(mem?.maxmemory !== undefined ? { maxmemory: mem.maxmemory } : {}),
-      ...(mem?.rss !== undefined ? { rss: mem.rss } : {}),
-      ...(mem?.peak !== undefined ? { peak: mem.peak } : {}),
-      ...(mem?.fragmentationRatio !== undefined ? { fragmentationRatio: mem.fragmentationRatio } : {}),
-      ...(mem?.used !== undefined && mem.maxmemory ? { usedFraction: mem.used / mem.maxmemory } : {}),
-      ...(mem?.maxmemoryPolicy ? { policy: mem.maxmemoryPolicy } : {}),
-    },
-    clients: {
-      ...(info?.clients.connected !== undefined ? { connected: info.clients.connected } : {}),
-      ...(info?.clients.blocked !== undefined ? { blocked: info.clients.blocked } : {}),
-    },
-    ...(keys !== undefined ? { keys } : {}),
-    ...(expires !== undefined ? { expires } : {}),
-    ...(n.role === 'primary' && info?.replication.masterReplOffset !== undefined
-      ? { replicationOffset: info.replication.masterReplOffset }
-      : {}),
-    ...(info?.persistence.loading ? { loading: true } : {}),
-    ...(rates?.countersReset ? { countersReset: true } : {}),
-    ...(fresh && s?.latency?.length ? { latencyEvents: s.latency } : {}),
-    ...(external ? { external } : {}),
-    ...(s?.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
+  }
+}
+
+function memoryStatus(mem: NodeInfo['memory'] | undefined): NodeStatus['memory'] {
+  return {
+    ...(mem?.used !== undefined ? { used: mem.used } : {}),
+    ...(mem?.maxmemory !== undefined ? { maxmemory: mem.maxmemory } : {}),
+    ...(mem?.rss !== undefined ? { rss: mem.rss } : {}),
+    ...(mem?.peak !== undefined ? { peak: mem.peak } : {}),
+    ...(mem?.fragmentationRatio !== undefined ? { fragmentationRatio: mem.fragmentationRatio } : {}),
+    ...(mem?.used !== undefined && mem.maxmemory ? { usedFraction: mem.used / mem.maxmemory } : {}),
+    ...(mem?.maxmemoryPolicy ? { policy: mem.maxmemoryPolicy } : {}),
   }
 }
 

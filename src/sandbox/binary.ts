@@ -4,7 +4,7 @@ import { homedir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { UsageError } from '../errors.js'
 
-interface ServerBinary {
+export interface ServerBinary {
   path: string
   engine: 'redis' | 'valkey'
   version: string

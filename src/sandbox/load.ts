@@ -129,60 +129,93 @@ export async function runLoad(input: ConnectionInput, options: LoadOptions): Pro
   const spec = resolveConnectionSpec(input, process.env, profileSourcesWithSandboxes)
   const deployment = await Deployment.connectSpec(spec)
   const client = await openDataClient(deployment, { autoPipelining: true })
-  const rand = prng(options.seed)
-  const started = Date.now()
-  let ops = 0
-  let errors = 0
-  const errorKinds = new Map<string, number>()
-  const count = (p: Promise<unknown>) =>
-    p.then(
-      () => void ops++,
+  const load = new Load(client, options)
+  try {
+    const seeded = await load.seed()
+    return await load.drive(seeded)
+  } finally {
+    client.disconnect()
+    await deployment.close()
+  }
+}
+
+/** One run of the workload: what it sent, what the server refused (and why), progress reports. */
+class Load {
+  private ops = 0
+  private errors = 0
+  private readonly errorKinds = new Map<string, number>()
+  private readonly rand: () => number
+  private readonly started = Date.now()
+
+  constructor(
+    private readonly client: Client,
+    private readonly options: LoadOptions,
+  ) {
+    this.rand = prng(options.seed)
+  }
+
+  private count(p: Promise<unknown>): Promise<void> {
+    return p.then(
+      () => void this.ops++,
       (err: Error) => {
-        ops++
-        errors++
+        this.ops++
+        this.errors++
         const kind = err.message.split('\n')[0].slice(0, 120)
-        errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1)
+        this.errorKinds.set(kind, (this.errorKinds.get(kind) ?? 0) + 1)
       },
     )
-  const progress = (phase: LoadProgress['phase'], since: number) =>
-    options.onProgress?.({
+  }
+
+  private progress(phase: LoadProgress['phase'], since: number): void {
+    this.options.onProgress?.({
       phase,
-      ops,
-      errors,
-      opsPerSecond: ops / Math.max(0.001, (Date.now() - since) / 1000),
+      ops: this.ops,
+      errors: this.errors,
+      opsPerSecond: this.ops / Math.max(0.001, (Date.now() - since) / 1000),
     })
-  try {
+  }
+
+  /** Writes every key once, 500 at a time; returns how many were written. The counters start over. */
+  async seed(): Promise<number> {
+    const { keys, signal } = this.options
     const batch = 500
-    for (let i = 0; i < options.keys && !options.signal?.aborted; i += batch) {
+    for (let i = 0; i < keys && !signal?.aborted; i += batch) {
       const inFlight: Promise<void>[] = []
-      for (let n = i; n < Math.min(options.keys, i + batch); n++)
-        inFlight.push(count(writeOp(client, rand, n)))
+      for (let n = i; n < Math.min(keys, i + batch); n++)
+        inFlight.push(this.count(writeOp(this.client, this.rand, n)))
       await Promise.all(inFlight)
-      progress('seeding', started)
+      this.progress('seeding', this.started)
     }
-    const seeded = Math.min(options.keys, ops - errors)
-    ops = 0
-    errors = 0
+    const seeded = Math.min(keys, this.ops - this.errors)
+    this.ops = 0
+    this.errors = 0
+    return seeded
+  }
+
+  /** Mixed traffic (60% writes) in ticks of 20 ms until the duration ends or the run is aborted. */
+  async drive(seeded: number): Promise<LoadReport> {
+    const { rate, keys, signal } = this.options
     const runStart = Date.now()
-    const endAt = runStart + options.durationSeconds * 1000
+    const endAt = runStart + this.options.durationSeconds * 1000
     const tickMs = 20
     let lastReport = runStart
-    while (!options.signal?.aborted && Date.now() < endAt) {
+    while (!signal?.aborted && Date.now() < endAt) {
       const tickStart = Date.now()
-      const perTick = options.rate > 0 ? Math.max(1, Math.round((options.rate * tickMs) / 1000)) : 500
+      const perTick = rate > 0 ? Math.max(1, Math.round((rate * tickMs) / 1000)) : 500
       const inFlight: Promise<void>[] = []
       for (let i = 0; i < perTick; i++) {
-        const n = Math.floor(rand() * Math.max(1, options.keys))
-        inFlight.push(count(rand() < 0.6 ? writeOp(client, rand, n) : readOp(client, rand, n)))
+        const n = Math.floor(this.rand() * Math.max(1, keys))
+        const op = this.rand() < 0.6 ? writeOp(this.client, this.rand, n) : readOp(this.client, this.rand, n)
+        inFlight.push(this.count(op))
       }
       await Promise.all(inFlight)
       if (Date.now() - lastReport > 500) {
-        progress('running', runStart)
+        this.progress('running', runStart)
         lastReport = Date.now()
       }
-      if (options.rate > 0) {
+      if (rate > 0) {
         // Pace by the schedule, not the tick, so slow ticks are made up for.
-        const due = runStart + ((ops + perTick) / options.rate) * 1000
+        const due = runStart + ((this.ops + perTick) / rate) * 1000
         const wait = Math.min(tickMs, due - Date.now(), endAt - Date.now())
         if (wait > 0) await new Promise((r) => setTimeout(r, wait))
       } else if (Date.now() - tickStart < 1) {
@@ -192,14 +225,11 @@ export async function runLoad(input: ConnectionInput, options: LoadOptions): Pro
     const seconds = (Date.now() - runStart) / 1000
     return {
       seeded,
-      ops,
-      errors,
-      errorKinds: Object.fromEntries(errorKinds),
-      seconds: (Date.now() - started) / 1000,
-      opsPerSecond: seconds > 0 ? ops / seconds : 0,
+      ops: this.ops,
+      errors: this.errors,
+      errorKinds: Object.fromEntries(this.errorKinds),
+      seconds: (Date.now() - this.started) / 1000,
+      opsPerSecond: seconds > 0 ? this.ops / seconds : 0,
     }
-  } finally {
-    client.disconnect()
-    await deployment.close()
   }
 }

@@ -8,7 +8,7 @@ import { registerSecret } from '../redact.js'
 import { closeQuietly, openNode, type ConnectionSpec } from '../connect/client.js'
 import { parseClusterNodes } from '../connect/cluster-parsers.js'
 import { parseInfo } from '../redis/info.js'
-import { findServerBinary, type ServerEngine } from './binary.js'
+import { findServerBinary, type ServerBinary, type ServerEngine } from './binary.js'
 import { ADMIN_USER, aclConfigLines, type Flavor } from './flavors.js'
 import { sandboxDir } from './paths.js'
 import { findFreePortBlock, firstTakenPort } from './ports.js'
@@ -122,37 +122,74 @@ function validateUpOptions(o: SandboxUpOptions): void {
   }
 }
 
+/**
+ * Start a sandbox: its name freed (a stopped one's files removed), ports chosen, its state file
+ * written before any process starts (so `sandbox down` can always clean up), then the servers
+ * started, the cluster assembled and replication awaited.
+ */
 export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
   const env = o.env ?? process.env
   validateUpOptions(o)
   const phase = o.onPhase ?? (() => {})
-  const existing = readState(o.name, env)
-  if (existing) {
-    if (existing.nodes.some((n) => isProcessAlive(readPid(n)))) {
-      throw new UsageError(`sandbox '${o.name}' is already running`, {
-        code: 'sandbox-exists',
-        hint: `Stop it with: ${kvtopInvocation()} sandbox down --name ${o.name}, or choose another --name.`,
-      })
-    }
-    rmSync(sandboxDir(o.name, env), { recursive: true, force: true })
-  }
+  clearStopped(o.name, env)
   const binary = findServerBinary(env, { engine: o.engine, path: o.serverPath })
   const cluster = o.shards > 0
   const nodeCount = cluster ? o.shards * (1 + o.replicas) : 1 + o.replicas
-  let base: number
-  if (o.port !== undefined) {
-    const ports = Array.from({ length: nodeCount }, (_, i) => o.port! + i)
-    const taken = await firstTakenPort(cluster ? [...ports, ...ports.map((p) => p + 10000)] : ports)
-    if (taken !== undefined) {
-      throw new UsageError(`port ${taken} is already in use`, {
-        code: 'port-in-use',
-        hint: `The sandbox needs ports ${o.port}-${o.port + nodeCount - 1}${cluster ? ' and their bus ports (+10000)' : ''}; pick another --port or leave it out to choose free ports.`,
-      })
+  const base = await choosePorts(o, nodeCount, cluster)
+  const state = newState(o, binary)
+  const dir = sandboxDir(o.name, env)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  state.nodes = planNodes(dir, base, nodeCount, o.replicas, cluster)
+  await writeState(state, env)
+  try {
+    phase('starting', `${nodeCount} ${binary.engine}-server ${binary.version} processes`)
+    for (const node of state.nodes) startNode(state, node, cluster)
+    await Promise.all(state.nodes.map((n) => waitForPing(state, n)))
+    if (cluster) {
+      phase('assembling', `${o.shards} shards x ${o.replicas} replicas`)
+      await assembleCluster(state)
     }
-    base = o.port
-  } else {
-    base = await findFreePortBlock(nodeCount, cluster)
+    phase('waiting', 'replication and cluster state')
+    await waitHealthy(state)
+  } catch (err) {
+    await sandboxDown(o.name, env).catch(() => {})
+    if (err instanceof UsageError || err instanceof OperationError) throw err
+    throw new OperationError(`sandbox '${o.name}' failed to start: ${(err as Error).message}`, {
+      hint: `Server logs were in ${dir}; the processes were stopped.`,
+    })
   }
+  return summarize(state)
+}
+
+/** A sandbox of this name that still runs is refused; a stopped one's files are removed. */
+function clearStopped(name: string, env: NodeJS.ProcessEnv): void {
+  const existing = readState(name, env)
+  if (!existing) return
+  if (existing.nodes.some((n) => isProcessAlive(readPid(n)))) {
+    throw new UsageError(`sandbox '${name}' is already running`, {
+      code: 'sandbox-exists',
+      hint: `Stop it with: ${kvtopInvocation()} sandbox down --name ${name}, or choose another --name.`,
+    })
+  }
+  rmSync(sandboxDir(name, env), { recursive: true, force: true })
+}
+
+/** The first of `nodeCount` consecutive ports: --port when all of them (and a cluster's bus ports) are free, else a free block. */
+async function choosePorts(o: SandboxUpOptions, nodeCount: number, cluster: boolean): Promise<number> {
+  if (o.port === undefined) return findFreePortBlock(nodeCount, cluster)
+  const ports = Array.from({ length: nodeCount }, (_, i) => o.port! + i)
+  const taken = await firstTakenPort(cluster ? [...ports, ...ports.map((p) => p + 10000)] : ports)
+  if (taken !== undefined) {
+    throw new UsageError(`port ${taken} is already in use`, {
+      code: 'port-in-use',
+      hint: `The sandbox needs ports ${o.port}-${o.port + nodeCount - 1}${cluster ? ' and their bus ports (+10000)' : ''}; pick another --port or leave it out to choose free ports.`,
+    })
+  }
+  return o.port
+}
+
+/** The sandbox's state before its nodes: server, flavor and fresh credentials (registered as secrets). */
+function newState(o: SandboxUpOptions, binary: ServerBinary): SandboxState {
   const clientUser = o.user ?? (o.flavor === 'memorydb' ? 'kvtop' : 'default')
   const clientPassword =
     o.password ?? (o.flavor === 'memorydb' ? randomBytes(12).toString('base64url') : undefined)
@@ -174,41 +211,29 @@ export async function sandboxUp(o: SandboxUpOptions): Promise<SandboxSummary> {
   }
   registerSecret(state.adminPassword)
   registerSecret(clientPassword)
-  const dir = sandboxDir(o.name, env)
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  for (let i = 0; i < nodeCount; i++) {
+  return state
+}
+
+/** The nodes on consecutive ports from `base`: per shard a primary then its replicas (one shard when not a cluster). */
+function planNodes(
+  dir: string,
+  base: number,
+  nodeCount: number,
+  replicas: number,
+  cluster: boolean,
+): SandboxNodeState[] {
+  return Array.from({ length: nodeCount }, (_, i) => {
     const port = base + i
-    const shard = cluster ? Math.floor(i / (1 + o.replicas)) : 0
-    const role = (cluster ? i % (1 + o.replicas) === 0 : i === 0) ? 'primary' : 'replica'
     const nodeDir = join(dir, `node-${port}`)
-    state.nodes.push({
+    return {
       port,
-      role,
-      shard,
+      role: (cluster ? i % (1 + replicas) === 0 : i === 0) ? 'primary' : 'replica',
+      shard: cluster ? Math.floor(i / (1 + replicas)) : 0,
       dir: nodeDir,
       pidFile: join(nodeDir, 'redis.pid'),
       logFile: join(nodeDir, 'redis.log'),
-    })
-  }
-  await writeState(state, env)
-  try {
-    phase('starting', `${nodeCount} ${binary.engine}-server ${binary.version} processes`)
-    for (const node of state.nodes) startNode(state, node, cluster)
-    await Promise.all(state.nodes.map((n) => waitForPing(state, n)))
-    if (cluster) {
-      phase('assembling', `${o.shards} shards x ${o.replicas} replicas`)
-      await assembleCluster(state)
     }
-    phase('waiting', 'replication and cluster state')
-    await waitHealthy(state)
-  } catch (err) {
-    await sandboxDown(o.name, env).catch(() => {})
-    if (err instanceof UsageError || err instanceof OperationError) throw err
-    throw new OperationError(`sandbox '${o.name}' failed to start: ${(err as Error).message}`, {
-      hint: `Server logs were in ${dir}; the processes were stopped.`,
-    })
-  }
-  return summarize(state)
+  })
 }
 
 function nodeConfig(state: SandboxState, node: SandboxNodeState, cluster: boolean): string {

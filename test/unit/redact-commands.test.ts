@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { formatSlowlog, formatSlowlogGroups } from '../../src/metrics/format.js'
-import {
-  formatArgs,
-  groupSlowlog,
-  parseLogEntries,
-  toSlowlogEntry,
-  type NodeRef,
-  type SlowlogEntry,
-} from '../../src/metrics/slowlog.js'
+import { groupSlowlog } from '../../src/metrics/log-groups.js'
+import { formatArgs, parseLogEntries } from '../../src/metrics/log-reply.js'
+import { toSlowlogEntry, type NodeRef, type SlowlogEntry } from '../../src/metrics/slowlog.js'
 import { markdownReport, prepareOutDir, writeReports } from '../../src/ops/triage/report.js'
 import { summarize } from '../../src/ops/triage/rules.js'
 import type { TriageInput, TriageReport } from '../../src/ops/triage/types.js'

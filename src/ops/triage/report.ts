@@ -52,8 +52,17 @@ export function formatTriage(r: TriageReport): string {
 
 /** The Markdown report for the incident channel. */
 export function markdownReport(r: TriageReport): string {
+  const out = [...reportHead(r), ...findingsSection(r)]
+  if (r.dataPlane) return redact([...out, ...cloudWatchOnlySections(r)].join('\n') + '\n')
+  out.push(...workloadSection(r), ...clientsSection(r), ...keysSection(r), ...nodesSection(r))
+  out.push(...cloudWatchSection(r))
+  return redact(out.join('\n') + '\n')
+}
+
+/** The title, the deployment in one sentence, and the counts of findings. */
+function reportHead(r: TriageReport): string[] {
   const d = r.deployment
-  const out: string[] = [
+  return [
     `# kvtop triage — ${new Date(r.at).toISOString()}`,
     '',
     ...(r.dataPlane ? [`**${dataPlaneLine(r.dataPlane)}.**`, ''] : []),
@@ -66,9 +75,11 @@ export function markdownReport(r: TriageReport): string {
     '',
     `**${r.counts.critical} critical, ${r.counts.warning} warnings, ${r.counts.info} notes.**`,
     '',
-    '## Findings',
-    '',
   ]
+}
+
+function findingsSection(r: TriageReport): string[] {
+  const out = ['## Findings', '']
   if (!r.findings.length)
     out.push(
       r.dataPlane ? 'Nothing in CloudWatch; the nodes themselves were not checked.' : 'Nothing looks wrong.',
@@ -79,8 +90,12 @@ export function markdownReport(r: TriageReport): string {
     if (f.node) out.push(`- node: \`${f.node}\``)
     out.push(`- category: ${f.category}`, `- why it matters: ${f.why}`, `- what to do: ${f.action}`, '')
   }
-  if (r.dataPlane) return redact([...out, ...cloudWatchOnlySections(r)].join('\n') + '\n')
-  out.push('## Workload', '', '| command | ops/s |', '|---|---|')
+  return out
+}
+
+/** Top commands by calls and by time, then the slowlog and COMMANDLOG by pattern. */
+function workloadSection(r: TriageReport): string[] {
+  const out = ['## Workload', '', '| command | ops/s |', '|---|---|']
   for (const c of r.workload.topByCalls) out.push(`| ${c.command} | ${c.opsPerSec} |`)
   out.push('', '| command | usec/s | usec/call | p99 usec |', '|---|---|---|---|')
   for (const c of r.workload.topByTime)
@@ -100,24 +115,41 @@ export function markdownReport(r: TriageReport): string {
     for (const g of groups)
       out.push(`| \`${g.pattern}\` | ${g.count} | ${formatBytes(g.maxBytes)} | ${g.nodes.length} |`)
   }
-  out.push('', '## Clients', '', '| address | connections |', '|---|---|')
+  return out
+}
+
+function clientsSection(r: TriageReport): string[] {
+  const out = ['', '## Clients', '', '| address | connections |', '|---|---|']
   for (const a of r.clients.topAddresses) out.push(`| ${a.host} | ${a.connections} |`)
   if (r.clients.topNames.length) {
     out.push('', '| client name | connections |', '|---|---|')
     for (const n of r.clients.topNames) out.push(`| ${n.name} | ${n.connections} |`)
   }
-  out.push('', '## Keys', '', `${r.keys.sampled} keys sampled.`, '')
+  return out
+}
+
+function keysSection(r: TriageReport): string[] {
+  const out = ['', '## Keys', '', `${r.keys.sampled} keys sampled.`, '']
   for (const k of r.keys.bigKeys.slice(0, 20))
     out.push(`- \`${k.key}\` (${k.type}, ${formatBytes(k.bytes)}) on ${k.node}`)
   for (const n of r.keys.notes) out.push(`- ${n}`)
-  out.push('', '## Nodes', '', '| node | role | shard | up | ops/s | memory |', '|---|---|---|---|---|---|')
+  return out
+}
+
+function nodesSection(r: TriageReport): string[] {
+  const out = [
+    '',
+    '## Nodes',
+    '',
+    '| node | role | shard | up | ops/s | memory |',
+    '|---|---|---|---|---|---|',
+  ]
   for (const n of r.nodes) {
     out.push(
       `| ${n.address} | ${n.role} | ${n.shard} | ${n.up ? 'yes' : 'NO'} | ${n.opsPerSec ?? ''} | ${n.memoryUsed ? formatBytes(n.memoryUsed) : ''} |`,
     )
   }
-  out.push(...cloudWatchSection(r))
-  return redact(out.join('\n') + '\n')
+  return out
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { CommandLogGroup } from '../../metrics/slowlog.js'
+import type { CommandLogGroup } from '../../metrics/log-groups.js'
 import type { LargeCommandSummary, TriageInput, TriageReport } from './types.js'
 
 function largeCommandSummary(g: CommandLogGroup): LargeCommandSummary {
@@ -13,28 +13,7 @@ function largeCommandSummary(g: CommandLogGroup): LargeCommandSummary {
 
 /** The workload and client sections of the report. */
 export function summarize(input: TriageInput): Pick<TriageReport, 'workload' | 'clients'> {
-  const calls = new Map<string, number>()
-  const time = new Map<string, { usec: number; perCall?: number; p99?: number }>()
-  for (const n of input.snapshot.nodes) {
-    for (const c of n.topCommands) {
-      calls.set(c.command, (calls.get(c.command) ?? 0) + c.opsPerSec)
-      const t = time.get(c.command) ?? { usec: 0 }
-      t.usec += c.opsPerSec * (c.usecPerCall ?? 0)
-      t.perCall = Math.max(t.perCall ?? 0, c.usecPerCall ?? 0)
-      if (c.p99Us !== undefined) t.p99 = Math.max(t.p99 ?? 0, c.p99Us)
-      time.set(c.command, t)
-    }
-  }
-  const addresses = new Map<string, number>()
-  const names = new Map<string, number>()
-  for (const e of input.extras) {
-    for (const c of e.clients ?? []) {
-      const host = c.addr.replace(/:\d+$/, '')
-      addresses.set(host, (addresses.get(host) ?? 0) + 1)
-      if (c.name) names.set(c.name, (names.get(c.name) ?? 0) + 1)
-    }
-  }
-  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 10)
+  const { calls, time } = commandTotals(input)
   return {
     workload: {
       opsPerSec: input.snapshot.cluster.opsPerSec,
@@ -67,9 +46,46 @@ export function summarize(input: TriageInput): Pick<TriageReport, 'workload' | '
           }
         : {}),
     },
-    clients: {
-      topAddresses: top(addresses).map(([host, connections]) => ({ host, connections })),
-      topNames: top(names).map(([name, connections]) => ({ name, connections })),
-    },
+    clients: clientSummary(input),
+  }
+}
+
+/** The ten largest counts, largest first. */
+const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 10)
+
+/** Per command over every node: calls per second, and time per second, per call and p99 at worst. */
+function commandTotals(input: TriageInput): {
+  calls: Map<string, number>
+  time: Map<string, { usec: number; perCall?: number; p99?: number }>
+} {
+  const calls = new Map<string, number>()
+  const time = new Map<string, { usec: number; perCall?: number; p99?: number }>()
+  for (const n of input.snapshot.nodes) {
+    for (const c of n.topCommands) {
+      calls.set(c.command, (calls.get(c.command) ?? 0) + c.opsPerSec)
+      const t = time.get(c.command) ?? { usec: 0 }
+      t.usec += c.opsPerSec * (c.usecPerCall ?? 0)
+      t.perCall = Math.max(t.perCall ?? 0, c.usecPerCall ?? 0)
+      if (c.p99Us !== undefined) t.p99 = Math.max(t.p99 ?? 0, c.p99Us)
+      time.set(c.command, t)
+    }
+  }
+  return { calls, time }
+}
+
+/** Connections by client host (the port left out) and by client name, the ten most of each. */
+function clientSummary(input: TriageInput): TriageReport['clients'] {
+  const addresses = new Map<string, number>()
+  const names = new Map<string, number>()
+  for (const e of input.extras) {
+    for (const c of e.clients ?? []) {
+      const host = c.addr.replace(/:\d+$/, '')
+      addresses.set(host, (addresses.get(host) ?? 0) + 1)
+      if (c.name) names.set(c.name, (names.get(c.name) ?? 0) + 1)
+    }
+  }
+  return {
+    topAddresses: top(addresses).map(([host, connections]) => ({ host, connections })),
+    topNames: top(names).map(([name, connections]) => ({ name, connections })),
   }
 }

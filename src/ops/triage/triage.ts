@@ -15,11 +15,10 @@ import { sampleStatus } from '../../metrics/service.js'
 import {
   groupCommandLog,
   groupSlowlog,
-  type CommandLogEntry,
   type CommandLogGroup,
-  type SlowlogEntry,
   type SlowlogGroup,
-} from '../../metrics/slowlog.js'
+} from '../../metrics/log-groups.js'
+import { type CommandLogEntry, type SlowlogEntry } from '../../metrics/slowlog.js'
 import type { DataPlaneStatus } from '../../metrics/types.js'
 import type { EventSink } from '../events.js'
 import { cloudWatchHistory } from './cloudwatch.js'

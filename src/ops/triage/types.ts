@@ -1,7 +1,7 @@
 import type { Severity } from '../../metrics/alerts.js'
 import type { KeySample, KeyScan } from '../../data/keyspace/sampler.js'
 import type { DataPlaneStatus, Snapshot } from '../../metrics/types.js'
-import type { CommandLogGroup, SlowlogGroup } from '../../metrics/slowlog.js'
+import type { CommandLogGroup, SlowlogGroup } from '../../metrics/log-groups.js'
 
 // One severity scale for the monitor's alerts and triage's findings.
 export type { Severity }

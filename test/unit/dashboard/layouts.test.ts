@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { historySizeFor } from '../../../src/dashboard/view-model.js'
+import { historySizeFor } from '../../../src/dashboard/chart-window.js'
 import type { Alert } from '../../../src/metrics/alerts.js'
 import type { SeriesStore } from '../../../src/metrics/history.js'
 import type { Snapshot } from '../../../src/metrics/types.js'

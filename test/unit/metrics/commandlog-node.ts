@@ -1,5 +1,5 @@
 import type { PollCommand, PollReply } from '../../../src/metrics/connection.js'
-import type { LargeLogKind } from '../../../src/metrics/slowlog.js'
+import type { LargeLogKind } from '../../../src/metrics/log-reply.js'
 import { FakeNode } from './fake-node.js'
 import { jsonFixture, toReply } from './fixtures.js'
 

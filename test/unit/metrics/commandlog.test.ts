@@ -4,15 +4,10 @@ import {
   formatCommandLogGroups,
   formatCommandLogLine,
 } from '../../../src/metrics/format.js'
-import {
-  CommandLogStore,
-  formatArgs,
-  groupCommandLog,
-  mergeCommandLogs,
-  parseCommandLog,
-  parseLogEntries,
-  type NodeRef,
-} from '../../../src/metrics/slowlog.js'
+import { groupCommandLog } from '../../../src/metrics/log-groups.js'
+import { CommandLogStore, mergeCommandLogs } from '../../../src/metrics/log-merge.js'
+import { formatArgs, parseLogEntries } from '../../../src/metrics/log-reply.js'
+import { parseCommandLog, type NodeRef } from '../../../src/metrics/slowlog.js'
 import { replyFixture } from './fixtures.js'
 
 const largeRequest = replyFixture('commandlog/valkey-8.1-large-request.json')

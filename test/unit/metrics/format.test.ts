@@ -7,7 +7,8 @@ import {
   formatSlowlogGroups,
   formatStatus,
 } from '../../../src/metrics/format.js'
-import { groupSlowlog, toSlowlogEntry } from '../../../src/metrics/slowlog.js'
+import { groupSlowlog } from '../../../src/metrics/log-groups.js'
+import { toSlowlogEntry } from '../../../src/metrics/slowlog.js'
 import { clusterSnapshot } from '../dashboard/snapshots.js'
 
 describe('text formatting', () => {

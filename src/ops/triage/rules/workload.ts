@@ -1,5 +1,5 @@
 import { formatBytes } from '../../../format/units.js'
-import type { CommandLogGroup } from '../../../metrics/slowlog.js'
+import type { CommandLogGroup } from '../../../metrics/log-groups.js'
 import { THRESHOLDS } from '../../../metrics/thresholds.js'
 import type { Finding } from '../types.js'
 import { when, type TriageRule } from './rule.js'

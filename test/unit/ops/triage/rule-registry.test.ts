@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ReplicaStatus, ShardReplication } from '../../../../src/metrics/replication.js'
-import type { CommandLogGroup, SlowlogGroup } from '../../../../src/metrics/slowlog.js'
+import type { CommandLogGroup, SlowlogGroup } from '../../../../src/metrics/log-groups.js'
 import type { NodeStatus, Snapshot } from '../../../../src/metrics/types.js'
 import { evaluate, findingsOf, RULES } from '../../../../src/ops/triage/rules.js'
 import type { Finding, NodeExtras, TriageInput } from '../../../../src/ops/triage/types.js'

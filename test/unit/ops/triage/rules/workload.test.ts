@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { SlowlogEntry, SlowlogGroup } from '../../../../../src/metrics/slowlog.js'
+import type { SlowlogGroup } from '../../../../../src/metrics/log-groups.js'
+import type { SlowlogEntry } from '../../../../../src/metrics/slowlog.js'
 import { evaluate } from '../../../../../src/ops/triage/rules.js'
 import { triageInput } from '../fixtures.js'
 import { A, B } from '../node-ids.js'
