@@ -1,23 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { compareKeys } from '../../../../src/ops/verify/compare-keys.js'
 import type { Endpoints } from '../../../../src/ops/verify/logical.js'
-import { readPayloadsPerKey, readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
+import type { Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import { RDB_TYPE } from '../../../../src/data/rdb/constants.js'
 import { RespError, type Reply } from '../../../../src/wire/reply-parser.js'
-import type { CommandArg } from '../../../../src/wire/encode.js'
+import { scriptedSide } from './scripted-side.js'
 
 /** A side answering from a table: command name -> reply (per key). */
-function side(label: 'source' | 'target', answer: (cmd: string, key: Buffer) => Reply): Side {
-  const scripted = {
-    label,
-    readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
-    readPayloads: (db: number, keys: Buffer[]) => readPayloadsPerKey(scripted, db, keys),
-    perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
-      keys.map((k, i) => build(k, i).map((c) => answer(String(c[0]), k))),
-  }
-  return scripted as unknown as Side
-}
+const side = (label: 'source' | 'target', answer: (cmd: string, key: Buffer) => Reply): Side =>
+  scriptedSide(label, (args, key) => answer(args[0].toString(), key))
 
 const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: false }
 const key = Buffer.from([0x6b, 0x00, 0x0d, 0x0a, 0xff])

@@ -1,29 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { compareKeys } from '../../../../src/ops/verify/compare-keys.js'
 import type { Endpoints } from '../../../../src/ops/verify/logical.js'
-import { readPayloadsPerKey, readStringsPerKey, type Side } from '../../../../src/ops/verify/side.js'
+import type { Side } from '../../../../src/ops/verify/side.js'
 import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import { RDB_TYPE } from '../../../../src/data/rdb/constants.js'
 import { RespError, type Reply } from '../../../../src/wire/reply-parser.js'
-import type { CommandArg } from '../../../../src/wire/encode.js'
+import { scriptedSide } from './scripted-side.js'
 
 /** A side answering every command from `answer`; every command it was sent is logged (name only). */
-function side(label: 'source' | 'target', answer: (args: Buffer[]) => Reply, log: string[] = []): Side {
-  const scripted = {
-    label,
-    readStrings: (db: number, keys: Buffer[], ttl: string) => readStringsPerKey(scripted, db, keys, ttl),
-    readPayloads: (db: number, keys: Buffer[]) => readPayloadsPerKey(scripted, db, keys),
-    perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
-      keys.map((k, i) =>
-        build(k, i).map((c) => {
-          const args = c.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a))))
-          log.push(`${label} ${args[0].toString()}`)
-          return answer(args)
-        }),
-      ),
-  }
-  return scripted as unknown as Side
-}
+const side = (label: 'source' | 'target', answer: (args: Buffer[]) => Reply, log: string[] = []): Side =>
+  scriptedSide(label, (args) => {
+    log.push(`${label} ${args[0].toString()}`)
+    return answer(args)
+  })
 
 const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: false }
 const b = (s: string | number[]) => (typeof s === 'string' ? Buffer.from(s, 'latin1') : Buffer.from(s))

@@ -4,11 +4,13 @@ import { buildDumpPayload } from '../../../../src/data/rdb/dump.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'
 import type { Reply } from '../../../../src/wire/reply-parser.js'
 
-/** A side answering every command from `answer`; every command it was sent is logged. */
-export function side(
+/**
+ * The one scripted side the comparison tests build on: every command it is sent is answered by
+ * `answer`, with its arguments as bytes and the key it is for.
+ */
+export function scriptedSide(
   label: 'source' | 'target',
-  answer: (args: string[]) => Reply,
-  log: string[] = [],
+  answer: (args: Buffer[], key: Buffer) => Reply,
 ): Side {
   const scripted = {
     label,
@@ -16,14 +18,28 @@ export function side(
     readPayloads: (db: number, keys: Buffer[]) => readPayloadsPerKey(scripted, db, keys),
     perKey: async (_db: number, keys: Buffer[], build: (k: Buffer, i: number) => CommandArg[][]) =>
       keys.map((k, i) =>
-        build(k, i).map((c) => {
-          const args = c.map((a) => (Buffer.isBuffer(a) ? a.toString('latin1') : String(a)))
-          log.push(args.slice(0, args[0] === 'XINFO' ? 2 : 1).join(' '))
-          return answer(args)
-        }),
+        build(k, i).map((c) =>
+          answer(
+            c.map((a) => (Buffer.isBuffer(a) ? a : Buffer.from(String(a)))),
+            k,
+          ),
+        ),
       ),
   }
   return scripted as unknown as Side
+}
+
+/** A side answering every command from `answer` (arguments as latin1 text); every command it was sent is logged. */
+export function side(
+  label: 'source' | 'target',
+  answer: (args: string[]) => Reply,
+  log: string[] = [],
+): Side {
+  return scriptedSide(label, (bytes) => {
+    const args = bytes.map((a) => a.toString('latin1'))
+    log.push(args.slice(0, args[0] === 'XINFO' ? 2 : 1).join(' '))
+    return answer(args)
+  })
 }
 
 export const settings = { ttlToleranceMs: 1000, chunkElements: 1000, showValues: true }
