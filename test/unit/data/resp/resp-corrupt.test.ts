@@ -96,7 +96,7 @@ describe('RESP logs: bad declared lengths are exit 2 with the byte offset', () =
 
   it('a long inline line costs linear time, not a join and a scan per chunk', async () => {
     const lines = new Map(
-      [8, 16].map((mb) => [
+      [2, 16].map((mb) => [
         mb,
         Buffer.concat([Buffer.from('SET k '), Buffer.alloc(mb << 20, 0x78), Buffer.from('\r\n')]),
       ]),
@@ -111,12 +111,14 @@ describe('RESP logs: bad declared lengths are exit 2 with the byte offset', () =
     }
     await collect(Buffer.from(`SET k ${'x'.repeat(1 << 20)}\r\n`), 16 * 1024) // warm up
     const best = new Map([
-      [8, Infinity],
+      [2, Infinity],
       [16, Infinity],
     ])
     for (let round = 0; round < 3; round++)
-      for (const mb of [8, 16]) best.set(mb, Math.min(best.get(mb)!, await cpuTime(mb)))
-    const timings = `8 MB: ${best.get(8)!.toFixed(0)} ms, 16 MB: ${best.get(16)!.toFixed(0)} ms of CPU`
-    expect(best.get(16)! / best.get(8)!, timings).toBeLessThan(3)
+      for (const mb of [2, 16]) best.set(mb, Math.min(best.get(mb)!, await cpuTime(mb)))
+    const timings = `2 MB: ${best.get(2)!.toFixed(0)} ms, 16 MB: ${best.get(16)!.toFixed(0)} ms of CPU`
+    // 8x the bytes: linear is ~8x (a GC pause in the big run can push it past 10x); a join and a
+    // scan per 16 KiB chunk is ~64x. The gap between them is wide enough for a loaded machine.
+    expect(best.get(16)! / best.get(2)!, timings).toBeLessThan(24)
   })
 })
