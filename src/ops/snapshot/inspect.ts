@@ -47,8 +47,8 @@ export async function inspectSnapshot(path: string, options: InspectOptions = {}
   return tally.report()
 }
 
-/** The size of the file to inspect; a missing or unreadable file, or a directory, is bad input. */
-async function fileSize(path: string): Promise<number> {
+/** The size of an RDB file to read; a missing or unreadable file, or a directory, is bad input. */
+export async function fileSize(path: string): Promise<number> {
   try {
     const st = await stat(path)
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })

@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises'
 import type { EventSink } from '../events.js'
-import { fileError } from './inspect.js'
+import { fileSize } from './inspect.js'
 import { summarize, type FileSummary } from './restore-file.js'
 
 /** The verification pass over a file to restore, under way. */
@@ -25,14 +24,4 @@ export function startFileCheck(path: string, emit: EventSink): FileCheck {
   size.catch(() => {})
   summary.catch(() => {})
   return { size, summary }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    const st = await stat(path)
-    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' })
-    return st.size
-  } catch (err) {
-    throw fileError(path, err)
-  }
 }
