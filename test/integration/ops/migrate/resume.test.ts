@@ -153,8 +153,12 @@ const warnings = (r: CliResult) =>
     .filter((l) => l.includes('"type":"warning"'))
     .map((l) => String(JSON.parse(l).message))
 
-/** `migrate run` from `src` to the shared target, slow enough (--max-ops) for a kill to land mid-copy. */
-const throttledRun = (src: TestSandbox, checkpoint: string): string[] => [
+/**
+ * `migrate run` from `src` to the shared target, slow enough (--max-ops, per source node; a scanned key
+ * costs two ops) for a kill to land mid-copy: the checkpoint is written every 2 s, so the copy must
+ * last several of those or the first checkpoint past `atLeast` can already hold every key.
+ */
+const throttledRun = (src: TestSandbox, checkpoint: string, maxOps = 2000): string[] => [
   'migrate',
   'run',
   '--source',
@@ -164,7 +168,7 @@ const throttledRun = (src: TestSandbox, checkpoint: string): string[] => [
   '--checkpoint',
   checkpoint,
   '--max-ops',
-  '2000',
+  String(maxOps),
   '--json',
 ]
 
@@ -180,7 +184,7 @@ describe('migrate run: resuming after the source changed under the checkpoint', 
       const keys = 8000
       await seed(clusterClient(src), 'rs', keys)
       const checkpoint = join(dir, 'restart.ckpt')
-      const args = throttledRun(src, checkpoint)
+      const args = throttledRun(src, checkpoint, 1000) // 1,000 keys/s over two shards: ~8 s
       const killed = await killMidCopy(args, checkpoint, 1500, keys)
       expect(killed.checkpoint.version).toBe(2)
       const victim = src.state.nodes[0].port
@@ -265,7 +269,7 @@ describe('migrate run: resuming after the source changed under the checkpoint', 
       const keys = 8000
       await seed(clusterClient(src), 'fo', keys)
       const checkpoint = join(dir, 'failover.ckpt')
-      const args = throttledRun(src, checkpoint)
+      const args = throttledRun(src, checkpoint, 1000)
       const killed = await killMidCopy(args, checkpoint, 1500, keys)
       const oldPrimary = src.state.nodes.find((n) => n.role === 'primary' && n.shard === 0)!.port
       const replica = src.state.nodes.find((n) => n.role === 'replica' && n.shard === 0)!.port
