@@ -67,69 +67,24 @@ export function isOpen(s: SlotSituation): boolean {
   )
 }
 
+const usable = (n: SlotNodeState | undefined): boolean => Boolean(n && n.primary && n.reachable && !n.failed)
+
 /** Decide, from what every node reports, how to settle one open slot. Pure. */
 export function decideSlot(s: SlotSituation): SlotDecision {
   const byId = new Map(s.nodes.map((n) => [n.id, n]))
-  const usable = (n: SlotNodeState | undefined): boolean =>
-    Boolean(n && n.primary && n.reachable && !n.failed)
+  // Usable non-owners holding keys of the slot, the most keys first.
   const holders = s.nodes
     .filter((n) => usable(n) && n.keys > 0 && n.id !== s.owner)
     .sort((a, b) => b.keys - a.keys || a.address.localeCompare(b.address))
   const owner = s.owner ? byId.get(s.owner) : undefined
-  if (!owner) {
-    const pick =
-      holders[0] ??
-      s.nodes
-        .filter(usable)
-        .sort((a, b) => a.slotsOwned - b.slotsOwned || a.address.localeCompare(b.address))[0]
-    if (!pick) return { slot: s.slot, action: 'blocked', reason: 'no primary answers' }
-    return {
-      slot: s.slot,
-      action: 'assign',
-      to: pick.id,
-      reason: holders.length
-        ? `no node owns the slot; ${pick.address} holds the most of its keys and takes it`
-        : `no node owns the slot; ${pick.address} (fewest slots) takes it`,
-    }
-  }
+  if (!owner) return assignUnowned(s, holders)
   if (!usable(owner))
     return {
       slot: s.slot,
       action: 'blocked',
       reason: `the slot's owner ${owner.address} is down: wait for its replica to take over, then run --fix again`,
     }
-  if (owner.migratingTo) {
-    const target = byId.get(owner.migratingTo)
-    const name = target?.address ?? owner.migratingTo
-    if (target && usable(target))
-      return {
-        slot: s.slot,
-        action: 'finish',
-        from: owner.id,
-        to: target.id,
-        reason: `interrupted move from ${owner.address} to ${target.address}: finishing it`,
-      }
-    if (target && !target.reachable && !target.failed)
-      return {
-        slot: s.slot,
-        action: 'blocked',
-        reason: `the move's target ${name} does not answer: bring it back (or let the cluster fail it over), then run --fix again`,
-      }
-    if (holders[0])
-      return {
-        slot: s.slot,
-        action: 'finish',
-        from: owner.id,
-        to: holders[0].id,
-        reason: `the move's target ${name} is gone; ${holders[0].address} holds the moved keys (it took over that shard): finishing the move there`,
-      }
-    return {
-      slot: s.slot,
-      action: 'rollback',
-      to: owner.id,
-      reason: `the move's target ${name} is gone and no other node holds keys of the slot: the slot stays with ${owner.address}${target?.failed ? ' (keys moved to the failed node before it failed are not reachable from here)' : ''}`,
-    }
-  }
+  if (owner.migratingTo) return settleMigrating(s.slot, owner, byId.get(owner.migratingTo), holders)
   if (holders.length)
     return {
       slot: s.slot,
@@ -142,6 +97,62 @@ export function decideSlot(s: SlotSituation): SlotDecision {
     action: 'clear',
     to: owner.id,
     reason: `stale importing/migrating state with no keys to move: cleared (${owner.address} keeps the slot)`,
+  }
+}
+
+/** Nobody owns the slot: the node holding most of its keys takes it, else the one owning fewest slots. */
+function assignUnowned(s: SlotSituation, holders: SlotNodeState[]): SlotDecision {
+  const pick =
+    holders[0] ??
+    s.nodes
+      .filter(usable)
+      .sort((a, b) => a.slotsOwned - b.slotsOwned || a.address.localeCompare(b.address))[0]
+  if (!pick) return { slot: s.slot, action: 'blocked', reason: 'no primary answers' }
+  return {
+    slot: s.slot,
+    action: 'assign',
+    to: pick.id,
+    reason: holders.length
+      ? `no node owns the slot; ${pick.address} holds the most of its keys and takes it`
+      : `no node owns the slot; ${pick.address} (fewest slots) takes it`,
+  }
+}
+
+/** The owner was moving the slot out when the move stopped: finish it where the keys can go. */
+function settleMigrating(
+  slot: number,
+  owner: SlotNodeState,
+  target: SlotNodeState | undefined,
+  holders: SlotNodeState[],
+): SlotDecision {
+  const name = target?.address ?? owner.migratingTo
+  if (target && usable(target))
+    return {
+      slot,
+      action: 'finish',
+      from: owner.id,
+      to: target.id,
+      reason: `interrupted move from ${owner.address} to ${target.address}: finishing it`,
+    }
+  if (target && !target.reachable && !target.failed)
+    return {
+      slot,
+      action: 'blocked',
+      reason: `the move's target ${name} does not answer: bring it back (or let the cluster fail it over), then run --fix again`,
+    }
+  if (holders[0])
+    return {
+      slot,
+      action: 'finish',
+      from: owner.id,
+      to: holders[0].id,
+      reason: `the move's target ${name} is gone; ${holders[0].address} holds the moved keys (it took over that shard): finishing the move there`,
+    }
+  return {
+    slot,
+    action: 'rollback',
+    to: owner.id,
+    reason: `the move's target ${name} is gone and no other node holds keys of the slot: the slot stays with ${owner.address}${target?.failed ? ' (keys moved to the failed node before it failed are not reachable from here)' : ''}`,
   }
 }
 
@@ -196,47 +207,66 @@ export function plannedFix(endpoint: string, survey: FixSurvey): FixReport {
   }
 }
 
+/** One primary's own report: its open slot states, its key count per slot, whether it answered. */
+interface PrimaryView {
+  importing: Map<number, string>
+  migrating: Map<number, string>
+  keys?: number[]
+  reachable: boolean
+}
+
 /** Read every primary's view of the slots and its key counts; return the slots that need settling. */
 export async function surveyOpenSlots(admin: ClusterAdmin): Promise<FixSurvey> {
   const topology = await admin.topology()
   const primaries = topology.nodes.filter((n) => n.role === 'primary')
   const refs = new Map(topology.nodes.map((n) => [n.id, refOf(n)]))
   const votes: Map<string, number>[] = Array.from({ length: SLOT_COUNT }, () => new Map())
-  const counts = new Map<string, number[]>()
-  const own = new Map<
-    string,
-    { importing: Map<number, string>; migrating: Map<number, string>; reachable: boolean }
-  >()
-  for (const p of primaries) {
-    const entry = {
-      importing: new Map<number, string>(),
-      migrating: new Map<number, string>(),
-      reachable: false,
+  const views = new Map<string, PrimaryView>()
+  for (const p of primaries) views.set(p.id, await readPrimaryView(admin, p, votes))
+  const { owners, slotsOwned } = slotOwners(votes)
+  const situations: SlotSituation[] = []
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const situation: SlotSituation = {
+      slot,
+      ...(owners[slot] ? { owner: owners[slot] } : {}),
+      nodes: primaries.map((p) => nodeState(p, views.get(p.id)!, slot, slotsOwned)),
     }
-    own.set(p.id, entry)
-    if (p.health === 'failed') continue
-    try {
-      const view = await admin.nodesView(p)
-      const me = view.find((r) => r.myself)
-      for (const i of me?.importing ?? []) entry.importing.set(i.slot, i.from)
-      for (const m of me?.migrating ?? []) entry.migrating.set(m.slot, m.to)
-      for (const r of view)
-        if (r.role === 'primary')
-          for (const [a, b] of r.slots)
-            for (let s = a; s <= b; s++) votes[s].set(r.id, (votes[s].get(r.id) ?? 0) + (r.myself ? 1.5 : 1))
-      counts.set(
-        p.id,
-        await countKeysInSlots(
-          admin,
-          p,
-          Array.from({ length: SLOT_COUNT }, (_, i) => i),
-        ),
-      )
-      entry.reachable = true
-    } catch {
-      entry.reachable = false
-    }
+    if (isOpen(situation)) situations.push(situation)
   }
+  return { situations, refs, primaries: primaries.filter((p) => p.health !== 'failed').map(refOf) }
+}
+
+type Primary = Awaited<ReturnType<ClusterAdmin['topology']>>['nodes'][number]
+
+/** Ask one primary for its CLUSTER NODES and its keys per slot; its view of who owns what is a vote. */
+async function readPrimaryView(
+  admin: ClusterAdmin,
+  p: Primary,
+  votes: Map<string, number>[],
+): Promise<PrimaryView> {
+  const view: PrimaryView = { importing: new Map(), migrating: new Map(), reachable: false }
+  if (p.health === 'failed') return view
+  try {
+    const rows = await admin.nodesView(p)
+    const me = rows.find((r) => r.myself)
+    for (const i of me?.importing ?? []) view.importing.set(i.slot, i.from)
+    for (const m of me?.migrating ?? []) view.migrating.set(m.slot, m.to)
+    // A node's claim about its own slots weighs more than what it heard about others'.
+    for (const r of rows)
+      if (r.role === 'primary')
+        for (const [a, b] of r.slots)
+          for (let s = a; s <= b; s++) votes[s].set(r.id, (votes[s].get(r.id) ?? 0) + (r.myself ? 1.5 : 1))
+    const allSlots = Array.from({ length: SLOT_COUNT }, (_, i) => i)
+    view.keys = await countKeysInSlots(admin, p, allSlots)
+    view.reachable = true
+  } catch {
+    view.reachable = false
+  }
+  return view
+}
+
+/** The owner of each slot by most votes, and how many slots each owner ends up with. */
+function slotOwners(votes: Map<string, number>[]) {
   const slotsOwned = new Map<string, number>()
   const owners: (string | undefined)[] = votes.map((v) => {
     let best: string | undefined
@@ -245,29 +275,26 @@ export async function surveyOpenSlots(admin: ClusterAdmin): Promise<FixSurvey> {
     if (best) slotsOwned.set(best, (slotsOwned.get(best) ?? 0) + 1)
     return best
   })
-  const situations: SlotSituation[] = []
-  for (let slot = 0; slot < SLOT_COUNT; slot++) {
-    const situation: SlotSituation = {
-      slot,
-      ...(owners[slot] ? { owner: owners[slot] } : {}),
-      nodes: primaries.map((p) => {
-        const o = own.get(p.id)!
-        return {
-          id: p.id,
-          address: p.address,
-          primary: true,
-          reachable: o.reachable,
-          failed: p.health === 'failed',
-          keys: counts.get(p.id)?.[slot] ?? 0,
-          slotsOwned: slotsOwned.get(p.id) ?? 0,
-          ...(o.importing.has(slot) ? { importingFrom: o.importing.get(slot) } : {}),
-          ...(o.migrating.has(slot) ? { migratingTo: o.migrating.get(slot) } : {}),
-        }
-      }),
-    }
-    if (isOpen(situation)) situations.push(situation)
+  return { owners, slotsOwned }
+}
+
+function nodeState(
+  p: Primary,
+  view: PrimaryView,
+  slot: number,
+  slotsOwned: Map<string, number>,
+): SlotNodeState {
+  return {
+    id: p.id,
+    address: p.address,
+    primary: true,
+    reachable: view.reachable,
+    failed: p.health === 'failed',
+    keys: view.keys?.[slot] ?? 0,
+    slotsOwned: slotsOwned.get(p.id) ?? 0,
+    ...(view.importing.has(slot) ? { importingFrom: view.importing.get(slot) } : {}),
+    ...(view.migrating.has(slot) ? { migratingTo: view.migrating.get(slot) } : {}),
   }
-  return { situations, refs, primaries: primaries.filter((p) => p.health !== 'failed').map(refOf) }
 }
 
 interface FixOptions {

@@ -4,6 +4,7 @@
  * GETKEYSINSLOT rides in the same write as the MIGRATE before it), then SETSLOT NODE on the
  * target, the source and every other primary. Clients see only ASK and MOVED redirections.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import type { CommandArg } from '../../wire/encode.js'
@@ -86,9 +87,31 @@ function isTransient(reply: Reply): boolean {
   return reply instanceof RespError && classifyError({ message: migrateErrorText(reply) }) === 'retryable'
 }
 
+/**
+ * Replies once none is a transient refusal (or the wait is over): after a MIGRATE timed out, the
+ * whole cluster may answer CLUSTERDOWN until its peers see the busy target again.
+ */
+async function untilSettled(read: () => Promise<Reply[]>): Promise<Reply[]> {
+  for (let attempt = 1; ; attempt++) {
+    const replies = await read()
+    if (attempt >= TRANSIENT_RETRIES || !replies.some(isTransient)) return replies
+    await sleep(TRANSIENT_WAIT_MS)
+  }
+}
+
 function isBusyKey(reply: Reply): boolean {
   return reply instanceof RespError && firstWord(migrateErrorText(reply)) === 'BUSYKEY'
 }
+
+/**
+ * How long a target that timed out a MIGRATE gets to answer PING before it counts as lost: it may
+ * still be restoring the big key that timed out (seconds for a multi-million-member set).
+ */
+const BUSY_TARGET_MS = 10_000
+
+/** How long a slot waits out transient refusals in all: 50 x 200 ms. */
+const TRANSIENT_RETRIES = 50
+const TRANSIENT_WAIT_MS = 200
 
 /** MIGRATE may run long on a big key (its own timeout bounds each I/O step): no call timeout, the stall watch covers it. */
 const MIGRATE_CALL = { timeoutMs: 0 }
@@ -128,10 +151,12 @@ async function describeBigKey(
   target: NodeRef,
   error: string,
 ): Promise<BigKey> {
-  const [type, bytes] = await conn.pipeline([
-    ['TYPE', key],
-    ['MEMORY', 'USAGE', key, 'SAMPLES', 0],
-  ])
+  const [type, bytes] = await untilSettled(() =>
+    conn.pipeline([
+      ['TYPE', key],
+      ['MEMORY', 'USAGE', key, 'SAMPLES', 0],
+    ]),
+  )
   return {
     key: escapeBytes(key),
     slot,
@@ -256,14 +281,12 @@ class SlotDrainer {
     const { admin, conn, source, target, tuning, hooks } = this.ctx
     for (const key of keys) {
       if (hooks.hardStop?.aborted) throw new MoveInterrupted(st.slot)
-      const reply = await conn.call(
-        migrateCommand(admin, target, [key], tuning.timeoutMs, st.replace),
-        MIGRATE_CALL,
-      )
+      const reply = await this.migrateOne(st, key)
       if (!(reply instanceof RespError)) {
         if (reply !== 'NOKEY') this.moved(st, 1)
       } else if (isIoError(reply)) {
-        if (!(await admin.ping(target))) throw targetLost(st.slot, source, target, reply.message)
+        if (!(await admin.ping(target, BUSY_TARGET_MS)))
+          throw targetLost(st.slot, source, target, reply.message)
         const big = await describeBigKey(conn, key, st.slot, source, target, reply.message)
         st.stuck.set(key.toString('latin1'), big)
         hooks.onBigKey?.(big)
@@ -292,6 +315,25 @@ class SlotDrainer {
     }
   }
 
+  /**
+   * MIGRATE one key, waiting out transient refusals as a batch does: a target blocked restoring a big
+   * key past cluster-node-timeout is marked failed by its peers and answers CLUSTERDOWN until they
+   * see it again.
+   */
+  private async migrateOne(st: SlotState, key: Buffer): Promise<Reply> {
+    const { admin, conn, target, tuning } = this.ctx
+    for (;;) {
+      const reply = await conn.call(
+        migrateCommand(admin, target, [key], tuning.timeoutMs, st.replace),
+        MIGRATE_CALL,
+      )
+      if (!isTransient(reply) || st.retries >= TRANSIENT_RETRIES) return reply
+      st.retries++
+      await sleep(TRANSIENT_WAIT_MS)
+      if (this.ctx.hooks.hardStop?.aborted) throw new MoveInterrupted(st.slot)
+    }
+  }
+
   /** What a MIGRATE of a slot's listed keys answered, and the slot's next keys (`next`). */
   private async settle(st: SlotState, reply: Reply, next: Reply): Promise<void> {
     const { admin, conn, source, target, hooks } = this.ctx
@@ -314,7 +356,8 @@ class SlotDrainer {
     }
     if (isIoError(reply) || isBusyKey(reply)) {
       if (isIoError(reply)) {
-        if (!(await admin.ping(target))) throw targetLost(st.slot, source, target, reply.message)
+        if (!(await admin.ping(target, BUSY_TARGET_MS)))
+          throw targetLost(st.slot, source, target, reply.message)
         // The target may finish restoring what timed out: later copies must replace it.
         if (this.ctx.rule !== 'keep-target') st.replace = true
       }
@@ -327,10 +370,10 @@ class SlotDrainer {
       this.list(st, await conn.call(this.getKeys(st)))
       return
     }
-    if (isTransient(reply) && st.retries < 50) {
+    if (isTransient(reply) && st.retries < TRANSIENT_RETRIES) {
       // CLUSTERDOWN / TRYAGAIN / LOADING on the target: wait, then list and send again.
       st.retries++
-      await new Promise((r) => setTimeout(r, 200))
+      await sleep(TRANSIENT_WAIT_MS)
       this.list(st, await conn.call(this.getKeys(st)))
       return
     }

@@ -209,6 +209,7 @@ describe('kvtop scale --fix after a move killed mid-slot, and big keys', { timeo
     )
     expect(r.code, r.stderr).toBe(5)
     const result = JSON.parse(r.stdout).result
+    expect(result, r.stdout + r.stderr.slice(-2000)).toBeDefined()
     expect(result.complete).toBe(false)
     expect(result.bigKeys).toHaveLength(1)
     expect(result.bigKeys[0]).toMatchObject({ key: bigKey, slot, type: 'set' })
