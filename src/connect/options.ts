@@ -57,36 +57,8 @@ export function resolveConnectionSpec(
   sources: ProfileSources = installedSources,
 ): ConnectionSpec {
   const profileName = input.profile || set(env.KVTOP_PROFILE)
-  let profile: Profile = {}
-  if (profileName) {
-    const sandboxName = /^sandbox:(.+)$/.exec(profileName)?.[1]
-    if (sandboxName) {
-      const p = sources.sandbox(sandboxName)
-      if (!p)
-        throw new UsageError(`no running sandbox named '${sandboxName}'`, {
-          hint: 'List them with: kvtop sandbox status',
-        })
-      profile = p
-    } else {
-      profile = sources.profile(profileName)
-    }
-  }
-  // A profile named on the command line is as explicit as a URL: it beats KVTOP_URL.
-  let url: string | undefined
-  let urlFromProfile = false
-  if (input.url) url = input.url
-  else if (input.profile && profile.url) [url, urlFromProfile] = [profile.url, true]
-  else if (env.KVTOP_URL) url = env.KVTOP_URL
-  else if (profile.url) [url, urlFromProfile] = [profile.url, true]
-  if (!url && !profileName) {
-    const sandbox = sources.sandbox('default')
-    if (sandbox?.url) {
-      profile = sandbox
-      url = sandbox.url
-      urlFromProfile = true
-    }
-  }
-  if (!url) url = 'redis://127.0.0.1:6379'
+  const chosen = chooseUrl(input, env, sources, profileName ? namedProfile(profileName, sources) : {})
+  const { profile, url, urlFromProfile } = chosen
   // redis-cli's reading (`redis://SECRET@host` is a password) is for URLs typed on the command line
   // or in KVTOP_URL; profiles and sandboxes hold the password in a field of their own, and their
   // `name@host` names the user.
@@ -94,29 +66,9 @@ export function resolveConnectionSpec(
   const password = endpoint.password ?? set(env.KVTOP_PASSWORD) ?? set(env.REDISCLI_AUTH) ?? profile.password
   const username = input.user ?? endpoint.username ?? set(env.KVTOP_USER) ?? profile.user
   registerSecret(password)
-  const timeoutSeconds =
-    input.timeout ??
-    (env.KVTOP_TIMEOUT ? Number(env.KVTOP_TIMEOUT) : undefined) ??
-    profile.timeout ??
-    DEFAULT_TIMEOUT_SECONDS
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new UsageError(`invalid timeout '${timeoutSeconds}': expected a positive number of seconds`)
-  }
+  const timeoutMs = Math.round(timeoutSeconds(input, env, profile) * 1000)
   const tlsCa = input.tlsCa ?? set(env.KVTOP_TLS_CA) ?? profile.tlsCa
-  const insecure = input.insecure ?? profile.insecure ?? false
-  if ((tlsCa || input.insecure) && !endpoint.tls) {
-    throw new UsageError('--tls-ca and --insecure apply to TLS connections only', {
-      hint: 'Use a rediss:// URL for TLS.',
-    })
-  }
-  if (input.iam && !endpoint.tls) {
-    throw new UsageError(
-      'IAM authentication requires TLS: the token must not cross the network in clear text',
-      {
-        hint: 'Use a rediss:// URL (ElastiCache and MemoryDB accept IAM only with in-transit encryption enabled).',
-      },
-    )
-  }
+  refuseTlsOptionsWithoutTls(input, endpoint.tls, tlsCa)
   return {
     endpoint: {
       ...endpoint,
@@ -126,9 +78,67 @@ export function resolveConnectionSpec(
       ...(input.iam ? { username: input.iam.username, password: input.iam.current() } : {}),
     },
     ...(tlsCa ? { tlsCaFile: tlsCa } : {}),
-    insecure,
-    timeoutMs: Math.round(timeoutSeconds * 1000),
+    insecure: input.insecure ?? profile.insecure ?? false,
+    timeoutMs,
     natMap: parseNatMap(input.natMap ?? [], profile.natMap ?? {}),
     ...(input.iam ? { iam: input.iam } : {}),
+  }
+}
+
+/** A saved profile, or `sandbox:NAME` for a running sandbox. */
+function namedProfile(name: string, sources: ProfileSources): Profile {
+  const sandboxName = /^sandbox:(.+)$/.exec(name)?.[1]
+  if (!sandboxName) return sources.profile(name)
+  const p = sources.sandbox(sandboxName)
+  if (!p)
+    throw new UsageError(`no running sandbox named '${sandboxName}'`, {
+      hint: 'List them with: kvtop sandbox status',
+    })
+  return p
+}
+
+/** Where to connect; the running default sandbox stands in for the profile when nothing names one. */
+function chooseUrl(
+  input: ConnectionInput,
+  env: NodeJS.ProcessEnv,
+  sources: ProfileSources,
+  profile: Profile,
+): { profile: Profile; url: string; urlFromProfile: boolean } {
+  // A profile named on the command line is as explicit as a URL: it beats KVTOP_URL.
+  if (input.url) return { profile, url: input.url, urlFromProfile: false }
+  if (input.profile && profile.url) return { profile, url: profile.url, urlFromProfile: true }
+  if (env.KVTOP_URL) return { profile, url: env.KVTOP_URL, urlFromProfile: false }
+  if (profile.url) return { profile, url: profile.url, urlFromProfile: true }
+  if (!input.profile && !set(env.KVTOP_PROFILE)) {
+    const sandbox = sources.sandbox('default')
+    if (sandbox?.url) return { profile: sandbox, url: sandbox.url, urlFromProfile: true }
+  }
+  return { profile, url: 'redis://127.0.0.1:6379', urlFromProfile: false }
+}
+
+function timeoutSeconds(input: ConnectionInput, env: NodeJS.ProcessEnv, profile: Profile): number {
+  const seconds =
+    input.timeout ??
+    (env.KVTOP_TIMEOUT ? Number(env.KVTOP_TIMEOUT) : undefined) ??
+    profile.timeout ??
+    DEFAULT_TIMEOUT_SECONDS
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`invalid timeout '${seconds}': expected a positive number of seconds`)
+  return seconds
+}
+
+function refuseTlsOptionsWithoutTls(input: ConnectionInput, tls: boolean, tlsCa: string | undefined): void {
+  if ((tlsCa || input.insecure) && !tls) {
+    throw new UsageError('--tls-ca and --insecure apply to TLS connections only', {
+      hint: 'Use a rediss:// URL for TLS.',
+    })
+  }
+  if (input.iam && !tls) {
+    throw new UsageError(
+      'IAM authentication requires TLS: the token must not cross the network in clear text',
+      {
+        hint: 'Use a rediss:// URL (ElastiCache and MemoryDB accept IAM only with in-transit encryption enabled).',
+      },
+    )
   }
 }
