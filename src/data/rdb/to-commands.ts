@@ -206,13 +206,23 @@ const SCRATCH_GROUP = '__kvtop_mkstream__'
 const PLACEHOLDER = [b('kvtop'), b('pending entry placeholder')]
 
 function streamCommands(key: Buffer, s: StreamValue, maxElements: number, legacy: boolean): Buffer[][] {
-  const out: Buffer[][] = []
   // Pending entries whose stream entry is gone (deleted or trimmed after delivery): XCLAIM ... FORCE
   // claims only an entry the stream holds, so each gets a placeholder entry, removed after the claims.
   const live = new Set(s.entries.map((e) => e.id))
   const gone = [
     ...new Set(s.groups.flatMap((g) => g.pending.map((p) => p.id)).filter((id) => !live.has(id))),
   ].sort(compareIds)
+  const out = entryCommands(key, s, gone)
+  for (const g of s.groups) out.push(...groupCommands(key, g, maxElements, legacy))
+  out.push(...placeholderRemoval(key, s, gone, maxElements))
+  const setId = streamSetId(key, s, legacy)
+  if (setId) out.push(setId)
+  return out
+}
+
+/** XADD of every entry, the placeholders merged in id order; an empty stream made empty. */
+function entryCommands(key: Buffer, s: StreamValue, gone: string[]): Buffer[][] {
+  const out: Buffer[][] = []
   let next = 0
   for (const e of s.entries) {
     while (next < gone.length && compareIds(gone[next], e.id) < 0)
@@ -225,65 +235,79 @@ function streamCommands(key: Buffer, s: StreamValue, maxElements: number, legacy
     out.push([b('XGROUP'), b('CREATE'), key, b(SCRATCH_GROUP), b('0'), b('MKSTREAM')])
     out.push([b('XGROUP'), b('DESTROY'), key, b(SCRATCH_GROUP)])
   }
-  for (const g of s.groups) {
-    const create = [b('XGROUP'), b('CREATE'), key, g.name, b(g.lastId)]
-    if (!legacy && g.entriesRead !== undefined && g.entriesRead >= 0)
-      create.push(b('ENTRIESREAD'), b(String(g.entriesRead)))
-    out.push(create)
-    const pel = new Map(g.pending.map((p) => [p.id, p]))
-    for (const c of g.consumers) {
-      out.push([b('XGROUP'), b('CREATECONSUMER'), key, g.name, c.name])
-      // Pending entries with the same delivery time and count go in one XCLAIM.
-      const batches = new Map<string, string[]>()
-      for (const id of c.pending) {
-        const p = pel.get(id)
-        const k = `${p?.deliveryTime ?? 0}:${p?.deliveryCount ?? 1}`
-        const list = batches.get(k) ?? []
-        list.push(id)
-        batches.set(k, list)
-      }
-      for (const [k, ids] of batches) {
-        const [time, count] = k.split(':')
-        for (let i = 0; i < ids.length; i += maxElements) {
-          out.push([
-            b('XCLAIM'),
-            key,
-            g.name,
-            c.name,
-            b('0'),
-            ...ids.slice(i, i + maxElements).map(b),
-            b('TIME'),
-            b(time),
-            b('RETRYCOUNT'),
-            b(count),
-            b('FORCE'),
-            b('JUSTID'),
-          ])
-        }
+  return out
+}
+
+type StreamGroup = StreamValue['groups'][number]
+
+/** The group, its consumers, and each consumer's pending entries claimed back with their delivery state. */
+function groupCommands(key: Buffer, g: StreamGroup, maxElements: number, legacy: boolean): Buffer[][] {
+  const create = [b('XGROUP'), b('CREATE'), key, g.name, b(g.lastId)]
+  if (!legacy && g.entriesRead !== undefined && g.entriesRead >= 0)
+    create.push(b('ENTRIESREAD'), b(String(g.entriesRead)))
+  const out = [create]
+  const pel = new Map(g.pending.map((p) => [p.id, p]))
+  for (const c of g.consumers) {
+    out.push([b('XGROUP'), b('CREATECONSUMER'), key, g.name, c.name])
+    // Pending entries with the same delivery time and count go in one XCLAIM.
+    const batches = new Map<string, string[]>()
+    for (const id of c.pending) {
+      const p = pel.get(id)
+      const k = `${p?.deliveryTime ?? 0}:${p?.deliveryCount ?? 1}`
+      const list = batches.get(k) ?? []
+      list.push(id)
+      batches.set(k, list)
+    }
+    for (const [k, ids] of batches) {
+      const [time, count] = k.split(':')
+      for (let i = 0; i < ids.length; i += maxElements) {
+        out.push([
+          b('XCLAIM'),
+          key,
+          g.name,
+          c.name,
+          b('0'),
+          ...ids.slice(i, i + maxElements).map(b),
+          b('TIME'),
+          b(time),
+          b('RETRYCOUNT'),
+          b(count),
+          b('FORCE'),
+          b('JUSTID'),
+        ])
       }
     }
   }
-  // The placeholders go: those before the first live entry trimmed from the head (which moves no
-  // max-deleted-entry-id), the others deleted (the source deleted them too, so its
-  // max-deleted-entry-id covers them; XSETID below sets it anyway).
-  if (gone.length) {
-    const first = s.entries[0]?.id
-    if (first === undefined) out.push([b('XTRIM'), key, b('MAXLEN'), b('0')])
-    const head = first === undefined ? gone : gone.filter((id) => compareIds(id, first) < 0)
-    if (first !== undefined && head.length) out.push([b('XTRIM'), key, b('MINID'), b(first)])
-    const rest = gone.slice(head.length)
-    for (let i = 0; i < rest.length; i += maxElements)
-      out.push([b('XDEL'), key, ...rest.slice(i, i + maxElements).map(b)])
-  }
-  // Last: the last id and the counters only XSETID sets (entries-added never below the length).
+  return out
+}
+
+/**
+ * The placeholders go: those before the first live entry trimmed from the head (which moves no
+ * max-deleted-entry-id), the others deleted (the source deleted them too, so its
+ * max-deleted-entry-id covers them; XSETID sets it anyway).
+ */
+function placeholderRemoval(key: Buffer, s: StreamValue, gone: string[], maxElements: number): Buffer[][] {
+  if (!gone.length) return []
+  const out: Buffer[][] = []
+  const first = s.entries[0]?.id
+  if (first === undefined) out.push([b('XTRIM'), key, b('MAXLEN'), b('0')])
+  const head = first === undefined ? gone : gone.filter((id) => compareIds(id, first) < 0)
+  if (first !== undefined && head.length) out.push([b('XTRIM'), key, b('MINID'), b(first)])
+  const rest = gone.slice(head.length)
+  for (let i = 0; i < rest.length; i += maxElements)
+    out.push([b('XDEL'), key, ...rest.slice(i, i + maxElements).map(b)])
+  return out
+}
+
+/** Last: the last id and the counters only XSETID sets (entries-added never below the length). */
+function streamSetId(key: Buffer, s: StreamValue, legacy: boolean): Buffer[] | undefined {
   const setId = [b('XSETID'), key, b(s.lastId)]
   if (!legacy && s.entriesAdded !== undefined) {
     setId.push(b('ENTRIESADDED'), b(String(s.entriesAdded)))
     if (s.maxDeletedId !== undefined && s.maxDeletedId !== '0-0')
       setId.push(b('MAXDELETEDID'), b(s.maxDeletedId))
   }
-  if (setId.length > 3 || s.lastId !== '0-0') out.push(setId)
-  return out
+  return setId.length > 3 || s.lastId !== '0-0' ? setId : undefined
 }
 
 /**
