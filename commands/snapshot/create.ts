@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../../src/base-command.js'
-import { Deployment } from '../../src/connect/deployment.js'
+import { connectTarget } from '../../src/connect/target.js'
 import { connectionFlags, urlArg } from '../../src/connect/flags.js'
 import { awsConnectionFlags } from '../../src/aws/flags.js'
 import { count } from '../../src/flags.js'
@@ -46,12 +46,12 @@ export default class SnapshotCreate extends BaseCommand {
     const input = (await this.resolveEndpoint(args.url, flags)).input
     // The destination first: an unwritable --out fails before any connection is made.
     const outputs = SnapshotOutputs.open(flags.out, { split: flags.split, overwrite: flags.force })
-    let deployment: Deployment | undefined
     try {
       const report = await this.runOperation(
         async ({ signal, emit }) => {
-          deployment = await Deployment.connect(input, { probe: true })
-          return createSnapshot(deployment, outputs, {
+          // kvtop's own wire layer, as every read of the snapshot is: no ioredis to load.
+          const target = await connectTarget(input, { probe: true })
+          return createSnapshot(target, outputs, {
             method: flags.method as 'scan' | 'sync',
             maxOps: flags['max-ops'],
             stallTimeoutMs,
@@ -66,8 +66,6 @@ export default class SnapshotCreate extends BaseCommand {
     } catch (err) {
       outputs.discard()
       throw err
-    } finally {
-      await deployment?.close()
     }
   }
 }

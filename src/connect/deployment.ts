@@ -5,17 +5,8 @@ import { nodeDialOptions } from '../wire/dial.js'
 import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from './client.js'
 import { probeCapabilities, type Capabilities } from './capabilities.js'
 import { resolveConnectionSpec, type ConnectionInput } from './options.js'
-import { parseClusterNodes } from './cluster-parsers.js'
+import { findOpenSlots, type OpenSlot } from './open-slots.js'
 import { discoverTopology, type Topology, type TopologyNode } from './topology.js'
-
-/** A slot being moved, as the node it is moved from (migrating) or to (importing) shows it. */
-interface OpenSlot {
-  slot: number
-  node: string
-  state: 'migrating' | 'importing'
-  peer: string
-  text: string
-}
 
 /**
  * A connected deployment: its spec, topology and (optionally) capabilities, with one connection
@@ -76,40 +67,11 @@ export class Deployment {
     return client
   }
 
-  /**
-   * Slots being moved (MIGRATING / IMPORTING). Each primary shows its own markers only in its
-   * `myself` line of CLUSTER NODES, so every primary is read; the seed's view alone misses moves
-   * between two other nodes. Each with a phrase naming the slot and both nodes.
-   */
+  /** Slots being moved (MIGRATING / IMPORTING): see findOpenSlots. */
   async openSlots(): Promise<OpenSlot[]> {
-    if (this.topology.mode !== 'cluster') return []
-    const addressOf = (id: string) => this.topology.nodes.find((n) => n.id === id)?.address ?? `node ${id}`
-    const out: OpenSlot[] = []
-    for (const node of this.primaries) {
-      const text = String(await (await this.client(node)).call('CLUSTER', 'NODES'))
-      const me = parseClusterNodes(text).find((r) => r.myself)
-      for (const m of me?.migrating ?? []) {
-        const peer = addressOf(m.to)
-        out.push({
-          slot: m.slot,
-          node: node.address,
-          state: 'migrating',
-          peer,
-          text: `slot ${m.slot} migrating from ${node.address} to ${peer}`,
-        })
-      }
-      for (const i of me?.importing ?? []) {
-        const peer = addressOf(i.from)
-        out.push({
-          slot: i.slot,
-          node: node.address,
-          state: 'importing',
-          peer,
-          text: `slot ${i.slot} importing into ${node.address} from ${peer}`,
-        })
-      }
-    }
-    return out
+    return findOpenSlots(this.topology, async (node) =>
+      String(await (await this.client(node)).call('CLUSTER', 'NODES')),
+    )
   }
 
   async close(): Promise<void> {

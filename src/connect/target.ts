@@ -30,7 +30,14 @@ export async function connectTarget(
   input: ConnectionInput,
   options: { probe?: boolean } = {},
 ): Promise<ConnectedTarget> {
-  const spec = resolveConnectionSpec(input, process.env)
+  return connectTargetSpec(resolveConnectionSpec(input, process.env), options)
+}
+
+/** connectTarget for a resolved spec (a topology read again, at the end of an operation). */
+export async function connectTargetSpec(
+  spec: ConnectionSpec,
+  options: { probe?: boolean } = {},
+): Promise<ConnectedTarget> {
   const seed = await openRawNode(spec, spec.endpoint)
   const link = rawLink(spec, seed)
   try {

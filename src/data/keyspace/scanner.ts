@@ -158,12 +158,10 @@ class NodeDumper {
       this.resolve = resolve
       this.reject = reject
       this.socket.on('data', (chunk: Buffer) => this.onData(chunk))
-      this.socket.on('error', (err) => this.fail(err))
+      // A reset (the node restarted, failed over, was killed) is an error naming the node, as a close is.
+      this.socket.on('error', (err) => this.fail(connectionLost(this.address, err)))
       this.socket.on('close', () => {
-        if (!this.finished)
-          this.fail(
-            new OperationError(`${this.address} closed the connection during the scan`, { resumable: true }),
-          )
+        if (!this.finished) this.fail(connectionLost(this.address))
       })
       this.o.signal?.addEventListener('abort', this.onAbort)
       this.pump()
@@ -509,6 +507,14 @@ class NodeDumper {
     this.need = bytes
     return false
   }
+}
+
+/** The node's connection closed or reset during the scan (`err`: the socket's error, if any). */
+function connectionLost(address: string, err?: Error): OperationError {
+  return new OperationError(
+    `${address} closed the connection during the scan${err ? ` (${err.message})` : ''}`,
+    { resumable: true, ...(err ? { cause: err } : {}) },
+  )
 }
 
 /** The key's slot is elsewhere or moving (MOVED, ASK, TRYAGAIN): skipped, counted as redirected. */

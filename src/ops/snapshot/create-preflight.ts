@@ -1,8 +1,11 @@
-import type { Deployment } from '../../connect/deployment.js'
+import { findOpenSlots } from '../../connect/open-slots.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import type { TopologyNode } from '../../connect/topology.js'
+import type { NodePool } from '../../wire/node-pool.js'
 import { SLOTS } from '../../wire/routed-pipeline.js'
 import { OperationError } from '../../errors.js'
 import { keyspace } from '../../redis/info.js'
+import { nodeText } from './create-calls.js'
 
 export interface Source {
   node: TopologyNode
@@ -28,7 +31,8 @@ export interface CreatePlan {
  * strategy needs, no slot being migrated; then the sources (node and db) and their sizes.
  */
 export async function preflightCreate(
-  deployment: Deployment,
+  deployment: ConnectedTarget,
+  nodes: NodePool,
   /** The strategy's refusal of an endpoint that refuses a command it needs (CreateStrategy.checkAllowed). */
   checkAllowed: (refused: Set<string>, provider: string | undefined) => void,
   warn: (message: string) => void,
@@ -51,7 +55,7 @@ export async function preflightCreate(
   const refused = new Set(caps?.refused ?? [])
   checkAllowed(refused, caps?.provider)
   // Migrating slots: a key could be read twice or missed. Refuse rather than write such a file.
-  const moving = await deployment.openSlots()
+  const moving = await findOpenSlots(topology, (node) => nodeText(nodes, node, ['CLUSTER', 'NODES']))
   if (moving.length) {
     throw new OperationError(
       `slots are being migrated (${moving
@@ -67,7 +71,7 @@ export async function preflightCreate(
     )
   }
 
-  const sources = await listSources(deployment, primaries, cluster)
+  const sources = await listSources(nodes, primaries, cluster)
   const dbs = [...new Set(sources.map((s) => s.db))].sort((a, b) => a - b)
   if (!cluster && dbs.some((db) => db !== 0)) {
     warn(
@@ -77,15 +81,10 @@ export async function preflightCreate(
   return { primaries, sources, dbs, refused }
 }
 
-async function listSources(
-  deployment: Deployment,
-  primaries: TopologyNode[],
-  cluster: boolean,
-): Promise<Source[]> {
+async function listSources(nodes: NodePool, primaries: TopologyNode[], cluster: boolean): Promise<Source[]> {
   const sources: Source[] = []
   for (const node of primaries) {
-    const client = await deployment.client(node)
-    const dbs = keyspace(await client.info('keyspace'))
+    const dbs = keyspace(await nodeText(nodes, node, ['INFO', 'keyspace']))
     if (cluster) {
       const db0 = dbs.get(0)
       sources.push({ node, db: 0, keys: db0?.keys ?? 0, expires: db0?.expires ?? 0 })

@@ -1,5 +1,6 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import type { TopologyNode } from '../../connect/topology.js'
+import type { NodePool } from '../../wire/node-pool.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import { ProgressTracker } from '../progress.js'
 import type { SnapshotOutputs } from './outputs.js'
@@ -7,6 +8,7 @@ import type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 import { preflightCreate } from './create-preflight.js'
 import type { CreateStrategy, SnapshotRun } from './create-strategy.js'
 import { newWriteState } from './create-write.js'
+import { nodeText } from './create-calls.js'
 
 /**
  * A snapshot's run, before anything is read: the preflight (every check that may refuse, before
@@ -14,7 +16,8 @@ import { newWriteState } from './create-write.js'
  * the progress trackers and the stall watch over every node read from.
  */
 export async function startRun(
-  deployment: Deployment,
+  deployment: ConnectedTarget,
+  nodes: NodePool,
   outputs: SnapshotOutputs,
   options: SnapshotCreateOptions,
   strategy: CreateStrategy,
@@ -30,14 +33,16 @@ export async function startRun(
   }
   const plan = await preflightCreate(
     deployment,
+    nodes,
     (refused, provider) => strategy.checkAllowed(refused, provider),
     warn,
   )
-  const usedMemory = await sumUsedMemory(deployment, plan.primaries)
+  const usedMemory = await sumUsedMemory(nodes, plan.primaries)
   const keys = plan.sources.reduce((n, s) => n + s.keys, 0)
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS
   return {
     deployment,
+    nodes,
     outputs,
     options,
     plan,
@@ -87,10 +92,10 @@ function auxFields(
   ]
 }
 
-async function sumUsedMemory(deployment: Deployment, primaries: TopologyNode[]): Promise<number> {
+async function sumUsedMemory(nodes: NodePool, primaries: TopologyNode[]): Promise<number> {
   let total = 0
   for (const node of primaries) {
-    const text = await (await deployment.client(node)).info('memory')
+    const text = await nodeText(nodes, node, ['INFO', 'memory'])
     const m = /^used_memory:(\d+)/m.exec(text)
     if (m) total += Number(m[1])
   }

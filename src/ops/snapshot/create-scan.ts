@@ -1,5 +1,3 @@
-import type { Redis } from 'ioredis'
-import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { scanNode, type NodeScanResult } from '../../data/keyspace/scanner.js'
@@ -8,11 +6,13 @@ import { RdbWriter } from '../../data/rdb/writer.js'
 import { BufferCursor, readString } from '../../data/rdb/walker.js'
 import { UsageError, errorMessage } from '../../errors.js'
 import { isCommandRefusal } from '../../wire/classify.js'
+import type { NodePool } from '../../wire/node-pool.js'
 import { ProgressTracker } from '../progress.js'
 import type { Source } from './create-preflight.js'
 import { selectDbAll, scanSink } from './create-write.js'
 import { interrupted, type CreateStrategy, type MethodResult, type SnapshotRun } from './create-strategy.js'
 import { checkTopologyUnchanged } from './create-topology.js'
+import { callNode } from './create-calls.js'
 
 /** What the scan strategy needs granted, for the refusals that name it. */
 const SCAN_GRANT_HINT =
@@ -47,9 +47,7 @@ async function scanSources(ctx: SnapshotRun): Promise<MethodResult> {
   const vanished = results.reduce((n, r) => n + r.vanished, 0)
   const redirected = results.reduce((n, r) => n + r.redirected, 0)
   if (cluster) await checkTopologyUnchanged(deployment, redirected)
-  const functions = refused.has('function')
-    ? 0
-    : await copyFunctions(deployment, primaries[0], state.writers[0], ctx.warn)
+  const functions = refused.has('function') ? 0 : await copyFunctions(ctx, primaries[0], state.writers[0])
   return { rdbVersion, functions, vanished }
 }
 
@@ -57,7 +55,7 @@ async function scanSources(ctx: SnapshotRun): Promise<MethodResult> {
 async function openWriters(ctx: SnapshotRun): Promise<number> {
   ctx.emit({ type: 'phase', phase: 'probing', detail: 'RDB version of the values' })
   const rdbVersion =
-    (await probeDumpVersion(ctx.deployment, ctx.plan.sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
+    (await probeDumpVersion(ctx.nodes, ctx.plan.sources)) ?? rdbVersionForServer(ctx.engine, ctx.version)
   ctx.state.writers = ctx.outputs.files.map(
     (f) => new RdbWriter(f.writeStream(), { version: rdbVersion, aux: ctx.aux(rdbVersion) }),
   )
@@ -130,20 +128,19 @@ async function scanSource(
  * The RDB version the file must carry is that of the values in it: DUMP one key of each source
  * (the first SCAN finds) and take the highest. Undefined when there are no keys at all.
  */
-async function probeDumpVersion(deployment: Deployment, sources: Source[]): Promise<number | undefined> {
+async function probeDumpVersion(nodes: NodePool, sources: Source[]): Promise<number | undefined> {
   let best: number | undefined
   for (const source of sources) {
     if (source.keys === 0) continue
-    const client: Redis = await deployment.client(source.node)
-    if (source.db) await client.select(source.db)
+    const call = (args: (string | Buffer)[]) => callNode(nodes, source.node, args, source.db)
     try {
       let cursor = '0'
       for (let round = 0; round < 50; round++) {
-        const [next, keys] = (await client.callBuffer('SCAN', cursor, 'COUNT', '100')) as [Buffer, Buffer[]]
+        const [next, keys] = (await call(['SCAN', cursor, 'COUNT', '100'])) as [Buffer, Buffer[]]
         cursor = next.toString()
         let found = false
         for (const key of keys) {
-          const payload = (await client.callBuffer('DUMP', key)) as Buffer | null
+          const payload = (await call(['DUMP', key])) as Buffer | null
           if (!payload || payload.length < 11) continue
           const v = payload.readUInt16LE(payload.length - 10)
           best = best === undefined ? v : Math.max(best, v)
@@ -160,25 +157,19 @@ async function probeDumpVersion(deployment: Deployment, sources: Source[]): Prom
         )
       }
       throw err
-    } finally {
-      if (source.db) await client.select(0)
     }
   }
   return best
 }
 
 /** Function libraries (Redis 7+): FUNCTION DUMP is a payload of FUNCTION2 records. */
-async function copyFunctions(
-  deployment: Deployment,
-  node: TopologyNode,
-  writer: RdbWriter,
-  warn: (m: string) => void,
-): Promise<number> {
-  const caps = deployment.capabilities
+async function copyFunctions(ctx: SnapshotRun, node: TopologyNode, writer: RdbWriter): Promise<number> {
+  const { warn } = ctx
+  const caps = ctx.deployment.capabilities
   if (caps && !versionAtLeast(caps.version, '7.0.0')) return 0
   let payload: Buffer | null
   try {
-    payload = (await (await deployment.client(node)).callBuffer('FUNCTION', 'DUMP')) as Buffer | null
+    payload = (await callNode(ctx.nodes, node, ['FUNCTION', 'DUMP'])) as Buffer | null
   } catch (err) {
     warn(`function libraries not copied: FUNCTION DUMP failed (${errorMessage(err)})`)
     return 0

@@ -1,5 +1,6 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { OperationError } from '../../errors.js'
+import type { NodePool } from '../../wire/node-pool.js'
 import type { StallWatch } from '../../wire/stall-watch.js'
 import type { ProgressTracker } from '../progress.js'
 import type { EventSink } from '../events.js'
@@ -25,7 +26,9 @@ export interface CreateStrategy {
 
 /** What a strategy works with: the plan, the files' writers and the progress and stall watch shared by its reads. */
 export interface SnapshotRun {
-  deployment: Deployment
+  deployment: ConnectedTarget
+  /** The run's connections for single commands (INFO, FUNCTION DUMP ...): see create-calls.ts. */
+  nodes: NodePool
   outputs: SnapshotOutputs
   options: SnapshotCreateOptions
   plan: CreatePlan

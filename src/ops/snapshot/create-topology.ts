@@ -1,12 +1,12 @@
-import type { Deployment } from '../../connect/deployment.js'
-import { discoverTopology, type Topology } from '../../connect/topology.js'
+import { connectTargetSpec, type ConnectedTarget } from '../../connect/target.js'
+import type { Topology } from '../../connect/topology.js'
 import { SLOTS } from '../../wire/routed-pipeline.js'
 import { OperationError } from '../../errors.js'
 
 /** The cluster must not have been resharded while it was read. */
-export async function checkTopologyUnchanged(deployment: Deployment, redirected: number): Promise<void> {
+export async function checkTopologyUnchanged(deployment: ConnectedTarget, redirected: number): Promise<void> {
   const before = slotOwners(deployment.topology)
-  const after = slotOwners(await discoverTopology(deployment.spec, deployment.seed))
+  const after = slotOwners((await connectTargetSpec(deployment.spec)).topology)
   let changed = 0
   for (let s = 0; s < SLOTS; s++) if (before[s] !== after[s]) changed++
   if (changed || redirected) {

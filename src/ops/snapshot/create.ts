@@ -1,6 +1,7 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { RdbFormatError } from '../../data/rdb/reader.js'
 import { OperationError } from '../../errors.js'
+import { NodePool } from '../../wire/node-pool.js'
 import type { SnapshotOutputs } from './outputs.js'
 import type { SnapshotCreateOptions, SnapshotMethod } from './create-options.js'
 import { createReport, type SnapshotCreateReport } from './create-report.js'
@@ -31,14 +32,19 @@ const STRATEGIES: Record<SnapshotMethod, CreateStrategy> = { scan: scanStrategy,
  * the files, which are then committed (or discarded on any failure), and the report.
  */
 export async function createSnapshot(
-  deployment: Deployment,
+  deployment: ConnectedTarget,
   outputs: SnapshotOutputs,
   options: SnapshotCreateOptions,
 ): Promise<SnapshotCreateReport> {
   const started = performance.now()
-  const run = await startRun(deployment, outputs, options, STRATEGIES[options.method])
-  const result = await writeFiles(run, STRATEGIES[options.method])
-  return createReport(run, result, (performance.now() - started) / 1000)
+  const nodes = NodePool.forSpec(deployment.spec, { name: 'kvtop-snapshot' })
+  try {
+    const run = await startRun(deployment, nodes, outputs, options, STRATEGIES[options.method])
+    const result = await writeFiles(run, STRATEGIES[options.method])
+    return createReport(run, result, (performance.now() - started) / 1000)
+  } finally {
+    await nodes.closeAll()
+  }
 }
 
 /**
