@@ -239,7 +239,8 @@ export class RdbReader {
   /** A buffer of at least `size` bytes to read into next: the spare one when `reuseBuffers` and it is big enough. */
   private nextBuffer(size: number): Buffer {
     if (!this.reuseBuffers) return Buffer.allocUnsafe(size)
-    const next = this.spare && this.spare.length >= size ? this.spare : Buffer.allocUnsafe(size)
+    // A quarter more than asked: the next refill asks for a chunk plus a different partial record.
+    const next = this.spare && this.spare.length >= size ? this.spare : Buffer.allocUnsafe(size + (size >> 2))
     // The buffer parsed until now is read into next time: its records were handed out and done with.
     this.spare = this.current
     this.current = next
