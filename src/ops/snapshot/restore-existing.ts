@@ -140,7 +140,10 @@ async function askExists(
   watchPipeline(stallWatch, pipeline)
   const routing = entryRouting(pipeline, target.topology.mode === 'cluster', targetDb, -1)
   try {
-    for await (const batch of RdbReader.fromFile(path, { verifyChecksum: false }).batches()) {
+    for await (const batch of RdbReader.fromFile(path, {
+      verifyChecksum: false,
+      reuseBuffers: true,
+    }).batches()) {
       let wait: Promise<void> | undefined
       const now = Date.now()
       for (const rec of batch) {

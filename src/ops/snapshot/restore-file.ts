@@ -29,7 +29,7 @@ export async function summarize(
   size: number,
   validate = false,
 ): Promise<FileSummary> {
-  const reader = RdbReader.fromFile(path, { entries: 'count', validate })
+  const reader = RdbReader.fromFile(path, { entries: 'count', validate, reuseBuffers: true })
   const s: FileSummary = {
     header: { magic: 'REDIS', version: 0, dialect: 'oss' },
     checksum: 'absent',

@@ -142,7 +142,7 @@ export class KeyWriter {
    */
   private async sendFile(only?: ReadonlySet<number>): Promise<void> {
     const { pipeline, plan, report, tracker } = this
-    const reader = RdbReader.fromFile(plan.path, { verifyChecksum: false })
+    const reader = RdbReader.fromFile(plan.path, { verifyChecksum: false, reuseBuffers: true })
     let refusedSoFar = this.retry.size
     let pause = 0
     for await (const batch of reader.batches()) {

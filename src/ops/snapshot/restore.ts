@@ -148,7 +148,7 @@ export async function writeRestoreStreams(
   const { RespCommandWriter } = await import('../../wire/command-writer.js')
   const { CommandBatch } = await import('../../wire/routed-pipeline.js')
   const writers = sinks.map((sink) => new RespCommandWriter(sink))
-  const reader = RdbReader.fromFile(path)
+  const reader = RdbReader.fromFile(path, { reuseBuffers: true })
   const now = options.now ?? Date.now()
   let currentDb = 0
   let version = 0

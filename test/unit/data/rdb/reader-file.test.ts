@@ -76,6 +76,39 @@ describe('RdbReader.fromFile', () => {
     expect(records.at(-1)).toMatchObject({ kind: 'eof', checksum: 'ok' })
   })
 
+  it('reuseBuffers: the same records, read into two buffers in turn (a big value grows them once)', async () => {
+    const big = Buffer.alloc(20_000, 0x0d)
+    const entries = Array.from({ length: 400 }, (_, i) => ({
+      type: 0,
+      key: Buffer.from([0x6b, i & 0xff, 0x00, 0x0a, 0xff]),
+      value: str(i === 200 ? big : Buffer.from(`v${i}\r\n${'x'.repeat(100)}`)),
+    }))
+    const file = rdbFile(10, [{ db: 0, entries }])
+    const path = join(tmp, 'reuse.rdb')
+    writeFileSync(path, file)
+    const expected = await collect(new RdbReader(once(file, 97)))
+    // Chunks of 4 KiB and more: smaller buffers come from Node's shared pool.
+    for (const chunkSize of [4500, 6000]) {
+      const reader = RdbReader.fromFile(path, { chunkSize, reuseBuffers: true })
+      const records: unknown[] = []
+      const buffers = new Set<ArrayBufferLike>()
+      let batches = 0
+      for await (const batch of reader.batches()) {
+        batches++
+        for (const r of batch) {
+          // Shaped now: the batch's views are valid until the next batch is asked for.
+          records.push(shape(r))
+          if (r.kind === 'entry') buffers.add(r.buf.buffer)
+        }
+      }
+      expect(records, `chunks of ${chunkSize}`).toEqual(expected)
+      // A new buffer per chunk would give one per batch; here two in turn, plus those grown (by
+      // doubling) for the big value.
+      expect(batches, `chunks of ${chunkSize}`).toBeGreaterThanOrEqual(8)
+      expect(buffers.size, `chunks of ${chunkSize}`).toBeLessThanOrEqual(6)
+    }
+  })
+
   it('a cut file: the error a stream of the same file gives (offset, message, truncated); the file is closed', async () => {
     const good = readFileSync(join(dir, 'legacy-v9.rdb'))
     const failure = (reader: RdbReader) =>
