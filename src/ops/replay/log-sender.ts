@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
 import { keySlot, keySlotOf, type CommandBatch } from '../../wire/routed-pipeline.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
@@ -41,7 +41,7 @@ interface OpenBlock {
 /** What a LogSender works with: the replay's parts. */
 export interface ReplayParts {
   input: ReplayInput
-  target: Deployment
+  target: SeededTarget
   options: ReplayOptions
   table: CommandTable
   scan: LogScan

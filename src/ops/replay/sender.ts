@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
 import type { CommandFrame } from '../../data/resp/command-parser.js'
 import type { RefusedForNow } from './refused-for-now.js'
@@ -26,7 +26,7 @@ export class Sender {
   /** The last command queued: where a stall message says the replay was. */
   lastSent: LogPosition | undefined
 
-  constructor(target: Deployment, replies: Replies, refused: RefusedForNow) {
+  constructor(target: ConnectedTarget, replies: Replies, refused: RefusedForNow) {
     this.cluster = target.topology.mode === 'cluster'
     this.pipeline = new RoutedPipeline<Tag>({
       spec: target.spec,
