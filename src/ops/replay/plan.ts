@@ -3,7 +3,10 @@ import type { TopologyNode } from '../../connect/topology.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError } from '../../wire/reply-parser.js'
 import { isCommandRefusal } from '../../wire/classify.js'
-import { UsageError } from '../../errors.js'
+import { KvtopError, UsageError } from '../../errors.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
+import { nodeDialOptions } from '../../wire/dial.js'
+import type { NodeAddress } from '../../wire/spec.js'
 import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
 import type { OperationContext } from '../context.js'
 import type { ReplayOptions } from './options.js'
@@ -46,9 +49,20 @@ async function keysOn(target: SeededTarget, node: TopologyNode): Promise<[string
       `cannot tell whether the target is empty: ${node.address} refuses INFO keyspace and DBSIZE (${info.message})`,
       { code: 'target-not-empty', hint: 'Pass --replace to replay without this check.' },
     )
+  } catch (err) {
+    throw transportError(err, target, node)
   } finally {
     if (!own) conn.close()
   }
+}
+
+/**
+ * A node that stopped answering (or closed the connection) while the target was looked at, before
+ * anything was sent: a connection error (exit 3) naming it, as a failure to connect would be.
+ */
+export function transportError(err: unknown, target: SeededTarget, node: NodeAddress): unknown {
+  if (err instanceof KvtopError || !(err as NodeJS.ErrnoException)?.code) return err
+  return mapConnectError(err, nodeDialOptions(target.spec, node).context)
 }
 
 /**

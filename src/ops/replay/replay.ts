@@ -4,7 +4,7 @@ import { UsageError } from '../../errors.js'
 import { OperationContext } from '../context.js'
 import { CommandTable } from '../../redis/command-table.js'
 import type { ReplayOptions } from './options.js'
-import { planReplay, scanBeforeSending } from './plan.js'
+import { planReplay, scanBeforeSending, transportError } from './plan.js'
 import { Replayer } from './replayer.js'
 import { emptyReport, type ReplayReport } from './report.js'
 import type { ReplayInput } from './sources.js'
@@ -56,7 +56,9 @@ export async function replay(
 
 /** The target's command table (COMMAND, on the seed connection). */
 async function commandTable(target: SeededTarget): Promise<CommandTable> {
-  const reply = await target.seed.call(['COMMAND'])
+  const reply = await target.seed
+    .call(['COMMAND'])
+    .catch((err: unknown) => Promise.reject(transportError(err, target, target.spec.endpoint)))
   if (reply instanceof RespError)
     throw new UsageError(`the target refuses COMMAND (${reply.message}): nothing was sent`, {
       code: 'refused',
