@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import { BaseCommand } from '../src/base-command.js'
-import { Deployment } from '../src/connect/deployment.js'
+import { connectSeededTarget } from '../src/connect/target.js'
 import { connectionFlags } from '../src/connect/flags.js'
 import { awsConnectionFlags } from '../src/aws/flags.js'
 import { parseDbMap } from '../src/data/db-map.js'
@@ -87,8 +87,9 @@ export default class Replay extends BaseCommand {
     }
     const input = resolveReplayInput(args.input, flags.format as LogFormat | undefined)
     const endpoint = await this.resolveTargetFlag(flags)
-    // Connected while replay() reads the log (its pre-pass needs nothing of the target).
-    const connecting = Deployment.connect(endpoint.input)
+    // Connected while replay() reads the log (its pre-pass needs nothing of the target), through
+    // kvtop's own wire layer: the seed connection carries COMMAND, INFO and DBSIZE.
+    const connecting = connectSeededTarget(endpoint.input)
     connecting.catch(() => {})
     try {
       const report = await this.runOperation(
@@ -161,7 +162,8 @@ export default class Replay extends BaseCommand {
       if (report.errors.total) this.resultExitCode = ExitCode.failed
       return report
     } finally {
-      await (await connecting.catch(() => undefined))?.close()
+      const connected = await connecting.catch(() => undefined)
+      connected?.seed.close()
     }
   }
 }

@@ -22,6 +22,14 @@ export interface ConnectedTarget {
 }
 
 /**
+ * A ConnectedTarget with the connection its discovery ran on, kept open for an operation's own
+ * metadata commands (COMMAND, INFO, DBSIZE): the caller closes it.
+ */
+export interface SeededTarget extends ConnectedTarget {
+  readonly seed: RawRespConnection
+}
+
+/**
  * Connect to a deployment through kvtop's wire layer: discovery on a seed connection and (with
  * `probe`) the capability probe on its own, side by side, as `Deployment.connect` does. Nothing
  * stays open: the operation opens its own connections.
@@ -38,6 +46,20 @@ export async function connectTargetSpec(
   spec: ConnectionSpec,
   options: { probe?: boolean } = {},
 ): Promise<ConnectedTarget> {
+  const { seed, ...target } = await connectSeeded(spec, options)
+  seed.close()
+  return target
+}
+
+/** connectTarget, the seed connection kept open (closed only when connecting fails). */
+export async function connectSeededTarget(
+  input: ConnectionInput,
+  options: { probe?: boolean } = {},
+): Promise<SeededTarget> {
+  return connectSeeded(resolveConnectionSpec(input, process.env), options)
+}
+
+async function connectSeeded(spec: ConnectionSpec, options: { probe?: boolean }): Promise<SeededTarget> {
   const seed = await openRawNode(spec, spec.endpoint)
   const link = rawLink(spec, seed)
   try {
@@ -54,14 +76,14 @@ export async function connectTargetSpec(
       topology: topology.value,
       capabilities: capabilities.value,
       primaries: nodes.filter((n) => n.role === 'primary'),
+      seed,
     }
   } catch (err) {
+    await link.close()
     // A transport failure of the seed (a node that stopped answering, a reset): exit 3 naming it.
     if (!(err instanceof KvtopError) && (err as NodeJS.ErrnoException)?.code)
       throw mapConnectError(err, nodeDialOptions(spec, spec.endpoint).context)
     throw err
-  } finally {
-    await link.close()
   }
 }
 

@@ -166,6 +166,21 @@ export class CommandBatch<T> {
     this.end(tag)
   }
 
+  /**
+   * Append commands `from` to `to` (excluded) of a run lying back to back in `bytes`, command k at
+   * bytes[start[k]..start[k + 1]) and the last ending at `end`, each with `tag`: one copy for all.
+   */
+  appendRun(bytes: Uint8Array, start: Int32Array, from: number, to: number, end: number, tag: T): void {
+    const first = start[from]
+    this.ensure(end - first)
+    const shift = this.used - first
+    for (let k = from; k < to; k++) {
+      this.starts.push(start[k] + shift)
+      this.tags.push(tag)
+    }
+    this.used += copyBytes(bytes, first, end, this.buf, this.used)
+  }
+
   header(type: number, n: number): void {
     this.ensure(24)
     this.buf[this.used++] = type

@@ -13,6 +13,8 @@
  * backpressure.
  */
 import { constants as bufferConstants } from 'node:buffer'
+import { closeSync, openSync, readSync } from 'node:fs'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { UsageError } from '../../errors.js'
 import { frameArgsAt, FrameScanner } from './frame-scanner.js'
 
@@ -91,13 +93,15 @@ interface CommandParserOptions {
   inline?: boolean
   /** Multibulk commands as frames (CommandFrame: bytes left in place) instead of argument lists. */
   frames?: boolean
+  /** Stream offset of the first byte pushed (default 0): where offsets count from. */
+  offset?: number
 }
 
 export class RespCommandParser {
   private buf: Buffer = Buffer.alloc(0)
   private pos = 0
   /** Stream offset of buf[0]. */
-  private base = 0
+  private base: number
   private pending: Buffer[] = []
   private pendingBytes = 0
   /** Bytes (from the record start) that must be buffered before parsing is worth retrying. */
@@ -122,6 +126,7 @@ export class RespCommandParser {
     this.annotations = options.annotations ?? true
     this.inline = options.inline ?? true
     this.frames = options.frames ?? false
+    this.base = options.offset ?? 0
   }
 
   push(chunk: Buffer): void {
@@ -641,29 +646,85 @@ export async function* readCommandRuns(
   options: ReadCommandsOptions = {},
 ): AsyncGenerator<CommandRecord[] | FrameRun> {
   const parser = new RespCommandParser({ ...options, frames: true })
-  const scanner = new FrameScanner()
-  const run: FrameRun = { kind: 'run', buf: parser.frameBytes, base: 0, frames: scanner }
-  let batch: CommandRecord[] = []
+  const runs = new RunReader()
   for await (const chunk of source) {
     parser.push(chunk)
+    yield* runs.read(parser)
+  }
+  yield* runs.end(parser, options)
+}
+
+/** Bytes read from a file at a time by readFileCommandRuns. */
+const FILE_CHUNK = 1024 * 1024
+/** A command cut by the end of a chunk and no longer than this is read again with the next one. */
+const REREAD_MAX = 64 * 1024
+
+/**
+ * readCommandRuns over a file, from byte `from` (offsets count from there): the command a chunk
+ * ends inside is read again at the start of the next chunk instead of being joined to it, so that
+ * no chunk is copied again (a join copies the whole chunk); longer commands are joined as before.
+ * Reads are synchronous (see readFileChunks); the event loop gets a turn every few chunks.
+ */
+export async function* readFileCommandRuns(
+  path: string,
+  from: number,
+  options: ReadCommandsOptions = {},
+): AsyncGenerator<CommandRecord[] | FrameRun> {
+  const fd = openSync(path, 'r')
+  try {
+    let parser = new RespCommandParser({ ...options, frames: true })
+    const runs = new RunReader()
+    for (let n = 1, at = from; ; n++) {
+      const chunk = Buffer.allocUnsafe(FILE_CHUNK)
+      const got = readSync(fd, chunk, 0, FILE_CHUNK, at)
+      if (got === 0) break
+      at += got
+      parser.push(got === FILE_CHUNK ? chunk : chunk.subarray(0, got))
+      yield* runs.read(parser)
+      // What is left is the start of one command (the file goes on: the chunk was full).
+      if (got === FILE_CHUNK && parser.buffered <= REREAD_MAX) {
+        at = from + parser.offset
+        parser = new RespCommandParser({ ...options, frames: true, offset: parser.offset })
+      }
+      if (n % 8 === 0) await nextTurn()
+    }
+    yield* runs.end(parser, options)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The loop of readCommandRuns: runs of frames in place, other records in batches, in stream order. */
+class RunReader {
+  private readonly scanner = new FrameScanner()
+  private readonly run: FrameRun = { kind: 'run', buf: Buffer.alloc(0), base: 0, frames: this.scanner }
+  private batch: CommandRecord[] = [];
+
+  /** Everything `parser` holds, up to a record it has only part of. */
+  *read(parser: RespCommandParser): Generator<CommandRecord[] | FrameRun> {
     for (;;) {
-      if (parser.scanFrames(scanner) > 0) {
-        if (batch.length) yield batch
-        batch = []
-        run.buf = parser.frameBytes
-        run.base = parser.frameBase
-        yield run
+      if (parser.scanFrames(this.scanner) > 0) {
+        if (this.batch.length) yield this.batch
+        this.batch = []
+        this.run.buf = parser.frameBytes
+        this.run.base = parser.frameBase
+        yield this.run
         continue
       }
       const record = parser.next()
-      if (record === NEED_MORE) break
-      batch.push(record)
-      if (batch.length >= 1024) {
-        yield batch
-        batch = []
+      if (record === NEED_MORE) return
+      this.batch.push(record)
+      if (this.batch.length >= 1024) {
+        yield this.batch
+        this.batch = []
       }
     }
   }
-  if (batch.length) yield batch
-  finishStream(parser, options)
+
+  /** At the end of the input: the last records, and what is left judged (finishStream). */
+  *end(parser: RespCommandParser, options: ReadCommandsOptions): Generator<CommandRecord[]> {
+    if (this.batch.length) yield this.batch
+    this.batch = []
+    finishStream(parser, options)
+  }
 }

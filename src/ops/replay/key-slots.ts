@@ -1,7 +1,8 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { RawRespConnection } from '../../wire/connection.js'
+import { RespError } from '../../wire/reply-parser.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import { isCommandRefusal } from '../../wire/classify.js'
-import { errorMessage, UsageError } from '../../errors.js'
+import { UsageError } from '../../errors.js'
 import type { CommandTable } from '../../redis/command-table.js'
 import { where } from './report.js'
 import type { LogPosition } from './scan.js'
@@ -16,7 +17,7 @@ export class KeySlots {
 
   constructor(
     private readonly table: CommandTable,
-    private readonly seed: Deployment['seed'],
+    private readonly seed: RawRespConnection,
     /** Rejects when the stall watch stops the replay. */
     private readonly stall: Promise<never>,
     private readonly stalled: () => Error | undefined,
@@ -35,19 +36,12 @@ export class KeySlots {
     // Only the server knows (EVAL, ZUNIONSTORE, XREAD ...): ask it.
     this.seedWaitingSince = Date.now()
     try {
-      const keys = (await Promise.race([
-        this.seed.callBuffer('COMMAND', 'GETKEYS', ...args),
-        this.stall,
-      ])) as Buffer[]
-      return { keys: [], slots: new Set(keys.map((k) => keySlot(k))) }
-    } catch (err) {
-      if (err === this.stalled()) throw err
-      const message = errorMessage(err)
-      // Not a reply from the server (a lost connection): the replay cannot go on.
-      if ((err as Error).name !== 'ReplyError') throw err
-      if (isCommandRefusal({ message }))
+      // A rejection is no reply from the server (a lost connection, a stall): the replay cannot go on.
+      const reply = await Promise.race([this.seed.call(['COMMAND', 'GETKEYS', ...args]), this.stall])
+      if (!(reply instanceof RespError)) return { keys: [], slots: new Set((reply as Buffer[]).map(keySlot)) }
+      if (isCommandRefusal(reply))
         throw new UsageError(
-          `cannot find the keys of the command at ${where(item)} (command #${item.number}): the target refuses COMMAND GETKEYS (${message})`,
+          `cannot find the keys of the command at ${where(item)} (command #${item.number}): the target refuses COMMAND GETKEYS (${reply.message})`,
           {
             code: 'refused',
             hint: 'Routing commands with movable keys (EVAL, ZUNIONSTORE ...) on a cluster needs COMMAND GETKEYS.',

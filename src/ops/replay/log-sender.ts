@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
 import { keySlot, keySlotOf, type CommandBatch } from '../../wire/routed-pipeline.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
@@ -30,6 +30,12 @@ import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import type { RdbEntry } from '../../data/rdb/reader.js'
 import type { BlockItem, DbOrigin, Tag } from './tag.js'
 
+/**
+ * The most bytes of the log's commands appended to a standalone server's batch in one copy: with
+ * the batch's own limit (128 KiB, then it is written), it stays within its first allocation.
+ */
+const SPAN_BYTES = 64 * 1024
+
 /** A MULTI seen in the log whose EXEC has not come yet. */
 interface OpenBlock {
   items: BlockItem[]
@@ -41,7 +47,7 @@ interface OpenBlock {
 /** What a LogSender works with: the replay's parts. */
 export interface ReplayParts {
   input: ReplayInput
-  target: Deployment
+  target: SeededTarget
   options: ReplayOptions
   table: CommandTable
   scan: LogScan
@@ -146,7 +152,7 @@ export class LogSender {
     }
     // What stops or holds the replay (Ctrl-C, a reply) can only change while it awaits.
     let awaited = true
-    for (let k = 0; k < frames.count; k++) {
+    for (let k = 0; k < frames.count;) {
       if (awaited) {
         awaited = false
         if (options.signal?.aborted) {
@@ -156,9 +162,17 @@ export class LogSender {
         if (refused.waiting || replies.fatal) await retries.settle()
         if (replies.stopRequested) return true
       }
-      const command = this.names.of(buf, frames.nameStart[k], frames.nameEnd[k])
-      const slot = this.slotInPlace(command, run, k)
-      const wait = slot < 0 ? this.applyItem(itemAt(run, k)) : this.sendInPlace(run, k, slot)
+      let wait: Promise<void> | undefined
+      const spanEnd = this.cluster ? k : this.spanInPlace(run, k)
+      if (spanEnd > k) {
+        wait = this.sendSpan(run, k, spanEnd)
+        k = spanEnd
+      } else {
+        const command = this.names.of(buf, frames.nameStart[k], frames.nameEnd[k])
+        const slot = this.slotInPlace(command, run, k)
+        wait = slot < 0 ? this.applyItem(itemAt(run, k)) : this.sendInPlace(run, k, slot)
+        k++
+      }
       if (wait) {
         await wait
         awaited = true
@@ -176,6 +190,51 @@ export class LogSender {
     const { frames } = run
     if (dbs.logDbMapped !== 0 || !onlyKeyIsFirstArgument(command.spec, frames.argc[k])) return -1
     return keySlotOf(run.buf, frames.arg1Start[k], frames.arg1End[k])
+  }
+
+  /**
+   * On a standalone server: the end of the span of frames from k on that go as the log holds them
+   * (plain, not admin, outside MULTI, in the connection's db), up to SPAN_BYTES; k when there is none.
+   */
+  private spanInPlace(run: LogFrames, k: number): number {
+    if (this.multi || this.parts.dbs.logDbMapped !== this.parts.sender.laneDb) return k
+    const { frames, buf } = run
+    const limit = frames.start[k] + SPAN_BYTES
+    let j = k
+    while (j < frames.count && frames.start[j] < limit) {
+      const command = this.names.of(buf, frames.nameStart[j], frames.nameEnd[j])
+      if (!command.plain || command.admin) break
+      j++
+    }
+    return j
+  }
+
+  /**
+   * Frames k to end (excluded), a span of spanInPlace, appended as they are to the batch in one
+   * copy, in that batch's run (see Tag.run); counted once the window took them.
+   */
+  private sendSpan(run: LogFrames, k: number, end: number): Promise<void> | undefined {
+    const { sender, tracker, report } = this.parts
+    const { start } = run.frames
+    const batch = sender.pipeline.batchFor(0)
+    const tag = sender.runOf(batch, run.file)
+    const { offsets, numbers } = tag.run!
+    for (let i = k; i < end; i++) {
+      offsets.push(run.base + start[i])
+      numbers.push(++this.number)
+    }
+    // The tag's own position is its last command's: where a stall message says the replay was.
+    tag.offset = offsets[offsets.length - 1]
+    tag.number = this.number
+    sender.lastSent = tag
+    const last = run.frames.end[end - 1]
+    batch.appendRun(run.buf, start, k, end, last, tag)
+    const count = end - k
+    tracker.add(count, last - start[k])
+    report.bytes += last - start[k]
+    const wait = sender.pipeline.writtenTo(0, batch)
+    if (wait) return wait.then(() => void (report.commands += count))
+    report.commands += count
   }
 
   /** Frame k, appended as it is to its node's batch, in that batch's run (see Tag.run). */

@@ -1,6 +1,12 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
+import type { TopologyNode } from '../../connect/topology.js'
+import { openRawNode } from '../../wire/node.js'
+import { RespError } from '../../wire/reply-parser.js'
 import { isCommandRefusal } from '../../wire/classify.js'
-import { errorMessage, UsageError } from '../../errors.js'
+import { KvtopError, UsageError } from '../../errors.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
+import { nodeDialOptions } from '../../wire/dial.js'
+import type { NodeAddress } from '../../wire/spec.js'
 import { parseInfoSections, parseKeyspace } from '../../redis/info.js'
 import type { OperationContext } from '../context.js'
 import type { ReplayOptions } from './options.js'
@@ -10,34 +16,53 @@ import type { ReplayInput } from './sources.js'
 
 /**
  * Keys on every primary of the target, all dbs (INFO keyspace; DBSIZE, db 0 only, where INFO is
- * refused), with a short description of where they are.
+ * refused), with a short description of where they are. Asked of every primary at once, on the
+ * seed connection where the primary is the seed.
  */
-async function targetKeyCount(target: Deployment): Promise<{ total: number; where: string[] }> {
+async function targetKeyCount(target: SeededTarget): Promise<{ total: number; where: string[] }> {
+  const counts = await Promise.all(target.primaries.map((node) => keysOn(target, node)))
   let total = 0
   const found: string[] = []
-  for (const node of target.primaries) {
-    const client = await target.client(node)
-    let dbs: [string, number][]
-    try {
-      const keyspace = parseKeyspace(parseInfoSections(String(await client.info('keyspace'))).keyspace)
-      dbs = Object.entries(keyspace).map(([db, ks]) => [db, ks.keys])
-    } catch (infoErr) {
-      if (!isCommandRefusal(infoErr as Error)) throw infoErr
-      try {
-        dbs = [['0', Number(await client.dbsize())]]
-      } catch (err) {
-        if (!isCommandRefusal(err as Error)) throw err
-        throw new UsageError(
-          `cannot tell whether the target is empty: ${node.address} refuses INFO keyspace and DBSIZE (${errorMessage(infoErr)})`,
-          { code: 'target-not-empty', hint: 'Pass --replace to replay without this check.' },
-        )
-      }
-    }
-    const held = dbs.filter(([, n]) => n > 0)
+  target.primaries.forEach((node, i) => {
+    const held = counts[i].filter(([, n]) => n > 0)
     for (const [, n] of held) total += n
     if (held.length) found.push(`${node.address} ${held.map(([db, n]) => `db${db} ${n}`).join(', ')}`)
-  }
+  })
   return { total, where: found }
+}
+
+/** [db, keys] of one primary. */
+async function keysOn(target: SeededTarget, node: TopologyNode): Promise<[string, number][]> {
+  const own = node.address === target.seed.address
+  const conn = own ? target.seed : await openRawNode(target.spec, node, { name: 'kvtop-replay' })
+  try {
+    const info = await conn.call(['INFO', 'keyspace'])
+    if (!(info instanceof RespError)) {
+      const keyspace = parseKeyspace(parseInfoSections(String(info)).keyspace)
+      return Object.entries(keyspace).map(([db, ks]) => [db, ks.keys])
+    }
+    if (!isCommandRefusal(info)) throw info
+    const dbsize = await conn.call(['DBSIZE'])
+    if (!(dbsize instanceof RespError)) return [['0', Number(dbsize)]]
+    if (!isCommandRefusal(dbsize)) throw dbsize
+    throw new UsageError(
+      `cannot tell whether the target is empty: ${node.address} refuses INFO keyspace and DBSIZE (${info.message})`,
+      { code: 'target-not-empty', hint: 'Pass --replace to replay without this check.' },
+    )
+  } catch (err) {
+    throw transportError(err, target, node)
+  } finally {
+    if (!own) conn.close()
+  }
+}
+
+/**
+ * A node that stopped answering (or closed the connection) while the target was looked at, before
+ * anything was sent: a connection error (exit 3) naming it, as a failure to connect would be.
+ */
+export function transportError(err: unknown, target: SeededTarget, node: NodeAddress): unknown {
+  if (err instanceof KvtopError || !(err as NodeJS.ErrnoException)?.code) return err
+  return mapConnectError(err, nodeDialOptions(target.spec, node).context)
 }
 
 /**
@@ -125,7 +150,7 @@ export function scanBeforeSending(
  */
 export async function planReplay(
   scanning: Promise<LogScan>,
-  target: Deployment,
+  target: SeededTarget,
   options: ReplayOptions,
   report: ReplayReport,
   context: OperationContext,

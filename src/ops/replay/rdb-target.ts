@@ -1,7 +1,8 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
 import { versionAtLeast } from '../../connect/capabilities.js'
 import { rdbVersionForServer } from '../../data/rdb/constants.js'
 import { parseInfoSections } from '../../redis/info.js'
+import { RespError } from '../../wire/reply-parser.js'
 import type { EventSink } from '../events.js'
 import type { RdbHeader } from '../../data/rdb/reader.js'
 
@@ -20,23 +21,20 @@ export interface RdbTarget {
  * with it, the others rebuilt with commands (said once per file, counted in the report).
  */
 export async function rdbTarget(
-  target: Deployment,
+  target: SeededTarget,
   count: () => void,
   emit: EventSink,
 ): Promise<RdbTarget | undefined> {
   let caps: { engine: string; version: string } | undefined = target.capabilities
   if (!caps) {
     // Not probed: INFO server says which server it is (where INFO is refused, values go as labelled).
-    try {
-      const info = parseInfoSections(String(await target.seed.info('server'))).server ?? {}
-      const valkey = info.server_name?.toLowerCase() === 'valkey' || info.valkey_version !== undefined
-      const version = (valkey ? info.valkey_version : undefined) ?? info.redis_version
-      if (!version) return undefined
-      caps = { engine: valkey ? 'valkey' : 'redis', version }
-    } catch (err) {
-      if ((err as Error).name !== 'ReplyError') throw err
-      return undefined
-    }
+    const reply = await target.seed.call(['INFO', 'server'])
+    if (reply instanceof RespError) return undefined
+    const info = parseInfoSections(String(reply)).server ?? {}
+    const valkey = info.server_name?.toLowerCase() === 'valkey' || info.valkey_version !== undefined
+    const version = (valkey ? info.valkey_version : undefined) ?? info.redis_version
+    if (!version) return undefined
+    caps = { engine: valkey ? 'valkey' : 'redis', version }
   }
   const { engine, version: serverVersion } = caps
   const version = rdbVersionForServer(engine, serverVersion)

@@ -1,9 +1,10 @@
-import type { Deployment } from '../../connect/deployment.js'
-import type { Reply } from '../../wire/reply-parser.js'
+import type { SeededTarget } from '../../connect/target.js'
+import { RespError } from '../../wire/reply-parser.js'
+import { UsageError } from '../../errors.js'
 import { OperationContext } from '../context.js'
 import { CommandTable } from '../../redis/command-table.js'
 import type { ReplayOptions } from './options.js'
-import { planReplay, scanBeforeSending } from './plan.js'
+import { planReplay, scanBeforeSending, transportError } from './plan.js'
 import { Replayer } from './replayer.js'
 import { emptyReport, type ReplayReport } from './report.js'
 import type { ReplayInput } from './sources.js'
@@ -29,7 +30,7 @@ export type { ReplayReport } from './report.js'
  */
 export async function replay(
   input: ReplayInput,
-  target: Deployment | Promise<Deployment>,
+  target: SeededTarget | Promise<SeededTarget>,
   options: ReplayOptions,
 ): Promise<ReplayReport> {
   const context = new OperationContext(options.onEvent)
@@ -38,7 +39,7 @@ export async function replay(
   const scanning = scanBeforeSending(input, options, context, signal)
   // Awaited by planReplay; until then (a target not connected) it must not go unhandled.
   scanning.catch(() => {})
-  let deployment: Deployment
+  let deployment: SeededTarget
   try {
     deployment = await target
   } catch (err) {
@@ -46,9 +47,22 @@ export async function replay(
     throw err
   }
   // The command table comes while the log is scanned.
-  const table = deployment.seed.call('COMMAND').then((reply) => CommandTable.fromCommandReply(reply as Reply))
+  const table = commandTable(deployment)
   table.catch(() => {})
   const report = emptyReport(input, deployment)
   const scan = await planReplay(scanning, deployment, options, report, context)
   return new Replayer(input, deployment, options, await table, scan, report, context).run()
+}
+
+/** The target's command table (COMMAND, on the seed connection). */
+async function commandTable(target: SeededTarget): Promise<CommandTable> {
+  const reply = await target.seed
+    .call(['COMMAND'])
+    .catch((err: unknown) => Promise.reject(transportError(err, target, target.spec.endpoint)))
+  if (reply instanceof RespError)
+    throw new UsageError(`the target refuses COMMAND (${reply.message}): nothing was sent`, {
+      code: 'refused',
+      hint: 'A replay reads the command table to know which commands write and where their keys are.',
+    })
+  return CommandTable.fromCommandReply(reply)
 }

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
 import { errorMessage, OperationError, UsageError } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
@@ -31,7 +31,7 @@ export class Replayer {
 
   constructor(
     input: ReplayInput,
-    target: Deployment,
+    target: SeededTarget,
     options: ReplayOptions,
     table: CommandTable,
     scan: LogScan,

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import type { ReplayInput } from './sources.js'
 
 interface ReplayErrorSample {
@@ -47,7 +47,7 @@ export interface ReplayReport {
 }
 
 /** The report before anything is read: every count at zero. */
-export function emptyReport(input: ReplayInput, target: Deployment): ReplayReport {
+export function emptyReport(input: ReplayInput, target: ConnectedTarget): ReplayReport {
   return {
     format: input.format,
     files: input.files.map((f) => f.path),

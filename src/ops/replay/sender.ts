@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
 import type { CommandFrame } from '../../data/resp/command-parser.js'
 import type { RefusedForNow } from './refused-for-now.js'
@@ -26,7 +26,7 @@ export class Sender {
   /** The last command queued: where a stall message says the replay was. */
   lastSent: LogPosition | undefined
 
-  constructor(target: Deployment, replies: Replies, refused: RefusedForNow) {
+  constructor(target: ConnectedTarget, replies: Replies, refused: RefusedForNow) {
     this.cluster = target.topology.mode === 'cluster'
     this.pipeline = new RoutedPipeline<Tag>({
       spec: target.spec,
@@ -71,21 +71,7 @@ export class Sender {
    * last tag when that is a run (see Tag.run) of the same file and db, or a new run.
    */
   inRun(batch: CommandBatch<Tag>, file: string, offset: number, number: number): Tag {
-    let tag = batch.tags[batch.tags.length - 1]
-    if (!tag?.run || tag.file !== file || tag.db !== this.laneDb) {
-      tag = {
-        file,
-        offset: 0,
-        number: 0,
-        name: '',
-        // On a cluster each command's slot is its first argument's (see commandOfRun).
-        slot: this.cluster ? -1 : 0,
-        db: this.laneDb,
-        start: 0,
-        end: 0,
-        run: { first: batch.count, offsets: [], numbers: [] },
-      }
-    }
+    const tag = this.runOf(batch, file)
     // The tag's own position is its last command's: where a stall message says the replay was.
     tag.offset = offset
     tag.number = number
@@ -93,6 +79,24 @@ export class Sender {
     tag.run!.numbers.push(number)
     this.lastSent = tag
     return tag
+  }
+
+  /** The run the next commands of `file` appended to `batch` as the log holds them join (see inRun). */
+  runOf(batch: CommandBatch<Tag>, file: string): Tag {
+    const tag = batch.tags[batch.tags.length - 1]
+    if (tag?.run && tag.file === file && tag.db === this.laneDb) return tag
+    return {
+      file,
+      offset: 0,
+      number: 0,
+      name: '',
+      // On a cluster each command's slot is its first argument's (see commandOfRun).
+      slot: this.cluster ? -1 : 0,
+      db: this.laneDb,
+      start: 0,
+      end: 0,
+      run: { first: batch.count, offsets: [], numbers: [] },
+    }
   }
 
   selectTag(db: number, alone: boolean, origin: DbOrigin): Tag {

@@ -7,6 +7,7 @@ import { RdbReader, RdbFormatError, RdbEntry, type RdbHeader } from '../../data/
 import {
   frameArgs,
   readCommandRuns,
+  readFileCommandRuns,
   RespProtocolError,
   type CommandFrame,
   type CommandRecord,
@@ -249,25 +250,36 @@ async function* fileItems(
   options: ReplaySourceOptions,
   at: { baseOffset: number },
 ): AsyncGenerator<ReplayItem[] | LogFrames | LogRdbEntries> {
-  let source: AsyncIterable<Buffer> = readFileChunks(path, undefined, resumeAt.offset)
   at.baseOffset = resumeAt.offset
   const detected = detectLogFormat(path)
-  if (format === 'rdb' || detected?.format === 'rdb' || detected?.rdbPreamble) {
-    // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
-    // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
-    // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
-    // stops at the same place, so it neither walks the values nor sums the file.
-    const reader = new RdbReader(source, {
-      leaveSourceOpen: format !== 'rdb',
-      validate: !options.keysOnly,
-      verifyChecksum: !options.keysOnly,
-    })
-    yield* rdbEntries(reader, path)
-    if (format === 'rdb') return
-    at.baseOffset = reader.offset
-    source = reader.rest()
+  if (!(format === 'rdb' || detected?.format === 'rdb' || detected?.rdbPreamble)) {
+    const runs = readFileCommandRuns(path, resumeAt.offset, runOptions(path, resumeAt.offset, options))
+    yield* commandItems(runs, path, resumeAt.offset, resumeAt.timestampMs)
+    return
   }
-  yield* commandItems(source, path, at.baseOffset, resumeAt.timestampMs, options)
+  // Values are checked before they are sent: a damaged listpack sent as a RESTORE payload can
+  // crash a server that does not sanitize payloads (sanitize-dump-payload no, the default).
+  // The pre-pass (keysOnly) reads keys only: what it cannot read it leaves to the replay, which
+  // stops at the same place, so it neither walks the values nor sums the file.
+  const reader = new RdbReader(readFileChunks(path, undefined, resumeAt.offset), {
+    leaveSourceOpen: format !== 'rdb',
+    validate: !options.keysOnly,
+    verifyChecksum: !options.keysOnly,
+  })
+  yield* rdbEntries(reader, path)
+  if (format === 'rdb') return
+  // The RESP part follows the RDB preamble in the same stream.
+  at.baseOffset = reader.offset
+  const runs = readCommandRuns(reader.rest(), runOptions(path, at.baseOffset, options))
+  yield* commandItems(runs, path, at.baseOffset, resumeAt.timestampMs)
+}
+
+/** How the commands of `path` from `baseOffset` on are read: its truncated tail reported in file offsets. */
+function runOptions(path: string, baseOffset: number, options: ReplaySourceOptions) {
+  return {
+    allowTruncatedTail: options.skipTruncatedTail,
+    onTruncatedTail: (offset: number) => options.onTruncatedTail?.(path, baseOffset + offset),
+  }
 }
 
 /** An RDB's entries, a batch at a time, with the header they are read by. */
@@ -284,11 +296,10 @@ async function* rdbEntries(reader: RdbReader, path: string): AsyncGenerator<LogR
  * (LogFrames, one object reused), the rest (inline commands, annotations) as items.
  */
 async function* commandItems(
-  source: AsyncIterable<Buffer>,
+  runs: ReturnType<typeof readCommandRuns>,
   path: string,
   baseOffset: number,
   timestampMs: number | undefined,
-  options: ReplaySourceOptions,
 ): AsyncGenerator<ReplayItem[] | LogFrames> {
   const time = { timestampMs }
   const run: LogFrames = {
@@ -299,10 +310,7 @@ async function* commandItems(
     frames: undefined!,
     timestampMs,
   }
-  for await (const batch of readCommandRuns(source, {
-    allowTruncatedTail: options.skipTruncatedTail,
-    onTruncatedTail: (offset) => options.onTruncatedTail?.(path, baseOffset + offset),
-  })) {
+  for await (const batch of runs) {
     if (!Array.isArray(batch)) {
       run.buf = batch.buf
       run.base = baseOffset + batch.base

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { SeededTarget } from '../../connect/target.js'
 import { OperationError } from '../../errors.js'
 import { StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.js'
 import type { KeySlots } from './key-slots.js'
@@ -37,12 +37,12 @@ export class ReplayStalls {
   /** Watch the nodes written to, and the seed while COMMAND GETKEYS is awaited. */
   start(
     timeoutMs: number,
-    target: Deployment,
+    target: SeededTarget,
     sender: Sender,
     keySlots: KeySlots,
     report: ReplayReport,
   ): void {
-    const seedAddress = `${String(target.seed.options.host)}:${target.seed.options.port}`
+    const seedAddress = target.seed.address
     const pipeline = sender.pipeline
     this.watch = new StallWatch({
       timeoutMs,

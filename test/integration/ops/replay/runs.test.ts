@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Deployment } from '../../../../src/connect/deployment.js'
+import { connectSeededTarget } from '../../../../src/connect/target.js'
 import type { Topology } from '../../../../src/connect/topology.js'
 import { replay } from '../../../../src/ops/replay/replay.js'
 import { resolveReplayInput } from '../../../../src/ops/replay/sources.js'
@@ -187,12 +187,12 @@ describe('kvtop replay: commands sent as the log holds them, errors named one by
       await admins[importerIndex].call('CLUSTER', 'SETSLOT', String(askSlot), 'IMPORTING', ids[ownerIndex])
       await admins[ownerIndex].call('CLUSTER', 'SETSLOT', String(askSlot), 'MIGRATING', ids[importerIndex])
 
-      const deployment = await Deployment.connect({ url: cluster.url })
+      const target = await connectSeededTarget({ url: cluster.url })
       try {
         // MOVED: a slot map that says the first primary serves every slot.
-        const first = deployment.topology.nodes.find((n) => n.port === primaries[0].port)!
-        const topology: Topology = { ...deployment.topology, nodes: [{ ...first, slots: [[0, 16383]] }] }
-        const stale = Object.create(deployment, { topology: { value: topology } }) as Deployment
+        const first = target.topology.nodes.find((n) => n.port === primaries[0].port)!
+        const topology: Topology = { ...target.topology, nodes: [{ ...first, slots: [[0, 16383]] }] }
+        const stale = { ...target, topology, primaries: topology.nodes }
         const report = await replay(resolveReplayInput(path), stale, {
           speed: 'max',
           dbMap: new Map(),
@@ -212,7 +212,7 @@ describe('kvtop replay: commands sent as the log holds them, errors named one by
           await admins[importerIndex].call('ASKING').then(() => admins[importerIndex].getBuffer(key(3))),
         ).toEqual(value(3))
       } finally {
-        await deployment.close()
+        target.seed.close()
         for (const a of admins) await a.call('CLUSTER', 'SETSLOT', String(askSlot), 'NODE', ids[ownerIndex])
       }
       // Every other key on its owner (the cluster client follows the slot map), byte for byte; the

@@ -118,6 +118,16 @@ describe('kvtop replay: nothing lost, nothing touched unasked', () => {
     expect(failed.stdout).toContain(`127.0.0.1:${port}`)
   })
 
+  it('a user the target refuses COMMAND: exit 2 saying so, nothing sent', async () => {
+    const port = target.summary.nodes[0].port
+    await admin.call('ACL', 'SETUSER', 'replay-nocmd', 'on', '>pw', '~*', '+@all', '-command')
+    const path = file(log(enc('SET', K('a'), V('a'))).bytes)
+    const r = await runCli(['replay', path, '--to', `redis://replay-nocmd:pw@127.0.0.1:${port}`])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toMatch(/the target refuses COMMAND \(NOPERM[^)]*\): nothing was sent/)
+    expect(await admin.dbsize()).toBe(0)
+  })
+
   it('a log with FLUSHALL against a target holding data: refused before anything is sent, with the count; --replace alone is not enough; with --allow-flush it is replayed', async () => {
     await admin.set(K('keep'), V('keep'))
     await admin.select(3)
