@@ -186,8 +186,6 @@ export class NodeCopier implements WriteOwner {
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
   private baselineMs: number | undefined
-  /** When the last read on `conn` was answered (see read()). */
-  private lastAnswered = 0
   private warnedStreams = 0
   private backedOff = false
   /** Keys refused for now, by latin1 form, with the page they hold open. */
@@ -413,12 +411,7 @@ export class NodeCopier implements WriteOwner {
     })
   }
 
-  /**
-   * Expiry and DUMP of each key. `timed` gets how long the source took to answer them: from the
-   * send, or from when the read before it on the same connection was answered if that came later
-   * (the source answers in order: a page queued behind this copier's own earlier pages is not
-   * slower for the wait). Throttling is not included.
-   */
+  /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
   private async read(
     conn: RawRespConnection,
     keys: Buffer[],
@@ -431,11 +424,7 @@ export class NodeCopier implements WriteOwner {
     // ASKING holds for the next command only: one before each read of a slot being imported.
     const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
     const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
-    const answered = performance.now()
-    if (conn === this.conn) {
-      timed?.(answered - Math.max(started, this.lastAnswered))
-      this.lastAnswered = answered
-    } else timed?.(answered - started)
+    timed?.(performance.now() - started)
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
 
