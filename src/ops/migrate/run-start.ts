@@ -66,10 +66,7 @@ export class RunStart {
    */
   async prepare(): Promise<Prepared> {
     const { options, previous, ctx } = this
-    const source = await Deployment.connect(this.inputs.source, { probe: true })
-    this.closers.push(() => source.close())
-    const target = await Deployment.connect(this.inputs.target, { probe: true })
-    this.closers.push(() => target.close())
+    const { source, target } = await this.connectBoth()
     const sides = await this.survey(source, target)
     if (previous) {
       checkResumeDeployments(options.checkpointPath!, previous, {
@@ -118,16 +115,41 @@ export class RunStart {
     }
   }
 
+  /**
+   * Both deployments connected and probed side by side (each is a few round trips of its own).
+   * Whatever opened is handed to the closers; when both fail, the source's failure is the one
+   * reported, as when they were connected one after the other.
+   */
+  private async connectBoth(): Promise<{ source: Deployment; target: Deployment }> {
+    const sides = await Promise.allSettled([
+      Deployment.connect(this.inputs.source, { probe: true }),
+      Deployment.connect(this.inputs.target, { probe: true }),
+    ])
+    for (const side of sides) if (side.status === 'fulfilled') this.closers.push(() => side.value.close())
+    const [source, target] = sides
+    if (source.status === 'rejected') throw source.reason
+    if (target.status === 'rejected') throw target.reason
+    return { source: source.value, target: target.value }
+  }
+
   /** Both sides as they are now (refused when they are one server, or slots are moving), and the db pairs. */
   private async survey(source: Deployment, target: Deployment): Promise<Sides> {
-    await refuseSameServer(source, target)
-    // Keys of a slot being moved are on either node: refused before anything is copied.
-    await refuseOpenSlots(source, 'source')
-    await refuseOpenSlots(target, 'target')
-    const shards = await readShards(source)
+    // One connection per primary of either side, opened side by side: the reads below share them.
+    await Promise.all([source, target].flatMap((d) => d.primaries.map((node) => d.client(node))))
+    // The checks run side by side; a failure is reported as if they had run one after the other.
+    const checks = await Promise.allSettled([
+      refuseSameServer(source, target),
+      // Keys of a slot being moved are on either node: refused before anything is copied.
+      refuseOpenSlots(source, 'source'),
+      refuseOpenSlots(target, 'target'),
+      readShards(source),
+    ])
+    const failed = checks.find((c): c is PromiseRejectedResult => c.status === 'rejected')
+    if (failed) throw failed.reason
+    const shards = (checks[3] as PromiseFulfilledResult<Shard[]>).value
     const [sourceId, targetId] = await Promise.all([identityOf(source, shards), identityOf(target)])
     const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' }) as Side
-    const sourceKeyspaces = await Promise.all(shards.map((s) => keyspaceOf(source, s.node)))
+    const sourceKeyspaces = shards.map((s) => s.keyspace)
     const sourceDbs = new Map<number, number>()
     for (const ks of sourceKeyspaces)
       for (const [db, n] of Object.entries(ks))

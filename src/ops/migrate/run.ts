@@ -108,6 +108,7 @@ export class MigrationRun {
       options.signal?.removeEventListener('abort', onAbort)
       this.copyStop.abort()
     })
+    const opening: Promise<void>[] = []
     for (const [i, shard] of p.shards.entries()) {
       const ks = p.sourceKeyspaces[i]
       for (const pair of p.pairs) {
@@ -137,12 +138,16 @@ export class MigrationRun {
           onErrors: (n) => tracker.addErrors(n),
           onWarning: (message) => ctx.warn(message),
         })
-        await copier.open()
+        // Every copier's connections open side by side; each is closed with the run, opened or not.
+        opening.push(copier.open())
         this.closers.push(() => copier.close())
         this.copiers.set(id, copier)
         this.shardOfCopier.set(copier, shard.key)
       }
     }
+    // All settled before a failure is thrown: none still opening when the run closes them.
+    const failed = (await Promise.allSettled(opening)).find((r) => r.status === 'rejected')
+    if (failed) throw (failed as PromiseRejectedResult).reason
     this.watchStalls()
     this.startTimer()
   }

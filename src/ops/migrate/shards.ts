@@ -7,8 +7,12 @@ import type { ShardIdentity } from './types.js'
 
 /** Keys per db on one node (INFO keyspace). */
 export async function keyspaceOf(d: Deployment, node: TopologyNode): Promise<Record<number, number>> {
-  const text = String(await (await d.client(node)).info('keyspace'))
-  return Object.fromEntries([...keyspace(text)].map(([db, k]) => [db, k.keys]))
+  return keysPerDb(String(await (await d.client(node)).info('keyspace')))
+}
+
+/** Keys per db in INFO text that holds the keyspace section. */
+function keysPerDb(infoText: string): Record<number, number> {
+  return Object.fromEntries([...keyspace(infoText)].map(([db, k]) => [db, k.keys]))
 }
 
 /** A source shard as it is now: its checkpoint key, its primary, and which process that is. */
@@ -17,23 +21,30 @@ export interface Shard {
   node: TopologyNode
   identity: ShardIdentity
   replid2: string
+  /** Keys per db, from the same INFO. */
+  keyspace: Record<number, number>
 }
 
-/** Every shard of a deployment (a cluster's primaries that serve slots; the one primary otherwise). */
+/**
+ * Every shard of a deployment (a cluster's primaries that serve slots; the one primary otherwise),
+ * each read with one INFO (its default sections hold the ids and the keyspace), side by side.
+ */
 export async function readShards(d: Deployment): Promise<Shard[]> {
   const cluster = d.topology.mode === 'cluster'
-  const out: Shard[] = []
-  for (const node of d.primaries) {
-    if (cluster && !node.slots.length) continue
-    const info = parseInfo(String(await (await d.client(node)).info()))
-    out.push({
-      key: cluster ? slotsKey(node.slots) : node.address,
-      node,
-      identity: { address: node.address, runId: info.run_id ?? '', replid: info.master_replid ?? '' },
-      replid2: info.master_replid2 ?? '',
-    })
-  }
-  return out
+  const nodes = d.primaries.filter((node) => !cluster || node.slots.length)
+  return Promise.all(
+    nodes.map(async (node) => {
+      const text = String(await (await d.client(node)).info())
+      const info = parseInfo(text)
+      return {
+        key: cluster ? slotsKey(node.slots) : node.address,
+        node,
+        identity: { address: node.address, runId: info.run_id ?? '', replid: info.master_replid ?? '' },
+        replid2: info.master_replid2 ?? '',
+        keyspace: keysPerDb(text),
+      }
+    }),
+  )
 }
 
 /**
