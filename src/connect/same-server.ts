@@ -1,4 +1,6 @@
 import { OperationError, UsageError } from '../errors.js'
+import { mapConnectError } from '../wire/connect-errors.js'
+import { nodeDialOptions } from '../wire/dial.js'
 import { openRawNode } from '../wire/node.js'
 import { RespError } from '../wire/reply-parser.js'
 import type { ConnectedTarget } from './target.js'
@@ -11,6 +13,9 @@ async function runIds(d: ConnectedTarget): Promise<Map<string, string>> {
       const conn = await openRawNode(d.spec, node)
       try {
         return await conn.call(['INFO', 'server'])
+      } catch (err) {
+        // No answer within --timeout: exit 3 naming the node, as for the handshake.
+        throw mapConnectError(err, nodeDialOptions(d.spec, node).context)
       } finally {
         conn.close()
       }

@@ -6,7 +6,9 @@ import { NodePool } from '../../wire/node-pool.js'
 import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
 import { encodeCommand, encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
-import type { RawRespConnection } from '../../wire/connection.js'
+import { ReplyTimeoutError, type RawRespConnection } from '../../wire/connection.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
+import { nodeDialOptions } from '../../wire/dial.js'
 import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
@@ -204,8 +206,7 @@ export class Side {
   /** Does every primary answer PEXPIRETIME (Redis 7+)? Asked of a key that cannot exist. */
   async hasAbsoluteExpiry(): Promise<boolean> {
     for (const node of this.primaries) {
-      await this.throttle(node.address, 1)
-      const reply = await (await this.conn(node.address, 0)).call(['PEXPIRETIME', '__kvtop_probe__:none'])
+      const reply = await this.ask(node, ['PEXPIRETIME', '__kvtop_probe__:none'])
       // A redirect means the command exists; any other error reply means it does not.
       if (reply instanceof RespError && classifyReply(reply) !== 'redirect') return false
     }
@@ -216,8 +217,7 @@ export class Side {
   async keyspace(): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     for (const node of this.primaries) {
-      await this.throttle(node.address, 1)
-      const info = (await (await this.conn(node.address, 0)).call(['INFO', 'keyspace'])) as Buffer | RespError
+      const info = (await this.ask(node, ['INFO', 'keyspace'])) as Buffer | RespError
       if (info instanceof RespError)
         throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
       for (const [db, ks] of keyspace(info.toString())) {
@@ -225,6 +225,22 @@ export class Side {
       }
     }
     return out
+  }
+
+  /**
+   * One command to one node before the comparison starts (INFO, the PEXPIRETIME probe): a node
+   * that does not answer within --timeout is a connect error naming it (exit 3), as one that
+   * refuses the connection is — a proxy whose backend hangs after the handshake.
+   */
+  private async ask(node: TopologyNode, args: CommandArg[]): Promise<Reply> {
+    await this.throttle(node.address, 1)
+    try {
+      return await (await this.conn(node.address, 0)).call(args)
+    } catch (err) {
+      if (err instanceof ReplyTimeoutError)
+        throw mapConnectError(err, nodeDialOptions(this.deployment.spec, node).context)
+      throw err
+    }
   }
 
   /** A pipelined connection to one node with `db` selected (shared). */
