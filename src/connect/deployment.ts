@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { KvtopError, UsageError } from '../errors.js'
+import { KvtopError } from '../errors.js'
 import { mapConnectError } from '../wire/connect-errors.js'
 import { nodeDialOptions } from '../wire/dial.js'
 import { closeQuietly, openNode, type ConnectionSpec, type OpenOptions } from './client.js'
@@ -81,32 +81,6 @@ export class Deployment {
   }
 }
 
-/** run_id of every primary, by address. */
-async function runIds(d: Deployment): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  for (const node of d.primaries) {
-    const text = String(await (await d.client(node)).info('server'))
-    const id = /^run_id:(\S+)/m.exec(text)?.[1]
-    if (id) out.set(id, node.address)
-  }
-  return out
-}
-
-/**
- * Two endpoints that reach the same server process (127.0.0.1 and localhost, a DNS alias, a NAT
- * map) must not be compared or copied onto each other: refused with exit 2, naming both addresses.
- */
-export async function refuseSameServer(source: Deployment, target: Deployment): Promise<void> {
-  const [a, b] = await Promise.all([runIds(source), runIds(target)])
-  for (const [id, address] of a) {
-    const other = b.get(id)
-    if (other === undefined) continue
-    throw new UsageError(
-      `the source and the target are the same server: ${address} and ${other} have the same run_id (${id.slice(0, 12)}...)`,
-      {
-        code: 'same-server',
-        hint: 'Check --source and --target: two names (127.0.0.1 and localhost, an alias, a tunnel) can reach one server.',
-      },
-    )
-  }
-}
+// The check reads INFO over its own connections: a command that never opens an ioredis client
+// (verify) imports it from there.
+export { refuseSameServer } from './same-server.js'

@@ -4,6 +4,7 @@ import { authCommand, openSocket, type RawConnectOptions } from './dial.js'
 import { encodeCommand, encodeCommands, type CommandArg } from './encode.js'
 import { APPLIED, INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
 import { RawReplies } from './raw-replies.js'
+import { BufferPool } from './buffer-pool.js'
 
 export type { RawConnectOptions }
 
@@ -71,6 +72,8 @@ interface Waiter {
  */
 export class RawRespConnection {
   private readonly parser = new RespReplyParser()
+  /** The buffers of released raw batches (sendRaw), for the next ones. */
+  private readonly rawBuffers = new BufferPool()
   private readonly waiters: Waiter[] = []
   private head = 0
   private closedError: Error | undefined
@@ -217,11 +220,12 @@ export class RawRespConnection {
   /**
    * Send pre-encoded RESP holding `count` commands; resolves with their replies as bytes (see
    * RawReplies): no object per reply, for callers that read values where they lie. Error replies
-   * are bytes too: the caller decides what each one means.
+   * are bytes too: the caller decides what each one means. A caller done with them calls
+   * `release()`: their buffer serves a later batch of this connection.
    */
   sendRaw(buf: Buffer, count: number, sizeHint?: number): Promise<RawReplies> {
     if (this.closedError) return Promise.reject(this.closedError)
-    const raw = new RawReplies(count, sizeHint)
+    const raw = new RawReplies(count, sizeHint, this.rawBuffers)
     if (count === 0) return Promise.resolve(raw)
     return new Promise<RawReplies>((resolve, reject) => {
       this.expectReply()
@@ -317,34 +321,29 @@ export class RawRespConnection {
     this.parser.push(chunk)
     for (;;) {
       const waiter = this.waiters[this.head]
-      if (waiter?.counted && waiter.remaining! > 1) {
-        // Successes in a row (most replies to a bulk write) stepped over at once; a waiter's last
-        // reply is read below, where it resolves.
-        const stepped = this.parser.skipApplied(waiter.remaining! - 1)
-        waiter.seen! += stepped
-        waiter.remaining! -= stepped
-      }
-      let reply: Reply | typeof INCOMPLETE | typeof APPLIED | boolean
+      let reply: Reply | typeof INCOMPLETE | typeof APPLIED
       try {
-        reply = waiter?.raw
-          ? this.parser.skip()
-          : waiter?.counted
-            ? this.parser.nextCounted()
-            : this.parser.next()
+        if (waiter?.raw) {
+          // A raw batch reads the bytes itself; the rest of the stream goes back to the parser.
+          if (!this.feedRaw(waiter.raw)) break
+          this.settle(waiter, waiter.raw as unknown as Reply)
+          continue
+        }
+        if (waiter?.counted && waiter.remaining! > 1) {
+          // Successes in a row (most replies to a bulk write) stepped over at once; a waiter's last
+          // reply is read below, where it resolves.
+          const stepped = this.parser.skipApplied(waiter.remaining! - 1)
+          waiter.seen! += stepped
+          waiter.remaining! -= stepped
+        }
+        reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next()
       } catch (err) {
         this.fail(err as Error)
         this.socket.destroy()
         return
       }
       if (reply === INCOMPLETE) break
-      if (waiter?.raw) {
-        const { skippedStart, skippedEnd } = this.parser
-        if (skippedEnd > skippedStart) waiter.raw.append(this.parser.bytes, skippedStart, skippedEnd)
-        // Part of a long reply: the rest is read as it comes.
-        if (reply === false) break
-        waiter.raw.endReply()
-        if (--waiter.remaining! > 0) continue
-      } else if (waiter?.counted) {
+      if (waiter?.counted) {
         if (reply !== APPLIED) {
           waiter.counted.indexes.push(waiter.seen!)
           waiter.counted.replies.push(reply as Reply)
@@ -356,18 +355,39 @@ export class RawRespConnection {
         waiter.batch[waiter.batch.length - waiter.remaining!] = reply as Reply
         if (--waiter.remaining! > 0) continue
       }
-      this.head++
-      if (this.head > 1024 && this.head * 2 > this.waiters.length) {
-        this.waiters.splice(0, this.head)
-        this.head = 0
-      }
-      if (waiter?.raw) waiter.resolve(waiter.raw as unknown as Reply)
-      else if (waiter?.counted) waiter.resolve(waiter.counted as unknown as Reply)
-      else if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
-      else waiter?.resolve(reply as Reply)
+      this.settle(waiter, reply as Reply)
     }
     // Bytes arrived (or the due reply changed): the due call's silence starts again.
     if (this.timer || this.waiters[this.head]?.timeoutMs) this.armTimer()
+  }
+
+  /**
+   * Hand every byte the parser holds to the raw batch due (copied once, never joined). True once
+   * its last reply is whole: the bytes after it are given back to the parser, for the next waiter.
+   */
+  private feedRaw(raw: RawReplies): boolean {
+    const chunks = this.parser.take()
+    for (let k = 0; k < chunks.length; k++) {
+      const chunk = chunks[k]
+      const end = raw.feed(chunk, 0, chunk.length)
+      if (end < 0) continue
+      if (end < chunk.length) this.parser.push(chunk.subarray(end))
+      for (let rest = k + 1; rest < chunks.length; rest++) this.parser.push(chunks[rest])
+      return true
+    }
+    return false
+  }
+
+  /** The waiter due is answered: the next one is due. */
+  private settle(waiter: Waiter | undefined, reply: Reply): void {
+    this.head++
+    if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+      this.waiters.splice(0, this.head)
+      this.head = 0
+    }
+    if (waiter?.counted) waiter.resolve(waiter.counted as unknown as Reply)
+    else if (waiter?.batch) waiter.resolve(waiter.batch as Reply)
+    else waiter?.resolve(reply)
   }
 
   private fail(err: Error): void {

@@ -1,10 +1,81 @@
+import type { BufferPool } from './buffer-pool.js'
 import { copyBytes } from './bytes.js'
-import { INCOMPLETE, RespReplyParser, type Reply } from './reply-parser.js'
+import { INCOMPLETE, RespError, RespReplyParser, type Reply } from './reply-parser.js'
 
 /**
  * The replies to a batch kept as their RESP bytes, back to back in one buffer (reply i is
  * bytes[offsets[i]..offsets[i + 1])): a batch of thousands of replies costs a few allocations
  * instead of an object per reply, and a caller compares values where they lie.
+ */
+/** + simple string, - error, : integer, , double, # boolean, ( big number, _ null: one line each. */
+const SCALAR_TYPES = new Set([0x2b, 0x2d, 0x3a, 0x2c, 0x23, 0x28, 0x5f])
+const CR = 13
+/** The bytes of released replies: none. */
+const RELEASED = Buffer.alloc(0)
+
+/** Where stepping over a reply stopped: `at`, and the items still due in each open aggregate. */
+interface StepState {
+  at: number
+  stack: number[]
+}
+
+/**
+ * Step over RESP items from state.at in buf[..len) without making anything: true once a whole reply
+ * ends (state.at is then its end), false when the bytes run out first (state.at is then where the
+ * first incomplete item starts, state.stack what its aggregates still owe: stepping resumes there
+ * once more bytes have come, so a reply that arrives in many pieces is stepped over once). Any
+ * reply type, aggregates included; binary-safe (a bulk string's length is read, never its bytes
+ * searched).
+ */
+function stepReply(buf: Uint8Array, len: number, state: StepState): boolean {
+  const stack = state.stack
+  let pos = state.at
+  while (pos < len) {
+    const type = buf[pos]
+    let i = pos + 1
+    const negative = i < len && buf[i] === 0x2d
+    if (negative) i++
+    let n = 0
+    for (; i < len && buf[i] !== CR; i++) n = n * 10 + (buf[i] - 0x30)
+    if (i + 1 >= len) break
+    const lineEnd = i + 2
+    if (negative) n = -n
+    let itemEnd = lineEnd
+    if (type === 0x24 || type === 0x3d) {
+      // $ bulk string, = verbatim string
+      if (n >= 0) itemEnd = lineEnd + n + 2
+      if (itemEnd > len) break
+    } else if (type === 0x2a || type === 0x7e || type === 0x3e || type === 0x25) {
+      // * array, ~ set, > push, % map (twice as many items)
+      const items = type === 0x25 ? n * 2 : n
+      if (items > 0) {
+        stack.push(items)
+        pos = lineEnd
+        continue
+      }
+    } else if (!SCALAR_TYPES.has(type)) {
+      state.at = pos
+      throw new RespError(
+        `protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${pos}`,
+      )
+    }
+    pos = itemEnd
+    // An item ended: so do the aggregates it was the last item of.
+    while (stack.length && --stack[stack.length - 1] === 0) stack.pop()
+    if (!stack.length) {
+      state.at = pos
+      return true
+    }
+  }
+  state.at = pos
+  return false
+}
+
+/**
+ * The replies to a batch kept as their RESP bytes, back to back in one buffer (reply i is
+ * bytes[offsets[i]..offsets[i + 1])): a batch of thousands of replies costs a few allocations
+ * instead of an object per reply, and a caller compares values where they lie. The socket's bytes
+ * are copied here once (`feed`) and stepped over in place: never joined to what came before.
  */
 export class RawReplies {
   bytes: Buffer
@@ -12,29 +83,57 @@ export class RawReplies {
   readonly offsets: Int32Array
   private used = 0
   private added = 0
+  /** Where the reply being read was stepped over to. */
+  private readonly state: StepState = { at: 0, stack: [] }
 
+  /**
+   * @param pool where the buffer comes from, and goes back to on release() (none: a new one, left
+   *   to the GC).
+   */
   constructor(
     readonly count: number,
     sizeHint = 64 * 1024,
+    private readonly pool?: BufferPool,
   ) {
-    this.bytes = Buffer.allocUnsafe(Math.max(64, sizeHint))
+    this.bytes = this.newBuffer(Math.max(64, sizeHint))
     this.offsets = new Int32Array(count + 1)
   }
 
-  /** Keep bytes of the reply being read, held in src[start..end) (endReply() once it is whole). */
-  append(src: Uint8Array, start: number, end: number): void {
-    const n = end - start
-    if (this.used + n > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + n))
-      this.bytes.copy(grown, 0, 0, this.used)
-      this.bytes = grown
-    }
-    this.used += copyBytes(src, start, end, this.bytes, this.used)
+  private newBuffer(size: number): Buffer {
+    return this.pool ? this.pool.take(size) : Buffer.allocUnsafe(size)
   }
 
-  /** The bytes appended since the last reply make a whole reply. */
-  endReply(): void {
-    this.offsets[++this.added] = this.used
+  /**
+   * The caller is done with these replies and every view of their bytes: the buffer goes back to
+   * the pool, for the next batch (views of it taken before see other replies' bytes from then on).
+   */
+  release(): void {
+    const bytes = this.bytes
+    this.bytes = RELEASED
+    this.pool?.give(bytes)
+  }
+
+  /**
+   * Take the next bytes read from the server, src[start..end): kept, and stepped over. Returns -1
+   * while replies are still due, or, once the last one is whole, where in src it ended: the bytes
+   * after it are not this batch's (they are given back to the connection's parser).
+   */
+  feed(src: Uint8Array, start: number, end: number): number {
+    const n = end - start
+    if (this.used + n > this.bytes.length) {
+      const grown = this.newBuffer(Math.max(this.bytes.length * 2, this.used + n))
+      copyBytes(this.bytes, 0, this.used, grown, 0)
+      this.pool?.give(this.bytes)
+      this.bytes = grown
+    }
+    const from = this.used
+    this.used += copyBytes(src, start, end, this.bytes, from)
+    while (this.added < this.count && stepReply(this.bytes, this.used, this.state))
+      this.offsets[++this.added] = this.state.at
+    if (this.added < this.count) return -1
+    const batchEnd = this.offsets[this.count]
+    this.used = batchEnd
+    return start + (batchEnd - from)
   }
 
   /** Reply i made as RespReplyParser.next() makes it (for what is not read in place). */
@@ -165,9 +264,8 @@ export class RawReplies {
 
   /** The end of the reply starting at `at` inside this buffer (which holds whole replies only). */
   private skipFrom(at: number): number {
-    const parser = new RespReplyParser()
-    parser.push(this.bytes.subarray(at, this.offsets[this.count]))
-    parser.skip()
-    return at + parser.skippedEnd
+    const state: StepState = { at, stack: [] }
+    stepReply(this.bytes, this.offsets[this.count], state)
+    return state.at
   }
 }

@@ -27,8 +27,7 @@ const CR = 13
 /** appliedEnd(): the reply is not a plain success. */
 const NOT_APPLIED = -2
 
-/** + simple string, - error, : integer, , double, # boolean, ( big number, _ null: one line each. */
-const SCALAR_TYPES = new Set([0x2b, 0x2d, 0x3a, 0x2c, 0x23, 0x28, 0x5f])
+const EMPTY = Buffer.alloc(0)
 
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
@@ -36,7 +35,7 @@ function isAscii(s: string): boolean {
 }
 
 export class RespReplyParser {
-  private buf: Buffer = Buffer.alloc(0)
+  private buf: Buffer = EMPTY
   private pos = 0
   private pending: Buffer[] = []
   private pendingBytes = 0
@@ -136,86 +135,32 @@ export class RespReplyParser {
     return end
   }
 
-  /** The bytes the last skip() stepped over, in `bytes`: valid until the next push. */
-  skippedStart = 0
-  skippedEnd = 0
-  /** Items still due in each aggregate a skip() is inside of, outermost first. */
-  private readonly skipStack: number[] = []
-
-  /** The parser's buffer (what skippedStart and skippedEnd point into). */
-  get bytes(): Buffer {
-    return this.buf
+  /**
+   * Hand over every byte held and not consumed yet, in order (views, no copy), and hold nothing
+   * more: for a reader that takes the stream from here (a raw batch, see RawReplies.feed).
+   */
+  take(): Buffer[] {
+    const out = this.pos < this.buf.length ? [this.buf.subarray(this.pos), ...this.pending] : this.pending
+    this.buf = EMPTY
+    this.pos = 0
+    this.pending = []
+    this.pendingBytes = 0
+    this.need = 0
+    return out
   }
 
   /**
-   * Step over as much of the next reply as has arrived, without making anything (a raw read: the
-   * caller copies bytes[skippedStart..skippedEnd) where it wants them). True when that finished a
-   * reply; false when the reply goes on (what arrived of it is stepped over, so a reply of
-   * megabytes is never joined again and again as it comes in); INCOMPLETE when nothing was.
-   * Any reply type, aggregates included; binary-safe (a bulk string's length is read, never its
-   * bytes searched).
+   * The chunks pushed, joined to what is left, once the reply waited for can be complete. A chunk
+   * that starts a reply (nothing left over) is taken as it is: no copy.
    */
-  skip(): boolean | typeof INCOMPLETE {
-    if (!this.takePending()) return INCOMPLETE
-    const buf = this.buf
-    const len = buf.length
-    const stack = this.skipStack
-    const start = this.pos
-    let pos = start
-    let done = false
-    this.need = 0
-    while (pos < len) {
-      const type = buf[pos]
-      let i = pos + 1
-      const negative = buf[i] === 0x2d
-      if (negative) i++
-      let n = 0
-      for (; i < len && buf[i] !== CR; i++) n = n * 10 + (buf[i] - 0x30)
-      if (i + 1 >= len) break
-      const lineEnd = i + 2
-      if (negative) n = -n
-      let itemEnd = lineEnd
-      if (type === 0x24 || type === 0x3d) {
-        // $ bulk string, = verbatim string
-        if (n >= 0) itemEnd = lineEnd + n + 2
-        if (itemEnd > len) {
-          this.need = itemEnd - pos
-          break
-        }
-      } else if (type === 0x2a || type === 0x7e || type === 0x3e || type === 0x25) {
-        // * array, ~ set, > push, % map (twice as many items)
-        const items = type === 0x25 ? n * 2 : n
-        if (items > 0) {
-          stack.push(items)
-          pos = lineEnd
-          continue
-        }
-      } else if (!SCALAR_TYPES.has(type)) {
-        throw new RespError(
-          `protocol error: unexpected reply type byte 0x${type.toString(16)} at offset ${pos}`,
-        )
-      }
-      pos = itemEnd
-      // An item ended: so do the aggregates it was the last item of.
-      while (stack.length && --stack[stack.length - 1] === 0) stack.pop()
-      if (!stack.length) {
-        done = true
-        break
-      }
-    }
-    if (!done && this.need === 0) this.need = len - pos + 1
-    this.pos = pos
-    this.skippedStart = start
-    this.skippedEnd = pos
-    if (done) this.need = 0
-    return done
-  }
-
-  /** The chunks pushed, joined to what is left, once the reply waited for can be complete. */
   private takePending(): boolean {
     if (this.pendingBytes > 0) {
-      if (this.buf.length - this.pos + this.pendingBytes < this.need) return false
-      this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
+      const rest = this.buf.length - this.pos
+      if (rest + this.pendingBytes < this.need) return false
+      this.buf =
+        rest === 0 && this.pending.length === 1
+          ? this.pending[0]
+          : Buffer.concat([this.buf.subarray(this.pos), ...this.pending])
       this.pos = 0
       this.pending = []
       this.pendingBytes = 0

@@ -161,30 +161,48 @@ export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettin
   ])
   const batch: KeyBatch = { e, keys, s, diffs: [], now: Date.now(), ttlCmd }
   const rest: number[] = []
-  for (let i = 0; i < keys.length; i++) if (!compareStrings(batch, i, src, tgt)) rest.push(i)
+  try {
+    for (let i = 0; i < keys.length; i++) if (!compareStrings(batch, i, src, tgt)) rest.push(i)
+  } finally {
+    // The values were compared (a difference keeps them as text): the expiries are all round two reads.
+    src.release()
+    tgt.release()
+  }
   if (!rest.length) return batch.diffs
+  const closer = await compareHeads(batch, rest, src.expiries, tgt.expiries)
+  if (closer.length) await lookCloser(batch, closer)
+  return batch.diffs
+}
+
+/**
+ * Round two: the DUMP payloads of the keys at `rest` (not strings on both sides), each key's
+ * compared with its expiry (compareHead). Returns the keys whose values must be looked at closer.
+ */
+async function compareHeads(
+  batch: KeyBatch,
+  rest: number[],
+  srcExpiries: Reply[],
+  tgtExpiries: Reply[],
+): Promise<Closer[]> {
+  const { e, keys } = batch
   const restKeys = rest.map((i) => keys[i])
   const [srcDump, tgtDump] = await Promise.all([
     e.source.readPayloads(e.sourceDb, restKeys),
     e.target.readPayloads(e.targetDb, restKeys),
   ])
   const closer: Closer[] = []
-  for (let j = 0; j < rest.length; j++) {
-    const i = rest[j]
-    const x = compareHead(
-      batch,
-      i,
-      { payloads: srcDump, j, expiry: src.expiries[i] },
-      {
-        payloads: tgtDump,
-        j,
-        expiry: tgt.expiries[i],
-      },
-    )
-    if (x) closer.push(x)
+  try {
+    for (let j = 0; j < rest.length; j++) {
+      const i = rest[j]
+      const src = { payloads: srcDump, j, expiry: srcExpiries[i] }
+      const x = compareHead(batch, i, src, { payloads: tgtDump, j, expiry: tgtExpiries[i] })
+      if (x) closer.push(x)
+    }
+  } finally {
+    srcDump.release()
+    tgtDump.release()
   }
-  if (closer.length) await lookCloser(batch, closer)
-  return batch.diffs
+  return closer
 }
 
 /**

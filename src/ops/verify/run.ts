@@ -1,5 +1,6 @@
-import { Deployment, refuseSameServer } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
+import { refuseSameServer } from '../../connect/same-server.js'
+import { connectTarget } from '../../connect/target.js'
 import { AtomicFile } from '../../data/atomic-file.js'
 import type { VerifyOptions, VerifyReport } from './types.js'
 import { verifyDatasets } from './verify.js'
@@ -10,7 +11,10 @@ interface RunVerifyOptions extends VerifyOptions {
   overwriteReport?: boolean
 }
 
-/** The service behind `kvtop verify`: connect both sides, compare, write the report file. */
+/**
+ * The service behind `kvtop verify`: connect both sides, compare, write the report file. Both
+ * sides are reached through kvtop's own wire layer (connectTarget): verify never loads ioredis.
+ */
 export async function runVerify(
   inputs: { source: ConnectionInput; target: ConnectionInput },
   options: RunVerifyOptions,
@@ -19,11 +23,9 @@ export async function runVerify(
   const file = options.reportPath
     ? AtomicFile.open(options.reportPath, { overwrite: options.overwriteReport })
     : undefined
-  let source: Deployment | undefined
-  let target: Deployment | undefined
   try {
-    source = await Deployment.connect(inputs.source)
-    target = await Deployment.connect(inputs.target)
+    const source = await connectTarget(inputs.source)
+    const target = await connectTarget(inputs.target)
     await refuseSameServer(source, target)
     const report = await verifyDatasets(source, target, {
       ...options,
@@ -37,7 +39,5 @@ export async function runVerify(
   } catch (err) {
     file?.discard()
     throw err
-  } finally {
-    await Promise.all([source?.close(), target?.close()])
   }
 }

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { classifyReply } from '../../wire/classify.js'
@@ -6,7 +6,9 @@ import { NodePool } from '../../wire/node-pool.js'
 import type { Watched } from '../../wire/stall-watch.js'
 import { keySlot, parseRedirect, SlotTable } from '../../wire/routed-pipeline.js'
 import { encodeCommand, encodeCommands, encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
-import type { RawRespConnection } from '../../wire/connection.js'
+import { ReplyTimeoutError, type RawRespConnection } from '../../wire/connection.js'
+import { mapConnectError } from '../../wire/connect-errors.js'
+import { nodeDialOptions } from '../../wire/dial.js'
 import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
@@ -30,14 +32,18 @@ const EXISTS = keyCommands('EXISTS')
 /**
  * Every key's value if it is a string, where it lies: value i is bytes[start[i]..end[i]),
  * start[i] = -1 when it is not a string (a nil for another type or none, an error reply); and
- * every key's expiry reply.
+ * every key's expiry reply. `release()` once done with the bytes (and every view of them): their
+ * buffer serves a later round.
  */
 export interface StringsAndExpiries {
   bytes: Buffer
   start: Int32Array
   end: Int32Array
   expiries: Reply[]
+  release(): void
 }
+
+const keep = () => {}
 
 const readStringsCommands = new Map<string, KeyCommandsBuild>()
 
@@ -68,19 +74,20 @@ export async function readStringsPerKey(
     start[i] = at
     end[i] = at += item.length
   }
-  return { bytes: Buffer.concat(values), start, end, expiries }
+  return { bytes: Buffer.concat(values), start, end, expiries, release: keep }
 }
 
 /**
  * Every key's DUMP payload, where it lies: payload i is bytes[start[i]..end[i]); start[i] = -1
  * when the reply is not a payload (a nil for a key that does not exist, an error reply), which
- * reply(i) then gives as it came.
+ * reply(i) then gives as it came. `release()` as for StringsAndExpiries.
  */
 export interface Payloads {
   bytes: Buffer
   start: Int32Array
   end: Int32Array
   reply(i: number): Reply
+  release(): void
 }
 
 const DUMP = keyCommands('DUMP')
@@ -103,13 +110,30 @@ export async function readPayloadsPerKey(
     start[i] = at
     end[i] = at += value.length
   }
-  return { bytes: Buffer.concat(values), start, end, reply: (i) => replies[i][0] }
+  return { bytes: Buffer.concat(values), start, end, reply: (i) => replies[i][0], release: keep }
 }
 
 type Redirect = NonNullable<ReturnType<typeof parseRedirect>>
 
+/**
+ * How many bytes the replies of one kind of raw round took per key, from the rounds so far: the next
+ * round's buffer is sized from it, so that it is rarely grown (each growth copies what came).
+ */
+class ReplySizes {
+  private perKey = 0
+
+  /** A buffer size for the replies about `keys` keys; `guess` until a round was seen. */
+  hint(keys: number, guess: number): number {
+    return this.perKey ? Math.ceil(keys * this.perKey * 1.25) + 4096 : guess
+  }
+
+  learn(keys: number, bytes: number): void {
+    this.perKey = Math.max(bytes / keys, this.perKey * 0.9)
+  }
+}
+
 /** One SCAN page read raw: its keys as the server sent them, made into Buffers only when asked. */
-class KeyPage {
+export class KeyPage {
   readonly count: number
   private made: Buffer[] | undefined
 
@@ -129,6 +153,11 @@ class KeyPage {
   encodedKeys(): Buffer {
     return this.raw.bytes.subarray(this.at.itemsStart, this.at.itemsEnd)
   }
+
+  /** Done with the page and its keys (their bytes serve a later read). */
+  release(): void {
+    this.raw.release()
+  }
 }
 
 /**
@@ -141,9 +170,11 @@ export class Side {
   /** One pipelined connection per node and db, shared by every read of this side. */
   private readonly pool: NodePool
   private readonly limiters = new Map<string, RateLimiter>()
+  private readonly stringSizes = new ReplySizes()
+  private readonly payloadSizes = new ReplySizes()
 
   constructor(
-    readonly deployment: Deployment,
+    readonly deployment: ConnectedTarget,
     readonly label: 'source' | 'target',
     private readonly limits: { maxOps?: number; signal?: AbortSignal } = {},
   ) {
@@ -175,8 +206,7 @@ export class Side {
   /** Does every primary answer PEXPIRETIME (Redis 7+)? Asked of a key that cannot exist. */
   async hasAbsoluteExpiry(): Promise<boolean> {
     for (const node of this.primaries) {
-      await this.throttle(node.address, 1)
-      const reply = await (await this.conn(node.address, 0)).call(['PEXPIRETIME', '__kvtop_probe__:none'])
+      const reply = await this.ask(node, ['PEXPIRETIME', '__kvtop_probe__:none'])
       // A redirect means the command exists; any other error reply means it does not.
       if (reply instanceof RespError && classifyReply(reply) !== 'redirect') return false
     }
@@ -187,8 +217,7 @@ export class Side {
   async keyspace(): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     for (const node of this.primaries) {
-      await this.throttle(node.address, 1)
-      const info = (await (await this.conn(node.address, 0)).call(['INFO', 'keyspace'])) as Buffer | RespError
+      const info = (await this.ask(node, ['INFO', 'keyspace'])) as Buffer | RespError
       if (info instanceof RespError)
         throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
       for (const [db, ks] of keyspace(info.toString())) {
@@ -198,27 +227,31 @@ export class Side {
     return out
   }
 
+  /**
+   * One command to one node before the comparison starts (INFO, the PEXPIRETIME probe): a node
+   * that does not answer within --timeout is a connect error naming it (exit 3), as one that
+   * refuses the connection is — a proxy whose backend hangs after the handshake.
+   */
+  private async ask(node: TopologyNode, args: CommandArg[]): Promise<Reply> {
+    await this.throttle(node.address, 1)
+    try {
+      return await (await this.conn(node.address, 0)).call(args)
+    } catch (err) {
+      if (err instanceof ReplyTimeoutError)
+        throw mapConnectError(err, nodeDialOptions(this.deployment.spec, node).context)
+      throw err
+    }
+  }
+
   /** A pipelined connection to one node with `db` selected (shared). */
   conn(address: string, db: number): Promise<RawRespConnection> {
     return this.pool.get(address, db)
   }
 
   /**
-   * Every key of `db` on one node, a SCAN batch at a time. Keys can come twice (SCAN's guarantee):
-   * callers tolerate it.
-   */
-  async *scanNode(
-    address: string,
-    db: number,
-    count: number,
-    signal?: AbortSignal,
-  ): AsyncGenerator<Buffer[]> {
-    for await (const page of this.scanPages(address, db, count, signal)) yield page.keys()
-  }
-
-  /**
-   * scanNode's pages read raw (KeyPage): their keys are made only when asked for, and can be
-   * sent on as the arguments of a command as they came.
+   * Every key of `db` on one node, a SCAN page at a time, read raw (KeyPage): the keys are made
+   * only when asked for, and can be sent on as the arguments of a command as they came. Keys can
+   * come twice (SCAN's guarantee): callers tolerate it. The caller releases each page when done.
    */
   async *scanPages(
     address: string,
@@ -241,6 +274,7 @@ export class Side {
       }
       cursor = page.cursor
       if (page.count) yield new KeyPage(raw, page)
+      else raw.release()
     } while (cursor !== '0')
   }
 
@@ -342,13 +376,15 @@ export class Side {
     // counted as n commands, as the key-by-key reads of a cluster are.
     await this.throttle(address, 2 * n)
     // Read raw: the values are compared where they lie, no Buffer made per value.
-    const raw = await (await this.conn(address, db)).sendRaw(payload, n + 1, payload.length * 2)
+    const conn = await this.conn(address, db)
+    const raw = await conn.sendRaw(payload, n + 1, this.stringSizes.hint(n, payload.length * 2))
+    this.stringSizes.learn(n, raw.offsets[n + 1])
     const start = new Int32Array(n)
     const end = new Int32Array(n)
     raw.bulkItems(0, n, start, end)
     const expiries = new Array<Reply>(n)
     for (let i = 0; i < n; i++) expiries[i] = raw.integer(i + 1) ?? raw.reply(i + 1)
-    return { bytes: raw.bytes, start, end, expiries }
+    return { bytes: raw.bytes, start, end, expiries, release: () => raw.release() }
   }
 
   /**
@@ -361,14 +397,16 @@ export class Side {
     const address = this.addressFor(keys[0])
     const payload = encodeKeyCommands(['DUMP'], keys)
     await this.throttle(address, n)
-    const raw = await (await this.conn(address, db)).sendRaw(payload, n, payload.length * 4)
+    const conn = await this.conn(address, db)
+    const raw = await conn.sendRaw(payload, n, this.payloadSizes.hint(n, payload.length * 4))
+    this.payloadSizes.learn(n, raw.offsets[n])
     const start = new Int32Array(n)
     const end = new Int32Array(n)
     for (let i = 0; i < n; i++) {
       start[i] = raw.bulkStart(i)
       end[i] = raw.offsets[i + 1] - 2
     }
-    return { bytes: raw.bytes, start, end, reply: (i) => raw.reply(i) }
+    return { bytes: raw.bytes, start, end, reply: (i) => raw.reply(i), release: () => raw.release() }
   }
 
   /**

@@ -4,7 +4,7 @@ import { WorkWindow } from '../work-window.js'
 import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
-import type { Side } from './side.js'
+import type { KeyPage, Side } from './side.js'
 import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
 
 const CATEGORIES: DifferenceCategory[] = [
@@ -131,11 +131,16 @@ export class VerifyRun {
         source.primaries.map(async (node) => {
           // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
           const window = new WorkWindow(IN_FLIGHT)
-          for await (const keys of source.scanNode(node.address, pair.source, this.scope.batch, stop)) {
+          for await (const page of source.scanPages(node.address, pair.source, this.scope.batch, stop)) {
             await window.add(async () => {
-              for (const diff of await compareKeys(e, keys, settings))
-                this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-              this.forward.add(keys.length)
+              try {
+                for (const diff of await compareKeys(e, page.keys(), settings))
+                  this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+              } finally {
+                // Every difference holds its key as text: the page's bytes serve a later read.
+                page.release()
+              }
+              this.forward.add(page.count)
               this.tick(this.forward)
             })
           }
@@ -149,7 +154,7 @@ export class VerifyRun {
   /** Reverse: target keys the source does not have. Target dbs no source db maps to are all extra. */
   private async reversePass(stop: AbortSignal): Promise<void> {
     if (this.scope.mode !== 'full') return
-    const { source, target } = this
+    const { target } = this
     for (const [targetDb, sourceDbsFor] of this.reversePairs) {
       if (target.cluster && targetDb !== 0) continue
       await Promise.all(
@@ -157,30 +162,12 @@ export class VerifyRun {
           const window = new WorkWindow(IN_FLIGHT)
           for await (const page of target.scanPages(node.address, targetDb, this.scope.batch, stop)) {
             await window.add(async () => {
-              // The common case, equal datasets: one EXISTS settles the page, no key made.
-              if (sourceDbsFor.length === 1 && (await source.holdsAll(sourceDbsFor[0], page))) {
-                this.reverse.add(page.count)
-                this.tick(this.reverse)
-                return
+              try {
+                await this.extraKeys(page, targetDb, sourceDbsFor)
+              } finally {
+                page.release()
               }
-              const keys = page.keys()
-              const found = new Array<boolean>(keys.length).fill(false)
-              for (const sdb of sourceDbsFor) {
-                const exists = await source.existing(sdb, keys)
-                exists.forEach((yes, i) => {
-                  if (yes) found[i] = true
-                })
-              }
-              keys.forEach((key, i) => {
-                if (found[i]) return
-                const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
-                this.add({
-                  diff: difference('missing-in-source', key, pair.source, 'only in target'),
-                  key,
-                  pair,
-                })
-              })
-              this.reverse.add(keys.length)
+              this.reverse.add(page.count)
               this.tick(this.reverse)
             })
           }
@@ -189,6 +176,28 @@ export class VerifyRun {
       )
     }
     this.emit(this.reverse.snapshot())
+  }
+
+  /** The keys of a target page that no source db mapped to its db holds: each a difference. */
+  private async extraKeys(page: KeyPage, targetDb: number, sourceDbsFor: number[]): Promise<void> {
+    const { source } = this
+    // The common case, equal datasets: one EXISTS settles the page, no key made.
+    if (sourceDbsFor.length === 1 && (await source.holdsAll(sourceDbsFor[0], page))) return
+    const keys = page.keys()
+    const found = new Array<boolean>(keys.length).fill(false)
+    for (const sdb of sourceDbsFor) {
+      const exists = await source.existing(sdb, keys)
+      exists.forEach((yes, i) => {
+        if (yes) found[i] = true
+      })
+    }
+    keys.forEach((key, i) => {
+      if (found[i]) return
+      const pair = { source: sourceDbsFor[0] ?? targetDb, target: targetDb }
+      // A copy: the page's bytes serve a later read once it is released.
+      const own = Buffer.from(key)
+      this.add({ diff: difference('missing-in-source', own, pair.source, 'only in target'), key: own, pair })
+    })
   }
 
   /** Counts (quick mode): per db, and per slot when both sides are clusters. */

@@ -1,4 +1,4 @@
-import type { Deployment } from '../../connect/deployment.js'
+import type { ConnectedTarget } from '../../connect/target.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import type { CompareSettings } from './compare-keys.js'
 import { Side } from './side.js'
@@ -17,8 +17,8 @@ export { mapDbs }
  * instead of being reported.
  */
 export async function verifyDatasets(
-  sourceDeployment: Deployment,
-  targetDeployment: Deployment,
+  sourceDeployment: ConnectedTarget,
+  targetDeployment: ConnectedTarget,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const started = Date.now()

@@ -36,11 +36,11 @@ const NEVER_ON_A_PLAIN_ENDPOINT = [
 /**
  * Commands whose module reaches connect/client (and so ioredis): they open connections, or manage
  * sandboxes (sandbox.ts) or check a deployment after an AWS change. The others (config, snapshot
- * inspect, auth token, AWS snapshots, and snapshot create and restore and replay, which connect through
- * kvtop's own wire layer: connect/target.ts) must start without it.
+ * inspect, auth token, AWS snapshots, and verify, replay, snapshot create and restore, which connect
+ * through kvtop's own wire layer: connect/target.ts) must start without it.
  */
 const CONNECTING =
-  /^(capture|check|discover|export|replication|scale|slowlog|status|top|triage|verify)\.js$|^(migrate\/(plan|run|status)|sandbox\/\w+|scale\/aws)\.js$/
+  /^(capture|check|discover|export|replication|scale|slowlog|status|top|triage)\.js$|^(migrate\/(plan|run|status)|sandbox\/\w+|scale\/aws)\.js$/
 
 /** What importing a command's module loads (its static imports), and where each is allowed. */
 const NOT_AT_IMPORT: { file: string; except?: RegExp }[] = [
@@ -132,9 +132,9 @@ describe('a whole command against plain redis:// endpoints loads nothing it does
     await target?.down()
   })
 
-  /** Whole commands, what they print, and whether they may load ioredis (snapshot create, restore and replay do not: connect/target.ts). */
+  /** Whole commands, what they print, and whether they may load ioredis (verify, replay, snapshot create and restore do not: connect/target.ts). */
   const cases: [string, () => string[], RegExp, boolean?][] = [
-    ['verify', () => ['verify', '--source', source.url, '--target', target.url], /^IDENTICAL/m],
+    ['verify', () => ['verify', '--source', source.url, '--target', target.url], /^IDENTICAL/m, false],
     [
       'replay',
       () => ['replay', join(dir, 'one.resp'), '--target', target.url, '--replace'],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { INCOMPLETE, RespReplyParser, type Reply } from '../../../src/wire/reply-parser.js'
+import { RespReplyParser, type Reply } from '../../../src/wire/reply-parser.js'
 import { RawReplies } from '../../../src/wire/raw-replies.js'
 
 /** Replies of every kind, binary bulk strings with CR LF and NUL among them, aggregates nested. */
@@ -27,31 +27,22 @@ const REPLIES: (string | Buffer)[] = [
 const bytesOf = (r: string | Buffer) => (Buffer.isBuffer(r) ? r : Buffer.from(r, 'latin1'))
 const stream = Buffer.concat(REPLIES.map(bytesOf))
 
-/** The stream pushed in pieces cut at `cuts`, read raw as a connection reads it. */
+/** The stream fed to a RawReplies in pieces cut at `cuts`, as a connection feeds it. */
 function readRaw(cuts: number[]): RawReplies {
-  const parser = new RespReplyParser()
   const raw = new RawReplies(REPLIES.length, 16)
   let at = 0
-  let replies = 0
+  let end = -1
   for (const cut of [...cuts, stream.length]) {
-    if (cut > at) parser.push(Buffer.from(stream.subarray(at, cut)))
+    expect(end, `the batch ended before byte ${at}`).toBe(-1)
+    // A fresh buffer per piece, as a socket gives them.
+    if (cut > at) end = raw.feed(Buffer.from(stream.subarray(at, cut)), 0, cut - at)
     at = cut
-    for (;;) {
-      const r = parser.skip()
-      if (r === INCOMPLETE) break
-      if (parser.skippedEnd > parser.skippedStart)
-        raw.append(parser.bytes, parser.skippedStart, parser.skippedEnd)
-      if (!r) break
-      raw.endReply()
-      replies++
-    }
   }
-  expect(replies).toBe(REPLIES.length)
-  expect(parser.buffered).toBe(0)
+  expect(end).toBeGreaterThanOrEqual(0)
   return raw
 }
 
-describe('RespReplyParser.skip: replies read raw, byte for byte', () => {
+describe('RawReplies.feed: replies read raw, byte for byte', () => {
   const parsed: Reply[] = (() => {
     const parser = new RespReplyParser()
     parser.push(stream)
@@ -86,10 +77,17 @@ describe('RespReplyParser.skip: replies read raw, byte for byte', () => {
     check(readRaw(Array.from({ length: head }, (_, i) => i + 1)), 'bytewise')
   })
 
+  it("bytes after the last reply are not the batch's: feed says where in the piece it ended", () => {
+    const raw = new RawReplies(2)
+    const piece = Buffer.from('xx+OK\r\n:1\r\n$3\r\nnext')
+    expect(raw.feed(piece, 2, piece.length)).toBe(piece.indexOf('$3'))
+    expect(raw.bytes.subarray(0, raw.offsets[2]).toString()).toBe('+OK\r\n:1\r\n')
+  })
+
   it('a reply type RESP does not have is a protocol error', () => {
-    const parser = new RespReplyParser()
-    parser.push(Buffer.from('!oops\r\n'))
-    expect(() => parser.skip()).toThrow('protocol error: unexpected reply type byte 0x21')
+    const raw = new RawReplies(1)
+    const bytes = Buffer.from('!oops\r\n')
+    expect(() => raw.feed(bytes, 0, bytes.length)).toThrow('protocol error: unexpected reply type byte 0x21')
   })
 })
 
@@ -138,8 +136,7 @@ describe('RawReplies.page: a SCAN reply read raw', () => {
   ])
   const read = (bytes: Buffer) => {
     const raw = new RawReplies(1)
-    raw.append(bytes, 0, bytes.length)
-    raw.endReply()
+    expect(raw.feed(bytes, 0, bytes.length)).toBe(bytes.length)
     return raw
   }
 
