@@ -1,3 +1,4 @@
+import { refuseSameServer } from './same-server.js'
 import type { Redis } from 'ioredis'
 import { KvtopError } from '../errors.js'
 import { mapConnectError } from '../wire/connect-errors.js'
@@ -81,6 +82,10 @@ export class Deployment {
   }
 }
 
-// The check reads INFO over its own connections: a command that never opens an ioredis client
-// (verify) imports it from there.
-export { refuseSameServer } from './same-server.js'
+/**
+ * refuseSameServer on the deployments' own cached connections (the ones their later reads use);
+ * a command that never opens an ioredis client (verify) calls same-server.ts directly.
+ */
+export function refuseSameDeployment(source: Deployment, target: Deployment): Promise<void> {
+  return refuseSameServer(source, target, async (d, node) => (await d.client(node)).info('server'))
+}

@@ -2,10 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../src/connect/client.js'
 import { parseEndpointUrl } from '../../src/connect/endpoint.js'
+import { isProcessAlive } from '../../src/sandbox/process.js'
 import {
   sandboxDown,
   sandboxUp,
   adminSpec,
+  readPid,
+  startNode,
+  waitForPing,
   type SandboxSummary,
   type SandboxUpOptions,
 } from '../../src/sandbox/sandbox.js'
@@ -79,4 +83,26 @@ export function adminClusterClient(sb: TestSandbox): Cluster {
   )
   c.on('error', () => {})
   return c
+}
+
+/**
+ * Stop a standalone sandbox's server (a fork child streaming a snapshot with it: the key-save delay
+ * is lifted first) with SHUTDOWN SAVE, and start it again on the same port from that RDB: a restart
+ * in the middle of an operation.
+ */
+export async function restartStandalone(sb: TestSandbox): Promise<void> {
+  const node = sb.state.nodes[0]
+  const pid = readPid(node)
+  const conn = await openNode(adminSpec(sb.state), { host: '127.0.0.1', port: node.port })
+  try {
+    await conn.config('SET', 'rdb-key-save-delay', '0')
+    await conn.call('SHUTDOWN', 'SAVE').catch(() => {})
+  } finally {
+    await closeQuietly(conn)
+  }
+  for (let i = 0; i < 200 && pid !== undefined && isProcessAlive(pid); i++)
+    await new Promise((r) => setTimeout(r, 50))
+  if (pid !== undefined && isProcessAlive(pid)) throw new Error(`sandbox server pid ${pid} did not stop`)
+  startNode(sb.state, node, false)
+  await waitForPing(sb.state, node)
 }

@@ -1,5 +1,5 @@
 import { versionAtLeast } from '../../connect/capabilities.js'
-import { Deployment, refuseSameServer } from '../../connect/deployment.js'
+import { Deployment, refuseSameDeployment } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import { UsageError } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS } from '../../wire/stall-watch.js'
@@ -138,7 +138,7 @@ export class RunStart {
     await Promise.all([source, target].flatMap((d) => d.primaries.map((node) => d.client(node))))
     // The checks run side by side; a failure is reported as if they had run one after the other.
     const checks = await Promise.allSettled([
-      refuseSameServer(source, target),
+      refuseSameDeployment(source, target),
       // Keys of a slot being moved are on either node: refused before anything is copied.
       refuseOpenSlots(source, 'source'),
       refuseOpenSlots(target, 'target'),

@@ -1,4 +1,4 @@
-import { Deployment, refuseSameServer } from '../../connect/deployment.js'
+import { Deployment, refuseSameDeployment } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import { loadCheckpoint } from './checkpoint.js'
 import { planMigration, type PlanReport } from './preflight.js'
@@ -14,7 +14,7 @@ export async function runPlan(
   try {
     const target = await Deployment.connect(inputs.target, { probe: true })
     try {
-      await refuseSameServer(source, target)
+      await refuseSameDeployment(source, target)
       return await planMigration(source, target, options)
     } finally {
       await target.close()

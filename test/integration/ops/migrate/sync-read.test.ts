@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closeQuietly, openNode } from '../../../../src/connect/client.js'
-import { isProcessAlive } from '../../../../src/sandbox/process.js'
-import { adminSpec, readPid, startNode, waitForPing } from '../../../../src/sandbox/sandbox.js'
 import { keySlot } from '../../../../src/wire/routed-pipeline.js'
 import { runCli, startCli, type CliResult } from '../../../helpers/cli.js'
 import { binaryKey, digestsByKey, seedKeys } from '../../../helpers/dataset.js'
-import { adminClusterClient, startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
+import {
+  adminClusterClient,
+  restartStandalone,
+  startSandbox,
+  type TestSandbox,
+} from '../../../helpers/sandbox.js'
 import { fillDataset } from '../../../helpers/snapshot-dataset.js'
 
 /**
@@ -253,7 +255,7 @@ describe('migrate run --read sync under faults', () => {
     const args = [...pair(source, target), '--read', 'sync', '--checkpoint', checkpoint, '--json']
     const run = startCli(['migrate', 'run', ...args])
     await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 500, 60_000)
-    await restart(source)
+    await restartStandalone(source)
     const first = await run.done
     expect(first.code, first.stderr.slice(-2000)).toBe(5)
     const error = events(first).find((e) => e.type === 'error')!
@@ -300,23 +302,6 @@ describe('migrate run --read sync against a hung source', () => {
     }
   }, 120_000)
 })
-
-/** Stop the standalone sandbox's server (its fork child with it) and start it again from its RDB. */
-async function restart(sb: TestSandbox): Promise<void> {
-  const node = sb.state.nodes[0]
-  const pid = readPid(node)!
-  const conn = await openNode(adminSpec(sb.state), { host: '127.0.0.1', port: node.port })
-  try {
-    await conn.config('SET', 'rdb-key-save-delay', '0')
-    await conn.call('SHUTDOWN', 'SAVE').catch(() => {})
-  } finally {
-    await closeQuietly(conn)
-  }
-  for (let i = 0; i < 200 && isProcessAlive(pid); i++) await sleep(50)
-  expect(isProcessAlive(pid)).toBe(false)
-  startNode(sb.state, node, false)
-  await waitForPing(sb.state, node)
-}
 
 describe('migrate run --read sync --live', () => {
   it('changes and deletions made during the snapshot reach the target, none resurrected by the older snapshot value', async () => {

@@ -3,13 +3,10 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closeQuietly, openNode } from '../../../../src/connect/client.js'
-import { isProcessAlive } from '../../../../src/sandbox/process.js'
-import { adminSpec, readPid, startNode, waitForPing } from '../../../../src/sandbox/sandbox.js'
 import { runCli, startCli, type CliResult } from '../../../helpers/cli.js'
 import { digestsByKey, seedKeys } from '../../../helpers/dataset.js'
 import { serverFromRdb } from '../../../helpers/rdb-server.js'
-import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
+import { restartStandalone, startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 
 /**
  * snapshot create when the run is cut: the source restarted mid-read, or kvtop killed with -9.
@@ -83,7 +80,7 @@ describe('snapshot create: the source restarted, or kvtop killed, mid-run', () =
       const out = join(dir, `restarted-${method}.rdb`)
       const run = start(method, out, await slowArgs(method))
       await readPast(run, 500)
-      await restart(source)
+      await restartStandalone(source)
       admin = await source.admin()
       const r = await run.done
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
@@ -136,20 +133,3 @@ describe('snapshot create: the source restarted, or kvtop killed, mid-run', () =
 })
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-
-/** Stop the standalone sandbox's server (its fork child with it) and start it again from its RDB. */
-async function restart(sb: TestSandbox): Promise<void> {
-  const node = sb.state.nodes[0]
-  const pid = readPid(node)!
-  const conn = await openNode(adminSpec(sb.state), { host: '127.0.0.1', port: node.port })
-  try {
-    await conn.config('SET', 'rdb-key-save-delay', '0')
-    await conn.call('SHUTDOWN', 'SAVE').catch(() => {})
-  } finally {
-    await closeQuietly(conn)
-  }
-  for (let i = 0; i < 200 && isProcessAlive(pid); i++) await new Promise((r) => setTimeout(r, 50))
-  expect(isProcessAlive(pid)).toBe(false)
-  startNode(sb.state, node, false)
-  await waitForPing(sb.state, node)
-}
