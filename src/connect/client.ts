@@ -1,6 +1,5 @@
-import { createRequire } from 'node:module'
 import net from 'node:net'
-import type { Redis, RedisOptions } from 'ioredis'
+import { Redis as RedisClient, type Redis, type RedisOptions } from 'ioredis'
 import { ConnectError } from '../errors.js'
 import { mapConnectError } from '../wire/connect-errors.js'
 import { explainIamFailure, keepTokenAuthenticated } from './iam.js'
@@ -8,13 +7,6 @@ import { nodeLogin, tlsOptions, type ConnectionSpec, type NodeAddress } from '..
 import { formatAddress } from './endpoint.js'
 
 export type { ConnectionSpec, NodeAddress }
-
-/**
- * ioredis is CommonJS: loaded with require(), through Node's CommonJS loader. An `import` of it
- * goes through the ESM loader, which (Node 20) also runs its CommonJS export scanner over every one
- * of ioredis's ~140 files: ~80 ms more CPU at the start of every command that connects.
- */
-const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis')
 
 export interface OpenOptions {
   db?: number

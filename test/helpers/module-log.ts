@@ -5,6 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** The checkout's root, to show loaded files relative to it. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+/** The bundled CLI (scripts/bundle.js), and which tsc-output and package files each of its files holds. */
+const BUNDLE = 'dist/bundle/'
+const BUNDLE_INPUTS = join(ROOT, BUNDLE, 'inputs.json')
 
 // Runs in the loader hooks' thread: every ES module (and CommonJS entry file) Node loads.
 const HOOKS = `import { appendFileSync } from 'node:fs'
@@ -33,11 +36,28 @@ function shown(url: string, rootUrl: string): string {
   return url.startsWith(rootUrl) ? url.slice(rootUrl.length) : fileURLToPath(url)
 }
 
+/**
+ * A loaded file and, for a file of the bundle, every file bundled into it (`dist/src/...`,
+ * `node_modules/...`): loading a bundle file reads and compiles all of them, as loading each
+ * from its own file did before the bundle.
+ */
+function withBundledInputs(file: string, inputs: Record<string, string[]>): string[] {
+  if (!file.startsWith(BUNDLE)) return [file]
+  const bundled = inputs[file.slice(BUNDLE.length)]
+  if (!bundled) throw new Error(`${file} is not in ${BUNDLE}inputs.json: rebuild (npm run build)`)
+  return [file, ...bundled]
+}
+
 export interface ModuleLog {
   /** Environment for a node child (runCli's env): it logs every file it loads. */
   env: NodeJS.ProcessEnv
-  /** The files loaded so far, once each, relative to the checkout (`dist/...`, `node_modules/...`). */
+  /**
+   * The files loaded so far, once each, relative to the checkout (`dist/...`, `node_modules/...`),
+   * a bundle file followed by the files bundled into it.
+   */
   files(): string[]
+  /** The files Node itself read so far, once each: a bundle file without what it holds. */
+  filesFromDisk(): string[]
   remove(): void
 }
 
@@ -49,19 +69,21 @@ export function moduleLog(): ModuleLog {
   const log = join(dir, 'loaded.txt')
   writeFileSync(log, '')
   const rootUrl = pathToFileURL(ROOT).href
+  const read = () =>
+    readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((url) => shown(url, rootUrl))
   return {
     env: {
       KVTOP_MODULE_LOG: log,
       NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(join(dir, 'register.mjs')).href}`,
     },
-    files: () => [
-      ...new Set(
-        readFileSync(log, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((url) => shown(url, rootUrl)),
-      ),
-    ],
+    files: () => {
+      const inputs = JSON.parse(readFileSync(BUNDLE_INPUTS, 'utf8')) as Record<string, string[]>
+      return [...new Set(read().flatMap((file) => withBundledInputs(file, inputs)))]
+    },
+    filesFromDisk: () => [...new Set(read())],
     remove: () => rmSync(dir, { recursive: true, force: true }),
   }
 }

@@ -13,7 +13,8 @@ import { startSandbox, type TestSandbox } from '../../helpers/sandbox.js'
  * heavy libraries only where the command uses them, so that no command pays for another's.
  */
 
-const COMMANDS_DIR = fileURLToPath(new URL('../../../dist/commands/', import.meta.url))
+/** The command modules the CLI loads: the bundle's (scripts/bundle.js), each holding its dist/commands file. */
+const COMMANDS_DIR = fileURLToPath(new URL('../../../dist/bundle/commands/', import.meta.url))
 
 /** Libraries, and kvtop modules, that a plain redis:// command must not load. */
 const NEVER_ON_A_PLAIN_ENDPOINT = [
@@ -57,6 +58,10 @@ const NOT_AT_IMPORT: { file: string; except?: RegExp }[] = [
   // ioredis (~45 files) comes with connect/client: only commands that talk to a server load it.
   { file: 'node_modules/ioredis/', except: CONNECTING },
 ]
+
+/** What the CLI loads from the bundle (scripts/bundle.js) and so never from its own file. */
+const UNBUNDLED =
+  /^(dist\/(src|commands)\/|node_modules\/(@oclif\/core|ioredis|minimatch|ejs|debug|denque)\/)/
 
 const offending = (files: string[], prefix: string) => files.filter((f) => f.includes(prefix))
 
@@ -182,6 +187,10 @@ describe('a whole command against plain redis:// endpoints loads nothing it does
       for (const file of NEVER_ON_A_PLAIN_ENDPOINT)
         expect(offending(files, file), `${args()[0]} loads ${file}`).toEqual([])
       if (!ioredis) expect(offending(files, 'node_modules/ioredis/')).toEqual([])
+      // kvtop's code, oclif and ioredis come from the bundle's few files, never one file each.
+      const fromDisk = log.filesFromDisk()
+      expect(fromDisk).toContain('dist/bundle/cli.js')
+      expect(fromDisk.filter((f) => UNBUNDLED.test(f))).toEqual([])
     } finally {
       log.remove()
     }

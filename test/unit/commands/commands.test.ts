@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { COMMANDS } from '../../../commands/index.js'
 import { nearestCommand, typedCommandId } from '../../../src/hooks/command-not-found.js'
 import { runCli } from '../../helpers/cli.js'
+import { moduleLog } from '../../helpers/module-log.js'
 
 interface Topic {
   description?: string
@@ -63,7 +63,7 @@ describe('command metadata', () => {
     expect(Object.keys(manifest.commands).sort()).toEqual(ids)
     for (const [id, c] of Object.entries(manifest.commands)) {
       expect(c.isESM).toBe(true)
-      expect(c.relativePath.join('/')).toBe(`dist/commands/${id.replace(/:/g, '/')}.js`)
+      expect(c.relativePath.join('/')).toBe(`dist/bundle/commands/${id.replace(/:/g, '/')}.js`)
     }
   })
 })
@@ -88,41 +88,18 @@ describe('did-you-mean', () => {
 })
 
 describe('what start-up loads', () => {
-  // A module resolve hook that logs every URL the process imports (ESM: kvtop's own files and what
-  // they import; CommonJS requires inside a package are not seen, its entry point is).
+  // Every file the process loads, a bundle file with the files bundled into it (module-log.ts).
   const dir = mkdtempSync(join(tmpdir(), 'kvtop-startup-imports-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(
-    join(dir, 'hooks.mjs'),
-    `import { appendFileSync } from 'node:fs'
-let log
-export function initialize(data) { log = data.log }
-export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context)
-  appendFileSync(log, r.url + '\\n')
-  return r
-}
-`,
-  )
-  writeFileSync(
-    join(dir, 'register.mjs'),
-    `import { register } from 'node:module'
-register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { log: process.env.KVTOP_IMPORT_LOG } })
-`,
-  )
-  const HEAVY = /\/node_modules\/(ink|react|@aws-sdk\/[^/]+|blessed|blessed-contrib|@inquirer\/[^/]+)\//
-  let n = 0
+  const HEAVY = /^node_modules\/(ink|react|@aws-sdk\/[^/]+|blessed|blessed-contrib|@inquirer\/[^/]+)\//
   const importsOf = async (args: string[]) => {
-    const log = join(dir, `log-${n++}`)
-    writeFileSync(log, '')
-    const r = await runCli(args, {
-      env: {
-        NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}`,
-        KVTOP_IMPORT_LOG: log,
-        KVTOP_SANDBOX_DIR: join(dir, 'sandboxes'),
-      },
-    })
-    return { ...r, urls: readFileSync(log, 'utf8').split('\n').filter(Boolean) }
+    const log = moduleLog()
+    try {
+      const r = await runCli(args, { env: { ...log.env, KVTOP_SANDBOX_DIR: join(dir, 'sandboxes') } })
+      return { ...r, files: log.files() }
+    } finally {
+      log.remove()
+    }
   }
 
   it.each([['--help'], ['status', '--help'], ['help', 'snapshot'], ['scale', 'aws', '--help']])(
@@ -130,40 +107,38 @@ register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: 
     async (...args) => {
       const r = await importsOf(args)
       expect(r.code).toBe(0)
-      expect(r.urls.length).toBeGreaterThan(0)
-      expect(r.urls.filter((u) => u.includes('/dist/commands/'))).toEqual([])
-      expect(r.urls.filter((u) => HEAVY.test(u))).toEqual([])
+      expect(r.files).toContain('bin/kvtop.js')
+      expect(r.files.filter((f) => f.startsWith('dist/commands/'))).toEqual([])
+      expect(r.files.filter((f) => f.startsWith('dist/bundle/commands/'))).toEqual([])
+      expect(r.files.filter((f) => HEAVY.test(f))).toEqual([])
     },
   )
 
   it('running a command loads that command file only', async () => {
     const r = await importsOf(['sandbox', 'status'])
     expect(r.code).toBe(0)
-    expect(
-      r.urls.filter((u) => u.includes('/dist/commands/')).map((u) => u.replace(/.*\/dist\//, '')),
-    ).toEqual(['commands/sandbox/status.js'])
+    expect(r.files.filter((f) => /^dist\/(bundle\/)?commands\//.test(f))).toEqual([
+      'dist/bundle/commands/sandbox/status.js',
+      'dist/commands/sandbox/status.js',
+    ])
   })
 
   it('no command module imports ink, react, the AWS SDK or blessed before it runs', () => {
-    const log = join(dir, 'all-commands')
-    writeFileSync(log, '')
-    const files = Object.values(manifest.commands).map((c) => new URL(c.relativePath.join('/'), root).href)
-    const r = spawnSync(
-      process.execPath,
-      ['--input-type=module', '-e', `for (const f of ${JSON.stringify(files)}) await import(f)`],
-      {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: `--import ${pathToFileURL(join(dir, 'register.mjs')).href}`,
-          KVTOP_IMPORT_LOG: log,
-        },
-        encoding: 'utf8',
-      },
-    )
-    expect(r.stderr).toBe('')
-    expect(r.status).toBe(0)
-    const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean)
-    expect(urls.filter((u) => u.includes('/dist/commands/')).length).toBe(files.length)
-    expect(urls.filter((u) => HEAVY.test(u))).toEqual([])
+    const log = moduleLog()
+    try {
+      const files = Object.values(manifest.commands).map((c) => new URL(c.relativePath.join('/'), root).href)
+      const r = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', `for (const f of ${JSON.stringify(files)}) await import(f)`],
+        { env: { ...process.env, ...log.env }, encoding: 'utf8' },
+      )
+      expect(r.stderr).toBe('')
+      expect(r.status).toBe(0)
+      const loaded = log.files()
+      expect(loaded.filter((f) => f.startsWith('dist/commands/')).length).toBe(files.length)
+      expect(loaded.filter((f) => HEAVY.test(f))).toEqual([])
+    } finally {
+      log.remove()
+    }
   })
 })

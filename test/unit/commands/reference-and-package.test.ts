@@ -74,7 +74,7 @@ describe('package.json', () => {
       '@oclif/plugin-version',
     ])
     // plugin-not-found is used from kvtop's own command_not_found hook, which asks only on a terminal.
-    expect(pjson.oclif.hooks).toEqual({ command_not_found: './dist/src/hooks/command-not-found.js' })
+    expect(pjson.oclif.hooks).toEqual({ command_not_found: './dist/bundle/command-not-found.js' })
     for (const p of [...pjson.oclif.plugins, '@oclif/plugin-not-found'])
       expect(pjson.dependencies[p], p).toMatch(/^\d+\.\d+\.\d+$/)
   })
