@@ -76,6 +76,7 @@ const result = await build({
     js: "import { createRequire as __kvtopCreateRequire } from 'node:module'; const require = __kvtopCreateRequire(import.meta.url);",
   },
   metafile: true,
+  sourcemap: true,
   logLevel: 'warning',
 })
 

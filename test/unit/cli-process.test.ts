@@ -2,10 +2,11 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
 import { PASSWORD_IN_ARGV_WARNING, uncaughtError, warnAboutPasswordsInArgv } from '../../src/cli.js'
 import { forgetSecretsForTests, redact } from '../../src/redact.js'
+import { runCli } from '../helpers/cli.js'
 
 const CLI_SOURCE = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'kvtop-cli-process-'))
@@ -113,6 +114,40 @@ describe('process guards (src/cli.ts)', () => {
   it('uncaughtError maps connection errnos to exit 3 and anything else through the usual mapping', () => {
     expect(uncaughtError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })).exitCode).toBe(3)
     expect(uncaughtError(new Error('x')).exitCode).toBe(5)
+  })
+})
+
+describe('the built CLI (bin/kvtop.js, the bundle of scripts/bundle.js)', () => {
+  // Preloaded into the CLI: throws, with nobody to catch it, as soon as the process guards are on.
+  const preload = join(dir, 'throw-once-guarded.mjs')
+  writeFileSync(
+    preload,
+    `const t = setInterval(() => {
+  if (process.listenerCount('uncaughtException') === 0) return
+  clearInterval(t)
+  throw new TypeError('went wrong near Bundle-Pw-1')
+}, 1)
+`,
+  )
+  const args = ['status', 'redis://u:Bundle-Pw-1@127.0.0.1:1', '--interval', '5']
+
+  it('maps an uncaught error to exit 5 and one line, the password from the arguments redacted', async () => {
+    const r = await runCli(args, { env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}` } })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toContain(
+      'Error: internal error: went wrong near ***\nThis is a bug in kvtop; run with KVTOP_DEBUG=1 for the stack trace.\n',
+    )
+    expect(r.stderr).not.toMatch(STACK_LINE)
+    expect(r.stdout + r.stderr).not.toContain('Bundle-Pw-1')
+  })
+
+  it('KVTOP_DEBUG=1 adds the stack trace, redacted too', async () => {
+    const r = await runCli(args, {
+      env: { NODE_OPTIONS: `--import=${pathToFileURL(preload).href}`, KVTOP_DEBUG: '1' },
+    })
+    expect(r.code).toBe(5)
+    expect(r.stderr).toMatch(/^TypeError: went wrong near \*\*\*\n\s+at /m)
+    expect(r.stdout + r.stderr).not.toContain('Bundle-Pw-1')
   })
 })
 

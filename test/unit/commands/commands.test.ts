@@ -114,6 +114,14 @@ describe('what start-up loads', () => {
     },
   )
 
+  it('kvtop --version answers from kvtop code alone: oclif and every other library unloaded', async () => {
+    const r = await importsOf(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^kvtop\/\d+\.\d+\.\d+ /)
+    expect(r.files).toContain('dist/bundle/cli.js')
+    expect(r.files.filter((f) => f.startsWith('node_modules/'))).toEqual([])
+  })
+
   it('running a command loads that command file only', async () => {
     const r = await importsOf(['sandbox', 'status'])
     expect(r.code).toBe(0)
