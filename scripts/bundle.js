@@ -63,6 +63,10 @@ rmSync(OUT, { recursive: true, force: true })
 const result = await build({
   entryPoints,
   outdir: OUT,
+  // Paths (in chunk hashes, comments and source maps) as in the checkout, node_modules included
+  // when it is a link: the same sources give the same bundle in any checkout.
+  absWorkingDir: ROOT,
+  preserveSymlinks: true,
   chunkNames: '[name]-[hash]',
   bundle: true,
   splitting: true,
