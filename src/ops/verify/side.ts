@@ -12,7 +12,7 @@ import { nodeDialOptions } from '../../wire/dial.js'
 import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import { keyspace } from '../../redis/info.js'
+import { sideState, type SideState } from './side-state.js'
 
 /** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
 const MAX_REDIRECTS = 3
@@ -213,22 +213,23 @@ export class Side {
     return true
   }
 
-  /** Keys per db over all primaries (INFO keyspace). */
-  async keyspace(): Promise<Map<number, number>> {
-    const out = new Map<number, number>()
+  /**
+   * Keys per db over all primaries, and the counters that move on any change (SideState): read
+   * before the comparison and again after the forward pass, one INFO per primary.
+   */
+  async state(): Promise<SideState> {
+    const replies: [string, string][] = []
     for (const node of this.primaries) {
-      const info = (await this.ask(node, ['INFO', 'keyspace'])) as Buffer | RespError
+      const info = (await this.ask(node, ['INFO'])) as Buffer | RespError
       if (info instanceof RespError)
-        throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
-      for (const [db, ks] of keyspace(info.toString())) {
-        out.set(db, (out.get(db) ?? 0) + ks.keys)
-      }
+        throw new OperationError(`INFO refused on ${node.address}: ${info.message}`)
+      replies.push([node.address, info.toString()])
     }
-    return out
+    return sideState(replies)
   }
 
   /**
-   * One command to one node before the comparison starts (INFO, the PEXPIRETIME probe): a node
+   * One command to one node outside the comparison (INFO, the PEXPIRETIME probe): a node
    * that does not answer within --timeout is a connect error naming it (exit 3), as one that
    * refuses the connection is — a proxy whose backend hangs after the handshake.
    */

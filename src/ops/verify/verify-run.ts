@@ -5,6 +5,7 @@ import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
 import type { KeyPage, Side } from './side.js'
+import { unchanged, type SideState } from './side-state.js'
 import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
 
 const CATEGORIES: DifferenceCategory[] = [
@@ -41,6 +42,8 @@ interface VerifyScope {
   targetDbs: Map<number, number>
   /** Keys per batch (one pipelined round per side). */
   batch: number
+  /** Each side's state before the comparison: what the reverse direction may be settled by. */
+  start: { source: SideState; target: SideState }
 }
 
 /**
@@ -92,7 +95,9 @@ export class VerifyRun {
 
   /**
    * Both directions at once (unless --max-ops): the reverse scan (target keys the source lacks)
-   * costs little of either server, and run beside the forward one it adds no time of its own.
+   * costs little of either server, and run beside the forward one it adds no time of its own. A
+   * target db whose key count equals its source db's waits for the forward pass instead: when
+   * neither side changed meanwhile, the counts settle it without a scan (notSettled).
    */
   async compareBothWays(): Promise<void> {
     this.emit({ type: 'phase', phase: 'compare', detail: `${this.forward.total} source keys` })
@@ -108,15 +113,21 @@ export class VerifyRun {
         throw err
       })
     const forwardDone = stopping(this.forwardPass(stop.signal))
+    const countable = this.countableDbs()
+    const scanned = [...this.reversePairs.keys()].filter((db) => !countable.includes(db))
     // Under --max-ops each node's budget sets the pace, not round trips: the directions take turns,
     // each spending the whole budget.
     const reverseDone = stopping(
       this.options.maxOps
-        ? forwardDone.then(() => this.reversePass(stop.signal))
-        : this.reversePass(stop.signal),
+        ? forwardDone.then(() => this.reversePass(stop.signal, scanned))
+        : this.reversePass(stop.signal, scanned),
+    )
+    // The dbs the counts may settle wait for the forward pass: scanned only if they did not.
+    const countedDone = stopping(
+      forwardDone.then(async () => this.reversePass(stop.signal, await this.notSettled(countable))),
     )
     // Both settle before either failure is thrown: nothing left running against closed connections.
-    const results = await Promise.allSettled([forwardDone, reverseDone])
+    const results = await Promise.allSettled([forwardDone, reverseDone, countedDone])
     signal?.removeEventListener('abort', stopOnAbort)
     for (const r of results) if (r.status === 'rejected') throw r.reason
     this.firstPass = this.candidates.size
@@ -151,11 +162,51 @@ export class VerifyRun {
     this.emit(this.forward.snapshot())
   }
 
+  /**
+   * Target dbs whose keys the counts may account for (full mode): one source db maps to each, both
+   * had as many keys at the start, and both sides' primaries report their change counters.
+   */
+  private countableDbs(): number[] {
+    const { mode, sourceDbs, targetDbs, start } = this.scope
+    if (mode !== 'full' || start.source.changes === undefined || start.target.changes === undefined) return []
+    return [...this.reversePairs]
+      .filter(([db, from]) => from.length === 1 && sourceDbs.get(from[0]) === targetDbs.get(db))
+      .map(([db]) => db)
+  }
+
+  /**
+   * Of the `countable` target dbs, those the counts do not settle. A db is settled when nothing was
+   * written, expired, evicted or saved on either side during the forward pass (the change counters
+   * of every primary as at the start: both keyspaces held still), every key of its source db was
+   * found on it (no key missing in the target), and it holds as many keys as that source db: the
+   * source's keys are all on it, and there is room for no other. Otherwise it is scanned, as always.
+   */
+  private async notSettled(countable: number[]): Promise<number[]> {
+    if (!countable.length) return []
+    const { source, target } = this
+    const { start } = this.scope
+    const [sourceEnd, targetEnd] = await Promise.all([source.state(), target.state()])
+    const still = unchanged(start.source, sourceEnd) && unchanged(start.target, targetEnd)
+    const missing = new Set(
+      [...this.candidates.values()]
+        .filter((c) => c.diff.category === 'missing-in-target')
+        .map((c) => c.pair.target),
+    )
+    return countable.filter((db) => {
+      const keys = targetEnd.dbs.get(db)?.keys ?? 0
+      const settled =
+        still && !missing.has(db) && keys === (sourceEnd.dbs.get(this.reversePairs.get(db)![0])?.keys ?? 0)
+      if (settled) this.reverse.add(keys)
+      return !settled
+    })
+  }
+
   /** Reverse: target keys the source does not have. Target dbs no source db maps to are all extra. */
-  private async reversePass(stop: AbortSignal): Promise<void> {
+  private async reversePass(stop: AbortSignal, dbs: number[]): Promise<void> {
     if (this.scope.mode !== 'full') return
     const { target } = this
-    for (const [targetDb, sourceDbsFor] of this.reversePairs) {
+    for (const targetDb of dbs) {
+      const sourceDbsFor = this.reversePairs.get(targetDb)!
       if (target.cluster && targetDb !== 0) continue
       await Promise.all(
         target.primaries.map(async (node) => {
