@@ -55,3 +55,7 @@ export function sideState(replies: [address: string, info: string][]): SideState
 /** Did neither moment's counters move (and could both tell)? */
 export const unchanged = (before: SideState, after: SideState): boolean =>
   before.changes !== undefined && before.changes === after.changes
+
+/** Does no key of `db` have an expiry (or the db no key)? */
+export const holdsNoExpiry = (state: SideState, db: number): boolean =>
+  (state.dbs.get(db)?.expires ?? 0) === 0

@@ -5,7 +5,7 @@ import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
 import type { KeyPage, Side } from './side.js'
-import { unchanged, type SideState } from './side-state.js'
+import { holdsNoExpiry, unchanged, type SideState } from './side-state.js'
 import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
 
 const CATEGORIES: DifferenceCategory[] = [
@@ -55,6 +55,8 @@ export class VerifyRun {
   readonly forward: ProgressTracker
   readonly reverse: ProgressTracker
   private readonly candidates = new Map<string, Candidate>()
+  /** The pairs whose dbs held no key with an expiry on either side at the start. */
+  private readonly noExpiries: Set<DbPair>
   /** Target db -> the source dbs mapped onto it (none: every key there is extra). */
   private readonly reversePairs = new Map<number, number[]>()
   private lastEvent = 0
@@ -69,7 +71,15 @@ export class VerifyRun {
     private readonly settings: CompareSettings,
     private readonly options: VerifyOptions,
   ) {
-    const { pairs, sourceDbs, targetDbs } = scope
+    const { pairs, sourceDbs, targetDbs, start } = scope
+    this.noExpiries = new Set(
+      pairs.filter(
+        (p) =>
+          scope.mode === 'full' &&
+          holdsNoExpiry(start.source, p.source) &&
+          holdsNoExpiry(start.target, p.target),
+      ),
+    )
     const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
     this.forward = new ProgressTracker('source -> target', 'keys', total)
     for (const p of pairs)
@@ -122,10 +132,7 @@ export class VerifyRun {
         ? forwardDone.then(() => this.reversePass(stop.signal, scanned))
         : this.reversePass(stop.signal, scanned),
     )
-    // The dbs the counts may settle wait for the forward pass: scanned only if they did not.
-    const countedDone = stopping(
-      forwardDone.then(async () => this.reversePass(stop.signal, await this.notSettled(countable))),
-    )
+    const countedDone = stopping(forwardDone.then(() => this.afterForward(stop.signal, countable)))
     // Both settle before either failure is thrown: nothing left running against closed connections.
     const results = await Promise.allSettled([forwardDone, reverseDone, countedDone])
     signal?.removeEventListener('abort', stopOnAbort)
@@ -133,11 +140,34 @@ export class VerifyRun {
     this.firstPass = this.candidates.size
   }
 
-  /** Forward: every source key on the target. */
-  private async forwardPass(stop: AbortSignal): Promise<void> {
-    const { source, target, settings } = this
-    for (const pair of this.scope.pairs) {
+  /**
+   * What waits for the forward pass, on each side's state after it: the pairs compared without
+   * expiries whose dbs hold keys with one now are compared again, expiries asked; the target dbs
+   * the counts may settle are scanned only if they did not.
+   */
+  private async afterForward(stop: AbortSignal, countable: number[]): Promise<void> {
+    const { source, target } = this
+    const unasked = this.scope.pairs.filter((p) => this.noExpiries.has(p))
+    if (!countable.length && !unasked.length) return
+    const [sourceEnd, targetEnd] = await Promise.all([source.state(), target.state()])
+    const gained = unasked.filter(
+      (p) => !(holdsNoExpiry(sourceEnd, p.source) && holdsNoExpiry(targetEnd, p.target)),
+    )
+    if (gained.length) await this.forwardPass(stop, gained, true)
+    await this.reversePass(stop, this.notSettled(countable, sourceEnd, targetEnd))
+  }
+
+  /**
+   * Forward: every source key on the target. A pair whose dbs held no key with an expiry on either
+   * side at the start is compared without asking for expiries, unless `again` (they have some now).
+   * Keys compared `again` are not counted twice.
+   */
+  private async forwardPass(stop: AbortSignal, pairs = this.scope.pairs, again = false): Promise<void> {
+    const { source, target } = this
+    for (const pair of pairs) {
       const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+      const settings =
+        this.noExpiries.has(pair) && !again ? { ...this.settings, noExpiries: true } : this.settings
       await Promise.all(
         source.primaries.map(async (node) => {
           // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
@@ -151,6 +181,7 @@ export class VerifyRun {
                 // Every difference holds its key as text: the page's bytes serve a later read.
                 page.release()
               }
+              if (again) return
               this.forward.add(page.count)
               this.tick(this.forward)
             })
@@ -181,11 +212,8 @@ export class VerifyRun {
    * found on it (no key missing in the target), and it holds as many keys as that source db: the
    * source's keys are all on it, and there is room for no other. Otherwise it is scanned, as always.
    */
-  private async notSettled(countable: number[]): Promise<number[]> {
-    if (!countable.length) return []
-    const { source, target } = this
+  private notSettled(countable: number[], sourceEnd: SideState, targetEnd: SideState): number[] {
     const { start } = this.scope
-    const [sourceEnd, targetEnd] = await Promise.all([source.state(), target.state()])
     const still = unchanged(start.source, sourceEnd) && unchanged(start.target, targetEnd)
     const missing = new Set(
       [...this.candidates.values()]
