@@ -22,14 +22,16 @@ export interface SideState {
   /**
    * Every primary's change counters, as one string: equal strings before and after mean nothing was
    * written, expired, evicted or saved in between. Undefined when a primary leaves one out (a
-   * managed service may) or is saving right now: then no change can be ruled out.
+   * managed service may), is saving right now or is a replica: then no change can be ruled out.
    */
   changes: string | undefined
 }
 
 /** The change counters of one INFO reply, or undefined when they cannot tell (see SideState). */
 function changeCounters(info: Record<string, string>): string | undefined {
-  if (info.rdb_bgsave_in_progress !== '0') return undefined
+  // A replica hides the keys that expired on its primary until the primary's DEL comes, still
+  // counting them: only a primary's counts are its keys.
+  if (info.role !== 'master' || info.rdb_bgsave_in_progress !== '0') return undefined
   const values = CHANGE_COUNTERS.map((name) => info[name])
   if (values.some((v) => v === undefined || v === '')) return undefined
   return [...values, ...OPTIONAL_COUNTERS.map((name) => info[name] ?? '')].join(',')

@@ -55,6 +55,8 @@ export class VerifyRun {
   readonly forward: ProgressTracker
   readonly reverse: ProgressTracker
   private readonly candidates = new Map<string, Candidate>()
+  /** Keys the forward pass was given per pair (SCAN's pages, repeats included). */
+  private readonly scanned = new Map<DbPair, number>()
   /** The pairs whose dbs held no key with an expiry on either side at the start. */
   private readonly noExpiries: Set<DbPair>
   /** Target db -> the source dbs mapped onto it (none: every key there is extra). */
@@ -182,6 +184,7 @@ export class VerifyRun {
                 page.release()
               }
               if (again) return
+              this.scanned.set(pair, (this.scanned.get(pair) ?? 0) + page.count)
               this.forward.add(page.count)
               this.tick(this.forward)
             })
@@ -209,8 +212,9 @@ export class VerifyRun {
    * Of the `countable` target dbs, those the counts do not settle. A db is settled when nothing was
    * written, expired, evicted or saved on either side during the forward pass (the change counters
    * of every primary as at the start: both keyspaces held still), every key of its source db was
-   * found on it (no key missing in the target), and it holds as many keys as that source db: the
-   * source's keys are all on it, and there is room for no other. Otherwise it is scanned, as always.
+   * scanned and found on it (no key missing in the target, none hidden from the scan: as many
+   * scanned as counted), and it holds as many keys as that source db: the source's keys are all on
+   * it, and there is room for no other. Otherwise it is scanned, as always.
    */
   private notSettled(countable: number[], sourceEnd: SideState, targetEnd: SideState): number[] {
     const { start } = this.scope
@@ -222,8 +226,11 @@ export class VerifyRun {
     )
     return countable.filter((db) => {
       const keys = targetEnd.dbs.get(db)?.keys ?? 0
+      const pair = this.scope.pairs.find((p) => p.target === db)!
+      // Fewer keys scanned than counted: some were hidden (expired, not yet deleted: a paused server).
+      const seen = (this.scanned.get(pair) ?? 0) >= (start.source.dbs.get(pair.source)?.keys ?? 0)
       const settled =
-        still && !missing.has(db) && keys === (sourceEnd.dbs.get(this.reversePairs.get(db)![0])?.keys ?? 0)
+        still && seen && !missing.has(db) && keys === (sourceEnd.dbs.get(pair.source)?.keys ?? 0)
       if (settled) this.reverse.add(keys)
       return !settled
     })

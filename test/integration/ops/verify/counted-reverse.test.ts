@@ -130,6 +130,22 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
     expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
   })
 
+  it('a source key hidden from the scan but still counted (expired on a paused server): the extra key found', async () => {
+    // Equal counts: the source's expired key is counted by INFO until deleted, and a paused server
+    // deletes none (nor counts it expired): SCAN skips it, the counters stay still.
+    await src.set('expired-while-paused', 'v', 'PX', 50)
+    await tgt.set(EXTRA, 'x')
+    await src.call('CLIENT', 'PAUSE', '30000', 'WRITE')
+    try {
+      await new Promise((r) => setTimeout(r, 100))
+      const r = await compare(source, target)
+      expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 0 })
+      expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
+    } finally {
+      await src.call('CLIENT', 'UNPAUSE')
+    }
+  })
+
   it('two source dbs onto one target db (the same key in both): the target is scanned, the extra key found', async () => {
     // Source db 1 holds a key db 0 has too: together as many keys as the target's db 0, one of them extra.
     await src.select(1)
