@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -17,7 +17,9 @@ import type { BenchOptions, BenchReport } from './types.js'
  * ONE side. Goal: kvtop's keys/s >= 1.0x the listing's. The notes say who was the limit (kvtop's CPU,
  * its wait for a core, the servers' CPU over the run). With KVTOP_BENCH_CPU_PROF=1, one more kvtop
  * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
- * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after.
+ * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after;
+ * KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN and this build by turns on the same loaded servers
+ * (each run's CPU, the servers' command counts and time, the load average in the notes).
  */
 export const usesDataset = true
 
@@ -30,6 +32,20 @@ async function reloadFrom(client: Redis, rdb: string): Promise<void> {
   copyFileSync(rdb, join(dir, name))
   await client.call('DEBUG', 'RELOAD', 'NOSAVE')
 }
+
+/** What the server behind `port` spent since RESETSTAT: each command's calls per key and its total ms. */
+async function commandStats(port: number, dbsize: number): Promise<string> {
+  const stats = (await runTimed(REDIS_CLI, ['-p', String(port), 'INFO', 'commandstats'])).stdout
+  const calls = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/gm)]
+    .map(([, name, n, usec]) => [name, Number(n) / dbsize, Number(usec) / 1000] as const)
+    .filter(([name, n, ms]) => (n >= 0.001 || ms >= 1) && name !== 'info' && name !== 'config|resetstat')
+    .sort((a, b) => b[2] - a[2])
+  const sum = calls.reduce((n, [, c]) => n + c, 0)
+  const ms = calls.reduce((n, [, , t]) => n + t, 0)
+  return `${sum.toFixed(2)}, ${ms.toFixed(0)} ms (${calls.map(([name, c, t]) => `${name} ${c.toFixed(3)} ${t.toFixed(0)} ms`).join(', ')})`
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')
 
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
@@ -66,24 +82,32 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
 
     const verifyArgs = ['verify', '--source', source.url, '--target', target.url, '--passes', '1']
     // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
-    // counts during the run say what kvtop asked of them, whatever the machine's load.
-    await Promise.all(
-      [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
-    )
-    const kvtop = await runNodeMeasured(BIN, verifyArgs, [source.nodes[0].pid, target.nodes[0].pid])
-    const perKey = async (port: number) => {
-      const stats = (await runTimed(REDIS_CLI, ['-p', String(port), 'INFO', 'commandstats'])).stdout
-      const calls = [...stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)]
-        .map(([, name, n]) => [name, Number(n) / dbsize] as const)
-        .filter(([name, n]) => n >= 0.001 && name !== 'info' && name !== 'config|resetstat')
-        .sort((a, b) => b[1] - a[1])
-      const sum = calls.reduce((n, [, c]) => n + c, 0)
-      return `${sum.toFixed(2)} (${calls.map(([name, c]) => `${name} ${c.toFixed(3)}`).join(', ')})`
+    // counts and time during the run say what kvtop asked of them, whatever the machine's load.
+    const measured = async (bin: string) => {
+      await Promise.all(
+        [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
+      )
+      const run = await runNodeMeasured(bin, verifyArgs, [source!.nodes[0].pid, target!.nodes[0].pid])
+      const stats = `commands per key (server ms) during kvtop verify: source ${await commandStats(sPort, dbsize)}; target ${await commandStats(tPort, dbsize)}`
+      return { run, stats }
     }
+    const { run: kvtop, stats } = await measured(BIN)
     notes.push(describeCpu('kvtop verify (whole process)', kvtop.cpu))
-    notes.push(
-      `commands per key during kvtop verify: source ${await perKey(sPort)}; target ${await perKey(tPort)}`,
-    )
+    notes.push(stats)
+    // KVTOP_BENCH_AB=OLD_BIN[,ROUNDS]: the old build and this one run by turns on the same servers.
+    const [abBin, abRounds] = (process.env.KVTOP_BENCH_AB ?? '').split(',')
+    for (let round = 0; abBin && round < Number(abRounds || 2); round++) {
+      for (const [label, bin] of [
+        ['A (old)', abBin],
+        ['B (this)', BIN],
+      ]) {
+        const ab = await measured(bin)
+        notes.push(
+          `${label} round ${round + 1}: ${describeCpu('kvtop verify', ab.run.cpu)}; load ${loadavg()}`,
+        )
+        notes.push(`${label} round ${round + 1}: ${ab.stats}`)
+      }
+    }
     const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
     const listed = scan.stdout.split('\n').filter(Boolean).length
     const kvtopRate = dbsize / kvtop.seconds

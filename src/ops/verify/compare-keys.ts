@@ -27,6 +27,11 @@ export interface CompareSettings {
    * comes later from one side (a busy node) does not look like a TTL difference.
    */
   absoluteTtl?: boolean
+  /**
+   * No key of either db has an expiry (INFO keyspace, before the forward pass and after it): none
+   * is asked for, each key's counts as none.
+   */
+  noExpiries?: boolean
 }
 
 /**
@@ -155,9 +160,10 @@ interface Closer {
 export async function compareKeys(e: Endpoints, keys: Buffer[], s: CompareSettings): Promise<Difference[]> {
   if (s.typesOnly) return compareTypes(e, keys)
   const ttlCmd = s.absoluteTtl ? 'PEXPIRETIME' : 'PTTL'
+  const asked = s.noExpiries ? undefined : ttlCmd
   const [src, tgt] = await Promise.all([
-    e.source.readStrings(e.sourceDb, keys, ttlCmd),
-    e.target.readStrings(e.targetDb, keys, ttlCmd),
+    e.source.readStrings(e.sourceDb, keys, asked),
+    e.target.readStrings(e.targetDb, keys, asked),
   ])
   const batch: KeyBatch = { e, keys, s, diffs: [], now: Date.now(), ttlCmd }
   const rest: number[] = []

@@ -12,7 +12,7 @@ import { nodeDialOptions } from '../../wire/dial.js'
 import type { RawReplies } from '../../wire/raw-replies.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
-import { keyspace } from '../../redis/info.js'
+import { sideState, type SideState } from './side-state.js'
 
 /** Redirects followed for one key before giving up (a slot moving twice mid-run is rare). */
 const MAX_REDIRECTS = 3
@@ -47,18 +47,23 @@ const keep = () => {}
 
 const readStringsCommands = new Map<string, KeyCommandsBuild>()
 
+/** The expiry reply of a key whose expiry is not asked for (no key of its db has one): none. */
+const NO_EXPIRY = -1
+
 /**
  * readStrings key by key: `MGET key` (one key: a cluster routes it by its slot; a nil, never an
- * error, for another type) and `ttlCommand key`. What a cluster side does, and a side built for tests.
+ * error, for another type) and `ttlCommand key` (none: every key's expiry is NO_EXPIRY). What a
+ * cluster side does, and a side built for tests.
  */
 export async function readStringsPerKey(
   side: Pick<Side, 'perKey'>,
   db: number,
   keys: Buffer[],
-  ttlCommand: string,
+  ttlCommand: string | undefined,
 ): Promise<StringsAndExpiries> {
-  let build = readStringsCommands.get(ttlCommand)
-  if (!build) readStringsCommands.set(ttlCommand, (build = keyCommands('MGET', ttlCommand)))
+  const names = ttlCommand ? ['MGET', ttlCommand] : ['MGET']
+  let build = readStringsCommands.get(names.join(' '))
+  if (!build) readStringsCommands.set(names.join(' '), (build = keyCommands(...names)))
   const replies = await side.perKey(db, keys, build)
   const values: Buffer[] = []
   const start = new Int32Array(keys.length).fill(-1)
@@ -66,7 +71,7 @@ export async function readStringsPerKey(
   const expiries = new Array<Reply>(keys.length)
   let at = 0
   for (let i = 0; i < keys.length; i++) {
-    const [value, expiry] = replies[i]
+    const [value, expiry = NO_EXPIRY] = replies[i]
     expiries[i] = expiry
     const item = Array.isArray(value) && value.length === 1 ? value[0] : undefined
     if (!Buffer.isBuffer(item)) continue
@@ -213,22 +218,23 @@ export class Side {
     return true
   }
 
-  /** Keys per db over all primaries (INFO keyspace). */
-  async keyspace(): Promise<Map<number, number>> {
-    const out = new Map<number, number>()
+  /**
+   * Keys per db over all primaries, and the counters that move on any change (SideState): read
+   * before the comparison and again after the forward pass, one INFO per primary.
+   */
+  async state(): Promise<SideState> {
+    const replies: [string, string][] = []
     for (const node of this.primaries) {
-      const info = (await this.ask(node, ['INFO', 'keyspace'])) as Buffer | RespError
+      const info = (await this.ask(node, ['INFO'])) as Buffer | RespError
       if (info instanceof RespError)
-        throw new OperationError(`INFO keyspace refused on ${node.address}: ${info.message}`)
-      for (const [db, ks] of keyspace(info.toString())) {
-        out.set(db, (out.get(db) ?? 0) + ks.keys)
-      }
+        throw new OperationError(`INFO refused on ${node.address}: ${info.message}`)
+      replies.push([node.address, info.toString()])
     }
-    return out
+    return sideState(replies)
   }
 
   /**
-   * One command to one node before the comparison starts (INFO, the PEXPIRETIME probe): a node
+   * One command to one node outside the comparison (INFO, the PEXPIRETIME probe): a node
    * that does not answer within --timeout is a connect error naming it (exit 3), as one that
    * refuses the connection is — a proxy whose backend hangs after the handshake.
    */
@@ -363,27 +369,30 @@ export class Side {
 
   /**
    * Every key's string value (null for another type, or none) and its `ttlCommand` reply
-   * (PEXPIRETIME or PTTL). On a standalone, one MGET names them all (the server's cheapest read of
+   * (PEXPIRETIME or PTTL; none asked for without one: no key of the db has an expiry). On a standalone, one MGET names them all (the server's cheapest read of
    * many values: no reply array per key) and the expiries follow in the same write; an error reply
    * to that MGET stands for every key's value. On a cluster, key by key (readStringsPerKey).
    */
-  async readStrings(db: number, keys: Buffer[], ttlCommand: string): Promise<StringsAndExpiries> {
+  async readStrings(db: number, keys: Buffer[], ttlCommand?: string): Promise<StringsAndExpiries> {
     if (this.cluster || keys.length < 2) return readStringsPerKey(this, db, keys, ttlCommand)
     const n = keys.length
     const address = this.addressFor(keys[0])
-    const payload = Buffer.concat([encodeCommand(['MGET', ...keys]), encodeKeyCommands([ttlCommand], keys)])
+    const mget = encodeCommand(['MGET', ...keys])
+    const payload = ttlCommand ? Buffer.concat([mget, encodeKeyCommands([ttlCommand], keys)]) : mget
+    const replies = ttlCommand ? n + 1 : 1
     // --max-ops protects the server: an MGET of n keys costs it about what n reads do, so it is
     // counted as n commands, as the key-by-key reads of a cluster are.
-    await this.throttle(address, 2 * n)
+    await this.throttle(address, replies - 1 + n)
     // Read raw: the values are compared where they lie, no Buffer made per value.
     const conn = await this.conn(address, db)
-    const raw = await conn.sendRaw(payload, n + 1, this.stringSizes.hint(n, payload.length * 2))
-    this.stringSizes.learn(n, raw.offsets[n + 1])
+    const raw = await conn.sendRaw(payload, replies, this.stringSizes.hint(n, payload.length * 2))
+    this.stringSizes.learn(n, raw.offsets[replies])
     const start = new Int32Array(n)
     const end = new Int32Array(n)
     raw.bulkItems(0, n, start, end)
     const expiries = new Array<Reply>(n)
-    for (let i = 0; i < n; i++) expiries[i] = raw.integer(i + 1) ?? raw.reply(i + 1)
+    for (let i = 0; i < n; i++)
+      expiries[i] = ttlCommand ? (raw.integer(i + 1) ?? raw.reply(i + 1)) : NO_EXPIRY
     return { bytes: raw.bytes, start, end, expiries, release: () => raw.release() }
   }
 

@@ -5,6 +5,7 @@ import { ProgressTracker } from '../progress.js'
 import { compareKeys, difference, type CompareSettings } from './compare-keys.js'
 import type { Endpoints } from './logical.js'
 import type { KeyPage, Side } from './side.js'
+import { holdsNoExpiry, unchanged, type SideState } from './side-state.js'
 import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
 
 const CATEGORIES: DifferenceCategory[] = [
@@ -41,6 +42,8 @@ interface VerifyScope {
   targetDbs: Map<number, number>
   /** Keys per batch (one pipelined round per side). */
   batch: number
+  /** Each side's state before the comparison: what the reverse direction may be settled by. */
+  start: { source: SideState; target: SideState }
 }
 
 /**
@@ -52,6 +55,10 @@ export class VerifyRun {
   readonly forward: ProgressTracker
   readonly reverse: ProgressTracker
   private readonly candidates = new Map<string, Candidate>()
+  /** Keys the forward pass was given per pair (SCAN's pages, repeats included). */
+  private readonly scanned = new Map<DbPair, number>()
+  /** The pairs whose dbs held no key with an expiry on either side at the start. */
+  private readonly noExpiries: Set<DbPair>
   /** Target db -> the source dbs mapped onto it (none: every key there is extra). */
   private readonly reversePairs = new Map<number, number[]>()
   private lastEvent = 0
@@ -66,7 +73,15 @@ export class VerifyRun {
     private readonly settings: CompareSettings,
     private readonly options: VerifyOptions,
   ) {
-    const { pairs, sourceDbs, targetDbs } = scope
+    const { pairs, sourceDbs, targetDbs, start } = scope
+    this.noExpiries = new Set(
+      pairs.filter(
+        (p) =>
+          scope.mode === 'full' &&
+          holdsNoExpiry(start.source, p.source) &&
+          holdsNoExpiry(start.target, p.target),
+      ),
+    )
     const total = pairs.reduce((n, p) => n + (sourceDbs.get(p.source) ?? 0), 0)
     this.forward = new ProgressTracker('source -> target', 'keys', total)
     for (const p of pairs)
@@ -92,7 +107,9 @@ export class VerifyRun {
 
   /**
    * Both directions at once (unless --max-ops): the reverse scan (target keys the source lacks)
-   * costs little of either server, and run beside the forward one it adds no time of its own.
+   * costs little of either server, and run beside the forward one it adds no time of its own. A
+   * target db whose key count equals its source db's waits for the forward pass instead: when
+   * neither side changed meanwhile, the counts settle it without a scan (notSettled).
    */
   async compareBothWays(): Promise<void> {
     this.emit({ type: 'phase', phase: 'compare', detail: `${this.forward.total} source keys` })
@@ -108,25 +125,51 @@ export class VerifyRun {
         throw err
       })
     const forwardDone = stopping(this.forwardPass(stop.signal))
+    const countable = this.countableDbs()
+    const scanned = [...this.reversePairs.keys()].filter((db) => !countable.includes(db))
     // Under --max-ops each node's budget sets the pace, not round trips: the directions take turns,
     // each spending the whole budget.
     const reverseDone = stopping(
       this.options.maxOps
-        ? forwardDone.then(() => this.reversePass(stop.signal))
-        : this.reversePass(stop.signal),
+        ? forwardDone.then(() => this.reversePass(stop.signal, scanned))
+        : this.reversePass(stop.signal, scanned),
     )
+    const countedDone = stopping(forwardDone.then(() => this.afterForward(stop.signal, countable)))
     // Both settle before either failure is thrown: nothing left running against closed connections.
-    const results = await Promise.allSettled([forwardDone, reverseDone])
+    const results = await Promise.allSettled([forwardDone, reverseDone, countedDone])
     signal?.removeEventListener('abort', stopOnAbort)
     for (const r of results) if (r.status === 'rejected') throw r.reason
     this.firstPass = this.candidates.size
   }
 
-  /** Forward: every source key on the target. */
-  private async forwardPass(stop: AbortSignal): Promise<void> {
-    const { source, target, settings } = this
-    for (const pair of this.scope.pairs) {
+  /**
+   * What waits for the forward pass, on each side's state after it: the pairs compared without
+   * expiries whose dbs hold keys with one now are compared again, expiries asked; the target dbs
+   * the counts may settle are scanned only if they did not.
+   */
+  private async afterForward(stop: AbortSignal, countable: number[]): Promise<void> {
+    const { source, target } = this
+    const unasked = this.scope.pairs.filter((p) => this.noExpiries.has(p))
+    if (!countable.length && !unasked.length) return
+    const [sourceEnd, targetEnd] = await Promise.all([source.state(), target.state()])
+    const gained = unasked.filter(
+      (p) => !(holdsNoExpiry(sourceEnd, p.source) && holdsNoExpiry(targetEnd, p.target)),
+    )
+    if (gained.length) await this.forwardPass(stop, gained, true)
+    await this.reversePass(stop, this.notSettled(countable, sourceEnd, targetEnd))
+  }
+
+  /**
+   * Forward: every source key on the target. A pair whose dbs held no key with an expiry on either
+   * side at the start is compared without asking for expiries, unless `again` (they have some now).
+   * Keys compared `again` are not counted twice.
+   */
+  private async forwardPass(stop: AbortSignal, pairs = this.scope.pairs, again = false): Promise<void> {
+    const { source, target } = this
+    for (const pair of pairs) {
       const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
+      const settings =
+        this.noExpiries.has(pair) && !again ? { ...this.settings, noExpiries: true } : this.settings
       await Promise.all(
         source.primaries.map(async (node) => {
           // Several batches in flight per node: each needs one round trip per side (two for values whose payloads differ).
@@ -140,6 +183,8 @@ export class VerifyRun {
                 // Every difference holds its key as text: the page's bytes serve a later read.
                 page.release()
               }
+              if (again) return
+              this.scanned.set(pair, (this.scanned.get(pair) ?? 0) + page.count)
               this.forward.add(page.count)
               this.tick(this.forward)
             })
@@ -151,11 +196,52 @@ export class VerifyRun {
     this.emit(this.forward.snapshot())
   }
 
+  /**
+   * Target dbs whose keys the counts may account for (full mode): one source db maps to each, both
+   * had as many keys at the start, and both sides' primaries report their change counters.
+   */
+  private countableDbs(): number[] {
+    const { mode, sourceDbs, targetDbs, start } = this.scope
+    if (mode !== 'full' || start.source.changes === undefined || start.target.changes === undefined) return []
+    return [...this.reversePairs]
+      .filter(([db, from]) => from.length === 1 && sourceDbs.get(from[0]) === targetDbs.get(db))
+      .map(([db]) => db)
+  }
+
+  /**
+   * Of the `countable` target dbs, those the counts do not settle. A db is settled when nothing was
+   * written, expired, evicted or saved on either side during the forward pass (the change counters
+   * of every primary as at the start: both keyspaces held still), every key of its source db was
+   * scanned and found on it (no key missing in the target, none hidden from the scan: as many
+   * scanned as counted), and it holds as many keys as that source db: the source's keys are all on
+   * it, and there is room for no other. Otherwise it is scanned, as always.
+   */
+  private notSettled(countable: number[], sourceEnd: SideState, targetEnd: SideState): number[] {
+    const { start } = this.scope
+    const still = unchanged(start.source, sourceEnd) && unchanged(start.target, targetEnd)
+    const missing = new Set(
+      [...this.candidates.values()]
+        .filter((c) => c.diff.category === 'missing-in-target')
+        .map((c) => c.pair.target),
+    )
+    return countable.filter((db) => {
+      const keys = targetEnd.dbs.get(db)?.keys ?? 0
+      const pair = this.scope.pairs.find((p) => p.target === db)!
+      // Fewer keys scanned than counted: some were hidden (expired, not yet deleted: a paused server).
+      const seen = (this.scanned.get(pair) ?? 0) >= (start.source.dbs.get(pair.source)?.keys ?? 0)
+      const settled =
+        still && seen && !missing.has(db) && keys === (sourceEnd.dbs.get(pair.source)?.keys ?? 0)
+      if (settled) this.reverse.add(keys)
+      return !settled
+    })
+  }
+
   /** Reverse: target keys the source does not have. Target dbs no source db maps to are all extra. */
-  private async reversePass(stop: AbortSignal): Promise<void> {
+  private async reversePass(stop: AbortSignal, dbs: number[]): Promise<void> {
     if (this.scope.mode !== 'full') return
     const { target } = this
-    for (const [targetDb, sourceDbsFor] of this.reversePairs) {
+    for (const targetDb of dbs) {
+      const sourceDbsFor = this.reversePairs.get(targetDb)!
       if (target.cluster && targetDb !== 0) continue
       await Promise.all(
         target.primaries.map(async (node) => {

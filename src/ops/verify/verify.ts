@@ -2,12 +2,15 @@ import type { ConnectedTarget } from '../../connect/target.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallError } from '../../wire/stall-watch.js'
 import type { CompareSettings } from './compare-keys.js'
 import { Side } from './side.js'
+import type { SideState } from './side-state.js'
 import type { VerifyOptions, VerifyReport } from './types.js'
 import { VerifyRun } from './verify-run.js'
 import { mapDbs } from '../../data/keyspace/db-map.js'
 
 // Migrate finds it here too; it lives with the other keyspace facts.
 export { mapDbs }
+
+const keyCounts = (state: SideState) => new Map([...state.dbs].map(([db, c]) => [db, c.keys]))
 
 /**
  * `kvtop verify`: are two datasets the same, whatever the shapes (standalone, replicated, cluster,
@@ -43,14 +46,24 @@ export async function verifyDatasets(
   })
   stalls.addSource(() => [...source.watched(), ...target.watched()])
   try {
-    const [sourceDbs, targetDbs] = await Promise.all([source.keyspace(), target.keyspace()])
+    const [sourceState, targetState] = await Promise.all([source.state(), target.state()])
+    const sourceDbs = keyCounts(sourceState)
+    const targetDbs = keyCounts(targetState)
     if (mode !== 'quick')
       settings.absoluteTtl = (
         await Promise.all([source.hasAbsoluteExpiry(), target.hasAbsoluteExpiry()])
       ).every(Boolean)
     const pairs = mapDbs(sourceDbs, source, target, options.dbMap ?? new Map())
     const batch = options.batchKeys ?? 2000
-    const run = new VerifyRun(source, target, { mode, pairs, sourceDbs, targetDbs, batch }, settings, options)
+    const scope = {
+      mode,
+      pairs,
+      sourceDbs,
+      targetDbs,
+      batch,
+      start: { source: sourceState, target: targetState },
+    }
+    const run = new VerifyRun(source, target, scope, settings, options)
     await run.compareBothWays()
     await run.countDifferences()
     await run.recheck(Math.max(1, options.passes ?? 3))
