@@ -90,6 +90,9 @@ function readerThrough(copy: ReadBehindCopy, stream: SyncStream, progress: RawCo
     // The bytes go to the file as the server wrote them, and their CRC-64 is checked: values are
     // skipped by their lengths, not opened one by one (LZF, listpacks).
     validate: false,
+    // The records walked are done with before the next batch: the stream's chunks are joined into
+    // two buffers used in turn, not into a new one per chunk (a fresh buffer's pages cost a fault each).
+    reuseBuffers: true,
     leaveSourceOpen: stream.format === 'eof',
     ...(stream.format === 'length' ? { size: stream.length } : {}),
   })

@@ -140,15 +140,12 @@ async function askExists(
   watchPipeline(stallWatch, pipeline)
   const routing = entryRouting(pipeline, target.topology.mode === 'cluster', targetDb, -1)
   try {
-    for await (const batch of RdbReader.fromFile(path, {
-      verifyChecksum: false,
-      reuseBuffers: true,
-    }).batches()) {
-      let wait: Promise<void> | undefined
-      const now = Date.now()
-      for (const rec of batch) {
-        if (rec.kind !== 'entry') continue
-        if (rec.expireAt !== undefined && rec.expireAt <= now) continue
+    let wait: Promise<void> | undefined
+    let now = Date.now()
+    await RdbReader.fromFile(path, { verifyChecksum: false, reuseBuffers: true }).eachRecord(
+      (rec) => {
+        if (rec.kind !== 'entry') return
+        if (rec.expireAt !== undefined && rec.expireAt <= now) return
         const slot = routing.slotFor(rec)
         const b = pipeline.batchFor(slot)
         b.begin()
@@ -158,9 +155,13 @@ async function askExists(
         else b.bulk(rec.key)
         b.end(rec.offset)
         wait = pipeline.written(slot) ?? wait
-      }
-      if (wait) await wait
-    }
+      },
+      async () => {
+        if (wait) await wait
+        wait = undefined
+        now = Date.now()
+      },
+    )
     await pipeline.flush()
   } catch (err) {
     throw stallWatch.error ?? fileError(path, err)

@@ -1,6 +1,6 @@
 import type { ConnectedTarget } from '../../connect/target.js'
 import { escapeBytes } from '../../data/escape.js'
-import { keyAtOffset, RdbReader } from '../../data/rdb/reader.js'
+import { keyAtOffset, RdbReader, type RdbEntry } from '../../data/rdb/reader.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { classifyReply } from '../../wire/classify.js'
 import { RoutedPipeline } from '../../wire/routed-pipeline.js'
@@ -25,6 +25,19 @@ const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000, 5000]
  */
 const BATCH_BYTES = 256 * 1024
 const WINDOW = 8
+
+/** Where a pass over the file is: the time keys are judged expired by, the writes to wait for, the back-off. */
+interface SendPass {
+  /** Only the keys at these file offsets (a retry), or every key. */
+  only: ReadonlySet<number> | undefined
+  /** ms since the epoch, taken once per chunk. */
+  now: number
+  /** A node's window is full: wait for this before reading on. */
+  wait: Promise<void> | undefined
+  /** Keys refused for now when the last chunk ended, and the pause that followed. */
+  refusedSoFar: number
+  pause: number
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
@@ -136,52 +149,63 @@ export class KeyWriter {
   }
 
   /**
-   * One pass over the file: every key, or (`only`) the keys at these offsets again. While the
-   * target refuses keys for now, the pass slows down (a growing pause between batches) rather than
-   * flood a node that is out of memory or loading.
+   * One pass over the file: every key, or (`only`) the keys at these offsets again. Keys are encoded
+   * as the reader parses them (no array of a chunk's entries); after each chunk, the pass waits for
+   * the nodes to take more. While the target refuses keys for now, the pass slows down (a growing
+   * pause between chunks) rather than flood a node that is out of memory or loading.
    */
   private async sendFile(only?: ReadonlySet<number>): Promise<void> {
-    const { pipeline, plan, report, tracker } = this
-    const reader = RdbReader.fromFile(plan.path, { verifyChecksum: false, reuseBuffers: true })
-    let refusedSoFar = this.retry.size
-    let pause = 0
-    for await (const batch of reader.batches()) {
-      if (this.options.signal?.aborted) break
-      const t = this.now()
-      let wait: Promise<void> | undefined
-      for (const rec of batch) {
-        if (rec.kind !== 'entry') continue
-        if (only && !only.has(rec.offset)) continue
-        const expired = rec.expireAt !== undefined && rec.expireAt <= t
-        if (expired) report.expired++
-        // An expired key is not sent; with --replace the target's copy of it goes, as RESTORE ...
-        // REPLACE with a past ABSTTL would have it.
-        if (expired && !this.replace) continue
-        const slot = this.routing.slotFor(rec)
-        const label = plan.labels.get(rec.rdbType)
-        if (expired) encodeDel(pipeline.batchFor(slot), rec)
-        else if (label !== undefined) encodeRestore(pipeline.batchFor(slot), rec, label, this.replace)
-        else {
-          if (!only) report.rebuilt++
-          const problem = encodeRebuild(pipeline.batchFor(slot), rec, this.replace, plan.rebuildOptions)
-          if (problem) this.failed(problem, rec.offset)
-        }
-        if (!only) this.sent++
-        wait = pipeline.written(slot) ?? wait
-      }
-      if (wait) await wait
-      if (this.retry.size > refusedSoFar) {
-        refusedSoFar = this.retry.size
-        pause = Math.min(pause ? pause * 2 : 50, 2000)
-        await sleep(pause)
-      } else pause = 0
-      if (tracker.done < this.sent) tracker.add(this.sent - tracker.done)
-      if (t - this.lastEmit > 250) {
-        this.lastEmit = t
-        this.context.emit(tracker.snapshot())
-      }
+    if (this.options.signal?.aborted) return
+    const reader = RdbReader.fromFile(this.plan.path, { verifyChecksum: false, reuseBuffers: true })
+    const pass: SendPass = { only, now: this.now(), wait: undefined, refusedSoFar: this.retry.size, pause: 0 }
+    await reader.eachRecord(
+      (rec) => {
+        if (rec.kind === 'entry') this.sendEntry(rec, pass)
+      },
+      () => this.afterChunk(pass),
+    )
+    await this.pipeline.flush()
+  }
+
+  /** One key into its node's batch: RESTORE, a rebuild block, or DEL for a key expired in the file (with --replace). */
+  private sendEntry(rec: RdbEntry, pass: SendPass): void {
+    const { pipeline, plan, report } = this
+    if (pass.only && !pass.only.has(rec.offset)) return
+    const expired = rec.expireAt !== undefined && rec.expireAt <= pass.now
+    if (expired) report.expired++
+    // An expired key is not sent; with --replace the target's copy of it goes, as RESTORE ...
+    // REPLACE with a past ABSTTL would have it.
+    if (expired && !this.replace) return
+    const slot = this.routing.slotFor(rec)
+    const label = plan.labels.get(rec.rdbType)
+    if (expired) encodeDel(pipeline.batchFor(slot), rec)
+    else if (label !== undefined) encodeRestore(pipeline.batchFor(slot), rec, label, this.replace)
+    else {
+      if (!pass.only) report.rebuilt++
+      const problem = encodeRebuild(pipeline.batchFor(slot), rec, this.replace, plan.rebuildOptions)
+      if (problem) this.failed(problem, rec.offset)
     }
-    await pipeline.flush()
+    if (!pass.only) this.sent++
+    pass.wait = pipeline.written(slot) ?? pass.wait
+  }
+
+  /** After a chunk of the file: wait for the nodes, slow down while keys are refused for now, report progress. */
+  private async afterChunk(pass: SendPass): Promise<'stop' | void> {
+    const { tracker } = this
+    if (pass.wait) await pass.wait
+    pass.wait = undefined
+    if (this.retry.size > pass.refusedSoFar) {
+      pass.refusedSoFar = this.retry.size
+      pass.pause = Math.min(pass.pause ? pass.pause * 2 : 50, 2000)
+      await sleep(pass.pause)
+    } else pass.pause = 0
+    if (tracker.done < this.sent) tracker.add(this.sent - tracker.done)
+    if (pass.now - this.lastEmit > 250) {
+      this.lastEmit = pass.now
+      this.context.emit(tracker.snapshot())
+    }
+    if (this.options.signal?.aborted) return 'stop'
+    pass.now = this.now()
   }
 
   private failed(message: string, offset: number): void {

@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { copyFileSync, mkdtempSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -110,5 +111,53 @@ describe('snapshot restore: the target refuses keys', () => {
     )
     expect(warnings.filter((w) => /for now/.test(w))).toEqual([])
     expect(await admin.dbsize()).toBe(1500)
+  })
+
+  it('interrupted mid-pass: stops after the chunk under way, every key it counts is on the target byte for byte', async () => {
+    // Values that do not compress (the others above do: one byte repeated), keys with CR LF, NUL
+    // and invalid UTF-8: a 3 MB file, read a megabyte at a time.
+    const value = () => Buffer.concat([Buffer.from([0xff, 0x0d, 0x0a, 0x00]), randomBytes(1020)])
+    const sent = new Map<string, Buffer>()
+    for (let i = 0; i < KEYS; i += 500) {
+      const pipe = admin.pipeline()
+      for (let j = i; j < i + 500; j++) {
+        const key = Buffer.concat([Buffer.from(`r:${j}:`), Buffer.from([0xc3, 0x28, 0x0d, 0x0a, 0x00])])
+        sent.set(key.toString('hex'), value())
+        pipe.set(key, sent.get(key.toString('hex'))!)
+      }
+      await pipe.exec()
+    }
+    const random = join(dir, 'random.rdb')
+    const [, serverDir] = (await admin.config('GET', 'dir')) as string[]
+    const [, dbfilename] = (await admin.config('GET', 'dbfilename')) as string[]
+    await admin.call('SAVE')
+    copyFileSync(join(serverDir, dbfilename), random)
+    expect(statSync(random).size).toBeGreaterThan(3_000_000)
+    await admin.flushall()
+
+    const abort = new AbortController()
+    // A clock a second ahead at each look: progress is reported after every chunk.
+    let clock = Date.now()
+    const deployment = await Deployment.connect({ url: sb.url }, { probe: true })
+    const err = await restoreSnapshot(deployment, random, {
+      signal: abort.signal,
+      now: () => (clock += 1000),
+      // The first progress of the keys comes after the file's first chunk has been sent.
+      onEvent: (e) => {
+        if (e.type === 'progress' && e.task === 'restore' && Number(e.done) > 0) abort.abort()
+      },
+    })
+      .catch((e: unknown) => e)
+      .finally(() => deployment.close())
+    expect(err).toBeInstanceOf(OperationError)
+    const m = /^interrupted after (\d+) of 3000 keys$/.exec((err as Error).message)
+    expect(m, (err as Error).message).not.toBeNull()
+    const restored = Number(m![1])
+    expect(restored).toBeGreaterThan(0)
+    expect(restored).toBeLessThan(KEYS)
+    expect(await admin.dbsize()).toBe(restored)
+    const keys = await admin.keysBuffer('*')
+    const values = await admin.mgetBuffer(...keys)
+    keys.forEach((key, i) => expect(values[i]).toEqual(sent.get(key.toString('hex'))))
   })
 })
