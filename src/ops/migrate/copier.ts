@@ -12,6 +12,7 @@ import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { keySlot, keySlotOf, RoutedPipeline } from '../../wire/routed-pipeline.js'
 import { copyLogical, readHeads, type StreamSupport } from './logical-copy.js'
+import { SourcePace } from './source-pace.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /**
@@ -185,9 +186,9 @@ export class NodeCopier implements WriteOwner {
   private readonly redirectConns = new Map<string, Promise<RawRespConnection>>()
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
-  private baselineMs: number | undefined
+  /** How fast the source answers this copier's reads on `conn`: when to back off. */
+  private readonly pace = new SourcePace()
   private warnedStreams = 0
-  private backedOff = false
   /** Keys refused for now, by latin1 form, with the page they hold open. */
   private readonly retries = new Map<string, { key: Buffer; page?: Page }>()
   private refusingSince = 0
@@ -319,7 +320,10 @@ export class NodeCopier implements WriteOwner {
     if (!keys.length) return
     if (this.o.mode === 'logical') return this.logical(keys, pageOf, on)
     const replies = await this.read(this.conn, keys, false, on.timed)
-    await this.write(this.address, keys, replies, pageOf, on, 0)
+    const written = this.write(this.address, keys, replies, pageOf, on, 0)
+    // Its writes are queued: the source's answer to the next read on conn waits on it no longer.
+    this.pace.handled()
+    await written
   }
 
   /** Queue the writes of keys read from `from`; keys it redirected are read where it says. */
@@ -411,7 +415,10 @@ export class NodeCopier implements WriteOwner {
     })
   }
 
-  /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
+  /**
+   * Expiry and DUMP of each key. `timed` (reads on `conn` only) gets how long the source took to
+   * answer them (SourcePace.took: not the wait behind this copier's earlier reads, nor throttling).
+   */
   private async read(
     conn: RawRespConnection,
     keys: Buffer[],
@@ -424,7 +431,7 @@ export class NodeCopier implements WriteOwner {
     // ASKING holds for the next command only: one before each read of a slot being imported.
     const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
     const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
-    timed?.(performance.now() - started)
+    if (timed) timed(this.pace.took(started))
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
 
@@ -442,7 +449,7 @@ export class NodeCopier implements WriteOwner {
     // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
     // the checkpoint) does not wait for the next pages.
     this.o.writer.pipeline.sendQueued()
-    if (keys.length && this.o.mode !== 'logical') await this.backOff(ms / keys.length)
+    if (keys.length && this.o.mode !== 'logical') await this.backOff(ms, keys.length)
     page.sealed = true
     if (acknowledged(page)) this.advance()
   }
@@ -598,16 +605,14 @@ export class NodeCopier implements WriteOwner {
   }
 
   /** Slow down when the source's answers slow down: the migration must not become the incident. */
-  private async backOff(msPerKey: number): Promise<void> {
-    if (this.baselineMs === undefined || msPerKey < this.baselineMs)
-      this.baselineMs = Math.max(msPerKey, 0.005)
-    if (msPerKey > this.baselineMs * 8 && msPerKey > 0.2) {
-      if (!this.backedOff) {
-        this.backedOff = true
-        this.o.onWarning(`${this.o.node.address} answers slower (${msPerKey.toFixed(2)} ms/key): backing off`)
-      }
-      await sleep(Math.min(1000, msPerKey * 100))
-    } else this.backedOff = false
+  private async backOff(ms: number, keys: number): Promise<void> {
+    const slower = this.pace.read(ms, keys)
+    if (!slower) return
+    if (slower.first)
+      this.o.onWarning(
+        `${this.o.node.address} answers slower (${slower.msPerKey.toFixed(2)} ms/key): backing off`,
+      )
+    await sleep(slower.pauseMs)
   }
 }
 
