@@ -1,8 +1,6 @@
 import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
-import type { RdbEntry } from '../../data/rdb/reader.js'
-import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
@@ -10,9 +8,9 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
-import { keySlot, keySlotOf, RoutedPipeline } from '../../wire/routed-pipeline.js'
-import { copyLogical, readHeads, type StreamSupport } from './logical-copy.js'
+import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
 import { SourcePace } from './source-pace.js'
+import type { StreamSupport } from './stream-support.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /**
@@ -77,20 +75,6 @@ export class TargetWriter {
     // The target was checked empty (or --replace given) before the copy: every key there is ours.
     b.restore(key, ttl, payload, { replace: true, absolute })
     return this.queued(b, slot, tag)
-  }
-
-  /**
-   * An RDB entry (a replication snapshot's key) as RESTORE ... REPLACE [ABSTTL], its payload written
-   * straight from the reader's buffer (the encoder snapshot restore uses).
-   */
-  restoreEntry(e: RdbEntry, label: number, page: Page, owner: WriteOwner): Promise<void> | undefined {
-    const slot = e.keyIsPlain ? keySlotOf(e.buf, e.keyStart, e.keyEnd) : keySlot(e.key)
-    const b = this.pipeline.batchFor(slot)
-    b.begin()
-    writeRestoreCommand(b, e, label, { replace: true, lruLfu: false })
-    page.pending++
-    b.end({ key: e.key, page, owner })
-    return this.pipeline.writtenTo(slot, b)
   }
 
   /** Any command about `key` (the logical copy's writes, DEL), routed by the key's slot. */
@@ -573,6 +557,7 @@ export class NodeCopier implements WriteOwner {
           { resumable: true },
         )
       await this.limiter.take(todo.length * 4, this.o.signal)
+      const { copyLogical, readHeads } = await import('./logical-copy.js')
       const heads = await readHeads(this.conn, todo, this.o.absoluteTtl, this.address)
       const r = await copyLogical(
         this.conn,
