@@ -44,6 +44,10 @@ export interface Page {
   onAcked: () => void
 }
 
+/** RESTORE's options: the target was checked empty (or --replace given) before the copy. */
+const REPLACE = { replace: true, absolute: false }
+const REPLACE_ABSTTL = { replace: true, absolute: true }
+
 /** A page whose every write the target acknowledged: the cursor may move past it. */
 export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
 
@@ -73,7 +77,7 @@ export class TargetWriter {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
     // The target was checked empty (or --replace given) before the copy: every key there is ours.
-    b.restore(key, ttl, payload, { replace: true, absolute })
+    b.restore(key, ttl, payload, absolute ? REPLACE_ABSTTL : REPLACE)
     return this.queued(b, slot, tag)
   }
 
@@ -88,7 +92,7 @@ export class TargetWriter {
   private queued(b: ReturnType<RoutedPipeline<Tag>['batchFor']>, slot: number, tag: Tag) {
     if (tag.page) tag.page.pending++
     b.end(tag)
-    return this.pipeline.written(slot)
+    return this.pipeline.writtenTo(slot, b)
   }
 
   private onReply(reply: Reply, tag: Tag): void {
@@ -322,23 +326,31 @@ export class NodeCopier implements WriteOwner {
     let bytes = 0
     let copied = 0
     let wait: Promise<void> | undefined
-    const redirected = new Map<string, { address: string; ask: boolean; keys: Buffer[] }>()
-    keys.forEach((key, i) => {
-      const value = this.dumped(from, replies[2 * i], replies[2 * i + 1])
-      if (value === 'gone') return on.onGone(key)
-      if ('retry' in value) return this.retry(key, pageOf(key), value.retry)
-      if ('redirect' in value) {
-        const { kind, address } = value.redirect
-        const id = `${kind} ${address}`
-        if (!redirected.has(id)) redirected.set(id, { address, ask: kind === 'ASK', keys: [] })
-        redirected.get(id)!.keys.push(key)
-        return
+    const redirected = new Map<string, Redirected>()
+    const absolute = this.o.absoluteTtl
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const ttl = replies[2 * i]
+      const dump = replies[2 * i + 1]
+      let payload: Buffer | undefined
+      let expiry = 0
+      if (dump instanceof Buffer && typeof ttl === 'number' && ttl !== -2) {
+        // The usual replies (a payload and an expiry): nothing allocated for them but the write's tag.
+        payload = dump
+        expiry = toTtl(ttl, absolute)
+      } else {
+        const value = this.dumped(from, ttl, dump)
+        if (value === 'gone') on.onGone(key)
+        else if ('retry' in value) this.retry(key, pageOf(key), value.retry)
+        else if ('redirect' in value) redirectedKey(redirected, value.redirect, key)
+        else ({ payload, ttl: expiry } = value)
       }
-      bytes += value.payload.length
+      if (!payload) continue
+      bytes += payload.length
       copied++
-      const tag = { key, page: pageOf(key), owner: this }
-      wait = this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, tag) ?? wait
-    })
+      wait =
+        this.o.writer.restore(key, expiry, absolute, payload, { key, page: pageOf(key), owner: this }) ?? wait
+    }
     on.onCopied(copied, bytes)
     if (!redirected.size) {
       if (wait) await wait
@@ -375,9 +387,12 @@ export class NodeCopier implements WriteOwner {
     return c
   }
 
-  /** One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not. */
+  /**
+   * One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not
+   * (write() takes the usual replies, a payload and an expiry, without asking).
+   */
   private dumped(from: string, ttl: Reply, dump: Reply): Dumped {
-    // The DUMP reply's error first, then the expiry's; nothing allocated for the usual replies.
+    // The DUMP reply's error first, then the expiry's.
     if (dump instanceof RespError) return this.readRefused(from, 'DUMP', dump)
     if (ttl instanceof RespError)
       return this.readRefused(from, this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', ttl)
@@ -599,6 +614,24 @@ export class NodeCopier implements WriteOwner {
       )
     await sleep(slower.pauseMs)
   }
+}
+
+/** Keys a source node redirected to one node (MOVED, or ASK: read there after ASKING). */
+interface Redirected {
+  address: string
+  ask: boolean
+  keys: Buffer[]
+}
+
+function redirectedKey(
+  redirected: Map<string, Redirected>,
+  to: { kind: 'MOVED' | 'ASK'; address: string },
+  key: Buffer,
+): void {
+  const id = `${to.kind} ${to.address}`
+  let group = redirected.get(id)
+  if (!group) redirected.set(id, (group = { address: to.address, ask: to.kind === 'ASK', keys: [] }))
+  group.keys.push(key)
 }
 
 /** `MOVED 3999 10.0.0.5:6379` -> `10.0.0.5:6379` as the cluster names it (IPv6 in brackets). */
