@@ -1,8 +1,6 @@
 import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
-import type { RdbEntry } from '../../data/rdb/reader.js'
-import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
@@ -10,8 +8,9 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
-import { keySlot, keySlotOf, RoutedPipeline } from '../../wire/routed-pipeline.js'
-import { copyLogical, readHeads, type StreamSupport } from './logical-copy.js'
+import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
+import { SourcePace } from './source-pace.js'
+import type { StreamSupport } from './stream-support.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /**
@@ -45,6 +44,10 @@ export interface Page {
   onAcked: () => void
 }
 
+/** RESTORE's options: the target was checked empty (or --replace given) before the copy. */
+const REPLACE = { replace: true, absolute: false }
+const REPLACE_ABSTTL = { replace: true, absolute: true }
+
 /** A page whose every write the target acknowledged: the cursor may move past it. */
 export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
 
@@ -74,22 +77,8 @@ export class TargetWriter {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
     // The target was checked empty (or --replace given) before the copy: every key there is ours.
-    b.restore(key, ttl, payload, { replace: true, absolute })
+    b.restore(key, ttl, payload, absolute ? REPLACE_ABSTTL : REPLACE)
     return this.queued(b, slot, tag)
-  }
-
-  /**
-   * An RDB entry (a replication snapshot's key) as RESTORE ... REPLACE [ABSTTL], its payload written
-   * straight from the reader's buffer (the encoder snapshot restore uses).
-   */
-  restoreEntry(e: RdbEntry, label: number, page: Page, owner: WriteOwner): Promise<void> | undefined {
-    const slot = e.keyIsPlain ? keySlotOf(e.buf, e.keyStart, e.keyEnd) : keySlot(e.key)
-    const b = this.pipeline.batchFor(slot)
-    b.begin()
-    writeRestoreCommand(b, e, label, { replace: true, lruLfu: false })
-    page.pending++
-    b.end({ key: e.key, page, owner })
-    return this.pipeline.writtenTo(slot, b)
   }
 
   /** Any command about `key` (the logical copy's writes, DEL), routed by the key's slot. */
@@ -103,7 +92,7 @@ export class TargetWriter {
   private queued(b: ReturnType<RoutedPipeline<Tag>['batchFor']>, slot: number, tag: Tag) {
     if (tag.page) tag.page.pending++
     b.end(tag)
-    return this.pipeline.written(slot)
+    return this.pipeline.writtenTo(slot, b)
   }
 
   private onReply(reply: Reply, tag: Tag): void {
@@ -185,9 +174,9 @@ export class NodeCopier implements WriteOwner {
   private readonly redirectConns = new Map<string, Promise<RawRespConnection>>()
   private readonly limiter: RateLimiter
   private readonly pages: Page[] = []
-  private baselineMs: number | undefined
+  /** How fast the source answers this copier's reads on `conn`: when to back off. */
+  private readonly pace = new SourcePace()
   private warnedStreams = 0
-  private backedOff = false
   /** Keys refused for now, by latin1 form, with the page they hold open. */
   private readonly retries = new Map<string, { key: Buffer; page?: Page }>()
   private refusingSince = 0
@@ -319,7 +308,10 @@ export class NodeCopier implements WriteOwner {
     if (!keys.length) return
     if (this.o.mode === 'logical') return this.logical(keys, pageOf, on)
     const replies = await this.read(this.conn, keys, false, on.timed)
-    await this.write(this.address, keys, replies, pageOf, on, 0)
+    const written = this.write(this.address, keys, replies, pageOf, on, 0)
+    // Its writes are queued: the source's answer to the next read on conn waits on it no longer.
+    this.pace.handled()
+    await written
   }
 
   /** Queue the writes of keys read from `from`; keys it redirected are read where it says. */
@@ -334,23 +326,31 @@ export class NodeCopier implements WriteOwner {
     let bytes = 0
     let copied = 0
     let wait: Promise<void> | undefined
-    const redirected = new Map<string, { address: string; ask: boolean; keys: Buffer[] }>()
-    keys.forEach((key, i) => {
-      const value = this.dumped(from, replies[2 * i], replies[2 * i + 1])
-      if (value === 'gone') return on.onGone(key)
-      if ('retry' in value) return this.retry(key, pageOf(key), value.retry)
-      if ('redirect' in value) {
-        const { kind, address } = value.redirect
-        const id = `${kind} ${address}`
-        if (!redirected.has(id)) redirected.set(id, { address, ask: kind === 'ASK', keys: [] })
-        redirected.get(id)!.keys.push(key)
-        return
+    const redirected = new Map<string, Redirected>()
+    const absolute = this.o.absoluteTtl
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const ttl = replies[2 * i]
+      const dump = replies[2 * i + 1]
+      let payload: Buffer | undefined
+      let expiry = 0
+      if (dump instanceof Buffer && typeof ttl === 'number' && ttl !== -2) {
+        // The usual replies (a payload and an expiry): nothing allocated for them but the write's tag.
+        payload = dump
+        expiry = toTtl(ttl, absolute)
+      } else {
+        const value = this.dumped(from, ttl, dump)
+        if (value === 'gone') on.onGone(key)
+        else if ('retry' in value) this.retry(key, pageOf(key), value.retry)
+        else if ('redirect' in value) redirectedKey(redirected, value.redirect, key)
+        else ({ payload, ttl: expiry } = value)
       }
-      bytes += value.payload.length
+      if (!payload) continue
+      bytes += payload.length
       copied++
-      const tag = { key, page: pageOf(key), owner: this }
-      wait = this.o.writer.restore(key, value.ttl, this.o.absoluteTtl, value.payload, tag) ?? wait
-    })
+      wait =
+        this.o.writer.restore(key, expiry, absolute, payload, { key, page: pageOf(key), owner: this }) ?? wait
+    }
     on.onCopied(copied, bytes)
     if (!redirected.size) {
       if (wait) await wait
@@ -387,9 +387,12 @@ export class NodeCopier implements WriteOwner {
     return c
   }
 
-  /** One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not. */
+  /**
+   * One key's expiry and DUMP replies: the payload and the TTL to restore it with, or why not
+   * (write() takes the usual replies, a payload and an expiry, without asking).
+   */
   private dumped(from: string, ttl: Reply, dump: Reply): Dumped {
-    // The DUMP reply's error first, then the expiry's; nothing allocated for the usual replies.
+    // The DUMP reply's error first, then the expiry's.
     if (dump instanceof RespError) return this.readRefused(from, 'DUMP', dump)
     if (ttl instanceof RespError)
       return this.readRefused(from, this.o.absoluteTtl ? 'PEXPIRETIME' : 'PTTL', ttl)
@@ -411,7 +414,10 @@ export class NodeCopier implements WriteOwner {
     })
   }
 
-  /** Expiry and DUMP of each key; `timed` gets the round trip's duration (throttling not included). */
+  /**
+   * Expiry and DUMP of each key. `timed` (reads on `conn` only) gets how long the source took to
+   * answer them (SourcePace.took: not the wait behind this copier's earlier reads, nor throttling).
+   */
   private async read(
     conn: RawRespConnection,
     keys: Buffer[],
@@ -424,7 +430,7 @@ export class NodeCopier implements WriteOwner {
     // ASKING holds for the next command only: one before each read of a slot being imported.
     const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
     const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
-    timed?.(performance.now() - started)
+    if (timed) timed(this.pace.took(started))
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
 
@@ -442,7 +448,7 @@ export class NodeCopier implements WriteOwner {
     // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
     // the checkpoint) does not wait for the next pages.
     this.o.writer.pipeline.sendQueued()
-    if (keys.length && this.o.mode !== 'logical') await this.backOff(ms / keys.length)
+    if (keys.length && this.o.mode !== 'logical') await this.backOff(ms, keys.length)
     page.sealed = true
     if (acknowledged(page)) this.advance()
   }
@@ -566,6 +572,7 @@ export class NodeCopier implements WriteOwner {
           { resumable: true },
         )
       await this.limiter.take(todo.length * 4, this.o.signal)
+      const { copyLogical, readHeads } = await import('./logical-copy.js')
       const heads = await readHeads(this.conn, todo, this.o.absoluteTtl, this.address)
       const r = await copyLogical(
         this.conn,
@@ -598,17 +605,33 @@ export class NodeCopier implements WriteOwner {
   }
 
   /** Slow down when the source's answers slow down: the migration must not become the incident. */
-  private async backOff(msPerKey: number): Promise<void> {
-    if (this.baselineMs === undefined || msPerKey < this.baselineMs)
-      this.baselineMs = Math.max(msPerKey, 0.005)
-    if (msPerKey > this.baselineMs * 8 && msPerKey > 0.2) {
-      if (!this.backedOff) {
-        this.backedOff = true
-        this.o.onWarning(`${this.o.node.address} answers slower (${msPerKey.toFixed(2)} ms/key): backing off`)
-      }
-      await sleep(Math.min(1000, msPerKey * 100))
-    } else this.backedOff = false
+  private async backOff(ms: number, keys: number): Promise<void> {
+    const slower = this.pace.read(ms, keys)
+    if (!slower) return
+    if (slower.first)
+      this.o.onWarning(
+        `${this.o.node.address} answers slower (${slower.msPerKey.toFixed(2)} ms/key): backing off`,
+      )
+    await sleep(slower.pauseMs)
   }
+}
+
+/** Keys a source node redirected to one node (MOVED, or ASK: read there after ASKING). */
+interface Redirected {
+  address: string
+  ask: boolean
+  keys: Buffer[]
+}
+
+function redirectedKey(
+  redirected: Map<string, Redirected>,
+  to: { kind: 'MOVED' | 'ASK'; address: string },
+  key: Buffer,
+): void {
+  const id = `${to.kind} ${to.address}`
+  let group = redirected.get(id)
+  if (!group) redirected.set(id, (group = { address: to.address, ask: to.kind === 'ASK', keys: [] }))
+  group.keys.push(key)
 }
 
 /** `MOVED 3999 10.0.0.5:6379` -> `10.0.0.5:6379` as the cluster names it (IPv6 in brackets). */

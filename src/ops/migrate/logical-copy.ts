@@ -3,9 +3,9 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply } from '../../wire/classify.js'
-import { versionAtLeast } from '../../connect/capabilities.js'
 import { escapeBytes } from '../../data/escape.js'
 import { compareStreamIds, nextStreamId } from '../verify/logical.js'
+import { FULL_STREAM_SUPPORT, type StreamSupport } from './stream-support.js'
 
 /**
  * `migrate run --mode logical`: values rebuilt with type commands instead of DUMP/RESTORE, for a
@@ -252,22 +252,6 @@ async function copyBig(
     default:
       return copied
   }
-}
-
-/** What the target can rebuild of a stream beyond its entries and groups. */
-export interface StreamSupport {
-  /** XSETID ... ENTRIESADDED / MAXDELETEDID and XGROUP CREATE ... ENTRIESREAD (Redis 7.0+, Valkey). */
-  metadata: boolean
-  /** XGROUP CREATECONSUMER and XTRIM MINID (Redis 6.2+, Valkey). */
-  createConsumer: boolean
-}
-
-const FULL_STREAM_SUPPORT: StreamSupport = { metadata: true, createConsumer: true }
-
-/** What a target of this engine and version can rebuild (unknown: a current server is assumed). */
-export function streamSupport(engine: string | undefined, version: string | undefined): StreamSupport {
-  if (engine === 'valkey' || !version || version === 'unknown') return FULL_STREAM_SUPPORT
-  return { metadata: versionAtLeast(version, '7.0.0'), createConsumer: versionAtLeast(version, '6.2.0') }
 }
 
 interface LogicalOptions {

@@ -1,5 +1,5 @@
 import type { Deployment } from '../../connect/deployment.js'
-import { openSyncStream, type SyncStream } from '../../data/replication/sync-stream.js'
+import type { SyncStream } from '../../data/replication/sync-stream.js'
 import { KvtopError, UsageError } from '../../errors.js'
 import type { Shard } from './shards.js'
 import type { CopyMode, MigrateOptions, ReadMethod } from './types.js'
@@ -56,6 +56,7 @@ export async function chooseRead(
   if (o.options.maxOps !== undefined)
     return { read: 'scan', reason: '--max-ops cannot pace a SYNC', streams: none }
   const todo = shards.filter((s) => !o.done(s))
+  const { openSyncStream } = await import('../../data/replication/sync-stream.js')
   const opened = await Promise.allSettled(
     todo.map((s) => openSyncStream(source.spec, s.node, { stallTimeoutMs: o.stallTimeoutMs })),
   )

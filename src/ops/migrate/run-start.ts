@@ -4,11 +4,10 @@ import type { ConnectionInput } from '../../connect/options.js'
 import { UsageError } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
-import type { Side } from '../verify/side.js'
-import { mapDbs } from '../verify/verify.js'
-import { ChangeFeeds } from './change-feeds.js'
+import { mapDbs } from '../../data/keyspace/db-map.js'
+import type { ChangeFeeds } from './change-feeds.js'
 import { checkResumeDeployments, dbMapText, restartChangedShards, type IdentityNow } from './checkpoint.js'
-import { chooseMode, dumpCompatibility } from './preflight.js'
+import { chooseMode, dumpCompatibility } from './copy-mode.js'
 import { chooseRead, type ReadChoice } from './read-method.js'
 import { identityOf, keyspaceOf, readShards, refuseOpenSlots, rereadReplid, type Shard } from './shards.js'
 import { CHECKPOINT_VERSION, type Checkpoint, type CopyMode, type MigrateOptions } from './types.js'
@@ -80,7 +79,9 @@ export class RunStart {
 
     // --live: notifications of every class must reach kvtop, and the subscriptions start before the scan.
     const feeds = options.live
-      ? await ChangeFeeds.subscribe(
+      ? await (
+          await import('./change-feeds.js')
+        ).ChangeFeeds.subscribe(
           source,
           sides.shards,
           sides.pairs.map((p) => p.source),
@@ -148,7 +149,7 @@ export class RunStart {
     if (failed) throw failed.reason
     const shards = (checks[3] as PromiseFulfilledResult<Shard[]>).value
     const [sourceId, targetId] = await Promise.all([identityOf(source, shards), identityOf(target)])
-    const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' }) as Side
+    const cluster = (d: Deployment) => ({ cluster: d.topology.mode === 'cluster' })
     const sourceKeyspaces = shards.map((s) => s.keyspace)
     const sourceDbs = new Map<number, number>()
     for (const ks of sourceKeyspaces)

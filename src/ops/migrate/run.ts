@@ -3,15 +3,14 @@ import { KvtopError, OperationError, errorMessage } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
 import type { OperationContext } from '../context.js'
 import type { ProgressTracker } from '../progress.js'
-import { verifyDatasets } from '../verify/verify.js'
 import type { ChangeFeeds } from './change-feeds.js'
 import { restartChangedShards, saveCheckpoint } from './checkpoint.js'
 import { NodeCopier, TargetWriter } from './copier.js'
-import { streamSupport } from './logical-copy.js'
+import { streamSupport } from './stream-support.js'
 import { migrationReport } from './report.js'
 import { RunStart, type Prepared } from './run-start.js'
 import type { Shard } from './shards.js'
-import { copyFromSync, type SyncLane } from './sync-bulk.js'
+import type { SyncLane } from './sync-bulk.js'
 import { detectTopologyChange, TopologyChanged } from './topology-change.js'
 import type { Checkpoint, MigrateOptions, MigrateReport } from './types.js'
 
@@ -322,6 +321,8 @@ export class MigrationRun {
     signal.addEventListener('abort', stop, { once: true })
     try {
       const { slots } = this.options
+      // Loaded only where a shard is read from its replication snapshot (the RDB parser with it).
+      const { copyFromSync } = await import('./sync-bulk.js')
       const done = await copyFromSync({ stream, lanes, slots, signal, onWarning: (m) => this.ctx.warn(m) })
       // Only now may changes of this shard be copied: a re-copy before the snapshot's value of the
       // same key was written would be overwritten by that older value.
@@ -454,6 +455,7 @@ export class MigrationRun {
     // With --slots only part of the keyspace was copied: a whole-dataset verify would flag the rest.
     if (options.verify !== false && complete && !options.slots) {
       this.ctx.phase('verify')
+      const { verifyDatasets } = await import('../verify/verify.js')
       report.verify = await verifyDatasets(p.source, p.target, {
         dbMap: options.dbMap,
         passes: 3,

@@ -1,7 +1,8 @@
 import { RdbEntry, RdbReader, type RdbRecord } from '../../data/rdb/reader.js'
 import { checkEofMark, type SyncStream } from '../../data/replication/sync-stream.js'
 import { errorMessage, KvtopError, OperationError } from '../../errors.js'
-import { keySlot } from '../../wire/routed-pipeline.js'
+import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
+import { keySlot, keySlotOf } from '../../wire/routed-pipeline.js'
 import { acknowledged, type NodeCopier, type Page, type TargetWriter } from './copier.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
@@ -135,7 +136,7 @@ class SnapshotWriter {
       c.keys++
       c.bytes += rec.size
       counted.set(lane, c)
-      const wait = lane.writer.restoreEntry(rec, this.label, page, lane.copier)
+      const wait = restoreEntry(lane.writer, rec, this.label, page, lane.copier)
       if (wait) await wait
     }
     for (const [lane, c] of counted) lane.onProgress(c.keys, c.bytes)
@@ -160,4 +161,25 @@ class SnapshotWriter {
     }
     return lane
   }
+}
+
+/**
+ * An RDB entry (a replication snapshot's key) as RESTORE ... REPLACE [ABSTTL] through the target
+ * writer, its payload written straight from the reader's buffer (the encoder snapshot restore
+ * uses); the page holds it until acknowledged, its copier retries a refusal for now.
+ */
+function restoreEntry(
+  writer: TargetWriter,
+  e: RdbEntry,
+  label: number,
+  page: Page,
+  owner: NodeCopier,
+): Promise<void> | undefined {
+  const slot = e.keyIsPlain ? keySlotOf(e.buf, e.keyStart, e.keyEnd) : keySlot(e.key)
+  const b = writer.pipeline.batchFor(slot)
+  b.begin()
+  writeRestoreCommand(b, e, label, { replace: true, lruLfu: false })
+  page.pending++
+  b.end({ key: e.key, page, owner })
+  return writer.pipeline.writtenTo(slot, b)
 }

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { checkResumeOptions } from '../../../../src/ops/migrate/checkpoint.js'
-import {
-  copyLogical,
-  readHeads,
-  streamSupport,
-  type StreamSupport,
-} from '../../../../src/ops/migrate/logical-copy.js'
-import { chooseMode } from '../../../../src/ops/migrate/preflight.js'
+import { chooseMode } from '../../../../src/ops/migrate/copy-mode.js'
+import { copyLogical, readHeads } from '../../../../src/ops/migrate/logical-copy.js'
 import type { DumpCompatibility } from '../../../../src/ops/migrate/plan-facts.js'
+import { streamSupport, type StreamSupport } from '../../../../src/ops/migrate/stream-support.js'
 import type { Checkpoint } from '../../../../src/ops/migrate/types.js'
 import type { RawRespConnection } from '../../../../src/wire/connection.js'
 import type { CommandArg } from '../../../../src/wire/encode.js'
