@@ -7,9 +7,6 @@ import type { VerifyOptions, VerifyReport } from './types.js'
 import { VerifyRun } from './verify-run.js'
 import { mapDbs } from '../../data/keyspace/db-map.js'
 
-// Migrate finds it here too; it lives with the other keyspace facts.
-export { mapDbs }
-
 const keyCounts = (state: SideState) => new Map([...state.dbs].map(([db, c]) => [db, c.keys]))
 
 /**
