@@ -1,4 +1,5 @@
 /** Trying again, ever more patiently, something that may come back: a deployment not reachable yet. */
+import { wait } from './wait.js'
 
 export interface BackoffSchedule {
   /** The first wait. */
@@ -19,19 +20,6 @@ interface RetryOptions extends BackoffSchedule {
   waitFirst?: boolean
   /** Each failure that will be retried, with the wait before the next attempt. */
   onFailure?(err: unknown, retryInMs: number): void
-}
-
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve()
-    const done = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal?.addEventListener('abort', done, { once: true })
-  })
 }
 
 /**

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
 import type { MonitorEvent } from './alerts.js'
@@ -30,8 +31,6 @@ export async function openMonitor(
     await deployment.close()
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface StatusResult {
   snapshot: Snapshot

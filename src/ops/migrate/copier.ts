@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
@@ -152,7 +153,6 @@ type Dumped =
   | { retry: RespError }
 
 const DEFAULT_RETRY_MS = 60_000
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * One source node (one db): SCAN pages, PEXPIRETIME/PTTL + DUMP pipelined for their keys, RESTORE

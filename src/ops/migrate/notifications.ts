@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Capabilities } from '../../connect/capabilities.js'
 import type { Redis } from 'ioredis'
 import { closeQuietly, openNode, type ConnectionSpec } from '../../connect/client.js'
@@ -98,8 +99,6 @@ const EVENT_CLASS: Record<string, string> = {
   xadd: 't',
   expired: 'x',
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * Subscribe to the probe key's keyspace channel and to every keyevent channel of `db`, run

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConnectionInput } from '../../connect/options.js'
 import { KvtopError, OperationError, errorMessage } from '../../errors.js'
 import { DEFAULT_STALL_TIMEOUT_MS, StallWatch, stallMessage } from '../../wire/stall-watch.js'
@@ -17,7 +18,6 @@ import type { Checkpoint, MigrateOptions, MigrateReport } from './types.js'
 const CHECKPOINT_EVERY_MS = 2000
 /** After Ctrl-C with --live: how long changes already seen are still copied before stopping. */
 const CATCH_UP_MS = 5000
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
  * One `kvtop migrate run`, in its phases: resume() (or start: preflight, checkpoint, --live

@@ -4,12 +4,7 @@ import { StallWatch, stallMessage, type Watched } from '../../wire/stall-watch.j
 import type { KeySlots } from './key-slots.js'
 import { plural, where, type ReplayReport } from './report.js'
 import type { Sender } from './sender.js'
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true })
-  })
+import { wait as sleep } from '../../wait.js'
 
 /**
  * A node that owes replies and sends none (hung, paused, partitioned) must not hold the replay

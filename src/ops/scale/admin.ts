@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 /**
  * Cluster administration for `kvtop scale`: one lean RESP connection per node (the same user and
  * TLS settings as the endpoint), fresh topology reads, and waits for the cluster to agree.
@@ -43,10 +44,6 @@ export function toText(reply: Reply): string {
 
 export function refOf(node: TopologyNode | NodeRef): NodeRef {
   return { id: node.id, host: node.host, port: node.port, address: node.address }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 /** Poll `check` until it returns true or `timeoutMs` passes; the last error names the wait. */

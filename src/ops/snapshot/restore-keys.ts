@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConnectedTarget } from '../../connect/target.js'
 import { escapeBytes } from '../../data/escape.js'
 import { keyAtOffset, RdbReader, type RdbEntry } from '../../data/rdb/reader.js'
@@ -37,10 +38,6 @@ interface SendPass {
   /** Keys refused for now when the last chunk ended, and the pause that followed. */
   refusedSoFar: number
   pause: number
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Endpoints } from './logical.js'
 import type { KeyPage, Side } from './side.js'
 import { holdsNoExpiry, unchanged, type SideState } from './side-state.js'
 import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
+import { wait as sleep } from '../../wait.js'
 
 const CATEGORIES: DifferenceCategory[] = [
   'missing-in-target',
@@ -19,11 +20,6 @@ const CATEGORIES: DifferenceCategory[] = [
 const EXAMPLES = 20
 /** Key batches compared at once per source (or target) primary. */
 const IN_FLIGHT = 8
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true })
-  })
 
 /** A source db and the target db its keys go to. */
 type DbPair = { source: number; target: number }

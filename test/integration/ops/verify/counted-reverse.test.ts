@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
 import type { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { Deployment } from '../../../../src/connect/deployment.js'
 import type { ProgressEvent } from '../../../../src/ops/events.js'
 import type { VerifyOptions } from '../../../../src/ops/verify/types.js'
-import { verifyDatasets } from '../../../../src/ops/verify/verify.js'
+import type { verifyDatasets } from '../../../../src/ops/verify/verify.js'
+import { verifySandboxes } from './verify-sandboxes.js'
 import { adminClusterClient, startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 
 /**
@@ -47,18 +47,6 @@ const reported = (r: Awaited<ReturnType<typeof verifyDatasets>>, category: strin
     .map((d) => d.keyHex)
     .sort()
 
-async function compare(source: TestSandbox, target: TestSandbox, options: VerifyOptions = {}) {
-  const [s, t] = await Promise.all([
-    Deployment.connect({ url: source.url }),
-    Deployment.connect({ url: target.url }),
-  ])
-  try {
-    return await verifyDatasets(s, t, { passes: 1, ...options })
-  } finally {
-    await Promise.all([s.close(), t.close()])
-  }
-}
-
 describe('verify: the reverse direction settled by the counts, standalone on both sides', () => {
   let source: TestSandbox
   let target: TestSandbox
@@ -82,7 +70,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
   })
 
   it('identical datasets: the target is not scanned, its keys are counted', async () => {
-    const r = await compare(source, target)
+    const r = await verifySandboxes(source, target)
     expect(r).toMatchObject({ identical: true, sourceKeys: KEYS, targetKeys: KEYS })
     expect(await scans([tgt])).toBe(0)
     expect(await scans([src])).toBeGreaterThan(0)
@@ -90,7 +78,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
 
   it('one key more on the target only: the counts differ, the target is scanned, the key found', async () => {
     await tgt.set(EXTRA, 'x')
-    const r = await compare(source, target)
+    const r = await verifySandboxes(source, target)
     expect(r.identical).toBe(false)
     expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 0, value: 0, ttl: 0 })
     expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
@@ -100,7 +88,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
   it('a source key replaced by another on the target (equal counts): both found', async () => {
     await tgt.del(k(17))
     await tgt.set(EXTRA, 'x')
-    const r = await compare(source, target)
+    const r = await verifySandboxes(source, target)
     expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 1, value: 0 })
     expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
     expect(reported(r, 'missing-in-target')).toEqual([k(17).toString('hex')])
@@ -123,7 +111,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
         cli('SET', 'gone-for-a-while', 'v')
       }
     }
-    const r = await compare(source, target, { onEvent })
+    const r = await verifySandboxes(source, target, { onEvent })
     expect(putBack).toBe(true)
     expect(await src.dbsize()).toBe(await tgt.dbsize())
     expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 0 })
@@ -138,7 +126,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
     await src.call('CLIENT', 'PAUSE', '30000', 'WRITE')
     try {
       await new Promise((r) => setTimeout(r, 100))
-      const r = await compare(source, target)
+      const r = await verifySandboxes(source, target)
       expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 0 })
       expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
     } finally {
@@ -152,7 +140,7 @@ describe('verify: the reverse direction settled by the counts, standalone on bot
     await src.set(k(5), Buffer.concat([BIN, Buffer.from('5')]))
     await src.select(0)
     await tgt.set(EXTRA, 'x')
-    const r = await compare(source, target, { dbMap: new Map([[1, 0]]) })
+    const r = await verifySandboxes(source, target, { dbMap: new Map([[1, 0]]) })
     expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
     await src.select(1)
     await src.flushdb()
@@ -188,12 +176,12 @@ describe('verify: the reverse direction settled by the counts, a cluster target'
 
   it('identical: no primary of the target is scanned; one key more on one shard: scanned and found', async () => {
     await resetStats(primaries)
-    const same = await compare(source, target)
+    const same = await verifySandboxes(source, target)
     expect(same).toMatchObject({ identical: true, sourceKeys: KEYS, targetKeys: KEYS })
     expect(await scans(primaries)).toBe(0)
 
     await tgt.set(EXTRA, 'x')
-    const r = await compare(source, target)
+    const r = await verifySandboxes(source, target)
     expect(r.counts).toMatchObject({ 'missing-in-source': 1, 'missing-in-target': 0, value: 0 })
     expect(reported(r, 'missing-in-source')).toEqual([EXTRA.toString('hex')])
     expect(await scans(primaries)).toBeGreaterThan(0)

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { Deployment } from '../../../../src/connect/deployment.js'
 import type { VerifyOptions } from '../../../../src/ops/verify/types.js'
-import { verifyDatasets } from '../../../../src/ops/verify/verify.js'
+import type { verifyDatasets } from '../../../../src/ops/verify/verify.js'
+import { verifySandboxes } from './verify-sandboxes.js'
 import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 
 /**
@@ -40,17 +40,7 @@ describe('verify: dbs without expiries', () => {
   let src: Redis
   let tgt: Redis
 
-  const compare = async (options: VerifyOptions = {}) => {
-    const [s, t] = await Promise.all([
-      Deployment.connect({ url: source.url }),
-      Deployment.connect({ url: target.url }),
-    ])
-    try {
-      return await verifyDatasets(s, t, { passes: 1, ...options })
-    } finally {
-      await Promise.all([s.close(), t.close()])
-    }
-  }
+  const compare = (options: VerifyOptions = {}) => verifySandboxes(source, target, options)
   const ttlKeys = (r: Awaited<ReturnType<typeof verifyDatasets>>) =>
     r.examples.filter((d) => d.category === 'ttl').map((d) => d.keyHex)
 

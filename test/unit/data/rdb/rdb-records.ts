@@ -17,3 +17,29 @@ export async function read(buf: Buffer, options = {}): Promise<RdbRecord[]> {
 }
 
 export const entries = (rs: RdbRecord[]) => rs.filter((r): r is RdbEntry => r.kind === 'entry')
+
+/** What a record says, bytes included (taken while its views are valid), comparable with toEqual. */
+export function shape(r: RdbRecord): unknown {
+  if (r.kind === 'entry')
+    return {
+      kind: r.kind,
+      db: r.db,
+      type: r.rdbType,
+      key: r.key.toString('hex'),
+      value: r.value.toString('hex'),
+      expireAt: r.expireAt,
+      idle: r.idle,
+      freq: r.freq,
+      offset: r.offset,
+      size: r.size,
+    }
+  if (r.kind === 'eof' || r.kind === 'header') return { ...r }
+  return { kind: r.kind, offset: 'offset' in r ? r.offset : undefined }
+}
+
+/** Every record of batches(), each as its shape. */
+export async function shapesOfBatches(reader: RdbReader): Promise<unknown[]> {
+  const out: unknown[] = []
+  for await (const batch of reader.batches()) for (const r of batch) out.push(shape(r))
+  return out
+}

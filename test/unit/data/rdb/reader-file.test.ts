@@ -2,9 +2,9 @@ import { createReadStream, mkdtempSync, readdirSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { RdbFormatError, RdbReader, type RdbRecord } from '../../../../src/data/rdb/reader.js'
+import { RdbFormatError, RdbReader } from '../../../../src/data/rdb/reader.js'
 import { rdbFile, str } from '../../../helpers/rdb-craft.js'
-import { dir, once } from './rdb-records.js'
+import { dir, once, shape, shapesOfBatches } from './rdb-records.js'
 import { fdsOpenOn } from '../../../helpers/open-fds.js'
 
 /**
@@ -13,30 +13,6 @@ import { fdsOpenOn } from '../../../helpers/open-fds.js'
  * size, and a cut file must fail the same way.
  */
 const tmp = mkdtempSync(join(tmpdir(), 'kvtop-reader-file-'))
-
-/** What a record says, bytes included, comparable with toEqual. */
-function shape(r: RdbRecord): unknown {
-  if (r.kind === 'entry')
-    return {
-      kind: r.kind,
-      db: r.db,
-      type: r.rdbType,
-      key: r.key.toString('hex'),
-      value: r.value.toString('hex'),
-      expireAt: r.expireAt,
-      offset: r.offset,
-      size: r.size,
-    }
-  if (r.kind === 'eof') return { ...r }
-  if (r.kind === 'header') return r
-  return { kind: r.kind, offset: 'offset' in r ? r.offset : undefined }
-}
-
-async function collect(reader: RdbReader): Promise<unknown[]> {
-  const out: unknown[] = []
-  for await (const batch of reader.batches()) for (const r of batch) out.push(shape(r))
-  return out
-}
 
 describe('RdbReader.fromFile', () => {
   const fixtures = readdirSync(dir).filter((f) => f.endsWith('.rdb'))
@@ -47,8 +23,8 @@ describe('RdbReader.fromFile', () => {
       expect(fixtures.length).toBeGreaterThan(2)
       for (const name of fixtures) {
         const bytes = readFileSync(join(dir, name))
-        const fromStream = await collect(new RdbReader(once(bytes, 97)))
-        const fromFile = await collect(RdbReader.fromFile(join(dir, name), { chunkSize }))
+        const fromStream = await shapesOfBatches(new RdbReader(once(bytes, 97)))
+        const fromFile = await shapesOfBatches(RdbReader.fromFile(join(dir, name), { chunkSize }))
         expect(fromFile, name).toEqual(fromStream)
       }
     },
@@ -69,8 +45,8 @@ describe('RdbReader.fromFile', () => {
     ])
     const path = join(tmp, 'big.rdb')
     writeFileSync(path, file)
-    const records = await collect(RdbReader.fromFile(path, { chunkSize: 1000 }))
-    expect(records).toEqual(await collect(new RdbReader(once(file, 1000))))
+    const records = await shapesOfBatches(RdbReader.fromFile(path, { chunkSize: 1000 }))
+    expect(records).toEqual(await shapesOfBatches(new RdbReader(once(file, 1000))))
     const values = records.filter((r) => (r as { kind: string }).kind === 'entry') as { value: string }[]
     expect(values.map((v) => v.value.length / 2)).toEqual([1 + 1, 300_000 + 5, 1 + 1])
     expect(records.at(-1)).toMatchObject({ kind: 'eof', checksum: 'ok' })
@@ -86,7 +62,7 @@ describe('RdbReader.fromFile', () => {
     const file = rdbFile(10, [{ db: 0, entries }])
     const path = join(tmp, 'reuse.rdb')
     writeFileSync(path, file)
-    const expected = await collect(new RdbReader(once(file, 97)))
+    const expected = await shapesOfBatches(new RdbReader(once(file, 97)))
     // Chunks of 4 KiB and more: smaller buffers come from Node's shared pool.
     for (const chunkSize of [4500, 6000]) {
       const reader = RdbReader.fromFile(path, { chunkSize, reuseBuffers: true })
@@ -112,7 +88,7 @@ describe('RdbReader.fromFile', () => {
   it('a cut file: the error a stream of the same file gives (offset, message, truncated); the file is closed', async () => {
     const good = readFileSync(join(dir, 'legacy-v9.rdb'))
     const failure = (reader: RdbReader) =>
-      collect(reader).then(
+      shapesOfBatches(reader).then(
         () => undefined,
         (e: unknown) => e as RdbFormatError,
       )
@@ -143,7 +119,9 @@ describe('RdbReader.fromFile', () => {
   })
 
   it('a missing file rejects with ENOENT; a reader left after its first batch closes the file', async () => {
-    await expect(collect(RdbReader.fromFile(join(tmp, 'none.rdb')))).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(shapesOfBatches(RdbReader.fromFile(join(tmp, 'none.rdb')))).rejects.toMatchObject({
+      code: 'ENOENT',
+    })
     const before = fdsOpenOn(dir)
     for (let i = 0; i < 20; i++) {
       for await (const batch of RdbReader.fromFile(join(dir, 'legacy-v9.rdb'), { chunkSize: 16 }).batches()) {

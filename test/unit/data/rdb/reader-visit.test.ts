@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { RdbFormatError, RdbReader, type RdbRecord } from '../../../../src/data/rdb/reader.js'
+import { RdbFormatError, RdbReader } from '../../../../src/data/rdb/reader.js'
 import { rdbFile, str } from '../../../helpers/rdb-craft.js'
 import { fdsOpenOn } from '../../../helpers/open-fds.js'
-import { BIN, dir, once } from './rdb-records.js'
+import { BIN, dir, once, shape, shapesOfBatches } from './rdb-records.js'
 
 /**
  * RdbReader.eachRecord (records handed over as parsed, no batch array: the restore's send pass) must
@@ -14,31 +14,6 @@ import { BIN, dir, once } from './rdb-records.js'
  * the chunks it was handed as they were.
  */
 const tmp = mkdtempSync(join(tmpdir(), 'kvtop-reader-visit-'))
-
-/** What a record says, bytes included (taken while its views are valid), comparable with toEqual. */
-function shape(r: RdbRecord): unknown {
-  if (r.kind === 'entry')
-    return {
-      kind: r.kind,
-      db: r.db,
-      type: r.rdbType,
-      key: r.key.toString('hex'),
-      value: r.value.toString('hex'),
-      expireAt: r.expireAt,
-      idle: r.idle,
-      freq: r.freq,
-      offset: r.offset,
-      size: r.size,
-    }
-  if (r.kind === 'eof' || r.kind === 'header') return { ...r }
-  return { kind: r.kind, offset: 'offset' in r ? r.offset : undefined }
-}
-
-async function viaBatches(reader: RdbReader): Promise<unknown[]> {
-  const out: unknown[] = []
-  for await (const batch of reader.batches()) for (const r of batch) out.push(shape(r))
-  return out
-}
 
 async function viaVisits(reader: RdbReader): Promise<{ records: unknown[]; chunks: number }> {
   const records: unknown[] = []
@@ -77,7 +52,7 @@ describe('RdbReader.eachRecord', () => {
     writeFileSync(awkward, awkwardFile())
     for (const path of [...fixtures.map((f) => join(dir, f)), awkward]) {
       const bytes = readFileSync(path)
-      const expected = await viaBatches(new RdbReader(once(bytes, 97)))
+      const expected = await shapesOfBatches(new RdbReader(once(bytes, 97)))
       expect(expected.at(-1), path).toMatchObject({ kind: 'eof' })
       for (const chunkSize of [5, 4500, 1 << 20]) {
         const fromFile = await viaVisits(RdbReader.fromFile(path, { chunkSize, reuseBuffers: true }))
@@ -94,7 +69,7 @@ describe('RdbReader.eachRecord', () => {
   it("'stop' from afterChunk ends the pass there, the file closed", async () => {
     const path = join(tmp, 'stop.rdb')
     writeFileSync(path, awkwardFile())
-    const all = await viaBatches(RdbReader.fromFile(path))
+    const all = await shapesOfBatches(RdbReader.fromFile(path))
     const seen: unknown[] = []
     let chunks = 0
     await RdbReader.fromFile(path, { chunkSize: 4500, reuseBuffers: true }).eachRecord(
@@ -119,7 +94,7 @@ describe('RdbReader.eachRecord', () => {
     ] as const) {
       const path = join(tmp, `${name}.rdb`)
       writeFileSync(path, bytes)
-      const fromBatches = await viaBatches(RdbReader.fromFile(path)).then(
+      const fromBatches = await shapesOfBatches(RdbReader.fromFile(path)).then(
         (records) => ({ records, error: undefined }),
         (error: unknown) => ({ records: undefined, error }),
       )
@@ -176,7 +151,7 @@ describe('RdbReader over a stream of chunks, with reuseBuffers', () => {
         yield chunk
       }
     }
-    const expected = await viaBatches(new RdbReader(once(file, 97)))
+    const expected = await shapesOfBatches(new RdbReader(once(file, 97)))
     const reader = new RdbReader(chunks(), { reuseBuffers: true })
     const records: unknown[] = []
     const buffers = new Set<ArrayBufferLike>()
