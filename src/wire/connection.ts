@@ -74,7 +74,8 @@ export class RawRespConnection {
   private readonly parser = new RespReplyParser()
   /** The buffers of released raw batches (sendRaw), for the next ones. */
   private readonly rawBuffers = new BufferPool()
-  private readonly waiters: Waiter[] = []
+  /** Due replies' waiters from `head` on; answered ones are cleared at once (see settle). */
+  private readonly waiters: (Waiter | undefined)[] = []
   private head = 0
   private closedError: Error | undefined
   /** The timer of the call whose reply is due next, if it has a timeout. */
@@ -380,8 +381,13 @@ export class RawRespConnection {
 
   /** The waiter due is answered: the next one is due. */
   private settle(waiter: Waiter | undefined, reply: Reply): void {
-    this.head++
-    if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+    // An answered waiter is let go at once: it holds its batch's replies (DUMP payloads, often
+    // megabytes), which would otherwise live on until the queue is next compacted.
+    this.waiters[this.head++] = undefined
+    if (this.head === this.waiters.length) {
+      this.waiters.length = 0
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
       this.waiters.splice(0, this.head)
       this.head = 0
     }
@@ -395,7 +401,7 @@ export class RawRespConnection {
     this.closedError = err
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
-    for (let i = this.head; i < this.waiters.length; i++) this.waiters[i].reject(err)
+    for (let i = this.head; i < this.waiters.length; i++) this.waiters[i]?.reject(err)
     this.waiters.length = 0
     this.head = 0
   }

@@ -1,18 +1,7 @@
-import { EventEmitter } from 'node:events'
-import type net from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { RawRespConnection } from '../../../src/wire/connection.js'
 import type { RawReplies } from '../../../src/wire/raw-replies.js'
 import { RespError, type Reply } from '../../../src/wire/reply-parser.js'
-
-/** A socket that records what is written and delivers what a test pushes as 'data' events. */
-class ScriptedSocket extends EventEmitter {
-  writableNeedDrain = false
-  write(): boolean {
-    return true
-  }
-  destroy(): void {}
-}
+import { scriptedConnection } from './scripted-socket.js'
 
 const BINARY = Buffer.from([0x0d, 0x0a, 0x00, 0xff, 0x24, 0x2a, 0x0d])
 const bulk = (b: Buffer | string) => {
@@ -47,8 +36,7 @@ function streamOf(long: Buffer) {
 /** Send every kind of request on one connection, deliver the replies in `pieces`, and check each. */
 async function readBack(long: Buffer, cuts: number[]): Promise<void> {
   const { raws, stream } = streamOf(long)
-  const socket = new ScriptedSocket()
-  const conn = new RawRespConnection(socket as unknown as net.Socket, 'scripted:1', 0)
+  const { socket, conn } = scriptedConnection()
   const none = Buffer.alloc(0)
   const ping = conn.call(['PING'])
   const raw0 = conn.sendRaw(none, raws[0].length, 16)
@@ -118,8 +106,7 @@ describe('RawRespConnection: raw batches among other replies, however the reads 
   })
 
   it('a released raw batch lends its buffer to the next one, which reads its own bytes', async () => {
-    const socket = new ScriptedSocket()
-    const conn = new RawRespConnection(socket as unknown as net.Socket, 'scripted:1', 0)
+    const { socket, conn } = scriptedConnection()
     const first = conn.sendRaw(Buffer.alloc(0), 1, 64)
     socket.emit('data', bulk('first'))
     const one = await first
