@@ -55,6 +55,8 @@ interface Waiter {
   seen?: number
   /** A raw batch waiter (sendRaw): the replies' bytes, kept back to back. */
   raw?: RawReplies
+  /** A batch whose bulk replies are views of the bytes received (see RespReplyParser.next). */
+  views?: boolean
   /** A single call's timeout (see CallOptions); batches have none: stall detection covers them. */
   timeoutMs?: number
   command?: string
@@ -180,8 +182,11 @@ export class RawRespConnection {
     return this.sendEncoded(buf, commands.length)
   }
 
-  /** Send pre-encoded RESP holding `count` commands. */
-  sendEncoded(buf: Buffer, count: number): Promise<Reply[]> {
+  /**
+   * Send pre-encoded RESP holding `count` commands. With `views`, bulk replies are views of the
+   * bytes received, not copies: for a caller that consumes them at once (see RespReplyParser.next).
+   */
+  sendEncoded(buf: Buffer, count: number, options: { views?: boolean } = {}): Promise<Reply[]> {
     if (this.closedError) return Promise.reject(this.closedError)
     if (count === 0) return Promise.resolve([])
     // One waiter for the whole batch: no promise per command.
@@ -193,6 +198,7 @@ export class RawRespConnection {
         // Sized up front: thousands of replies are not pushed into a growing array.
         batch: new Array<Reply>(count),
         remaining: count,
+        views: options.views === true,
       })
       this.socket.write(buf)
     })
@@ -337,7 +343,7 @@ export class RawRespConnection {
           waiter.seen! += stepped
           waiter.remaining! -= stepped
         }
-        reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next()
+        reply = waiter?.counted ? this.parser.nextCounted() : this.parser.next(waiter?.views === true)
       } catch (err) {
         this.fail(err as Error)
         this.socket.destroy()

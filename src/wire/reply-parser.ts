@@ -42,6 +42,8 @@ export class RespReplyParser {
   /** Bytes the next reply needs at least (known from a bulk header) before parsing is worth it. */
   private need = 0
   private replyStart = 0
+  /** Bulk strings of the reply being parsed come out as views (see next). */
+  private views = false
 
   push(chunk: Buffer): void {
     this.pending.push(chunk)
@@ -53,7 +55,14 @@ export class RespReplyParser {
     return this.buf.length - this.pos + this.pendingBytes
   }
 
-  next(): Reply | typeof INCOMPLETE {
+  /**
+   * The next reply, or INCOMPLETE. With `views`, its bulk strings are views of the bytes received
+   * instead of copies: no copy per value, but each keeps the socket read it came in (64 KB) alive
+   * for as long as it lives — for replies consumed at once, like DUMP payloads on their way to a
+   * RESTORE. (Received bytes are never written over: a read is a new buffer, a join a new one.)
+   */
+  next(views = false): Reply | typeof INCOMPLETE {
+    this.views = views
     if (!this.takePending() || this.pos >= this.buf.length) return INCOMPLETE
     const start = (this.replyStart = this.pos)
     const reply = this.parse()
@@ -211,6 +220,15 @@ export class RespReplyParser {
     return negative ? -n : n
   }
 
+  /** The `n` bytes at pos, complete: a view or a copy (see next). */
+  private bulk(n: number): Buffer {
+    if (this.views) return this.buf.subarray(this.pos, this.pos + n)
+    const value = Buffer.allocUnsafe(n)
+    // copyBytes: a short value copied without the view object Buffer#copy makes.
+    copyBytes(this.buf, this.pos, this.pos + n, value, 0)
+    return value
+  }
+
   private parse(): Reply | typeof INCOMPLETE {
     if (this.pos >= this.buf.length) return INCOMPLETE
     const type = this.buf[this.pos++]
@@ -236,9 +254,7 @@ export class RespReplyParser {
             this.need = this.pos - this.replyStart + n + 2
             return INCOMPLETE
           }
-          const value = Buffer.allocUnsafe(n)
-          // copyBytes: a short value copied without the view object Buffer#copy makes.
-          copyBytes(this.buf, this.pos, this.pos + n, value, 0)
+          const value = this.bulk(n)
           this.pos += n + 2
           return value
         }
@@ -273,7 +289,7 @@ export class RespReplyParser {
           this.need = this.pos - this.replyStart + len + 2
           return INCOMPLETE
         }
-        const value = Buffer.from(this.buf.subarray(this.pos, this.pos + len))
+        const value = this.bulk(len)
         this.pos += len + 2
         return value
       }

@@ -429,7 +429,8 @@ export class NodeCopier implements WriteOwner {
     const started = performance.now()
     // ASKING holds for the next command only: one before each read of a slot being imported.
     const commands = encodeKeyCommands([ttlCmd, 'DUMP'], keys, asking ? 'ASKING' : undefined)
-    const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2))
+    // Views, not copies: each payload is encoded into a RESTORE as soon as its batch arrives.
+    const replies = await conn.sendEncoded(commands, keys.length * (asking ? 4 : 2), { views: true })
     if (timed) timed(this.pace.took(started))
     return asking ? replies.filter((_, i) => i % 2 === 1) : replies
   }
