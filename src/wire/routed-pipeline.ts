@@ -385,10 +385,20 @@ export class RoutedPipeline<T> {
     for (const lane of this.lanes.values()) lane.conn.then((c) => c.close()).catch(() => {})
   }
 
-  /** Send what is queued now, without waiting for replies (a partial batch at the end of a unit of work). */
-  sendQueued(): void {
+  /**
+   * Send what is queued now, without waiting for replies (a partial batch at the end of a unit of
+   * work). Returns a promise when a node now has `window` writes in flight or more: wait for it
+   * before queueing more. Units of work smaller than a batch per node (a SCAN page spread over
+   * many shards) only ever send this way, and would otherwise outrun a slow target without bound.
+   */
+  sendQueued(): Promise<void> | undefined {
     if (this.failure) throw this.failure
-    for (const lane of this.lanes.values()) if (lane.batch.count) void this.send(lane)
+    let full: Promise<void>[] | undefined
+    for (const lane of this.lanes.values()) {
+      const room = this.send(lane)
+      if (room) (full ??= []).push(room)
+    }
+    return full && Promise.all(full).then(() => undefined)
   }
 
   /** Send everything queued and wait for every reply. */

@@ -448,10 +448,13 @@ export class NodeCopier implements WriteOwner {
     })
     // A throttled copy fills batches slowly: send the page now, so that its acknowledgement (and
     // the checkpoint) does not wait for the next pages.
-    this.o.writer.pipeline.sendQueued()
+    const room = this.o.writer.pipeline.sendQueued()
     if (keys.length && this.o.mode !== 'logical') await this.backOff(ms, keys.length)
     page.sealed = true
     if (acknowledged(page)) this.advance()
+    // A target node has its window of writes in flight: the next pages are not read until it has
+    // room (a slow target holds the copy back instead of filling kvtop's memory).
+    await room
   }
 
   retry(key: Buffer, page: Page | undefined, reply: RespError): void {
@@ -534,7 +537,7 @@ export class NodeCopier implements WriteOwner {
           // Their writes are queued (each holds its page) or they are back in the retry set.
           for (const e of chunk) if (e.page) e.page.retrying--
         }
-        this.o.writer.pipeline.sendQueued()
+        await this.o.writer.pipeline.sendQueued()
       }
       await this.o.writer.pipeline.flush()
       for (const e of entries) if (e.page && acknowledged(e.page)) e.page.onAcked()
