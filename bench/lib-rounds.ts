@@ -1,5 +1,7 @@
-import type { CpuBreakdown } from './lib-cpu.js'
+import { join } from 'node:path'
+import { runNodeMeasured, type CpuBreakdown } from './lib-cpu.js'
 import { loadAverage } from './lib-process.js'
+import { profileNote, readProfileDir, summarizeProfile } from './lib-profile.js'
 import type { BenchRow } from './types.js'
 
 /**
@@ -51,6 +53,44 @@ const positiveInteger = (text: string | undefined) => {
 /** The old build KVTOP_BENCH_AB names, if any, to run by turns with this one. */
 export function abOldBin(): string | undefined {
   return process.env.KVTOP_BENCH_AB?.split(',')[0] || undefined
+}
+
+/** A kvtop build to time: this one, and with KVTOP_BENCH_AB the old one, by turns. */
+export interface Build {
+  label: string
+  bin: string
+  /** Names its files and profiles. */
+  slug: string
+}
+
+/** This build (`thisBin`), then the old one when KVTOP_BENCH_AB names one. */
+export function kvtopBuilds(thisBin: string): Build[] {
+  const oldBin = abOldBin()
+  const current = { label: 'kvtop', bin: thisBin, slug: 'kvtop' }
+  return oldBin ? [current, { label: 'kvtop (old build)', bin: oldBin, slug: 'old' }] : [current]
+}
+
+/** One whole kvtop process of a build (spawn to exit), timed with its CPU and the servers'. */
+export type KvtopRunner = (build: Build, label: string, args: string[]) => ReturnType<typeof runNodeMeasured>
+
+/**
+ * Whole kvtop processes with the servers `serverPids` metered. With KVTOP_BENCH_CPU_PROF every run
+ * is profiled (so that every round pays the profiler alike); the first run of each build and
+ * `label` is summarized in `notes`. Profiles go under `dir`.
+ */
+export function kvtopRunner(dir: string, serverPids: (number | undefined)[], notes: string[]): KvtopRunner {
+  const summarized = new Set<string>()
+  let runs = 0
+  return async (build, label, args) => {
+    const profDir = join(dir, `profile-${build.slug}-${runs++}`)
+    const prof = process.env.KVTOP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
+    const result = await runNodeMeasured(build.bin, args, serverPids, prof)
+    if (prof.length && !summarized.has(`${build.slug} ${label}`)) {
+      summarized.add(`${build.slug} ${label}`)
+      notes.push(profileNote(`${build.label} ${label}`, summarizeProfile(readProfileDir(profDir), 8)))
+    }
+    return result
+  }
 }
 
 /** How many rounds: KVTOP_BENCH_AB's ROUNDS, else KVTOP_BENCH_ROUNDS, else `fallback`. */

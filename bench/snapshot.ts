@@ -7,18 +7,19 @@ import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sand
 import { writeRestoreStream } from '../src/ops/snapshot/restore.js'
 import { summarize } from '../src/ops/snapshot/restore-file.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed as run } from './lib-dataset.js'
-import { runNodeMeasured } from './lib-cpu.js'
 import {
   abNote,
-  abOldBin,
   benchRounds,
+  kvtopBuilds,
+  kvtopRunner,
+  type Build,
+  type KvtopRunner,
   roundsNote,
   roundsRow,
   runRounds,
   type Side,
   type SideRuns,
 } from './lib-rounds.js'
-import { profileNote, readProfileDir, summarizeProfile } from './lib-profile.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -45,20 +46,6 @@ const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvto
 /** Loads a dataset: run once per data profile. */
 export const usesDataset = true
 
-/** A kvtop build to time: this one, and with KVTOP_BENCH_AB the old one, by turns. */
-interface Build {
-  label: string
-  bin: string
-  /** Names its files and profiles. */
-  slug: string
-}
-
-function kvtopBuilds(): Build[] {
-  const oldBin = abOldBin()
-  const current = { label: 'kvtop', bin: BIN, slug: 'kvtop' }
-  return oldBin ? [current, { label: 'kvtop (old build)', bin: oldBin, slug: 'old' }] : [current]
-}
-
 /** What both halves of the bench share: the loaded servers, the builds, and where rows go. */
 interface Bench {
   dir: string
@@ -71,28 +58,9 @@ interface Bench {
   dbsize: number
   sourceDigest: string
   /** One whole kvtop process of a build, timed with its CPU. */
-  kvtop: (build: Build, label: string, args: string[]) => ReturnType<typeof runNodeMeasured>
+  kvtop: KvtopRunner
   rows: BenchRow[]
   notes: string[]
-}
-
-/**
- * With KVTOP_BENCH_CPU_PROF every kvtop run is profiled (so that every round pays the profiler
- * alike) and the first run of each case summarized in `notes`.
- */
-function kvtopRunner(dir: string, serverPid: number | undefined, notes: string[]): Bench['kvtop'] {
-  const summarized = new Set<string>()
-  let runs = 0
-  return async (build, label, args) => {
-    const profDir = join(dir, `profile-${build.slug}-${label}-${runs++}`)
-    const prof = process.env.KVTOP_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []
-    const result = await runNodeMeasured(build.bin, args, [serverPid], prof)
-    if (prof.length && !summarized.has(`${build.slug} ${label}`)) {
-      summarized.add(`${build.slug} ${label}`)
-      notes.push(profileNote(`${build.label} ${label}`, summarizeProfile(readProfileDir(profDir), 8)))
-    }
-    return result
-  }
 }
 
 /** The create rows; returns the .rdb file this build's scan wrote, for the restore half. */
@@ -227,14 +195,14 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       const bench: Bench = {
         dir,
         rounds: benchRounds(),
-        builds: kvtopBuilds(),
+        builds: kvtopBuilds(BIN),
         source,
         target,
         src,
         dst,
         dbsize: await src.dbsize(),
         sourceDigest: String(await src.call('DEBUG', 'DIGEST')),
-        kvtop: kvtopRunner(dir, source.nodes[0].pid, notes),
+        kvtop: kvtopRunner(dir, [source.nodes[0].pid], notes),
         rows,
         notes,
       }
