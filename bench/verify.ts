@@ -56,13 +56,12 @@ type MeasuredVerify = Awaited<ReturnType<typeof runNodeMeasured>> & { stats: str
  */
 async function abRounds(
   oldBin: string,
-  runOld: () => Promise<MeasuredVerify>,
-  runThis: () => Promise<MeasuredVerify>,
+  measured: (bin: string) => Promise<MeasuredVerify>,
 ): Promise<string[]> {
   const [old, current] = await runRounds(
     [
-      { name: `A (old: ${oldBin})`, run: runOld },
-      { name: 'B (this)', run: runThis },
+      { name: `A (old: ${oldBin})`, run: () => measured(oldBin) },
+      { name: 'B (this)', run: () => measured(BIN) },
     ],
     benchRounds(2),
   )
@@ -123,14 +122,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     notes.push(describeCpu('kvtop verify (whole process)', kvtop.cpu))
     notes.push(stats)
     const oldBin = abOldBin()
-    if (oldBin)
-      notes.push(
-        ...(await abRounds(
-          oldBin,
-          () => measured(oldBin),
-          () => measured(BIN),
-        )),
-      )
+    if (oldBin) notes.push(...(await abRounds(oldBin, measured)))
     const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
     const listed = scan.stdout.split('\n').filter(Boolean).length
     const kvtopRate = dbsize / kvtop.seconds
