@@ -93,10 +93,10 @@ export function kvtopRunner(dir: string, serverPids: (number | undefined)[], not
   }
 }
 
-/** How many rounds: KVTOP_BENCH_AB's ROUNDS, else KVTOP_BENCH_ROUNDS, else `fallback`. */
-export function benchRounds(fallback = 3): number {
+/** How many rounds: KVTOP_BENCH_AB's ROUNDS, else KVTOP_BENCH_ROUNDS, else 3. */
+export function benchRounds(): number {
   const abRounds = process.env.KVTOP_BENCH_AB?.split(',')[1]
-  return positiveInteger(abRounds) ?? positiveInteger(process.env.KVTOP_BENCH_ROUNDS) ?? fallback
+  return positiveInteger(abRounds) ?? positiveInteger(process.env.KVTOP_BENCH_ROUNDS) ?? 3
 }
 
 /**

@@ -20,7 +20,7 @@ import type { BenchOptions, BenchReport } from './types.js'
  * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
  * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after;
  * KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN and this build by turns on the same loaded servers,
- * ROUNDS (else KVTOP_BENCH_ROUNDS, else 2) rounds through bench/lib-rounds.ts: each run's CPU, the
+ * ROUNDS (else KVTOP_BENCH_ROUNDS, else 3) rounds through bench/lib-rounds.ts: each run's CPU, the
  * servers' command counts and time, the load average, then both medians side by side in the notes.
  */
 export const usesDataset = true
@@ -51,7 +51,7 @@ async function commandStats(port: number, dbsize: number): Promise<string> {
 type MeasuredVerify = Awaited<ReturnType<typeof runNodeMeasured>> & { stats: string }
 
 /**
- * KVTOP_BENCH_AB: the old build and this one by turns on the same servers (rounds: 2 unless set),
+ * KVTOP_BENCH_AB: the old build and this one by turns on the same servers (rounds: 3 unless set),
  * each run's CPU, load average and server work, then both medians side by side.
  */
 async function abRounds(
@@ -63,7 +63,7 @@ async function abRounds(
       { name: `A (old: ${oldBin})`, run: () => measured(oldBin) },
       { name: 'B (this)', run: () => measured(BIN) },
     ],
-    benchRounds(2),
+    benchRounds(),
   )
   const perRun = [old, current].flatMap((side) =>
     side.runs.flatMap((run, round) => [
