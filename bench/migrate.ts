@@ -12,7 +12,7 @@ import { SnapshotOutputs } from '../src/ops/snapshot/outputs.js'
 import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { describeCpu, measureInProcess, serverCpuMeter, type CpuBreakdown } from './lib-cpu.js'
-import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
+import { clusterImport, loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import {
   abNote,
   benchRounds,
@@ -231,15 +231,7 @@ async function importRow(
   kvtopOk: boolean,
 ): Promise<void> {
   await flushTarget(b)
-  const imported = await runTimed(REDIS_CLI, [
-    '--cluster',
-    'import',
-    `127.0.0.1:${b.primaries[0]}`,
-    '--cluster-from',
-    `127.0.0.1:${b.sourcePort}`,
-    '--cluster-copy',
-    '--cluster-replace',
-  ])
+  const imported = await clusterImport(b.primaries[0], b.sourcePort)
   const importedKeys = await targetKeys(b)
   // Which keys did it miss? Sample the binary-named share (names ending in \xff\xfe\r\n\0).
   const bin = Buffer.from([0xff, 0xfe, 0x0d, 0x0a, 0x00])
