@@ -30,6 +30,22 @@ export function runTimed(
 }
 
 /**
+ * `redis-cli --cluster import` of the server on `sourcePort` into the cluster behind `targetPort`
+ * (MIGRATE COPY REPLACE a key at a time): the stock tool the migrate benches compare against.
+ */
+export function clusterImport(targetPort: number, sourcePort: number): ReturnType<typeof runTimed> {
+  return runTimed(REDIS_CLI, [
+    '--cluster',
+    'import',
+    `127.0.0.1:${targetPort}`,
+    '--cluster-from',
+    `127.0.0.1:${sourcePort}`,
+    '--cluster-copy',
+    '--cluster-replace',
+  ])
+}
+
+/**
  * The data a benchmark runs on. `production`: what an ElastiCache cache holds — ~70 % strings of
  * 10-200 bytes (some binary, some integers), ~10 % small hashes, ~5 % lists, ~5 % sets (half with
  * non-integer members: hashtable-encoded on Redis 7.0, so two servers holding equal sets return

@@ -28,10 +28,14 @@ export function procCpuSeconds(pid: number): number {
   return ns / 1e9
 }
 
+/** The 1, 5 and 15-minute load averages now, as /proc/loadavg gives them. */
+export function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+}
+
 /** The machine a figure was measured on: cores and the load average now (other work shares it). */
 export function machineNote(): string {
-  const loadAvg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  return `machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average at the end ${loadAvg} (other work shares the machine)`
+  return `machine: ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()} cores, load average at the end ${loadAverage()} (other work shares the machine)`
 }
 
 /**

@@ -12,7 +12,7 @@ import { writeRestoreStreams } from '../src/ops/snapshot/restore.js'
 import { cachedValkeyServer, findServerBinary } from '../src/sandbox/binary.js'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { describeCpu, measureInProcess } from './lib-cpu.js'
-import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
+import { clusterImport, loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /** One 3-shard target cluster: its primaries (connections kept open) and which primary owns each slot. */
@@ -212,15 +212,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       let failed: string | undefined
       let output = ''
       try {
-        const r = await runTimed(REDIS_CLI, [
-          '--cluster',
-          'import',
-          `127.0.0.1:${t.primaries[0]}`,
-          '--cluster-from',
-          `127.0.0.1:${s.port}`,
-          '--cluster-copy',
-          '--cluster-replace',
-        ])
+        const r = await clusterImport(t.primaries[0], s.port)
         output = r.stdout
       } catch (e) {
         failed = (e as Error).message

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -6,6 +6,7 @@ import { Redis } from 'ioredis'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import { describeCpu, runNodeMeasured } from './lib-cpu.js'
+import { abNote, abOldBin, benchRounds, runRounds } from './lib-rounds.js'
 import { profileNote, readProfileDir, secondsUntil, summarizeProfile } from './lib-profile.js'
 import type { BenchOptions, BenchReport } from './types.js'
 
@@ -18,8 +19,9 @@ import type { BenchOptions, BenchReport } from './types.js'
  * its wait for a core, the servers' CPU over the run). With KVTOP_BENCH_CPU_PROF=1, one more kvtop
  * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
  * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after;
- * KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN and this build by turns on the same loaded servers
- * (each run's CPU, the servers' command counts and time, the load average in the notes).
+ * KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN and this build by turns on the same loaded servers,
+ * ROUNDS (else KVTOP_BENCH_ROUNDS, else 3) rounds through bench/lib-rounds.ts: each run's CPU, the
+ * servers' command counts and time, the load average, then both medians side by side in the notes.
  */
 export const usesDataset = true
 
@@ -45,7 +47,32 @@ async function commandStats(port: number, dbsize: number): Promise<string> {
   return `${sum.toFixed(2)}, ${ms.toFixed(0)} ms (${calls.map(([name, c, t]) => `${name} ${c.toFixed(3)} ${t.toFixed(0)} ms`).join(', ')})`
 }
 
-const loadavg = () => readFileSync('/proc/loadavg', 'latin1').split(' ').slice(0, 3).join(' ')
+/** One whole `kvtop verify` process: its timing and CPU, and what the servers did meanwhile. */
+type MeasuredVerify = Awaited<ReturnType<typeof runNodeMeasured>> & { stats: string }
+
+/**
+ * KVTOP_BENCH_AB: the old build and this one by turns on the same servers (rounds: 3 unless set),
+ * each run's CPU, load average and server work, then both medians side by side.
+ */
+async function abRounds(
+  oldBin: string,
+  measured: (bin: string) => Promise<MeasuredVerify>,
+): Promise<string[]> {
+  const [old, current] = await runRounds(
+    [
+      { name: `A (old: ${oldBin})`, run: () => measured(oldBin) },
+      { name: 'B (this)', run: () => measured(BIN) },
+    ],
+    benchRounds(),
+  )
+  const perRun = [old, current].flatMap((side) =>
+    side.runs.flatMap((run, round) => [
+      `${side.name} round ${round + 1}: ${describeCpu('kvtop verify', run.cpu)}; load ${run.load}`,
+      `${side.name} round ${round + 1}: ${run.stats}`,
+    ]),
+  )
+  return [...perRun, abNote('kvtop verify', old, current)]
+}
 
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
@@ -83,31 +110,19 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     const verifyArgs = ['verify', '--source', source.url, '--target', target.url, '--passes', '1']
     // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
     // counts and time during the run say what kvtop asked of them, whatever the machine's load.
-    const measured = async (bin: string) => {
+    const measured = async (bin: string): Promise<MeasuredVerify> => {
       await Promise.all(
         [sPort, tPort].map((port) => runTimed(REDIS_CLI, ['-p', String(port), 'CONFIG', 'RESETSTAT'])),
       )
       const run = await runNodeMeasured(bin, verifyArgs, [source!.nodes[0].pid, target!.nodes[0].pid])
       const stats = `commands per key (server ms) during kvtop verify: source ${await commandStats(sPort, dbsize)}; target ${await commandStats(tPort, dbsize)}`
-      return { run, stats }
+      return { ...run, stats }
     }
-    const { run: kvtop, stats } = await measured(BIN)
+    const { stats, ...kvtop } = await measured(BIN)
     notes.push(describeCpu('kvtop verify (whole process)', kvtop.cpu))
     notes.push(stats)
-    // KVTOP_BENCH_AB=OLD_BIN[,ROUNDS]: the old build and this one run by turns on the same servers.
-    const [abBin, abRounds] = (process.env.KVTOP_BENCH_AB ?? '').split(',')
-    for (let round = 0; abBin && round < Number(abRounds || 2); round++) {
-      for (const [label, bin] of [
-        ['A (old)', abBin],
-        ['B (this)', BIN],
-      ]) {
-        const ab = await measured(bin)
-        notes.push(
-          `${label} round ${round + 1}: ${describeCpu('kvtop verify', ab.run.cpu)}; load ${loadavg()}`,
-        )
-        notes.push(`${label} round ${round + 1}: ${ab.stats}`)
-      }
-    }
+    const oldBin = abOldBin()
+    if (oldBin) notes.push(...(await abRounds(oldBin, measured)))
     const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
     const listed = scan.stdout.split('\n').filter(Boolean).length
     const kvtopRate = dbsize / kvtop.seconds
