@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -195,6 +195,39 @@ describe('a whole command against plain redis:// endpoints loads nothing it does
       log.remove()
     }
   })
+
+  // Loaded before the CLI: logs where String#localeCompare is called from (and still compares).
+  const LOCALE_COMPARE_LOG = `import { appendFileSync } from 'node:fs'
+const compare = String.prototype.localeCompare
+String.prototype.localeCompare = function (...args) {
+  appendFileSync(process.env.KVTOP_LOCALE_COMPARE_LOG, new Error().stack + '\\n')
+  return compare.apply(this, args)
+}
+`
+
+  /** Whole commands that must start without localeCompare (oclif's command sort: scripts/bundle.js). */
+  const noCollation: [string, () => string[]][] = [
+    ['snapshot inspect', () => ['snapshot', 'inspect', join(dir, 'one.rdb')]],
+    ['replay', () => ['replay', join(dir, 'one.resp'), '--target', target.url, '--replace']],
+  ]
+
+  it.each(noCollation)(
+    '%s never calls localeCompare: its first call loads ICU collation data',
+    async (_name, args) => {
+      const preload = join(dir, 'locale-compare-log.mjs')
+      const log = join(dir, 'locale-compare.log')
+      writeFileSync(preload, LOCALE_COMPARE_LOG)
+      writeFileSync(log, '')
+      const r = await runCli(args(), {
+        env: {
+          KVTOP_LOCALE_COMPARE_LOG: log,
+          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
+        },
+      })
+      expect(r.code, r.stderr).toBe(0)
+      expect(readFileSync(log, 'utf8')).toBe('')
+    },
+  )
 
   it('--help loads no connection library', async () => {
     const log = moduleLog()
