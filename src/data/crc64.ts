@@ -213,9 +213,22 @@ function loadWasm(): WasmKernel | undefined {
   }
 }
 
-const WASM = loadWasm()
+/**
+ * The kernel once its first use has tried to load it: null when it is unavailable. Compiling and
+ * checking it takes tens of milliseconds of start-up, which commands that only checksum small
+ * inputs (a tiny .rdb, no DUMP payload of 1 KiB) need not pay: loaded on first use, not at import.
+ */
+let wasm: WasmKernel | null | undefined
+
+function wasmKernel(): WasmKernel | null {
+  if (wasm === undefined) wasm = loadWasm() ?? null
+  return wasm
+}
+
 /** Which loop computes CRCs of 1 KiB and more: 'javascript' only when WebAssembly failed to load or its self-check. */
-export const CRC64_KERNEL: 'webassembly' | 'javascript' = WASM ? 'webassembly' : 'javascript'
+export function crc64Kernel(): 'webassembly' | 'javascript' {
+  return wasmKernel() ? 'webassembly' : 'javascript'
+}
 /**
  * Below this many bytes the JavaScript loop wins over copying into WebAssembly memory (Node 20,
  * x64: a 150-byte DUMP payload takes ~200 ns in JavaScript, ~340 ns copied and run in WebAssembly;
@@ -236,8 +249,9 @@ export class Crc64 {
   }
 
   update(buf: Uint8Array, start = 0, end = buf.length): this {
-    if (WASM && end - start >= WASM_MIN) {
-      const { run, bytes } = WASM
+    const kernel = end - start >= WASM_MIN ? wasmKernel() : null
+    if (kernel) {
+      const { run, bytes } = kernel
       for (let i = start; i < end; i += WASM_CHUNK) {
         const n = Math.min(WASM_CHUNK, end - i)
         if (n <= 512) {

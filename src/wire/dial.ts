@@ -6,7 +6,6 @@
  * connect errors are explained with.
  */
 import net from 'node:net'
-import tls from 'node:tls'
 import { readFileSync } from 'node:fs'
 import { nodeLogin, tlsOptions, type ConnectionSpec, type NodeAddress } from './spec.js'
 import type { ConnectContext } from './connect-errors.js'
@@ -59,20 +58,24 @@ function readCa(ca: string | Buffer | undefined): Buffer | undefined {
  * done); rejects with the socket's error, or with ETIMEDOUT after `timeoutMs` — for TLS, saying
  * whether the handshake never completed on a port that accepted the connection (a plain port).
  */
-export function openSocket(options: DialOptions): Promise<net.Socket> {
+export async function openSocket(options: DialOptions): Promise<net.Socket> {
   const ca = options.tls ? readCa(options.tls.ca) : undefined
+  // node:tls, and the crypto it loads, only for a TLS endpoint: 5-10 ms of start-up that a plain
+  // redis:// command does not pay.
+  const tlsConnect = options.tls ? (await import('node:tls')).connect : undefined
   return new Promise((resolve, reject) => {
     let tcpConnected = false
     let settled = false
-    const socket = options.tls
-      ? tls.connect({
-          host: options.host,
-          port: options.port,
-          ca,
-          rejectUnauthorized: !options.tls.insecure,
-          servername: options.tls.servername ?? (net.isIP(options.host) ? undefined : options.host),
-        })
-      : net.connect({ host: options.host, port: options.port })
+    const socket =
+      options.tls && tlsConnect
+        ? tlsConnect({
+            host: options.host,
+            port: options.port,
+            ca,
+            rejectUnauthorized: !options.tls.insecure,
+            servername: options.tls.servername ?? (net.isIP(options.host) ? undefined : options.host),
+          })
+        : net.connect({ host: options.host, port: options.port })
     const finish = (err?: Error) => {
       if (settled) return
       settled = true

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -194,6 +194,45 @@ describe('a whole command against plain redis:// endpoints loads nothing it does
     } finally {
       log.remove()
     }
+  })
+
+  // Loaded before the CLI: logs where String#localeCompare is called from (and still compares),
+  // and at exit whether Node's TLS module was loaded.
+  const STARTUP_PROBE = `import { appendFileSync } from 'node:fs'
+const log = (line) => appendFileSync(process.env.KVTOP_STARTUP_PROBE_LOG, line + '\\n')
+const compare = String.prototype.localeCompare
+String.prototype.localeCompare = function (...args) {
+  log('localeCompare ' + new Error().stack)
+  return compare.apply(this, args)
+}
+process.on('exit', () => {
+  if (process.moduleLoadList.includes('NativeModule tls')) log('node:tls loaded')
+})
+`
+
+  /**
+   * Whole commands against plain endpoints that must start without what they do not use: no
+   * localeCompare, whose first call loads ICU's collation data (oclif's command sort:
+   * scripts/bundle.js), and no node:tls (wire/dial.ts loads it for TLS endpoints only).
+   */
+  const lean: [string, () => string[]][] = [
+    ['snapshot inspect', () => ['snapshot', 'inspect', join(dir, 'one.rdb')]],
+    ['replay', () => ['replay', join(dir, 'one.resp'), '--target', target.url, '--replace']],
+  ]
+
+  it.each(lean)('%s calls no localeCompare and loads no node:tls', async (_name, args) => {
+    const preload = join(dir, 'startup-probe.mjs')
+    const log = join(dir, 'startup-probe.log')
+    writeFileSync(preload, STARTUP_PROBE)
+    writeFileSync(log, '')
+    const r = await runCli(args(), {
+      env: {
+        KVTOP_STARTUP_PROBE_LOG: log,
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(preload).href}`,
+      },
+    })
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(log, 'utf8')).toBe('')
   })
 
   it('--help loads no connection library', async () => {

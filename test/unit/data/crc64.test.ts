@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
-import { CRC64_KERNEL, Crc64, crc64, crc64Combine } from '../../../src/data/crc64.js'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { Crc64, crc64Kernel, crc64, crc64Combine } from '../../../src/data/crc64.js'
 
 /** The definition, bit by bit: reflected, polynomial 0xad93d23594c935a9, init 0, no final xor. */
 function crcReference(b: Uint8Array): bigint {
@@ -14,7 +14,37 @@ function crcReference(b: Uint8Array): bigint {
 
 describe('crc64 (Redis RDB / DUMP checksum)', () => {
   it('runs the WebAssembly kernel (its self-check passed), not the JavaScript fallback', () => {
-    expect(CRC64_KERNEL).toBe(process.env.KVTOP_CRC64_JS ? 'javascript' : 'webassembly')
+    expect(crc64Kernel()).toBe(process.env.KVTOP_CRC64_JS ? 'javascript' : 'webassembly')
+  })
+
+  describe('loads the WebAssembly kernel on first use, not at import (start-up of commands that need none)', () => {
+    afterEach(() => {
+      vi.unstubAllGlobals()
+      vi.resetModules()
+    })
+
+    it.skipIf(process.env.KVTOP_CRC64_JS)('compiles it at the first CRC of 1 KiB, and once', async () => {
+      const api = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } })
+        .WebAssembly
+      let compiled = 0
+      class CountingModule extends api.Module {
+        constructor(bytes: Uint8Array) {
+          compiled++
+          super(bytes)
+        }
+      }
+      vi.stubGlobal('WebAssembly', Object.assign(Object.create(api), { Module: CountingModule }))
+      vi.resetModules()
+      const fresh = await import('../../../src/data/crc64.js')
+      const small = randomBytes(1023)
+      expect(fresh.crc64(small)).toBe(crc64(small))
+      expect(compiled).toBe(0)
+      const large = randomBytes(4096)
+      expect(fresh.crc64(large)).toBe(crc64(large))
+      expect(fresh.crc64(large)).toBe(crc64(large))
+      expect(compiled).toBe(1)
+      expect(fresh.crc64Kernel()).toBe('webassembly')
+    })
   })
 
   it('has the Jones check value', () => {
