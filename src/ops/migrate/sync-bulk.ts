@@ -57,7 +57,8 @@ export async function copyFromSync(o: SyncBulkOptions): Promise<boolean> {
   } finally {
     o.stream.close()
   }
-  for (const lane of o.lanes.values()) lane.writer.pipeline.sendQueued()
+  // No wait for room here: settleRetries waits for every reply next.
+  for (const lane of o.lanes.values()) void lane.writer.pipeline.sendQueued()
   for (const lane of o.lanes.values()) await lane.copier.settleRetries()
   if (o.signal.aborted) return false
   for (const [db, lane] of o.lanes) {
