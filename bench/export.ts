@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process'
-import { exporterCpuRow, machineNote, pct, sleep, startRedisExporter, stop } from './lib-process.js'
+import {
+  exporterCpuRow,
+  machineNote,
+  MEASURED_BIN,
+  pct,
+  sleep,
+  startRedisExporter,
+  stop,
+} from './lib-process.js'
 import { processCpuSeconds } from './lib-cpu.js'
-import { BIN, loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
+import { loadedSandbox, type LoadedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 
 /**
@@ -60,7 +68,7 @@ async function kvtopPhase(
 ): Promise<Phase & { kvtopSeries: number }> {
   const child = spawn(
     process.execPath,
-    [BIN, 'export', url, '--listen', '127.0.0.1:0', '--json', '--interval', '1'],
+    [MEASURED_BIN, 'export', url, '--listen', '127.0.0.1:0', '--json', '--interval', '1'],
     {
       env,
       stdio: ['ignore', 'pipe', 'ignore'],

@@ -1,9 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import type { BenchRow } from './types.js'
 
 /** Helpers the benchmarks share: other processes' CPU, percentiles, free ports, stopping children. */
+
+/** This checkout's kvtop: the build the benchmarks were compiled with. */
+export const THIS_BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
+
+/** The kvtop a benchmark times: KVTOP_BENCH_BIN (another build's bin/kvtop.js, to compare before and after), else this checkout's. */
+export const MEASURED_BIN = process.env.KVTOP_BENCH_BIN ?? THIS_BIN
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -2,11 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
-import { sleep, stop } from './lib-process.js'
-
-export const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
+import { sleep, stop, THIS_BIN } from './lib-process.js'
 
 export interface LoadedSandbox {
   summary: SandboxSummary
@@ -66,7 +63,7 @@ export async function loadedSandbox(name: string, shards: number, replicas: numb
     const note = `sandbox: ${shards} shards x ${replicas} replicas = ${summary.nodes.length} redis-server ${summary.version} processes, up in ${sandbox.upSeconds.toFixed(1)} s`
     load = spawn(
       process.execPath,
-      [BIN, 'sandbox', 'load', summary.url, '--rate', '2000', '--keys', '2000'],
+      [THIS_BIN, 'sandbox', 'load', summary.url, '--rate', '2000', '--keys', '2000'],
       {
         env,
         stdio: ['ignore', 'ignore', 'ignore'],

@@ -1,7 +1,6 @@
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { Deployment } from '../src/connect/deployment.js'
 import { keySlot } from '../src/wire/routed-pipeline.js'
@@ -28,6 +27,7 @@ import {
   type SideRuns,
 } from './lib-rounds.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- migrate [--scale S]` (issue 7): a 1M-key mixed dataset (scale 1) on one
@@ -54,7 +54,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * (in place of this one); KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN's whole processes by turns
  * with this build's in every round and reports both medians side by side.
  */
-const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 /** Loads a dataset: run once per data profile. */
 export const usesDataset = true
@@ -279,7 +278,7 @@ async function measure(b: Bench): Promise<void> {
 
   const slotOwner = await slotOwners(b)
   const streams = await restoreStreams(b, slotOwner)
-  const ceiling = await wholeProcessRounds(b, streams, kvtopBuilds(BIN), rounds)
+  const ceiling = await wholeProcessRounds(b, streams, kvtopBuilds(MEASURED_BIN), rounds)
   const ceilingSeconds = median(ceiling.runs.map((r) => r.seconds))
   const ceilingServers = medianRun(ceiling)
   b.rows.unshift(

@@ -2,12 +2,12 @@ import { copyFileSync, createReadStream, createWriteStream, mkdtempSync, rmSync,
 import { pipeline } from 'node:stream/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { sandboxDown, sandboxUp } from '../src/sandbox/sandbox.js'
 import { writeRestoreStream } from '../src/ops/snapshot/restore.js'
 import { describeCpu, runNodeMeasured, serverCpuMeter } from './lib-cpu.js'
 import { loadDataset, parseProfiles, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- replay [--scale S] [--data production,uniform]` (issues 5, 17), whole processes
@@ -25,7 +25,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  */
 
 /** KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after. */
-const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 function encode(args: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
@@ -103,7 +102,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       sandboxUp({ name: names[3], shards: 0, replicas: 0, flavor: 'redis', env }),
     ])
     const kvtop = (args: string[], into: Sandbox) =>
-      runNodeMeasured(BIN, [...args, '--json'], pids(into), profileFlags())
+      runNodeMeasured(MEASURED_BIN, [...args, '--json'], pids(into), profileFlags())
     /** redis-cli --pipe of a file, timed whole, with the server's CPU over the same span. */
     const pipeInto = async (into: Sandbox, path: string) => {
       const servers = serverCpuMeter(pids(into))
@@ -148,7 +147,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       for (const r of [replay, intoCluster])
         if (replayed(r).errors.total) throw new Error(`replay had error replies: ${r.stdout}`)
       const verify = await exec(process.execPath, [
-        BIN,
+        MEASURED_BIN,
         'verify',
         '--source',
         `redis://127.0.0.1:${port(pipeSb)}`,

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ClusterAdmin } from '../src/ops/scale/admin.js'
 import { joinNodes, waitClusterOk } from '../src/ops/scale/nodes.js'
 import { addSandboxNodes } from '../src/sandbox/grow.js'
@@ -10,6 +9,7 @@ import { runLoad } from '../src/sandbox/load.js'
 import { adminSpec, sandboxDown, sandboxUp } from '../src/sandbox/sandbox.js'
 import { readState } from '../src/sandbox/state.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- scale [--scale S]`: slot migration keys/s, kvtop scale against
@@ -25,8 +25,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * Each tool is timed as a user would see it: the whole process, start to exit. Keys moved are
  * counted on the new primary (DBSIZE) before or after each step.
  */
-
-const BIN = fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 interface Timed {
   seconds: number
@@ -102,7 +100,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     // 3, 4: kvtop.
     const kvOut = must(
       'kvtop scale --rebalance (scale-out)',
-      await timed(process.execPath, [BIN, 'scale', url, '--rebalance', '--yes', '--json'], env),
+      await timed(process.execPath, [MEASURED_BIN, 'scale', url, '--rebalance', '--yes', '--json'], env),
     )
     const kvOutKeys = await dbsize()
     const kvIn = must(
@@ -110,7 +108,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       await timed(
         process.execPath,
         [
-          BIN,
+          MEASURED_BIN,
           'scale',
           url,
           '--rebalance',

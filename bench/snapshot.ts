@@ -1,7 +1,6 @@
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { writeRestoreStream } from '../src/ops/snapshot/restore.js'
@@ -21,6 +20,7 @@ import {
   type SideRuns,
 } from './lib-rounds.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- snapshot [--scale S]` (issue 4): on one standalone redis-server holding a mixed
@@ -40,8 +40,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * one); KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN by turns with this build in every round and
  * reports both medians side by side.
  */
-
-const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 /** Loads a dataset: run once per data profile. */
 export const usesDataset = true
@@ -195,7 +193,7 @@ export async function run_(options: BenchOptions): Promise<BenchReport> {
       const bench: Bench = {
         dir,
         rounds: benchRounds(),
-        builds: kvtopBuilds(BIN),
+        builds: kvtopBuilds(MEASURED_BIN),
         source,
         target,
         src,

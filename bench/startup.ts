@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { median } from './lib-rounds.js'
 import { startedSandbox, type StartedSandbox } from './lib-sandbox.js'
 import type { BenchOptions, BenchReport, BenchRow } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- startup [--scale S]`: whole processes timed from spawn to exit, median of
@@ -20,7 +20,6 @@ import type { BenchOptions, BenchReport, BenchRow } from './types.js'
  * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after.
  */
 
-const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 const GOAL_SECONDS = 0.2
 
 interface Case {
@@ -36,9 +35,9 @@ interface Case {
 const NODE_FLOOR: Case = { name: 'node -e 0', command: process.execPath, args: ['-e', '0'] }
 const REDIS_CLI: Case = { name: 'redis-cli --version', command: 'redis-cli', args: ['--version'] }
 const KVTOP_CASES: Case[] = [
-  { name: 'kvtop --version', command: process.execPath, args: [BIN, '--version'] },
-  { name: 'kvtop --help', command: process.execPath, args: [BIN, '--help'] },
-  { name: 'kvtop status --help', command: process.execPath, args: [BIN, 'status', '--help'] },
+  { name: 'kvtop --version', command: process.execPath, args: [MEASURED_BIN, '--version'] },
+  { name: 'kvtop --help', command: process.execPath, args: [MEASURED_BIN, '--help'] },
+  { name: 'kvtop status --help', command: process.execPath, args: [MEASURED_BIN, 'status', '--help'] },
 ]
 
 /** Seconds from spawn to exit of one run; throws when the process fails (a broken build is no timing). */
@@ -76,7 +75,7 @@ function serverCases(source: string, target: string, dir: string): Case[] {
   redisCli(source, '--rdb', rdb)
   redisCli(source, 'FLUSHALL')
   const emptyTarget = () => redisCli(target, 'FLUSHALL')
-  const kvtop = (args: string[]) => [BIN, ...args]
+  const kvtop = (args: string[]) => [MEASURED_BIN, ...args]
   return [
     {
       name: 'kvtop verify (2 empty standalones)',
@@ -143,7 +142,7 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
     name: 'startup',
     rows,
     notes: [
-      `median of ${runs} runs each, spawn to exit; bin: ${BIN}`,
+      `median of ${runs} runs each, spawn to exit; bin: ${MEASURED_BIN}`,
       `servers: two empty standalone sandboxes (redis-server ${sandboxes[0]?.summary.version})`,
       `${NODE_FLOOR.name}: ${ms(floor)}; ${REDIS_CLI.name}: ${ms(redisCliSeconds)}`,
       ...rows.map(

@@ -1,31 +1,39 @@
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { sandboxDown, sandboxUp, type SandboxSummary } from '../src/sandbox/sandbox.js'
 import { loadDataset, PROFILE_DESCRIPTIONS, REDIS_CLI, runTimed } from './lib-dataset.js'
 import { describeCpu, runNodeMeasured } from './lib-cpu.js'
-import { abNote, abOldBin, benchRounds, runRounds } from './lib-rounds.js'
+import {
+  abNote,
+  abOldBin,
+  benchRounds,
+  roundsNote,
+  roundsRow,
+  runRounds,
+  type Side,
+  type SideRuns,
+  type Timed,
+} from './lib-rounds.js'
 import { profileNote, readProfileDir, secondsUntil, summarizeProfile } from './lib-profile.js'
 import type { BenchOptions, BenchReport } from './types.js'
+import { MEASURED_BIN } from './lib-process.js'
 
 /**
  * `npm run bench -- verify [--scale S] [--data production,uniform]` (issue 17): two standalone
  * redis-servers loaded from the same RDB file (so TTLs agree to the millisecond, and hashtable-encoded
  * sets and hashes iterate in each process's own order, as on two real servers), 1M keys at scale 1.
  * `kvtop verify` (whole process, spawn to exit, both directions) against `redis-cli --scan` listing
- * ONE side. Goal: kvtop's keys/s >= 1.0x the listing's. The notes say who was the limit (kvtop's CPU,
- * its wait for a core, the servers' CPU over the run). With KVTOP_BENCH_CPU_PROF=1, one more kvtop
- * run under `node --cpu-prof` is summarized in the notes (idle share, top self time).
- * KVTOP_BENCH_BIN points at another build's bin/kvtop.js, to compare before and after;
- * KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN and this build by turns on the same loaded servers,
- * ROUNDS (else KVTOP_BENCH_ROUNDS, else 3) rounds through bench/lib-rounds.ts: each run's CPU, the
- * servers' command counts and time, the load average, then both medians side by side in the notes.
+ * ONE side, by turns for KVTOP_BENCH_ROUNDS rounds (default 3, bench/lib-rounds.ts): the row gives
+ * median times and the median per-round ratio. Goal: kvtop's keys/s >= 1.0x the listing's. The
+ * notes say, run by run, who was the limit (kvtop's CPU, its wait for a core, the servers' CPU and
+ * command counts). With KVTOP_BENCH_CPU_PROF=1, one more kvtop run under `node --cpu-prof` is
+ * summarized in the notes (idle share, top self time). KVTOP_BENCH_BIN points at another build's
+ * bin/kvtop.js, to time in place of this one; KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN as a third
+ * side in every round, and the notes give both builds' medians side by side.
  */
 export const usesDataset = true
-
-const BIN = process.env.KVTOP_BENCH_BIN ?? fileURLToPath(new URL('../../bin/kvtop.js', import.meta.url))
 
 /** Load `rdb` into the server behind `client`: its dbfilename replaced, then DEBUG RELOAD NOSAVE. */
 async function reloadFrom(client: Redis, rdb: string): Promise<void> {
@@ -50,28 +58,14 @@ async function commandStats(port: number, dbsize: number): Promise<string> {
 /** One whole `kvtop verify` process: its timing and CPU, and what the servers did meanwhile. */
 type MeasuredVerify = Awaited<ReturnType<typeof runNodeMeasured>> & { stats: string }
 
-/**
- * KVTOP_BENCH_AB: the old build and this one by turns on the same servers (rounds: 3 unless set),
- * each run's CPU, load average and server work, then both medians side by side.
- */
-async function abRounds(
-  oldBin: string,
-  measured: (bin: string) => Promise<MeasuredVerify>,
-): Promise<string[]> {
-  const [old, current] = await runRounds(
-    [
-      { name: `A (old: ${oldBin})`, run: () => measured(oldBin) },
-      { name: 'B (this)', run: () => measured(BIN) },
-    ],
-    benchRounds(),
-  )
-  const perRun = [old, current].flatMap((side) =>
+/** Each kvtop run's CPU, load average and server work, round by round. */
+function perRunNotes(sides: SideRuns<MeasuredVerify>[]): string[] {
+  return sides.flatMap((side) =>
     side.runs.flatMap((run, round) => [
       `${side.name} round ${round + 1}: ${describeCpu('kvtop verify', run.cpu)}; load ${run.load}`,
       `${side.name} round ${round + 1}: ${run.stats}`,
     ]),
   )
-  return [...perRun, abNote('kvtop verify', old, current)]
 }
 
 export async function run(options: BenchOptions): Promise<BenchReport> {
@@ -118,41 +112,55 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       const stats = `commands per key (server ms) during kvtop verify: source ${await commandStats(sPort, dbsize)}; target ${await commandStats(tPort, dbsize)}`
       return { ...run, stats }
     }
-    const { stats, ...kvtop } = await measured(BIN)
-    notes.push(describeCpu('kvtop verify (whole process)', kvtop.cpu))
-    notes.push(stats)
+    // kvtop, the old build (KVTOP_BENCH_AB) and the listing by turns, round after round: a load
+    // that comes and goes hits every side alike. The listing's check: it listed every key.
     const oldBin = abOldBin()
-    if (oldBin) notes.push(...(await abRounds(oldBin, measured)))
-    const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
-    const listed = scan.stdout.split('\n').filter(Boolean).length
-    const kvtopRate = dbsize / kvtop.seconds
-    const scanRate = listed / scan.seconds
+    const kvtopSide: Side<MeasuredVerify> = { name: 'kvtop verify', run: () => measured(MEASURED_BIN) }
+    const oldSide: Side<MeasuredVerify>[] = oldBin
+      ? [{ name: `kvtop verify (old build: ${oldBin})`, run: () => measured(oldBin) }]
+      : []
+    let listed = 0
+    const listing: Side = {
+      name: 'redis-cli --scan (one side)',
+      run: async () => {
+        const scan = await runTimed(REDIS_CLI, ['-p', String(sPort), '--scan'])
+        listed = scan.stdout.split('\n').filter(Boolean).length
+        return { seconds: scan.seconds }
+      },
+      check: async () => listed === dbsize,
+    }
+    const [kvtop, anchor, ...old] = await runRounds<MeasuredVerify | Timed>(
+      [kvtopSide, listing, ...oldSide],
+      benchRounds(),
+    )
+    const kvtopRuns = kvtop as SideRuns<MeasuredVerify>
+    const oldRuns = old as SideRuns<MeasuredVerify>[]
+    notes.push(...perRunNotes([kvtopRuns, ...oldRuns]))
+    notes.push(roundsNote(kvtop, anchor))
+    if (oldRuns.length) notes.push(abNote('kvtop verify', oldRuns[0], kvtopRuns, anchor))
+    const row = roundsRow({
+      case: `verify ${dbsize} identical keys, both directions`,
+      keys: dbsize,
+      kvtop,
+      anchor,
+      goal: '>= 1.0x redis-cli --scan of one side',
+      minRatio: 1,
+    })
     if (process.env.KVTOP_BENCH_CPU_PROF) {
       const profDir = join(dir, 'profile')
-      await runTimed(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, BIN, ...verifyArgs])
+      await runTimed(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profDir, MEASURED_BIN, ...verifyArgs])
       const profile = readProfileDir(profDir)
       notes.push(profileNote('kvtop verify', summarizeProfile(profile, 10)))
       const startup = secondsUntil(profile, '/src/ops/verify/')
-      if (startup !== undefined)
+      if (startup !== undefined) {
+        const work = row.kvtop.seconds - startup
         notes.push(
-          `kvtop start-up (profile start to the first sample in src/ops/verify): ${startup.toFixed(2)} s; the timed run without it: ${(kvtop.seconds - startup).toFixed(2)} s, ${(dbsize / (kvtop.seconds - startup) / scanRate).toFixed(2)}x the listing`,
+          `kvtop start-up (profile start to the first sample in src/ops/verify): ${startup.toFixed(2)} s; the median run without it: ${work.toFixed(2)} s, ${(row.anchor.seconds / work).toFixed(2)}x the listing's median`,
         )
+      }
     }
     notes.push('whole processes timed, spawn to exit; a 2-core machine shared by kvtop and both servers')
-    return {
-      name: 'verify',
-      rows: [
-        {
-          case: `verify ${dbsize} identical keys, both directions`,
-          kvtop: { seconds: kvtop.seconds, rate: kvtopRate, unit: 'keys/s' },
-          anchor: { name: 'redis-cli --scan (one side)', seconds: scan.seconds, rate: scanRate },
-          ratio: kvtopRate / scanRate,
-          goal: '>= 1.0x redis-cli --scan of one side',
-          met: kvtopRate >= scanRate,
-        },
-      ],
-      notes,
-    }
+    return { name: 'verify', rows: [row], notes }
   } finally {
     if (source) await sandboxDown('bench-vsrc', env).catch(() => {})
     if (target) await sandboxDown('bench-vdst', env).catch(() => {})
