@@ -2,7 +2,7 @@
 // Keeps the test tree a mirror of the code (docs/architecture.md, "Tests"): a file under
 // test/unit/<folder>/ or test/integration/<folder>/ sits in a folder that exists under src/
 // (test/unit/ops/migrate for src/ops/migrate), under commands/ (test/unit/commands/...), or under
-// test/helpers/ (tests of the test helpers) or scripts/. A unit test at the top of test/unit is named after the
+// test/helpers/ (tests of the test helpers), scripts/ or bench/ (the benchmarks' shared arithmetic). A unit test at the top of test/unit is named after the
 // top-level src/ file it tests (flags-seconds.test.ts for src/flags.ts). The integration folders
 // that exercise every operation at once are listed below. Run by `npm run lint`; exits 1 naming
 // every file out of place.
@@ -35,7 +35,7 @@ function mirroredFolder(folder) {
   if (first === 'commands')
     return isDir(join(root, 'commands', ...rest)) ? `commands/${rest.join('/')}` : undefined
   if (first === 'helpers') return isDir(join(root, 'test', 'helpers', ...rest)) ? `test/${folder}` : undefined
-  if (first === 'scripts') return isDir(join(root, folder)) ? folder : undefined
+  if (first === 'scripts' || first === 'bench') return isDir(join(root, folder)) ? folder : undefined
   return isDir(join(root, 'src', folder)) ? `src/${folder}` : undefined
 }
 
@@ -65,7 +65,7 @@ for (const kind of ['unit', 'integration']) {
     if (kind === 'integration' && CROSS_CUTTING_INTEGRATION.has(folder)) continue
     if (!mirroredFolder(folder))
       problems.push(
-        `${shown}: test/${kind}/${folder} mirrors no folder of src/, commands/, test/helpers/ or scripts/; ` +
+        `${shown}: test/${kind}/${folder} mirrors no folder of src/, commands/, test/helpers/, scripts/ or bench/; ` +
           `put it under test/${kind}/<the folder of the code it tests>`,
       )
   }

@@ -16,6 +16,7 @@ beforeEach(() => {
     'src/data/rdb/reader.ts',
     'commands/migrate/run.ts',
     'test/helpers/sandbox.ts',
+    'bench/lib-rounds.ts',
   ])
     put(file)
 })
@@ -41,6 +42,7 @@ describe('scripts/check-test-layout.js: the test tree mirrors src/', () => {
       'test/unit/flags-seconds.test.ts',
       'test/unit/commands/migrate/run.test.ts',
       'test/unit/helpers/sandbox.test.ts',
+      'test/unit/bench/lib-rounds.test.ts',
       'test/integration/ops/migrate/resume.test.ts',
       'test/integration/commands/readme.test.ts',
       'test/integration/valkey/engines.test.ts',
@@ -55,6 +57,7 @@ describe('scripts/check-test-layout.js: the test tree mirrors src/', () => {
       'test/unit/migrate/checkpoint.test.ts',
       'test/unit/ops/migrate/extra/deep.test.ts',
       'test/unit/commands/nope/x.test.ts',
+      'test/unit/bench/nope/x.test.ts',
       'test/unit/core.test.ts',
       'test/unit/flagsx.test.ts',
       'test/integration/smoke.test.ts',
@@ -72,6 +75,7 @@ describe('scripts/check-test-layout.js: the test tree mirrors src/', () => {
     expect(named).toEqual([
       'test/integration/cli/epipe.test.ts',
       'test/integration/smoke.test.ts',
+      'test/unit/bench/nope/x.test.ts',
       'test/unit/commands/nope/x.test.ts',
       'test/unit/core.test.ts',
       'test/unit/flagsx.test.ts',
@@ -79,7 +83,7 @@ describe('scripts/check-test-layout.js: the test tree mirrors src/', () => {
       'test/unit/ops/migrate/extra/deep.test.ts',
     ])
     expect(stderr).toContain(
-      'test/unit/migrate/checkpoint.test.ts: test/unit/migrate mirrors no folder of src/, commands/, test/helpers/ or scripts/',
+      'test/unit/migrate/checkpoint.test.ts: test/unit/migrate mirrors no folder of src/, commands/, test/helpers/, scripts/ or bench/',
     )
   })
 })
