@@ -74,6 +74,9 @@ export class TargetWriter {
       spec,
       topology,
       db,
+      // Only errors tell anything here: a run of successes (RESTORE's +OK, a count) is stepped over
+      // without a reply object each, and every success still reaches onReply, as 'OK'.
+      counted: { wantsSuccesses: () => true },
       onReply: (reply, tag, batch, index) => this.onReply(reply, tag, batch, index),
     })
   }
