@@ -307,8 +307,16 @@ export class Crc64 {
 
   /** The 8 bytes Redis stores after the data: the CRC little-endian. */
   writeLE(target: Buffer, offset: number): void {
-    target.writeUInt32LE(this.lo, offset)
-    target.writeUInt32LE(this.hi, offset + 4)
+    // Byte by byte: writeUInt32LE checks its arguments first, and this runs once per DUMP payload.
+    const { lo, hi } = this
+    target[offset] = lo
+    target[offset + 1] = lo >>> 8
+    target[offset + 2] = lo >>> 16
+    target[offset + 3] = lo >>> 24
+    target[offset + 4] = hi
+    target[offset + 5] = hi >>> 8
+    target[offset + 6] = hi >>> 16
+    target[offset + 7] = hi >>> 24
   }
 
   toBufferLE(): Buffer {

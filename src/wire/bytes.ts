@@ -28,19 +28,28 @@ export function writeDecimal(dst: Uint8Array, at: number, value: number): number
     dst[at] = 0x30 + value
     return 1
   }
-  if (value > 0xffffffff) {
-    const s = String(value)
-    for (let i = 0; i < s.length; i++) dst[at + i] = s.charCodeAt(i)
-    return s.length
+  if (value > 0x7fffffff) {
+    // Beyond 32-bit integer arithmetic (ms timestamps): the digits above the last nine, then those
+    // nine, zero-padded; no string made.
+    const high = Math.floor(value / 1e9)
+    const n = writeDecimal(dst, at, high)
+    writeDigits(dst, at + n, value - high * 1e9, 9)
+    return n + 9
   }
-  let digits = 1
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++
-  let v = value
-  for (let i = digits - 1; i >= 0; i--) {
-    dst[at + i] = 0x30 + (v % 10)
-    v = Math.floor(v / 10)
-  }
+  const v = value | 0
+  let digits = 2
+  for (let bound = 100; digits < 10 && v >= bound; bound *= 10) digits++
+  writeDigits(dst, at, v, digits)
   return digits
+}
+
+/** `count` decimal digits of v (below 2^31), zero-padded, at `at`: integer divisions only. */
+function writeDigits(dst: Uint8Array, at: number, v: number, count: number): void {
+  for (let i = at + count - 1; i >= at; i--) {
+    const q = (v / 10) | 0
+    dst[i] = 0x30 + v - q * 10
+    v = q
+  }
 }
 
 /** Write a signed integer as ASCII decimal (ms timestamps, TTLs); returns the bytes written. */

@@ -5,6 +5,8 @@ import type { RdbEntry } from './reader.js'
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
 const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
+/** The most the options after the payload take: ABSTTL, REPLACE, IDLETIME and FREQ with their numbers. */
+const TAIL_ROOM = 128
 
 interface RestoreCommandOptions {
   replace: boolean
@@ -37,7 +39,9 @@ export function writeRestoreCommand(
   else batch.bulk(e.key)
   batch.integer(e.expireAt === undefined ? 0 : e.expireAt)
   batch.header(0x24, payloadLen)
-  batch.ensure(payloadLen + 2)
+  // Room for the options after the payload too: a big value that just fits would otherwise grow
+  // the batch again for them, copying the value once more.
+  batch.ensure(payloadLen + 2 + TAIL_ROOM)
   batch.used = writeDumpPayload(batch.buf, batch.used, e.rdbType, e.buf, e.valueStart, e.valueEnd, label)
   batch.buf[batch.used++] = 0x0d
   batch.buf[batch.used++] = 0x0a

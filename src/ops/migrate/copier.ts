@@ -9,7 +9,7 @@ import type { RawRespConnection } from '../../wire/connection.js'
 import { encodeKeyCommands, type CommandArg } from '../../wire/encode.js'
 import { openRawNode } from '../../wire/node.js'
 import { RespError, type Reply } from '../../wire/reply-parser.js'
-import { keySlot, RoutedPipeline } from '../../wire/routed-pipeline.js'
+import { keySlot, RoutedPipeline, type CommandBatch } from '../../wire/routed-pipeline.js'
 import { SourcePace } from './source-pace.js'
 import type { StreamSupport } from './stream-support.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
@@ -19,13 +19,17 @@ import type { NodeCheckpoint, SlotRange } from './types.js'
  * copier that wrote it: it retries what the target refused for now and stops on what it refused
  * for good.
  */
-interface Tag {
-  key: Buffer
+export interface WriteTag {
+  /**
+   * The key; left out by a writer whose command has it as first argument (RESTORE key ...), whose
+   * writes then share one tag: it is read back from the batch only for a write not acknowledged.
+   */
+  key?: Buffer
   page?: Page
   owner: WriteOwner
 }
 
-interface WriteOwner {
+export interface WriteOwner {
   /** Refused for now (OOM, READONLY, LOADING, ...): copy the key again after a back-off. */
   retry(key: Buffer, page: Page | undefined, reply: RespError): void
   /** Refused for good (NOPERM, a DUMP payload the target cannot read, WRONGTYPE, ...). */
@@ -58,7 +62,7 @@ export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retryi
  * always wins). A reply is an acknowledgement only when classifyReply says 'ok'.
  */
 export class TargetWriter {
-  readonly pipeline: RoutedPipeline<Tag>
+  readonly pipeline: RoutedPipeline<WriteTag>
   /** Writes refused for good. */
   errors = 0
   /** Writes refused for now, and retried. */
@@ -66,15 +70,24 @@ export class TargetWriter {
   readonly firstErrors: string[] = []
 
   constructor(spec: ConnectionSpec, topology: Topology, db: number) {
-    this.pipeline = new RoutedPipeline<Tag>({
+    this.pipeline = new RoutedPipeline<WriteTag>({
       spec,
       topology,
       db,
-      onReply: (reply, tag) => this.onReply(reply, tag),
+      // Only errors tell anything here: a run of successes (RESTORE's +OK, a count) is stepped over
+      // without a reply object each, and every success still reaches onReply, as 'OK'.
+      counted: { wantsSuccesses: () => true },
+      onReply: (reply, tag, batch, index) => this.onReply(reply, tag, batch, index),
     })
   }
 
-  restore(key: Buffer, ttl: number, absolute: boolean, payload: Buffer, tag: Tag): Promise<void> | undefined {
+  restore(
+    key: Buffer,
+    ttl: number,
+    absolute: boolean,
+    payload: Buffer,
+    tag: WriteTag,
+  ): Promise<void> | undefined {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
     // The target was checked empty (or --replace given) before the copy: every key there is ours.
@@ -83,34 +96,35 @@ export class TargetWriter {
   }
 
   /** Any command about `key` (the logical copy's writes, DEL), routed by the key's slot. */
-  command(key: Buffer, args: readonly CommandArg[], tag: Tag): Promise<void> | undefined {
+  command(key: Buffer, args: readonly CommandArg[], tag: WriteTag): Promise<void> | undefined {
     const slot = keySlot(key)
     const b = this.pipeline.batchFor(slot)
     b.command(args)
     return this.queued(b, slot, tag)
   }
 
-  private queued(b: ReturnType<RoutedPipeline<Tag>['batchFor']>, slot: number, tag: Tag) {
+  private queued(b: ReturnType<RoutedPipeline<WriteTag>['batchFor']>, slot: number, tag: WriteTag) {
     if (tag.page) tag.page.pending++
     b.end(tag)
     return this.pipeline.writtenTo(slot, b)
   }
 
-  private onReply(reply: Reply, tag: Tag): void {
+  private onReply(reply: Reply, tag: WriteTag, batch: CommandBatch<WriteTag>, index: number): void {
     const kind = classifyReply(reply)
     if (kind === 'refused') {
       // Never acknowledged: the page stays pending, so the checkpoint never moves past this key.
+      const key = tag.key ?? batch.argument(index, 1)
       this.errors++
       if (this.firstErrors.length < 5)
-        this.firstErrors.push(`"${escapeBytes(tag.key)}": ${(reply as RespError).message}`)
-      tag.owner.refused(tag.key, reply as RespError)
+        this.firstErrors.push(`"${escapeBytes(key)}": ${(reply as RespError).message}`)
+      tag.owner.refused(key, reply as RespError)
       return
     }
     if (kind !== 'ok') {
       // Refused for now, or a redirect the pipeline could not follow: the owner copies the key
       // again, reading it from the source anew, so an older value never overwrites a newer one.
       this.retried++
-      tag.owner.retry(tag.key, tag.page, reply as RespError)
+      tag.owner.retry(tag.key ?? batch.argument(index, 1), tag.page, reply as RespError)
     }
     if (tag.page) {
       tag.page.pending--

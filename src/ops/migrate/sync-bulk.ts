@@ -3,7 +3,7 @@ import { checkEofMark, type SyncStream } from '../../data/replication/sync-strea
 import { errorMessage, KvtopError, OperationError } from '../../errors.js'
 import { writeRestoreCommand } from '../../data/rdb/restore-command.js'
 import { keySlot, keySlotOf } from '../../wire/routed-pipeline.js'
-import { acknowledged, type NodeCopier, type Page, type TargetWriter } from './copier.js'
+import { acknowledged, type NodeCopier, type Page, type TargetWriter, type WriteTag } from './copier.js'
 import type { NodeCheckpoint, SlotRange } from './types.js'
 
 /** One source db of a shard read from its replication snapshot: where its keys go, what counts them. */
@@ -36,10 +36,10 @@ interface SyncBulkOptions {
  * Returns false when stopped (Ctrl-C) before the end.
  */
 export async function copyFromSync(o: SyncBulkOptions): Promise<boolean> {
-  const pages = new Map<number, Page>()
+  const runs = new Map<number, LaneRun>()
   for (const [db, lane] of o.lanes) {
     Object.assign(lane.state, { cursor: '0', done: false, keys: 0, bytes: 0, vanished: 0 })
-    pages.set(db, {
+    const page: Page = {
       cursorAfter: '0',
       pending: 0,
       retrying: 0,
@@ -47,10 +47,11 @@ export async function copyFromSync(o: SyncBulkOptions): Promise<boolean> {
       keys: 0,
       bytes: 0,
       onAcked() {},
-    })
+    }
+    runs.set(db, { lane, page, tag: { page, owner: lane.copier }, keys: 0, bytes: 0 })
   }
   try {
-    await new SnapshotWriter(o, pages).run()
+    await new SnapshotWriter(o, runs).run()
   } catch (err) {
     if (o.signal.aborted) return false
     throw err
@@ -61,8 +62,7 @@ export async function copyFromSync(o: SyncBulkOptions): Promise<boolean> {
   for (const lane of o.lanes.values()) void lane.writer.pipeline.sendQueued()
   for (const lane of o.lanes.values()) await lane.copier.settleRetries()
   if (o.signal.aborted) return false
-  for (const [db, lane] of o.lanes) {
-    const page = pages.get(db)!
+  for (const [db, { lane, page }] of runs) {
     page.sealed = true
     if (!acknowledged(page))
       throw new OperationError(`writes from ${o.stream.node} (db ${db}) were not all acknowledged`, {
@@ -73,29 +73,60 @@ export async function copyFromSync(o: SyncBulkOptions): Promise<boolean> {
   return true
 }
 
-/** The records of one stream written to the target, batch by batch. */
+/** A db's lane during the copy: the page holding its writes until acknowledged, progress not yet reported. */
+interface LaneRun {
+  lane: SyncLane
+  page: Page
+  /**
+   * Every write of the db carries this one tag, without its key: a key the target does not
+   * acknowledge is read back from the write (RESTORE key ...), as the reader's bytes are gone by then.
+   */
+  tag: WriteTag
+  keys: number
+  bytes: number
+}
+
+/** The records of one stream written to the target as they are parsed. */
 class SnapshotWriter {
   private label = 0
   private readonly unknownDbs = new Set<number>()
+  /** ms since the epoch, taken once per chunk: a key expired by then is not copied. */
+  private now = Date.now()
+  /**
+   * Target nodes whose window of writes filled during this chunk, waited for before the next chunk
+   * is read: a full window holds the copy back by a chunk at most.
+   */
+  private waits: Promise<void>[] = []
+  /** What the writing threw, through the reader: the target's (or the data's) fault, not the read's. */
+  private writeFailure: unknown
 
   constructor(
     private readonly o: SyncBulkOptions,
-    private readonly pages: Map<number, Page>,
+    private readonly runs: Map<number, LaneRun>,
   ) {}
 
   async run(): Promise<void> {
     const { stream } = this.o
     const reader = new RdbReader(stream.chunks, {
+      // An entry's bytes are copied into a target's batch as soon as it is parsed: the stream's
+      // chunks can go into two buffers used in turn (no fresh pages to fault in per chunk).
+      reuseBuffers: true,
       leaveSourceOpen: stream.format === 'eof',
       ...(stream.format === 'length' ? { size: stream.length } : {}),
     })
-    const batches = reader.batches()[Symbol.asyncIterator]()
-    for (;;) {
-      const next = await this.read(() => batches.next())
-      if (next.done) break
-      await this.write(next.value)
-      if (this.o.signal.aborted) return
-    }
+    await this.read(() =>
+      reader.eachRecord(
+        (rec) => {
+          try {
+            this.write(rec)
+          } catch (err) {
+            throw this.writingFailed(err)
+          }
+        },
+        () => this.afterChunk(),
+      ),
+    )
+    if (this.o.signal.aborted) return
     if (stream.format === 'eof') await this.read(() => checkEofMark(reader, stream))
   }
 
@@ -104,6 +135,7 @@ class SnapshotWriter {
     try {
       return await step()
     } catch (err) {
+      if (err === this.writeFailure) throw err
       if (this.o.signal.aborted || (err instanceof KvtopError && err.code === 'stalled')) throw err
       throw new OperationError(
         `the replication snapshot of ${this.o.stream.node} ended before its RDB did (${errorMessage(err)}): the source node restarted, failed over or closed the connection`,
@@ -115,38 +147,58 @@ class SnapshotWriter {
     }
   }
 
-  /** One batch of records: keys queued for the target, waiting when a target node has a full window. */
-  private async write(records: RdbRecord[]): Promise<void> {
-    const now = Date.now()
-    const counted = new Map<SyncLane, { keys: number; bytes: number }>()
-    for (const rec of records) {
+  /** What the writing (run inside the reader) threw: kept, to be told apart from a read failure. */
+  private writingFailed(err: unknown): unknown {
+    this.writeFailure = err
+    return err
+  }
+
+  /** One record: an entry queued for the target (its bytes copied into the batch now). */
+  private write(rec: RdbRecord): void {
+    if (!(rec instanceof RdbEntry)) {
       if (rec.kind === 'header') this.label = rec.header.version
       else if (rec.kind === 'eof' && rec.checksum === 'mismatch')
         throw new OperationError(`the RDB streamed by ${this.o.stream.node} fails its CRC-64 check`)
-      if (!(rec instanceof RdbEntry)) continue
-      const lane = this.laneOf(rec)
-      if (!lane) continue
-      if (rec.expireAt !== undefined && rec.expireAt <= now) {
-        lane.state.vanished++
-        continue
-      }
-      const page = this.pages.get(rec.db)!
-      page.keys++
-      page.bytes += rec.size
-      const c = counted.get(lane) ?? { keys: 0, bytes: 0 }
-      c.keys++
-      c.bytes += rec.size
-      counted.set(lane, c)
-      const wait = restoreEntry(lane.writer, rec, this.label, page, lane.copier)
-      if (wait) await wait
+      return
     }
-    for (const [lane, c] of counted) lane.onProgress(c.keys, c.bytes)
+    const run = this.runOf(rec)
+    if (!run) return
+    if (rec.expireAt !== undefined && rec.expireAt <= this.now) {
+      run.lane.state.vanished++
+      return
+    }
+    run.page.keys++
+    run.page.bytes += rec.size
+    run.keys++
+    run.bytes += rec.size
+    const wait = restoreEntry(run.lane.writer, rec, this.label, run)
+    if (wait) this.waits.push(wait)
+  }
+
+  /** After a chunk: wait for the nodes whose window is full, report progress; 'stop' once stopped. */
+  private async afterChunk(): Promise<'stop' | void> {
+    try {
+      if (this.waits.length) {
+        const waits = this.waits
+        this.waits = []
+        await Promise.all(waits)
+      }
+      for (const run of this.runs.values()) {
+        if (!run.keys) continue
+        run.lane.onProgress(run.keys, run.bytes)
+        run.keys = run.bytes = 0
+      }
+    } catch (err) {
+      throw this.writingFailed(err)
+    }
+    if (this.o.signal.aborted) return 'stop'
+    this.now = Date.now()
   }
 
   /** Where an entry goes: its db's lane, or nowhere (a db not being copied, a slot outside --slots). */
-  private laneOf(rec: RdbEntry): SyncLane | undefined {
-    const lane = this.o.lanes.get(rec.db)
-    if (!lane) {
+  private runOf(rec: RdbEntry): LaneRun | undefined {
+    const run = this.runs.get(rec.db)
+    if (!run) {
       if (!this.unknownDbs.has(rec.db)) {
         this.unknownDbs.add(rec.db)
         this.o.onWarning(
@@ -157,10 +209,10 @@ class SnapshotWriter {
     }
     const slots = this.o.slots
     if (slots) {
-      const slot = keySlot(rec.key)
+      const slot = rec.keyIsPlain ? keySlotOf(rec.buf, rec.keyStart, rec.keyEnd) : keySlot(rec.key)
       if (slot < slots.from || slot > slots.to) return undefined
     }
-    return lane
+    return run
   }
 }
 
@@ -173,14 +225,13 @@ function restoreEntry(
   writer: TargetWriter,
   e: RdbEntry,
   label: number,
-  page: Page,
-  owner: NodeCopier,
+  run: LaneRun,
 ): Promise<void> | undefined {
   const slot = e.keyIsPlain ? keySlotOf(e.buf, e.keyStart, e.keyEnd) : keySlot(e.key)
   const b = writer.pipeline.batchFor(slot)
   b.begin()
   writeRestoreCommand(b, e, label, { replace: true, lruLfu: false })
-  page.pending++
-  b.end({ key: e.key, page, owner })
+  run.page.pending++
+  b.end(run.tag)
   return writer.pipeline.writtenTo(slot, b)
 }

@@ -71,6 +71,12 @@ describe('crc64 (Redis RDB / DUMP checksum)', () => {
     const le = c.toBufferLE()
     expect(le.readBigUInt64LE(0)).toBe(c.bigint)
     expect(c.matchesLE(le, 0)).toBe(true)
+    // At an offset, both halves with their top bit set, the bytes around left alone.
+    const top = new Crc64(0x80000000_ffffffffn)
+    const at = Buffer.alloc(13, 0xaa)
+    top.writeLE(at, 3)
+    expect(at.readBigUInt64LE(3)).toBe(0x80000000_ffffffffn)
+    expect([...at.subarray(0, 3), ...at.subarray(11)]).toEqual([0xaa, 0xaa, 0xaa, 0xaa, 0xaa])
   })
 
   it('combines: crc(A||B) from crc(A), crc(B), |B|', () => {

@@ -25,4 +25,16 @@ describe('byte helpers', () => {
     const b = Buffer.alloc(20)
     expect(b.toString('latin1', 0, writeSignedDecimal(b, 0, -1234))).toBe('-1234')
   })
+
+  it('write every integer as String() does: each digit count, both sides of 2^31 and of 10^9 steps, up to 2^53', () => {
+    const edges = [2 ** 31 - 1, 2 ** 31, 1e9 - 1, 1e9, 1e9 + 1, 1e12 + 7, 1e18 / 1e3, Number.MAX_SAFE_INTEGER]
+    for (let p = 1; p <= 15; p++) edges.push(10 ** p - 1, 10 ** p, 10 ** p + 1)
+    for (let i = 0; i < 2000; i++) edges.push(Math.floor(Math.random() * 10 ** (1 + (i % 16))))
+    const out = Buffer.alloc(40, 0x2e)
+    for (const n of edges) {
+      const len = writeDecimal(out, 3, n)
+      expect(out.toString('latin1', 3, 3 + len)).toBe(String(n))
+      expect(out[2]).toBe(0x2e)
+    }
+  })
 })

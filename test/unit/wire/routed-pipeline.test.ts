@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { keySlot, keySlotOf, parseRedirect } from '../../../src/wire/routed-pipeline.js'
+import { CommandBatch, keySlot, keySlotOf, parseRedirect } from '../../../src/wire/routed-pipeline.js'
 import { RespError } from '../../../src/wire/reply-parser.js'
 import calculateSlot from 'cluster-key-slot'
 
@@ -51,5 +51,37 @@ describe('slots', () => {
       port: 7000,
     })
     expect(parseRedirect(new RespError('ERR nope'))).toBeUndefined()
+  })
+})
+
+describe('command batches', () => {
+  it('give back any argument of any command byte for byte, as a copy that outlives the reused buffer', () => {
+    const key = Buffer.from([0x24, 0x31, 0x0d, 0x0a, 0x00, 0x2a, 0xff])
+    const batch = new CommandBatch<string>(16)
+    batch.command(['SET', Buffer.from('a'), 'b'])
+    batch.end('first')
+    batch.restore(key, 0, randomBytes(300), { replace: true, absolute: false })
+    batch.end('second')
+    batch.command(['DEL', Buffer.alloc(0)])
+    batch.end('third')
+    const kept = batch.argument(1, 1)
+    expect(kept).toEqual(key)
+    expect(batch.argument(1, 0).toString()).toBe('RESTORE')
+    expect(batch.argument(1, 4).toString()).toBe('REPLACE')
+    expect(batch.argument(0, 2).toString()).toBe('b')
+    expect(batch.argument(2, 1)).toEqual(Buffer.alloc(0))
+    expect(() => batch.argument(1, 5)).toThrow(RangeError)
+    batch.buf.fill(0)
+    expect(kept).toEqual(key)
+  })
+
+  it('make room for a whole RESTORE at once: a payload that fills the batch grows it once', () => {
+    const payload = randomBytes(100_000)
+    const batch = new CommandBatch<string>(64)
+    batch.restore(Buffer.from('k'), 1_900_000_000_000, payload, { replace: true, absolute: true })
+    batch.end('big')
+    expect(batch.buf.length).toBeLessThan(2 * payload.length)
+    expect(batch.argument(0, 3)).toEqual(payload)
+    expect([4, 5].map((n) => batch.argument(0, n).toString())).toEqual(['REPLACE', 'ABSTTL'])
   })
 })
