@@ -175,7 +175,12 @@ class SnapshotWriter {
     if (wait) this.waits.push(wait)
   }
 
-  /** After a chunk: wait for the nodes whose window is full, report progress; 'stop' once stopped. */
+  /**
+   * After a chunk: wait for the nodes whose window is full, report progress; 'stop' once stopped.
+   * A copier that has stopped (a write refused for good, or refused for too long) ends the read
+   * here: streaming the rest of the snapshot into a target that refuses it would only queue more
+   * keys to retry, and the run fails with that copier's reason anyway.
+   */
   private async afterChunk(): Promise<'stop' | void> {
     try {
       if (this.waits.length) {
@@ -184,6 +189,7 @@ class SnapshotWriter {
         await Promise.all(waits)
       }
       for (const run of this.runs.values()) {
+        if (run.lane.copier.failure) throw run.lane.copier.failure
         if (!run.keys) continue
         run.lane.onProgress(run.keys, run.bytes)
         run.keys = run.bytes = 0

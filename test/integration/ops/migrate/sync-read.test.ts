@@ -239,6 +239,39 @@ describe('migrate run --read sync under faults', () => {
     expect(await sameData(source, target)).toBe(20_000)
   }, 180_000)
 
+  it('a write refused for good mid-snapshot (NOPERM) stops the read at once: exit 5 naming the key and the refusal, long before the snapshot would end', async () => {
+    const [source, target] = await up({}, {})
+    await seedKeys(await source.admin(), 'perm', 8000)
+    // 1.5 ms a key: the source takes about 12 s to stream its snapshot.
+    await syncSettings(source, 1500)
+    const checkpoint = join(dir, 'noperm.ckpt')
+    const args = [...pair(source, target), '--read', 'sync', '--checkpoint', checkpoint, '--json']
+    const run = startCli(['migrate', 'run', ...args])
+    await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 300, 60_000)
+    const t = await target.admin()
+    await t.call('ACL', 'SETUSER', 'default', '-restore')
+    const refusedAt = Date.now()
+    const r = await run.done
+    const afterRefusal = Date.now() - refusedAt
+    await t.call('ACL', 'SETUSER', 'default', '+restore')
+    expect(r.code, r.stderr.slice(-2000)).toBe(5)
+    const error = events(r).find((e) => e.type === 'error')!
+    // The key is read back from its RESTORE in the batch: every byte of it, escaped.
+    expect(error.message).toMatch(
+      /^the migration stopped: the target refused "perm:\d+:\\x00\\r\\n\\xff" \(copied from 127\.0\.0\.1:\d+\): NOPERM/,
+    )
+    // Before, the read went on to the snapshot's end (about 12 s) and failed only then.
+    expect(afterRefusal).toBeLessThan(5000)
+    expect(await target.admin().then((c) => c.dbsize())).toBeLessThan(8000)
+    const saved = JSON.parse(readFileSync(checkpoint, 'utf8'))
+    expect(Object.values(saved.nodes)).toEqual([expect.objectContaining({ done: false, keys: 0 })])
+    // With the right restored, the same command copies everything.
+    await syncSettings(source)
+    const again = await migrate(args)
+    expect(again.code, again.stderr.slice(-2000)).toBe(0)
+    expect(await sameData(source, target)).toBe(8000)
+  }, 180_000)
+
   it("the target's connection cut mid-snapshot: exit 5 naming the connection, not blamed on the source's snapshot", async () => {
     const [source, target] = await up({}, {})
     await seedKeys(await source.admin(), 'cut', 8000)
