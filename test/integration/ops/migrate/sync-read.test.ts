@@ -77,6 +77,20 @@ async function syncSettings(sb: TestSandbox, usPerKey = 0): Promise<void> {
   }
 }
 
+/**
+ * A standalone source of 8,000 keys whose snapshot streams slowly (`usPerKey` µs a key) and an empty
+ * standalone target: `migrate run --read sync --json` (and `extra` flags) started, and past `after` keys.
+ */
+async function midSnapshot(prefix: string, o: { usPerKey: number; after: number; extra?: string[] }) {
+  const [source, target] = await up({}, {})
+  await seedKeys(await source.admin(), prefix, 8000)
+  await syncSettings(source, o.usPerKey)
+  const args = [...pair(source, target), '--read', 'sync', ...(o.extra ?? []), '--json']
+  const run = startCli(['migrate', 'run', ...args])
+  await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > o.after, 60_000)
+  return { source, target, args, run }
+}
+
 describe('migrate run --read sync', () => {
   it('copies every type (binary keys and values, TTLs, a stream with groups) from the replication snapshot, with --db-map', async () => {
     const [source, target] = await up({}, {})
@@ -240,14 +254,13 @@ describe('migrate run --read sync under faults', () => {
   }, 180_000)
 
   it('a write refused for good mid-snapshot (NOPERM) stops the read at once: exit 5 naming the key and the refusal, long before the snapshot would end', async () => {
-    const [source, target] = await up({}, {})
-    await seedKeys(await source.admin(), 'perm', 8000)
-    // 1.5 ms a key: the source takes about 12 s to stream its snapshot.
-    await syncSettings(source, 1500)
     const checkpoint = join(dir, 'noperm.ckpt')
-    const args = [...pair(source, target), '--read', 'sync', '--checkpoint', checkpoint, '--json']
-    const run = startCli(['migrate', 'run', ...args])
-    await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 300, 60_000)
+    // 1.5 ms a key: the source takes about 12 s to stream its snapshot.
+    const { source, target, args, run } = await midSnapshot('perm', {
+      usPerKey: 1500,
+      after: 300,
+      extra: ['--checkpoint', checkpoint],
+    })
     const t = await target.admin()
     await t.call('ACL', 'SETUSER', 'default', '-restore')
     const refusedAt = Date.now()
@@ -273,11 +286,7 @@ describe('migrate run --read sync under faults', () => {
   }, 180_000)
 
   it("the target's connection cut mid-snapshot: exit 5 naming the connection, not blamed on the source's snapshot", async () => {
-    const [source, target] = await up({}, {})
-    await seedKeys(await source.admin(), 'cut', 8000)
-    await syncSettings(source, 500)
-    const run = startCli(['migrate', 'run', ...pair(source, target), '--read', 'sync', '--json'])
-    await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 500, 60_000)
+    const { target, run } = await midSnapshot('cut', { usPerKey: 500, after: 500 })
     const t = await target.admin()
     const writers = String(await t.call('CLIENT', 'LIST'))
       .split('\n')
@@ -326,13 +335,12 @@ describe('migrate run --read sync under faults', () => {
   }, 180_000)
 
   it('the source restarted mid-snapshot: exit 5 naming it, the checkpoint saved; the same command completes', async () => {
-    const [source, target] = await up({}, {})
-    await seedKeys(await source.admin(), 'rs', 8000)
-    await syncSettings(source, 500)
     const checkpoint = join(dir, 'restart.ckpt')
-    const args = [...pair(source, target), '--read', 'sync', '--checkpoint', checkpoint, '--json']
-    const run = startCli(['migrate', 'run', ...args])
-    await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 500, 60_000)
+    const { source, target, args, run } = await midSnapshot('rs', {
+      usPerKey: 500,
+      after: 500,
+      extra: ['--checkpoint', checkpoint],
+    })
     await restartStandalone(source)
     const first = await run.done
     expect(first.code, first.stderr.slice(-2000)).toBe(5)
@@ -354,22 +362,13 @@ describe('migrate run --read sync under faults', () => {
 
 describe('migrate run --read sync against a hung source', () => {
   it('a source that stops sending its snapshot (SIGSTOP): exit 5 after --stall-timeout, naming the node', async () => {
-    const [source, target] = await up({}, {})
-    await seedKeys(await source.admin(), 'hung', 8000)
-    await syncSettings(source, 500)
+    const { source, run } = await midSnapshot('hung', {
+      usPerKey: 500,
+      after: 300,
+      extra: ['--stall-timeout', '2'],
+    })
     const pid = source.summary.nodes[0].pid!
-    const run = startCli([
-      'migrate',
-      'run',
-      ...pair(source, target),
-      '--read',
-      'sync',
-      '--stall-timeout',
-      '2',
-      '--json',
-    ])
     try {
-      await run.waitForStderr((l) => /"type":"progress"/.test(l) && JSON.parse(l).done > 300, 60_000)
       process.kill(pid, 'SIGSTOP')
       const r = await run.done
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
