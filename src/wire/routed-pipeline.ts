@@ -22,6 +22,11 @@ export interface SlotOwners {
 
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n')
 const RESTORE = Buffer.from('$7\r\nRESTORE\r\n')
+/**
+ * Room enough for what follows a RESTORE's payload (its CR LF, REPLACE, ABSTTL, IDLETIME and FREQ
+ * with their numbers): made with the payload's, so that a big value is not copied twice.
+ */
+export const RESTORE_OPTIONS_ROOM = 128
 const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
 const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 
@@ -265,7 +270,7 @@ export class CommandBatch<T> {
     this.begin()
     // The whole command's room at once: a big payload that just fits would otherwise grow the
     // batch again for the options after it, copying the payload once more.
-    this.ensure(key.length + payload.length + 128)
+    this.ensure(key.length + payload.length + RESTORE_OPTIONS_ROOM)
     this.header(0x2a, 4 + (options.replace ? 1 : 0) + (options.absolute ? 1 : 0))
     this.raw(RESTORE)
     this.bulk(key)
@@ -278,27 +283,6 @@ export class CommandBatch<T> {
   /** The bytes of command i. */
   commandBytes(i: number): Buffer {
     return this.buf.subarray(this.starts[i], i + 1 < this.starts.length ? this.starts[i + 1] : this.used)
-  }
-
-  /**
-   * Argument `n` of command i (0 is its name), copied out: the buffer is reused once the batch's
-   * replies are in. A writer can so leave a key out of its tag and read it back only when needed.
-   */
-  argument(i: number, n: number): Buffer {
-    const buf = this.buf
-    // `*argc\r\n`, then `$len\r\n` + bytes + `\r\n` per argument.
-    const decimal = (at: number) => {
-      const eol = buf.indexOf(0x0d, at)
-      return [Number(buf.toString('latin1', at + 1, eol)), eol + 2]
-    }
-    const [argc, first] = decimal(this.starts[i])
-    if (n >= argc) throw new RangeError(`command ${i} has ${argc} arguments, not ${n + 1}`)
-    let at = first
-    for (let k = 0; ; k++) {
-      const [len, start] = decimal(at)
-      if (k === n) return Buffer.from(buf.subarray(start, start + len))
-      at = start + len + 2
-    }
   }
 }
 

@@ -1,12 +1,10 @@
-import type { CommandBatch } from '../../wire/routed-pipeline.js'
+import { RESTORE_OPTIONS_ROOM, type CommandBatch } from '../../wire/routed-pipeline.js'
 import { writeDumpPayload } from './dump.js'
 import type { RdbEntry } from './reader.js'
 
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
 const ABSTTL = Buffer.from('$6\r\nABSTTL\r\n')
 const REPLACE = Buffer.from('$7\r\nREPLACE\r\n')
-/** The most the options after the payload take: ABSTTL, REPLACE, IDLETIME and FREQ with their numbers. */
-const TAIL_ROOM = 128
 
 interface RestoreCommandOptions {
   replace: boolean
@@ -41,7 +39,7 @@ export function writeRestoreCommand(
   batch.header(0x24, payloadLen)
   // Room for the options after the payload too: a big value that just fits would otherwise grow
   // the batch again for them, copying the value once more.
-  batch.ensure(payloadLen + 2 + TAIL_ROOM)
+  batch.ensure(payloadLen + RESTORE_OPTIONS_ROOM)
   batch.used = writeDumpPayload(batch.buf, batch.used, e.rdbType, e.buf, e.valueStart, e.valueEnd, label)
   batch.buf[batch.used++] = 0x0d
   batch.buf[batch.used++] = 0x0a

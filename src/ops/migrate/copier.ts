@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ConnectionSpec } from '../../connect/client.js'
 import type { Topology, TopologyNode } from '../../connect/topology.js'
 import { escapeBytes } from '../../data/escape.js'
+import { frameArgsAt } from '../../data/resp/frame-scanner.js'
 import { RateLimiter } from '../../data/keyspace/rate-limiter.js'
 import { OperationError } from '../../errors.js'
 import { classifyReply, isPayloadRefusal, parseAddress, parseRedirect } from '../../wire/classify.js'
@@ -61,6 +62,14 @@ export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retryi
  * land in the order they were issued (a live re-copy issued after a bulk copy of the same key
  * always wins). A reply is an acknowledgement only when classifyReply says 'ok'.
  */
+/**
+ * The key of a write not acknowledged: its tag's, or read back from its command (`NAME key ...`) in
+ * the batch, copied out: the batch's buffer is reused for later writes once its replies are in.
+ */
+function keyOfWrite(tag: WriteTag, batch: CommandBatch<WriteTag>, index: number): Buffer {
+  return tag.key ?? Buffer.from(frameArgsAt(batch.buf, batch.starts[index])[1])
+}
+
 export class TargetWriter {
   readonly pipeline: RoutedPipeline<WriteTag>
   /** Writes refused for good. */
@@ -113,7 +122,7 @@ export class TargetWriter {
     const kind = classifyReply(reply)
     if (kind === 'refused') {
       // Never acknowledged: the page stays pending, so the checkpoint never moves past this key.
-      const key = tag.key ?? batch.argument(index, 1)
+      const key = keyOfWrite(tag, batch, index)
       this.errors++
       if (this.firstErrors.length < 5)
         this.firstErrors.push(`"${escapeBytes(key)}": ${(reply as RespError).message}`)
@@ -124,7 +133,7 @@ export class TargetWriter {
       // Refused for now, or a redirect the pipeline could not follow: the owner copies the key
       // again, reading it from the source anew, so an older value never overwrites a newer one.
       this.retried++
-      tag.owner.retry(tag.key ?? batch.argument(index, 1), tag.page, reply as RespError)
+      tag.owner.retry(keyOfWrite(tag, batch, index), tag.page, reply as RespError)
     }
     if (tag.page) {
       tag.page.pending--

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { CommandBatch, keySlot, keySlotOf, parseRedirect } from '../../../src/wire/routed-pipeline.js'
+import { frameArgsAt } from '../../../src/data/resp/frame-scanner.js'
 import { RespError } from '../../../src/wire/reply-parser.js'
 import calculateSlot from 'cluster-key-slot'
 
@@ -55,7 +56,7 @@ describe('slots', () => {
 })
 
 describe('command batches', () => {
-  it('give back any argument of any command byte for byte, as a copy that outlives the reused buffer', () => {
+  it('hold every argument of every command byte for byte where frameArgsAt finds it (how a writer reads back a key it left out of its tag)', () => {
     const key = Buffer.from([0x24, 0x31, 0x0d, 0x0a, 0x00, 0x2a, 0xff])
     const batch = new CommandBatch<string>(16)
     batch.command(['SET', Buffer.from('a'), 'b'])
@@ -64,13 +65,14 @@ describe('command batches', () => {
     batch.end('second')
     batch.command(['DEL', Buffer.alloc(0)])
     batch.end('third')
-    const kept = batch.argument(1, 1)
+    const args = (i: number) => frameArgsAt(batch.buf, batch.starts[i])
+    const kept = Buffer.from(args(1)[1])
     expect(kept).toEqual(key)
-    expect(batch.argument(1, 0).toString()).toBe('RESTORE')
-    expect(batch.argument(1, 4).toString()).toBe('REPLACE')
-    expect(batch.argument(0, 2).toString()).toBe('b')
-    expect(batch.argument(2, 1)).toEqual(Buffer.alloc(0))
-    expect(() => batch.argument(1, 5)).toThrow(RangeError)
+    expect(args(1)[0].toString()).toBe('RESTORE')
+    expect(args(1)[4].toString()).toBe('REPLACE')
+    expect(args(0)[2].toString()).toBe('b')
+    expect(args(2)[1]).toEqual(Buffer.alloc(0))
+    expect(args(1)).toHaveLength(5)
     batch.buf.fill(0)
     expect(kept).toEqual(key)
   })
@@ -81,7 +83,8 @@ describe('command batches', () => {
     batch.restore(Buffer.from('k'), 1_900_000_000_000, payload, { replace: true, absolute: true })
     batch.end('big')
     expect(batch.buf.length).toBeLessThan(2 * payload.length)
-    expect(batch.argument(0, 3)).toEqual(payload)
-    expect([4, 5].map((n) => batch.argument(0, n).toString())).toEqual(['REPLACE', 'ABSTTL'])
+    const args = frameArgsAt(batch.buf, batch.starts[0])
+    expect(args[3]).toEqual(payload)
+    expect([4, 5].map((n) => args[n].toString())).toEqual(['REPLACE', 'ABSTTL'])
   })
 })

@@ -3,6 +3,7 @@ import { typeInfo } from '../../../../src/data/rdb/constants.js'
 import { dumpPayloadCrcOk } from '../../../../src/data/rdb/dump.js'
 import { RdbEntry } from '../../../../src/data/rdb/records.js'
 import { writeRestoreCommand } from '../../../../src/data/rdb/restore-command.js'
+import { frameArgsAt } from '../../../../src/data/resp/frame-scanner.js'
 import { CommandBatch } from '../../../../src/wire/routed-pipeline.js'
 import { str } from '../../../helpers/rdb-craft.js'
 
@@ -41,13 +42,14 @@ describe('RESTORE written from an RDB entry', () => {
     batch.end(0)
     // A second growth doubles the buffer (to twice the value at least).
     expect(batch.buf.length).toBeLessThan(2 * value.length)
-    expect(batch.argument(0, 0).toString()).toBe('RESTORE')
-    expect(batch.argument(0, 1)).toEqual(key)
-    expect(batch.argument(0, 2).toString()).toBe('1900000000000')
-    const payload = batch.argument(0, 3)
+    const args = frameArgsAt(batch.buf, batch.starts[0])
+    expect(args[0].toString()).toBe('RESTORE')
+    expect(args[1]).toEqual(key)
+    expect(args[2].toString()).toBe('1900000000000')
+    const payload = args[3]
     expect(dumpPayloadCrcOk(payload)).toBe(true)
     expect(payload.subarray(1, payload.length - 10)).toEqual(str(value))
-    expect([4, 5].map((n) => batch.argument(0, n).toString())).toEqual(['ABSTTL', 'REPLACE'])
+    expect([4, 5].map((n) => args[n].toString())).toEqual(['ABSTTL', 'REPLACE'])
     expect(batch.commandBytes(0).length).toBe(batch.used)
   })
 })
