@@ -28,6 +28,13 @@ describe('snapshot create / restore: a node that hangs mid-run (SIGSTOP)', () =>
     }
   }
   /** Stop `pid` once `run` reports progress, and say when; always continued afterwards. */
+  /**
+   * The least time from SIGSTOP to the stall verdict: kvtop's 2 s of silence count from the last
+   * byte it received, which can come a few ms before the test sends SIGSTOP (the node had nothing
+   * more in flight), so 2000 ms measured from the signal is not guaranteed (1997 ms was seen).
+   */
+  const STALL_FLOOR_MS = 1900
+
   async function stopWhen(
     run: ReturnType<typeof startCli>,
     pid: number,
@@ -73,7 +80,7 @@ describe('snapshot create / restore: a node that hangs mid-run (SIGSTOP)', () =>
       const r = await run.done
       const waited = Date.now() - stoppedAt
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
-      expect(waited).toBeGreaterThanOrEqual(2000)
+      expect(waited).toBeGreaterThanOrEqual(STALL_FLOOR_MS)
       expect(waited).toBeLessThan(8000)
       const error = finalJson(r.stdout).error
       expect(error.message).toBe(
@@ -112,7 +119,7 @@ describe('snapshot create / restore: a node that hangs mid-run (SIGSTOP)', () =>
       const r = await run.done
       const waited = Date.now() - stoppedAt
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
-      expect(waited).toBeGreaterThanOrEqual(2000)
+      expect(waited).toBeGreaterThanOrEqual(STALL_FLOOR_MS)
       expect(waited).toBeLessThan(8000)
       expect(finalJson(r.stdout).error.message).toBe(
         `the snapshot stopped: the node 127.0.0.1:${source.summary.nodes[0].port} has not answered for 2 s`,
@@ -140,7 +147,7 @@ describe('snapshot create / restore: a node that hangs mid-run (SIGSTOP)', () =>
       const r = await run.done
       const waited = Date.now() - stoppedAt
       expect(r.code, r.stderr.slice(-2000)).toBe(5)
-      expect(waited).toBeGreaterThanOrEqual(2000)
+      expect(waited).toBeGreaterThanOrEqual(STALL_FLOOR_MS)
       expect(waited).toBeLessThan(8000)
       const error = finalJson(r.stdout).error
       expect(error.message).toMatch(
