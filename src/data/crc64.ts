@@ -331,6 +331,41 @@ export class Crc64 {
   }
 }
 
+/**
+ * The CRC-64 of each range buf[start..end) of `ranges` (flat start, end pairs, ascending and not
+ * overlapping), written little-endian at buf[end..end + 8): the DUMP payloads of a batch of
+ * RESTOREs at once. One by one, a short payload costs more to copy into WebAssembly memory than
+ * WebAssembly saves on it (WASM_MIN); copied a window of many payloads at a time, it is checksummed
+ * at the kernel's speed too (Node 20, x64: half the CPU of the JavaScript loop at 60-200 bytes).
+ */
+export function writeCrc64sLE(buf: Buffer, ranges: readonly number[]): void {
+  const kernel = wasmKernel()
+  let i = 0
+  while (i < ranges.length) {
+    const windowStart = ranges[i]
+    let j = i
+    while (kernel && j < ranges.length && ranges[j + 1] - windowStart <= WASM_CHUNK) j += 2
+    if (!kernel || j - i < 4) {
+      // No kernel, or a range alone in its window (a long one): as a single input.
+      const crc = RANGE_CRC
+      crc.lo = crc.hi = 0
+      crc.update(buf, ranges[i], ranges[i + 1]).writeLE(buf, ranges[i + 1])
+      i += 2
+      continue
+    }
+    const { run, bytes } = kernel
+    bytes.set(buf.subarray(windowStart, ranges[j - 1]), WASM_DATA)
+    for (let k = i; k < j; k += 2) {
+      run(0, 0, ranges[k] - windowStart, ranges[k + 1] - ranges[k])
+      const at = ranges[k + 1]
+      for (let b = 0; b < 8; b++) buf[at + b] = bytes[WASM_RESULT + b]
+    }
+    i = j
+  }
+}
+
+const RANGE_CRC = new Crc64()
+
 /** CRC-64 of a buffer (or a range of it) as a BigInt. */
 export function crc64(buf: Uint8Array, start = 0, end = buf.length): bigint {
   return new Crc64().update(buf, start, end).bigint

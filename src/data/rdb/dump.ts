@@ -59,15 +59,31 @@ export function writeDumpPayload(
   valueEnd: number,
   version: number,
 ): number {
-  target[offset] = rdbType
-  let p = offset + 1 + copyBytes(source, valueStart, valueEnd, target, offset + 1)
-  target[p] = version & 0xff
-  target[p + 1] = version >> 8
-  p += 2
+  const p = writeDumpPayloadBody(target, offset, rdbType, source, valueStart, valueEnd, version)
   const crc = SHARED_CRC
   crc.lo = crc.hi = 0
   crc.update(target, offset, p).writeLE(target, p)
   return p + 8
+}
+
+/**
+ * writeDumpPayload but for the CRC: returns where its 8 bytes go, the CRC-64 of
+ * target[offset..that) (writeCrc64sLE writes those of many payloads at once).
+ */
+export function writeDumpPayloadBody(
+  target: Buffer,
+  offset: number,
+  rdbType: number,
+  source: Buffer,
+  valueStart: number,
+  valueEnd: number,
+  version: number,
+): number {
+  target[offset] = rdbType
+  const p = offset + 1 + copyBytes(source, valueStart, valueEnd, target, offset + 1)
+  target[p] = version & 0xff
+  target[p + 1] = version >> 8
+  return p + 2
 }
 
 interface DumpPayloadInfo {

@@ -1,5 +1,6 @@
 import { RESTORE_OPTIONS_ROOM, type CommandBatch } from '../../wire/routed-pipeline.js'
-import { writeDumpPayload } from './dump.js'
+import { writeCrc64sLE } from '../crc64.js'
+import { writeDumpPayloadBody } from './dump.js'
 import type { RdbEntry } from './reader.js'
 
 const RESTORE_HEAD = Buffer.from('$7\r\nRESTORE\r\n')
@@ -15,7 +16,8 @@ interface RestoreCommandOptions {
 /**
  * RESTORE key ttl payload [ABSTTL] [REPLACE] [IDLETIME s] [FREQ f] for an RDB entry, written into
  * `batch` straight from the reader's buffer: the value bytes are copied once, and the DUMP payload's
- * version and CRC written in place. The caller brackets it with batch.begin() and batch.end(tag).
+ * version written in place; its CRC is written with the batch's others when the batch is sent
+ * (CommandBatch.bytes()). The caller brackets it with batch.begin() and batch.end(tag).
  */
 export function writeRestoreCommand(
   batch: CommandBatch<unknown>,
@@ -40,7 +42,18 @@ export function writeRestoreCommand(
   // Room for the options after the payload too: a big value that just fits would otherwise grow
   // the batch again for them, copying the value once more.
   batch.ensure(payloadLen + RESTORE_OPTIONS_ROOM)
-  batch.used = writeDumpPayload(batch.buf, batch.used, e.rdbType, e.buf, e.valueStart, e.valueEnd, label)
+  const payloadStart = batch.used
+  const crcAt = writeDumpPayloadBody(
+    batch.buf,
+    payloadStart,
+    e.rdbType,
+    e.buf,
+    e.valueStart,
+    e.valueEnd,
+    label,
+  )
+  batch.finishLater(writeCrc64sLE, payloadStart, crcAt)
+  batch.used = crcAt + 8
   batch.buf[batch.used++] = 0x0d
   batch.buf[batch.used++] = 0x0a
   if (e.expireAt !== undefined) batch.raw(ABSTTL)

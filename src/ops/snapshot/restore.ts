@@ -167,8 +167,7 @@ export async function writeRestoreStreams(
       encodeRestore(batch, rec, version, options.replace ?? false)
     }
     for (let n = 0; n < writers.length; n++)
-      if (batches[n].count)
-        await writers[n].writeRaw(batches[n].buf.subarray(0, batches[n].used), batches[n].count)
+      if (batches[n].count) await writers[n].writeRaw(batches[n].bytes(), batches[n].count)
   }
   for (const w of writers) await w.end()
   return writers.map((w) => w.stats)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { Crc64, crc64Kernel, crc64, crc64Combine } from '../../../src/data/crc64.js'
+import { Crc64, crc64Kernel, crc64, crc64Combine, writeCrc64sLE } from '../../../src/data/crc64.js'
 
 /** The definition, bit by bit: reflected, polynomial 0xad93d23594c935a9, init 0, no final xor. */
 function crcReference(b: Uint8Array): bigint {
@@ -77,6 +77,60 @@ describe('crc64 (Redis RDB / DUMP checksum)', () => {
     top.writeLE(at, 3)
     expect(at.readBigUInt64LE(3)).toBe(0x80000000_ffffffffn)
     expect([...at.subarray(0, 3), ...at.subarray(11)]).toEqual([0xaa, 0xaa, 0xaa, 0xaa, 0xaa])
+  })
+
+  describe('writeCrc64sLE: the CRCs of many ranges at once, each stored after its range', () => {
+    /** Ranges of the given lengths, each after `gap` bytes and followed by its 8 CRC bytes, in random data. */
+    function layout(lengths: number[], gap = 37): { buf: Buffer; ranges: number[] } {
+      const ranges: number[] = []
+      let at = 0
+      for (const n of lengths) {
+        at += gap
+        ranges.push(at, at + n)
+        at += n + 8
+      }
+      return { buf: randomBytes(at + gap), ranges }
+    }
+
+    /** What writeCrc64sLE must leave: each range's CRC after it, every other byte as it was. */
+    function expected(buf: Buffer, ranges: number[]): Buffer {
+      const want = Buffer.from(buf)
+      for (let k = 0; k < ranges.length; k += 2)
+        new Crc64().updateJs(buf, ranges[k], ranges[k + 1]).writeLE(want, ranges[k + 1])
+      return want
+    }
+
+    it.each([
+      ['one short range', [150]],
+      [
+        'many short ranges over several windows (192 KiB each)',
+        Array.from({ length: 3000 }, (_, i) => 1 + ((i * 97) % 400)),
+      ],
+      ['empty ranges among them', [0, 5, 0, 0, 300, 0]],
+      ['a range longer than a window between short ones', [100, 200, 250_000, 60, 70, 80]],
+      ['ranges that end exactly at a window edge', [196_608 - 37 - 45, 45, 100]],
+    ])('%s', (_name, lengths) => {
+      const { buf, ranges } = layout(lengths as number[])
+      const want = expected(buf, ranges)
+      writeCrc64sLE(buf, ranges)
+      expect(buf.equals(want)).toBe(true)
+    })
+
+    it('the JavaScript loop alone gives the same bytes (no WebAssembly)', async () => {
+      const { buf, ranges } = layout(Array.from({ length: 500 }, (_, i) => (i * 53) % 700))
+      const want = expected(buf, ranges)
+      vi.stubGlobal('WebAssembly', undefined)
+      vi.resetModules()
+      try {
+        const fresh = await import('../../../src/data/crc64.js')
+        expect(fresh.crc64Kernel()).toBe('javascript')
+        fresh.writeCrc64sLE(buf, ranges)
+        expect(buf.equals(want)).toBe(true)
+      } finally {
+        vi.unstubAllGlobals()
+        vi.resetModules()
+      }
+    })
   })
 
   it('combines: crc(A||B) from crc(A), crc(B), |B|', () => {

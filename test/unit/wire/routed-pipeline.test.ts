@@ -87,4 +87,39 @@ describe('command batches', () => {
     expect(args[3]).toEqual(payload)
     expect([4, 5].map((n) => args[n].toString())).toEqual(['REPLACE', 'ABSTTL'])
   })
+
+  it('finish ranges left for later once, before their bytes are read to be sent, after any growth', () => {
+    const calls: number[][] = []
+    const upper = (buf: Buffer, ranges: readonly number[]) => {
+      calls.push([...ranges])
+      for (let k = 0; k < ranges.length; k += 2)
+        for (let i = ranges[k]; i < ranges[k + 1]; i++) buf[i] = buf[i] - 0x20
+    }
+    const batch = new CommandBatch<string>(16)
+    for (const [key, value] of [
+      ['a', 'xy'],
+      ['b', 'z'.repeat(100)],
+    ]) {
+      batch.begin()
+      batch.header(0x2a, 3)
+      batch.text('SET')
+      batch.text(key)
+      batch.header(0x24, value.length)
+      batch.ensure(value.length + 2)
+      const start = batch.used
+      batch.used += batch.buf.write(value, start, 'latin1')
+      batch.finishLater(upper, start, batch.used)
+      batch.raw(Buffer.from('\r\n'))
+      batch.end(key)
+    }
+    expect(calls).toEqual([])
+    expect(batch.commandBytes(1).toString()).toBe(
+      `*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$100\r\n${'Z'.repeat(100)}\r\n`,
+    )
+    expect(batch.bytes().toString()).toContain('$2\r\nXY\r\n')
+    expect(calls).toHaveLength(1)
+    batch.bytes()
+    expect(calls).toHaveLength(1)
+    expect(() => batch.finishLater(() => {}, 0, 1)).toThrow(/one finisher per batch/)
+  })
 })

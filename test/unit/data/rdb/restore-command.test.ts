@@ -42,7 +42,7 @@ describe('RESTORE written from an RDB entry', () => {
     batch.end(0)
     // A second growth doubles the buffer (to twice the value at least).
     expect(batch.buf.length).toBeLessThan(2 * value.length)
-    const args = frameArgsAt(batch.buf, batch.starts[0])
+    const args = frameArgsAt(batch.bytes(), batch.starts[0])
     expect(args[0].toString()).toBe('RESTORE')
     expect(args[1]).toEqual(key)
     expect(args[2].toString()).toBe('1900000000000')
@@ -51,5 +51,27 @@ describe('RESTORE written from an RDB entry', () => {
     expect(payload.subarray(1, payload.length - 10)).toEqual(str(value))
     expect([4, 5].map((n) => args[n].toString())).toEqual(['ABSTTL', 'REPLACE'])
     expect(batch.commandBytes(0).length).toBe(batch.used)
+  })
+
+  it('every payload of a batch carries its CRC once the batch is read to be sent, short and long, binary keys', () => {
+    const batch = new CommandBatch<number>(1024)
+    const values = [0, 1, 50, 1023, 1024, 5000, 250_000, 70].map((n, i) =>
+      Buffer.alloc(n, i % 2 ? 0x0d : 0xff),
+    )
+    values.forEach((value, i) => {
+      batch.begin()
+      writeRestoreCommand(batch, stringEntry(Buffer.from([0x00, i, 0x0d, 0x0a]), value), 11, {
+        replace: false,
+        lruLfu: false,
+      })
+      batch.end(i)
+    })
+    const bytes = batch.bytes()
+    values.forEach((value, i) => {
+      const args = frameArgsAt(bytes, batch.starts[i])
+      expect(args[1]).toEqual(Buffer.from([0x00, i, 0x0d, 0x0a]))
+      expect(dumpPayloadCrcOk(args[3])).toBe(true)
+      expect(args[3].subarray(1, args[3].length - 10)).toEqual(str(value))
+    })
   })
 })
