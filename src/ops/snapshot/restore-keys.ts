@@ -174,16 +174,17 @@ export class KeyWriter {
     // REPLACE with a past ABSTTL would have it.
     if (expired && !this.replace) return
     const slot = this.routing.slotFor(rec)
+    const batch = pipeline.batchFor(slot)
     const label = plan.labels.get(rec.rdbType)
-    if (expired) encodeDel(pipeline.batchFor(slot), rec)
-    else if (label !== undefined) encodeRestore(pipeline.batchFor(slot), rec, label, this.replace)
+    if (expired) encodeDel(batch, rec)
+    else if (label !== undefined) encodeRestore(batch, rec, label, this.replace)
     else {
       if (!pass.only) report.rebuilt++
-      const problem = encodeRebuild(pipeline.batchFor(slot), rec, this.replace, plan.rebuildOptions)
+      const problem = encodeRebuild(batch, rec, this.replace, plan.rebuildOptions)
       if (problem) this.failed(problem, rec.offset)
     }
     if (!pass.only) this.sent++
-    pass.wait = pipeline.written(slot) ?? pass.wait
+    pass.wait = pipeline.writtenTo(slot, batch) ?? pass.wait
   }
 
   /** After a chunk of the file: wait for the nodes, slow down while keys are refused for now, report progress. */
