@@ -161,3 +161,22 @@ export function describeCpu(label: string, cpu: CpuBreakdown): string {
           : 'round trips to the servers (kvtop idle)'
   return `${label}: wall ${wall.toFixed(2)} s; kvtop CPU ${cpu.kvtopCpuSeconds.toFixed(2)} s (${pct(busy)}), waiting for a core ${cpu.kvtopRunQueueSeconds.toFixed(2)} s (${pct(queued)}), idle ${pct(idle)}; servers CPU ${cpu.serverCpuSeconds.map((s, i) => `${s.toFixed(2)} s (${pct(servers[i])})`).join(', ')}; limit: ${limit}`
 }
+
+/**
+ * Whether a goal is within reach on this machine, from one run's CPU: even a kvtop that cost
+ * nothing cannot finish before the busiest server has done its work, nor before all the servers'
+ * work, shared over the cores; with kvtop's own CPU added, the same bounds give the least wall time
+ * that run's CPU allows. `budgetSeconds` is the longest run the goal allows (the anchor's time over
+ * the goal's ratio). A missed goal then says whether a faster kvtop could meet it here at all.
+ */
+export function reachNote(label: string, cpu: CpuBreakdown, budgetSeconds: number, cores: number): string {
+  const servers = cpu.serverCpuSeconds.reduce((a, b) => a + b, 0)
+  const busiest = Math.max(0, ...cpu.serverCpuSeconds)
+  const serversFloor = Math.max(busiest, servers / cores)
+  const runFloor = Math.max(serversFloor, cpu.kvtopCpuSeconds, (servers + cpu.kvtopCpuSeconds) / cores)
+  const s = (x: number) => `${x.toFixed(2)} s`
+  const bounds = `the servers alone need at least ${s(serversFloor)} (busiest ${s(busiest)}, all ${s(servers)} over ${cores} cores)`
+  if (serversFloor > budgetSeconds)
+    return `${label}: out of reach on ${cores} cores whatever kvtop does: the goal allows ${s(budgetSeconds)}; ${bounds}`
+  return `${label}: within reach on ${cores} cores: the goal allows ${s(budgetSeconds)}; ${bounds}; with this run's kvtop CPU (${s(cpu.kvtopCpuSeconds)}) at least ${s(runFloor)}${runFloor > budgetSeconds ? ': kvtop must spend less CPU' : ''}`
+}

@@ -45,6 +45,11 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+/** The run of a side whose time is the median (the lower of the middle two for an even count). */
+export function medianRun<T extends { seconds: number }>(side: SideRuns<T>): T {
+  return [...side.runs].sort((x, y) => x.seconds - y.seconds)[Math.floor((side.runs.length - 1) / 2)]
+}
+
 const positiveInteger = (text: string | undefined) => {
   const n = Number(text)
   return Number.isInteger(n) && n > 0 ? n : undefined

@@ -4,6 +4,7 @@ import {
   benchRounds,
   kvtopBuilds,
   median,
+  medianRun,
   roundsNote,
   roundsRow,
   runRounds,
@@ -69,6 +70,12 @@ describe('bench/lib-rounds.ts: sides by turns, rows from medians', () => {
     expect(median(values)).toBe(3)
     expect(values).toEqual([5, 1, 3])
     expect(median([4, 1, 3, 2])).toBe(2.5)
+  })
+
+  it('picks the run whose time is the median (the lower middle one of an even count), whatever the round order', () => {
+    expect(medianRun(side('k', [3, 1, 2])).seconds).toBe(2)
+    expect(medianRun(side('k', [4, 1, 3, 2])).seconds).toBe(2)
+    expect(medianRun(side('k', [7])).seconds).toBe(7)
   })
 
   it('reports the median of the per-round ratios, not the ratio of the medians, and one slow round moves neither', () => {
