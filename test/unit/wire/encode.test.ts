@@ -38,6 +38,8 @@ describe('RESP command encoding', () => {
       Buffer.alloc(0),
       Buffer.from('k'),
       Buffer.alloc(1000, 0x7b),
+      Buffer.alloc(64, 0x0a),
+      Buffer.alloc(65, 0x0d),
     ]
     expect(encodeKeyCommands(['PEXPIRETIME', 'DUMP'], keys)).toEqual(
       encodeCommands(
