@@ -60,6 +60,27 @@ const bundledPackagesOnly = {
 }
 
 /**
+ * An esbuild plugin that replaces one exact piece of code (`from`) of the oclif file matching
+ * `file` with `to` as it is bundled. The build fails when `from` is no longer there: an oclif
+ * upgrade must not quietly drop the change.
+ */
+function oclifLinePatch(name, file, from, to) {
+  return {
+    name,
+    setup(b) {
+      b.onLoad({ filter: file }, (args) => {
+        const source = readFileSync(args.path, 'utf8')
+        if (!source.includes(from))
+          throw new Error(
+            `${args.path}: oclif changed the code that ${name} replaces; update it in scripts/bundle.js`,
+          )
+        return { contents: source.replace(from, to), loader: 'js' }
+      })
+    },
+  }
+}
+
+/**
  * oclif sorts each plugin's commands with String#localeCompare at every start, and the first call
  * of localeCompare in a process loads ICU's collation data: 10-25 ms of every command's start-up.
  * For ids made of lowercase letters, ':' and '-' (every id of kvtop and of its plugins), ICU's root
@@ -72,19 +93,12 @@ const OCLIF_COMMAND_SORT = '.sort((a, b) => a.id.localeCompare(b.id));'
 const PLAIN_ID_SORT =
   '.sort((a, b) => (/^[a-z:-]*$/.test(a.id) && /^[a-z:-]*$/.test(b.id) ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : a.id.localeCompare(b.id)));'
 
-const commandSortWithoutIcu = {
-  name: 'command-sort-without-icu',
-  setup(b) {
-    b.onLoad({ filter: OCLIF_PLUGIN }, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      if (!source.includes(OCLIF_COMMAND_SORT))
-        throw new Error(
-          `${args.path}: oclif's command sort changed; update commandSortWithoutIcu in scripts/bundle.js`,
-        )
-      return { contents: source.replace(OCLIF_COMMAND_SORT, PLAIN_ID_SORT), loader: 'js' }
-    })
-  },
-}
+const commandSortWithoutIcu = oclifLinePatch(
+  'command-sort-without-icu',
+  OCLIF_PLUGIN,
+  OCLIF_COMMAND_SORT,
+  PLAIN_ID_SORT,
+)
 
 /**
  * At every start oclif finds its core plugins (package.json's oclif.plugins) among kvtop's
@@ -98,19 +112,12 @@ const OCLIF_DEPENDENCY_MATCH = 'patterns.some((w) => (0, minimatch_1.minimatch)(
 const PLAIN_NAME_MATCH =
   'patterns.some((w) => (/^(@[a-z0-9][a-z0-9._-]*\\/)?[a-z0-9][a-z0-9._-]*$/.test(w) ? p === w : (0, minimatch_1.minimatch)(p, w)))'
 
-const dependencyMatchWithoutGlobs = {
-  name: 'dependency-match-without-globs',
-  setup(b) {
-    b.onLoad({ filter: OCLIF_PLUGIN_LOADER }, (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      if (!source.includes(OCLIF_DEPENDENCY_MATCH))
-        throw new Error(
-          `${args.path}: oclif's plugin match changed; update dependencyMatchWithoutGlobs in scripts/bundle.js`,
-        )
-      return { contents: source.replace(OCLIF_DEPENDENCY_MATCH, PLAIN_NAME_MATCH), loader: 'js' }
-    })
-  },
-}
+const dependencyMatchWithoutGlobs = oclifLinePatch(
+  'dependency-match-without-globs',
+  OCLIF_PLUGIN_LOADER,
+  OCLIF_DEPENDENCY_MATCH,
+  PLAIN_NAME_MATCH,
+)
 
 rmSync(OUT, { recursive: true, force: true })
 const result = await build({

@@ -10,8 +10,6 @@ import { BufferCursor, moduleTypeName, RdbFormatError, readLenBig, walkValue } f
  */
 export const DUMP_FOOTER = 10
 
-const SHARED_CRC = new Crc64()
-
 interface DumpPayloadParts {
   rdbType: number
   version: number
@@ -42,33 +40,15 @@ export function dumpPayloadCrcOk(payload: Buffer): boolean {
 /** Build a payload from a type, value bytes and RDB version. */
 export function buildDumpPayload(rdbType: number, value: Buffer, version: number): Buffer {
   const out = Buffer.allocUnsafe(1 + value.length + DUMP_FOOTER)
-  writeDumpPayload(out, 0, rdbType, value, 0, value.length, version)
+  const crcAt = writeDumpPayloadBody(out, 0, rdbType, value, 0, value.length, version)
+  new Crc64().update(out, 0, crcAt).writeLE(out, crcAt)
   return out
 }
 
 /**
  * Write a payload into `target` at `offset` straight from value bytes held elsewhere (an RDB
- * reader's buffer): type, value, version, CRC. Returns the offset after it.
- */
-export function writeDumpPayload(
-  target: Buffer,
-  offset: number,
-  rdbType: number,
-  source: Buffer,
-  valueStart: number,
-  valueEnd: number,
-  version: number,
-): number {
-  const p = writeDumpPayloadBody(target, offset, rdbType, source, valueStart, valueEnd, version)
-  const crc = SHARED_CRC
-  crc.lo = crc.hi = 0
-  crc.update(target, offset, p).writeLE(target, p)
-  return p + 8
-}
-
-/**
- * writeDumpPayload but for the CRC: returns where its 8 bytes go, the CRC-64 of
- * target[offset..that) (writeCrc64sLE writes those of many payloads at once).
+ * reader's buffer): type, value and version. Returns where the CRC-64 of target[offset..that) goes,
+ * its 8 bytes left to the caller: writeCrc64sLE writes those of a batch of payloads at once.
  */
 export function writeDumpPayloadBody(
   target: Buffer,

@@ -58,11 +58,6 @@ const REPLACE_ABSTTL = { replace: true, absolute: true }
 export const acknowledged = (p: Page) => p.sealed && p.pending === 0 && p.retrying === 0
 
 /**
- * Every write to the target goes through one pipeline: per target node one connection, so writes
- * land in the order they were issued (a live re-copy issued after a bulk copy of the same key
- * always wins). A reply is an acknowledgement only when classifyReply says 'ok'.
- */
-/**
  * The key of a write not acknowledged: its tag's, or read back from its command (`NAME key ...`) in
  * the batch, copied out: the batch's buffer is reused for later writes once its replies are in.
  */
@@ -70,6 +65,11 @@ function keyOfWrite(tag: WriteTag, batch: CommandBatch<WriteTag>, index: number)
   return tag.key ?? Buffer.from(frameArgsAt(batch.buf, batch.starts[index])[1])
 }
 
+/**
+ * Every write to the target goes through one pipeline: per target node one connection, so writes
+ * land in the order they were issued (a live re-copy issued after a bulk copy of the same key
+ * always wins). A reply is an acknowledgement only when classifyReply says 'ok'.
+ */
 export class TargetWriter {
   readonly pipeline: RoutedPipeline<WriteTag>
   /** Writes refused for good. */
