@@ -10,7 +10,7 @@ import type { CompareResult, MigrateAwsParams } from './types.js'
 
 async function sumKeys(d: Deployment): Promise<number> {
   let n = 0
-  for (const node of d.primaries) n += await (await d.client(node)).dbsize()
+  for (const node of d.primaries) n += Number(await d.command(node, ['DBSIZE']))
   return n
 }
 

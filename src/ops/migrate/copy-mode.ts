@@ -1,13 +1,20 @@
 import type { Deployment } from '../../connect/deployment.js'
 import type { TopologyNode } from '../../connect/topology.js'
 import { UsageError } from '../../errors.js'
+import type { CommandArg } from '../../wire/encode.js'
+import type { Reply } from '../../wire/reply-parser.js'
 import { keySlot } from '../../wire/routed-pipeline.js'
 import type { DumpCompatibility } from './plan-facts.js'
 import type { CopyMode, MigrateMode } from './types.js'
 
 /** The RDB version of a DUMP payload: the two bytes before the CRC64. */
-function payloadVersion(payload: Buffer | null): number | undefined {
+function payloadVersion(payload: Buffer | undefined): number | undefined {
   return payload && payload.length >= 10 ? payload.readUInt16LE(payload.length - 10) : undefined
+}
+
+/** A bulk reply's bytes; anything else (a nil: the key is gone) is none. */
+function asBuffer(reply: Reply): Buffer | undefined {
+  return Buffer.isBuffer(reply) ? reply : undefined
 }
 
 /** A scratch key this node serves (a cluster node only answers for its own slots). */
@@ -29,20 +36,20 @@ function probeKey(node: TopologyNode): string {
 async function dumpVersion(d: Deployment, options: { existing?: boolean } = {}): Promise<number | undefined> {
   const node = d.topology.mode === 'cluster' ? d.primaries.find((n) => n.slots.length) : d.primaries[0]
   if (!node) return undefined
+  const dump = async (key: CommandArg) => payloadVersion(asBuffer(await d.command(node, ['DUMP', key])))
   try {
-    const c = await d.client(node)
     if (options.existing) {
-      const [, keys] = await c.scanBuffer('0', 'COUNT', 100)
+      const [, keys] = (await d.command(node, ['SCAN', '0', 'COUNT', 100])) as [Buffer, Buffer[]]
       for (const key of keys.slice(0, 10)) {
-        const version = payloadVersion((await c.dumpBuffer(key)) as Buffer | null)
+        const version = await dump(key)
         if (version !== undefined) return version
       }
     }
     const key = probeKey(node)
-    await c.set(key, 'x', 'PX', 5000)
-    const payload = (await c.dumpBuffer(key)) as Buffer | null
-    await c.del(key)
-    return payloadVersion(payload)
+    await d.command(node, ['SET', key, 'x', 'PX', 5000])
+    const version = await dump(key)
+    await d.command(node, ['DEL', key])
+    return version
   } catch {
     return undefined
   }

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis'
 import type { Deployment } from '../../connect/deployment.js'
 import { keyspace, parseInfo } from '../../redis/info.js'
 
@@ -36,8 +35,7 @@ export async function facts(d: Deployment): Promise<SideFacts> {
   let info: Record<string, string> = {}
   const modules = new Set<string>()
   for (const node of primaries) {
-    const c: Redis = await d.client(node)
-    const text = String(await c.info('all').catch(() => c.info()))
+    const text = await d.info(node, 'all').catch(() => d.info(node))
     info = parseInfo(text)
     for (const [db, ks] of keyspace(text)) {
       dbs[db] = (dbs[db] ?? 0) + ks.keys
@@ -47,11 +45,7 @@ export async function facts(d: Deployment): Promise<SideFacts> {
     maxmemory += Number(info.maxmemory ?? 0)
   }
   // MODULE LIST is refused on managed services: no modules is then the answer we can give.
-  const moduleList = (await (
-    await d.client(primaries[0])
-  )
-    .call('MODULE', 'LIST')
-    .catch(() => [])) as unknown[]
+  const moduleList = (await d.command(primaries[0], ['MODULE', 'LIST']).catch(() => [])) as unknown[]
   for (const m of moduleList as unknown[][]) if (Array.isArray(m)) modules.add(String(m[1]))
   return {
     mode: d.topology.mode,

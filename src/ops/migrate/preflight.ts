@@ -107,10 +107,12 @@ async function keySizeCheck(source: Deployment, target: Deployment): Promise<Pla
     }
   let limit = DEFAULT_PROTO_MAX_BULK_LEN
   try {
-    const reply = (await (
-      await target.client(target.primaries[0])
-    ).config('GET', 'proto-max-bulk-len')) as string[]
-    if (reply[1]) limit = Number(reply[1])
+    const reply = (await target.command(target.primaries[0], [
+      'CONFIG',
+      'GET',
+      'proto-max-bulk-len',
+    ])) as Buffer[]
+    if (reply[1]) limit = Number(String(reply[1]))
   } catch {
     // CONFIG refused (managed services): their default applies
   }

@@ -136,7 +136,7 @@ export class RunStart {
   /** Both sides as they are now (refused when they are one server, or slots are moving), and the db pairs. */
   private async survey(source: Deployment, target: Deployment): Promise<Sides> {
     // One connection per primary of either side, opened side by side: the reads below share them.
-    await Promise.all([source, target].flatMap((d) => d.primaries.map((node) => d.client(node))))
+    await Promise.all([source.open(source.primaries), target.open(target.primaries)])
     // The checks run side by side; a failure is reported as if they had run one after the other.
     const checks = await Promise.allSettled([
       refuseSameDeployment(source, target),

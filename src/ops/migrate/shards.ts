@@ -7,7 +7,7 @@ import type { ShardIdentity } from './types.js'
 
 /** Keys per db on one node (INFO keyspace). */
 export async function keyspaceOf(d: Deployment, node: TopologyNode): Promise<Record<number, number>> {
-  return keysPerDb(String(await (await d.client(node)).info('keyspace')))
+  return keysPerDb(await d.info(node, 'keyspace'))
 }
 
 /** Keys per db in INFO text that holds the keyspace section. */
@@ -34,7 +34,7 @@ export async function readShards(d: Deployment): Promise<Shard[]> {
   const nodes = d.primaries.filter((node) => !cluster || node.slots.length)
   return Promise.all(
     nodes.map(async (node) => {
-      const text = String(await (await d.client(node)).info())
+      const text = await d.info(node)
       const info = parseInfo(text)
       return {
         key: cluster ? slotsKey(node.slots) : node.address,
@@ -53,7 +53,7 @@ export async function readShards(d: Deployment): Promise<Shard[]> {
  * is not taken for a restart or a failover; another run_id (a restart meanwhile) is left to be seen.
  */
 export async function rereadReplid(d: Deployment, shard: Shard): Promise<void> {
-  const info = parseInfo(String(await (await d.client(shard.node)).info()))
+  const info = parseInfo(await d.info(shard.node))
   if (info.run_id === shard.identity.runId) shard.identity.replid = info.master_replid ?? ''
 }
 

@@ -59,8 +59,10 @@ describe('NAT map', () => {
         sb.summary.nodes.map((n) => n.port).sort(),
       )
       // ...while connections go through the map.
-      for (const node of deployment.topology.nodes)
+      for (const node of deployment.topology.nodes) {
         expect(await (await deployment.client(node)).ping()).toBe('PONG')
+        expect(await deployment.command(node, ['PING'])).toBe('PONG')
+      }
       const client = await openDataClient(deployment)
       try {
         for (let i = 0; i < 50; i++) await client.set(`nat:${i}`, String(i))
