@@ -1,15 +1,19 @@
 import { Deployment, refuseSameDeployment } from '../../connect/deployment.js'
 import type { ConnectionInput } from '../../connect/options.js'
 import { loadCheckpoint } from './checkpoint.js'
-import { planMigration, type PlanReport } from './preflight.js'
+import type { PlanReport } from './preflight.js'
 import type { Checkpoint } from './types.js'
 import { UsageError } from '../../errors.js'
 
-/** `migrate plan`: connect both sides, run the preflight. */
+/**
+ * `migrate plan`: connect both sides, run the preflight. Its checks (and the ioredis clients they
+ * use) are loaded here, not by `migrate status`, which shares this module and only reads a file.
+ */
 export async function runPlan(
   inputs: { source: ConnectionInput; target: ConnectionInput },
   options: { live?: boolean; replace?: boolean; dbMap?: Map<number, number> },
 ): Promise<PlanReport> {
+  const { planMigration } = await import('./preflight.js')
   const source = await Deployment.connect(inputs.source, { probe: true })
   try {
     const target = await Deployment.connect(inputs.target, { probe: true })

@@ -37,12 +37,12 @@ const NEVER_ON_A_PLAIN_ENDPOINT = [
 /**
  * Commands whose module reaches connect/client (and so ioredis): they open connections, or manage
  * sandboxes (sandbox.ts) or check a deployment after an AWS change. The others (config, snapshot
- * inspect, auth token, AWS snapshots, and verify, replay, snapshot create and restore and migrate
- * run, which connect through kvtop's own wire layer: connect/target.ts, connect/deployment.ts) must
- * start without it.
+ * inspect, auth token, AWS snapshots, migrate status, and verify, replay, snapshot create and
+ * restore and migrate run, which connect through kvtop's own wire layer: connect/target.ts,
+ * connect/deployment.ts) must start without it.
  */
 const CONNECTING =
-  /^(capture|check|discover|export|replication|scale|slowlog|status|top|triage)\.js$|^(migrate\/(plan|status)|sandbox\/\w+|scale\/aws)\.js$/
+  /^(capture|check|discover|export|replication|scale|slowlog|status|top|triage)\.js$|^(migrate\/plan|sandbox\/\w+|scale\/aws)\.js$/
 
 /** What importing a command's module loads (its static imports), and where each is allowed. */
 const NOT_AT_IMPORT: { file: string; except?: RegExp }[] = [
