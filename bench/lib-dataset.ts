@@ -6,11 +6,11 @@ import { encodeCommands, type CommandArg } from '../src/wire/encode.js'
 
 export const REDIS_CLI = process.env.REDIS_CLI ?? 'redis-cli'
 
-/** Run a command to completion, timed; rejects on a non-zero exit. */
+/** Run a command to completion, timed; rejects on an exit code other than `exitCode` (default 0). */
 export function runTimed(
   cmd: string,
   args: string[],
-  options: { stdin?: string } = {},
+  options: { stdin?: string; exitCode?: number } = {},
 ): Promise<{ seconds: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
@@ -23,7 +23,8 @@ export function runTimed(
     child.once('error', reject)
     child.once('close', (code) => {
       const seconds = (performance.now() - started) / 1000
-      if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr || stdout}`))
+      if (code !== (options.exitCode ?? 0))
+        reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr || stdout}`))
       else resolve({ seconds, stdout, stderr })
     })
   })

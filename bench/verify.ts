@@ -19,7 +19,7 @@ import {
   type Timed,
 } from './lib-rounds.js'
 import { profileNote, readProfileDir, secondsUntil, summarizeProfile } from './lib-profile.js'
-import type { BenchOptions, BenchReport } from './types.js'
+import type { BenchOptions, BenchReport, BenchRow } from './types.js'
 import { MEASURED_BIN } from './lib-process.js'
 
 /**
@@ -33,7 +33,8 @@ import { MEASURED_BIN } from './lib-process.js'
  * command counts). With KVTOP_BENCH_CPU_PROF=1, one more kvtop run under `node --cpu-prof` is
  * summarized in the notes (idle share, top self time). KVTOP_BENCH_BIN points at another build's
  * bin/kvtop.js, to time in place of this one; KVTOP_BENCH_AB=OLD_BIN[,ROUNDS] runs OLD_BIN as a third
- * side in every round, and the notes give both builds' medians side by side.
+ * side in every round, and the notes give both builds' medians side by side. A second row, once:
+ * the target emptied, every source key a difference re-checked over 3 passes (reported).
  */
 export const usesDataset = true
 
@@ -70,6 +71,39 @@ function perRunNotes(sides: SideRuns<MeasuredVerify>[]): string[] {
   )
 }
 
+/**
+ * The other end: the target emptied, every source key is a difference, re-checked over two more
+ * passes (no wait between them). Reported beside the same listing: a difference should cost about
+ * what a compared key does (a list of them once grew quadratically: 200,000 took minutes).
+ */
+async function everyKeyDiffers(
+  targetPort: number,
+  pairArgs: string[],
+  dbsize: number,
+  listing: SideRuns,
+): Promise<{ row: BenchRow; note: string }> {
+  await runTimed(REDIS_CLI, ['-p', String(targetPort), 'FLUSHALL'])
+  const run = await runTimed(
+    process.execPath,
+    [MEASURED_BIN, ...pairArgs, '--passes', '3', '--pass-interval', '0', '--json'],
+    { exitCode: 1 },
+  )
+  const report = JSON.parse(run.stdout) as { counts: Record<string, number>; passes: number }
+  const ok = report.counts['missing-in-target'] === dbsize && report.passes === 3
+  const anchorSeconds = median(listing.runs.map((r) => r.seconds))
+  return {
+    row: {
+      case: `verify ${dbsize} keys against an empty target (every key a difference, 3 passes)`,
+      kvtop: { seconds: run.seconds, rate: dbsize / run.seconds, unit: 'keys/s' },
+      anchor: { name: `${listing.name} (median)`, seconds: anchorSeconds, rate: dbsize / anchorSeconds },
+      ratio: anchorSeconds / run.seconds,
+      goal: 'reported',
+      met: ok,
+    },
+    note: `verify against an empty target: one run, ${run.seconds.toFixed(2)} s, ${report.counts['missing-in-target']} of ${dbsize} keys reported missing after ${report.passes} passes`,
+  }
+}
+
 export async function run(options: BenchOptions): Promise<BenchReport> {
   const keys = Math.max(1000, Math.round(1_000_000 * options.scale))
   const dir = mkdtempSync(join(tmpdir(), 'kvtop-bench-verify-'))
@@ -103,7 +137,8 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
       `${dbsize} keys (${PROFILE_DESCRIPTIONS[options.profile]}) on redis ${source.version}, two standalone servers loaded from one RDB file, loopback`,
     )
 
-    const verifyArgs = ['verify', '--source', source.url, '--target', target.url, '--passes', '1']
+    const pairArgs = ['verify', '--source', source.url, '--target', target.url]
+    const verifyArgs = [...pairArgs, '--passes', '1']
     // Exit 0 means identical: a verify that found differences fails the bench. The servers' command
     // counts and time during the run say what kvtop asked of them, whatever the machine's load.
     const measured = async (bin: string): Promise<MeasuredVerify> => {
@@ -170,8 +205,10 @@ export async function run(options: BenchOptions): Promise<BenchReport> {
         )
       }
     }
+    const differing = await everyKeyDiffers(tPort, pairArgs, dbsize, anchor)
+    notes.push(differing.note)
     notes.push('whole processes timed, spawn to exit; a 2-core machine shared by kvtop and both servers')
-    return { name: 'verify', rows: [row], notes }
+    return { name: 'verify', rows: [row, differing.row], notes }
   } finally {
     if (source) await sandboxDown('bench-vsrc', env).catch(() => {})
     if (target) await sandboxDown('bench-vdst', env).catch(() => {})
