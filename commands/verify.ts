@@ -6,7 +6,7 @@ import { parseDbMap } from '../src/data/db-map.js'
 import { ExitCode } from '../src/errors.js'
 import { seconds, toMs } from '../src/flags.js'
 import { runVerify } from '../src/ops/verify/run.js'
-import type { VerifyReport } from '../src/ops/verify/types.js'
+import { DEFAULT_MAX_DIFFERENCES, type VerifyReport } from '../src/ops/verify/types.js'
 import { formatVerifyReport } from '../src/ops/verify/format.js'
 
 export default class Verify extends BaseCommand {
@@ -53,6 +53,12 @@ export default class Verify extends BaseCommand {
       min: 1,
     }),
     'stall-timeout': stallTimeoutFlag({ resumable: false }),
+    'max-differences': Flags.integer({
+      description:
+        'Stop comparing after N differences (datasets that far apart: a wrong or empty target); 0: no limit',
+      default: DEFAULT_MAX_DIFFERENCES,
+      min: 0,
+    }),
     report: Flags.string({ description: 'Write every difference to FILE as JSON lines' }),
     force: Flags.boolean({ description: 'Replace --report if it exists' }),
   }
@@ -71,6 +77,7 @@ export default class Verify extends BaseCommand {
           showValues: flags['show-values'],
           maxOps: flags['max-ops'],
           stallTimeoutMs: parseStallTimeout(flags['stall-timeout']),
+          maxDifferences: flags['max-differences'],
           reportPath: flags.report,
           overwriteReport: flags.force,
           signal,

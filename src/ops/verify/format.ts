@@ -22,6 +22,10 @@ export function formatVerifyReport(r: VerifyReport, options: { showValues?: bool
       (r.mode === 'full' ? ` and ${formatCount(r.targetKeys)} target keys` : '') +
       ` (${dbs}) in ${r.seconds.toFixed(1)}s, ${formatCount(r.keysPerSecond)} keys/s, ${r.passes} pass${r.passes === 1 ? '' : 'es'}`,
   )
+  if (r.stoppedAt)
+    lines.push(
+      `Stopped after ${formatCount(r.stoppedAt)} differences (--max-differences): the datasets are far apart, the counts are of the keys compared until then. Check --source and --target; for a full report raise the limit (0: none).`,
+    )
   if (r.converged)
     lines.push(
       `${formatCount(r.converged)} differences of the first pass converged (replication or expiry in flight)`,

@@ -50,6 +50,12 @@ export interface VerifyOptions {
   maxOps?: number
   /** Stop (exit 5) when a node owes replies and answers nothing this long; 0: never. Default 60 s. */
   stallTimeoutMs?: number
+  /**
+   * Stop comparing once this many differences are held (default 100,000; 0: no limit): each costs
+   * ~2 KB until the last pass, and millions mean the datasets are far apart (a wrong or empty
+   * target), which the first ones already show.
+   */
+  maxDifferences?: number
 }
 
 export interface VerifyReport {
@@ -68,4 +74,9 @@ export interface VerifyReport {
   seconds: number
   keysPerSecond: number
   dbs: { source: number; target: number }[]
+  /** Set when the comparison stopped at --max-differences: the counts are of the keys compared until then. */
+  stoppedAt?: number
 }
+
+/** How many differences verify holds before it stops comparing (VerifyOptions.maxDifferences). */
+export const DEFAULT_MAX_DIFFERENCES = 100_000

@@ -6,7 +6,14 @@ import { compareKeys, difference, type CompareSettings } from './compare-keys.js
 import type { Endpoints } from './logical.js'
 import type { KeyPage, Side } from './side.js'
 import { holdsNoExpiry, unchanged, type SideState } from './side-state.js'
-import type { Difference, DifferenceCategory, VerifyMode, VerifyOptions, VerifyReport } from './types.js'
+import {
+  DEFAULT_MAX_DIFFERENCES,
+  type Difference,
+  type DifferenceCategory,
+  type VerifyMode,
+  type VerifyOptions,
+  type VerifyReport,
+} from './types.js'
 import { wait as sleep } from '../../wait.js'
 
 const CATEGORIES: DifferenceCategory[] = [
@@ -61,6 +68,11 @@ export class VerifyRun {
   private firstPass = 0
   private pass = 1
   private countDiffs: Difference[] = []
+  /** The comparison's own stop (either direction failing, or the difference limit reached). */
+  private stopComparing: AbortController | undefined
+  /** The limit, once reached. */
+  private stoppedAt: number | undefined
+  private readonly maxDifferences: number
 
   constructor(
     private readonly source: Side,
@@ -70,6 +82,8 @@ export class VerifyRun {
     private readonly options: VerifyOptions,
   ) {
     const { pairs, sourceDbs, targetDbs, start } = scope
+    const limit = options.maxDifferences ?? DEFAULT_MAX_DIFFERENCES
+    this.maxDifferences = limit > 0 ? limit : Infinity
     this.noExpiries = new Set(
       pairs.filter(
         (p) =>
@@ -92,7 +106,16 @@ export class VerifyRun {
   }
 
   private add(c: Candidate): void {
-    this.candidates.set(`${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`, c)
+    const id = `${c.diff.category}/${c.pair.source}/${c.diff.keyHex}`
+    if (this.candidates.size >= this.maxDifferences && !this.candidates.has(id)) {
+      // Held to the end, every difference costs memory: past the limit the comparison stops.
+      if (!this.stoppedAt) {
+        this.stoppedAt = this.maxDifferences
+        this.stopComparing?.abort()
+      }
+      return
+    }
+    this.candidates.set(id, c)
   }
 
   private tick(t: ProgressTracker): void {
@@ -111,6 +134,7 @@ export class VerifyRun {
     this.emit({ type: 'phase', phase: 'compare', detail: `${this.forward.total} source keys` })
     // A failure of either direction stops the other's scans (at their next batch).
     const stop = new AbortController()
+    this.stopComparing = stop
     const stopOnAbort = () => stop.abort()
     const { signal } = this.options
     signal?.addEventListener('abort', stopOnAbort, { once: true })
@@ -136,6 +160,11 @@ export class VerifyRun {
     signal?.removeEventListener('abort', stopOnAbort)
     for (const r of results) if (r.status === 'rejected') throw r.reason
     this.firstPass = this.candidates.size
+    if (this.stoppedAt)
+      this.emit({
+        type: 'warning',
+        message: `stopped comparing after ${this.stoppedAt} differences (--max-differences): the datasets are far apart; the counts are of the keys compared until then`,
+      })
   }
 
   /**
@@ -308,7 +337,8 @@ export class VerifyRun {
   async recheck(passes: number): Promise<void> {
     const { options, source, target, settings } = this
     const batch = this.scope.batch
-    while (this.pass < passes && this.candidates.size && !options.signal?.aborted) {
+    // Stopped at the limit, the comparison is partial: re-checking what it found would not complete it.
+    while (this.pass < passes && this.candidates.size && !this.stoppedAt && !options.signal?.aborted) {
       this.pass++
       this.emit({
         type: 'phase',
@@ -368,6 +398,7 @@ export class VerifyRun {
       seconds,
       keysPerSecond: seconds > 0 ? Math.round((forward.done + reverse.done) / seconds) : 0,
       dbs: this.scope.pairs,
+      ...(this.stoppedAt ? { stoppedAt: this.stoppedAt } : {}),
     }
   }
 }

@@ -4,13 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Difference } from '../../../../src/ops/verify/types.js'
 import type { VerifyOptions } from '../../../../src/ops/verify/types.js'
 import { encodeCommands, type CommandArg } from '../../../../src/wire/encode.js'
+import { runCli } from '../../../helpers/cli.js'
 import { startSandbox, type TestSandbox } from '../../../helpers/sandbox.js'
 import { verifySandboxes } from './verify-sandboxes.js'
 
 /**
- * The later passes re-check thousands of differing keys, each in its own db pair: keys that
- * converge between passes (a copy catching up) leave the report, the others stay, each reported
- * once with its db.
+ * Thousands of differing keys: the later passes re-check each in its own db pair (keys that
+ * converge between passes, a copy catching up, leave the report; the others stay, each reported
+ * once with its db), and past --max-differences the comparison stops, saying so.
  */
 const BIN = Buffer.from([0x00, 0x0d, 0x0a, 0xff, 0xc3, 0x28])
 const key = (prefix: string, i: number) => Buffer.concat([Buffer.from(`${prefix}:${i}:`), BIN])
@@ -151,5 +152,42 @@ describe('verify: later passes over many differences in two db pairs', () => {
     expect(r.passes).toBe(2)
     expect(r.converged).toBe(0)
     expect(r.counts).toMatchObject({ 'missing-in-target': DELETED, 'missing-in-source': EXTRA })
+  })
+
+  it('stops comparing at --max-differences: no later pass, the limit in the report, exit 1 saying so', async () => {
+    await seed(src, tgt)
+    const warnings: string[] = []
+    const r = await verifySandboxes(source, target, {
+      passes: 3,
+      passIntervalMs: 10,
+      maxDifferences: 1000,
+      onEvent: (event) => {
+        if (event.type === 'warning') warnings.push(String(event.message))
+      },
+    })
+    expect(r.identical).toBe(false)
+    expect(r.stoppedAt).toBe(1000)
+    expect(r.passes).toBe(1)
+    expect(Object.values(r.counts).reduce((a, b) => a + b, 0)).toBe(1000)
+    expect(warnings).toEqual([
+      'stopped comparing after 1000 differences (--max-differences): the datasets are far apart; the counts are of the keys compared until then',
+    ])
+
+    const args = ['verify', '--source', source.url, '--target', target.url, '--pass-interval', '0']
+    const text = await runCli([...args, '--max-differences', '500'])
+    expect(text.code, text.stderr).toBe(1)
+    expect(text.stdout).toMatch(/^DIFFERENT: /)
+    expect(text.stdout).toContain(
+      'Stopped after 500 differences (--max-differences): the datasets are far apart, the counts are of the keys compared until then. Check --source and --target; for a full report raise the limit (0: none).',
+    )
+    const json = await runCli([...args, '--max-differences', '500', '--json'])
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout)).toMatchObject({ identical: false, stoppedAt: 500, passes: 1 })
+
+    const all = await runCli([...args, '--max-differences', '0', '--json'])
+    expect(all.code).toBe(1)
+    const full = JSON.parse(all.stdout)
+    expect(full.stoppedAt).toBeUndefined()
+    expect(full.counts).toMatchObject({ 'missing-in-target': DELETED, 'missing-in-source': EXTRA })
   })
 })
