@@ -360,6 +360,8 @@ export class VerifyRun {
         const e: Endpoints = { source, target, sourceDb: pair.source, targetDb: pair.target }
         const unique = new Map(list.map((c) => [c.diff.keyHex, c.key]))
         const keys = [...unique.values()]
+        // Several batches in flight, as in the first pass: each is a round trip or two per side.
+        const window = new WorkWindow(IN_FLIGHT)
         for (let i = 0; i < keys.length; i += batch) {
           // Stopped (Ctrl-C) in the middle of a pass: what it did not re-check is reported as the
           // pass before found it, and the run ends now rather than after the whole pass.
@@ -368,10 +370,13 @@ export class VerifyRun {
             for (const c of list) if (unchecked.has(c.diff.keyHex)) this.add(c)
             break
           }
-          for (const diff of await compareKeys(e, keys.slice(i, i + batch), settings)) {
-            this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
-          }
+          const part = keys.slice(i, i + batch)
+          await window.add(async () => {
+            for (const diff of await compareKeys(e, part, settings))
+              this.add({ diff, key: Buffer.from(diff.keyHex, 'hex'), pair })
+          })
         }
+        await window.drain()
       }
     }
   }
