@@ -59,8 +59,12 @@ function commandsIn(buf: Buffer): { commands: string[][]; rest: Buffer } {
 /**
  * `silent`: accept, read, never write. `after-handshake`: answer AUTH, CLIENT and SELECT with +OK,
  * then nothing more (the first command that needs the server, INFO or any other, hangs).
+ * `after-discovery`: the same, and a connection's first INFO answered as a plain standalone server's:
+ * a node that stops answering once it was found.
  */
-async function listener(kind: 'silent' | 'after-handshake'): Promise<Listener> {
+type Kind = 'silent' | 'after-handshake' | 'after-discovery'
+
+async function listener(kind: Kind): Promise<Listener> {
   const port = await freePort()
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
@@ -69,6 +73,7 @@ async function listener(kind: 'silent' | 'after-handshake'): Promise<Listener> {
     socket.on('error', () => {})
     socket.on('close', () => sockets.delete(socket))
     let pending: Buffer = Buffer.alloc(0)
+    let infos = 0
     socket.on('data', (chunk: Buffer) => {
       if (kind === 'silent') return
       pending = Buffer.concat([pending, chunk])
@@ -77,6 +82,10 @@ async function listener(kind: 'silent' | 'after-handshake'): Promise<Listener> {
       for (const [name] of commands) {
         const command = name.toUpperCase()
         if (command === 'AUTH' || command === 'CLIENT' || command === 'SELECT') socket.write('+OK\r\n')
+        else if (kind === 'after-discovery' && command === 'INFO' && infos++ === 0) {
+          const info = 'redis_version:7.0.15\r\nrole:master\r\ncluster_enabled:0\r\nloading:0\r\n'
+          socket.write(`$${info.length}\r\n${info}\r\n`)
+        }
       }
     })
   })
@@ -92,7 +101,7 @@ async function listener(kind: 'silent' | 'after-handshake'): Promise<Listener> {
   return result
 }
 
-const listeners: Partial<Record<'silent' | 'after-handshake', Listener>> = {}
+const listeners: Partial<Record<Kind, Listener>> = {}
 let sb: TestSandbox
 let dir: string
 let rdbFile: string
@@ -101,6 +110,7 @@ let respFile: string
 beforeAll(async () => {
   listeners.silent = await listener('silent')
   listeners['after-handshake'] = await listener('after-handshake')
+  listeners['after-discovery'] = await listener('after-discovery')
   sb = await startSandbox({ shards: 0, replicas: 0 })
   dir = mkdtempSync(join(tmpdir(), 'kvtop-silent-'))
   // A small valid RDB, made from the sandbox, and a small RESP log.
@@ -120,13 +130,13 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
-const run = async (kind: 'silent' | 'after-handshake', args: string[]) => {
+const run = async (kind: Kind, args: string[]) => {
   listeners[kind]!.firstAcceptAt = undefined
   const r = await runCli([...args, '--timeout', String(TIMEOUT_S)], { timeoutMs: 30_000 })
   return { ...r, exitedAt: Date.now() }
 }
 
-describe.each(['silent', 'after-handshake'] as const)(
+describe.each(['silent', 'after-handshake', 'after-discovery'] as const)(
   'a listener that accepts and never answers (%s): exit 3 within --timeout',
   (kind) => {
     const url = () => listeners[kind]!.url
@@ -154,7 +164,11 @@ describe.each(['silent', 'after-handshake'] as const)(
       ['snapshot restore', () => ['snapshot', 'restore', rdbFile, '--to', url()]],
       ['replay', () => ['replay', respFile, '--to', url(), '--format', 'resp']],
     ]
+    // A node that stops answering once found is what the monitoring commands are for: they show it
+    // as not responding (status, replication: down; slowlog: not read), they do not fail.
+    const monitoring = ['status', 'slowlog', 'replication', 'triage']
     for (const [name, args] of single) {
+      if (kind === 'after-discovery' && monitoring.includes(name)) continue
       it(name, async () => expectTimeoutExit(await run(kind, args())))
     }
 
