@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
+import { ConnectError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
 import { ioredisFactory, type ConnectionFactory } from './connection.js'
 import { MonitorEngine, type MonitorOptions } from './engine.js'
@@ -97,13 +98,23 @@ export async function readSlowlog(
   }
 }
 
-/** One poll of every node (connected first), with the nodes it could not read and why. */
+/**
+ * One poll of every node (connected first), with the nodes it could not read and why. No node read
+ * at all is a failure (exit 3), not an empty log: nothing was looked at.
+ */
 async function oneRound(engine: MonitorEngine): Promise<{ snap: Snapshot; errors: SlowlogReport['errors'] }> {
   await engine.connectAll(engine.connectTimeoutMs)
   const snap = await engine.poll()
   const errors = snap.nodes
     .filter((n) => !n.up)
     .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state }))
+  if (snap.nodes.length && errors.length === snap.nodes.length) {
+    const shown = errors.slice(0, 5).map((e) => `${e.address} (${e.error})`)
+    if (errors.length > 5) shown.push(`and ${errors.length - 5} more`)
+    throw new ConnectError(`no node answered: ${shown.join(', ')}`, {
+      hint: 'Check that the nodes are up and reachable from here (--timeout waits longer); kvtop status shows each node as it is polled.',
+    })
+  }
   return { snap, errors }
 }
 
