@@ -53,24 +53,21 @@ export class Deployment implements ConnectedTarget {
 
   /**
    * One command on one node, over this deployment's own connection to it: an error reply is thrown
-   * (a RespError), bulk strings come back as Buffers. Bounded by the spec's timeout (`timeoutMs`
-   * 0: unbounded). A kept connection the server closed meanwhile (its idle `timeout`, a restart) is
-   * opened again and the command sent once more: these are metadata commands, safe to repeat. A
-   * node that cannot be reached, or stops answering, fails with a ConnectError (exit 3) naming it.
+   * (a RespError), bulk strings come back as Buffers, each call bounded by the spec's timeout. A
+   * kept connection the server closed meanwhile (its idle `timeout`, a restart) is opened again and
+   * the command sent once more: these are metadata commands, safe to repeat. A node that cannot be
+   * reached, or stops answering, fails with a ConnectError (exit 3) naming it.
    */
-  async command(
-    node: TopologyNode,
-    args: readonly CommandArg[],
-    options: { timeoutMs?: number } = {},
-  ): Promise<Reply> {
+  async command(node: TopologyNode, args: readonly CommandArg[]): Promise<Reply> {
     let reply: Reply
     try {
       const kept = this.links.get(node.address)
+      const conn = await this.link(node)
       try {
-        reply = await (await this.link(node)).call(args, options)
+        reply = await conn.call(args)
       } catch (err) {
-        if (!kept || !DROPPED.has((err as NodeJS.ErrnoException)?.code ?? '') || !kept.closed) throw err
-        reply = await (await this.link(node)).call(args, options)
+        if (conn !== kept || !DROPPED.has((err as NodeJS.ErrnoException)?.code ?? '')) throw err
+        reply = await (await this.link(node)).call(args)
       }
     } catch (err) {
       if (err instanceof KvtopError || !(err as NodeJS.ErrnoException)?.code) throw err
@@ -126,9 +123,8 @@ export class Deployment implements ConnectedTarget {
   }
 
   async close(): Promise<void> {
-    // A connection still being opened is closed once it is.
-    const opening = await Promise.allSettled(this.opening.values())
-    for (const o of opening) if (o.status === 'fulfilled') o.value.close()
+    // A connection still being opened joins `links` once it is, and is closed with them.
+    await Promise.allSettled(this.opening.values())
     for (const conn of this.links.values()) conn.close()
     this.links.clear()
     if (this.clients.size) {

@@ -7,14 +7,9 @@ import { keySlot } from '../../wire/routed-pipeline.js'
 import type { DumpCompatibility } from './plan-facts.js'
 import type { CopyMode, MigrateMode } from './types.js'
 
-/** The RDB version of a DUMP payload: the two bytes before the CRC64. */
-function payloadVersion(payload: Buffer | undefined): number | undefined {
-  return payload && payload.length >= 10 ? payload.readUInt16LE(payload.length - 10) : undefined
-}
-
-/** A bulk reply's bytes; anything else (a nil: the key is gone) is none. */
-function asBuffer(reply: Reply): Buffer | undefined {
-  return Buffer.isBuffer(reply) ? reply : undefined
+/** The RDB version of a DUMP reply's payload (the two bytes before the CRC64); none for a nil. */
+function payloadVersion(reply: Reply): number | undefined {
+  return Buffer.isBuffer(reply) && reply.length >= 10 ? reply.readUInt16LE(reply.length - 10) : undefined
 }
 
 /** A scratch key this node serves (a cluster node only answers for its own slots). */
@@ -36,7 +31,7 @@ function probeKey(node: TopologyNode): string {
 async function dumpVersion(d: Deployment, options: { existing?: boolean } = {}): Promise<number | undefined> {
   const node = d.topology.mode === 'cluster' ? d.primaries.find((n) => n.slots.length) : d.primaries[0]
   if (!node) return undefined
-  const dump = async (key: CommandArg) => payloadVersion(asBuffer(await d.command(node, ['DUMP', key])))
+  const dump = async (key: CommandArg) => payloadVersion(await d.command(node, ['DUMP', key]))
   try {
     if (options.existing) {
       const [, keys] = (await d.command(node, ['SCAN', '0', 'COUNT', 100])) as [Buffer, Buffer[]]

@@ -366,7 +366,7 @@ export class VerifyRun {
           // Stopped (Ctrl-C) in the middle of a pass: what it did not re-check is reported as the
           // pass before found it, and the run ends now rather than after the whole pass.
           if (options.signal?.aborted) {
-            const unchecked = new Set(keys.slice(i).map((k) => k.toString('hex')))
+            const unchecked = new Set([...unique.keys()].slice(i))
             for (const c of list) if (unchecked.has(c.diff.keyHex)) this.add(c)
             break
           }
