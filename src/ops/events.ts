@@ -17,6 +17,12 @@ export interface ProgressEvent {
   etaSeconds?: number
   errors?: number
   detail?: string
+  /**
+   * This task is the sum of the others of its unit (snapshot create's whole beside each node's):
+   * a one-line view shows it alone. Set by the operation: two tasks of equal totals (verify's two
+   * directions) are not one the sum of the other.
+   */
+  overall?: true
 }
 
 interface PhaseEvent {

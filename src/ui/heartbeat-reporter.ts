@@ -45,19 +45,11 @@ function unitSummary(unit: string, tasks: ProgressEvent[]): string {
 const TASKS_NAMED = 3
 
 /**
- * A task that totals the others of its unit (snapshot create reports each source and the whole):
- * the one figure a log line needs, where summing would count everything twice.
+ * The task the operation marked as totalling the others (snapshot create reports each source and
+ * the whole): the one figure a log line needs, where summing would count everything twice.
  */
 function overallTask(tasks: ProgressEvent[]): ProgressEvent | undefined {
-  return tasks.find((t) => {
-    const parts = tasks.filter((o) => o !== t && o.unit === t.unit)
-    return (
-      t.total !== undefined &&
-      parts.length > 0 &&
-      parts.every((o) => o.total !== undefined) &&
-      parts.reduce((n, o) => n + (o.total ?? 0), 0) === t.total
-    )
-  })
+  return tasks.find((t) => t.overall)
 }
 
 /**

@@ -76,7 +76,7 @@ async function writeFiles(run: SnapshotRun, strategy: CreateStrategy): Promise<M
 /** Every node's progress, then the total's. */
 function reportProgress(run: SnapshotRun): void {
   for (const t of run.trackers.values()) run.emit(t.snapshot())
-  run.emit(run.total.snapshot())
+  run.emit({ ...run.total.snapshot(), overall: true })
 }
 
 /** What made the files fail: a full disk (or an I/O error), a stalled node, a value that cannot go into an RDB, or `err`. */

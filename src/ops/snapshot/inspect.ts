@@ -73,6 +73,8 @@ async function readRecords(path: string, size: number, tally: InspectTally, emit
         emit(tracker.snapshot())
       }
     }
+    tracker.add(reader.offset - tracker.done)
+    emit(tracker.snapshot())
   } catch (err) {
     throw fileError(path, err)
   }

@@ -61,6 +61,9 @@ export async function summarize(
       }
     }
     s.keys = reader.tally.keys
+    // The last word on the pass: the file read to its end (a short pass emitted only its start).
+    tracker.add(reader.offset - tracker.done)
+    emit(tracker.snapshot())
   } catch (err) {
     throw fileError(path, err)
   }

@@ -26,6 +26,24 @@ describe('ProgressTracker', () => {
     expect(tracker.averageRate).toBe(200)
   })
 
+  it('a finished task keeps its rate while idle, until it counts again', () => {
+    let t = 0
+    const tracker = new ProgressTracker('copy', 'keys', 1000, () => t)
+    t = 1000
+    tracker.add(600)
+    expect(tracker.snapshot()).toMatchObject({ rate: 600 })
+    t = 2000
+    tracker.add(400)
+    // 0.3 * 400 + 0.7 * 600 = 540 keys/s at the end.
+    expect(tracker.snapshot()).toMatchObject({ done: 1000, rate: 540, etaSeconds: 0 })
+    t = 10_000
+    expect(tracker.snapshot()).toMatchObject({ done: 1000, rate: 540, etaSeconds: 0 })
+    // More work found (a total raised): the rate moves again, with the idle time in it.
+    tracker.total = 2000
+    tracker.add(100)
+    expect(tracker.snapshot().rate).toBeLessThan(540)
+  })
+
   it('has no ETA without a total', () => {
     let t = 0
     const tracker = new ProgressTracker('replay', 'commands', undefined, () => t)

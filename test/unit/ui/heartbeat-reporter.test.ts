@@ -66,9 +66,30 @@ describe('heartbeat reporter', () => {
       total: 300,
       unit: 'keys',
       rate: 30,
+      overall: true as const,
     }
     expect(heartbeatLine('snapshot create', [shard(0, 30), shard(1, 30), shard(2, 30), whole], 1)).toBe(
       'snapshot create: snapshot 90/300 keys (30.0%), 30 keys/s, ETA 7s | elapsed 1s',
+    )
+    // A standalone source: the node and the whole are the same figure, the whole stands for it.
+    expect(
+      heartbeatLine('snapshot create', [shard(0, 30), { ...whole, done: 30, total: 100, rate: 10 }], 1),
+    ).toBe('snapshot create: snapshot 30/100 keys (30.0%), 10 keys/s, ETA 7s | elapsed 1s')
+    // verify's two directions over the same keys: equal totals, neither the sum of the other.
+    const direction = (task: string, done: number) => ({
+      ...shard(0, done),
+      task,
+      total: 200000,
+      rate: 80000,
+    })
+    expect(
+      heartbeatLine(
+        'verify',
+        [direction('source -> target', 200000), direction('target -> source', 150000)],
+        3,
+      ),
+    ).toBe(
+      'verify: source -> target 200000/200000 keys (100.0%), 80000 keys/s, ETA 0s; target -> source 150000/200000 keys (75.0%), 80000 keys/s, ETA 1s | elapsed 3s',
     )
     expect(
       heartbeatLine(
