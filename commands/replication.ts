@@ -10,7 +10,8 @@ export default class Replication extends BaseCommand {
     'Per shard: primary offset, each replica offset, lag in bytes and seconds, link state, backlog headroom'
   static override description =
     'Lag in bytes is the primary offset minus the replica offset; lag in seconds is how long ago the primary passed the replica offset. ' +
-    'Headroom is how much more the replica can fall behind before a reconnect needs a full resync (repl-backlog-size minus lag), and how long that lasts at the current write rate.'
+    'Headroom is how much more the replica can fall behind before a reconnect needs a full resync (repl-backlog-size minus lag), and how long that lasts at the current write rate. ' +
+    'When no node answered, the report is still printed and kvtop exits 3 naming them.'
   static override examples = [
     '<%= config.bin %> replication redis://127.0.0.1:7000',
     '<%= config.bin %> replication --profile sandbox:default --json',
@@ -30,13 +31,14 @@ export default class Replication extends BaseCommand {
       latency: false,
     })
     try {
-      const report = await replicationReport(engine)
+      const { report, failure } = await replicationReport(engine)
       this.log(formatReplication(report.shards))
       const notable = report.events.filter((e) => e.type !== 'node-added')
       if (notable.length) {
         this.log('')
         for (const e of notable) this.log(formatEvent(e))
       }
+      if (failure) this.failAfterResult(failure)
       return report
     } finally {
       await engine.stop()

@@ -42,10 +42,12 @@ export default class Status extends BaseCommand {
     'With --cloudwatch and a deployment named through AWS (--elasticache, --serverless, --memorydb) whose nodes cannot be ' +
     'reached from here (outside the VPC: timeout, refused, DNS), the nodes AWS describes are shown with their CloudWatch ' +
     'figures only, one line saying so, and `dataPlane: {reachable: false, reason}` in the JSON; exit 0 when CloudWatch answered, ' +
-    '3 when it did not either.\n\n' +
+    '3 when it did not either. When no node answered (every one down or not responding), the status is still printed ' +
+    'and kvtop exits 3 naming them (when the endpoint answered but none of the addresses the deployment announces did, ' +
+    'the hint names --nat-map).\n\n' +
     'Several deployments (URL arguments, --profile more than once, or --all-profiles): each is sampled at the same ' +
     'time; with --json one document `{deployments: {NAME: {reachable: true, status} | {reachable: false, error}}}` ' +
-    'keyed by profile name or URL (password left out). A deployment that cannot be reached is reported so without ' +
+    'keyed by profile name or URL (password left out). A deployment that cannot be reached, or none of whose nodes answered, is reported so without ' +
     'holding up the others; the exit code is then 0 when every deployment answered, else the highest code of those ' +
     'that did not (3: cannot connect). --watch and --csv take one deployment.'
   static override examples = [
@@ -93,6 +95,7 @@ export default class Status extends BaseCommand {
         const result = await sampleStatus(engine)
         if (this.csv) this.csvRound(result.snapshot)
         else this.log(formatStatus(result.snapshot, { events: result.events }))
+        if (result.failure) this.failAfterResult(result.failure)
         return statusJson(result, engine)
       }
       await this.watch(engine, flags.count)

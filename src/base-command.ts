@@ -256,6 +256,29 @@ export abstract class BaseCommand extends Command {
     this.reportError(err)
   }
 
+  /**
+   * A failure found in a result that was still worth showing (a status in which no node answered):
+   * the result is printed as usual, then the error on stderr (an `error` event under --json, the
+   * document on stdout staying the result) and its exit code at the end.
+   */
+  protected failAfterResult(err: KvtopError): void {
+    this.resultExitCode = err.exitCode
+    if (this.jsonEnabled()) {
+      const { code, message, hint, exitCode } = err
+      this.emitEventLine({
+        type: 'error',
+        at: Date.now(),
+        code,
+        message,
+        ...(hint ? { hint } : {}),
+        exitCode,
+      })
+      return
+    }
+    this.diag(`Error: ${err.message}`)
+    if (err.hint) this.diag(err.hint)
+  }
+
   /** An error, printed once the contract's way (see the class comment), its exit code set. */
   private reportError(err: Error & { exitCode?: number }): void {
     const mapped = toKvtopError(err)

@@ -90,7 +90,10 @@ export async function readStatusOnce(feed: MonitorFeed): Promise<Snapshot> {
     return feed.cloudwatchOnly.latest!
   }
   try {
-    return statusJson(await sampleStatus(feed.live), feed.live)
+    const result = await sampleStatus(feed.live)
+    // In a fleet, a deployment none of whose nodes answered did not answer.
+    if (result.failure) throw result.failure
+    return statusJson(result, feed.live)
   } finally {
     await feed.live.stop()
   }

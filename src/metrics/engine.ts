@@ -105,7 +105,8 @@ export class MonitorEngine {
   readonly concurrency: number
 
   constructor(
-    spec: ConnectionSpec | undefined,
+    /** How the nodes are reached (the endpoint that answered discovery, the NAT map). */
+    readonly spec: ConnectionSpec | undefined,
     topology: Topology,
     readonly options: MonitorOptions,
   ) {

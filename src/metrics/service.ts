@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Deployment } from '../connect/deployment.js'
 import type { ConnectionInput } from '../connect/options.js'
-import { ConnectError } from '../errors.js'
 import type { MonitorEvent } from './alerts.js'
 import { ioredisFactory, type ConnectionFactory } from './connection.js'
 import { MonitorEngine, type MonitorOptions } from './engine.js'
@@ -10,6 +9,8 @@ import { groupCommandLog, groupSlowlog, type CommandLogGroup, type SlowlogGroup 
 import { type LargeLogKind } from './log-reply.js'
 import { type CommandLogEntry, type SlowlogEntry } from './slowlog.js'
 import type { Snapshot } from './types.js'
+import type { ConnectError } from '../errors.js'
+import { noNodeAnswered, unreadNodes } from './unanswered.js'
 
 /** The services behind `status`, `slowlog`, `replication` and `top`: connect, poll, hand back data. */
 
@@ -37,6 +38,11 @@ interface StatusResult {
   snapshot: Snapshot
   /** Events of both sampling rounds. */
   events: MonitorEvent[]
+  /**
+   * No node answered the last round: the status is still worth showing (every node down, and
+   * why), but a one-shot command that read nothing fails with this (exit 3).
+   */
+  failure?: ConnectError
 }
 
 /** One status: two rounds one interval apart, so rates cover a real interval. */
@@ -48,7 +54,8 @@ export async function sampleStatus(engine: MonitorEngine): Promise<StatusResult>
   await sleep(Math.max(0, first.at + engine.options.intervalMs - Date.now()))
   await external
   const second = await engine.poll()
-  return { snapshot: second, events: [...first.events, ...second.events] }
+  const failure = noNodeAnswered(second, engine.spec)
+  return { snapshot: second, events: [...first.events, ...second.events], ...(failure ? { failure } : {}) }
 }
 
 /**
@@ -105,17 +112,9 @@ export async function readSlowlog(
 async function oneRound(engine: MonitorEngine): Promise<{ snap: Snapshot; errors: SlowlogReport['errors'] }> {
   await engine.connectAll(engine.connectTimeoutMs)
   const snap = await engine.poll()
-  const errors = snap.nodes
-    .filter((n) => !n.up)
-    .map((n) => ({ node: n.id, address: n.address, error: n.error ?? n.state }))
-  if (snap.nodes.length && errors.length === snap.nodes.length) {
-    const shown = errors.slice(0, 5).map((e) => `${e.address} (${e.error})`)
-    if (errors.length > 5) shown.push(`and ${errors.length - 5} more`)
-    throw new ConnectError(`no node answered: ${shown.join(', ')}`, {
-      hint: 'Check that the nodes are up and reachable from here (--timeout waits longer); kvtop status shows each node as it is polled.',
-    })
-  }
-  return { snap, errors }
+  const failure = noNodeAnswered(snap, engine.spec)
+  if (failure) throw failure
+  return { snap, errors: unreadNodes(snap) }
 }
 
 export interface CommandLogReport {
@@ -161,7 +160,10 @@ export interface ReplicationReport {
   events: MonitorEvent[]
 }
 
-export async function replicationReport(engine: MonitorEngine): Promise<ReplicationReport> {
-  const { snapshot, events } = await sampleStatus(engine)
-  return { at: snapshot.at, mode: snapshot.deployment.mode, shards: snapshot.replication, events }
+export async function replicationReport(
+  engine: MonitorEngine,
+): Promise<{ report: ReplicationReport; failure?: ConnectError }> {
+  const { snapshot, events, failure } = await sampleStatus(engine)
+  const report = { at: snapshot.at, mode: snapshot.deployment.mode, shards: snapshot.replication, events }
+  return failure ? { report, failure } : { report }
 }

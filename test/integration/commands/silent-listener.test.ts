@@ -164,12 +164,49 @@ describe.each(['silent', 'after-handshake', 'after-discovery'] as const)(
       ['snapshot restore', () => ['snapshot', 'restore', rdbFile, '--to', url()]],
       ['replay', () => ['replay', respFile, '--to', url(), '--format', 'resp']],
     ]
-    // A node that stops answering once found is what the monitoring commands are for: they show it
-    // as not responding (status, replication: down), they do not fail. slowlog, which reads the
-    // nodes' logs once, fails when it read none: an empty log would say nothing was slow.
-    const monitoring = ['status', 'replication', 'triage']
+    // A node that stops answering once found: status and replication show it as down and then
+    // fail, having read no node (exit 3); triage reports it. slowlog, which reads the nodes' logs
+    // once, fails without a log: an empty one would say nothing was slow.
     for (const [name, args] of single) {
-      if (kind === 'after-discovery' && monitoring.includes(name)) continue
+      if (kind === 'after-discovery' && name === 'triage') continue
+      if (kind === 'after-discovery' && name === 'status') {
+        it('status over it and a deployment that answers: that one shown, exit 3', async () => {
+          const { address, url: silentUrl } = listeners[kind]!
+          const r = await run(kind, ['status', silentUrl, sb.url, '--json'])
+          expect(r.code, r.stderr).toBe(3)
+          const { deployments } = JSON.parse(r.stdout) as {
+            deployments: Record<string, { reachable: boolean; error?: { message: string; exitCode: number } }>
+          }
+          expect(deployments[silentUrl]).toMatchObject({
+            reachable: false,
+            error: { exitCode: 3, message: expect.stringContaining(`no node answered: ${address} (`) },
+          })
+          expect(deployments[sb.url]).toMatchObject({ reachable: true })
+        })
+      }
+      if (kind === 'after-discovery' && (name === 'status' || name === 'replication')) {
+        it(`${name}: the node shown down, then exit 3`, async () => {
+          const { address } = listeners[kind]!
+          const r = await run(kind, args())
+          expect(r.code, r.stderr).toBe(3)
+          expect(r.stdout).toMatch(new RegExp(`${address.replace(/\./g, '\\.')}.*(down|timeout)`))
+          expect(r.stderr).toContain(`Error: no node answered: ${address} (`)
+          expect(r.stderr).toContain('Check that the nodes are up and reachable from here')
+          const json = await run(kind, [...args(), '--json'])
+          expect(json.code, json.stderr).toBe(3)
+          expect(JSON.parse(json.stdout)).toHaveProperty(name === 'status' ? 'nodes' : 'shards')
+          const error = json.stderr
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as { type: string; exitCode?: number; message?: string })
+            .find((e) => e.type === 'error')
+          expect(error).toMatchObject({
+            exitCode: 3,
+            message: expect.stringContaining(`no node answered: ${address}`),
+          })
+        })
+        continue
+      }
       if (kind === 'after-discovery' && name === 'slowlog') {
         it(name, async () => {
           const r = await run(kind, args())
