@@ -29,13 +29,17 @@ function unitSummary(unit: string, tasks: ProgressEvent[]): string {
   const bytes = tasks.reduce((n, t) => n + (t.bytes ?? 0), 0)
   const rate = tasks.reduce((n, t) => n + (t.rate ?? 0), 0)
   const errors = tasks.reduce((n, t) => n + (t.errors ?? 0), 0)
+  // A pass over a file counts bytes: in KiB/MiB/GiB, as its size is given everywhere else.
+  const inBytes = unit === 'bytes'
+  const amount = (n: number) => (inBytes ? formatBytes(n) : String(n))
+  const unitSuffix = inBytes ? '' : ` ${unit}`
   const parts = [
     total !== undefined && total > 0
-      ? `${done}/${total} ${unit} (${((done / total) * 100).toFixed(1)}%)`
-      : `${done} ${unit}`,
+      ? `${amount(done)}/${amount(total)}${unitSuffix} (${((done / total) * 100).toFixed(1)}%)`
+      : `${amount(done)}${unitSuffix}`,
   ]
   if (bytes) parts.push(formatBytes(bytes))
-  parts.push(`${Math.round(rate)} ${unit}/s`)
+  parts.push(inBytes ? `${formatBytes(rate)}/s` : `${Math.round(rate)} ${unit}/s`)
   if (total !== undefined && rate > 0) parts.push(`ETA ${formatDuration(Math.max(0, total - done) / rate)}`)
   if (errors) parts.push(`${errors} errors`)
   return parts.join(', ')

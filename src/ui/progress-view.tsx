@@ -24,6 +24,11 @@ export function progressBar(done: number, total: number | undefined, width = BAR
   return '█'.repeat(filled) + '░'.repeat(width - filled)
 }
 
+/** A count in its unit: bytes in KiB/MiB/GiB (a pass over a file), anything else as 12.3k. */
+function amount(n: number, unit: string): string {
+  return unit === 'bytes' ? formatBytes(n) : formatCount(n)
+}
+
 /** One line per task: bar, counts, rate, ETA, errors; the current phase above, warnings below. */
 export function ProgressView({ title, phase, tasks, warnings, lag, color = true }: ProgressViewProps) {
   const paint = (name: string) => (color ? { color: name } : {})
@@ -38,13 +43,15 @@ export function ProgressView({ title, phase, tasks, warnings, lag, color = true 
           </Box>
           {t.total ? <Text>{progressBar(t.done, t.total)} </Text> : null}
           <Text>
-            {formatCount(t.done)}
-            {t.total ? `/${formatCount(t.total)}` : ''} {t.unit}
+            {amount(t.done, t.unit)}
+            {t.total ? `/${amount(t.total, t.unit)}` : ''}
+            {t.unit === 'bytes' ? '' : ` ${t.unit}`}
           </Text>
           {t.bytes ? <Text dimColor> {formatBytes(t.bytes)}</Text> : null}
           <Text>
             {'  '}
-            {formatCount(t.rate ?? 0)} {t.unit}/s
+            {amount(t.rate ?? 0, t.unit)}
+            {t.unit === 'bytes' ? '/s' : ` ${t.unit}/s`}
           </Text>
           {t.etaSeconds !== undefined ? <Text dimColor> ETA {formatDuration(t.etaSeconds)}</Text> : null}
           {t.errors ? <Text {...paint('red')}> {t.errors} errors</Text> : null}

@@ -50,6 +50,20 @@ describe('heartbeat reporter', () => {
     )
   })
 
+  it('a pass over a file counts bytes: in MiB, its rate in MiB/s', () => {
+    const verify = { type: 'progress' as const, task: 'verify', unit: 'bytes', rate: 200 * 2 ** 20 }
+    expect(
+      heartbeatLine(
+        'snapshot restore',
+        [{ ...verify, done: 46_024_265, total: 46_024_265, etaSeconds: 0 }],
+        1,
+      ),
+    ).toBe('snapshot restore: verify 43.9 MiB/43.9 MiB (100.0%), 200.0 MiB/s, ETA 0s | elapsed 1s')
+    expect(heartbeatLine(undefined, [{ ...verify, done: 512 }], 1)).toBe(
+      'verify 512 B, 200.0 MiB/s | elapsed 1s',
+    )
+  })
+
   it('a task that totals the others stands for them; more than three tasks are summed per unit', () => {
     const shard = (i: number, done: number) => ({
       type: 'progress' as const,

@@ -70,6 +70,28 @@ describe('ProgressView', () => {
     expect(frame).toContain('! source latency high, backing off')
   })
 
+  it('a pass over a file counts bytes: shown in MiB, its rate in MiB/s', () => {
+    const stdout = new FakeStdout()
+    const app = render(
+      <ProgressView
+        tasks={[
+          {
+            type: 'progress',
+            task: 'verify',
+            done: 23 * 2 ** 20,
+            total: 46 * 2 ** 20,
+            unit: 'bytes',
+            rate: 200 * 2 ** 20,
+          },
+        ]}
+        warnings={[]}
+      />,
+      { stdout: stdout as unknown as NodeJS.WriteStream, patchConsole: false },
+    )
+    app.unmount()
+    expect(stdout.lastFrame).toMatch(/verify\s+█{12}░{12} 23\.0 MiB\/46\.0 MiB\s+200\.0 MiB\/s/)
+  })
+
   it("shows a following operation's lag: pending changes and the oldest one's age, or in sync", () => {
     expect(lagLine({ pending: 1200, oldestAgeMs: 2500, inSync: false })).toBe(
       'live: 1200 changes pending, oldest 3s',
