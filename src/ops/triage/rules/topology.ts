@@ -1,3 +1,4 @@
+import type { DeploymentSummary } from '../../../metrics/types.js'
 import type { Finding, OpenSlot } from '../types.js'
 import { when, type TriageRule } from './rule.js'
 
@@ -29,23 +30,57 @@ export const slotsUncovered: TriageRule = {
     })),
 }
 
+const isManaged = (d: DeploymentSummary) => d.provider === 'elasticache' || d.provider === 'memorydb'
+
+/** What a primary that is down costs, and what to do, by deployment: the one place it differs. */
+function primaryDown(d: DeploymentSummary, hasReplica: boolean): Pick<Finding, 'why' | 'action'> {
+  const managed = isManaged(d)
+  const awsAction = hasReplica
+    ? 'AWS fails over to a replica when Multi-AZ (automatic failover) is on, and replaces the node: check the service events; without it, fail over from the console or the API (ElastiCache TestFailover, MemoryDB FailoverShard).'
+    : 'AWS replaces the node; with no replica its data comes back only from a snapshot: check the service events, and add replicas (kvtop scale aws --replicas).'
+  if (d.mode === 'cluster')
+    return {
+      why: 'Its slots are unavailable until it is back or a replica is promoted.',
+      action: managed
+        ? awsAction
+        : hasReplica
+          ? 'Check the host and process; if it does not come back, promote a replica (CLUSTER FAILOVER FORCE on it).'
+          : 'Check the host and process and restart it; with no replica its slots stay down until it is back (its data from its RDB/AOF).',
+    }
+  return {
+    why: hasReplica
+      ? 'Writes fail until it is back or a replica is promoted; replicas serve stale reads meanwhile.'
+      : 'Every read and write fails until it is back: there is no replica to take over.',
+    action: managed
+      ? awsAction
+      : hasReplica
+        ? 'Check the host and process; if it does not come back, promote a replica (REPLICAOF NO ONE on it, then point the other replicas and the clients at it), or let Sentinel fail over where it runs.'
+        : 'Check the host and the process (its log, memory, disk) and restart it; writes since its last RDB save or AOF fsync may be lost.',
+  }
+}
+
 export const nodeDown: TriageRule = {
   name: 'node-down',
   scope: 'node',
-  check: (n) => {
-    const failed = n.health === 'failed' || n.health === 'pfail'
+  check: (n, { snapshot }) => {
+    // Only a cluster marks nodes failed; elsewhere kvtop's own view of them says the same as `up`.
+    const cluster = snapshot.deployment.mode === 'cluster'
+    const failed = cluster && (n.health === 'failed' || n.health === 'pfail')
     const primary = n.role === 'primary'
+    const hasReplica = snapshot.nodes.some((o) => o.role === 'replica' && o.shard === n.shard)
     return when(!n.up || failed, () => ({
       severity: primary ? 'critical' : 'warning',
       category: 'topology',
       node: n.address,
       summary: `${n.role} ${n.address} (shard ${n.shard}) is down${failed ? ` (cluster marks it ${n.health})` : ''}${n.error ? `: ${n.error}` : ''}`,
-      why: primary
-        ? 'Its slots are unavailable until a replica is promoted.'
-        : 'Its shard has less redundancy: one more failure can lose the shard, and reads sent to it fail.',
-      action: primary
-        ? 'Check the host and process; if it does not come back, promote a replica (CLUSTER FAILOVER FORCE on it).'
-        : 'Restart the replica or replace it (kvtop scale --replicas); it resyncs from its primary.',
+      ...(primary
+        ? primaryDown(snapshot.deployment, hasReplica)
+        : {
+            why: 'Its shard has less redundancy: one more failure can lose the shard, and reads sent to it fail.',
+            action: isManaged(snapshot.deployment)
+              ? 'AWS replaces a failed replica, which resyncs from its primary: check the service events.'
+              : 'Restart the replica or replace it (kvtop scale --replicas); it resyncs from its primary.',
+          }),
       evidence: { health: n.health, state: n.state },
     }))
   },

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { openSlotsFrom, ownSlotMarkers } from '../../../../../src/ops/triage/collect.js'
+import type { NodeStatus } from '../../../../../src/metrics/types.js'
 import { openSlotFindings } from '../../../../../src/ops/triage/rules.js'
+import { nodeDown } from '../../../../../src/ops/triage/rules/topology.js'
+import type { Finding, TriageInput } from '../../../../../src/ops/triage/types.js'
+import { nodeStatus, triageInput } from '../fixtures.js'
 import { A, B, C } from '../node-ids.js'
 
 /** CLUSTER NODES as node `me` sees it: markers only on its own line (what Redis does). */
@@ -82,5 +86,76 @@ describe('open slots, from every node', () => {
       'open slots 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, ...: x:1 migrating to y:2, y:2 importing from x:1',
     )
     expect(f.evidence).toMatchObject({ slots: open.map((o) => o.slot) })
+  })
+})
+
+/** A primary down, and what triage says of it, per deployment: only a cluster has slots and marks nodes failed. */
+describe('a node that is down', () => {
+  const checkNode = nodeDown.check as (node: NodeStatus, input: TriageInput) => Finding[]
+  type Shape = { mode: 'cluster' | 'replicated' | 'standalone'; provider?: 'elasticache' | 'self-managed' }
+  const downPrimary = nodeStatus({
+    up: false,
+    health: 'failed',
+    state: 'timeout',
+    error: 'no reply within 1000 ms',
+  })
+  const replicaOf = nodeStatus({ id: 'n2', address: '10.0.0.2:6379', role: 'replica', primaryId: 'n1' })
+  const finding = ({ mode, provider }: Shape, nodes: NodeStatus[]) => {
+    const input = triageInput({}, { mode, shards: 1, nodes: nodes.length })
+    input.snapshot = {
+      ...input.snapshot,
+      deployment: { ...input.snapshot.deployment, ...(provider ? { provider } : {}) },
+      nodes,
+    }
+    const [f] = checkNode(nodes[0], input)
+    return f
+  }
+
+  it('standalone: no cluster, no slots, no replica to promote', () => {
+    const f = finding({ mode: 'standalone' }, [downPrimary])
+    expect(f.summary).toBe('primary 10.0.0.1:6379 (shard 0) is down: no reply within 1000 ms')
+    expect(f.why).toBe('Every read and write fails until it is back: there is no replica to take over.')
+    expect(f.action).toMatch(/^Check the host and the process \(its log, memory, disk\) and restart it/)
+    expect(`${f.why} ${f.action}`).not.toMatch(/cluster|slot|CLUSTER/i)
+  })
+
+  it('replicated: REPLICAOF NO ONE or Sentinel, not CLUSTER FAILOVER', () => {
+    const f = finding({ mode: 'replicated' }, [downPrimary, replicaOf])
+    expect(f.summary).not.toMatch(/cluster marks/)
+    expect(f.action).toMatch(/REPLICAOF NO ONE on it/)
+    expect(f.action).not.toMatch(/CLUSTER/)
+  })
+
+  it('cluster: marked failed, its slots down; with a replica, CLUSTER FAILOVER FORCE', () => {
+    const f = finding({ mode: 'cluster' }, [downPrimary, replicaOf])
+    expect(f.summary).toBe(
+      'primary 10.0.0.1:6379 (shard 0) is down (cluster marks it failed): no reply within 1000 ms',
+    )
+    expect(f.why).toBe('Its slots are unavailable until it is back or a replica is promoted.')
+    expect(f.action).toMatch(/CLUSTER FAILOVER FORCE on it/)
+    expect(finding({ mode: 'cluster' }, [downPrimary]).action).toMatch(/with no replica its slots stay down/)
+  })
+
+  it('ElastiCache: what AWS does and where to look, not commands the service refuses', () => {
+    const f = finding({ mode: 'cluster', provider: 'elasticache' }, [downPrimary, replicaOf])
+    expect(f.action).toMatch(/^AWS fails over to a replica when Multi-AZ/)
+    expect(f.action).not.toMatch(/CLUSTER FAILOVER|REPLICAOF/)
+    expect(finding({ mode: 'replicated', provider: 'elasticache' }, [downPrimary]).action).toMatch(
+      /comes back only from a snapshot/,
+    )
+    const replica = checkNode(
+      { ...replicaOf, up: false },
+      (() => {
+        const input = triageInput({}, { mode: 'replicated', shards: 1, nodes: 2 })
+        input.snapshot = {
+          ...input.snapshot,
+          deployment: { ...input.snapshot.deployment, provider: 'elasticache' },
+        }
+        return input
+      })(),
+    )[0]
+    expect(replica.action).toBe(
+      'AWS replaces a failed replica, which resyncs from its primary: check the service events.',
+    )
   })
 })
