@@ -18,9 +18,10 @@ export class OperationContext {
     this.emit(detail === undefined ? { type: 'phase', phase } : { type: 'phase', phase, detail })
   }
 
-  /** A progress counter for one task, shown with the others by reportProgress(). */
-  tracker(task: string, unit: string, total?: number): ProgressTracker {
+  /** A progress counter for one task (of `group`: ProgressEvent.group), shown with the others by reportProgress(). */
+  tracker(task: string, unit: string, total?: number, group?: string): ProgressTracker {
     const tracker = new ProgressTracker(task, unit, total)
+    tracker.group = group
     this.trackers.push(tracker)
     return tracker
   }

@@ -23,6 +23,11 @@ export interface ProgressEvent {
    * directions) are not one the sum of the other.
    */
   overall?: true
+  /**
+   * Tasks of one group are parts of one piece of work (a copy's source nodes): a one-line view may
+   * sum them. Tasks of other groups, or of none (verify's two directions), are other work.
+   */
+  group?: string
 }
 
 interface PhaseEvent {

@@ -15,6 +15,9 @@ export class ProgressTracker {
   private finished: { done: number; total: number; rate: number } | undefined
   private readonly startedAt: number
 
+  /** The piece of work this task is a part of (ProgressEvent.group). */
+  group: string | undefined
+
   constructor(
     readonly task: string,
     readonly unit: string,
@@ -85,6 +88,7 @@ export class ProgressTracker {
       ...(remaining !== undefined && rate > 0 ? { etaSeconds: Math.round(remaining / rate) } : {}),
       ...(this.errorCount ? { errors: this.errorCount } : {}),
       ...(detail ? { detail } : {}),
+      ...(this.group ? { group: this.group } : {}),
     }
   }
 }

@@ -57,9 +57,36 @@ function overallTask(tasks: ProgressEvent[]): ProgressEvent | undefined {
 }
 
 /**
+ * Tasks by the work they are part of, in order of first appearance: each group (a copy's source
+ * nodes) with its unit; the tasks of no group by unit. Summing across groups would add a copy's
+ * keys to a verify's: `150000/150000 keys` for 50,000 keys copied then compared both ways.
+ */
+function partsOfOneWork(tasks: ProgressEvent[]): Map<string, ProgressEvent[]> {
+  const parts = new Map<string, ProgressEvent[]>()
+  for (const t of tasks) {
+    const key = `${t.group ?? ''}\0${t.unit}`
+    const list = parts.get(key)
+    if (list) list.push(t)
+    else parts.set(key, [t])
+  }
+  return parts
+}
+
+/** One figure: a task by name; a group's tasks summed under its name; many tasks of no group summed. */
+function figure(parts: ProgressEvent[], named: (t: ProgressEvent) => string): string {
+  const { group, unit } = parts[0]
+  if (parts.length === 1) return named(parts[0])
+  if (group) return `${group} (${parts.length} tasks) ${unitSummary(unit, parts)}`
+  return parts.length <= TASKS_NAMED
+    ? parts.map(named).join('; ')
+    : `${parts.length} tasks ${unitSummary(unit, parts)}`
+}
+
+/**
  * One heartbeat line: `TITLE: TASK DONE[/TOTAL] UNIT[ (P%)][, BYTES], RATE UNIT/s[, ETA T][, N errors];
  * ... | elapsed T[ | phase P][ | live: ...]`. A task that totals the others stands for them all; else,
- * with more than three tasks: `N tasks DONE[/TOTAL] UNIT ...` per unit, summed.
+ * with more than three tasks, the tasks of one group are summed (`GROUP (N tasks) DONE[/TOTAL] UNIT
+ * ...`), and more than three of no group too (`N tasks ...`, per unit).
  */
 export function heartbeatLine(
   title: string | undefined,
@@ -73,11 +100,7 @@ export function heartbeatLine(
   const overall = overallTask(tasks)
   if (overall) figures = [named(overall)]
   else if (tasks.length <= TASKS_NAMED) figures = tasks.map(named)
-  else {
-    const byUnit = new Map<string, ProgressEvent[]>()
-    for (const t of tasks) byUnit.set(t.unit, [...(byUnit.get(t.unit) ?? []), t])
-    figures = [...byUnit].map(([unit, group]) => `${group.length} tasks ${unitSummary(unit, group)}`)
-  }
+  else figures = [...partsOfOneWork(tasks)].map(([, parts]) => figure(parts, named))
   const tail = [`elapsed ${formatDuration(elapsedSeconds)}`]
   if (phase) tail.push(`phase ${phase}`)
   if (lag) tail.push(lagLine(lag))

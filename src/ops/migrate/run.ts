@@ -117,6 +117,7 @@ export class MigrationRun {
           p.pairs.length > 1 ? `${shard.node.address} db ${pair.source}` : shard.node.address,
           'keys',
           ks[pair.source] ?? 0,
+          'copy',
         )
         tracker.add(state.keys)
         this.trackers.set(id, tracker)

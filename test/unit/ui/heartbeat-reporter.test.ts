@@ -112,6 +112,25 @@ describe('heartbeat reporter', () => {
         1,
       ),
     ).toBe('migrate: 4 tasks 200/400 keys (50.0%), 40 keys/s, ETA 5s | elapsed 1s')
+    // A copy's nodes then the final verify's two directions: the copy summed apart, each direction
+    // named (summed together they read 150000/150000 keys for 50,000 keys).
+    const copy = (i: number) => ({ ...shard(i, 0), done: 16_667, total: 16_667, rate: 5000, group: 'copy' })
+    const halfCompared = (task: string) => ({
+      ...shard(0, 0),
+      task,
+      done: 25_000,
+      total: 50_000,
+      rate: 25_000,
+    })
+    expect(
+      heartbeatLine(
+        'migrate',
+        [copy(0), copy(1), copy(2), halfCompared('source -> target'), halfCompared('target -> source')],
+        4,
+      ),
+    ).toBe(
+      'migrate: copy (3 tasks) 50001/50001 keys (100.0%), 15000 keys/s, ETA 0s; source -> target 25000/50000 keys (50.0%), 25000 keys/s, ETA 1s; target -> source 25000/50000 keys (50.0%), 25000 keys/s, ETA 1s | elapsed 4s',
+    )
   })
 
   it('writes phases and warnings at once, progress once per interval when it moved, and a last line at the end', () => {
