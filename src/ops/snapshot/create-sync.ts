@@ -83,17 +83,26 @@ async function syncSnapshot(ctx: SnapshotRun): Promise<{ rdbVersion: number; fun
   }
 }
 
-/** A SYNC stream per primary, each watched for stalls; `streams` holds them as they open, to be closed. */
+/**
+ * A SYNC stream per primary, each watched for stalls; `streams` holds them, to be closed. They are
+ * opened side by side: a primary answers SYNC only once its snapshot starts, after its
+ * repl-diskless-sync-delay (5 s by default), and one after the other a cluster of N shards waited
+ * N times that. On a failure the streams that did open are in `streams`, to be closed too.
+ */
 async function openSources(
   ctx: SnapshotRun,
   primaries: TopologyNode[],
   streams: SyncStream[],
 ): Promise<SyncSource[]> {
-  for (const node of primaries) {
-    const stream = await openSyncStream(ctx.deployment.spec, node, { stallTimeoutMs: ctx.stallTimeoutMs })
-    streams.push(stream)
-    ctx.stallWatch.add(stream.node, stream)
-  }
+  const opened = await Promise.allSettled(
+    primaries.map((node) =>
+      openSyncStream(ctx.deployment.spec, node, { stallTimeoutMs: ctx.stallTimeoutMs }),
+    ),
+  )
+  for (const r of opened) if (r.status === 'fulfilled') streams.push(r.value)
+  const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  for (const stream of streams) ctx.stallWatch.add(stream.node, stream)
   return streams.map((stream) => {
     const reader = new RdbReader(stream.chunks, { leaveSourceOpen: stream.format === 'eof' })
     return { stream, reader, batches: reader.batches()[Symbol.asyncIterator]() }

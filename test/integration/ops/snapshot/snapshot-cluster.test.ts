@@ -94,6 +94,40 @@ describe('snapshots of a 3-shard cluster and of an ElastiCache-like endpoint', (
     expect(files[0].keys + files[1].keys).toBe(sourceDigests.size)
   })
 
+  it('--method sync asks every primary at once: all three wait out their repl-diskless-sync-delay together', async () => {
+    // Each primary answers SYNC only when its snapshot starts, after the delay: asked one after the
+    // other (as it was), never more than one of them held kvtop's SYNC at a time, and N shards took
+    // N delays.
+    for (const p of sourcePrimaries) await p.call('CONFIG', 'SET', 'repl-diskless-sync-delay', '3')
+    try {
+      const file = join(dir, 'cluster-sync-together.rdb')
+      const run = runCli(['snapshot', 'create', cluster.url, '--out', file, '--method', 'sync'])
+      let most = 0
+      let finished = false
+      void run.finally(() => (finished = true))
+      while (!finished) {
+        const waiting = await Promise.all(
+          sourcePrimaries.map(async (p) =>
+            String(await p.call('CLIENT', 'LIST', 'TYPE', 'replica')).includes('cmd=sync'),
+          ),
+        )
+        most = Math.max(most, waiting.filter(Boolean).length)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      const r = await run
+      expect(r.code, r.stderr).toBe(0)
+      expect(most).toBe(3)
+      const fresh = await serverFromRdb(file)
+      try {
+        expect(await digestsByKey([fresh.client])).toEqual(sourceDigests)
+      } finally {
+        await fresh.stop()
+      }
+    } finally {
+      for (const p of sourcePrimaries) await p.call('CONFIG', 'SET', 'repl-diskless-sync-delay', '0')
+    }
+  })
+
   it('restore into another cluster: equal key by key; a file with another db is refused unless mapped', async () => {
     const r = await runCli(['snapshot', 'restore', join(dir, 'cluster.rdb'), '--to', target.url])
     expect(r.code, r.stderr).toBe(0)
