@@ -4,6 +4,7 @@ import { openRawNode } from '../../wire/node.js'
 import { RespError } from '../../wire/reply-parser.js'
 import { isCommandRefusal } from '../../wire/classify.js'
 import { KvtopError, UsageError } from '../../errors.js'
+import { formatBytes } from '../../format/units.js'
 import { mapConnectError } from '../../wire/connect-errors.js'
 import { nodeDialOptions } from '../../wire/dial.js'
 import type { NodeAddress } from '../../wire/spec.js'
@@ -126,7 +127,7 @@ export function scanBeforeSending(
   context: OperationContext,
   signal: AbortSignal,
 ): Promise<LogScan> {
-  context.phase('scan', `reading ${input.totalBytes} bytes before replaying`)
+  context.phase('scan', `reading ${formatBytes(input.totalBytes)} before replaying`)
   const scanTracker = context.tracker('scan', 'commands')
   let scannedBytes = 0
   return scanLog(input, {
