@@ -2,11 +2,12 @@ import { formatBytes } from '../../../format/units.js'
 import { THRESHOLDS } from '../../../metrics/thresholds.js'
 import { when, type TriageRule } from './rule.js'
 
+/** A replica that is itself down is reported as a node down (topology.ts), not as a broken link. */
 export const replicationLinkDown: TriageRule = {
   name: 'replication-link-down',
   scope: 'replica',
   check: (r, shard) =>
-    when(r.link === 'down', () => ({
+    when(r.up && r.link === 'down', () => ({
       severity: 'critical',
       category: 'replication',
       node: r.address,
@@ -68,6 +69,7 @@ export const repeatedFullResyncs: TriageRule = {
       node: shard.primaryAddress,
       summary: `${shard.primaryAddress} served ${shard.fullSyncs} full resync${shard.fullSyncs === 1 ? '' : 's'} since it started`,
       why: 'Each one forks and sends the whole dataset; more than one per replica start points to a small backlog or flapping links.',
-      action: 'Compare with replica restarts; if they keep coming, raise repl-backlog-size.',
+      action:
+        'Compare with replica restarts and with snapshots read over SYNC (redis-cli --rdb, kvtop snapshot create --method sync, migrate --read sync: each counts as one); if they keep coming, raise repl-backlog-size.',
     })),
 }

@@ -53,6 +53,34 @@ describe('triage rules', () => {
     )
   })
 
+  it('a replica that is down is one warning (node down), not also a critical broken link', () => {
+    const primary = node()
+    const replica = node({
+      id: 'n2',
+      host: '10.0.0.2',
+      address: '10.0.0.2:6379',
+      role: 'replica',
+      primaryId: 'n1',
+    })
+    const withReplica = (status: { up: boolean }) => {
+      const i = input([primary, { ...replica, ...status }])
+      const link = {
+        id: 'n2',
+        address: '10.0.0.2:6379',
+        link: 'down' as const,
+        fullResyncRisk: false,
+        ...status,
+      }
+      i.snapshot.replication = [
+        { shard: 0, primaryId: 'n1', primaryAddress: '10.0.0.1:6379', primaryUp: true, replicas: [link] },
+      ]
+      return evaluate(i).map((f) => [f.severity, f.category, f.summary.split(' ').slice(0, 3).join(' ')])
+    }
+    expect(withReplica({ up: false })).toEqual([['warning', 'topology', 'replica 10.0.0.2:6379 (shard']])
+    // Up, but its link to the primary down: that is the finding.
+    expect(withReplica({ up: true })).toEqual([['critical', 'replication', 'replication link of']])
+  })
+
   it('memory near maxmemory, evictions, big output buffers, big keys and disagreeing slot maps', () => {
     const f = evaluate(
       input(
