@@ -258,25 +258,12 @@ export abstract class BaseCommand extends Command {
 
   /**
    * A failure found in a result that was still worth showing (a status in which no node answered):
-   * the result is printed as usual, then the error on stderr (an `error` event under --json, the
-   * document on stdout staying the result) and its exit code at the end.
+   * the result is printed as usual, then the error as any other is, but on stderr only (the
+   * document on stdout stays the result), and its exit code at the end.
    */
   protected failAfterResult(err: KvtopError): void {
     this.resultExitCode = err.exitCode
-    if (this.jsonEnabled()) {
-      const { code, message, hint, exitCode } = err
-      this.emitEventLine({
-        type: 'error',
-        at: Date.now(),
-        code,
-        message,
-        ...(hint ? { hint } : {}),
-        exitCode,
-      })
-      return
-    }
-    this.diag(`Error: ${err.message}`)
-    if (err.hint) this.diag(err.hint)
+    this.describeError(err, { onStdout: false })
   }
 
   /** An error, printed once the contract's way (see the class comment), its exit code set. */
@@ -284,6 +271,14 @@ export abstract class BaseCommand extends Command {
     const mapped = toKvtopError(err)
     process.exitCode = mapped.exitCode
     if (process.env.KVTOP_DEBUG && err.stack) this.diag(err.stack)
+    this.describeError(mapped, { onStdout: true })
+  }
+
+  /**
+   * An error for the user: under --json an `error` event on stderr (and, `onStdout`, the command's
+   * document or its stream's last line), else `Error: ...`, the hint and whether it can be resumed.
+   */
+  private describeError(mapped: KvtopError, { onStdout }: { onStdout: boolean }): void {
     if (this.jsonEnabled()) {
       const error = {
         code: mapped.code,
@@ -294,8 +289,10 @@ export abstract class BaseCommand extends Command {
       }
       const event = { type: 'error', at: Date.now(), ...error }
       // A stream (--watch, --follow) ends with one more line of its kind; otherwise one document.
-      if (this.jsonStreamStarted || this.streamRequested()) this.emitJsonLine(event)
-      else this.logJson({ error })
+      if (onStdout) {
+        if (this.jsonStreamStarted || this.streamRequested()) this.emitJsonLine(event)
+        else this.logJson({ error })
+      }
       // stderr too, as an event: a script reading JSON still sees why it failed.
       this.emitEventLine(event)
       return
